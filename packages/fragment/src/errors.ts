@@ -1,0 +1,32 @@
+/** Stable codes for every way fragmentation or reassembly can fail. */
+export type FragmentErrorCode =
+  /** An unreliable message that does not fit one datagram, or a message above the maximum message size. */
+  | 'TOO_LARGE'
+  /** An option outside its allowed range (maximum datagram size, bounds, timeouts). */
+  | 'INVALID_OPTION'
+  /** A partial message got no new fragment within the partial-message timeout (spec §5.1). */
+  | 'PARTIAL_TIMEOUT';
+
+const FRAGMENT_ERROR_CODES: ReadonlySet<string> = new Set<FragmentErrorCode>([
+  'TOO_LARGE',
+  'INVALID_OPTION',
+  'PARTIAL_TIMEOUT',
+]);
+
+/** The only error `@xpp/fragment` throws or reports. */
+export class FragmentError extends Error {
+  override readonly name = 'FragmentError';
+  readonly code: FragmentErrorCode;
+
+  constructor(code: FragmentErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  /** True for a `FragmentError` from any copy of this package (ESM and CJS builds are distinct classes). */
+  static is(value: unknown): value is FragmentError {
+    if (!(value instanceof Error) || value.name !== 'FragmentError') return false;
+    const code: unknown = (value as Error & { code?: unknown }).code;
+    return typeof code === 'string' && FRAGMENT_ERROR_CODES.has(code);
+  }
+}
