@@ -14,4 +14,11 @@ fc.assert(
   { numRuns },
 );
 const seconds = (performance.now() - started) / 1000;
-console.log(JSON.stringify({ bytesCases: numRuns, textCases: numRuns, failures: 0, seconds: Number(seconds.toFixed(1)) }));
+console.log(
+  JSON.stringify({
+    bytesCases: numRuns,
+    textCases: numRuns,
+    failures: 0,
+    seconds: Number(seconds.toFixed(1)),
+  }),
+);

@@ -54,15 +54,39 @@ function bad(name: string, kind: Vector['kind'], hex: string): void {
 }
 
 const ids = { localId: 0xaaaa, remoteId: 0xbbbb };
-fragment('spec golden 1: SYN|REL, seq 0x1234, no payload', { flags: Flag.SYN | Flag.REL, seq: 0x1234, ...ids });
-fragment('ACK of the SYN, the other way', { flags: Flag.ACK, seq: 0x1234, localId: 0xbbbb, remoteId: 0xaaaa });
+fragment('spec golden 1: SYN|REL, seq 0x1234, no payload', {
+  flags: Flag.SYN | Flag.REL,
+  seq: 0x1234,
+  ...ids,
+});
+fragment('ACK of the SYN, the other way', {
+  flags: Flag.ACK,
+  seq: 0x1234,
+  localId: 0xbbbb,
+  remoteId: 0xaaaa,
+});
 fragment('SYN|ACK|REL crossing SYN', { flags: Flag.SYN | Flag.ACK | Flag.REL, seq: 0x0001, ...ids });
 fragment('every flag set', { flags: 0x1f, seq: 0x8000, ...ids });
 fragment('KPA, no payload', { flags: Flag.KPA, seq: 0x0042, ...ids });
 fragment('KPA|ACK answer', { flags: Flag.KPA | Flag.ACK, seq: 0x0042, localId: 0xbbbb, remoteId: 0xaaaa });
-fragment('REL|LFR single-fragment message "hello"', { flags: Flag.REL | Flag.LFR, seq: 7, ...ids, payload: text('hello') });
-fragment('REL middle fragment at seq 0xffff (wraps next)', { flags: Flag.REL, seq: 0xffff, ...ids, payload: Uint8Array.of(1, 2, 3) });
-fragment('REL|LFR after wrap at seq 0x0000', { flags: Flag.REL | Flag.LFR, seq: 0, ...ids, payload: Uint8Array.of(4) });
+fragment('REL|LFR single-fragment message "hello"', {
+  flags: Flag.REL | Flag.LFR,
+  seq: 7,
+  ...ids,
+  payload: text('hello'),
+});
+fragment('REL middle fragment at seq 0xffff (wraps next)', {
+  flags: Flag.REL,
+  seq: 0xffff,
+  ...ids,
+  payload: Uint8Array.of(1, 2, 3),
+});
+fragment('REL|LFR after wrap at seq 0x0000', {
+  flags: Flag.REL | Flag.LFR,
+  seq: 0,
+  ...ids,
+  payload: Uint8Array.of(4),
+});
 fragment('unreliable message: LFR without REL', { flags: Flag.LFR, seq: 0x0100, ...ids, payload: text('x') });
 fragment('ltags zero and 0xffff', { flags: Flag.REL, seq: 1, localId: 0, remoteId: 0xffff });
 fragment('ACK with two extra ranges', {
@@ -99,7 +123,12 @@ message('PING response echoing DATA', {
   type: 0x0001,
   options: [Option.DATA.option(text('hi'))],
 });
-message('ECHO-SIZE request for 1000 octets', { number: 1, response: false, type: 0x0002, options: [Option.SIZE.option(1000)] });
+message('ECHO-SIZE request for 1000 octets', {
+  number: 1,
+  response: false,
+  type: 0x0002,
+  options: [Option.SIZE.option(1000)],
+});
 message('420 response listing an unknown mandatory option', {
   number: 0x01020304,
   response: true,
@@ -118,12 +147,21 @@ message('503 with RETRY-AFTER 30', {
   type: 0x0100,
   options: [Option.ERROR.option({ code: 503, reason: 'busy' }), Option.RETRY_AFTER.option(30)],
 });
-message('largest number and type, no options', { number: 0xffffffff, response: true, type: 0x7fff, options: [] });
+message('largest number and type, no options', {
+  number: 0xffffffff,
+  response: true,
+  type: 0x7fff,
+  options: [],
+});
 message('repeated DATA options keep their order', {
   number: 9,
   response: false,
   type: 0x0001,
-  options: [Option.DATA.option(Uint8Array.of(1)), Option.DATA.option(Uint8Array.of(2)), Option.DATA.option(Uint8Array.of(3))],
+  options: [
+    Option.DATA.option(Uint8Array.of(1)),
+    Option.DATA.option(Uint8Array.of(2)),
+    Option.DATA.option(Uint8Array.of(3)),
+  ],
 });
 message('ERROR reason in UTF-8 (non-ASCII)', {
   number: 4,
@@ -142,14 +180,28 @@ bad('parameters length one short of what follows', 'message', '00000007000100000
 bad('parameters length beyond what follows', 'message', '000000070001000000000007000300026869');
 bad('option value overruns the parameters', 'message', '000000070001000000000006000300036869');
 bad('option header cut short', 'message', '0000000700010000000000020003');
-bad('announces 12 + 256 KiB octets: over the 256 KiB limit, rejected before buffering', 'message', '000000070001000000040000');
+bad(
+  'announces 12 + 256 KiB octets: over the 256 KiB limit, rejected before buffering',
+  'message',
+  '000000070001000000040000',
+);
 bad('eleven octets: header truncated', 'message', '0000000700010000000000');
 
 vectors.push({
   name: 'ACK ranges: two ranges, one across the wrap',
   kind: 'ackRanges',
-  hex: toHex(encodeAckRanges([{ first: 1, count: 2 }, { first: 0xffff, count: 3 }])),
-  json: decodeAckRanges(encodeAckRanges([{ first: 1, count: 2 }, { first: 0xffff, count: 3 }])),
+  hex: toHex(
+    encodeAckRanges([
+      { first: 1, count: 2 },
+      { first: 0xffff, count: 3 },
+    ]),
+  ),
+  json: decodeAckRanges(
+    encodeAckRanges([
+      { first: 1, count: 2 },
+      { first: 0xffff, count: 3 },
+    ]),
+  ),
 });
 bad('ACK ranges: not a multiple of 4 octets', 'ackRanges', '000100');
 bad('ACK ranges: count 0', 'ackRanges', '00010000');

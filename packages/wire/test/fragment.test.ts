@@ -71,7 +71,13 @@ describe('fragment codec', () => {
   });
 
   it('maps flags to and from their readable form', () => {
-    expect(flagsToObject(Flag.SYN | Flag.KPA)).toEqual({ syn: true, ack: false, rel: false, lfr: false, kpa: true });
+    expect(flagsToObject(Flag.SYN | Flag.KPA)).toEqual({
+      syn: true,
+      ack: false,
+      rel: false,
+      lfr: false,
+      kpa: true,
+    });
     expect(flagsFromObject({ ack: true, lfr: true })).toBe(Flag.ACK | Flag.LFR);
     expect(hasFlag(Flag.SYN | Flag.REL, Flag.REL)).toBe(true);
     expect(hasFlag(Flag.SYN, Flag.SYN | Flag.REL)).toBe(false);

@@ -66,7 +66,12 @@ describe('message codec', () => {
   });
 
   it('option values are views into the message bytes', () => {
-    const bytes = encodeMessage({ number: 1, response: false, type: 1, options: [Option.DATA.option(Uint8Array.of(7))] });
+    const bytes = encodeMessage({
+      number: 1,
+      response: false,
+      type: 1,
+      options: [Option.DATA.option(Uint8Array.of(7))],
+    });
     const value = decodeMessage(bytes).options[0]!.value;
     expect(value.buffer).toBe(bytes.buffer);
     expect(value.byteOffset).toBe(bytes.byteOffset + 16);
@@ -80,7 +85,9 @@ describe('message codec', () => {
       'INVALID_FIELD',
     );
     const huge = { type: 3, mandatory: false, value: new Uint8Array(MAX_OPTION_VALUE_SIZE + 1) };
-    expect(codeOf(() => encodeMessage({ number: 1, response: false, type: 1, options: [huge] }))).toBe('TOO_LARGE');
+    expect(codeOf(() => encodeMessage({ number: 1, response: false, type: 1, options: [huge] }))).toBe(
+      'TOO_LARGE',
+    );
     expect(codeOf(() => Option.DATA.option(new Uint8Array(MAX_OPTION_VALUE_SIZE + 1)))).toBe('TOO_LARGE');
   });
 

@@ -64,9 +64,9 @@ describe('encode → decode is the identity', () => {
   it('JSON and hex forms', () => {
     fc.assert(
       fc.property(fragmentArb, messageArb, fc.uint8Array(), (f, m, bytes) => {
-        expect(toHex(encodeFragment(fragmentFromJson(fragmentToJson(decodeFragment(encodeFragment(f))))))).toBe(
-          toHex(encodeFragment(f)),
-        );
+        expect(
+          toHex(encodeFragment(fragmentFromJson(fragmentToJson(decodeFragment(encodeFragment(f)))))),
+        ).toBe(toHex(encodeFragment(f)));
         expect(toHex(encodeMessage(messageFromJson(messageToJson(m))))).toBe(toHex(encodeMessage(m)));
         expect([...fromHex(toHex(bytes))]).toEqual([...bytes]);
       }),
@@ -82,7 +82,10 @@ describe('encode → decode is the identity', () => {
         fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 100 }),
         (text, code, list) => {
           expect(utf8Codec.decode(utf8Codec.encode(text))).toBe(text);
-          expect(errorCodec.decode(errorCodec.encode({ code, reason: text }))).toEqual({ code, reason: text });
+          expect(errorCodec.decode(errorCodec.encode({ code, reason: text }))).toEqual({
+            code,
+            reason: text,
+          });
           expect(u16ListCodec.decode(u16ListCodec.encode(list))).toEqual(list);
         },
       ),

@@ -35,17 +35,19 @@ describe('base option types', () => {
   });
 
   it('UNKNOWN-OPTIONS is a list of u16 types', () => {
-    expect(Option.UNKNOWN_OPTIONS.decode(Option.UNKNOWN_OPTIONS.option([0x7001, 0x0100]))).toEqual([0x7001, 0x0100]);
-    expect(codeOf(() => Option.UNKNOWN_OPTIONS.decode({ type: 2, mandatory: false, value: Uint8Array.of(1) }))).toBe(
-      'LENGTH_MISMATCH',
-    );
+    expect(Option.UNKNOWN_OPTIONS.decode(Option.UNKNOWN_OPTIONS.option([0x7001, 0x0100]))).toEqual([
+      0x7001, 0x0100,
+    ]);
+    expect(
+      codeOf(() => Option.UNKNOWN_OPTIONS.decode({ type: 2, mandatory: false, value: Uint8Array.of(1) })),
+    ).toBe('LENGTH_MISMATCH');
   });
 
   it('RETRY-AFTER and SIZE are exactly four octets', () => {
     expect(Option.RETRY_AFTER.decode(Option.RETRY_AFTER.option(0xffffffff))).toBe(0xffffffff);
-    expect(codeOf(() => Option.SIZE.decode({ type: 5, mandatory: false, value: Uint8Array.of(0, 0, 1) }))).toBe(
-      'LENGTH_MISMATCH',
-    );
+    expect(
+      codeOf(() => Option.SIZE.decode({ type: 5, mandatory: false, value: Uint8Array.of(0, 0, 1) })),
+    ).toBe('LENGTH_MISMATCH');
     expect(codeOf(() => Option.SIZE.option(-1))).toBe('INVALID_FIELD');
   });
 

@@ -60,7 +60,9 @@ describe('committed vectors (test/vectors.json)', () => {
     it(`${v.kind}: ${v.name}`, () => {
       const bytes = fromHex(v.hex);
       if (v.error !== undefined) {
-        const decode = { fragment: decodeFragment, message: decodeMessage, ackRanges: decodeAckRanges }[v.kind];
+        const decode = { fragment: decodeFragment, message: decodeMessage, ackRanges: decodeAckRanges }[
+          v.kind
+        ];
         let caught: unknown;
         try {
           decode(bytes);
