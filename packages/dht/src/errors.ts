@@ -1,0 +1,83 @@
+/** Stable codes for every way a DHT request, record or argument can be refused. */
+export type DhtErrorCode =
+  /** A record kind other than BINDING, CREDENTIAL or PEER. */
+  | 'UNKNOWN_KIND'
+  /** An empty key, or a key longer than the store's `maxKeySize`. */
+  | 'INVALID_KEY'
+  /** A lifetime of zero or not a whole number of seconds. */
+  | 'INVALID_LIFETIME'
+  /** A record value its kind cannot read (e.g. a BINDING that is not a binding). */
+  | 'INVALID_VALUE'
+  /** Text that is not a SIP address-of-record. */
+  | 'INVALID_AOR'
+  /** A value larger than the store's `maxValueSize`. */
+  | 'VALUE_TOO_LARGE'
+  /** The store is at its record or octet bound. */
+  | 'STORE_FULL'
+  /** An AOR already holds `maxBindingsPerAor` bindings. */
+  | 'TOO_MANY_BINDINGS'
+  /** A CREDENTIAL whose administrator signature does not verify. */
+  | 'BAD_SIGNATURE'
+  /** A CREDENTIAL that is signed but may not be stored (no administrator key configured, or key ≠ its AOR). */
+  | 'CREDENTIAL_REFUSED'
+  /** A CREDENTIAL older (lower serial) than the one already stored. */
+  | 'STALE_CREDENTIAL'
+  /** A digest response with an algorithm or qop this profile does not accept. */
+  | 'UNSUPPORTED_DIGEST'
+  /** A ROUTE whose hop limit is exhausted before reaching the owner. */
+  | 'TOO_MANY_HOPS'
+  /** The pending-forward table is at its bound. */
+  | 'PENDING_FULL'
+  /** Administrator key material that is not an Ed25519 key. */
+  | 'INVALID_ADMIN_KEY'
+  /** A caller's argument out of range (a programming error, not remote input). */
+  | 'INVALID_ARGUMENT';
+
+/**
+ * The XPP `ERROR` code (spec `xpp.md` §3) a node answers with for each refusal. 483 is SIP's "Too Many Hops",
+ * which the base table lacks (see docs/decisions/dht-operation-codes.md).
+ */
+export const DHT_ERROR_STATUS: Readonly<Record<DhtErrorCode, number>> = Object.freeze({
+  UNKNOWN_KIND: 400,
+  INVALID_KEY: 400,
+  INVALID_LIFETIME: 400,
+  INVALID_VALUE: 400,
+  INVALID_AOR: 400,
+  VALUE_TOO_LARGE: 413,
+  STORE_FULL: 503,
+  TOO_MANY_BINDINGS: 503,
+  BAD_SIGNATURE: 403,
+  CREDENTIAL_REFUSED: 403,
+  STALE_CREDENTIAL: 409,
+  UNSUPPORTED_DIGEST: 400,
+  TOO_MANY_HOPS: 483,
+  PENDING_FULL: 503,
+  INVALID_ADMIN_KEY: 500,
+  INVALID_ARGUMENT: 500,
+});
+
+/**
+ * The error `@xpp/dht` throws for every refusal. Decoders of untrusted bytes throw `WireError` from
+ * `@xpp/wire` instead, so that a node counts and drops both by `code`.
+ */
+export class DhtError extends Error {
+  override readonly name = 'DhtError';
+  readonly code: DhtErrorCode;
+
+  constructor(code: DhtErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  /** The XPP `ERROR` code to answer a request refused with this error. */
+  get status(): number {
+    return DHT_ERROR_STATUS[this.code];
+  }
+
+  /** True for a `DhtError` from any copy of this package (ESM and CJS builds are distinct classes). */
+  static is(value: unknown): value is DhtError {
+    if (!(value instanceof Error) || value.name !== 'DhtError') return false;
+    const code: unknown = (value as Error & { code?: unknown }).code;
+    return typeof code === 'string' && Object.hasOwn(DHT_ERROR_STATUS, code);
+  }
+}

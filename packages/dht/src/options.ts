@@ -1,0 +1,98 @@
+import { defaultRegistry, u16Codec, u32Codec, WireError, bytesCodec, type ValueCodec } from '@xpp/wire';
+import { structCodec } from './internal/codec.js';
+import {
+  bindingIdCodec,
+  contactCodec,
+  keyCodec,
+  kindCodec,
+  neighbourCodec,
+  peerIdCodec,
+  pointCodec,
+  u8Codec,
+  zoneCodec,
+} from './values.js';
+
+/** One piece of a record on the wire: records longer than one option continue in the next RECORD option. */
+export interface RecordPiece {
+  /** True when the record continues in the next RECORD option. */
+  readonly more: boolean;
+  readonly bytes: Uint8Array;
+}
+
+const MORE = 0x01;
+
+/** u8 flags (bit 0: more pieces follow; other bits must be 0), then the piece. */
+export const recordPieceCodec: ValueCodec<RecordPiece> = structCodec(
+  'RECORD piece',
+  (w, v) => w.u8(v.more ? MORE : 0, 'flags').bytes(v.bytes),
+  (r) => {
+    const flags = r.u8('flags');
+    if ((flags & ~MORE) !== 0) throw new WireError('BAD_VALUE', `RECORD flags 0x${flags.toString(16)} are unknown`);
+    return { more: flags === MORE, bytes: r.rest() };
+  },
+);
+
+/** A presence flag: the value is empty. */
+export const flagCodec: ValueCodec<true> = structCodec(
+  'flag',
+  () => undefined,
+  () => true,
+);
+
+/** An operation type (15 bits, not 0) carried as a u16. */
+export const operationTypeCodec: ValueCodec<number> = {
+  encode(value) {
+    if (value < 1 || value > 0x7fff) throw new WireError('INVALID_FIELD', `operation type ${value} is out of 1..0x7fff`);
+    return u16Codec.encode(value);
+  },
+  decode(bytes) {
+    const value = u16Codec.decode(bytes);
+    if (value < 1 || value > 0x7fff) throw new WireError('BAD_VALUE', `operation type ${value} is out of 1..0x7fff`);
+    return value;
+  },
+};
+
+/**
+ * XPP-PCAN option types (0x0100–0x3FFF, like the operations), registered in `defaultRegistry` with their
+ * typed codecs. Layouts: docs/decisions/dht-operation-codes.md.
+ */
+export const DhtOption = {
+  /** ROUTE: the point whose owner the inner request is for (encoded by `@xpp/can`). */
+  TARGET: defaultRegistry.defineOption({ type: 0x0100, name: 'TARGET', codec: pointCodec }),
+  /** ROUTE: hops left, one octet. */
+  HOP_LIMIT: defaultRegistry.defineOption({ type: 0x0101, name: 'HOP-LIMIT', codec: u8Codec }),
+  /** ROUTE: the operation type of the inner request, whose options follow the ROUTE's own. */
+  ROUTED_OPERATION: defaultRegistry.defineOption({
+    type: 0x0102,
+    name: 'ROUTED-OPERATION',
+    codec: operationTypeCodec,
+  }),
+  KEY: defaultRegistry.defineOption({ type: 0x0103, name: 'KEY', codec: keyCodec }),
+  KIND: defaultRegistry.defineOption({ type: 0x0104, name: 'KIND', codec: kindCodec }),
+  /** A record value; repeated, the pieces concatenate (a value may exceed one option's 65535 octets). */
+  VALUE: defaultRegistry.defineOption({ type: 0x0105, name: 'VALUE', codec: bytesCodec, repeatable: true }),
+  /** Seconds: requested in PUT, granted in its response. */
+  LIFETIME: defaultRegistry.defineOption({ type: 0x0106, name: 'LIFETIME', codec: u32Codec }),
+  /** REMOVE of one binding of an AOR. */
+  BINDING_ID: defaultRegistry.defineOption({ type: 0x0107, name: 'BINDING-ID', codec: bindingIdCodec }),
+  /** One piece of a record (GET response, JOIN, LEAVE, replication); see {@link RecordPiece}. */
+  RECORD: defaultRegistry.defineOption({
+    type: 0x0108,
+    name: 'RECORD',
+    codec: recordPieceCodec,
+    repeatable: true,
+  }),
+  PEER_ID: defaultRegistry.defineOption({ type: 0x0109, name: 'PEER-ID', codec: peerIdCodec }),
+  CONTACT: defaultRegistry.defineOption({ type: 0x010a, name: 'CONTACT', codec: contactCodec }),
+  /** An encoded zone (`@xpp/can`). */
+  ZONE: defaultRegistry.defineOption({ type: 0x010b, name: 'ZONE', codec: zoneCodec, repeatable: true }),
+  /** A peer with its zones and contact (JOIN, LEAVE, NEIGHBOUR-UPDATE). */
+  NEIGHBOUR: defaultRegistry.defineOption({
+    type: 0x010c,
+    name: 'NEIGHBOUR',
+    codec: neighbourCodec,
+    repeatable: true,
+  }),
+  /** PUT / REMOVE sent directly to a replica holder rather than routed to the owner. */
+  REPLICA: defaultRegistry.defineOption({ type: 0x010d, name: 'REPLICA', codec: flagCodec }),
+} as const;

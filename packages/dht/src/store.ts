@@ -1,0 +1,459 @@
+import { createHash } from 'node:crypto';
+import { WireError } from '@xpp/wire';
+import type { Clock } from './clock.js';
+import type { CredentialVerifier } from './credential.js';
+import { DhtError } from './errors.js';
+import { utf8 } from './internal/bytes.js';
+import { parseRecordKind, RecordKind } from './kinds.js';
+import { MAX_KEY_SIZE } from './limits.js';
+import {
+  bindingCodec,
+  bindingSubkey,
+  peerRecordCodec,
+  type BindingId,
+  type WireRecord,
+} from './values.js';
+import { decodeCredential } from './credential.js';
+
+/** Whether this node holds a record as the owner of its key's point, or as a replica for the owner. */
+export type RecordRole = 'primary' | 'replica';
+
+/** A live record in a store. */
+export interface StoredRecord {
+  readonly kind: RecordKind;
+  readonly key: string;
+  /** Which value of the key: a binding's identity ({@link bindingSubkey}); empty for CREDENTIAL and PEER. */
+  readonly subkey: string;
+  readonly value: Uint8Array;
+  /** Milliseconds on the store's clock. */
+  readonly expiresAt: number;
+  readonly role: RecordRole;
+  /** SHA-256 of the UTF-8 key: `@xpp/can` reads the record's point from it (spec §2). */
+  readonly keyDigest: Uint8Array;
+}
+
+export interface PutInput {
+  readonly key: string;
+  /** A record kind code; anything but BINDING / CREDENTIAL / PEER is `UNKNOWN_KIND`. */
+  readonly kind: number;
+  readonly value: Uint8Array;
+  /** Seconds, ≥ 1; more than the store's `maxLifetime` is capped. */
+  readonly lifetime: number;
+  /** Default `primary`. */
+  readonly role?: RecordRole;
+}
+
+export interface PutResult {
+  readonly record: StoredRecord;
+  /** Seconds granted (the request's, capped by `maxLifetime`): the PUT response's LIFETIME. */
+  readonly lifetime: number;
+}
+
+/** Why a record left the store. */
+export type RemoveReason = 'removed' | 'expired' | 'extracted';
+
+/** What changed, for replication and bookkeeping (emitted after the change is made). */
+export type StoreChange =
+  | { readonly type: 'put'; readonly record: StoredRecord; readonly previous?: StoredRecord }
+  | { readonly type: 'remove'; readonly record: StoredRecord; readonly reason: RemoveReason }
+  | { readonly type: 'role'; readonly record: StoredRecord; readonly previous: RecordRole };
+
+export type RecordPredicate = (record: StoredRecord) => boolean;
+
+export interface RecordStoreOptions {
+  readonly clock: Clock;
+  /** Records (each binding counts as one). Default {@link DEFAULT_STORE_LIMITS}.maxRecords. */
+  readonly maxRecords?: number;
+  /** Octets of keys, values and per-record overhead together. */
+  readonly maxOctets?: number;
+  /** Octets of one value. */
+  readonly maxValueSize?: number;
+  /** Octets of one UTF-8 key (at most the wire's 1024). */
+  readonly maxKeySize?: number;
+  /** Seconds; longer lifetimes are capped to it. */
+  readonly maxLifetime?: number;
+  /** Bindings one AOR may hold. */
+  readonly maxBindingsPerAor?: number;
+  /**
+   * Checks CREDENTIAL records (administrator signature, key = AOR): `createCredentialVerifier(adminPublicKey)`.
+   * Without it every CREDENTIAL is refused (`CREDENTIAL_REFUSED`): a peer never holds an unverified credential.
+   */
+  readonly verifyCredential?: CredentialVerifier;
+}
+
+/** The bounds a store enforces. */
+export interface StoreLimits {
+  readonly maxRecords: number;
+  readonly maxOctets: number;
+  readonly maxValueSize: number;
+  readonly maxKeySize: number;
+  readonly maxLifetime: number;
+  readonly maxBindingsPerAor: number;
+}
+
+/** Default bounds of a store (README: "Bounds"). */
+export const DEFAULT_STORE_LIMITS: StoreLimits = Object.freeze({
+  maxRecords: 100_000,
+  maxOctets: 64 * 1024 * 1024,
+  maxValueSize: 64 * 1024,
+  maxKeySize: MAX_KEY_SIZE,
+  maxLifetime: 86_400,
+  maxBindingsPerAor: 16,
+});
+
+/** Octets charged per record on top of its key, subkey and value (maps, object headers). */
+export const RECORD_OVERHEAD = 128;
+
+export interface StoreStats {
+  readonly records: number;
+  readonly octets: number;
+  readonly primaries: number;
+  readonly replicas: number;
+  readonly expired: number;
+  /** PUTs refused because a bound was reached (503). */
+  readonly refusedFull: number;
+  /** PUTs refused as invalid (400 / 403 / 409 / 413). */
+  readonly refusedInvalid: number;
+}
+
+interface Group {
+  readonly kind: RecordKind;
+  readonly key: string;
+  readonly keySize: number;
+  readonly keyDigest: Uint8Array;
+  readonly entries: Map<string, StoredRecord>;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw new DhtError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${String(v)}`);
+  }
+  return v;
+}
+
+function invalidValue(kind: string, cause: unknown): DhtError {
+  if (DhtError.is(cause)) return cause;
+  const why = WireError.is(cause) ? cause.message : String(cause);
+  return new DhtError('INVALID_VALUE', `not a ${kind} value: ${why}`, { cause });
+}
+
+/**
+ * A node's records (spec §4): kinds BINDING / CREDENTIAL / PEER, each with its own expiry on the injected clock,
+ * bounded in records, octets, value size and lifetime. Expired records are never returned; `sweep()` frees them
+ * (a full store sweeps before refusing). Pure: no timers, no I/O.
+ */
+export class RecordStore {
+  readonly #clock: Clock;
+  readonly #limits: StoreLimits;
+  readonly #verifyCredential: CredentialVerifier | undefined;
+  readonly #groups = new Map<string, Group>();
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  #records = 0;
+  #octets = 0;
+  #replicas = 0;
+  #expired = 0;
+  #refusedFull = 0;
+  #refusedInvalid = 0;
+
+  constructor(options: RecordStoreOptions) {
+    this.#clock = options.clock;
+    const d = DEFAULT_STORE_LIMITS;
+    this.#limits = {
+      maxRecords: positiveInteger(options.maxRecords, d.maxRecords, 'maxRecords'),
+      maxOctets: positiveInteger(options.maxOctets, d.maxOctets, 'maxOctets'),
+      maxValueSize: positiveInteger(options.maxValueSize, d.maxValueSize, 'maxValueSize'),
+      maxKeySize: Math.min(MAX_KEY_SIZE, positiveInteger(options.maxKeySize, d.maxKeySize, 'maxKeySize')),
+      maxLifetime: positiveInteger(options.maxLifetime, d.maxLifetime, 'maxLifetime'),
+      maxBindingsPerAor: positiveInteger(options.maxBindingsPerAor, d.maxBindingsPerAor, 'maxBindingsPerAor'),
+    };
+    this.#verifyCredential = options.verifyCredential;
+  }
+
+  get limits(): Readonly<StoreLimits> {
+    return this.#limits;
+  }
+
+  get stats(): StoreStats {
+    return {
+      records: this.#records,
+      octets: this.#octets,
+      primaries: this.#records - this.#replicas,
+      replicas: this.#replicas,
+      expired: this.#expired,
+      refusedFull: this.#refusedFull,
+      refusedInvalid: this.#refusedInvalid,
+    };
+  }
+
+  /** Calls `listener` after every change; returns the function that stops it. */
+  onChange(listener: (change: StoreChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Stores a value (a BINDING replaces the binding with the same identity and keeps the AOR's others). Throws
+   * `DhtError`: UNKNOWN_KIND, INVALID_KEY, INVALID_LIFETIME, INVALID_VALUE, VALUE_TOO_LARGE, BAD_SIGNATURE,
+   * CREDENTIAL_REFUSED, STALE_CREDENTIAL; STORE_FULL / TOO_MANY_BINDINGS when a bound is reached.
+   */
+  put(input: PutInput): PutResult {
+    try {
+      return this.#put(input);
+    } catch (error) {
+      if (DhtError.is(error) && error.status === 503) this.#refusedFull++;
+      else this.#refusedInvalid++;
+      throw error;
+    }
+  }
+
+  #put(input: PutInput): PutResult {
+    const kind = parseRecordKind(input.kind);
+    const keySize = this.#checkKey(input.key);
+    if (!Number.isSafeInteger(input.lifetime) || input.lifetime < 1) {
+      throw new DhtError('INVALID_LIFETIME', `lifetime must be a whole number of seconds ≥ 1, got ${input.lifetime}`);
+    }
+    if (input.value.length > this.#limits.maxValueSize) {
+      throw new DhtError(
+        'VALUE_TOO_LARGE',
+        `value of ${input.value.length} octets exceeds ${this.#limits.maxValueSize}`,
+      );
+    }
+    const subkey = this.#validate(kind, input.key, input.value);
+    const lifetime = Math.min(input.lifetime, this.#limits.maxLifetime);
+    const now = this.#clock.now();
+    const groupId = `${kind}\n${input.key}`;
+    const stale = this.#groups.get(groupId);
+    if (stale !== undefined) this.#expireGroup(stale, now);
+    // Expiry may have emptied and dropped the group: look it up again.
+    const group = this.#groups.get(groupId);
+    const previous = group?.entries.get(subkey);
+    if (kind === RecordKind.CREDENTIAL && previous !== undefined) this.#checkNewer(previous, input.value);
+    this.#reserve(group, previous, keySize + subkey.length + input.value.length + RECORD_OVERHEAD, now);
+    // A sweep in #reserve keeps `group` when it holds `previous`, and may drop it when it is empty.
+    const target = this.#groups.get(groupId) ?? this.#newGroup(groupId, kind, input.key, keySize);
+    if (previous !== undefined) this.#detach(target, previous);
+    const record: StoredRecord = {
+      kind,
+      key: input.key,
+      subkey,
+      value: input.value,
+      expiresAt: now + lifetime * 1000,
+      role: input.role ?? 'primary',
+      keyDigest: target.keyDigest,
+    };
+    this.#attach(target, record);
+    this.#emit(previous === undefined ? { type: 'put', record } : { type: 'put', record, previous });
+    return { record, lifetime };
+  }
+
+  #checkKey(key: string): number {
+    const size = utf8(key).length;
+    if (size < 1 || size > this.#limits.maxKeySize) {
+      throw new DhtError('INVALID_KEY', `key of ${size} octets is outside 1..${this.#limits.maxKeySize}`);
+    }
+    return size;
+  }
+
+  /** Checks a value against its kind; returns its subkey. */
+  #validate(kind: RecordKind, key: string, value: Uint8Array): string {
+    switch (kind) {
+      case RecordKind.BINDING:
+        try {
+          return bindingSubkey(bindingCodec.decode(value));
+        } catch (cause) {
+          throw invalidValue('BINDING', cause);
+        }
+      case RecordKind.CREDENTIAL:
+        if (this.#verifyCredential === undefined) {
+          throw new DhtError('CREDENTIAL_REFUSED', 'this store has no administrator key to verify credentials');
+        }
+        this.#verifyCredential(key, value);
+        return '';
+      case RecordKind.PEER:
+        try {
+          peerRecordCodec.decode(value);
+        } catch (cause) {
+          throw invalidValue('PEER', cause);
+        }
+        return '';
+    }
+  }
+
+  /** A replayed older credential must not undo the administrator's latest change (e.g. a new password). */
+  #checkNewer(previous: StoredRecord, value: Uint8Array): void {
+    const before = decodeCredential(previous.value).serial;
+    const after = decodeCredential(value).serial;
+    if (after < before) {
+      throw new DhtError('STALE_CREDENTIAL', `credential serial ${after} is older than the stored ${before}`);
+    }
+  }
+
+  /** Makes room for a record of `size` octets (replacing `previous`), sweeping once before refusing. */
+  #reserve(group: Group | undefined, previous: StoredRecord | undefined, size: number, now: number): void {
+    const freed = previous === undefined ? 0 : this.#sizeOf(previous, group as Group);
+    const added = previous === undefined ? 1 : 0;
+    if (
+      group !== undefined &&
+      group.kind === RecordKind.BINDING &&
+      added === 1 &&
+      group.entries.size >= this.#limits.maxBindingsPerAor
+    ) {
+      throw new DhtError(
+        'TOO_MANY_BINDINGS',
+        `${group.key} already holds ${group.entries.size} bindings (bound ${this.#limits.maxBindingsPerAor})`,
+      );
+    }
+    const fits = (): boolean =>
+      this.#records + added <= this.#limits.maxRecords && this.#octets - freed + size <= this.#limits.maxOctets;
+    if (fits()) return;
+    this.#sweep(now);
+    if (fits()) return;
+    throw new DhtError(
+      'STORE_FULL',
+      `store holds ${this.#records} records, ${this.#octets} octets (bounds ${this.#limits.maxRecords}, ${this.#limits.maxOctets})`,
+    );
+  }
+
+  #newGroup(id: string, kind: RecordKind, key: string, keySize: number): Group {
+    const group: Group = {
+      kind,
+      key,
+      keySize,
+      keyDigest: new Uint8Array(createHash('sha256').update(key, 'utf8').digest()),
+      entries: new Map(),
+    };
+    this.#groups.set(id, group);
+    return group;
+  }
+
+  #sizeOf(record: StoredRecord, group: Group): number {
+    return group.keySize + record.subkey.length + record.value.length + RECORD_OVERHEAD;
+  }
+
+  #attach(group: Group, record: StoredRecord): void {
+    group.entries.set(record.subkey, record);
+    this.#records++;
+    this.#octets += this.#sizeOf(record, group);
+    if (record.role === 'replica') this.#replicas++;
+  }
+
+  #detach(group: Group, record: StoredRecord): void {
+    group.entries.delete(record.subkey);
+    this.#records--;
+    this.#octets -= this.#sizeOf(record, group);
+    if (record.role === 'replica') this.#replicas--;
+    if (group.entries.size === 0) this.#groups.delete(`${group.kind}\n${group.key}`);
+  }
+
+  #remove(group: Group, record: StoredRecord, reason: RemoveReason): void {
+    this.#detach(group, record);
+    if (reason === 'expired') this.#expired++;
+    this.#emit({ type: 'remove', record, reason });
+  }
+
+  #expireGroup(group: Group, now: number): void {
+    for (const record of [...group.entries.values()]) {
+      if (record.expiresAt <= now) this.#remove(group, record, 'expired');
+    }
+  }
+
+  #sweep(now: number): number {
+    const before = this.#expired;
+    for (const group of [...this.#groups.values()]) this.#expireGroup(group, now);
+    return this.#expired - before;
+  }
+
+  #emit(change: StoreChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+
+  /** The live records under (key, kind): every binding of an AOR, or the one CREDENTIAL / PEER value. */
+  get(key: string, kind: number): StoredRecord[] {
+    const group = this.#groups.get(`${parseRecordKind(kind)}\n${key}`);
+    if (group === undefined) return [];
+    this.#expireGroup(group, this.#clock.now());
+    return [...group.entries.values()];
+  }
+
+  /** Removes every record under (key, kind), or only the binding `bindingId`; returns how many went. */
+  remove(key: string, kind: number, bindingId?: BindingId): number {
+    const group = this.#groups.get(`${parseRecordKind(kind)}\n${key}`);
+    if (group === undefined) return 0;
+    const targets =
+      bindingId === undefined
+        ? [...group.entries.values()]
+        : [group.entries.get(bindingSubkey(bindingId))].filter((r) => r !== undefined);
+    for (const record of targets) this.#remove(group, record, 'removed');
+    return targets.length;
+  }
+
+  /** Live records matching `predicate` (e.g. "its point lies in this zone", for handoff and replication). */
+  select(predicate: RecordPredicate): StoredRecord[] {
+    const now = this.#clock.now();
+    const out: StoredRecord[] = [];
+    for (const group of this.#groups.values()) {
+      for (const record of group.entries.values()) {
+        if (record.expiresAt > now && predicate(record)) out.push(record);
+      }
+    }
+    return out;
+  }
+
+  /** Removes and returns the live records matching `predicate` (JOIN / LEAVE hand them to another peer). */
+  extract(predicate: RecordPredicate): StoredRecord[] {
+    const out = this.select(predicate);
+    for (const record of out) {
+      this.#remove(this.#groups.get(`${record.kind}\n${record.key}`) as Group, record, 'extracted');
+    }
+    return out;
+  }
+
+  /** Sets the role of the matching records (a taker promotes its replicas of the dead zone); returns how many changed. */
+  setRole(predicate: RecordPredicate, role: RecordRole): number {
+    let changed = 0;
+    for (const record of this.select((r) => r.role !== role && predicate(r))) {
+      const group = this.#groups.get(`${record.kind}\n${record.key}`) as Group;
+      const updated: StoredRecord = { ...record, role };
+      group.entries.set(record.subkey, updated);
+      this.#replicas += role === 'replica' ? 1 : -1;
+      changed++;
+      this.#emit({ type: 'role', record: updated, previous: record.role });
+    }
+    return changed;
+  }
+
+  /**
+   * Stores records received in a handoff or replication with their remaining lifetimes. One bad or refused
+   * record does not stop the others: the refusals are returned with their errors.
+   */
+  insert(
+    records: readonly WireRecord[],
+    role: RecordRole,
+  ): { readonly stored: number; readonly refused: readonly { record: WireRecord; error: DhtError }[] } {
+    let stored = 0;
+    const refused: { record: WireRecord; error: DhtError }[] = [];
+    for (const record of records) {
+      if (record.lifetime === 0) continue;
+      try {
+        this.put({ key: record.key, kind: record.kind, value: record.value, lifetime: record.lifetime, role });
+        stored++;
+      } catch (error) {
+        if (!DhtError.is(error)) throw error;
+        refused.push({ record, error });
+      }
+    }
+    return { stored, refused };
+  }
+
+  /** The record as sent to another peer: its remaining lifetime in whole seconds, rounded up. */
+  toWire(record: StoredRecord): WireRecord {
+    const left = Math.max(0, Math.ceil((record.expiresAt - this.#clock.now()) / 1000));
+    return { kind: record.kind, key: record.key, value: record.value, lifetime: left };
+  }
+
+  /** Drops every expired record; returns how many. A node calls it periodically. */
+  sweep(): number {
+    return this.#sweep(this.#clock.now());
+  }
+}

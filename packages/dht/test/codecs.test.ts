@@ -1,0 +1,115 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { WireError, type ValueCodec } from '@xpp/wire';
+import {
+  bindingCodec,
+  bindingIdCodec,
+  contactCodec,
+  DhtOption,
+  flagCodec,
+  keyCodec,
+  kindCodec,
+  neighbourCodec,
+  operationTypeCodec,
+  peerIdCodec,
+  peerRecordCodec,
+  pointCodec,
+  recordPieceCodec,
+  u8Codec,
+  zoneCodec,
+} from '../src/index.js';
+import * as arb from './support/arbitraries.js';
+
+/** Decoding untrusted octets returns a value or throws a WireError, nothing else. */
+function decodesOrWireError<T>(codec: ValueCodec<T>, input: Uint8Array): void {
+  try {
+    codec.decode(input);
+  } catch (error) {
+    expect(WireError.is(error), String(error)).toBe(true);
+  }
+}
+
+const cases: [string, ValueCodec<never>, fc.Arbitrary<unknown>][] = [
+  ['u8', u8Codec, fc.integer({ min: 0, max: 255 })],
+  ['KIND', kindCodec, arb.kind],
+  ['KEY', keyCodec, arb.text(1024)],
+  ['PEER-ID', peerIdCodec, arb.peerId],
+  ['TARGET', pointCodec, arb.bytes(1, 64)],
+  ['ZONE', zoneCodec, arb.zone],
+  ['CONTACT', contactCodec, arb.contact],
+  ['NEIGHBOUR', neighbourCodec, arb.neighbour],
+  ['PEER record', peerRecordCodec, fc.record({ peerId: arb.peerId, contact: arb.contact })],
+  ['BINDING', bindingCodec, arb.binding],
+  ['BINDING-ID', bindingIdCodec, arb.binding.map(({ instanceId, regId, contact }) => ({ instanceId, regId, contact }))],
+  ['RECORD piece', recordPieceCodec, fc.record({ more: fc.boolean(), bytes: arb.bytes(0, 300) })],
+  ['flag', flagCodec, fc.constant(true)],
+  ['operation type', operationTypeCodec, fc.integer({ min: 1, max: 0x7fff })],
+] as unknown as [string, ValueCodec<never>, fc.Arbitrary<unknown>][];
+
+describe.each(cases)('%s codec', (_name, codec, values) => {
+  it('round-trips every valid value', () => {
+    fc.assert(
+      fc.property(values, (value) => {
+        const encoded = codec.encode(value as never);
+        expect(codec.decode(encoded)).toEqual(value);
+        // One value, one encoding.
+        expect(codec.encode(codec.decode(encoded))).toEqual(encoded);
+      }),
+    );
+  });
+
+  it('meets random octets with a value or a WireError', () => {
+    fc.assert(fc.property(arb.bytes(0, 400), (input) => decodesOrWireError(codec, input)));
+  });
+
+  it('meets every truncation of a valid value with a value or a WireError', () => {
+    fc.assert(
+      fc.property(values, fc.nat(), (value, cut) => {
+        const encoded = codec.encode(value as never);
+        decodesOrWireError(codec, encoded.subarray(0, cut % (encoded.length + 1)));
+      }),
+    );
+  });
+});
+
+describe('option values refuse what they must', () => {
+  it('refuses unknown kinds, empty keys, oversized ids and non-IP candidates', () => {
+    const refused = (codec: ValueCodec<unknown>, hex: string): string => {
+      try {
+        codec.decode(Buffer.from(hex, 'hex'));
+      } catch (error) {
+        if (WireError.is(error)) return error.code;
+      }
+      return 'accepted';
+    };
+    expect(refused(kindCodec, '04')).toBe('BAD_VALUE');
+    expect(refused(kindCodec, '0101')).toBe('LENGTH_MISMATCH');
+    expect(refused(keyCodec, '')).toBe('BAD_VALUE');
+    expect(refused(keyCodec, 'ff')).toBe('BAD_VALUE');
+    expect(refused(peerIdCodec, '00'.repeat(33))).toBe('BAD_VALUE');
+    // contact: uri "a", 1 candidate, type host, address "x", port 0
+    expect(refused(contactCodec, '00016101' + '00' + '0178' + '0000')).toBe('BAD_VALUE');
+    // contact: 9 candidates announced
+    expect(refused(contactCodec, '0001610' + '9')).toBe('BAD_VALUE');
+    expect(refused(recordPieceCodec, '02')).toBe('BAD_VALUE');
+    expect(refused(flagCodec, '00')).toBe('LENGTH_MISMATCH');
+    expect(refused(operationTypeCodec, '0000')).toBe('BAD_VALUE');
+    expect(refused(operationTypeCodec, '8001')).toBe('BAD_VALUE');
+  });
+
+  it('refuses to encode what it would refuse to decode', () => {
+    expect(() => kindCodec.encode(9 as never)).toThrow(WireError);
+    expect(() => peerIdCodec.encode(new Uint8Array(0))).toThrow(WireError);
+    expect(() =>
+      contactCodec.encode({ uri: 'sip:a@b', candidates: [{ type: 'host', address: 'example.com', port: 1 }] }),
+    ).toThrow(WireError);
+    expect(() => keyCodec.encode('x'.repeat(1025))).toThrow(WireError);
+    expect(() => u8Codec.encode(256)).toThrow(WireError);
+  });
+
+  it('registers every PCAN option in 0x0100–0x3FFF once', () => {
+    const types = Object.values(DhtOption).map((o) => o.type);
+    expect(new Set(types).size).toBe(types.length);
+    for (const type of types) expect(type >= 0x0100 && type <= 0x3fff).toBe(true);
+  });
+});

@@ -1,0 +1,115 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { OPTION_HEADER_SIZE, WireError, decodeMessage, encodeMessage, type XppOption } from '@xpp/wire';
+import {
+  DhtOption,
+  DhtOperation,
+  RecordKind,
+  decodeGet,
+  decodeHandoff,
+  decodeNeighbourUpdate,
+  decodePut,
+  decodePutResponse,
+  decodeRecords,
+  decodeRemove,
+  decodeRoute,
+  decodeTakeover,
+  encodeGet,
+  encodeHandoff,
+  encodePut,
+  encodeRoute,
+} from '../src/index.js';
+import * as arb from './support/arbitraries.js';
+
+const decoders: [string, (options: readonly XppOption[]) => unknown][] = [
+  ['ROUTE', decodeRoute],
+  ['PUT', decodePut],
+  ['PUT response', decodePutResponse],
+  ['GET', decodeGet],
+  ['records', (o) => decodeRecords(o)],
+  ['REMOVE', decodeRemove],
+  ['handoff', (o) => decodeHandoff(o)],
+  ['NEIGHBOUR-UPDATE', decodeNeighbourUpdate],
+  ['TAKEOVER', decodeTakeover],
+];
+
+const ourTypes = Object.values(DhtOption).map((o) => o.type);
+
+/** Options of our types (and a few others) with random values: what a hostile neighbour could send. */
+const hostileOptions = fc.array(
+  fc.record({
+    type: fc.oneof(fc.constantFrom(...ourTypes), fc.integer({ min: 0, max: 0x7fff })),
+    mandatory: fc.boolean(),
+    value: arb.bytes(0, 80),
+  }),
+  { maxLength: 12 },
+);
+
+function errorCode(run: () => unknown): string {
+  try {
+    run();
+    return 'accepted';
+  } catch (error) {
+    if (WireError.is(error)) return error.code;
+    throw error;
+  }
+}
+
+describe('operation bodies', () => {
+  it.each(decoders)('%s meets hostile options with a body or a WireError', (_name, decode) => {
+    fc.assert(
+      fc.property(hostileOptions, (options) => {
+        try {
+          decode(options);
+        } catch (error) {
+          expect(WireError.is(error), String(error)).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it('PUT round-trips any valid body through a whole message', () => {
+    fc.assert(
+      fc.property(arb.wireRecord, fc.boolean(), (r, replica) => {
+        const body = { key: r.key, kind: r.kind, value: r.value, lifetime: r.lifetime, ...(replica ? { replica } : {}) };
+        const bytes = encodeMessage({ number: 1, response: false, type: DhtOperation.PUT.type, options: encodePut(body) });
+        expect(decodePut(decodeMessage(bytes).options)).toEqual(body);
+      }),
+    );
+  });
+
+  it('carries a 64 KiB value in two VALUE options and reassembles it', () => {
+    const value = new Uint8Array(65536).map((_, i) => i % 251);
+    const options = encodePut({ key: 'k', kind: RecordKind.PEER, value, lifetime: 1 });
+    expect(options.filter((o) => o.type === DhtOption.VALUE.type).map((o) => o.value.length)).toEqual([65535, 1]);
+    const message = encodeMessage({ number: 1, response: false, type: DhtOperation.PUT.type, options });
+    expect(Buffer.from(decodePut(decodeMessage(message).options).value).equals(value)).toBe(true);
+  });
+
+  it('ROUTE keeps the inner request options in order and strips its own', () => {
+    const inner = encodeGet({ key: 'sip:bob@example.org', kind: RecordKind.CREDENTIAL });
+    const route = encodeRoute({ target: Uint8Array.of(1, 2, 3, 4), hopLimit: 7, operation: DhtOperation.GET.type, inner });
+    const decoded = decodeRoute(route);
+    expect(decoded.hopLimit).toBe(7);
+    expect(decoded.inner).toEqual(inner);
+    expect(decodeGet(decoded.inner)).toEqual({ key: 'sip:bob@example.org', kind: RecordKind.CREDENTIAL });
+  });
+
+  it('refuses missing and doubled options with stable codes', () => {
+    const get = encodeGet({ key: 'k', kind: RecordKind.PEER });
+    expect(errorCode(() => decodeGet(get.slice(1)))).toBe('MISSING_OPTION');
+    expect(errorCode(() => decodeGet([...get, get[0]!]))).toBe('BAD_VALUE');
+    expect(errorCode(() => decodePut(get))).toBe('MISSING_OPTION');
+    expect(errorCode(() => decodeHandoff([]))).toBe('MISSING_OPTION');
+    expect(errorCode(() => decodeNeighbourUpdate([]))).toBe('MISSING_OPTION');
+    expect(errorCode(() => decodeTakeover([DhtOption.ZONE.option(Uint8Array.of(1))]))).toBe('MISSING_OPTION');
+  });
+
+  it('bounds how many records a handoff may carry', () => {
+    const records = Array.from({ length: 5 }, (_, i) => ({ kind: RecordKind.PEER, key: `k${i}`, value: new Uint8Array(0), lifetime: 1 }));
+    const options = encodeHandoff({ zones: [Uint8Array.of(0)], neighbours: [], records });
+    expect(decodeHandoff(options, 5).records).toHaveLength(5);
+    expect(errorCode(() => decodeHandoff(options, 4))).toBe('TOO_LARGE');
+    expect(options.reduce((n, o) => n + OPTION_HEADER_SIZE + o.value.length, 0)).toBeGreaterThan(0);
+  });
+});

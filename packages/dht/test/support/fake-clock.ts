@@ -1,0 +1,18 @@
+import type { Clock } from '../../src/index.js';
+
+/** A clock the test moves by hand. */
+export class FakeClock implements Clock {
+  #now: number;
+
+  constructor(start = 1_000_000) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+}

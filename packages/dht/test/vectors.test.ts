@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decodeMessage, defaultRegistry, encodeMessage, fromHex, toHex } from '@xpp/wire';
+import { messageCases, optionCases } from './support/vector-cases.js';
+
+interface Vectors {
+  options: { name: string; type: number; hex: string }[];
+  messages: { name: string; hex: string }[];
+}
+
+const vectors = JSON.parse(readFileSync(new URL('./vectors.json', import.meta.url), 'utf8')) as Vectors;
+
+describe('golden vectors', () => {
+  it('cover every option case and message case', () => {
+    expect(vectors.options.map((v) => v.name)).toEqual(optionCases.map((c) => c.name));
+    expect(vectors.messages.map((v) => v.name)).toEqual(messageCases.map((c) => c.name));
+  });
+
+  it.each(optionCases.map((c, i) => [c.name, c, vectors.options[i]!] as const))(
+    'option %s encodes to and decodes from its octets',
+    (_name, c, vector) => {
+      expect(c.option.type).toBe(vector.type);
+      expect(defaultRegistry.option(vector.type)?.name).toBe(c.name);
+      expect(toHex(c.option.codec.encode(c.value as never))).toBe(vector.hex);
+      expect(c.option.codec.decode(fromHex(vector.hex))).toEqual(c.value);
+    },
+  );
+
+  it.each(messageCases.map((c, i) => [c.name, c, vectors.messages[i]!] as const))(
+    'message %s encodes to and decodes from its octets',
+    (_name, c, vector) => {
+      const message = decodeMessage(fromHex(vector.hex));
+      expect(message.type).toBe(c.type);
+      expect(message.response).toBe(c.response);
+      expect(defaultRegistry.unknownMandatory(message.options)).toEqual([]);
+      expect(c.decode(message.options)).toEqual(c.body);
+      const again = encodeMessage({ ...message, options: c.encode(c.body as never) });
+      expect(toHex(again)).toBe(vector.hex);
+    },
+  );
+
+  it('pins the PUT layout octet by octet (docs/decisions/dht-operation-codes.md)', () => {
+    const put = vectors.messages.find((v) => v.name === 'PUT')!.hex;
+    expect(put).toBe(
+      [
+        '00000101', // operation number 0x101
+        '0101', // request, PUT
+        '0000', // reserved
+        '0000002c', // 44 octets of options
+        '8103' + '0015' + Buffer.from('sip:alice@example.org').toString('hex'), // KEY, mandatory
+        '8104' + '0001' + '01', // KIND = BINDING
+        '8106' + '0004' + '00000e10', // LIFETIME = 3600 s
+        '8105' + '0002' + '0102', // VALUE
+      ].join(''),
+    );
+  });
+});
