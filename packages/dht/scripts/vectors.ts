@@ -13,7 +13,12 @@ const vectors = {
   messages: messageCases.map((c, i) => ({
     name: c.name,
     hex: toHex(
-      encodeMessage({ number: 0x100 + i, response: c.response, type: c.type, options: c.encode(c.body as never) }),
+      encodeMessage({
+        number: 0x100 + i,
+        response: c.response,
+        type: c.type,
+        options: c.encode(c.body as never),
+      }),
     ),
   })),
 };

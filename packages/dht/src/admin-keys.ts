@@ -1,9 +1,4 @@
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { DhtError } from './errors.js';
 
 /** The overlay administrator's Ed25519 key pair: the private key signs credentials, every peer holds the public one. */
@@ -18,7 +13,10 @@ export const ADMIN_PUBLIC_KEY_SIZE = 32;
 
 function checkEd25519(key: KeyObject, type: 'public' | 'private'): KeyObject {
   if (key.asymmetricKeyType !== 'ed25519' || key.type !== type) {
-    throw new DhtError('INVALID_ADMIN_KEY', `expected an Ed25519 ${type} key, got ${key.asymmetricKeyType ?? key.type}`);
+    throw new DhtError(
+      'INVALID_ADMIN_KEY',
+      `expected an Ed25519 ${type} key, got ${key.asymmetricKeyType ?? key.type}`,
+    );
   }
   return key;
 }

@@ -16,7 +16,10 @@ function hasControl(text: string): boolean {
 }
 
 function invalid(input: string, why: string): DhtError {
-  return new DhtError('INVALID_AOR', `${JSON.stringify(input.slice(0, 80))} is not an address-of-record: ${why}`);
+  return new DhtError(
+    'INVALID_AOR',
+    `${JSON.stringify(input.slice(0, 80))} is not an address-of-record: ${why}`,
+  );
 }
 
 /**
@@ -42,8 +45,13 @@ export function normaliseAor(input: string): string {
   if (at <= 0) throw invalid(input, 'no user part');
   const user = rest.slice(0, at);
   if (USER_FORBIDDEN.test(user) || hasControl(user)) throw invalid(input, 'bad user part');
-  const hostPort = rest.slice(at + 1).split(/[;?]/, 1)[0]!.toLowerCase();
-  const host = hostPort.startsWith('[') ? hostPort.slice(0, hostPort.indexOf(']') + 1) : hostPort.split(':', 1)[0]!;
+  const hostPort = rest
+    .slice(at + 1)
+    .split(/[;?]/, 1)[0]!
+    .toLowerCase();
+  const host = hostPort.startsWith('[')
+    ? hostPort.slice(0, hostPort.indexOf(']') + 1)
+    : hostPort.split(':', 1)[0]!;
   if (!HOST_NAME.test(host) && !HOST_V6.test(host)) throw invalid(input, 'bad host');
   return `sip:${user}@${host.replace(/\.$/, '')}`;
 }

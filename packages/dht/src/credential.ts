@@ -35,8 +35,15 @@ const SIGNING_CONTEXT = utf8('XPP-PCAN credential v1\0');
 const MAX_FIELD = 1024;
 
 /** H(username ":" realm ":" password), RFC 7616 §3.4.2, as octets. */
-export function computeHa1(algorithm: DigestAlgorithm, username: string, realm: string, password: string): Uint8Array {
-  return new Uint8Array(createHash(HASH_NAME[algorithm]).update(`${username}:${realm}:${password}`, 'utf8').digest());
+export function computeHa1(
+  algorithm: DigestAlgorithm,
+  username: string,
+  realm: string,
+  password: string,
+): Uint8Array {
+  return new Uint8Array(
+    createHash(HASH_NAME[algorithm]).update(`${username}:${realm}:${password}`, 'utf8').digest(),
+  );
 }
 
 export interface CredentialInit {
@@ -135,7 +142,10 @@ export function decodeCredential(bytes: Uint8Array): SignedCredential {
  * The credential, once its signature verifies against the administrator's public key. Octets that are not a
  * credential are `INVALID_VALUE`; a signature that does not verify is `BAD_SIGNATURE` (both refuse the record).
  */
-export function verifyCredential(value: Uint8Array | SignedCredential, adminPublicKey: KeyObject): SignedCredential {
+export function verifyCredential(
+  value: Uint8Array | SignedCredential,
+  adminPublicKey: KeyObject,
+): SignedCredential {
   let credential: SignedCredential;
   try {
     credential = value instanceof Uint8Array ? decodeCredential(value) : value;
@@ -149,7 +159,11 @@ export function verifyCredential(value: Uint8Array | SignedCredential, adminPubl
   } catch {
     ok = false;
   }
-  if (!ok) throw new DhtError('BAD_SIGNATURE', `credential for ${credential.aor} is not signed by the administrator`);
+  if (!ok)
+    throw new DhtError(
+      'BAD_SIGNATURE',
+      `credential for ${credential.aor} is not signed by the administrator`,
+    );
   return credential;
 }
 

@@ -47,8 +47,10 @@ export function computeDigestResponse(
   fields: Omit<DigestResponseFields, 'response' | 'username' | 'realm' | 'algorithm'>,
 ): string {
   if (fields.qop !== 'auth') throw unsupported(`qop ${fields.qop ?? '(none)'} is not supported (auth)`);
-  if (fields.nc === undefined || !/^[0-9a-fA-F]{8}$/.test(fields.nc)) throw unsupported('nc must be 8 hex digits');
-  if (fields.cnonce === undefined || fields.cnonce === '') throw unsupported('cnonce is required with qop=auth');
+  if (fields.nc === undefined || !/^[0-9a-fA-F]{8}$/.test(fields.nc))
+    throw unsupported('nc must be 8 hex digits');
+  if (fields.cnonce === undefined || fields.cnonce === '')
+    throw unsupported('cnonce is required with qop=auth');
   const ha2 = hexHash(algorithm, `${fields.method}:${fields.uri}`);
   const ha1Hex = Buffer.from(ha1.buffer, ha1.byteOffset, ha1.byteLength).toString('hex');
   return hexHash(algorithm, `${ha1Hex}:${fields.nonce}:${fields.nc}:${fields.cnonce}:${fields.qop}:${ha2}`);

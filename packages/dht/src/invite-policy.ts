@@ -55,7 +55,10 @@ export function createDefaultInvitePolicy(options: DefaultInvitePolicyOptions = 
   const o = { ...DEFAULT_INVITE_POLICY, ...options };
   for (const [name, value] of Object.entries(o)) {
     if (!Number.isFinite(value) || value < 0) {
-      throw new DhtError('INVALID_ARGUMENT', `invite policy ${name} must be a number ≥ 0, got ${String(value)}`);
+      throw new DhtError(
+        'INVALID_ARGUMENT',
+        `invite policy ${name} must be a number ≥ 0, got ${String(value)}`,
+      );
     }
   }
   return (load, candidates, now) => {
@@ -65,7 +68,11 @@ export function createDefaultInvitePolicy(options: DefaultInvitePolicyOptions = 
     let best: InviteCandidate | undefined;
     for (const c of candidates) {
       if (!c.xppPeer || now - c.flowSince < o.minStableFlowMs) continue;
-      if (best === undefined || c.flowSince < best.flowSince || (c.flowSince === best.flowSince && c.id < best.id)) {
+      if (
+        best === undefined ||
+        c.flowSince < best.flowSince ||
+        (c.flowSince === best.flowSince && c.id < best.id)
+      ) {
         best = c;
       }
     }
@@ -85,7 +92,11 @@ export function advertisesXppPeer(contact: string): boolean {
     const name = (eq < 0 ? param : param.slice(0, eq)).trim().toLowerCase();
     if (name !== '+sip.xpp-peer') continue;
     if (eq < 0) return true;
-    const value = param.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toUpperCase();
+    const value = param
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toUpperCase();
     return value !== 'FALSE';
   }
   return false;

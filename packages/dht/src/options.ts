@@ -27,7 +27,8 @@ export const recordPieceCodec: ValueCodec<RecordPiece> = structCodec(
   (w, v) => w.u8(v.more ? MORE : 0, 'flags').bytes(v.bytes),
   (r) => {
     const flags = r.u8('flags');
-    if ((flags & ~MORE) !== 0) throw new WireError('BAD_VALUE', `RECORD flags 0x${flags.toString(16)} are unknown`);
+    if ((flags & ~MORE) !== 0)
+      throw new WireError('BAD_VALUE', `RECORD flags 0x${flags.toString(16)} are unknown`);
     return { more: flags === MORE, bytes: r.rest() };
   },
 );
@@ -42,12 +43,14 @@ export const flagCodec: ValueCodec<true> = structCodec(
 /** An operation type (15 bits, not 0) carried as a u16. */
 export const operationTypeCodec: ValueCodec<number> = {
   encode(value) {
-    if (value < 1 || value > 0x7fff) throw new WireError('INVALID_FIELD', `operation type ${value} is out of 1..0x7fff`);
+    if (value < 1 || value > 0x7fff)
+      throw new WireError('INVALID_FIELD', `operation type ${value} is out of 1..0x7fff`);
     return u16Codec.encode(value);
   },
   decode(bytes) {
     const value = u16Codec.decode(bytes);
-    if (value < 1 || value > 0x7fff) throw new WireError('BAD_VALUE', `operation type ${value} is out of 1..0x7fff`);
+    if (value < 1 || value > 0x7fff)
+      throw new WireError('BAD_VALUE', `operation type ${value} is out of 1..0x7fff`);
     return value;
   },
 };

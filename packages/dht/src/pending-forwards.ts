@@ -36,7 +36,10 @@ export class PendingForwardTable<K, T> {
     this.#maxEntries = options.maxEntries ?? DEFAULT_PENDING_FORWARDS.maxEntries;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_PENDING_FORWARDS.timeoutMs;
     if (!Number.isSafeInteger(this.#maxEntries) || this.#maxEntries < 1) {
-      throw new DhtError('INVALID_ARGUMENT', `maxEntries must be a positive integer, got ${this.#maxEntries}`);
+      throw new DhtError(
+        'INVALID_ARGUMENT',
+        `maxEntries must be a positive integer, got ${this.#maxEntries}`,
+      );
     }
     if (!Number.isFinite(this.#timeoutMs) || this.#timeoutMs <= 0) {
       throw new DhtError('INVALID_ARGUMENT', `timeoutMs must be positive, got ${this.#timeoutMs}`);
@@ -55,7 +58,10 @@ export class PendingForwardTable<K, T> {
   add(key: K, returnTo: T): void {
     if (this.#entries.has(key)) throw new DhtError('INVALID_ARGUMENT', 'this forward is already pending');
     if (this.#entries.size >= this.#maxEntries) {
-      throw new DhtError('PENDING_FULL', `${this.#entries.size} forwards pending (bound ${this.#maxEntries})`);
+      throw new DhtError(
+        'PENDING_FULL',
+        `${this.#entries.size} forwards pending (bound ${this.#maxEntries})`,
+      );
     }
     this.#entries.set(key, { value: returnTo, deadline: this.#clock.now() + this.#timeoutMs });
   }
@@ -85,7 +91,6 @@ export class PendingForwardTable<K, T> {
     for (const entry of this.#entries.values()) return entry.deadline;
     return undefined;
   }
-
 }
 
 /**
@@ -94,8 +99,12 @@ export class PendingForwardTable<K, T> {
  */
 export function nextHopLimit(received: number): number {
   if (!Number.isInteger(received) || received < 0 || received > MAX_HOP_LIMIT) {
-    throw new DhtError('INVALID_ARGUMENT', `hop limit must be an integer in 0..${MAX_HOP_LIMIT}, got ${received}`);
+    throw new DhtError(
+      'INVALID_ARGUMENT',
+      `hop limit must be an integer in 0..${MAX_HOP_LIMIT}, got ${received}`,
+    );
   }
-  if (received <= 1) throw new DhtError('TOO_MANY_HOPS', 'ROUTE hop limit exhausted before reaching the owner');
+  if (received <= 1)
+    throw new DhtError('TOO_MANY_HOPS', 'ROUTE hop limit exhausted before reaching the owner');
   return received - 1;
 }

@@ -49,7 +49,9 @@ export function recordOptions(records: readonly WireRecord[]): XppOption[] {
   const out: XppOption[] = [];
   for (const record of records) {
     const parts = pieces(encodeRecord(record), MAX_RECORD_PIECE_SIZE);
-    parts.forEach((bytes, i) => out.push(DhtOption.RECORD.option({ more: i < parts.length - 1, bytes }, true)));
+    parts.forEach((bytes, i) =>
+      out.push(DhtOption.RECORD.option({ more: i < parts.length - 1, bytes }, true)),
+    );
   }
   return out;
 }
@@ -71,7 +73,10 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
  * The records carried by the RECORD options among `options` (other types are skipped). A record whose last
  * piece is missing is `TRUNCATED`; more than `maxRecords` records is `TOO_LARGE`. Throws `WireError` only.
  */
-export function readRecords(options: readonly XppOption[], maxRecords = Number.MAX_SAFE_INTEGER): WireRecord[] {
+export function readRecords(
+  options: readonly XppOption[],
+  maxRecords = Number.MAX_SAFE_INTEGER,
+): WireRecord[] {
   const records: WireRecord[] = [];
   let parts: Uint8Array[] = [];
   for (const option of options) {
@@ -85,7 +90,8 @@ export function readRecords(options: readonly XppOption[], maxRecords = Number.M
     records.push(decodeRecord(concat(parts)));
     parts = [];
   }
-  if (parts.length > 0) throw new WireError('TRUNCATED', 'the last RECORD announces a piece that never comes');
+  if (parts.length > 0)
+    throw new WireError('TRUNCATED', 'the last RECORD announces a piece that never comes');
   return records;
 }
 

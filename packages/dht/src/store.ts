@@ -6,13 +6,7 @@ import { DhtError } from './errors.js';
 import { utf8 } from './internal/bytes.js';
 import { parseRecordKind, RecordKind } from './kinds.js';
 import { MAX_KEY_SIZE } from './limits.js';
-import {
-  bindingCodec,
-  bindingSubkey,
-  peerRecordCodec,
-  type BindingId,
-  type WireRecord,
-} from './values.js';
+import { bindingCodec, bindingSubkey, peerRecordCodec, type BindingId, type WireRecord } from './values.js';
 import { decodeCredential } from './credential.js';
 
 /** Whether this node holds a record as the owner of its key's point, or as a replica for the owner. */
@@ -211,7 +205,10 @@ export class RecordStore {
     const kind = parseRecordKind(input.kind);
     const keySize = this.#checkKey(input.key);
     if (!Number.isSafeInteger(input.lifetime) || input.lifetime < 1) {
-      throw new DhtError('INVALID_LIFETIME', `lifetime must be a whole number of seconds ≥ 1, got ${input.lifetime}`);
+      throw new DhtError(
+        'INVALID_LIFETIME',
+        `lifetime must be a whole number of seconds ≥ 1, got ${input.lifetime}`,
+      );
     }
     if (input.value.length > this.#limits.maxValueSize) {
       throw new DhtError(
@@ -232,7 +229,7 @@ export class RecordStore {
     this.#reserve(group, previous, keySize + subkey.length + input.value.length + RECORD_OVERHEAD, now);
     // A sweep in #reserve keeps `group` when it holds `previous`, and may drop it when it is empty.
     const target = this.#groups.get(groupId) ?? this.#newGroup(groupId, kind, input.key, keySize);
-    if (previous !== undefined) this.#detach(target, previous);
+    if (previous !== undefined) this.#uncount(target, previous);
     const record: StoredRecord = {
       kind,
       key: input.key,
@@ -266,7 +263,10 @@ export class RecordStore {
         }
       case RecordKind.CREDENTIAL:
         if (this.#verifyCredential === undefined) {
-          throw new DhtError('CREDENTIAL_REFUSED', 'this store has no administrator key to verify credentials');
+          throw new DhtError(
+            'CREDENTIAL_REFUSED',
+            'this store has no administrator key to verify credentials',
+          );
         }
         this.#verifyCredential(key, value);
         return '';
@@ -305,7 +305,8 @@ export class RecordStore {
       );
     }
     const fits = (): boolean =>
-      this.#records + added <= this.#limits.maxRecords && this.#octets - freed + size <= this.#limits.maxOctets;
+      this.#records + added <= this.#limits.maxRecords &&
+      this.#octets - freed + size <= this.#limits.maxOctets;
     if (fits()) return;
     this.#sweep(now);
     if (fits()) return;
@@ -338,11 +339,16 @@ export class RecordStore {
     if (record.role === 'replica') this.#replicas++;
   }
 
-  #detach(group: Group, record: StoredRecord): void {
-    group.entries.delete(record.subkey);
+  /** Takes a record out of the counters; the caller replaces or deletes its entry. */
+  #uncount(group: Group, record: StoredRecord): void {
     this.#records--;
     this.#octets -= this.#sizeOf(record, group);
     if (record.role === 'replica') this.#replicas--;
+  }
+
+  #detach(group: Group, record: StoredRecord): void {
+    group.entries.delete(record.subkey);
+    this.#uncount(group, record);
     if (group.entries.size === 0) this.#groups.delete(`${group.kind}\n${group.key}`);
   }
 
@@ -436,7 +442,13 @@ export class RecordStore {
     for (const record of records) {
       if (record.lifetime === 0) continue;
       try {
-        this.put({ key: record.key, kind: record.kind, value: record.value, lifetime: record.lifetime, role });
+        this.put({
+          key: record.key,
+          kind: record.kind,
+          value: record.value,
+          lifetime: record.lifetime,
+          role,
+        });
         stored++;
       } catch (error) {
         if (!DhtError.is(error)) throw error;

@@ -99,7 +99,8 @@ function readCandidate(r: ByteReader): AddressCandidate {
   const address = r.text8('candidate address');
   const port = r.u16('candidate port');
   if (type === undefined) throw new WireError('BAD_VALUE', 'candidate type is unknown');
-  if (isIP(address) === 0) throw new WireError('BAD_VALUE', `candidate address ${JSON.stringify(address)} is not an IP`);
+  if (isIP(address) === 0)
+    throw new WireError('BAD_VALUE', `candidate address ${JSON.stringify(address)} is not an IP`);
   return { type, address, port };
 }
 
@@ -166,7 +167,11 @@ export const keyCodec: ValueCodec<string> = structCodec(
   },
 );
 
-export const peerIdCodec: ValueCodec<Uint8Array> = boundedBytesCodec('PEER-ID', MIN_PEER_ID_SIZE, MAX_PEER_ID_SIZE);
+export const peerIdCodec: ValueCodec<Uint8Array> = boundedBytesCodec(
+  'PEER-ID',
+  MIN_PEER_ID_SIZE,
+  MAX_PEER_ID_SIZE,
+);
 export const pointCodec: ValueCodec<Uint8Array> = boundedBytesCodec('TARGET point', 1, MAX_POINT_SIZE);
 export const zoneCodec: ValueCodec<Uint8Array> = boundedBytesCodec('ZONE', 1, MAX_ZONE_SIZE);
 

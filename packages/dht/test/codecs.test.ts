@@ -40,7 +40,11 @@ const cases: [string, ValueCodec<never>, fc.Arbitrary<unknown>][] = [
   ['NEIGHBOUR', neighbourCodec, arb.neighbour],
   ['PEER record', peerRecordCodec, fc.record({ peerId: arb.peerId, contact: arb.contact })],
   ['BINDING', bindingCodec, arb.binding],
-  ['BINDING-ID', bindingIdCodec, arb.binding.map(({ instanceId, regId, contact }) => ({ instanceId, regId, contact }))],
+  [
+    'BINDING-ID',
+    bindingIdCodec,
+    arb.binding.map(({ instanceId, regId, contact }) => ({ instanceId, regId, contact })),
+  ],
   ['RECORD piece', recordPieceCodec, fc.record({ more: fc.boolean(), bytes: arb.bytes(0, 300) })],
   ['flag', flagCodec, fc.constant(true)],
   ['operation type', operationTypeCodec, fc.integer({ min: 1, max: 0x7fff })],
@@ -101,7 +105,10 @@ describe('option values refuse what they must', () => {
     expect(() => kindCodec.encode(9 as never)).toThrow(WireError);
     expect(() => peerIdCodec.encode(new Uint8Array(0))).toThrow(WireError);
     expect(() =>
-      contactCodec.encode({ uri: 'sip:a@b', candidates: [{ type: 'host', address: 'example.com', port: 1 }] }),
+      contactCodec.encode({
+        uri: 'sip:a@b',
+        candidates: [{ type: 'host', address: 'example.com', port: 1 }],
+      }),
     ).toThrow(WireError);
     expect(() => keyCodec.encode('x'.repeat(1025))).toThrow(WireError);
     expect(() => u8Codec.encode(256)).toThrow(WireError);

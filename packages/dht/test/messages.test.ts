@@ -71,8 +71,19 @@ describe('operation bodies', () => {
   it('PUT round-trips any valid body through a whole message', () => {
     fc.assert(
       fc.property(arb.wireRecord, fc.boolean(), (r, replica) => {
-        const body = { key: r.key, kind: r.kind, value: r.value, lifetime: r.lifetime, ...(replica ? { replica } : {}) };
-        const bytes = encodeMessage({ number: 1, response: false, type: DhtOperation.PUT.type, options: encodePut(body) });
+        const body = {
+          key: r.key,
+          kind: r.kind,
+          value: r.value,
+          lifetime: r.lifetime,
+          ...(replica ? { replica } : {}),
+        };
+        const bytes = encodeMessage({
+          number: 1,
+          response: false,
+          type: DhtOperation.PUT.type,
+          options: encodePut(body),
+        });
         expect(decodePut(decodeMessage(bytes).options)).toEqual(body);
       }),
     );
@@ -81,14 +92,21 @@ describe('operation bodies', () => {
   it('carries a 64 KiB value in two VALUE options and reassembles it', () => {
     const value = new Uint8Array(65536).map((_, i) => i % 251);
     const options = encodePut({ key: 'k', kind: RecordKind.PEER, value, lifetime: 1 });
-    expect(options.filter((o) => o.type === DhtOption.VALUE.type).map((o) => o.value.length)).toEqual([65535, 1]);
+    expect(options.filter((o) => o.type === DhtOption.VALUE.type).map((o) => o.value.length)).toEqual([
+      65535, 1,
+    ]);
     const message = encodeMessage({ number: 1, response: false, type: DhtOperation.PUT.type, options });
     expect(Buffer.from(decodePut(decodeMessage(message).options).value).equals(value)).toBe(true);
   });
 
   it('ROUTE keeps the inner request options in order and strips its own', () => {
     const inner = encodeGet({ key: 'sip:bob@example.org', kind: RecordKind.CREDENTIAL });
-    const route = encodeRoute({ target: Uint8Array.of(1, 2, 3, 4), hopLimit: 7, operation: DhtOperation.GET.type, inner });
+    const route = encodeRoute({
+      target: Uint8Array.of(1, 2, 3, 4),
+      hopLimit: 7,
+      operation: DhtOperation.GET.type,
+      inner,
+    });
     const decoded = decodeRoute(route);
     expect(decoded.hopLimit).toBe(7);
     expect(decoded.inner).toEqual(inner);
@@ -106,7 +124,12 @@ describe('operation bodies', () => {
   });
 
   it('bounds how many records a handoff may carry', () => {
-    const records = Array.from({ length: 5 }, (_, i) => ({ kind: RecordKind.PEER, key: `k${i}`, value: new Uint8Array(0), lifetime: 1 }));
+    const records = Array.from({ length: 5 }, (_, i) => ({
+      kind: RecordKind.PEER,
+      key: `k${i}`,
+      value: new Uint8Array(0),
+      lifetime: 1,
+    }));
     const options = encodeHandoff({ zones: [Uint8Array.of(0)], neighbours: [], records });
     expect(decodeHandoff(options, 5).records).toHaveLength(5);
     expect(errorCode(() => decodeHandoff(options, 4))).toBe('TOO_LARGE');

@@ -26,7 +26,12 @@ describe('records on the wire', () => {
   });
 
   it('cut a record larger than one option into consecutive pieces', () => {
-    const big: WireRecord = { kind: RecordKind.BINDING, key: 'sip:a@b', value: new Uint8Array(150_000).fill(7), lifetime: 9 };
+    const big: WireRecord = {
+      kind: RecordKind.BINDING,
+      key: 'sip:a@b',
+      value: new Uint8Array(150_000).fill(7),
+      lifetime: 9,
+    };
     const small: WireRecord = { kind: RecordKind.PEER, key: 'p', value: Uint8Array.of(1), lifetime: 1 };
     const options = recordOptions([big, small]);
     const pieces = options.map((o) => DhtOption.RECORD.decode(o));
@@ -42,7 +47,9 @@ describe('records on the wire', () => {
   });
 
   it('refuse a record whose last piece never comes, and garbage, with a WireError', () => {
-    const options = recordOptions([{ kind: RecordKind.PEER, key: 'p', value: new Uint8Array(70_000), lifetime: 1 }]);
+    const options = recordOptions([
+      { kind: RecordKind.PEER, key: 'p', value: new Uint8Array(70_000), lifetime: 1 },
+    ]);
     expect(() => readRecords(options.slice(0, 1))).toThrow(WireError);
     fc.assert(
       fc.property(arb.bytes(0, 200), (input) => {
@@ -57,14 +64,18 @@ describe('records on the wire', () => {
 
   it('batch so that each batch stays within the budget unless one record alone exceeds it', () => {
     fc.assert(
-      fc.property(fc.array(arb.wireRecord, { maxLength: 30 }), fc.integer({ min: 50, max: 2000 }), (records, budget) => {
-        const batches = batchRecords(records, budget);
-        expect(batches.flat()).toEqual(records);
-        for (const batch of batches) {
-          const size = batch.reduce((n, r) => n + recordWireSize(r), 0);
-          expect(batch.length === 1 || size <= budget).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.array(arb.wireRecord, { maxLength: 30 }),
+        fc.integer({ min: 50, max: 2000 }),
+        (records, budget) => {
+          const batches = batchRecords(records, budget);
+          expect(batches.flat()).toEqual(records);
+          for (const batch of batches) {
+            const size = batch.reduce((n, r) => n + recordWireSize(r), 0);
+            expect(batch.length === 1 || size <= budget).toBe(true);
+          }
+        },
+      ),
     );
   });
 });

@@ -50,7 +50,10 @@ export const binding: Binding = {
 /** One option vector: an option type, a value, and the octets of the option value. */
 export interface OptionCase {
   readonly name: string;
-  readonly option: { readonly type: number; readonly codec: { encode(v: never): Uint8Array; decode(b: Uint8Array): unknown } };
+  readonly option: {
+    readonly type: number;
+    readonly codec: { encode(v: never): Uint8Array; decode(b: Uint8Array): unknown };
+  };
   readonly value: unknown;
 }
 
@@ -93,7 +96,12 @@ export const messageCases: MessageCase[] = [
     name: 'ROUTE(GET)',
     type: DhtOperation.ROUTE.type,
     response: false,
-    body: { target: b('40000000c0000000'), hopLimit: 64, operation: DhtOperation.GET.type, inner: encodeGet(get) },
+    body: {
+      target: b('40000000c0000000'),
+      hopLimit: 64,
+      operation: DhtOperation.GET.type,
+      inner: encodeGet(get),
+    },
     encode: encodeRoute,
     decode: decodeRoute,
   },
@@ -113,8 +121,22 @@ export const messageCases: MessageCase[] = [
     encode: encodePut,
     decode: decodePut,
   },
-  { name: 'PUT response', type: DhtOperation.PUT.type, response: true, body: { lifetime: 3600 }, encode: encodePutResponse, decode: decodePutResponse },
-  { name: 'GET', type: DhtOperation.GET.type, response: false, body: get, encode: encodeGet, decode: decodeGet },
+  {
+    name: 'PUT response',
+    type: DhtOperation.PUT.type,
+    response: true,
+    body: { lifetime: 3600 },
+    encode: encodePutResponse,
+    decode: decodePutResponse,
+  },
+  {
+    name: 'GET',
+    type: DhtOperation.GET.type,
+    response: false,
+    body: get,
+    encode: encodeGet,
+    decode: decodeGet,
+  },
   {
     name: 'GET response',
     type: DhtOperation.GET.type,
