@@ -1,2 +1,123 @@
-// Filled by the package's issue; the package stays private until then.
-export {};
+export { SessionError, type SessionErrorCode, type SessionErrorDetails } from './errors.js';
+export { type Clock, type TimerHandle, systemClock } from './clock.js';
+export type {
+  TransportAddress,
+  CandidateType,
+  XppCandidate,
+  XppDescription,
+  ParsedXppDescription,
+  BuildSdpOptions,
+} from './sdp/description.js';
+export { formatLtag, parseLtagValue } from './sdp/ltag.js';
+export { candidatePriority, makeCandidate, candidateTargets } from './sdp/candidate.js';
+export {
+  XPP_SDP_PROTOCOL,
+  DEFAULT_MAX_SDP_OCTETS,
+  DEFAULT_MAX_CANDIDATES,
+  X25519_PUBLIC_KEY_SIZE,
+  type ParseSdpOptions,
+  buildSdp,
+  parseSdp,
+} from './sdp/sdp.js';
+export {
+  SDP_CONTENT_TYPE,
+  type XppCallSetup,
+  type XppSignallingOptions,
+  offerXppSession,
+  answerXppSession,
+} from './sdp/signalling.js';
+
+export { SipHeaders, type SipHeader, headerKey, headerDisplayName } from './sip/headers.js';
+export {
+  type SipRequest,
+  type SipResponse,
+  type SipMessage,
+  REASON_PHRASES,
+  bodyText,
+} from './sip/message.js';
+export { type SipParams, parseParams, formatParams } from './sip/params.js';
+export { type SipUri, parseSipUri, formatSipUri, formatHost } from './sip/uri.js';
+export { type NameAddr, parseNameAddr, formatNameAddr, tagOf } from './sip/name-addr.js';
+export {
+  type Via,
+  BRANCH_MAGIC_COOKIE,
+  parseVia,
+  formatVia,
+  branchOf,
+  stampReceived,
+  responseTarget,
+} from './sip/via.js';
+export {
+  DEFAULT_MAX_SIP_MESSAGE_OCTETS,
+  DEFAULT_MAX_SIP_HEADERS,
+  DEFAULT_MAX_SIP_HEADER_OCTETS,
+  MAX_CSEQ,
+  type SipCodecLimits,
+  type SipDecodeResult,
+  parseSipMessage,
+  decodeSip,
+  parseCSeq,
+  serializeSip,
+  createResponse,
+} from './sip/codec.js';
+export { type SipTransport, type DatagramReceiver } from './sip/transport.js';
+export { UdpSipTransport, type UdpSipTransportOptions } from './sip/udp-transport.js';
+export { DEFAULT_SIP_TIMERS, type SipTimerValues, type SipTimerName } from './sip/timer-set.js';
+export type {
+  ClientTransactionUser,
+  ClientTransactionState,
+  ServerTransactionState,
+} from './sip/transaction-context.js';
+export { ClientTransaction, type ClientTransactionEvent, ackForFailure } from './sip/client-transaction.js';
+export { ServerTransaction, type ServerTransactionEvent } from './sip/server-transaction.js';
+export {
+  SipTransactionLayer,
+  DEFAULT_MAX_TRANSACTIONS,
+  type SipLayerStats,
+  type SipTransactionLayerOptions,
+} from './sip/transaction-layer.js';
+export { SipDialog, type DialogState, uriAddress } from './sip/dialog.js';
+export { SipCall, type CallEndReason } from './sip/call.js';
+export {
+  SipUserAgent,
+  IncomingInvite,
+  DEFAULT_MAX_CALLS,
+  type SipBody,
+  type SipUserAgentOptions,
+  type InviteOptions,
+} from './sip/user-agent.js';
+
+export {
+  KEY_SIZE,
+  type XppKeyPair,
+  type DirectionalKeys,
+  generateXppKeyPair,
+  deriveDirectionalKeys,
+} from './crypto/keys.js';
+export { ReplayWindow, DEFAULT_REPLAY_WINDOW, MAX_REPLAY_WINDOW } from './crypto/replay-window.js';
+export {
+  SessionCipher,
+  COUNTER_SIZE,
+  TAG_SIZE,
+  SEAL_OVERHEAD,
+  MAX_COUNTER,
+  type OpenFailure,
+  type OpenResult,
+  type CipherStats,
+} from './crypto/session-cipher.js';
+
+export {
+  LtagAllocator,
+  DEFAULT_MAX_ACTIVE_LTAGS,
+  DEFAULT_LTAG_QUARANTINE_MS,
+  type LtagAllocatorOptions,
+} from './demux/ltag-allocator.js';
+export {
+  SessionTable,
+  DEFAULT_MAX_SESSIONS,
+  sameAddress,
+  type SessionEntry,
+  type RouteResult,
+  type DropReason,
+  type SessionTableStats,
+} from './demux/session-table.js';

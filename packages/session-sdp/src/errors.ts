@@ -1,0 +1,86 @@
+/** Stable codes for everything `@xpp/session-sdp` can refuse. */
+export type SessionErrorCode =
+  /** An SDP body that cannot set up an XPP session; `line` names the offending line when there is one. */
+  | 'BAD_SDP'
+  /** A SIP message that breaks RFC 3261 syntax or a required-header rule. */
+  | 'BAD_SIP'
+  /** Input or a table beyond one of the package's named bounds. */
+  | 'TOO_LARGE'
+  /** A value to encode or an option outside its range. */
+  | 'INVALID_ARGUMENT'
+  /** A SIP transaction that got no final response in 64×T1 (Timer B or F). */
+  | 'SIP_TIMEOUT'
+  /** A SIP request answered with a non-2xx final response; `status` holds it. */
+  | 'SIP_REJECTED'
+  /** The socket or transport refused to send or is closed. */
+  | 'TRANSPORT'
+  /** A sealed payload that does not authenticate, or is shorter than counter and tag. */
+  | 'AUTH_FAILED'
+  /** One direction's send counter reached its bound (2^53 - 1 fragments): the session must be rekeyed or end. */
+  | 'COUNTER_EXHAUSTED'
+  /** Every ltag is in use or quarantined. */
+  | 'LTAG_EXHAUSTED'
+  /** Waiting was cancelled by an AbortSignal. */
+  | 'ABORTED'
+  /** The object was closed before or while the operation ran. */
+  | 'CLOSED';
+
+const SESSION_ERROR_CODES: ReadonlySet<string> = new Set<SessionErrorCode>([
+  'BAD_SDP',
+  'BAD_SIP',
+  'TOO_LARGE',
+  'INVALID_ARGUMENT',
+  'SIP_TIMEOUT',
+  'SIP_REJECTED',
+  'TRANSPORT',
+  'AUTH_FAILED',
+  'COUNTER_EXHAUSTED',
+  'LTAG_EXHAUSTED',
+  'ABORTED',
+  'CLOSED',
+]);
+
+/** Extra facts some codes carry. */
+export interface SessionErrorDetails {
+  /** `BAD_SDP`/`BAD_SIP`: the offending line as received (truncated to 200 characters). */
+  readonly line?: string;
+  /** `BAD_SDP`/`BAD_SIP`: its 1-based line number when known. */
+  readonly lineNumber?: number;
+  /** `SIP_REJECTED`: the final status code. */
+  readonly status?: number;
+  readonly cause?: unknown;
+}
+
+/**
+ * The only error `@xpp/session-sdp` throws or rejects with. Every decoder of untrusted input throws it and
+ * nothing else, so a caller can count and drop by `code`.
+ */
+export class SessionError extends Error {
+  override readonly name = 'SessionError';
+  readonly code: SessionErrorCode;
+  readonly line: string | undefined;
+  readonly lineNumber: number | undefined;
+  readonly status: number | undefined;
+
+  constructor(code: SessionErrorCode, message: string, details: SessionErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.line = details.line === undefined ? undefined : details.line.slice(0, 200);
+    this.lineNumber = details.lineNumber;
+    this.status = details.status;
+  }
+
+  /** True for a `SessionError` from any copy of this package (ESM and CJS builds are distinct classes). */
+  static is(value: unknown, code?: SessionErrorCode): value is SessionError {
+    if (!(value instanceof Error) || value.name !== 'SessionError') return false;
+    const actual: unknown = (value as Error & { code?: unknown }).code;
+    return (
+      typeof actual === 'string' && SESSION_ERROR_CODES.has(actual) && (code === undefined || actual === code)
+    );
+  }
+}
+
+/** The error an aborted wait rejects with. */
+export function abortError(signal: AbortSignal): SessionError {
+  return new SessionError('ABORTED', 'aborted', { cause: signal.reason });
+}

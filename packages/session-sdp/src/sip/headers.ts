@@ -1,0 +1,171 @@
+import { SessionError } from '../errors.js';
+
+/** RFC 3261 §7.3.3 and later RFCs' compact header forms, to their full names (lower case). */
+const COMPACT: Readonly<Record<string, string>> = {
+  i: 'call-id',
+  m: 'contact',
+  e: 'content-encoding',
+  l: 'content-length',
+  c: 'content-type',
+  f: 'from',
+  s: 'subject',
+  k: 'supported',
+  t: 'to',
+  v: 'via',
+  o: 'event',
+  r: 'refer-to',
+  u: 'allow-events',
+  x: 'session-expires',
+};
+
+/** Spellings that plain capitalisation gets wrong. */
+const SPECIAL_CASE: Readonly<Record<string, string>> = {
+  'call-id': 'Call-ID',
+  cseq: 'CSeq',
+  'www-authenticate': 'WWW-Authenticate',
+  'mime-version': 'MIME-Version',
+};
+
+/** Headers whose comma-separated values are separate entries (RFC 3261 §7.3.1). */
+const LIST_HEADERS: ReadonlySet<string> = new Set(['via', 'route', 'record-route', 'contact']);
+
+const TOKEN = /^[A-Za-z0-9.!%*_+`'~-]+$/;
+
+/** The lower-case full name of a header name as received (compact forms expanded). */
+export function headerKey(name: string): string {
+  const lower = name.toLowerCase();
+  return COMPACT[lower] ?? lower;
+}
+
+/** The display spelling of a header: `Call-ID`, `CSeq`, `Content-Length`, … */
+export function headerDisplayName(name: string): string {
+  const key = headerKey(name);
+  return (
+    SPECIAL_CASE[key] ?? key.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())
+  );
+}
+
+/** True for a header name made of RFC 3261 token characters. */
+export function isToken(value: string): boolean {
+  return TOKEN.test(value);
+}
+
+/**
+ * Splits a header value at commas that are outside quoted strings and angle brackets. Only list headers
+ * (Via, Route, Record-Route, Contact) are split: others keep commas (dates, auth parameters).
+ */
+export function splitHeaderValue(name: string, value: string): string[] {
+  if (!LIST_HEADERS.has(headerKey(name))) return [value];
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (quoted) {
+      if (c === '\\') i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === '<') depth++;
+    else if (c === '>') depth = Math.max(0, depth - 1);
+    else if (c === ',' && depth === 0) {
+      parts.push(value.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(value.slice(start).trim());
+  return parts.filter((p) => p.length > 0);
+}
+
+/** One header line, name in display spelling. */
+export interface SipHeader {
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * The ordered header list of a SIP message. Names are case-insensitive and compact forms are the same
+ * header; list headers hold one entry per value.
+ */
+export class SipHeaders {
+  readonly #entries: SipHeader[] = [];
+
+  constructor(init?: Iterable<readonly [string, string]>) {
+    if (init !== undefined) for (const [name, value] of init) this.append(name, value);
+  }
+
+  /** The first value of `name`, or undefined. */
+  get(name: string): string | undefined {
+    const key = headerKey(name);
+    return this.#entries.find((h) => headerKey(h.name) === key)?.value;
+  }
+
+  /** Every value of `name`, in order. */
+  getAll(name: string): string[] {
+    const key = headerKey(name);
+    return this.#entries.filter((h) => headerKey(h.name) === key).map((h) => h.value);
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /** Adds a value after the existing ones. Throws `INVALID_ARGUMENT` for a bad name or a CR/LF in the value. */
+  append(name: string, value: string): this {
+    this.#entries.push(checkedHeader(name, value));
+    return this;
+  }
+
+  /** Adds a value before the existing ones (a proxy's Via, a Record-Route). */
+  prepend(name: string, value: string): this {
+    this.#entries.unshift(checkedHeader(name, value));
+    return this;
+  }
+
+  /** Replaces every value of `name` by one. */
+  set(name: string, value: string): this {
+    const header = checkedHeader(name, value);
+    const index = this.#entries.findIndex((h) => headerKey(h.name) === headerKey(name));
+    this.delete(name);
+    this.#entries.splice(index < 0 ? this.#entries.length : index, 0, header);
+    return this;
+  }
+
+  /** Replaces the first value of `name` (the top Via after adding `received`). */
+  setFirst(name: string, value: string): this {
+    const index = this.#entries.findIndex((h) => headerKey(h.name) === headerKey(name));
+    if (index < 0) return this.append(name, value);
+    this.#entries[index] = checkedHeader(name, value);
+    return this;
+  }
+
+  delete(name: string): this {
+    const key = headerKey(name);
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      const entry = this.#entries[i];
+      if (entry !== undefined && headerKey(entry.name) === key) this.#entries.splice(i, 1);
+    }
+    return this;
+  }
+
+  get size(): number {
+    return this.#entries.length;
+  }
+
+  [Symbol.iterator](): IterableIterator<SipHeader> {
+    return this.#entries[Symbol.iterator]();
+  }
+
+  clone(): SipHeaders {
+    return new SipHeaders(this.#entries.map((h) => [h.name, h.value] as const));
+  }
+}
+
+function checkedHeader(name: string, value: string): SipHeader {
+  if (!isToken(name))
+    throw new SessionError('INVALID_ARGUMENT', `header name ${JSON.stringify(name)} is not a token`);
+  if (/[\r\n\0]/.test(value)) {
+    throw new SessionError('INVALID_ARGUMENT', `header ${name} value contains CR, LF or NUL`);
+  }
+  return { name: headerDisplayName(name), value: value.trim() };
+}

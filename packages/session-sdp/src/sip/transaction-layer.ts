@@ -1,0 +1,264 @@
+import { randomBytes } from 'node:crypto';
+import { systemClock, type Clock } from '../clock.js';
+import { SessionError } from '../errors.js';
+import type { TransportAddress } from '../sdp/description.js';
+import { ClientTransaction } from './client-transaction.js';
+import { createResponse, decodeSip, parseCSeq, serializeSip, type SipCodecLimits } from './codec.js';
+import type { SipRequest, SipResponse } from './message.js';
+import { ServerTransaction } from './server-transaction.js';
+import { DEFAULT_SIP_TIMERS, type SipTimerValues } from './timer-set.js';
+import type { ClientTransactionUser, TransactionContext } from './transaction-context.js';
+import type { SipTransport } from './transport.js';
+import { BRANCH_MAGIC_COOKIE, branchOf, formatVia, parseVia, responseTarget, stampReceived } from './via.js';
+
+/** Default bound on live transactions (client and server together). */
+export const DEFAULT_MAX_TRANSACTIONS = 1_024;
+
+/** Counters of everything the layer dropped or answered on its own. */
+export interface SipLayerStats {
+  received: number;
+  sent: number;
+  /** Datagrams that were not SIP, or not answerable SIP: counted and dropped. */
+  malformedDropped: number;
+  /** Requests answered 400 by the layer. */
+  badRequestsAnswered: number;
+  /** Responses that matched no client transaction (passed to `onStrayResponse`). */
+  strayResponses: number;
+  /** Requests refused with 503 because the transaction table was full. */
+  overloadRejected: number;
+  sendErrors: number;
+}
+
+export interface SipTransactionLayerOptions extends SipCodecLimits {
+  readonly transport: SipTransport;
+  readonly clock?: Clock;
+  readonly timers?: Partial<SipTimerValues>;
+  /** Default {@link DEFAULT_MAX_TRANSACTIONS}. */
+  readonly maxTransactions?: number;
+  /**
+   * A new request. `transaction` is the server transaction to answer through; it is undefined for an ACK that
+   * matched none (the ACK of a 2xx, which belongs to the dialog).
+   */
+  readonly onRequest: (
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    source: TransportAddress,
+  ) => void;
+  /** A response that matched no client transaction (a 2xx retransmission after the INVITE transaction ended). */
+  readonly onStrayResponse?: (response: SipResponse, source: TransportAddress) => void;
+}
+
+/**
+ * RFC 3261 §17 transaction layer over one transport: matches requests and responses to transactions
+ * (§17.1.3, §17.2.3), answers malformed requests with 400, stamps `received`/`rport` (RFC 3581), and sends
+ * 100 Trying for INVITE. Reusable by a UA, a registrar or a proxy.
+ */
+export class SipTransactionLayer {
+  readonly stats: SipLayerStats = {
+    received: 0,
+    sent: 0,
+    malformedDropped: 0,
+    badRequestsAnswered: 0,
+    strayResponses: 0,
+    overloadRejected: 0,
+    sendErrors: 0,
+  };
+  readonly transport: SipTransport;
+  readonly #options: SipTransactionLayerOptions;
+  readonly #clients = new Map<string, ClientTransaction>();
+  readonly #servers = new Map<string, ServerTransaction>();
+  readonly #context: TransactionContext;
+  readonly #maxTransactions: number;
+  #closed = false;
+
+  constructor(options: SipTransactionLayerOptions) {
+    this.#options = options;
+    this.transport = options.transport;
+    this.#maxTransactions = options.maxTransactions ?? DEFAULT_MAX_TRANSACTIONS;
+    this.#context = {
+      clock: options.clock ?? systemClock,
+      timers: { ...DEFAULT_SIP_TIMERS, ...options.timers },
+      send: (datagram, to) => this.#send(datagram, to),
+      terminated: (key) => {
+        this.#clients.delete(key);
+        this.#servers.delete(key);
+      },
+    };
+    options.transport.setReceiver((datagram, source) => this.receive(datagram, source));
+  }
+
+  get timers(): SipTimerValues {
+    return this.#context.timers;
+  }
+
+  get clock(): Clock {
+    return this.#context.clock;
+  }
+
+  /** Live transactions. */
+  get size(): number {
+    return this.#clients.size + this.#servers.size;
+  }
+
+  /** A fresh RFC 3261 branch. */
+  static newBranch(): string {
+    return `${BRANCH_MAGIC_COOKIE}${randomBytes(9).toString('base64url')}`;
+  }
+
+  /**
+   * The Via this layer puts on a request it originates: its transport address, a new branch, and `rport`
+   * (RFC 3581) so the response tells the reflexive address.
+   */
+  newVia(): string {
+    const { address, port } = this.transport.local;
+    return formatVia({
+      protocol: 'SIP/2.0/UDP',
+      host: address,
+      port,
+      params: new Map([
+        ['branch', SipTransactionLayer.newBranch()],
+        ['rport', null],
+      ]),
+    });
+  }
+
+  /**
+   * Starts a client transaction for `request` (its top Via must carry a branch; ACK of a 2xx is sent with
+   * {@link sendStateless} instead). Throws `TOO_LARGE` when the table is full, `CLOSED` after {@link close}.
+   */
+  sendRequest(request: SipRequest, target: TransportAddress, user: ClientTransactionUser): ClientTransaction {
+    if (this.#closed) throw new SessionError('CLOSED', 'SIP transaction layer is closed');
+    if (this.size >= this.#maxTransactions) {
+      throw new SessionError('TOO_LARGE', `more than ${this.#maxTransactions} SIP transactions`);
+    }
+    const via = parseVia(request.headers.get('via') ?? '');
+    const branch = via === undefined ? undefined : branchOf(via);
+    if (branch === undefined || request.method === 'ACK') {
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'a client transaction needs a non-ACK request with a Via branch',
+      );
+    }
+    const key = `${branch}|${request.method}`;
+    const transaction = new ClientTransaction(key, request, target, this.#context, user);
+    this.#clients.set(key, transaction);
+    transaction.transition({ type: 'start' });
+    return transaction;
+  }
+
+  /** Sends a message outside any transaction (the ACK of a 2xx, a 2xx retransmission). */
+  sendStateless(message: SipRequest | SipResponse, target: TransportAddress): void {
+    const error = this.#send(serializeSip(message), target);
+    if (error !== undefined) throw error;
+  }
+
+  /** Feeds one datagram from the transport. Never throws. */
+  receive(datagram: Uint8Array, source: TransportAddress): void {
+    if (this.#closed) return;
+    this.stats.received++;
+    const decoded = decodeSip(datagram, this.#options);
+    if (!decoded.ok) {
+      if (decoded.answerable !== undefined && decoded.answerable.method !== 'ACK') {
+        this.stats.badRequestsAnswered++;
+        this.#answerStateless(decoded.answerable, source, 400, decoded.error.message);
+      } else {
+        this.stats.malformedDropped++;
+      }
+      return;
+    }
+    const message = decoded.message;
+    if (message.kind === 'response') this.#receiveResponse(message, source);
+    else this.#receiveRequest(message, source);
+  }
+
+  #receiveResponse(response: SipResponse, source: TransportAddress): void {
+    const via = parseVia(response.headers.get('via') ?? '');
+    const branch = via === undefined ? undefined : branchOf(via);
+    const method = parseCSeq(response.headers.get('cseq'))?.method;
+    const transaction = branch === undefined ? undefined : this.#clients.get(`${branch}|${method ?? ''}`);
+    if (transaction !== undefined) {
+      transaction.transition({ type: 'response', response });
+      return;
+    }
+    this.stats.strayResponses++;
+    this.#options.onStrayResponse?.(response, source);
+  }
+
+  #receiveRequest(received: SipRequest, source: TransportAddress): void {
+    const topVia = parseVia(received.headers.get('via') ?? '');
+    const branch = topVia === undefined ? undefined : branchOf(topVia);
+    if (topVia === undefined || branch === undefined) {
+      // RFC 2543 peers without the magic cookie are not supported: answered, never kept.
+      if (received.method !== 'ACK')
+        this.#answerStateless(received, source, 400, 'Via branch without z9hG4bK');
+      else this.stats.malformedDropped++;
+      return;
+    }
+    const stamped = stampReceived(topVia, source);
+    const headers = received.headers.clone().setFirst('Via', formatVia(stamped));
+    const request: SipRequest = { ...received, headers };
+    const sentBy = `${topVia.host}:${topVia.port ?? 5060}`;
+    const method = request.method === 'ACK' ? 'INVITE' : request.method;
+    const key = `${branch}|${sentBy}|${method}`;
+    const existing = this.#servers.get(key);
+    if (existing !== undefined) {
+      existing.transition({ type: 'request', request });
+      return;
+    }
+    if (request.method === 'ACK') {
+      this.#options.onRequest(request, undefined, source);
+      return;
+    }
+    if (this.size >= this.#maxTransactions) {
+      this.stats.overloadRejected++;
+      this.#answerStateless(request, source, 503);
+      return;
+    }
+    const transaction = new ServerTransaction(key, request, responseTarget(stamped), this.#context);
+    this.#servers.set(key, transaction);
+    if (request.method === 'INVITE') transaction.respond(createResponse(request, 100));
+    this.#options.onRequest(request, transaction, source);
+  }
+
+  #answerStateless(request: SipRequest, source: TransportAddress, status: number, reason?: string): void {
+    const via = parseVia(request.headers.get('via') ?? '');
+    const stamped = via === undefined ? undefined : stampReceived(via, source);
+    const target = stamped === undefined ? source : responseTarget(stamped);
+    try {
+      const response = createResponse(
+        request,
+        status,
+        reason === undefined ? {} : { reason: reasonPhrase(reason) },
+      );
+      if (stamped !== undefined) response.headers.setFirst('Via', formatVia(stamped));
+      this.#send(serializeSip(response), target);
+    } catch {
+      // A request whose copied headers cannot be re-sent (it parsed, so this is rare) is only counted.
+      this.stats.malformedDropped++;
+    }
+  }
+
+  #send(datagram: Uint8Array, to: TransportAddress): SessionError | undefined {
+    try {
+      this.transport.send(datagram, to);
+      this.stats.sent++;
+      return undefined;
+    } catch (error) {
+      this.stats.sendErrors++;
+      return SessionError.is(error) ? error : new SessionError('TRANSPORT', 'send failed', { cause: error });
+    }
+  }
+
+  /** Abandons every transaction and cancels every timer; later datagrams are ignored. */
+  close(): void {
+    this.#closed = true;
+    for (const transaction of [...this.#clients.values(), ...this.#servers.values()]) transaction.abandon();
+    this.#clients.clear();
+    this.#servers.clear();
+  }
+}
+
+/** A reason phrase from an error message: one line, printable, bounded. */
+function reasonPhrase(text: string): string {
+  return `Bad Request - ${text.replace(/[^\x20-\x7e]/g, '?').slice(0, 100)}`;
+}

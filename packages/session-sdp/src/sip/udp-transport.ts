@@ -1,0 +1,73 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import { SessionError, abortError } from '../errors.js';
+import type { TransportAddress } from '../sdp/description.js';
+import type { DatagramReceiver, SipTransport } from './transport.js';
+
+export interface UdpSipTransportOptions {
+  /** Address to bind; default `127.0.0.1`. IPv6 literals bind a udp6 socket. */
+  readonly address?: string;
+  /** Port to bind; default 0 (any free port). */
+  readonly port?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A `node:dgram` socket as a {@link SipTransport}. Receive errors never reach the SIP layer. */
+export class UdpSipTransport implements SipTransport {
+  readonly local: TransportAddress;
+  readonly #socket: Socket;
+  #receiver: DatagramReceiver = () => undefined;
+  #closed = false;
+
+  private constructor(socket: Socket, local: TransportAddress) {
+    this.#socket = socket;
+    this.local = local;
+    socket.on('message', (message, remote) => {
+      this.#receiver(new Uint8Array(message.buffer, message.byteOffset, message.byteLength), {
+        address: remote.address,
+        port: remote.port,
+      });
+    });
+    // An ICMP port-unreachable and the like surface here; the transactions time out on their own.
+    socket.on('error', () => undefined);
+  }
+
+  /** Binds a socket. Rejects with `TRANSPORT` if the bind fails, `ABORTED` on the signal. */
+  static async open(options: UdpSipTransportOptions = {}): Promise<UdpSipTransport> {
+    const address = options.address ?? '127.0.0.1';
+    if (options.signal?.aborted === true) throw abortError(options.signal);
+    const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        socket.close();
+        reject(abortError(options.signal as AbortSignal));
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      socket.once('error', (cause) => {
+        options.signal?.removeEventListener('abort', onAbort);
+        reject(new SessionError('TRANSPORT', `cannot bind ${address}:${options.port ?? 0}`, { cause }));
+      });
+      socket.bind(options.port ?? 0, address, () => {
+        options.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+    const bound = socket.address();
+    return new UdpSipTransport(socket, { address: bound.address, port: bound.port });
+  }
+
+  send(datagram: Uint8Array, to: TransportAddress): void {
+    if (this.#closed) throw new SessionError('TRANSPORT', 'transport is closed');
+    this.#socket.send(datagram, to.port, to.address);
+  }
+
+  setReceiver(receiver: DatagramReceiver): void {
+    this.#receiver = receiver;
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    return new Promise((resolve) => this.#socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,448 @@
+import { SessionError } from '../errors.js';
+import { abortable } from '../internal/abortable.js';
+import type { TransportAddress } from '../sdp/description.js';
+import { SipCall } from './call.js';
+import { createResponse, parseCSeq, type SipCodecLimits } from './codec.js';
+import { SipDialog, dialogId, randomToken, uriAddress } from './dialog.js';
+import { SipHeaders } from './headers.js';
+import type { SipRequest, SipResponse } from './message.js';
+import { tagOf } from './name-addr.js';
+import type { ServerTransaction } from './server-transaction.js';
+import type { SipTimerValues } from './timer-set.js';
+import { SipTransactionLayer } from './transaction-layer.js';
+import type { SipTransport } from './transport.js';
+import { UdpSipTransport, type UdpSipTransportOptions } from './udp-transport.js';
+import { branchOf, parseVia } from './via.js';
+import { formatHost } from './uri.js';
+import type { Clock, TimerHandle } from '../clock.js';
+
+/** Default bound on calls (established plus being answered) of one user agent. */
+export const DEFAULT_MAX_CALLS = 256;
+
+/** A body to send with its Content-Type. */
+export interface SipBody {
+  readonly contentType: string;
+  readonly body: Uint8Array | string;
+}
+
+export interface SipUserAgentOptions extends SipCodecLimits {
+  readonly transport: SipTransport;
+  readonly clock?: Clock;
+  readonly timers?: Partial<SipTimerValues>;
+  /** Bound on live transactions; see `DEFAULT_MAX_TRANSACTIONS`. */
+  readonly maxTransactions?: number;
+  /** Default {@link DEFAULT_MAX_CALLS}; more INVITEs are answered 486. */
+  readonly maxCalls?: number;
+  /** User part of our From and Contact URIs; default `xpp`. */
+  readonly user?: string;
+  /** Called for each new INVITE; without it INVITEs are answered 480. */
+  readonly onInvite?: (invite: IncomingInvite) => void;
+}
+
+export interface InviteOptions {
+  readonly signal?: AbortSignal;
+  /** Send to this address instead of the Request-URI's host (an outbound proxy, or a name we cannot resolve). */
+  readonly nextHop?: TransportAddress;
+}
+
+/**
+ * A minimal RFC 3261 user agent on a {@link SipTransactionLayer}: sends INVITE and gets a {@link SipCall},
+ * answers INVITEs through {@link IncomingInvite}, ACKs, and ends calls with BYE (both directions).
+ * Also answers OPTIONS, CANCEL of a pending INVITE, and 481/501 as RFC 3261 asks.
+ */
+export class SipUserAgent {
+  readonly layer: SipTransactionLayer;
+  readonly #options: SipUserAgentOptions;
+  readonly #calls = new Map<string, SipCall>();
+  readonly #pending = new Map<string, IncomingInvite>();
+  readonly #ownedTransport: UdpSipTransport | undefined;
+  #closed = false;
+
+  constructor(options: SipUserAgentOptions, ownedTransport?: UdpSipTransport) {
+    this.#options = options;
+    this.#ownedTransport = ownedTransport;
+    this.layer = new SipTransactionLayer({
+      ...options,
+      onRequest: (request, transaction, source) => this.#onRequest(request, transaction, source),
+      onStrayResponse: (response) => this.#onStrayResponse(response),
+    });
+  }
+
+  /** Binds a UDP socket and runs a user agent on it; {@link close} closes the socket too. */
+  static async listen(
+    options: Omit<SipUserAgentOptions, 'transport'> & UdpSipTransportOptions = {},
+  ): Promise<SipUserAgent> {
+    const transport = await UdpSipTransport.open(options);
+    return new SipUserAgent({ ...options, transport }, transport);
+  }
+
+  get local(): TransportAddress {
+    return this.layer.transport.local;
+  }
+
+  /** Our Contact URI. */
+  get contactUri(): string {
+    return `sip:${this.#options.user ?? 'xpp'}@${formatHost(this.local.address)}:${this.local.port}`;
+  }
+
+  /** Established calls. */
+  get calls(): number {
+    return this.#calls.size;
+  }
+
+  /**
+   * Sends INVITE with `offer` to `uri` and resolves with the call once a 2xx arrived and was ACKed. Rejects with
+   * `SIP_REJECTED` (non-2xx), `SIP_TIMEOUT` (Timer B), `TRANSPORT`, `ABORTED`, `TOO_LARGE` (call bound).
+   * A 2xx arriving after an abort is ACKed and ended with BYE.
+   */
+  invite(uri: string, offer: SipBody, options: InviteOptions = {}): Promise<SipCall> {
+    if (this.#closed) return Promise.reject(new SessionError('CLOSED', 'user agent is closed'));
+    if (this.#calls.size + this.#pending.size >= (this.#options.maxCalls ?? DEFAULT_MAX_CALLS)) {
+      return Promise.reject(new SessionError('TOO_LARGE', 'call limit reached'));
+    }
+    let target: TransportAddress;
+    try {
+      target = options.nextHop ?? uriAddress(uri);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const request = this.#newInvite(uri, offer);
+    let abandoned = false;
+    return abortable<SipCall>(
+      options.signal,
+      (resolve, reject) => {
+        this.layer.sendRequest(request, target, {
+          response: (response) => {
+            if (response.status < 200) return;
+            if (response.status >= 300) {
+              reject(
+                new SessionError('SIP_REJECTED', `INVITE answered ${response.status}`, {
+                  status: response.status,
+                }),
+              );
+              return;
+            }
+            try {
+              const call = this.#establishUac(request, response);
+              if (abandoned) void call.bye().catch(() => undefined);
+              else resolve(call);
+            } catch (error) {
+              reject(error);
+            }
+          },
+          timeout: () => reject(new SessionError('SIP_TIMEOUT', 'INVITE got no final response (Timer B)')),
+          transportError: (error) => reject(error),
+        });
+      },
+      () => {
+        abandoned = true;
+      },
+    );
+  }
+
+  #newInvite(uri: string, offer: SipBody): SipRequest {
+    const headers = new SipHeaders()
+      .append('Via', this.layer.newVia())
+      .append('Max-Forwards', '70')
+      .append('From', `<${this.contactUri}>;tag=${randomToken()}`)
+      .append('To', `<${uri}>`)
+      .append('Call-ID', `${randomToken()}@${formatHost(this.local.address)}`)
+      .append('CSeq', '1 INVITE')
+      .append('Contact', `<${this.contactUri}>`)
+      .append('Content-Type', offer.contentType);
+    return { kind: 'request', method: 'INVITE', uri, headers, body: toBytes(offer.body) };
+  }
+
+  #establishUac(invite: SipRequest, response: SipResponse): SipCall {
+    const dialog = SipDialog.fromUac(invite, response);
+    const ack = dialog.createRequest('ACK', this.layer.newVia(), {
+      ackSeq: parseCSeq(invite.headers.get('cseq'))?.seq ?? 1,
+    });
+    const existing = this.#calls.get(dialog.id);
+    if (existing !== undefined) return existing;
+    this.layer.sendStateless(ack, dialog.nextHop());
+    const via = parseVia(response.headers.get('via') ?? '');
+    const received = via?.params.get('received');
+    const rport = Number(via?.params.get('rport'));
+    const reflexive =
+      via === undefined || (typeof received !== 'string' && !(rport > 0))
+        ? undefined
+        : {
+            address: typeof received === 'string' ? received : via.host,
+            port: rport > 0 ? rport : (via.port ?? 5060),
+          };
+    const call = new SipCall({
+      role: 'uac',
+      dialog,
+      remote: response,
+      ack,
+      owner: this.#callOwner,
+      ...(reflexive === undefined ? {} : { reflexive }),
+    });
+    this.#calls.set(dialog.id, call);
+    return call;
+  }
+
+  readonly #callOwner = {
+    sendBye: (call: SipCall, signal: AbortSignal | undefined): Promise<SipResponse> => {
+      const bye = call.dialog.createRequest('BYE', this.layer.newVia());
+      return abortable<SipResponse>(signal, (resolve, reject) => {
+        try {
+          this.layer.sendRequest(bye, call.dialog.nextHop(), {
+            response: (response) => {
+              if (response.status >= 200) resolve(response);
+            },
+            timeout: () => reject(new SessionError('SIP_TIMEOUT', 'BYE got no final response (Timer F)')),
+            transportError: reject,
+          });
+        } catch (error) {
+          reject(error);
+        }
+      });
+    },
+    forget: (call: SipCall) => {
+      this.#calls.delete(call.dialog.id);
+    },
+  };
+
+  #onStrayResponse(response: SipResponse): void {
+    // A retransmitted 2xx of an INVITE whose transaction ended: ACK it again (§13.2.2.4).
+    if (
+      response.status < 200 ||
+      response.status >= 300 ||
+      parseCSeq(response.headers.get('cseq'))?.method !== 'INVITE'
+    )
+      return;
+    const id = dialogId(
+      response.headers.get('call-id') ?? '',
+      tagOf(response.headers.get('from')) ?? '',
+      tagOf(response.headers.get('to')) ?? '',
+    );
+    const call = this.#calls.get(id);
+    if (call?.ack !== undefined) this.layer.sendStateless(call.ack, call.dialog.nextHop());
+  }
+
+  #onRequest(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    source: TransportAddress,
+  ): void {
+    const h = request.headers;
+    const id = dialogId(h.get('call-id') ?? '', tagOf(h.get('to')) ?? '', tagOf(h.get('from')) ?? '');
+    if (transaction === undefined) {
+      this.#pending.get(id)?.acknowledged();
+      return;
+    }
+    const respond = (status: number, headers: Iterable<readonly [string, string]> = []) =>
+      transaction.respond(createResponse(request, status, { toTag: randomToken(), headers }));
+    switch (request.method) {
+      case 'INVITE':
+        if (tagOf(h.get('to')) !== undefined) return respond(488); // re-INVITE: no renegotiation
+        if (this.#options.onInvite === undefined || this.#closed) return respond(480);
+        if (this.#calls.size + this.#pending.size >= (this.#options.maxCalls ?? DEFAULT_MAX_CALLS))
+          return respond(486);
+        return this.#offerInvite(request, transaction, source);
+      case 'BYE': {
+        const call = this.#calls.get(id);
+        if (call === undefined) return respond(481);
+        if (!call.dialog.acceptRemoteSeq(request)) return respond(500);
+        respond(200);
+        call.markEnded('remote-bye');
+        return;
+      }
+      case 'CANCEL': {
+        const invite = [...this.#pending.values()].find((p) => p.cancelledBy(request));
+        return respond(invite === undefined ? 481 : 200);
+      }
+      case 'OPTIONS':
+        return respond(200, [['Allow', 'INVITE, ACK, BYE, CANCEL, OPTIONS']]);
+      default:
+        return respond(501, [['Allow', 'INVITE, ACK, BYE, CANCEL, OPTIONS']]);
+    }
+  }
+
+  #offerInvite(request: SipRequest, transaction: ServerTransaction, source: TransportAddress): void {
+    const invite = new IncomingInvite(request, transaction, source, {
+      clock: this.layer.clock,
+      timers: this.layer.timers,
+      contact: `<${this.contactUri}>`,
+      register: (pending) => this.#pending.set(pending.dialogId, pending),
+      unregister: (pending) => this.#pending.delete(pending.dialogId),
+      establish: (dialog) => {
+        const call = new SipCall({ role: 'uas', dialog, remote: request, owner: this.#callOwner });
+        this.#calls.set(dialog.id, call);
+        return call;
+      },
+      sendBye: (call) => void call.bye().catch(() => undefined),
+      resend: (response, target) => {
+        try {
+          this.layer.sendStateless(response, target);
+        } catch {
+          // Counted by the layer; the ACK timeout ends the attempt.
+        }
+      },
+    });
+    try {
+      this.#options.onInvite?.(invite);
+    } catch {
+      invite.reject(500);
+    }
+  }
+
+  /** Ends every call (without BYE), stops every transaction and timer, and closes an owned socket. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const pending of [...this.#pending.values()]) pending.reject(480);
+    for (const call of [...this.#calls.values()]) call.markEnded('closed');
+    this.layer.close();
+    await this.#ownedTransport?.close();
+  }
+}
+
+interface IncomingInviteHooks {
+  readonly clock: Clock;
+  readonly timers: SipTimerValues;
+  readonly contact: string;
+  register(invite: IncomingInvite): void;
+  unregister(invite: IncomingInvite): void;
+  establish(dialog: SipDialog): SipCall;
+  sendBye(call: SipCall): void;
+  resend(response: SipResponse, target: TransportAddress): void;
+}
+
+/**
+ * An INVITE waiting for the application: {@link accept} with an answer body or {@link reject}. If neither
+ * happens within 64×T1 nothing keeps it alive: the INVITE server transaction is what holds it.
+ */
+export class IncomingInvite {
+  readonly request: SipRequest;
+  readonly source: TransportAddress;
+  readonly #transaction: ServerTransaction;
+  readonly #hooks: IncomingInviteHooks;
+  readonly #localTag = randomToken();
+  #answered = false;
+  #onAck: (() => void) | undefined;
+
+  constructor(
+    request: SipRequest,
+    transaction: ServerTransaction,
+    source: TransportAddress,
+    hooks: IncomingInviteHooks,
+  ) {
+    this.request = request;
+    this.source = source;
+    this.#transaction = transaction;
+    this.#hooks = hooks;
+  }
+
+  /** The offer body as UTF-8 text. */
+  get offerText(): string {
+    return Buffer.from(this.request.body).toString('utf8');
+  }
+
+  /** `callId|localTag|remoteTag` of the dialog an accept creates. */
+  get dialogId(): string {
+    return dialogId(
+      this.request.headers.get('call-id') ?? '',
+      this.#localTag,
+      tagOf(this.request.headers.get('from')) ?? '',
+    );
+  }
+
+  /**
+   * Sends 200 OK with `answer`, retransmits it (T1 doubling to T2) until the ACK, and resolves with the call.
+   * Rejects with `SIP_TIMEOUT` after 64×T1 without ACK, `BAD_SIP` if the INVITE cannot make a dialog (it is
+   * answered 400), `ABORTED` (the call is then ended with BYE once the ACK comes).
+   */
+  accept(answer: SipBody, options: { signal?: AbortSignal } = {}): Promise<SipCall> {
+    if (this.#answered)
+      return Promise.reject(new SessionError('INVALID_ARGUMENT', 'INVITE already answered'));
+    let dialog: SipDialog;
+    try {
+      dialog = SipDialog.fromUas(this.request, this.#localTag);
+    } catch (error) {
+      this.reject(400);
+      return Promise.reject(error);
+    }
+    this.#answered = true;
+    const ok = createResponse(this.request, 200, {
+      toTag: this.#localTag,
+      headers: [
+        ['Contact', this.#hooks.contact],
+        ['Content-Type', answer.contentType],
+      ],
+      body: toBytes(answer.body),
+    });
+    const { clock, timers } = this.#hooks;
+    let timer: TimerHandle | undefined;
+    let abandoned = false;
+    const stop = () => {
+      if (timer !== undefined) clock.cancelTimer(timer);
+      this.#hooks.unregister(this);
+    };
+    return abortable<SipCall>(
+      options.signal,
+      (resolve, reject) => {
+        const started = clock.now();
+        let interval = timers.T1;
+        const retransmit = () => {
+          if (clock.now() - started >= 64 * timers.T1) {
+            stop();
+            reject(new SessionError('SIP_TIMEOUT', '2xx to INVITE was never ACKed'));
+            return;
+          }
+          // The 2xx left the INVITE transaction when sent; the UAS core retransmits it (§13.3.1.4).
+          this.#hooks.resend(ok, this.#transaction.target);
+          interval = Math.min(2 * interval, timers.T2);
+          timer = clock.setTimer(interval, retransmit);
+        };
+        this.#onAck = () => {
+          stop();
+          const call = this.#hooks.establish(dialog);
+          if (abandoned) this.#hooks.sendBye(call);
+          else resolve(call);
+        };
+        this.#hooks.register(this);
+        this.#transaction.respond(ok);
+        timer = clock.setTimer(interval, retransmit);
+      },
+      () => {
+        abandoned = true;
+      },
+    );
+  }
+
+  /** Answers with a final non-2xx status (default 603 Decline). */
+  reject(status = 603, reason?: string): void {
+    if (this.#answered) return;
+    this.#answered = true;
+    this.#transaction.respond(
+      createResponse(this.request, status, {
+        toTag: this.#localTag,
+        ...(reason === undefined ? {} : { reason }),
+      }),
+    );
+  }
+
+  /** @internal The ACK of our 2xx arrived. */
+  acknowledged(): void {
+    const onAck = this.#onAck;
+    this.#onAck = undefined;
+    onAck?.();
+  }
+
+  /** @internal True (and answers the INVITE 487) when `cancel` cancels this still unanswered INVITE. */
+  cancelledBy(cancel: SipRequest): boolean {
+    const mine = parseVia(this.request.headers.get('via') ?? '');
+    const theirs = parseVia(cancel.headers.get('via') ?? '');
+    if (this.#answered || mine === undefined || theirs === undefined || branchOf(mine) !== branchOf(theirs))
+      return false;
+    this.reject(487, 'Request Terminated');
+    return true;
+  }
+}
+
+function toBytes(body: Uint8Array | string): Uint8Array {
+  return typeof body === 'string' ? new Uint8Array(Buffer.from(body, 'utf8')) : body;
+}

@@ -1,0 +1,55 @@
+import type { Clock, TimerHandle } from '../../src/index.js';
+
+interface Scheduled {
+  readonly at: number;
+  readonly seq: number;
+  readonly callback: () => void;
+}
+
+/** A clock that moves only when a test calls `advance`; timers fire in time order. */
+export class ManualClock implements Clock {
+  #now = 0;
+  #seq = 0;
+  readonly #timers = new Map<object, Scheduled>();
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimer(ms: number, callback: () => void): TimerHandle {
+    const handle = {};
+    this.#timers.set(handle, { at: this.#now + ms, seq: this.#seq++, callback });
+    return handle;
+  }
+
+  cancelTimer(handle: TimerHandle): void {
+    this.#timers.delete(handle);
+  }
+
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /** Moves time forward by `ms`, firing every timer due on the way. */
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      let next: [object, Scheduled] | undefined;
+      for (const entry of this.#timers) {
+        if (
+          entry[1].at <= end &&
+          (next === undefined ||
+            entry[1].at < next[1].at ||
+            (entry[1].at === next[1].at && entry[1].seq < next[1].seq))
+        ) {
+          next = entry;
+        }
+      }
+      if (next === undefined) break;
+      this.#timers.delete(next[0]);
+      this.#now = next[1].at;
+      next[1].callback();
+    }
+    this.#now = end;
+  }
+}
