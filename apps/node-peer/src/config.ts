@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { NodeError } from './errors.js';
+
+const port = z.number().int().min(0).max(65535);
+
+/** Everything a node can be told, with the embedded defaults that make `xpp-node start` alone work. */
+export const configSchema = z
+  .object({
+    /** The SIP domain this overlay serves (registrar and proxy for `sip:*@domain`). */
+    domain: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[a-z0-9.-]+$/i, 'a host name')
+      .default('localhost'),
+    /** Address the SIP, XPP and HTTP sockets bind. */
+    host: z.union([z.ipv4(), z.ipv6()]).default('127.0.0.1'),
+    sipPort: port.default(5060),
+    xppPort: port.default(5070),
+    httpPort: port.default(9464),
+    /** Keys and local state. */
+    dataDir: z.string().min(1).default('./.xpp-node'),
+    /** CAN dimensions; every peer of an overlay uses the same (spec xpp-pcan §2). */
+    dimensions: z.number().int().min(1).max(8).default(4),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Start as a candidate: register with this peer (`host:port` of its SIP side) and wait to be invited. */
+    joinVia: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type NodeConfig = z.infer<typeof configSchema>;
+export type NodeConfigInput = z.input<typeof configSchema>;
+
+/** A configuration layer and where it came from, for error messages that say what to fix. */
+export interface ConfigLayer {
+  readonly source: string;
+  readonly values: Record<string, unknown>;
+}
+
+/** Environment variables read, each mapped to its key: `XPP_NODE_SIP_PORT` → `sipPort`. */
+export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
+  XPP_NODE_DOMAIN: 'domain',
+  XPP_NODE_HOST: 'host',
+  XPP_NODE_SIP_PORT: 'sipPort',
+  XPP_NODE_XPP_PORT: 'xppPort',
+  XPP_NODE_HTTP_PORT: 'httpPort',
+  XPP_NODE_DATA_DIR: 'dataDir',
+  XPP_NODE_DIMENSIONS: 'dimensions',
+  XPP_NODE_LOG_LEVEL: 'logLevel',
+  XPP_NODE_JOIN_VIA: 'joinVia',
+};
+
+const NUMERIC: ReadonlySet<string> = new Set(['sipPort', 'xppPort', 'httpPort', 'dimensions']);
+
+function coerce(key: string, raw: string): unknown {
+  if (!NUMERIC.has(key)) return raw;
+  return /^\d+$/.test(raw.trim()) ? Number(raw) : raw;
+}
+
+/** The layer from the environment. */
+export function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
+  const values: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV_VARS)) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') values[key] = coerce(key, raw);
+  }
+  return { source: 'environment', values };
+}
+
+/** The layer from a JSON config file. */
+export function fileLayer(path: string): ConfigLayer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new NodeError('CONFIG_FILE', `cannot read config file ${path}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  let values: unknown;
+  try {
+    values = JSON.parse(text);
+  } catch (cause) {
+    throw new NodeError('CONFIG_FILE', `config file ${path} is not JSON: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+    throw new NodeError('CONFIG_FILE', `config file ${path} must hold a JSON object`);
+  }
+  return { source: `config file ${path}`, values: values as Record<string, unknown> };
+}
+
+/** The layer from command-line flags (commander's camel-cased options; strings for numbers are coerced). */
+export function flagLayer(flags: Record<string, unknown>): ConfigLayer {
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flags)) {
+    if (value === undefined) continue;
+    values[key] = typeof value === 'string' ? coerce(key, value) : value;
+  }
+  return { source: 'command line', values };
+}
+
+/**
+ * Merges layers, later ones winning (defaults < file < environment < flags), and validates the result.
+ * Every problem is reported at once, each with the layer that set the bad value.
+ */
+export function resolveConfig(layers: readonly ConfigLayer[]): NodeConfig {
+  const merged: Record<string, unknown> = {};
+  const origin = new Map<string, string>();
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer.values)) {
+      merged[key] = value;
+      origin.set(key, layer.source);
+    }
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const key =
+      issue.path.length > 0 ? issue.path.join('.') : ((issue as { keys?: string[] }).keys?.join(', ') ?? '');
+    const from = origin.get(String(issue.path[0] ?? (issue as { keys?: string[] }).keys?.[0] ?? ''));
+    return `  ${key}: ${issue.message}${from ? ` (from ${from})` : ''}`;
+  });
+  throw new NodeError('INVALID_CONFIG', `invalid configuration:\n${problems.join('\n')}`);
+}

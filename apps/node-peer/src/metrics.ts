@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The node's Prometheus metrics, on a registry of its own (several nodes may share a process in tests). */
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly sessions = new Gauge({
+    name: 'xpp_sessions',
+    help: 'Open XPP sessions',
+    registers: [this.registry],
+  });
+  readonly rtt = new Gauge({
+    name: 'xpp_session_rtt_seconds',
+    help: 'Smoothed round-trip time per neighbour session',
+    labelNames: ['peer'],
+    registers: [this.registry],
+  });
+  readonly retransmits = new Counter({
+    name: 'xpp_retransmits_total',
+    help: 'Fragments sent again after a timeout or three later ACKs',
+    registers: [this.registry],
+  });
+  readonly operations = new Counter({
+    name: 'xpp_overlay_operations_total',
+    help: 'Overlay operations handled, by type and result',
+    labelNames: ['type', 'result'],
+    registers: [this.registry],
+  });
+  readonly hops = new Histogram({
+    name: 'xpp_overlay_route_hops',
+    help: 'Hops taken by routed requests this node started',
+    buckets: [0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
+    registers: [this.registry],
+  });
+  readonly registrations = new Counter({
+    name: 'sip_registrations_total',
+    help: 'REGISTER requests, by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly bindings = new Gauge({
+    name: 'sip_bindings',
+    help: 'Bindings held for attached clients',
+    registers: [this.registry],
+  });
+  readonly storeRecords = new Gauge({
+    name: 'xpp_store_records',
+    help: 'Records in the local store',
+    registers: [this.registry],
+  });
+  readonly storeOctets = new Gauge({
+    name: 'xpp_store_octets',
+    help: 'Octets in the local store',
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: 'xpp_node_' });
+  }
+}

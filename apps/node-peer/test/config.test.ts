@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { envLayer, fileLayer, flagLayer, resolveConfig } from '../src/config.js';
+import { NodeError } from '../src/errors.js';
+
+function problem(fn: () => unknown): NodeError {
+  try {
+    fn();
+  } catch (error) {
+    if (NodeError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a NodeError');
+}
+
+describe('configuration', () => {
+  it('embeds defaults that start a one-peer overlay for localhost', () => {
+    expect(resolveConfig([])).toEqual({
+      domain: 'localhost',
+      host: '127.0.0.1',
+      sipPort: 5060,
+      xppPort: 5070,
+      httpPort: 9464,
+      dataDir: './.xpp-node',
+      dimensions: 4,
+      logLevel: 'info',
+    });
+  });
+
+  it('layers file < environment < flags', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xpp-config-'));
+    const file = join(dir, 'node.json');
+    writeFileSync(file, JSON.stringify({ domain: 'example.org', sipPort: 5080, xppPort: 6000 }));
+    const config = resolveConfig([
+      fileLayer(file),
+      envLayer({ XPP_NODE_SIP_PORT: '5090', XPP_NODE_LOG_LEVEL: 'debug' }),
+      flagLayer({ sipPort: '5100', dataDir: undefined }),
+    ]);
+    expect(config).toMatchObject({ domain: 'example.org', sipPort: 5100, xppPort: 6000, logLevel: 'debug' });
+  });
+
+  it('reports every bad value at once, with where it came from', () => {
+    const error = problem(() =>
+      resolveConfig([
+        envLayer({ XPP_NODE_SIP_PORT: 'eighty' }),
+        flagLayer({ httpPort: '70000', dimensions: '9' }),
+      ]),
+    );
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toMatch(/sipPort: .*\(from environment\)/);
+    expect(error.message).toMatch(/httpPort: .*\(from command line\)/);
+    expect(error.message).toMatch(/dimensions: .*\(from command line\)/);
+  });
+
+  it('refuses unknown keys in a config file and unreadable or non-object files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xpp-config-'));
+    const file = join(dir, 'node.json');
+    writeFileSync(file, JSON.stringify({ sip_port: 1 }));
+    expect(problem(() => resolveConfig([fileLayer(file)])).message).toMatch(/sip_port/);
+    writeFileSync(file, '[1]');
+    expect(problem(() => fileLayer(file)).code).toBe('CONFIG_FILE');
+    writeFileSync(file, '{');
+    expect(problem(() => fileLayer(file)).code).toBe('CONFIG_FILE');
+    expect(problem(() => fileLayer(join(dir, 'missing.json'))).code).toBe('CONFIG_FILE');
+  });
+});

@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startOpsHttpServer, type OpsHttpServer } from '../src/http-server.js';
+import { NodeMetrics } from '../src/metrics.js';
+
+let server: OpsHttpServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe('ops HTTP server', () => {
+  it('answers /healthz 503 until the node serves SIP, then 200', async () => {
+    let serving = false;
+    server = await startOpsHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      metrics: new NodeMetrics(),
+      isServing: () => serving,
+    });
+    const url = `http://127.0.0.1:${server.port}/healthz`;
+    expect((await fetch(url)).status).toBe(503);
+    serving = true;
+    expect((await fetch(url)).status).toBe(200);
+  });
+
+  it('serves Prometheus metrics with the node series', async () => {
+    const metrics = new NodeMetrics();
+    metrics.registrations.inc({ result: 'ok' }, 3);
+    metrics.sessions.set(2);
+    server = await startOpsHttpServer({ host: '127.0.0.1', port: 0, metrics, isServing: () => true });
+    const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toContain('sip_registrations_total{result="ok"} 3');
+    expect(text).toContain('xpp_sessions 2');
+    expect(text).toContain('xpp_node_process_resident_memory_bytes');
+  });
+
+  it('answers unknown paths 404 and other methods 405', async () => {
+    server = await startOpsHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      metrics: new NodeMetrics(),
+      isServing: () => true,
+    });
+    expect((await fetch(`http://127.0.0.1:${server.port}/nope`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'POST' })).status).toBe(405);
+  });
+});

@@ -1,0 +1,3 @@
+import { libraryConfig } from '@xpp/tsup-config';
+
+export default libraryConfig();

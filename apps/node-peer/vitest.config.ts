@@ -1,0 +1,3 @@
+import { packageConfig } from '@xpp/vitest-config';
+
+export default packageConfig();
