@@ -1,0 +1,1028 @@
+import {
+  FragmentError,
+  Fragmenter,
+  REASSEMBLY_DROP_REASONS,
+  Reassembler,
+  type ReassemblyDropReason,
+  seqAdd,
+  seqDiff,
+} from '@xpp/fragment';
+import {
+  type AckRange,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  Flag,
+  type Message,
+  WireError,
+  decodeAckRanges,
+  decodeFragment,
+  decodeMessage,
+  decodeMessageHeader,
+  encodeAckRanges,
+  encodeFragment,
+  encodeMessage,
+} from '@xpp/wire';
+import { type Clock, type TimerHandle, systemClock } from './clock.js';
+import { CongestionWindow } from './congestion.js';
+import { Defaults } from './constants.js';
+import { ReliabilityError, abortError } from './errors.js';
+import { AckBatch } from './internal/ack-batch.js';
+import { AsyncQueue } from './internal/async-queue.js';
+import { Emitter } from './internal/emitter.js';
+import type { DatagramPort } from './port.js';
+import { RtoEstimator } from './rto.js';
+
+/** Why the channel dropped a datagram or a message without delivering it. */
+export type ChannelDropReason =
+  /** Not an XPP fragment: too short, wrong version, too large. */
+  | 'bad-header'
+  /** Its Local ID / Remote ID are not this session's. */
+  | 'wrong-session'
+  /** A reliable fragment before the peer's SYN, so no sequence to place it in. */
+  | 'no-syn'
+  /** A second SYN with another initial sequence number. */
+  | 'unexpected-syn'
+  /** An ACK whose range payload is malformed (its header number is still used). */
+  | 'bad-ack'
+  /** ACK ranges beyond the per-datagram work budget. */
+  | 'ack-budget'
+  /** A complete message that does not decode. */
+  | 'bad-message'
+  /** A datagram without REL, ACK or KPA and without LFR. */
+  | 'unreliable-not-last'
+  /** A received message while the `messages()` iterator's buffer was full. */
+  | 'receive-buffer-full'
+  /** A datagram after close. */
+  | 'closed';
+
+export type DropReason = ChannelDropReason | ReassemblyDropReason;
+
+const CHANNEL_DROP_REASONS: readonly ChannelDropReason[] = [
+  'bad-header',
+  'wrong-session',
+  'no-syn',
+  'unexpected-syn',
+  'bad-ack',
+  'ack-budget',
+  'bad-message',
+  'unreliable-not-last',
+  'receive-buffer-full',
+  'closed',
+];
+
+export interface ChannelOptions {
+  /** This side's ltag (sent as Local ID). */
+  readonly localId: number;
+  /** The peer's ltag (sent as Remote ID). */
+  readonly remoteId: number;
+  /** Where datagrams go. */
+  readonly port: DatagramPort;
+  /** Default {@link systemClock}. */
+  readonly clock?: Clock;
+  /** Source of randomness in [0, 1) for the initial sequence number. Default `Math.random`. */
+  readonly random?: () => number;
+  /** This side's initial sequence number (its SYN's). Default random. */
+  readonly initialSeq?: number;
+  /**
+   * The peer's initial sequence number when the SYN exchange was done by the layer above. Given together with
+   * `initialSeq`, the channel starts open: no SYN is sent or expected.
+   */
+  readonly peerInitialSeq?: number;
+  /** Largest datagram sent, 576..65507. Default 1200. */
+  readonly maxDatagramSize?: number;
+  /** Largest message sent or accepted, header included. Default 256 KiB. */
+  readonly maxMessageSize?: number;
+  /** This side's receive window in octets (reassembler bound). Default 4 MiB. */
+  readonly receiveWindow?: number;
+  /** This side's furthest-ahead sequence bound (reassembler). Default 16384. */
+  readonly maxFragmentsAhead?: number;
+  /** Partial-message timeout in ms. Default 30 000. */
+  readonly partialTimeout?: number;
+  /** The peer's receive window assumed when sending. Default 4 MiB. */
+  readonly peerReceiveWindow?: number;
+  /** The peer's furthest-ahead bound assumed when sending. Default 16384. */
+  readonly peerMaxFragmentsAhead?: number;
+  readonly initialRto?: number;
+  readonly minRto?: number;
+  readonly maxRto?: number;
+  readonly maxRetries?: number;
+  readonly giveUpAfter?: number;
+  readonly initialWindow?: number;
+  readonly dupThreshold?: number;
+  readonly keepaliveInterval?: number;
+  readonly keepaliveMisses?: number;
+  readonly maxQueuedOctets?: number;
+  readonly maxBufferedMessages?: number;
+  readonly maxAckRanges?: number;
+  readonly ackHistory?: number;
+}
+
+export interface SendOptions {
+  /** Default true. An unreliable message is one datagram, never acknowledged, retransmitted or ordered. */
+  readonly reliable?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface ReceivedMessage {
+  readonly message: Message;
+  /** The encoded message; option values in `message` are views into it. */
+  readonly bytes: Uint8Array;
+  readonly reliable: boolean;
+}
+
+export interface ChannelStats {
+  /** Smoothed RTT and its variation in ms (undefined before the first sample), current RTO. */
+  readonly srtt: number | undefined;
+  readonly rttvar: number;
+  readonly rto: number;
+  readonly cwnd: number;
+  readonly ssthresh: number;
+  /** Fragments sent and neither acknowledged nor declared lost. */
+  readonly inFlight: number;
+  /** Sequence numbers between the oldest unacknowledged and the next to send. */
+  readonly outstanding: number;
+  /** Reliable messages accepted by `send` and not yet fully acknowledged, and their octets. */
+  readonly pendingMessages: number;
+  readonly queuedOctets: number;
+  readonly datagramsSent: number;
+  readonly datagramsReceived: number;
+  readonly retransmits: number;
+  readonly fastRetransmits: number;
+  readonly timeouts: number;
+  readonly ackDatagramsSent: number;
+  readonly keepalivesSent: number;
+  readonly messagesSent: number;
+  readonly messagesReceived: number;
+  readonly duplicates: number;
+  readonly heldFragments: number;
+  readonly heldOctets: number;
+  readonly partialOctets: number;
+  /** Timers currently armed by this channel (0 once closed). */
+  readonly timers: number;
+  readonly drops: Readonly<Record<DropReason, number>>;
+}
+
+export interface ChannelEvents {
+  /** The own SYN is acknowledged and the peer's SYN received. */
+  open: () => void;
+  message: (received: ReceivedMessage) => void;
+  /** Three keepalives went unanswered (spec §6); the channel closes with `PEER_DEAD` right after. */
+  deadpeer: () => void;
+  /** The channel closed; `error` says why unless it was closed cleanly. */
+  close: (error: ReliabilityError | undefined) => void;
+}
+
+const enum State {
+  InFlight = 1,
+  Acked = 2,
+  Lost = 3,
+}
+
+interface Outgoing {
+  readonly bytes: Uint8Array;
+  readonly count: number;
+  readonly syn: boolean;
+  readonly label: string;
+  next: number;
+  acked: number;
+  done: boolean;
+  resolve: () => void;
+  reject: (error: ReliabilityError) => void;
+}
+
+interface Entry {
+  readonly seq: number;
+  readonly message: Outgoing;
+  readonly index: number;
+  readonly cost: number;
+  datagram: Uint8Array | undefined;
+  state: State;
+  sentAt: number;
+  firstSentAt: number;
+  retransmitted: boolean;
+  timeouts: number;
+}
+
+const NOOP = (): void => {};
+
+/**
+ * One session's delivery engine (spec §5, §6): sequence numbers, per-fragment ACKs with range batching, RFC 6298
+ * retransmission, a congestion window, duplicate suppression, in-order reassembly, keepalive. Pure: it does I/O
+ * only through its {@link DatagramPort} and time only through its {@link Clock}; feed it received datagrams with
+ * {@link receive}.
+ */
+export class ReliableChannel {
+  readonly localId: number;
+  readonly remoteId: number;
+  readonly initialSeq: number;
+
+  readonly #port: DatagramPort;
+  readonly #clock: Clock;
+  readonly #fragmenter: Fragmenter;
+  readonly #rto: RtoEstimator;
+  readonly #cwnd: CongestionWindow;
+  readonly #events = new Emitter<ChannelEvents>();
+  readonly #acks = new AckBatch();
+  readonly #iterators = new Set<AsyncQueue<ReceivedMessage>>();
+  readonly #pending = new Set<Outgoing>();
+  readonly #o: Required<Omit<ChannelOptions, 'port' | 'clock' | 'random' | 'initialSeq' | 'peerInitialSeq'>>;
+  readonly #maxOutstanding: number;
+
+  // send side
+  #queue: Outgoing[] = [];
+  #queueHead = 0;
+  #queuedOctets = 0;
+  #ring: (Entry | undefined)[] = new Array<Entry | undefined>(64);
+  #mask = 63;
+  #sndUna: number;
+  #sndNxt: number;
+  #inFlight = 0;
+  #windowOctets = 0;
+  #lost: number[] = [];
+  #lostHead = 0;
+  #highAck = -1;
+  #lossMark: number;
+  #recoveryPoint: number;
+  #synAcked: boolean;
+  #synQueued = false;
+
+  // receive side
+  #reassembler: Reassembler | undefined;
+  #peerInitialSeq: number | undefined;
+  #lastReceived: number;
+  #keepaliveOut = false;
+  #misses = 0;
+
+  // timers
+  #rtoTimer: TimerHandle | undefined;
+  #rtoDeadline = 0;
+  #ackTimer: TimerHandle | undefined;
+  #houseTimer: TimerHandle | undefined;
+  #openTimer: TimerHandle | undefined;
+
+  #opened = false;
+  #closed = false;
+  #closeError: ReliabilityError | undefined;
+  readonly #stats = {
+    datagramsSent: 0,
+    datagramsReceived: 0,
+    retransmits: 0,
+    fastRetransmits: 0,
+    timeouts: 0,
+    ackDatagramsSent: 0,
+    keepalivesSent: 0,
+    messagesSent: 0,
+    messagesReceived: 0,
+    duplicates: 0,
+  };
+  readonly #drops = Object.fromEntries(CHANNEL_DROP_REASONS.map((r) => [r, 0])) as Record<ChannelDropReason, number>;
+
+  constructor(options: ChannelOptions) {
+    this.localId = options.localId;
+    this.remoteId = options.remoteId;
+    this.#port = options.port;
+    this.#clock = options.clock ?? systemClock;
+    this.#o = {
+      localId: options.localId,
+      remoteId: options.remoteId,
+      maxDatagramSize: options.maxDatagramSize ?? 1200,
+      maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      receiveWindow: options.receiveWindow ?? Defaults.peerReceiveWindow,
+      maxFragmentsAhead: options.maxFragmentsAhead ?? Defaults.peerMaxFragmentsAhead,
+      partialTimeout: options.partialTimeout ?? 30_000,
+      peerReceiveWindow: options.peerReceiveWindow ?? Defaults.peerReceiveWindow,
+      peerMaxFragmentsAhead: options.peerMaxFragmentsAhead ?? Defaults.peerMaxFragmentsAhead,
+      initialRto: options.initialRto ?? Defaults.initialRto,
+      minRto: options.minRto ?? Defaults.minRto,
+      maxRto: options.maxRto ?? Defaults.maxRto,
+      maxRetries: options.maxRetries ?? Defaults.maxRetries,
+      giveUpAfter: options.giveUpAfter ?? Defaults.giveUpAfter,
+      initialWindow: options.initialWindow ?? Defaults.initialWindow,
+      dupThreshold: options.dupThreshold ?? Defaults.dupThreshold,
+      keepaliveInterval: options.keepaliveInterval ?? Defaults.keepaliveInterval,
+      keepaliveMisses: options.keepaliveMisses ?? Defaults.keepaliveMisses,
+      maxQueuedOctets: options.maxQueuedOctets ?? Defaults.maxQueuedOctets,
+      maxBufferedMessages: options.maxBufferedMessages ?? Defaults.maxBufferedMessages,
+      maxAckRanges: options.maxAckRanges ?? Defaults.maxAckRanges,
+      ackHistory: options.ackHistory ?? Defaults.ackHistory,
+    };
+    for (const [name, value] of Object.entries(this.#o)) checkOption(name, value);
+    checkOption('localId', this.localId, 0xffff);
+    checkOption('remoteId', this.remoteId, 0xffff);
+    if (this.#o.peerMaxFragmentsAhead >= 0x8000) {
+      throw new ReliabilityError('INVALID_OPTION', 'peerMaxFragmentsAhead must stay below 32768 (spec §2)');
+    }
+    try {
+      this.#fragmenter = new Fragmenter({ maxDatagramSize: this.#o.maxDatagramSize });
+    } catch (cause) {
+      throw new ReliabilityError('INVALID_OPTION', (cause as Error).message, { cause });
+    }
+    this.#rto = new RtoEstimator({
+      initialRto: this.#o.initialRto,
+      minRto: this.#o.minRto,
+      maxRto: this.#o.maxRto,
+    });
+    // Never more in flight than the peer can hold ahead of its next in-order fragment.
+    const peerFragments = Math.floor(this.#o.peerReceiveWindow / (this.#fragmenter.maxPayload + 64));
+    this.#maxOutstanding = Math.max(1, Math.min(this.#o.peerMaxFragmentsAhead, peerFragments));
+    this.#cwnd = new CongestionWindow({ initialWindow: this.#o.initialWindow, maxWindow: this.#maxOutstanding });
+
+    const random = options.random ?? Math.random;
+    this.initialSeq = options.initialSeq ?? Math.floor(random() * 0x10000) & 0xffff;
+    checkOption('initialSeq', this.initialSeq, 0xffff);
+    const established = options.peerInitialSeq !== undefined && options.initialSeq !== undefined;
+    this.#synAcked = established;
+    this.#sndNxt = established ? seqAdd(this.initialSeq, 1) : this.initialSeq;
+    this.#sndUna = this.#sndNxt;
+    this.#lossMark = this.#sndNxt;
+    this.#recoveryPoint = this.#sndNxt;
+    if (established) this.#acceptPeerSyn(options.peerInitialSeq as number);
+    this.#lastReceived = this.#clock.now();
+    this.#armHousekeeping(this.#o.keepaliveInterval);
+  }
+
+  /** True once both SYNs are through (or the channel was created established). */
+  get isOpen(): boolean {
+    return this.#opened;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  on<K extends keyof ChannelEvents>(event: K, listener: ChannelEvents[K]): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  off<K extends keyof ChannelEvents>(event: K, listener: ChannelEvents[K]): void {
+    this.#events.off(event, listener);
+  }
+
+  /**
+   * Sends this side's SYN (once) and resolves when the session is open: the own SYN acknowledged and the
+   * peer's received (spec §4). Rejects with `OPEN_TIMEOUT` after `giveUpAfter`, `ABORTED`, or `CLOSED`.
+   */
+  open(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#opened) return Promise.resolve();
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const signal = options.signal;
+    if (signal?.aborted === true) return Promise.reject(abortError(signal, 'open'));
+    this.#ensureSyn();
+    return new Promise<void>((resolve, reject) => {
+      const offOpen = this.#events.on('open', () => done(undefined));
+      const offClose = this.#events.on('close', (error) =>
+        done(
+          error !== undefined && error.code === 'TIMEOUT'
+            ? new ReliabilityError('OPEN_TIMEOUT', `SYN not acknowledged: ${error.message}`, { cause: error })
+            : (error ?? this.#closedError()),
+        ),
+      );
+      const onAbort = (): void => done(abortError(signal as AbortSignal, 'open'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (error: ReliabilityError | undefined): void => {
+        offOpen();
+        offClose();
+        signal?.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+    });
+  }
+
+  /**
+   * Sends one message (encoded, or a {@link Message} to encode). Reliable (default): resolves when every
+   * fragment is acknowledged, rejects with `TIMEOUT` (naming the message), `TOO_LARGE`, `QUEUE_FULL`, `CLOSED`
+   * or `ABORTED`. Aborting before the first fragment left withdraws the message; after, the rest still goes
+   * out (the sequence must stay gap-free) but the promise rejects at once. Unreliable: one datagram, resolved
+   * when handed to the port.
+   */
+  send(message: Message | Uint8Array, options: SendOptions = {}): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const signal = options.signal;
+    if (signal?.aborted === true) return Promise.reject(abortError(signal, 'send'));
+    let bytes: Uint8Array;
+    try {
+      bytes = message instanceof Uint8Array ? message : encodeMessage(message);
+    } catch (cause) {
+      return Promise.reject(new ReliabilityError('INVALID_OPTION', `cannot encode message: ${String(cause)}`, { cause }));
+    }
+    if (bytes.length > this.#o.maxMessageSize) {
+      return Promise.reject(
+        new ReliabilityError('TOO_LARGE', `message of ${bytes.length} octets exceeds ${this.#o.maxMessageSize}`),
+      );
+    }
+    if (options.reliable === false) return this.#sendUnreliable(bytes);
+    if (this.#queuedOctets + bytes.length > this.#o.maxQueuedOctets) {
+      return Promise.reject(
+        new ReliabilityError(
+          'QUEUE_FULL',
+          `queuing ${bytes.length} octets would exceed maxQueuedOctets ${this.#o.maxQueuedOctets}`,
+        ),
+      );
+    }
+    const outgoing = this.#outgoing(bytes, false, describe(bytes));
+    this.#queue.push(outgoing);
+    this.#ensureSyn();
+    const promise = new Promise<void>((resolve, reject) => {
+      outgoing.resolve = resolve;
+      outgoing.reject = reject;
+    });
+    if (signal !== undefined) {
+      const onAbort = (): void => this.#abort(outgoing, signal);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const wrappedResolve = outgoing.resolve;
+      const wrappedReject = outgoing.reject;
+      outgoing.resolve = () => {
+        signal.removeEventListener('abort', onAbort);
+        wrappedResolve();
+      };
+      outgoing.reject = (error) => {
+        signal.removeEventListener('abort', onAbort);
+        wrappedReject(error);
+      };
+    }
+    this.#pump();
+    return promise;
+  }
+
+  /**
+   * Received messages in order (reliable ones in message order, unreliable ones as they come). Up to
+   * `maxBufferedMessages` wait for a slow consumer; more are dropped and counted (`receive-buffer-full`).
+   * Ends when the channel closes (throwing its error, if any) or when `signal` fires (`ABORTED`).
+   */
+  messages(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ReceivedMessage> {
+    const queue = new AsyncQueue<ReceivedMessage>(this.#o.maxBufferedMessages);
+    if (this.#closed) queue.end(this.#closeError);
+    else this.#iterators.add(queue);
+    return queue.iterator(options.signal, () => this.#iterators.delete(queue));
+  }
+
+  /** Feeds one datagram received for this session. Never throws: bad input is dropped and counted. */
+  receive(datagram: Uint8Array): void {
+    this.#stats.datagramsReceived++;
+    if (this.#closed) {
+      this.#drops.closed++;
+      return;
+    }
+    let fragment;
+    try {
+      fragment = decodeFragment(datagram);
+    } catch (error) {
+      if (!WireError.is(error)) throw error;
+      this.#drops['bad-header']++;
+      return;
+    }
+    if (fragment.localId !== this.remoteId || fragment.remoteId !== this.localId) {
+      this.#drops['wrong-session']++;
+      return;
+    }
+    this.#lastReceived = this.#clock.now();
+    this.#misses = 0;
+    this.#keepaliveOut = false;
+    const flags = fragment.flags;
+    if ((flags & Flag.ACK) !== 0) {
+      if ((flags & Flag.KPA) === 0) this.#onAck(fragment.seq, fragment.payload);
+      return;
+    }
+    if ((flags & Flag.KPA) !== 0) {
+      this.#sendControl(Flag.KPA | Flag.ACK, fragment.seq);
+      return;
+    }
+    if ((flags & Flag.REL) !== 0) {
+      this.#onReliable(fragment.seq, flags, fragment.payload);
+      return;
+    }
+    if ((flags & Flag.LFR) === 0) {
+      this.#drops['unreliable-not-last']++;
+      return;
+    }
+    this.#deliver(fragment.payload, false);
+  }
+
+  get stats(): ChannelStats {
+    const r = this.#reassembler?.stats;
+    const drops = { ...this.#drops } as Record<DropReason, number>;
+    for (const reason of REASSEMBLY_DROP_REASONS) drops[reason] = r?.drops[reason] ?? 0;
+    let queuedOctets = 0;
+    for (const m of this.#pending) queuedOctets += m.bytes.length;
+    return {
+      srtt: this.#rto.srtt,
+      rttvar: this.#rto.rttvar,
+      rto: this.#rto.rto,
+      cwnd: this.#cwnd.window,
+      ssthresh: this.#cwnd.ssthresh,
+      inFlight: this.#inFlight,
+      outstanding: (this.#sndNxt - this.#sndUna) & 0xffff,
+      pendingMessages: this.#pending.size,
+      queuedOctets,
+      ...this.#stats,
+      duplicates: this.#stats.duplicates + (r?.duplicates ?? 0),
+      heldFragments: r?.heldFragments ?? 0,
+      heldOctets: r?.heldOctets ?? 0,
+      partialOctets: r?.partialOctets ?? 0,
+      timers:
+        (this.#rtoTimer === undefined ? 0 : 1) +
+        (this.#ackTimer === undefined ? 0 : 1) +
+        (this.#houseTimer === undefined ? 0 : 1) +
+        (this.#openTimer === undefined ? 0 : 1),
+      drops,
+    };
+  }
+
+  /**
+   * Ends the channel: every pending send rejects (`CLOSED`, or `error` itself for the message that caused it),
+   * timers are cleared and all buffers freed. Idempotent.
+   */
+  close(error?: ReliabilityError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeError = error;
+    for (const timer of [this.#rtoTimer, this.#ackTimer, this.#houseTimer, this.#openTimer]) {
+      if (timer !== undefined) this.#clock.clearTimer(timer);
+    }
+    this.#rtoTimer = this.#ackTimer = this.#houseTimer = this.#openTimer = undefined;
+    const closed = this.#closedError();
+    for (const m of [...this.#pending]) this.#settle(m, closed);
+    this.#pending.clear();
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#queuedOctets = 0;
+    this.#ring = new Array<Entry | undefined>(64);
+    this.#mask = 63;
+    this.#lost = [];
+    this.#lostHead = 0;
+    this.#inFlight = 0;
+    this.#windowOctets = 0;
+    this.#sndUna = this.#sndNxt;
+    this.#acks.clear();
+    this.#reassembler?.reset();
+    for (const queue of this.#iterators) queue.end(error);
+    this.#iterators.clear();
+    this.#events.emit('close', error);
+    this.#events.clear();
+  }
+
+  // ---- send side ----
+
+  /** Queues this side's SYN ahead of any data, once (spec §4); data waits until it is acknowledged. */
+  #ensureSyn(): void {
+    if (this.#synQueued || this.#synAcked) return;
+    this.#synQueued = true;
+    const syn = this.#outgoing(new Uint8Array(0), true, 'SYN');
+    this.#queue.splice(this.#queueHead, 0, syn);
+    syn.reject = (error) => this.close(error);
+    this.#openTimer = this.#clock.setTimer(() => {
+      this.#openTimer = undefined;
+      if (!this.#opened) {
+        this.close(new ReliabilityError('OPEN_TIMEOUT', `session not open after ${this.#o.giveUpAfter} ms`));
+      }
+    }, this.#o.giveUpAfter);
+    this.#pump();
+  }
+
+  #outgoing(bytes: Uint8Array, syn: boolean, label: string): Outgoing {
+    const outgoing: Outgoing = {
+      bytes,
+      count: syn ? 1 : this.#fragmenter.count(bytes.length),
+      syn,
+      label,
+      next: 0,
+      acked: 0,
+      done: false,
+      resolve: NOOP,
+      reject: NOOP,
+    };
+    this.#pending.add(outgoing);
+    this.#queuedOctets += bytes.length;
+    return outgoing;
+  }
+
+  #sendUnreliable(bytes: Uint8Array): Promise<void> {
+    let datagram: Uint8Array;
+    try {
+      datagram = this.#fragmenter.unreliable(bytes, this.#sndNxt, this);
+    } catch (cause) {
+      if (!FragmentError.is(cause)) throw cause;
+      return Promise.reject(new ReliabilityError('TOO_LARGE', cause.message, { cause }));
+    }
+    this.#transmit(datagram);
+    return Promise.resolve();
+  }
+
+  #abort(outgoing: Outgoing, signal: AbortSignal): void {
+    if (outgoing.done) return;
+    if (outgoing.next === 0) {
+      // Nothing of it is on the wire yet: withdraw it.
+      const at = this.#queue.indexOf(outgoing, this.#queueHead);
+      if (at >= 0) this.#queue.splice(at, 1);
+    }
+    this.#settle(outgoing, abortError(signal, `send of ${outgoing.label}`));
+  }
+
+  #settle(outgoing: Outgoing, error?: ReliabilityError): void {
+    if (outgoing.done) return;
+    outgoing.done = true;
+    this.#pending.delete(outgoing);
+    this.#queuedOctets -= outgoing.bytes.length;
+    if (error === undefined) outgoing.resolve();
+    else outgoing.reject(error);
+  }
+
+  #transmit(datagram: Uint8Array): void {
+    this.#stats.datagramsSent++;
+    this.#port.send(datagram);
+  }
+
+  #sendControl(flags: number, seq: number, payload?: Uint8Array): void {
+    const init = { flags, seq, localId: this.localId, remoteId: this.remoteId };
+    this.#transmit(encodeFragment(payload === undefined ? init : { ...init, payload }));
+  }
+
+  /** Sends what the congestion window, the peer's bounds and the handshake allow: retransmissions first. */
+  #pump(): void {
+    const cwnd = this.#cwnd;
+    while (this.#inFlight < cwnd.window && !this.#closed) {
+      if (this.#lostHead < this.#lost.length) {
+        const seq = this.#lost[this.#lostHead++] as number;
+        const entry = this.#ring[seq & this.#mask];
+        if (entry !== undefined && entry.seq === seq && entry.state === State.Lost) this.#send(entry, true);
+        continue;
+      }
+      if (this.#lostHead > 0) {
+        this.#lost = [];
+        this.#lostHead = 0;
+      }
+      const outgoing = this.#queue[this.#queueHead];
+      if (outgoing === undefined) break;
+      if (!outgoing.syn && !this.#synAcked) break;
+      const outstanding = (this.#sndNxt - this.#sndUna) & 0xffff;
+      if (outstanding >= this.#maxOutstanding || this.#windowOctets >= this.#o.peerReceiveWindow) break;
+      this.#assign(outgoing);
+    }
+    if (this.#lostHead >= this.#lost.length && this.#lostHead > 0) {
+      this.#lost = [];
+      this.#lostHead = 0;
+    }
+    if (this.#inFlight > 0) this.#armRto();
+  }
+
+  #assign(outgoing: Outgoing): void {
+    const seq = this.#sndNxt;
+    const index = outgoing.next++;
+    if (outgoing.next === outgoing.count) {
+      this.#queue[this.#queueHead++] = undefined as unknown as Outgoing;
+      if (this.#queueHead > 256 && this.#queueHead * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#queueHead);
+        this.#queueHead = 0;
+      }
+    }
+    const payloadLength = outgoing.syn ? 0 : this.#fragmenter.piece(outgoing.bytes, index).length;
+    const entry: Entry = {
+      seq,
+      message: outgoing,
+      index,
+      cost: payloadLength + 64,
+      datagram: undefined,
+      state: State.InFlight,
+      sentAt: 0,
+      firstSentAt: this.#clock.now(),
+      retransmitted: false,
+      timeouts: 0,
+    };
+    if (((seq - this.#sndUna) & 0xffff) >= this.#ring.length) this.#growRing();
+    this.#ring[seq & this.#mask] = entry;
+    this.#sndNxt = seqAdd(seq, 1);
+    this.#windowOctets += entry.cost;
+    this.#send(entry, false);
+  }
+
+  #send(entry: Entry, retransmission: boolean): void {
+    if (entry.datagram === undefined) {
+      const m = entry.message;
+      entry.datagram = m.syn
+        ? encodeFragment({ flags: Flag.SYN | Flag.REL, seq: entry.seq, localId: this.localId, remoteId: this.remoteId })
+        : this.#fragmenter.encode(m.bytes, entry.index, entry.seq, this);
+    }
+    if (retransmission) {
+      entry.retransmitted = true;
+      this.#stats.retransmits++;
+    }
+    entry.state = State.InFlight;
+    entry.sentAt = this.#clock.now();
+    this.#inFlight++;
+    this.#transmit(entry.datagram);
+  }
+
+  #growRing(): void {
+    const size = this.#ring.length * 2;
+    const ring = new Array<Entry | undefined>(size);
+    const mask = size - 1;
+    for (let s = this.#sndUna; s !== this.#sndNxt; s = (s + 1) & 0xffff) ring[s & mask] = this.#ring[s & this.#mask];
+    this.#ring = ring;
+    this.#mask = mask;
+  }
+
+  #onAck(seq: number, payload: Uint8Array): void {
+    const outstanding = (this.#sndNxt - this.#sndUna) & 0xffff;
+    if (outstanding === 0) return;
+    let acked = this.#ackOne(seq) ? 1 : 0;
+    if (payload.length > 0) {
+      let ranges: AckRange[];
+      try {
+        ranges = decodeAckRanges(payload);
+      } catch (error) {
+        if (!WireError.is(error)) throw error;
+        this.#drops['bad-ack']++;
+        ranges = [];
+      }
+      // Hostile ranges cannot make us loop: at most twice the outstanding window per datagram.
+      let budget = 2 * outstanding + 2;
+      for (const range of ranges) {
+        const start = Math.max(seqDiff(range.first, this.#sndUna), 0);
+        const end = Math.min(seqDiff(range.first, this.#sndUna) + range.count, outstanding);
+        for (let off = start; off < end; off++) {
+          if (--budget < 0) break;
+          if (this.#ackOne((this.#sndUna + off) & 0xffff)) acked++;
+        }
+        if (budget < 0) {
+          this.#drops['ack-budget']++;
+          break;
+        }
+      }
+    }
+    if (acked === 0) return;
+    this.#advance();
+    this.#detectLosses();
+    if (this.#sndUna !== this.#sndNxt) this.#rtoDeadline = this.#clock.now() + this.#rto.rto;
+    this.#pump();
+  }
+
+  #ackOne(seq: number): boolean {
+    const offset = (seq - this.#sndUna) & 0xffff;
+    if (offset >= ((this.#sndNxt - this.#sndUna) & 0xffff)) return false;
+    const entry = this.#ring[seq & this.#mask];
+    if (entry === undefined || entry.state === State.Acked) return false;
+    if (entry.state === State.InFlight) this.#inFlight--;
+    entry.state = State.Acked;
+    entry.datagram = undefined;
+    if (!entry.retransmitted) this.#rto.sample(this.#clock.now() - entry.sentAt);
+    this.#cwnd.onAck();
+    if (this.#highAck < 0 || seqDiff(seq, this.#highAck) > 0) this.#highAck = seq;
+    const m = entry.message;
+    if (++m.acked === m.count) {
+      if (m.syn) {
+        this.#synAcked = true;
+        this.#settle(m);
+        this.#checkOpen();
+      } else {
+        this.#stats.messagesSent++;
+        this.#settle(m);
+      }
+    }
+    return true;
+  }
+
+  #advance(): void {
+    while (this.#sndUna !== this.#sndNxt) {
+      const slot = this.#sndUna & this.#mask;
+      const entry = this.#ring[slot];
+      if (entry === undefined || entry.state !== State.Acked) break;
+      this.#windowOctets -= entry.cost;
+      this.#ring[slot] = undefined;
+      this.#sndUna = (this.#sndUna + 1) & 0xffff;
+    }
+    if (seqDiff(this.#lossMark, this.#sndUna) < 0) this.#lossMark = this.#sndUna;
+  }
+
+  /**
+   * Fast retransmit: a fragment still unacknowledged below the `dupThreshold`-th acknowledged one (counting
+   * down from the highest) is lost. `lossMark` remembers how far that was already decided, so each fragment is
+   * examined about once.
+   */
+  #detectLosses(): void {
+    if (this.#highAck < 0 || seqDiff(this.#highAck, this.#lossMark) < 0) return;
+    const floor = this.#lossMark;
+    let seen = 0;
+    let s = this.#highAck;
+    for (;;) {
+      const entry = this.#ring[s & this.#mask];
+      if (entry !== undefined && entry.seq === s && entry.state === State.Acked && ++seen === this.#o.dupThreshold) break;
+      if (s === floor) return;
+      s = (s - 1) & 0xffff;
+    }
+    let reduced = false;
+    for (let t = floor; t !== s; t = (t + 1) & 0xffff) {
+      const entry = this.#ring[t & this.#mask];
+      if (entry === undefined || entry.state !== State.InFlight) continue;
+      entry.state = State.Lost;
+      this.#inFlight--;
+      this.#lost.push(t);
+      this.#stats.fastRetransmits++;
+      if (!reduced && seqDiff(t, this.#recoveryPoint) >= 0) {
+        reduced = true;
+        this.#cwnd.onLoss();
+        this.#recoveryPoint = this.#sndNxt;
+      }
+    }
+    this.#lossMark = s;
+  }
+
+  #armRto(): void {
+    if (this.#rtoTimer !== undefined) return;
+    const rto = this.#rto.rto;
+    this.#rtoDeadline = this.#clock.now() + rto;
+    this.#rtoTimer = this.#clock.setTimer(() => this.#onRtoTimer(), rto);
+  }
+
+  #onRtoTimer(): void {
+    this.#rtoTimer = undefined;
+    if (this.#closed || this.#sndUna === this.#sndNxt) return;
+    const now = this.#clock.now();
+    if (now < this.#rtoDeadline) {
+      this.#rtoTimer = this.#clock.setTimer(() => this.#onRtoTimer(), this.#rtoDeadline - now);
+      return;
+    }
+    this.#timeout(now);
+  }
+
+  /** RFC 6298 §5.4–5.6 plus the give-up rule of spec §5.2, then go-back to the unacknowledged fragments. */
+  #timeout(now: number): void {
+    const o = this.#o;
+    for (let s = this.#sndUna; s !== this.#sndNxt; s = (s + 1) & 0xffff) {
+      const entry = this.#ring[s & this.#mask];
+      if (entry === undefined || entry.state === State.Acked) continue;
+      const elapsed = now - entry.firstSentAt;
+      if ((entry.state === State.InFlight && entry.timeouts >= o.maxRetries) || elapsed >= o.giveUpAfter) {
+        this.#giveUp(entry, elapsed);
+        return;
+      }
+    }
+    this.#stats.timeouts++;
+    this.#rto.backoff();
+    this.#cwnd.onTimeout(this.#inFlight);
+    this.#lost = [];
+    this.#lostHead = 0;
+    for (let s = this.#sndUna; s !== this.#sndNxt; s = (s + 1) & 0xffff) {
+      const entry = this.#ring[s & this.#mask];
+      if (entry === undefined || entry.state === State.Acked) continue;
+      if (entry.state === State.InFlight) entry.timeouts++;
+      entry.state = State.Lost;
+      this.#lost.push(s);
+    }
+    this.#inFlight = 0;
+    this.#lossMark = this.#sndNxt;
+    this.#recoveryPoint = this.#sndNxt;
+    this.#pump();
+  }
+
+  #giveUp(entry: Entry, elapsed: number): void {
+    const m = entry.message;
+    const error = new ReliabilityError(
+      'TIMEOUT',
+      `${m.label} not acknowledged: fragment ${entry.index + 1}/${m.count} (sequence ${entry.seq}) ` +
+        `after ${entry.timeouts} retries in ${Math.round(elapsed)} ms`,
+    );
+    this.#settle(m, error);
+    this.close(error);
+  }
+
+  // ---- receive side ----
+
+  #onReliable(seq: number, flags: number, payload: Uint8Array): void {
+    if ((flags & Flag.SYN) !== 0) {
+      if (this.#peerInitialSeq === undefined) this.#acceptPeerSyn(seq);
+      else if (seq !== this.#peerInitialSeq) {
+        this.#drops['unexpected-syn']++;
+        return;
+      } else this.#stats.duplicates++;
+      this.#queueAck(seq);
+      return;
+    }
+    const reassembler = this.#reassembler;
+    if (reassembler === undefined) {
+      this.#drops['no-syn']++;
+      return;
+    }
+    if (reassembler.accept(seq, (flags & Flag.LFR) !== 0, payload) !== 'dropped') this.#queueAck(seq);
+  }
+
+  #acceptPeerSyn(seq: number): void {
+    this.#peerInitialSeq = seq;
+    this.#reassembler = new Reassembler({
+      initialSeq: seqAdd(seq, 1),
+      clock: this.#clock,
+      onMessage: (bytes) => this.#deliver(bytes, true),
+      receiveWindow: this.#o.receiveWindow,
+      maxMessageSize: this.#o.maxMessageSize,
+      maxFragmentsAhead: this.#o.maxFragmentsAhead,
+      partialTimeout: this.#o.partialTimeout,
+    });
+    this.#checkOpen();
+  }
+
+  #checkOpen(): void {
+    if (this.#opened || !this.#synAcked || this.#peerInitialSeq === undefined) return;
+    this.#opened = true;
+    if (this.#openTimer !== undefined) {
+      this.#clock.clearTimer(this.#openTimer);
+      this.#openTimer = undefined;
+    }
+    this.#events.emit('open');
+    this.#pump();
+  }
+
+  #queueAck(seq: number): void {
+    this.#acks.add(seq);
+    this.#ackTimer ??= this.#clock.setTimer(() => this.#flushAcks(), 0);
+  }
+
+  #flushAcks(): void {
+    this.#ackTimer = undefined;
+    if (this.#closed) return;
+    const r = this.#reassembler;
+    let history: AckRange | undefined;
+    if (r !== undefined && this.#peerInitialSeq !== undefined) {
+      const delivered = (r.nextSeq - this.#peerInitialSeq - 1) & 0xffff;
+      const n = Math.min(this.#o.ackHistory, delivered);
+      if (n > 0) history = { first: (r.nextSeq - n) & 0xffff, count: n };
+    }
+    const maxPayload = this.#fragmenter.maxPayload;
+    this.#acks.flush(this.#o.maxAckRanges, maxPayload, history, (seq, ranges) => {
+      this.#stats.ackDatagramsSent++;
+      this.#sendControl(Flag.ACK, seq, ranges.length > 0 ? encodeAckRanges(ranges) : undefined);
+    });
+  }
+
+  #deliver(bytes: Uint8Array, reliable: boolean): void {
+    let message: Message;
+    try {
+      message = decodeMessage(bytes, { maxMessageSize: this.#o.maxMessageSize });
+    } catch (error) {
+      if (!WireError.is(error)) throw error;
+      this.#drops['bad-message']++;
+      return;
+    }
+    this.#stats.messagesReceived++;
+    const received: ReceivedMessage = { message, bytes, reliable };
+    this.#events.emit('message', received);
+    for (const queue of this.#iterators) if (!queue.push(received)) this.#drops['receive-buffer-full']++;
+  }
+
+  // ---- keepalive and partial-message timeout ----
+
+  #armHousekeeping(delay: number): void {
+    this.#houseTimer = this.#clock.setTimer(() => this.#housekeeping(), Math.max(delay, 1));
+  }
+
+  #housekeeping(): void {
+    this.#houseTimer = undefined;
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    const partial = this.#reassembler?.checkTimeout();
+    if (partial !== undefined) {
+      this.close(new ReliabilityError('REASSEMBLY_TIMEOUT', partial.message, { cause: partial }));
+      return;
+    }
+    const interval = this.#o.keepaliveInterval;
+    let next = this.#lastReceived + interval - now;
+    if (next <= 0) {
+      if (this.#keepaliveOut && ++this.#misses >= this.#o.keepaliveMisses) {
+        this.#events.emit('deadpeer');
+        this.close(new ReliabilityError('PEER_DEAD', `${this.#misses} keepalives in a row went unanswered`));
+        return;
+      }
+      this.#keepaliveOut = true;
+      this.#stats.keepalivesSent++;
+      this.#sendControl(Flag.KPA, this.#sndNxt);
+      next = interval;
+    }
+    const deadline = this.#reassembler?.partialDeadline();
+    if (deadline !== undefined) next = Math.min(next, deadline - now);
+    this.#armHousekeeping(next);
+  }
+
+  #closedError(): ReliabilityError {
+    return new ReliabilityError(
+      'CLOSED',
+      this.#closeError === undefined ? 'channel closed' : `channel closed: ${this.#closeError.message}`,
+      this.#closeError === undefined ? {} : { cause: this.#closeError },
+    );
+  }
+}
+
+function checkOption(name: string, value: number, max = 2 ** 32): void {
+  if (typeof value !== 'number') return;
+  if (!Number.isFinite(value) || value < 0 || value > max) {
+    throw new ReliabilityError('INVALID_OPTION', `${name} must be a number in 0..${max}, got ${String(value)}`);
+  }
+}
+
+function describe(bytes: Uint8Array): string {
+  try {
+    const h = decodeMessageHeader(bytes, { maxMessageSize: Number.MAX_SAFE_INTEGER });
+    const kind = h.response ? 'response' : 'request';
+    return `${kind} number ${h.number} type 0x${h.type.toString(16).padStart(4, '0')} (${bytes.length} octets)`;
+  } catch {
+    return `message of ${bytes.length} octets`;
+  }
+}
+
