@@ -2,7 +2,7 @@
 // (`node --import tsx scripts/vectors.ts`); the test then pins every octet.
 import { writeFileSync } from 'node:fs';
 import { encodeMessage, toHex } from '@xpp/wire';
-import { messageCases, optionCases } from '../test/support/vector-cases.js';
+import { messageCases, optionCases, valueCases } from '../test/support/vector-cases.js';
 
 const vectors = {
   options: optionCases.map((c) => ({
@@ -10,6 +10,7 @@ const vectors = {
     type: c.option.type,
     hex: toHex(c.option.codec.encode(c.value as never)),
   })),
+  values: valueCases.map((c) => ({ name: c.name, hex: toHex(c.value()) })),
   messages: messageCases.map((c, i) => ({
     name: c.name,
     hex: toHex(

@@ -9,7 +9,10 @@ export interface AdminKeyPair {
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw 32-octet key follows. */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+/** DER prefix of an Ed25519 PKCS#8 private key (RFC 8410); the raw 32-octet seed follows. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 export const ADMIN_PUBLIC_KEY_SIZE = 32;
+export const ADMIN_PRIVATE_KEY_SEED_SIZE = 32;
 
 function checkEd25519(key: KeyObject, type: 'public' | 'private'): KeyObject {
   if (key.asymmetricKeyType !== 'ed25519' || key.type !== type) {
@@ -57,7 +60,14 @@ export function exportAdminPrivateKey(privateKey: KeyObject): string {
   return checkEd25519(privateKey, 'private').export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
-/** The private key from PKCS#8 PEM; anything else is `INVALID_ADMIN_KEY`. */
-export function importAdminPrivateKey(pem: string): KeyObject {
-  return wrap('administrator private key', () => checkEd25519(createPrivateKey(pem), 'private'));
+/** The private key from PKCS#8 PEM or its raw 32-octet seed (RFC 8032); anything else is `INVALID_ADMIN_KEY`. */
+export function importAdminPrivateKey(key: string | Uint8Array): KeyObject {
+  return wrap('administrator private key', () => {
+    if (typeof key === 'string') return checkEd25519(createPrivateKey(key), 'private');
+    if (key.length !== ADMIN_PRIVATE_KEY_SEED_SIZE) {
+      throw new DhtError('INVALID_ADMIN_KEY', `raw Ed25519 seed must be 32 octets, got ${key.length}`);
+    }
+    const der = Buffer.concat([ED25519_PKCS8_PREFIX, key]);
+    return checkEd25519(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }), 'private');
+  });
 }

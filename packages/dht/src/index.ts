@@ -96,6 +96,7 @@ export { MAX_AOR_LENGTH, normaliseAor, aorUser } from './aor.js';
 export {
   type AdminKeyPair,
   ADMIN_PUBLIC_KEY_SIZE,
+  ADMIN_PRIVATE_KEY_SEED_SIZE,
   generateAdminKeyPair,
   exportAdminPublicKey,
   importAdminPublicKey,

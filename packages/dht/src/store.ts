@@ -4,6 +4,7 @@ import type { Clock } from './clock.js';
 import type { CredentialVerifier } from './credential.js';
 import { DhtError } from './errors.js';
 import { utf8 } from './internal/bytes.js';
+import { MinHeap } from './internal/min-heap.js';
 import { parseRecordKind, RecordKind } from './kinds.js';
 import { MAX_KEY_SIZE } from './limits.js';
 import { bindingCodec, bindingSubkey, peerRecordCodec, type BindingId, type WireRecord } from './values.js';
@@ -110,6 +111,13 @@ export interface StoreStats {
   readonly refusedInvalid: number;
 }
 
+/** A record's expiry in the heap; stale once the record is replaced or removed (checked when it comes up). */
+interface Expiry {
+  readonly at: number;
+  readonly group: Group;
+  readonly subkey: string;
+}
+
 interface Group {
   readonly kind: RecordKind;
   readonly key: string;
@@ -143,6 +151,9 @@ export class RecordStore {
   readonly #verifyCredential: CredentialVerifier | undefined;
   readonly #groups = new Map<string, Group>();
   readonly #listeners = new Set<(change: StoreChange) => void>();
+  // Earliest expiry first, so a sweep costs O(expired · log n), not a scan of the whole store: a full store
+  // sweeps before refusing each PUT, and that must stay cheap under a flood.
+  readonly #expiries = new MinHeap<Expiry>((e) => e.at);
   #records = 0;
   #octets = 0;
   #replicas = 0;
@@ -234,12 +245,14 @@ export class RecordStore {
       kind,
       key: input.key,
       subkey,
-      value: input.value,
+      // A copy: a decoded value is a view into a whole received message, which the store must not pin.
+      value: input.value.slice(),
       expiresAt: now + lifetime * 1000,
       role: input.role ?? 'primary',
       keyDigest: target.keyDigest,
     };
     this.#attach(target, record);
+    this.#scheduleExpiry(target, record);
     this.#emit(previous === undefined ? { type: 'put', record } : { type: 'put', record, previous });
     return { record, lifetime };
   }
@@ -364,9 +377,31 @@ export class RecordStore {
     }
   }
 
+  #scheduleExpiry(group: Group, record: StoredRecord): void {
+    this.#expiries.push({ at: record.expiresAt, group, subkey: record.subkey });
+    // Replacements leave stale entries behind; keep the heap within a constant factor of the records.
+    if (this.#expiries.size > 2 * this.#records + 64) {
+      this.#expiries.retain((e) => this.#current(e)?.expiresAt === e.at);
+    }
+  }
+
+  /** The record an expiry entry still stands for, if its group is still the live one. */
+  #current(e: Expiry): StoredRecord | undefined {
+    if (this.#groups.get(`${e.group.kind}\n${e.group.key}`) !== e.group) return undefined;
+    return e.group.entries.get(e.subkey);
+  }
+
   #sweep(now: number): number {
     const before = this.#expired;
-    for (const group of [...this.#groups.values()]) this.#expireGroup(group, now);
+    for (
+      let next = this.#expiries.peek();
+      next !== undefined && next.at <= now;
+      next = this.#expiries.peek()
+    ) {
+      this.#expiries.pop();
+      const record = this.#current(next);
+      if (record !== undefined && record.expiresAt <= now) this.#remove(next.group, record, 'expired');
+    }
     return this.#expired - before;
   }
 

@@ -161,6 +161,20 @@ describe('credentials signed by the administrator (Ed25519)', () => {
     );
   });
 
+  it('import an RFC 8032 seed and sign its published test vector', async () => {
+    const { sign, createPublicKey } = await import('node:crypto');
+    const key = importAdminPrivateKey(
+      Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'),
+    );
+    expect(Buffer.from(exportAdminPublicKey(createPublicKey(key))).toString('hex')).toBe(
+      'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
+    );
+    expect(sign(null, Buffer.alloc(0), key).toString('hex')).toBe(
+      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+    );
+    expect(code(() => importAdminPrivateKey(new Uint8Array(31)))).toBe('INVALID_ADMIN_KEY');
+  });
+
   it('export and import administrator keys (raw, PEM) and refuse other keys', () => {
     const raw = exportAdminPublicKey(admin.publicKey);
     expect(raw).toHaveLength(32);

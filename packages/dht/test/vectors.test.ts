@@ -1,10 +1,28 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, defaultRegistry, encodeMessage, fromHex, toHex } from '@xpp/wire';
-import { messageCases, optionCases } from './support/vector-cases.js';
+import { createPublicKey } from 'node:crypto';
+import {
+  bindingCodec,
+  decodeCredential,
+  exportAdminPublicKey,
+  importAdminPrivateKey,
+  importAdminPublicKey,
+  peerRecordCodec,
+  verifyCredential,
+  verifyDigest,
+} from '../src/index.js';
+import {
+  RFC8032_PUBLIC,
+  RFC8032_SEED,
+  messageCases,
+  optionCases,
+  valueCases,
+} from './support/vector-cases.js';
 
 interface Vectors {
   options: { name: string; type: number; hex: string }[];
+  values: { name: string; hex: string }[];
   messages: { name: string; hex: string }[];
 }
 
@@ -14,6 +32,39 @@ describe('golden vectors', () => {
   it('cover every option case and message case', () => {
     expect(vectors.options.map((v) => v.name)).toEqual(optionCases.map((c) => c.name));
     expect(vectors.messages.map((v) => v.name)).toEqual(messageCases.map((c) => c.name));
+    expect(vectors.values.map((v) => v.name)).toEqual(valueCases.map((c) => c.name));
+  });
+
+  it.each(valueCases.map((c, i) => [c.name, c, vectors.values[i]!] as const))(
+    'record value %s is stable',
+    (_name, c, vector) => {
+      expect(toHex(c.value())).toBe(vector.hex);
+    },
+  );
+
+  it('record values decode to what they say', () => {
+    const [binding, peer, credential] = vectors.values.map((v) => fromHex(v.hex));
+    expect(bindingCodec.decode(binding!).regId).toBe(1);
+    expect(peerRecordCodec.decode(peer!).contact.candidates).toHaveLength(2);
+    // The RFC 8032 test key signs the credential, and the credential answers RFC 7616's example response.
+    const admin = importAdminPrivateKey(RFC8032_SEED);
+    expect(exportAdminPublicKey(createPublicKey(admin))).toEqual(RFC8032_PUBLIC);
+    const verified = verifyCredential(credential!, importAdminPublicKey(RFC8032_PUBLIC));
+    expect(verified).toEqual(decodeCredential(credential!));
+    expect(
+      verifyDigest(verified, {
+        username: 'Mufasa',
+        realm: 'http-auth@example.org',
+        nonce: '7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v',
+        uri: '/dir/index.html',
+        method: 'GET',
+        algorithm: 'SHA-256',
+        qop: 'auth',
+        nc: '00000001',
+        cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ',
+        response: '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1',
+      }),
+    ).toBe(true);
   });
 
   it.each(optionCases.map((c, i) => [c.name, c, vectors.options[i]!] as const))(

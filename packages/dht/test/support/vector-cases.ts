@@ -1,5 +1,11 @@
 import type { XppOption } from '@xpp/wire';
 import {
+  bindingCodec,
+  createCredential,
+  encodeCredential,
+  importAdminPrivateKey,
+  peerRecordCodec,
+  signCredential,
   DhtOperation,
   DhtOption,
   RecordKind,
@@ -184,5 +190,35 @@ export const messageCases: MessageCase[] = [
     body: { deadPeer: b('b1b2'), zones: [b('0280')] },
     encode: encodeTakeover,
     decode: decodeTakeover,
+  },
+];
+
+/** RFC 8032 §7.1 test 1: the administrator key of the credential vector (Ed25519 signatures are deterministic). */
+export const RFC8032_SEED = b('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60');
+export const RFC8032_PUBLIC = b('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+
+/** One record-value vector: the value of a BINDING, CREDENTIAL or PEER record. */
+export interface ValueCase {
+  readonly name: string;
+  readonly value: () => Uint8Array;
+}
+
+export const valueCases: ValueCase[] = [
+  { name: 'BINDING', value: () => bindingCodec.encode(binding) },
+  { name: 'PEER', value: () => peerRecordCodec.encode({ peerId: neighbour.peerId, contact }) },
+  {
+    name: 'CREDENTIAL (RFC 7616 user, RFC 8032 key)',
+    value: () =>
+      encodeCredential(
+        signCredential(
+          createCredential({
+            aor: 'sip:Mufasa@example.org',
+            realm: 'http-auth@example.org',
+            password: 'Circle of Life',
+            serial: 1,
+          }),
+          importAdminPrivateKey(RFC8032_SEED),
+        ),
+      ),
   },
 ];
