@@ -1,0 +1,93 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseDigestAuthorization } from '../src/registrar/authorization.js';
+import { NonceIssuer } from '../src/registrar/nonces.js';
+
+describe('Digest Authorization header', () => {
+  it('reads the parameters of a typical SIP client header', () => {
+    const header =
+      'Digest username="alice", realm="localhost", nonce="abc", uri="sip:localhost", ' +
+      'response="6629fae49393a05397450978507c4ef1", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="0a4f113b"';
+    expect(parseDigestAuthorization(header)).toEqual({
+      username: 'alice',
+      realm: 'localhost',
+      nonce: 'abc',
+      uri: 'sip:localhost',
+      response: '6629fae49393a05397450978507c4ef1',
+      algorithm: 'SHA-256',
+      qop: 'auth',
+      nc: '00000001',
+      cnonce: '0a4f113b',
+    });
+  });
+
+  it('unescapes quoted pairs and accepts any case for the scheme and names', () => {
+    const parsed = parseDigestAuthorization('digest USERNAME="a\\"b", Realm=r, nonce=n, uri="u", response=x');
+    expect(parsed).toMatchObject({ username: 'a"b', realm: 'r', nonce: 'n', uri: 'u', response: 'x' });
+  });
+
+  it.each([
+    ['Basic YWxpY2U6cGFzcw=='],
+    ['Digest username="alice"'],
+    ['Digest username="alice, realm=x, nonce=n, uri=u, response=r'],
+    ['Digest username="a", username="b", realm=x, nonce=n, uri=u, response=r'],
+    ['Digest username="a" realm=x, nonce=n, uri=u, response=r'],
+    [`Digest username="${'a'.repeat(5000)}", realm=x, nonce=n, uri=u, response=r`],
+  ])('refuses %s', (header) => {
+    expect(parseDigestAuthorization(header)).toBeUndefined();
+  });
+
+  it('never throws on arbitrary input', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((s) => `Digest ${s}`),
+        ),
+        (s) => {
+          parseDigestAuthorization(s);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe('nonces', () => {
+  it('accepts a fresh nonce once per increasing count and refuses replays', () => {
+    const issuer = new NonceIssuer();
+    const nonce = issuer.issue();
+    expect(issuer.verify(nonce, '00000001')).toBe('ok');
+    expect(issuer.verify(nonce, '00000001')).toBe('replayed');
+    expect(issuer.verify(nonce, '00000002')).toBe('ok');
+    expect(issuer.verify(nonce, '00000002')).toBe('replayed');
+  });
+
+  it('calls an expired nonce stale and a forged or foreign one invalid', () => {
+    let now = 1_000_000;
+    const issuer = new NonceIssuer({ now: () => now, lifetime: 300_000 });
+    const nonce = issuer.issue();
+    now += 300_001;
+    expect(issuer.verify(nonce, '00000001')).toBe('stale');
+    expect(new NonceIssuer().verify(nonce, '00000001')).toBe('invalid');
+    const tampered = `${nonce.slice(0, -2)}${nonce.endsWith('AA') ? 'AB' : 'AA'}`;
+    expect(issuer.verify(tampered, '00000001')).toBe('invalid');
+    expect(issuer.verify('not-a-nonce', '00000001')).toBe('invalid');
+    expect(issuer.verify(issuer.issue(), 'zz')).toBe('invalid');
+  });
+
+  it('bounds the replay table and never takes a forgotten nonce for a fresh one', () => {
+    let now = 0;
+    const issuer = new NonceIssuer({ now: () => now, maxTracked: 10 });
+    const old = issuer.issue();
+    expect(issuer.verify(old, '00000001')).toBe('ok');
+    for (let i = 0; i < 50; i++) {
+      now += 1;
+      expect(issuer.verify(issuer.issue(), '00000001')).toBe('ok');
+    }
+    expect(issuer.tracked).toBe(10);
+    expect(issuer.verify(old, '00000001')).toBe('stale');
+    now += 1;
+    expect(issuer.verify(issuer.issue(), '00000001')).toBe('ok');
+  });
+});
