@@ -18,6 +18,8 @@ import type { Clock, TimerHandle } from '../clock.js';
 
 /** Default bound on calls (established plus being answered) of one user agent. */
 export const DEFAULT_MAX_CALLS = 256;
+/** Default time the application has to accept or reject an INVITE before it is answered 480 (64×T1). */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 32_000;
 
 /** A body to send with its Content-Type. */
 export interface SipBody {
@@ -35,6 +37,8 @@ export interface SipUserAgentOptions extends SipCodecLimits {
   readonly maxCalls?: number;
   /** User part of our From and Contact URIs; default `xpp`. */
   readonly user?: string;
+  /** Default {@link DEFAULT_ANSWER_TIMEOUT_MS}. */
+  readonly answerTimeoutMs?: number;
   /** Called for each new INVITE; without it INVITEs are answered 480. */
   readonly onInvite?: (invite: IncomingInvite) => void;
 }
@@ -266,6 +270,7 @@ export class SipUserAgent {
       clock: this.layer.clock,
       timers: this.layer.timers,
       contact: `<${this.contactUri}>`,
+      answerTimeoutMs: this.#options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS,
       register: (pending) => this.#pending.set(pending.dialogId, pending),
       unregister: (pending) => this.#pending.delete(pending.dialogId),
       establish: (dialog) => {
@@ -304,6 +309,7 @@ interface IncomingInviteHooks {
   readonly clock: Clock;
   readonly timers: SipTimerValues;
   readonly contact: string;
+  readonly answerTimeoutMs: number;
   register(invite: IncomingInvite): void;
   unregister(invite: IncomingInvite): void;
   establish(dialog: SipDialog): SipCall;
@@ -313,7 +319,7 @@ interface IncomingInviteHooks {
 
 /**
  * An INVITE waiting for the application: {@link accept} with an answer body or {@link reject}. If neither
- * happens within 64×T1 nothing keeps it alive: the INVITE server transaction is what holds it.
+ * happens within `answerTimeoutMs` it is answered 480, so an idle application cannot pin transactions.
  */
 export class IncomingInvite {
   readonly request: SipRequest;
@@ -323,6 +329,7 @@ export class IncomingInvite {
   readonly #localTag = randomToken();
   #answered = false;
   #onAck: (() => void) | undefined;
+  readonly #answerTimer: TimerHandle;
 
   constructor(
     request: SipRequest,
@@ -334,6 +341,8 @@ export class IncomingInvite {
     this.source = source;
     this.#transaction = transaction;
     this.#hooks = hooks;
+    hooks.register(this);
+    this.#answerTimer = hooks.clock.setTimer(hooks.answerTimeoutMs, () => this.reject(480));
   }
 
   /** The offer body as UTF-8 text. */
@@ -366,6 +375,7 @@ export class IncomingInvite {
       return Promise.reject(error);
     }
     this.#answered = true;
+    this.#hooks.clock.cancelTimer(this.#answerTimer);
     const ok = createResponse(this.request, 200, {
       toTag: this.#localTag,
       headers: [
@@ -403,7 +413,6 @@ export class IncomingInvite {
           if (abandoned) this.#hooks.sendBye(call);
           else resolve(call);
         };
-        this.#hooks.register(this);
         this.#transaction.respond(ok);
         timer = clock.setTimer(interval, retransmit);
       },
@@ -417,6 +426,8 @@ export class IncomingInvite {
   reject(status = 603, reason?: string): void {
     if (this.#answered) return;
     this.#answered = true;
+    this.#hooks.clock.cancelTimer(this.#answerTimer);
+    this.#hooks.unregister(this);
     this.#transaction.respond(
       createResponse(this.request, status, {
         toTag: this.#localTag,

@@ -1,0 +1,392 @@
+import type { Socket } from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import {
+  bindUdp,
+  Operations,
+  ReliableChannel,
+  systemClock,
+  type ChannelOptions,
+  type Clock,
+  type OperationsOptions,
+} from '@xpp/reliability';
+import { decodeFragment, Flag, FRAGMENT_HEADER_SIZE, WireError } from '@xpp/wire';
+import { deriveDirectionalKeys, generateXppKeyPair, type XppKeyPair } from '../crypto/keys.js';
+import { SessionCipher, type OpenFailure } from '../crypto/session-cipher.js';
+import { LtagAllocator } from '../demux/ltag-allocator.js';
+import { SessionTable, type DropReason as TableDropReason } from '../demux/session-table.js';
+import { SessionError } from '../errors.js';
+import { candidateTargets, makeCandidate } from '../sdp/candidate.js';
+import type { TransportAddress, XppCandidate, XppDescription } from '../sdp/description.js';
+import { SessionPort } from './session-port.js';
+import { XppSession } from './xpp-session.js';
+
+/**
+ * Whether sessions are sealed (spec §7). `required` (default): offer a key and refuse a peer without one.
+ * `preferred`: offer a key, fall back to plaintext with a peer that offers none. `off`: offer none, plaintext.
+ * A plaintext session thus needs both sides to allow it.
+ */
+export type SecurityPolicy = 'required' | 'preferred' | 'off';
+
+/** Why the endpoint dropped a datagram before any session saw it. */
+export type EndpointDropReason =
+  | 'malformed'
+  | TableDropReason
+  | OpenFailure
+  /** Plaintext session: a fragment from a new address outside the expected sequence window. */
+  | 'out-of-window'
+  /** More early datagrams for a prepared ltag than are kept. */
+  | 'early-overflow';
+
+const DROP_REASONS: readonly EndpointDropReason[] = [
+  'malformed',
+  'UNKNOWN_LTAG',
+  'PEER_LTAG_MISMATCH',
+  'TRUNCATED',
+  'REPLAYED',
+  'AUTH_FAILED',
+  'out-of-window',
+  'early-overflow',
+];
+
+export interface XppEndpointOptions {
+  /** Address to bind. Default `127.0.0.1`. */
+  readonly address?: string;
+  /** UDP port to bind. Default 0 (any). */
+  readonly port?: number;
+  /** An already bound socket to use instead (the endpoint closes it on `close()`). */
+  readonly socket?: Socket;
+  readonly clock?: Clock;
+  /** Default `required`. */
+  readonly security?: SecurityPolicy;
+  /** This endpoint's X25519 key pair. Default a fresh one. */
+  readonly keyPair?: XppKeyPair;
+  /** Sessions (and prepared ltags) at once. Default 4096. */
+  readonly maxSessions?: number;
+  /** Host addresses to advertise as candidates. Default the bound address, or every non-internal IPv4 one for a wildcard bind. */
+  readonly hostAddresses?: readonly string[];
+  /** Passed to every session's reliable channel (datagram size, windows, timers, keepalive). */
+  readonly channel?: Omit<
+    ChannelOptions,
+    'localId' | 'remoteId' | 'port' | 'clock' | 'initialSeq' | 'peerInitialSeq'
+  >;
+  /** Passed to every session's request/response layer. */
+  readonly operations?: Omit<OperationsOptions, 'clock'>;
+}
+
+/** Early datagrams kept per prepared ltag until its session opens (a peer's SYN may beat our answer's handling). */
+const MAX_EARLY = 4;
+/** How far a plaintext fragment's sequence number may be from the last one seen to move the session to a new address. */
+const REBIND_WINDOW_BEHIND = 1024;
+const REBIND_WINDOW_AHEAD = 16384;
+
+interface Row {
+  readonly session: XppSession;
+  readonly channel: ReliableChannel;
+  readonly cipher: SessionCipher | undefined;
+  readonly port: SessionPort;
+  /** The peer's last sequence number seen (plaintext rebinding check). */
+  peerSeq: number | undefined;
+}
+
+export interface EndpointStats {
+  readonly datagramsReceived: number;
+  readonly sessions: number;
+  readonly prepared: number;
+  readonly drops: Readonly<Record<EndpointDropReason, number>>;
+  readonly rebinds: number;
+}
+
+/**
+ * One local side's ltag, description and (once the peer's description is known) session. Offerer: put
+ * `description` in the offer, then `open(answer)`. Answerer: put it in the answer, then `open(offer)` right away.
+ * Both sides then SYN to every candidate of the other at once (spec §4).
+ */
+export interface PreparedSession {
+  readonly ltag: number;
+  readonly description: XppDescription;
+  /** Opens the session with the peer's description; rejects with `SETUP_TIMEOUT` after 32 s, `INSECURE_PEER`, `ABORTED`. */
+  open(remote: XppDescription, options?: { signal?: AbortSignal }): Promise<XppSession>;
+  /** Gives the ltag back if the session was never opened. */
+  cancel(): void;
+}
+
+/**
+ * An XPP endpoint (spec §2, §4, §7): one UDP socket serving many sessions, demultiplexed by ltag, each set up by
+ * a simultaneous SYN exchange to every candidate of the peer and sealed with ChaCha20-Poly1305 when both sides
+ * gave keys.
+ */
+export class XppEndpoint {
+  readonly address: TransportAddress;
+  readonly keyPair: XppKeyPair;
+  readonly security: SecurityPolicy;
+  readonly #socket: Socket;
+  readonly #clock: Clock;
+  readonly #options: XppEndpointOptions;
+  readonly #ltags: LtagAllocator;
+  readonly #table: SessionTable<Row>;
+  readonly #prepared = new Map<number, { datagram: Uint8Array; source: TransportAddress }[]>();
+  readonly #hostAddresses: readonly string[];
+  readonly #reflexive: XppCandidate[] = [];
+  readonly #drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<EndpointDropReason, number>;
+  #datagramsReceived = 0;
+  #rebinds = 0;
+  #closed = false;
+
+  private constructor(socket: Socket, options: XppEndpointOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.security = options.security ?? 'required';
+    this.keyPair = options.keyPair ?? generateXppKeyPair();
+    const maxSessions = options.maxSessions ?? 4096;
+    this.#ltags = new LtagAllocator({ clock: this.#clock, maxActive: maxSessions });
+    this.#table = new SessionTable<Row>({ maxSessions });
+    const bound = socket.address();
+    this.address = { address: bound.address, port: bound.port };
+    this.#hostAddresses = options.hostAddresses ?? hostAddressesFor(bound.address);
+    socket.on('message', (msg, rinfo) => this.#onDatagram(msg, { address: rinfo.address, port: rinfo.port }));
+  }
+
+  /** Binds the socket (or adopts `options.socket`) and starts receiving. */
+  static async bind(options: XppEndpointOptions = {}): Promise<XppEndpoint> {
+    const socket =
+      options.socket ??
+      (await bindUdp({
+        address: options.address ?? '127.0.0.1',
+        ...(options.port === undefined ? {} : { port: options.port }),
+      }));
+    return new XppEndpoint(socket, options);
+  }
+
+  /** Adds a server-reflexive address (from SIP `received`/`rport` or STUN) to the candidates of later descriptions. */
+  addReflexiveAddress(address: TransportAddress): void {
+    if (this.#reflexive.some((c) => c.address === address.address && c.port === address.port)) return;
+    this.#reflexive.push(
+      makeCandidate('srflx', address, {
+        address: this.#hostAddresses[0] ?? this.address.address,
+        port: this.address.port,
+      }),
+    );
+  }
+
+  /** Allocates an ltag and describes this side for an offer or an answer. */
+  prepare(): PreparedSession {
+    this.#assertOpen();
+    const ltag = this.#ltags.allocate();
+    this.#prepared.set(ltag, []);
+    const candidates = [
+      ...this.#hostAddresses.map((address, i) =>
+        makeCandidate('host', { address, port: this.address.port }, undefined, 65535 - i),
+      ),
+      ...this.#reflexive,
+    ];
+    const first = candidates[0] ?? { address: this.address.address, port: this.address.port };
+    const description: XppDescription = {
+      address: first.address,
+      port: first.port,
+      ltag,
+      candidates,
+      ...(this.security === 'off' ? {} : { publicKey: this.keyPair.publicKey }),
+    };
+    let settled = false;
+    return {
+      ltag,
+      description,
+      open: (remote, options = {}) => {
+        if (settled)
+          return Promise.reject(
+            new SessionError('INVALID_ARGUMENT', `ltag ${ltag} was already opened or cancelled`),
+          );
+        settled = true;
+        return this.#open(ltag, remote, options.signal);
+      },
+      cancel: () => {
+        if (settled) return;
+        settled = true;
+        this.#prepared.delete(ltag);
+        this.#ltags.release(ltag);
+      },
+    };
+  }
+
+  /** The sessions currently set up or open. */
+  sessions(): XppSession[] {
+    return [...this.#table.values()].map((entry) => entry.session.session);
+  }
+
+  get stats(): EndpointStats {
+    return {
+      datagramsReceived: this.#datagramsReceived,
+      sessions: this.#table.size,
+      prepared: this.#prepared.size,
+      drops: { ...this.#drops },
+      rebinds: this.#rebinds,
+    };
+  }
+
+  /** Closes every session and the socket. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const entry of [...this.#table.values()]) entry.session.session.close();
+    this.#prepared.clear();
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SessionError('CLOSED', 'endpoint closed');
+  }
+
+  async #open(ltag: number, remote: XppDescription, signal: AbortSignal | undefined): Promise<XppSession> {
+    const early = this.#prepared.get(ltag) ?? [];
+    this.#prepared.delete(ltag);
+    try {
+      this.#assertOpen();
+    } catch (error) {
+      this.#ltags.release(ltag);
+      throw error;
+    }
+    let cipher: SessionCipher | undefined;
+    if (this.security !== 'off' && remote.publicKey !== undefined) {
+      cipher = new SessionCipher(
+        deriveDirectionalKeys({
+          local: this.keyPair,
+          localLtag: ltag,
+          remotePublicKey: remote.publicKey,
+          remoteLtag: remote.ltag,
+        }),
+      );
+    } else if (this.security === 'required') {
+      this.#ltags.release(ltag);
+      throw new SessionError(
+        'INSECURE_PEER',
+        'the peer offered no a=xpp-key and this endpoint requires security',
+      );
+    }
+    const port = new SessionPort(this.#socket, candidateTargets(remote), cipher);
+    const channel = new ReliableChannel({
+      ...this.#options.channel,
+      localId: ltag,
+      remoteId: remote.ltag,
+      port,
+      clock: this.#clock,
+    });
+    const operations = new Operations(channel, { ...this.#options.operations, clock: this.#clock });
+    const session = new XppSession({
+      localLtag: ltag,
+      remoteLtag: remote.ltag,
+      channel,
+      operations,
+      port,
+      cipherStats: cipher?.stats,
+    });
+    try {
+      this.#table.add({
+        localLtag: ltag,
+        peerLtag: remote.ltag,
+        session: { session, channel, cipher, port, peerSeq: undefined },
+      });
+    } catch (error) {
+      channel.close();
+      this.#ltags.release(ltag);
+      throw error;
+    }
+    channel.on('close', () => {
+      this.#table.remove(ltag);
+      this.#ltags.release(ltag);
+    });
+    const opened = channel.open(signal === undefined ? {} : { signal });
+    for (const { datagram, source } of early) this.#onDatagram(datagram, source);
+    try {
+      await opened;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const failure =
+        code === 'OPEN_TIMEOUT'
+          ? new SessionError(
+              'SETUP_TIMEOUT',
+              `no SYN/ACK exchange with ltag ${remote.ltag} at ${describeTargets(remote)}`,
+              { cause: error },
+            )
+          : code === 'ABORTED'
+            ? new SessionError('ABORTED', 'session setup aborted', { cause: error })
+            : new SessionError('CLOSED', 'session closed during setup', { cause: error });
+      channel.close();
+      throw failure;
+    }
+    return session;
+  }
+
+  #onDatagram(msg: Uint8Array, source: TransportAddress): void {
+    this.#datagramsReceived++;
+    let header;
+    try {
+      header = decodeFragment(msg);
+    } catch (error) {
+      if (!WireError.is(error)) throw error;
+      this.#drops.malformed++;
+      return;
+    }
+    const routed = this.#table.route(header, source);
+    if (routed.kind === 'drop') {
+      const early = routed.reason === 'UNKNOWN_LTAG' ? this.#prepared.get(header.remoteId) : undefined;
+      if (early === undefined) this.#drops[routed.reason]++;
+      else if (early.length >= MAX_EARLY) this.#drops['early-overflow']++;
+      else early.push({ datagram: Uint8Array.from(msg), source });
+      return;
+    }
+    const row = routed.entry.session;
+    let datagram = msg;
+    if (row.cipher !== undefined) {
+      const headerBytes = msg.subarray(0, FRAGMENT_HEADER_SIZE);
+      const opened = row.cipher.open(headerBytes, header.payload);
+      if (!opened.ok) {
+        this.#drops[opened.reason]++;
+        return;
+      }
+      datagram = new Uint8Array(FRAGMENT_HEADER_SIZE + opened.plaintext.length);
+      datagram.set(headerBytes, 0);
+      datagram.set(opened.plaintext, FRAGMENT_HEADER_SIZE);
+    } else if (
+      !routed.fromKnownAddress &&
+      routed.entry.remote !== undefined &&
+      !inRebindWindow(row, header)
+    ) {
+      this.#drops['out-of-window']++;
+      return;
+    }
+    if ((header.flags & Flag.ACK) === 0) row.peerSeq = header.seq;
+    if (!routed.fromKnownAddress) {
+      const rebinding = routed.entry.remote !== undefined;
+      this.#table.bind(routed.entry.localLtag, source);
+      row.port.bind(source);
+      if (rebinding) {
+        this.#rebinds++;
+        row.session.emitRebind(source);
+      }
+    }
+    row.channel.receive(datagram);
+  }
+}
+
+/** Plaintext sessions move to a new address only for a fragment near the peer's current sequence (spec §2). */
+function inRebindWindow(row: Row, header: { flags: number; seq: number }): boolean {
+  if (row.peerSeq === undefined || (header.flags & Flag.ACK) !== 0) return false;
+  const ahead = (header.seq - row.peerSeq) & 0xffff;
+  return ahead <= REBIND_WINDOW_AHEAD || 0x10000 - ahead <= REBIND_WINDOW_BEHIND;
+}
+
+function describeTargets(remote: XppDescription): string {
+  return candidateTargets(remote)
+    .map((t) => `${t.address}:${t.port}`)
+    .join(', ');
+}
+
+function hostAddressesFor(bound: string): string[] {
+  if (bound !== '0.0.0.0' && bound !== '::') return [bound];
+  const found: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) if (info.family === 'IPv4' && !info.internal) found.push(info.address);
+  }
+  return found.length > 0 ? found : ['127.0.0.1'];
+}

@@ -1,0 +1,102 @@
+import { createSocket } from 'node:dgram';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  SipUserAgent,
+  answerXppSession,
+  generateXppKeyPair,
+  offerXppSession,
+  type XppCallSetup,
+} from '../src/index.js';
+import { requireSipp, runSipp } from './helpers/sipp.js';
+
+const agents: SipUserAgent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((ua) => ua.close()));
+});
+
+async function freePort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
+
+describe('interop with sipp (Debian sip-tester)', () => {
+  beforeAll(() => {
+    expect(requireSipp()).toContain('SIPp');
+  });
+
+  it('sipp as UAC: INVITE with a UDP/XPP offer gets a valid answer, ACKs, BYEs', async () => {
+    const setups: Promise<XppCallSetup>[] = [];
+    const ua = await SipUserAgent.listen({
+      onInvite: (invite) =>
+        setups.push(
+          answerXppSession(invite, () => ({
+            address: '127.0.0.1',
+            port: 7000,
+            ltag: 0x1234,
+            candidates: [],
+          })),
+        ),
+    });
+    agents.push(ua);
+    const run = await runSipp('xpp-uac.xml', [
+      '-i',
+      '127.0.0.1',
+      '-mi',
+      '127.0.0.1',
+      '-mp',
+      String(await freePort()),
+      '-p',
+      String(await freePort()),
+      `127.0.0.1:${ua.local.port}`,
+    ]);
+    expect(run.code, `${run.output}\n${run.logs}`).toBe(0);
+    expect(run.logs).toContain('XPP answer: m=application 7000 UDP/XPP * a=ltag:0x1234 c=IN IP4 127.0.0.1');
+    expect(setups).toHaveLength(1);
+    const setup = await setups[0]!;
+    expect(setup.remote.ltag).toBe(0xabcd);
+    expect(setup.remote.candidates).toEqual([
+      expect.objectContaining({ type: 'host', address: '127.0.0.1', port: 7400 }),
+    ]);
+    expect(await setup.call.ended).toBe('remote-bye');
+  });
+
+  it('sipp as UAS: our UAC completes INVITE/200/ACK and BYE', async () => {
+    const sippPort = await freePort();
+    const ua = await SipUserAgent.listen();
+    agents.push(ua);
+    const keys = generateXppKeyPair();
+    const run = runSipp('xpp-uas.xml', [
+      '-i',
+      '127.0.0.1',
+      '-mi',
+      '127.0.0.1',
+      '-mp',
+      String(await freePort()),
+      '-p',
+      String(sippPort),
+    ]);
+    // sipp needs a moment to bind; our INVITE retransmits (Timer A) if it comes too early.
+    const setup = await offerXppSession(
+      ua,
+      `sip:sipp@127.0.0.1:${sippPort}`,
+      {
+        address: '127.0.0.1',
+        port: 7100,
+        ltag: 0x4321,
+        candidates: [],
+        publicKey: keys.publicKey,
+      },
+      { signal: AbortSignal.timeout(15_000) },
+    );
+    expect(setup.remote.ltag).toBe(0x5eed);
+    expect(setup.remote.port).toBe(7500);
+    expect(setup.remote.publicKey).toHaveLength(32);
+    await setup.call.bye();
+    const result = await run;
+    expect(result.code, `${result.output}\n${result.logs}`).toBe(0);
+    expect(result.logs).toMatch(/XPP offer: m=application 7100 UDP\/XPP \* a=ltag:0x4321 a=xpp-key:x25519:/);
+  });
+});
