@@ -1,7 +1,14 @@
 // Next-hop decisions per second with 8 and 16 neighbours, against a naive baseline measured in this same run,
 // and the simulator's build + route time at 10k and 100k peers. The last line printed is one JSON object.
 import { Bench } from 'tinybench';
-import { SimulatedOverlay, nextHop, runSimulation, type NeighbourZone, type Point, type Zone } from '../src/index.js';
+import {
+  SimulatedOverlay,
+  nextHop,
+  runSimulation,
+  type NeighbourZone,
+  type Point,
+  type Zone,
+} from '../src/index.js';
 
 const TWO_32 = 2n ** 32n;
 
@@ -9,7 +16,12 @@ const TWO_32 = 2n ** 32n;
  * The baseline: what a first implementation does — bounds from the split path on every call, bigint
  * arithmetic for the exact distance.
  */
-function naiveNextHop(target: Point, mine: string, neighbours: readonly { id: number; path: string }[], d: number) {
+function naiveNextHop(
+  target: Point,
+  mine: string,
+  neighbours: readonly { id: number; path: string }[],
+  d: number,
+) {
   const distance = (path: string): bigint => {
     const low = new Array<bigint>(d).fill(0n);
     const span = new Array<bigint>(d).fill(TWO_32);
@@ -35,7 +47,10 @@ function naiveNextHop(target: Point, mine: string, neighbours: readonly { id: nu
   let best: { id: number; distance: bigint } | undefined;
   for (const n of neighbours) {
     const dist = distance(n.path);
-    if (dist < own && (best === undefined || dist < best.distance || (dist === best.distance && n.id < best.id))) {
+    if (
+      dist < own &&
+      (best === undefined || dist < best.distance || (dist === best.distance && n.id < best.id))
+    ) {
       best = { id: n.id, distance: dist };
     }
   }
@@ -76,7 +91,9 @@ for (const size of [8, 16]) {
   for (const target of targets) {
     const ours = nextHop(target, mine, neighbours);
     const theirs = naiveNextHop(target, mine.path, naive, 4);
-    const same = ours.kind === theirs.kind && (ours.kind !== 'forward' || (theirs.kind === 'forward' && ours.next.id === theirs.id));
+    const same =
+      ours.kind === theirs.kind &&
+      (ours.kind !== 'forward' || (theirs.kind === 'forward' && ours.next.id === theirs.id));
     if (!same) throw new Error(`nextHop and the baseline disagree on ${JSON.stringify(target)}`);
   }
 }
@@ -93,7 +110,9 @@ const sims = [10_000, 100_000].map((n) => {
   globalThis.gc?.();
   const report = runSimulation({ n, d: 4, join: 'uniform', seed: 1, lookups: 10_000 });
   const rssMB = Math.round(process.memoryUsage().rss / 1e6);
-  console.log(`sim n=${n} d=4: build ${report.buildMs} ms, 10k lookups ${report.routeMs} ms, mean hops ${report.meanHops}, rss ${rssMB} MB`);
+  console.log(
+    `sim n=${n} d=4: build ${report.buildMs} ms, 10k lookups ${report.routeMs} ms, mean hops ${report.meanHops}, rss ${rssMB} MB`,
+  );
   return { n, buildMs: report.buildMs, routeMs: report.routeMs, rssMB, meanHops: report.meanHops };
 });
 if (sink === 0) console.log('(sink)');

@@ -30,7 +30,10 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
   });
   const join = values.join as JoinRule;
   if (!JOIN_RULES.includes(join)) {
-    throw new CanError('INVALID_OPTION', `--join must be one of ${JOIN_RULES.join(', ')}, got ${values.join}`);
+    throw new CanError(
+      'INVALID_OPTION',
+      `--join must be one of ${JOIN_RULES.join(', ')}, got ${values.join}`,
+    );
   }
   const args: SimArgs = {
     n: number('n', values.n),

@@ -8,7 +8,12 @@ const fmt = (value: number): string => String(Math.round(value * 100) / 100);
 const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /** The zones of a 2-dimensional overlay (dimension 0 across, 1 down) and the path of one routed lookup. */
-export function zoneMapSvg(overlay: SimulatedOverlay, path: readonly number[], target: Point, size = 800): string {
+export function zoneMapSvg(
+  overlay: SimulatedOverlay,
+  path: readonly number[],
+  target: Point,
+  size = 800,
+): string {
   const scale = size / TWO_32;
   const parts: string[] = [];
   const margin = 30;
@@ -80,7 +85,8 @@ export function hopsPlotSvg(series: readonly HopSeries[], title: string): string
   const nMin = Math.min(...all.map((p) => p.n));
   const nMax = Math.max(...all.map((p) => p.n));
   const hMin = 0.5;
-  const hMax = Math.max(...series.map((s) => (s.d / 4) * nMax ** (1 / s.d)), ...all.map((p) => p.meanHops)) * 1.2;
+  const hMax =
+    Math.max(...series.map((s) => (s.d / 4) * nMax ** (1 / s.d)), ...all.map((p) => p.meanHops)) * 1.2;
   const x = (n: number): number => left + (Math.log(n / nMin) / Math.log(nMax / nMin)) * plotW;
   const y = (h: number): number => top + plotH - (Math.log(h / hMin) / Math.log(hMax / hMin)) * plotH;
   const out: string[] = [

@@ -64,11 +64,17 @@ export function zoneCodec(d: number): ValueCodec<Zone> {
         if (bytes.length === 0) throw new WireError('TRUNCATED', 'a zone needs at least its depth octet');
         const depth = bytes[0] as number;
         if (depth > maxDepth) {
-          throw new WireError('BAD_VALUE', `a zone of a ${d}-dimensional space is at most ${maxDepth} deep, got ${depth}`);
+          throw new WireError(
+            'BAD_VALUE',
+            `a zone of a ${d}-dimensional space is at most ${maxDepth} deep, got ${depth}`,
+          );
         }
         const size = 1 + Math.ceil(depth / 8);
         if (bytes.length !== size) {
-          throw new WireError('LENGTH_MISMATCH', `a zone of depth ${depth} is ${size} octets, got ${bytes.length}`);
+          throw new WireError(
+            'LENGTH_MISMATCH',
+            `a zone of depth ${depth} is ${size} octets, got ${bytes.length}`,
+          );
         }
         const unused = (8 - (depth % 8)) % 8;
         if (unused !== 0 && ((bytes[size - 1] as number) & ((1 << unused) - 1)) !== 0) {

@@ -36,8 +36,15 @@ export function normaliseAor(aor: string): string {
   }
   const match = AOR.exec(aor);
   if (match === null) throw new CanError('BAD_AOR', `not a SIP address-of-record: ${JSON.stringify(aor)}`);
-  const [, scheme, user, host, port] = match as unknown as [string, string, string, string, string | undefined];
-  if (port !== undefined && Number(port) > 0xffff) throw new CanError('BAD_AOR', `port ${port} is out of range`);
+  const [, scheme, user, host, port] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string | undefined,
+  ];
+  if (port !== undefined && Number(port) > 0xffff)
+    throw new CanError('BAD_AOR', `port ${port} is out of range`);
   return `${scheme.toLowerCase()}:${user}@${host.toLowerCase()}${port === undefined ? '' : `:${port}`}`;
 }
 

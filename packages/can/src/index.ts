@@ -13,12 +13,7 @@ export {
 } from './space.js';
 export { Zone } from './zone.js';
 export { hashKey, hashAor, normaliseAor, MAX_AOR_LENGTH } from './hash.js';
-export {
-  type SquaredDistance,
-  axisDistance,
-  squaredDistance,
-  torusDistance,
-} from './distance.js';
+export { type SquaredDistance, axisDistance, squaredDistance, torusDistance } from './distance.js';
 export { neighbourAxis, areNeighbours, neighboursAmong } from './neighbours.js';
 export { type PeerId, type NeighbourZone, type RouteDecision, nextHop } from './routing.js';
 export {

@@ -78,5 +78,8 @@ export function nextHop<Id extends PeerId>(
 }
 
 function mismatch(zone: Zone, d: number): CanError {
-  return new CanError('DIMENSION_MISMATCH', `a ${zone.dimensions}-dimensional zone in a ${d}-dimensional space`);
+  return new CanError(
+    'DIMENSION_MISMATCH',
+    `a ${zone.dimensions}-dimensional zone in a ${d}-dimensional space`,
+  );
 }

@@ -104,7 +104,10 @@ function checkOptions(options: TakeoverOptions): { unitMs: number; maxMs: number
     ['maxMs', maxMs],
   ] as const) {
     if (!Number.isFinite(value) || value < 0) {
-      throw new CanError('INVALID_OPTION', `takeover ${name} must be a finite number ≥ 0, got ${String(value)}`);
+      throw new CanError(
+        'INVALID_OPTION',
+        `takeover ${name} must be a finite number ≥ 0, got ${String(value)}`,
+      );
     }
   }
   return { unitMs, maxMs };

@@ -74,7 +74,10 @@ export class Zone {
    */
   static fromBits(d: number, depth: number, bits: Uint8Array): Zone {
     if (!Number.isInteger(depth) || depth < 0 || bits.length * 8 < depth) {
-      throw new CanError('INVALID_ZONE', `${bits.length} octets cannot hold a split path of ${String(depth)} bits`);
+      throw new CanError(
+        'INVALID_ZONE',
+        `${bits.length} octets cannot hold a split path of ${String(depth)} bits`,
+      );
     }
     let path = '';
     for (let i = 0; i < depth; i++) path += bitAt(bits, i) === 1 ? '1' : '0';

@@ -25,7 +25,10 @@ export const zoneAndPoint = dimensions.chain((d) => fc.tuple(zoneOf(d), pointOf(
 /** Random joins (by rule) and kills, as indices the test maps onto live peers. */
 export const churn = fc.array(
   fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom('balanced', 'split', 'uniform').map((rule) => ({ join: rule }) as const) },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom('balanced', 'split', 'uniform').map((rule) => ({ join: rule }) as const),
+    },
     { weight: 1, arbitrary: fc.nat().map((pick) => ({ kill: pick }) as const) },
   ),
   { minLength: 1, maxLength: 60 },

@@ -20,7 +20,20 @@ function sim(...args: string[]) {
 
 describe('sim CLI', () => {
   it('prints one JSON line last with the figures the issue names', () => {
-    const run = sim('--n', '500', '--d', '3', '--seed', '9', '--join', 'split', '--kill', '0.2', '--lookups', '300');
+    const run = sim(
+      '--n',
+      '500',
+      '--d',
+      '3',
+      '--seed',
+      '9',
+      '--join',
+      'split',
+      '--kill',
+      '0.2',
+      '--lookups',
+      '300',
+    );
     expect(run.status).toBe(0);
     const report = JSON.parse(run.last) as Record<string, unknown>;
     expect(Object.keys(report).slice(0, 8)).toEqual([
@@ -33,9 +46,20 @@ describe('sim CLI', () => {
       'buildMs',
       'routeMs',
     ]);
-    expect(report).toMatchObject({ n: 500, d: 3, owners: 'ok', join: 'split', seed: 9, killed: 100, alive: 400 });
+    expect(report).toMatchObject({
+      n: 500,
+      d: 3,
+      owners: 'ok',
+      join: 'split',
+      seed: 9,
+      killed: 100,
+      alive: 400,
+    });
     // The same seed gives the same overlay and lookups.
-    const again = JSON.parse(sim('--n', '500', '--d', '3', '--seed', '9', '--join', 'split', '--kill', '0.2', '--lookups', '300').last) as Record<string, unknown>;
+    const again = JSON.parse(
+      sim('--n', '500', '--d', '3', '--seed', '9', '--join', 'split', '--kill', '0.2', '--lookups', '300')
+        .last,
+    ) as Record<string, unknown>;
     expect(again['meanHops']).toBe(report['meanHops']);
   });
 
@@ -65,8 +89,15 @@ describe('sim CLI', () => {
       lookups: 10_000,
       svg: 'z.svg',
     });
-    for (const args of [['--join', 'random'], ['--n', 'x'], ['--kill', ''], ['--svg', 'a.svg', '--d', '3']]) {
-      expect(() => parseSimArgs(args), args.join(' ')).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    for (const args of [
+      ['--join', 'random'],
+      ['--n', 'x'],
+      ['--kill', ''],
+      ['--svg', 'a.svg', '--d', '3'],
+    ]) {
+      expect(() => parseSimArgs(args), args.join(' ')).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTION' }),
+      );
     }
     expect(() => parseSimArgs(['--bogus', '1'])).toThrow(TypeError);
   });

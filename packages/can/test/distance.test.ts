@@ -22,18 +22,13 @@ describe('torus distance', () => {
 
   it('is the ring distance to the nearer end of the zone', () => {
     fc.assert(
-      fc.property(
-        edgyCoordinate,
-        fc.integer({ min: 0, max: 32 }),
-        edgyCoordinate,
-        (p, log2, start) => {
-          const span = 2 ** log2;
-          const low = span === M ? 0 : start - (start % span);
-          const inside = p >= low && p < low + span;
-          const expected = inside ? 0 : Math.min(ring(p, low), ring(p, low + span - 1));
-          expect(axisDistance(p, low, span)).toBe(expected);
-        },
-      ),
+      fc.property(edgyCoordinate, fc.integer({ min: 0, max: 32 }), edgyCoordinate, (p, log2, start) => {
+        const span = 2 ** log2;
+        const low = span === M ? 0 : start - (start % span);
+        const inside = p >= low && p < low + span;
+        const expected = inside ? 0 : Math.min(ring(p, low), ring(p, low + span - 1));
+        expect(axisDistance(p, low, span)).toBe(expected);
+      }),
     );
   });
 

@@ -23,7 +23,15 @@ describe('hashing', () => {
   });
 
   it('refuses what is not a SIP address-of-record', () => {
-    for (const bad of ['', 'alice@example.com', 'tel:+123', 'sip:example.com', 'sip:@example.com', 'sip:a@b:99999', `sip:${'a'.repeat(MAX_AOR_LENGTH)}@b`]) {
+    for (const bad of [
+      '',
+      'alice@example.com',
+      'tel:+123',
+      'sip:example.com',
+      'sip:@example.com',
+      'sip:a@b:99999',
+      `sip:${'a'.repeat(MAX_AOR_LENGTH)}@b`,
+    ]) {
       expect(() => normaliseAor(bad), bad).toThrow(expect.objectContaining({ code: 'BAD_AOR' }));
     }
     fc.assert(

@@ -44,7 +44,9 @@ describe('nextHop', () => {
   });
 
   it('refuses mixed spaces and an empty zone list', () => {
-    expect(() => nextHop([1, 2, 3], z('0'), [])).toThrow(expect.objectContaining({ code: 'DIMENSION_MISMATCH' }));
+    expect(() => nextHop([1, 2, 3], z('0'), [])).toThrow(
+      expect.objectContaining({ code: 'DIMENSION_MISMATCH' }),
+    );
     expect(() => nextHop([3 * Q, 2], z('0'), [{ id: 1, zone: z('1', 3) }])).toThrow(
       expect.objectContaining({ code: 'DIMENSION_MISMATCH' }),
     );

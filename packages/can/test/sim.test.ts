@@ -35,7 +35,10 @@ function checkInvariants(overlay: SimulatedOverlay, probes: number): void {
   // Greedy routing from any peer reaches the owner; the distance falls on every hop, so no route can visit
   // more zones than there are.
   for (const from of overlay.peerIds()) {
-    const route = overlay.route(from, overlay.randomPoint(), { hopLimit: Number.MAX_SAFE_INTEGER, path: true });
+    const route = overlay.route(from, overlay.randomPoint(), {
+      hopLimit: Number.MAX_SAFE_INTEGER,
+      path: true,
+    });
     expect(route.delivered).toBe(true);
     expect(route.hops).toBeLessThan(overlay.zoneCount);
     expect(new Set(route.path).size).toBe(route.path!.length);
@@ -99,7 +102,9 @@ describe('simulated overlay', () => {
   it('refuses impossible requests', () => {
     const overlay = new SimulatedOverlay({ dimensions: 2 });
     expect(() => overlay.kill(0)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
-    expect(() => overlay.join('random' as JoinRule)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => overlay.join('random' as JoinRule)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION' }),
+    );
     expect(() => overlay.killFraction(1)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     expect(() => overlay.route(5, [0, 0])).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     expect(() => runSimulation({ n: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));

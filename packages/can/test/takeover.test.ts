@@ -44,7 +44,11 @@ describe('takeover choice', () => {
       { id: 2, zones: [z('0101')] },
     ]);
     expect(plan.taker).toBe(2);
-    expect(plan.order[1]).toMatchObject({ id: 1, volume: 1 / 16 + 1 / 16, delayMs: 2 * DEFAULT_TAKEOVER_UNIT_MS });
+    expect(plan.order[1]).toMatchObject({
+      id: 1,
+      volume: 1 / 16 + 1 / 16,
+      delayMs: 2 * DEFAULT_TAKEOVER_UNIT_MS,
+    });
   });
 
   it('times each survivor in proportion to its volume, capped, in the order of the choice', () => {
@@ -54,7 +58,10 @@ describe('takeover choice', () => {
     expect(takeoverDelayMs(dead, [Zone.root(2)], { maxMs: 50_000 })).toBe(16 * DEFAULT_TAKEOVER_UNIT_MS);
     fc.assert(
       fc.property(
-        fc.array(fc.array(fc.constantFrom('0', '1'), { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.array(fc.constantFrom('0', '1'), { minLength: 1, maxLength: 12 }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
         (paths) => {
           const survivors = paths.map((bits, id) => ({ id, zones: [z(bits.join(''))] }));
           const plan = chooseTakeover(dead, survivors, { maxMs: 1e12 });
@@ -68,7 +75,9 @@ describe('takeover choice', () => {
 
   it('needs a survivor and sane options', () => {
     expect(() => chooseTakeover(dead, [])).toThrow(expect.objectContaining({ code: 'NO_SURVIVORS' }));
-    expect(() => chooseTakeover(dead, [{ id: 1, zones: [] }])).toThrow(expect.objectContaining({ code: 'NO_SURVIVORS' }));
+    expect(() => chooseTakeover(dead, [{ id: 1, zones: [] }])).toThrow(
+      expect.objectContaining({ code: 'NO_SURVIVORS' }),
+    );
     expect(() => chooseTakeover(dead, [{ id: 1, zones: [Zone.root(3)] }])).toThrow(
       expect.objectContaining({ code: 'DIMENSION_MISMATCH' }),
     );

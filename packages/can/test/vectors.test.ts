@@ -40,18 +40,18 @@ describe('golden vectors', () => {
     expect(zone.span).toEqual(v.span);
   });
 
-  it.each([...vectors.badZones.map((v) => ({ ...v, kind: 'zone' })), ...vectors.badPoints.map((v) => ({ ...v, kind: 'point' }))])(
-    'refuses the $kind $hex (d=$d) with $code',
-    (v) => {
-      const codec = v.kind === 'zone' ? zoneCodec(v.d) : pointCodec(v.d);
-      let thrown: unknown;
-      try {
-        codec.decode(fromHex(v.hex));
-      } catch (error) {
-        thrown = error;
-      }
-      expect(WireError.is(thrown)).toBe(true);
-      expect((thrown as WireError).code).toBe(v.code);
-    },
-  );
+  it.each([
+    ...vectors.badZones.map((v) => ({ ...v, kind: 'zone' })),
+    ...vectors.badPoints.map((v) => ({ ...v, kind: 'point' })),
+  ])('refuses the $kind $hex (d=$d) with $code', (v) => {
+    const codec = v.kind === 'zone' ? zoneCodec(v.d) : pointCodec(v.d);
+    let thrown: unknown;
+    try {
+      codec.decode(fromHex(v.hex));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(WireError.is(thrown)).toBe(true);
+    expect((thrown as WireError).code).toBe(v.code);
+  });
 });

@@ -53,7 +53,9 @@ describe('Zone', () => {
     }
     expect(CanError.is(thrown)).toBe(true);
     expect(CanError.is(new Error('x'))).toBe(false);
-    expect(() => Zone.fromBits(4, 9, new Uint8Array(1))).toThrow(expect.objectContaining({ code: 'INVALID_ZONE' }));
+    expect(() => Zone.fromBits(4, 9, new Uint8Array(1))).toThrow(
+      expect.objectContaining({ code: 'INVALID_ZONE' }),
+    );
   });
 
   it('has no parent or sibling at the root, and merges only siblings', () => {
@@ -61,7 +63,9 @@ describe('Zone', () => {
     expect(() => root.parent()).toThrow(expect.objectContaining({ code: 'NOT_SIBLINGS' }));
     expect(() => root.sibling()).toThrow(expect.objectContaining({ code: 'NOT_SIBLINGS' }));
     const a = Zone.fromPath(3, '0110');
-    expect(() => a.mergeWith(Zone.fromPath(3, '0100'))).toThrow(expect.objectContaining({ code: 'NOT_SIBLINGS' }));
+    expect(() => a.mergeWith(Zone.fromPath(3, '0100'))).toThrow(
+      expect.objectContaining({ code: 'NOT_SIBLINGS' }),
+    );
     expect(() => a.mergeWith(a)).toThrow(expect.objectContaining({ code: 'NOT_SIBLINGS' }));
     expect(a.mergeWith(Zone.fromPath(3, '0111')).path).toBe('011');
   });

@@ -174,7 +174,8 @@ export class SimulatedOverlay {
    */
   kill(id: number): void {
     const peer = this.#peer(id);
-    if (this.#alive.size === 1) throw new CanError('INVALID_OPTION', 'the last peer of an overlay cannot leave');
+    if (this.#alive.size === 1)
+      throw new CanError('INVALID_OPTION', 'the last peer of an overlay cannot leave');
     peer.alive = false;
     this.#alive.delete(peer);
     const pending = new Set(peer.zones);
@@ -194,7 +195,8 @@ export class SimulatedOverlay {
         this.#settle(leaf);
         progressed = true;
       }
-      if (!progressed) throw new CanError('NO_SURVIVORS', `no live neighbour can take the zones of peer ${id}`);
+      if (!progressed)
+        throw new CanError('NO_SURVIVORS', `no live neighbour can take the zones of peer ${id}`);
     }
   }
 
@@ -308,14 +310,16 @@ export class SimulatedOverlay {
     if (rule === 'balanced') {
       while ((this.#byDepth[this.#shallowest]?.size ?? 0) === 0) this.#shallowest++;
       const leaf = this.#byDepth[this.#shallowest]?.pick(this.#random) as Leaf;
-      if (!leaf.zone.canSplit) throw new CanError('ZONE_TOO_DEEP', 'every zone is as deep as the space allows');
+      if (!leaf.zone.canSplit)
+        throw new CanError('ZONE_TOO_DEEP', 'every zone is as deep as the space allows');
       return leaf;
     }
     if (rule !== 'split' && rule !== 'uniform') {
       throw new CanError('INVALID_OPTION', `join rule must be one of ${JOIN_RULES.join(', ')}`);
     }
     for (let attempt = 0; attempt < MAX_JOIN_ATTEMPTS; attempt++) {
-      const leaf = rule === 'split' ? (this.#leaves.pick(this.#random) as Leaf) : this.#leafAt(this.randomPoint());
+      const leaf =
+        rule === 'split' ? (this.#leaves.pick(this.#random) as Leaf) : this.#leafAt(this.randomPoint());
       if (leaf.zone.canSplit || leaf.owner.zones.length > 1) return leaf;
     }
     throw new CanError('ZONE_TOO_DEEP', `${MAX_JOIN_ATTEMPTS} picks all landed on zones too deep to split`);

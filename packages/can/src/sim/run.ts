@@ -135,7 +135,10 @@ function volumeFigures(overlay: SimulatedOverlay): { volumeSpread: number; maxZo
 
 function checkCount(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new CanError('INVALID_OPTION', `${name} must be an integer in ${min}..${max}, got ${String(value)}`);
+    throw new CanError(
+      'INVALID_OPTION',
+      `${name} must be an integer in ${min}..${max}, got ${String(value)}`,
+    );
   }
 }
 
