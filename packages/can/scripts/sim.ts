@@ -18,7 +18,7 @@ function drawZoneMap(args: SimArgs, file: string): void {
   const target = overlay.randomPoint();
   const route = overlay.route(overlay.randomPeer(), target, { path: true });
   writeFileSync(file, zoneMapSvg(overlay, route.path ?? [], target));
-  console.log(`wrote ${file}: ${overlay.size} zones, a route of ${route.hops} hops`);
+  console.log(`wrote ${file}: ${overlay.zoneCount} zones, a route of ${route.hops} hops`);
 }
 
 function drawHopsPlot(args: SimArgs, file: string): void {

@@ -48,7 +48,7 @@ function checkInvariants(overlay: SimulatedOverlay, probes: number): void {
 describe('simulated overlay', () => {
   it('tiles, keeps symmetric neighbour tables and routes to the owner after any joins and takeovers', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }), fc.nat(), churn, (d, seed, steps) => {
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.nat(), churn, (d, seed, steps) => {
         const overlay = new SimulatedOverlay({ dimensions: d, seed });
         for (const step of steps) {
           if ('join' in step) overlay.join(step.join);
