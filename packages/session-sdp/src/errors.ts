@@ -20,6 +20,10 @@ export type SessionErrorCode =
   | 'COUNTER_EXHAUSTED'
   /** Every ltag is in use or quarantined. */
   | 'LTAG_EXHAUSTED'
+  /** An XPP session did not open within 64×T1 (spec §4). */
+  | 'SETUP_TIMEOUT'
+  /** The peer offered no key while this side requires security (spec §7). */
+  | 'INSECURE_PEER'
   /** Waiting was cancelled by an AbortSignal. */
   | 'ABORTED'
   /** The object was closed before or while the operation ran. */
@@ -36,6 +40,8 @@ const SESSION_ERROR_CODES: ReadonlySet<string> = new Set<SessionErrorCode>([
   'AUTH_FAILED',
   'COUNTER_EXHAUSTED',
   'LTAG_EXHAUSTED',
+  'SETUP_TIMEOUT',
+  'INSECURE_PEER',
   'ABORTED',
   'CLOSED',
 ]);

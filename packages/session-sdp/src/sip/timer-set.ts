@@ -31,17 +31,17 @@ export class TimerSet<Name extends string> {
     this.cancel(name);
     this.#timers.set(
       name,
-      this.#clock.setTimer(ms, () => {
+      this.#clock.setTimer(() => {
         this.#timers.delete(name);
         this.#fire(name);
-      }),
+      }, ms),
     );
   }
 
   cancel(name: Name): void {
     const handle = this.#timers.get(name);
     if (handle === undefined) return;
-    this.#clock.cancelTimer(handle);
+    this.#clock.clearTimer(handle);
     this.#timers.delete(name);
   }
 

@@ -342,7 +342,7 @@ export class IncomingInvite {
     this.#transaction = transaction;
     this.#hooks = hooks;
     hooks.register(this);
-    this.#answerTimer = hooks.clock.setTimer(hooks.answerTimeoutMs, () => this.reject(480));
+    this.#answerTimer = hooks.clock.setTimer(() => this.reject(480), hooks.answerTimeoutMs);
   }
 
   /** The offer body as UTF-8 text. */
@@ -375,7 +375,7 @@ export class IncomingInvite {
       return Promise.reject(error);
     }
     this.#answered = true;
-    this.#hooks.clock.cancelTimer(this.#answerTimer);
+    this.#hooks.clock.clearTimer(this.#answerTimer);
     const ok = createResponse(this.request, 200, {
       toTag: this.#localTag,
       headers: [
@@ -388,7 +388,7 @@ export class IncomingInvite {
     let timer: TimerHandle | undefined;
     let abandoned = false;
     const stop = () => {
-      if (timer !== undefined) clock.cancelTimer(timer);
+      if (timer !== undefined) clock.clearTimer(timer);
       this.#hooks.unregister(this);
     };
     return abortable<SipCall>(
@@ -405,7 +405,7 @@ export class IncomingInvite {
           // The 2xx left the INVITE transaction when sent; the UAS core retransmits it (§13.3.1.4).
           this.#hooks.resend(ok, this.#transaction.target);
           interval = Math.min(2 * interval, timers.T2);
-          timer = clock.setTimer(interval, retransmit);
+          timer = clock.setTimer(retransmit, interval);
         };
         this.#onAck = () => {
           stop();
@@ -414,7 +414,7 @@ export class IncomingInvite {
           else resolve(call);
         };
         this.#transaction.respond(ok);
-        timer = clock.setTimer(interval, retransmit);
+        timer = clock.setTimer(retransmit, interval);
       },
       () => {
         abandoned = true;
@@ -426,7 +426,7 @@ export class IncomingInvite {
   reject(status = 603, reason?: string): void {
     if (this.#answered) return;
     this.#answered = true;
-    this.#hooks.clock.cancelTimer(this.#answerTimer);
+    this.#hooks.clock.clearTimer(this.#answerTimer);
     this.#hooks.unregister(this);
     this.#transaction.respond(
       createResponse(this.request, status, {

@@ -10,19 +10,19 @@ interface Scheduled {
 export class ManualClock implements Clock {
   #now = 0;
   #seq = 0;
-  readonly #timers = new Map<object, Scheduled>();
+  readonly #timers = new Map<TimerHandle, Scheduled>();
 
   now(): number {
     return this.#now;
   }
 
-  setTimer(ms: number, callback: () => void): TimerHandle {
+  setTimer(callback: () => void, ms: number): TimerHandle {
     const handle = {};
     this.#timers.set(handle, { at: this.#now + ms, seq: this.#seq++, callback });
     return handle;
   }
 
-  cancelTimer(handle: TimerHandle): void {
+  clearTimer(handle: TimerHandle): void {
     this.#timers.delete(handle);
   }
 
@@ -34,7 +34,7 @@ export class ManualClock implements Clock {
   advance(ms: number): void {
     const end = this.#now + ms;
     for (;;) {
-      let next: [object, Scheduled] | undefined;
+      let next: [TimerHandle, Scheduled] | undefined;
       for (const entry of this.#timers) {
         if (
           entry[1].at <= end &&
