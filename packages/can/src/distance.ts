@@ -82,7 +82,7 @@ export function torusDistance(point: Point, zone: Zone): number {
   checkSameSpace(point, zone);
   let sum = 0;
   for (let i = 0; i < zone.dimensions; i++) {
-    const x = axisDistance(point[i] as number, zone.low[i] as number, zone.span[i] as number);
+    const x = axisDistance(point[i] as number, zone.box[2 * i] as number, zone.box[2 * i + 1] as number);
     sum += (x / TWO_32) ** 2;
   }
   return Math.sqrt(sum);

@@ -22,33 +22,36 @@ export class Zone {
   readonly depth: number;
   /** The split path as text, one `0` or `1` per split: `''` is the whole space. */
   readonly path: string;
-  /** Per dimension, the lowest coordinate inside the zone. */
-  readonly low: readonly number[];
-  /** Per dimension, how many coordinates the zone spans: a power of two from 1 to 2^32 (a whole dimension). */
-  readonly span: readonly number[];
   /**
-   * `low` and `span` interleaved (low₀, span₀, low₁, span₁, …) in one typed array: what the routing and
-   * neighbour loops read, monomorphic and cache-friendly. Treat as read-only.
+   * The bounds, per dimension i: the lowest coordinate inside at `2i`, how many coordinates the zone spans at
+   * `2i + 1` (a power of two from 1 to 2^32, a whole dimension). One typed array is what the routing and
+   * neighbour loops read, monomorphic and cache-friendly. Treat as read-only; `low` and `span` are copies.
    */
   readonly box: Float64Array;
 
-  private constructor(dimensions: number, path: string, low: number[], span: number[]) {
+  private constructor(dimensions: number, path: string, box: Float64Array) {
     this.dimensions = dimensions;
     this.depth = path.length;
     this.path = path;
-    this.low = low;
-    this.span = span;
-    this.box = new Float64Array(2 * dimensions);
-    for (let i = 0; i < dimensions; i++) {
-      this.box[2 * i] = low[i] as number;
-      this.box[2 * i + 1] = span[i] as number;
-    }
+    this.box = box;
   }
 
   /** The whole space of `d` dimensions: what the first peer of an overlay owns. */
   static root(d: number = DEFAULT_DIMENSIONS): Zone {
     checkDimensions(d);
-    return new Zone(d, '', new Array<number>(d).fill(0), new Array<number>(d).fill(COORDINATE_RANGE));
+    const box = new Float64Array(2 * d);
+    for (let i = 0; i < d; i++) box[2 * i + 1] = COORDINATE_RANGE;
+    return new Zone(d, '', box);
+  }
+
+  /** Per dimension, the lowest coordinate inside the zone. */
+  get low(): readonly number[] {
+    return Array.from({ length: this.dimensions }, (_, i) => this.box[2 * i] as number);
+  }
+
+  /** Per dimension, how many coordinates the zone spans: a power of two from 1 to 2^32 (a whole dimension). */
+  get span(): readonly number[] {
+    return Array.from({ length: this.dimensions }, (_, i) => this.box[2 * i + 1] as number);
   }
 
   /** The zone of split path `path` (text of `0`/`1`); `INVALID_ZONE` when it is not one or is too deep. */
@@ -136,22 +139,21 @@ export class Zone {
   /** The zone this one was split from. */
   parent(): Zone {
     this.requireSplit('has no parent');
-    const dim = this.lastSplitDimension;
-    const low = this.low.slice();
-    const span = this.span.slice();
-    span[dim] = (span[dim] as number) * 2;
-    low[dim] = (low[dim] as number) - (this.bit(this.depth - 1) === 1 ? (span[dim] as number) / 2 : 0);
-    return new Zone(this.dimensions, this.path.slice(0, -1), low, span);
+    const at = 2 * this.lastSplitDimension;
+    const box = this.box.slice();
+    if (this.bit(this.depth - 1) === 1) box[at] = (box[at] as number) - (box[at + 1] as number);
+    box[at + 1] = (box[at + 1] as number) * 2;
+    return new Zone(this.dimensions, this.path.slice(0, -1), box);
   }
 
   /** The other half of this zone's parent: the zone that differs in the last split bit. */
   sibling(): Zone {
     this.requireSplit('has no sibling');
-    const dim = this.lastSplitDimension;
-    const low = this.low.slice();
+    const at = 2 * this.lastSplitDimension;
+    const box = this.box.slice();
     const upper = this.bit(this.depth - 1) === 1;
-    low[dim] = (low[dim] as number) + (upper ? -1 : 1) * (this.span[dim] as number);
-    return new Zone(this.dimensions, this.path.slice(0, -1) + (upper ? '0' : '1'), low, this.span.slice());
+    box[at] = (box[at] as number) + (upper ? -1 : 1) * (box[at + 1] as number);
+    return new Zone(this.dimensions, this.path.slice(0, -1) + (upper ? '0' : '1'), box);
   }
 
   /** Whether `other` is this zone's sibling, so that the two merge into their parent. */
@@ -177,8 +179,8 @@ export class Zone {
   contains(point: Point): boolean {
     checkPoint(point, this.dimensions);
     for (let i = 0; i < this.dimensions; i++) {
-      const offset = (point[i] as number) - (this.low[i] as number);
-      if (offset < 0 || offset >= (this.span[i] as number)) return false;
+      const offset = (point[i] as number) - (this.box[2 * i] as number);
+      if (offset < 0 || offset >= (this.box[2 * i + 1] as number)) return false;
     }
     return true;
   }
@@ -199,7 +201,8 @@ export class Zone {
 
   /** The point at the middle of the zone (rounded down), e.g. to draw it. */
   center(): Point {
-    return this.low.map((low, i) => low + Math.floor((this.span[i] as number) / 2));
+    const span = this.span;
+    return this.low.map((low, i) => low + Math.floor((span[i] as number) / 2));
   }
 
   toString(): string {
@@ -207,13 +210,12 @@ export class Zone {
   }
 
   private child(bit: 0 | 1): Zone {
-    const dim = this.splitDimension;
-    const low = this.low.slice();
-    const span = this.span.slice();
-    const half = (span[dim] as number) / 2;
-    span[dim] = half;
-    if (bit === 1) low[dim] = (low[dim] as number) + half;
-    return new Zone(this.dimensions, this.path + (bit === 1 ? '1' : '0'), low, span);
+    const at = 2 * this.splitDimension;
+    const box = this.box.slice();
+    const half = (box[at + 1] as number) / 2;
+    box[at + 1] = half;
+    if (bit === 1) box[at] = (box[at] as number) + half;
+    return new Zone(this.dimensions, this.path + (bit === 1 ? '1' : '0'), box);
   }
 
   private requireSplit(what: string): void {

@@ -346,8 +346,8 @@ export class SimulatedOverlay {
     leaf.owner.release(leaf);
     this.#leaves.delete(leaf);
     this.#byDepth[leaf.zone.depth]?.delete(leaf);
-    leaf.node.leaf = undefined;
-    for (const neighbour of leaf.neighbours) neighbour.neighbours.delete(leaf);
+    // The trie node now belongs to the zones that replaced this one; its neighbours have forgotten it.
+    if (leaf.node.leaf === leaf) leaf.node.leaf = undefined;
   }
 
   #transfer(leaf: Leaf, to: Peer): void {
@@ -356,18 +356,20 @@ export class SimulatedOverlay {
     to.hold(leaf);
   }
 
-  /** Replaces `leaves` (the old zones) by `fresh`, linking each fresh zone to the old zones' neighbours. */
+  /**
+   * Replaces `leaves` (the old zones) by `fresh`, as peers do: only the old zones' neighbours can neighbour the
+   * fresh ones (and the fresh ones each other), so only they are checked.
+   */
   #replace(leaves: readonly Leaf[], fresh: readonly Leaf[]): void {
-    const candidates = new Set<Leaf>();
-    for (const leaf of leaves) for (const neighbour of leaf.neighbours) candidates.add(neighbour);
-    for (const leaf of leaves) {
-      candidates.delete(leaf);
-      this.#removeLeaf(leaf);
+    for (const leaf of fresh) this.#addLeaf(leaf);
+    for (const old of leaves) {
+      for (const candidate of old.neighbours) {
+        if (leaves.includes(candidate)) continue;
+        candidate.neighbours.delete(old);
+        for (const leaf of fresh) if (areNeighbours(leaf.zone, candidate.zone)) link(leaf, candidate);
+      }
     }
-    for (const leaf of fresh) {
-      this.#addLeaf(leaf);
-      for (const candidate of candidates) if (areNeighbours(leaf.zone, candidate.zone)) link(leaf, candidate);
-    }
+    for (const old of leaves) this.#removeLeaf(old);
     for (let i = 0; i < fresh.length; i++) {
       for (let j = i + 1; j < fresh.length; j++) {
         const a = fresh[i] as Leaf;
