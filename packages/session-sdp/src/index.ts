@@ -82,6 +82,7 @@ export {
   SipUserAgent,
   IncomingInvite,
   DEFAULT_MAX_CALLS,
+  DEFAULT_ANSWER_TIMEOUT_MS,
   type SipBody,
   type SipUserAgentOptions,
   type InviteOptions,

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { SipUserAgent, type IncomingInvite, type SipMessage } from '../src/index.js';
+import { CaptureTransport } from './helpers/capture-transport.js';
+import { ManualClock } from './helpers/manual-clock.js';
+
+function invite(branch: string, method = 'INVITE'): string {
+  return [
+    `${method} sip:xpp@192.0.2.1:5060 SIP/2.0`,
+    `Via: SIP/2.0/UDP 198.51.100.7:5070;branch=${branch}`,
+    'From: <sip:peer@198.51.100.7:5070>;tag=p1',
+    'To: <sip:xpp@192.0.2.1:5060>',
+    'Call-ID: timers-1',
+    `CSeq: 1 ${method}`,
+    'Contact: <sip:peer@198.51.100.7:5070>',
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
+const status = (m: SipMessage) => (m.kind === 'response' ? m.status : 0);
+
+function setup(onInvite: (invite: IncomingInvite) => void) {
+  const clock = new ManualClock();
+  const transport = new CaptureTransport(() => clock.now());
+  const ua = new SipUserAgent({ transport, clock, onInvite, answerTimeoutMs: 10_000 });
+  return { clock, transport, ua };
+}
+
+describe('user agent timers (manual clock)', () => {
+  it('answers 480 to an INVITE the application leaves unanswered, releasing everything', () => {
+    const { clock, transport, ua } = setup(() => undefined);
+    transport.deliver(invite('z9hG4bK1'));
+    clock.advance(10_000);
+    expect(transport.sent.map((s) => status(s.message))).toEqual([100, 480]);
+    transport.deliver(
+      invite('z9hG4bK1', 'ACK').replace(
+        'To: <sip:xpp@192.0.2.1:5060>',
+        `To: ${transport.sent[1]!.message.headers.get('to')!}`,
+      ),
+    );
+    clock.advance(60_000);
+    expect(ua.layer.size).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('retransmits its 2xx at T1 doubling to T2 until 64×T1, then gives up', async () => {
+    let accepted: Promise<unknown> | undefined;
+    const { clock, transport, ua } = setup((incoming) => {
+      accepted = incoming.accept({ contentType: 'text/plain', body: 'answer' });
+    });
+    transport.deliver(invite('z9hG4bK2'));
+    const outcome = accepted!.then(
+      () => 'resolved',
+      (error: { code: string }) => error.code,
+    );
+    clock.advance(40_000);
+    expect(transport.times((m) => status(m) === 200)).toEqual([
+      0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500,
+    ]);
+    expect(await outcome).toBe('SIP_TIMEOUT');
+    expect(ua.calls).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('answers CANCEL of a pending INVITE with 200 and the INVITE with 487', () => {
+    const { transport } = setup(() => undefined);
+    transport.deliver(invite('z9hG4bK3'));
+    transport.deliver(invite('z9hG4bK3', 'CANCEL'));
+    expect(transport.sent.map((s) => [status(s.message), s.message.headers.get('cseq')])).toEqual([
+      [100, '1 INVITE'],
+      [487, '1 INVITE'],
+      [200, '1 CANCEL'],
+    ]);
+  });
+});
