@@ -1,12 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSimArgs } from '../scripts/sim-args.js';
 
 // The `sim` script as `pnpm --filter @xpp/can sim …` runs it: node with tsx, in the package directory.
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const scratch = mkdtempSync(`${packageDir}test/.cli-`);
+const scratch = mkdtempSync(join(tmpdir(), 'xpp-can-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function sim(...args: string[]) {
