@@ -28,6 +28,7 @@ import { ReliabilityError, abortError } from './errors.js';
 import { AckBatch } from './internal/ack-batch.js';
 import { AsyncQueue } from './internal/async-queue.js';
 import { Emitter } from './internal/emitter.js';
+import { LossDetector } from './internal/loss-detector.js';
 import type { DatagramPort } from './port.js';
 import { RtoEstimator } from './rto.js';
 
@@ -114,6 +115,7 @@ export interface ChannelOptions {
   readonly maxBufferedMessages?: number;
   readonly maxAckRanges?: number;
   readonly ackHistory?: number;
+  readonly minProbeTimeout?: number;
 }
 
 export interface SendOptions {
@@ -147,6 +149,8 @@ export interface ChannelStats {
   readonly datagramsReceived: number;
   readonly retransmits: number;
   readonly fastRetransmits: number;
+  /** Tail-loss probes sent (each also counted in `retransmits`). */
+  readonly probes: number;
   readonly timeouts: number;
   readonly ackDatagramsSent: number;
   readonly keepalivesSent: number;
@@ -200,6 +204,7 @@ interface Entry {
   firstSentAt: number;
   retransmitted: boolean;
   timeouts: number;
+  txOrder: number;
 }
 
 const NOOP = (): void => {};
@@ -239,9 +244,9 @@ export class ReliableChannel {
   #windowOctets = 0;
   #lost: number[] = [];
   #lostHead = 0;
-  #highAck = -1;
-  #lossMark: number;
-  #recoveryPoint: number;
+  readonly #losses: LossDetector<Entry>;
+  // Losses among transmissions older than this belong to a window already halved for.
+  #recoveryPoint = 0;
   #synAcked: boolean;
   #synQueued = false;
 
@@ -254,7 +259,10 @@ export class ReliableChannel {
 
   // timers
   #rtoTimer: TimerHandle | undefined;
-  #rtoDeadline = 0;
+  #rtoDeadline = Number.POSITIVE_INFINITY;
+  #probeDeadline = Number.POSITIVE_INFINITY;
+  #rtoTimerDue = 0;
+  #probeStart = 0;
   #ackTimer: TimerHandle | undefined;
   #houseTimer: TimerHandle | undefined;
   #openTimer: TimerHandle | undefined;
@@ -267,6 +275,7 @@ export class ReliableChannel {
     datagramsReceived: 0,
     retransmits: 0,
     fastRetransmits: 0,
+    probes: 0,
     timeouts: 0,
     ackDatagramsSent: 0,
     keepalivesSent: 0,
@@ -274,7 +283,10 @@ export class ReliableChannel {
     messagesReceived: 0,
     duplicates: 0,
   };
-  readonly #drops = Object.fromEntries(CHANNEL_DROP_REASONS.map((r) => [r, 0])) as Record<ChannelDropReason, number>;
+  readonly #drops = Object.fromEntries(CHANNEL_DROP_REASONS.map((r) => [r, 0])) as Record<
+    ChannelDropReason,
+    number
+  >;
 
   constructor(options: ChannelOptions) {
     this.localId = options.localId;
@@ -304,6 +316,7 @@ export class ReliableChannel {
       maxBufferedMessages: options.maxBufferedMessages ?? Defaults.maxBufferedMessages,
       maxAckRanges: options.maxAckRanges ?? Defaults.maxAckRanges,
       ackHistory: options.ackHistory ?? Defaults.ackHistory,
+      minProbeTimeout: options.minProbeTimeout ?? Defaults.minProbeTimeout,
     };
     for (const [name, value] of Object.entries(this.#o)) checkOption(name, value);
     checkOption('localId', this.localId, 0xffff);
@@ -324,7 +337,11 @@ export class ReliableChannel {
     // Never more in flight than the peer can hold ahead of its next in-order fragment.
     const peerFragments = Math.floor(this.#o.peerReceiveWindow / (this.#fragmenter.maxPayload + 64));
     this.#maxOutstanding = Math.max(1, Math.min(this.#o.peerMaxFragmentsAhead, peerFragments));
-    this.#cwnd = new CongestionWindow({ initialWindow: this.#o.initialWindow, maxWindow: this.#maxOutstanding });
+    this.#losses = new LossDetector<Entry>(this.#o.dupThreshold);
+    this.#cwnd = new CongestionWindow({
+      initialWindow: this.#o.initialWindow,
+      maxWindow: this.#maxOutstanding,
+    });
 
     const random = options.random ?? Math.random;
     this.initialSeq = options.initialSeq ?? Math.floor(random() * 0x10000) & 0xffff;
@@ -333,8 +350,6 @@ export class ReliableChannel {
     this.#synAcked = established;
     this.#sndNxt = established ? seqAdd(this.initialSeq, 1) : this.initialSeq;
     this.#sndUna = this.#sndNxt;
-    this.#lossMark = this.#sndNxt;
-    this.#recoveryPoint = this.#sndNxt;
     if (established) this.#acceptPeerSyn(options.peerInitialSeq as number);
     this.#lastReceived = this.#clock.now();
     this.#armHousekeeping(this.#o.keepaliveInterval);
@@ -403,11 +418,16 @@ export class ReliableChannel {
     try {
       bytes = message instanceof Uint8Array ? message : encodeMessage(message);
     } catch (cause) {
-      return Promise.reject(new ReliabilityError('INVALID_OPTION', `cannot encode message: ${String(cause)}`, { cause }));
+      return Promise.reject(
+        new ReliabilityError('INVALID_OPTION', `cannot encode message: ${String(cause)}`, { cause }),
+      );
     }
     if (bytes.length > this.#o.maxMessageSize) {
       return Promise.reject(
-        new ReliabilityError('TOO_LARGE', `message of ${bytes.length} octets exceeds ${this.#o.maxMessageSize}`),
+        new ReliabilityError(
+          'TOO_LARGE',
+          `message of ${bytes.length} octets exceeds ${this.#o.maxMessageSize}`,
+        ),
       );
     }
     if (options.reliable === false) return this.#sendUnreliable(bytes);
@@ -550,6 +570,7 @@ export class ReliableChannel {
     this.#mask = 63;
     this.#lost = [];
     this.#lostHead = 0;
+    this.#losses.clear();
     this.#inFlight = 0;
     this.#windowOctets = 0;
     this.#sndUna = this.#sndNxt;
@@ -687,6 +708,7 @@ export class ReliableChannel {
       firstSentAt: this.#clock.now(),
       retransmitted: false,
       timeouts: 0,
+      txOrder: -1,
     };
     if (((seq - this.#sndUna) & 0xffff) >= this.#ring.length) this.#growRing();
     this.#ring[seq & this.#mask] = entry;
@@ -699,7 +721,12 @@ export class ReliableChannel {
     if (entry.datagram === undefined) {
       const m = entry.message;
       entry.datagram = m.syn
-        ? encodeFragment({ flags: Flag.SYN | Flag.REL, seq: entry.seq, localId: this.localId, remoteId: this.remoteId })
+        ? encodeFragment({
+            flags: Flag.SYN | Flag.REL,
+            seq: entry.seq,
+            localId: this.localId,
+            remoteId: this.remoteId,
+          })
         : this.#fragmenter.encode(m.bytes, entry.index, entry.seq, this);
     }
     if (retransmission) {
@@ -708,6 +735,7 @@ export class ReliableChannel {
     }
     entry.state = State.InFlight;
     entry.sentAt = this.#clock.now();
+    this.#losses.sent(entry);
     this.#inFlight++;
     this.#transmit(entry.datagram);
   }
@@ -716,7 +744,8 @@ export class ReliableChannel {
     const size = this.#ring.length * 2;
     const ring = new Array<Entry | undefined>(size);
     const mask = size - 1;
-    for (let s = this.#sndUna; s !== this.#sndNxt; s = (s + 1) & 0xffff) ring[s & mask] = this.#ring[s & this.#mask];
+    for (let s = this.#sndUna; s !== this.#sndNxt; s = (s + 1) & 0xffff)
+      ring[s & mask] = this.#ring[s & this.#mask];
     this.#ring = ring;
     this.#mask = mask;
   }
@@ -724,7 +753,7 @@ export class ReliableChannel {
   #onAck(seq: number, payload: Uint8Array): void {
     const outstanding = (this.#sndNxt - this.#sndUna) & 0xffff;
     if (outstanding === 0) return;
-    let acked = this.#ackOne(seq) ? 1 : 0;
+    let acked = this.#ackOne(seq, true) ? 1 : 0;
     if (payload.length > 0) {
       let ranges: AckRange[];
       try {
@@ -741,7 +770,7 @@ export class ReliableChannel {
         const end = Math.min(seqDiff(range.first, this.#sndUna) + range.count, outstanding);
         for (let off = start; off < end; off++) {
           if (--budget < 0) break;
-          if (this.#ackOne((this.#sndUna + off) & 0xffff)) acked++;
+          if (this.#ackOne((this.#sndUna + off) & 0xffff, false)) acked++;
         }
         if (budget < 0) {
           this.#drops['ack-budget']++;
@@ -752,11 +781,16 @@ export class ReliableChannel {
     if (acked === 0) return;
     this.#advance();
     this.#detectLosses();
-    if (this.#sndUna !== this.#sndNxt) this.#rtoDeadline = this.#clock.now() + this.#rto.rto;
+    if (this.#sndUna !== this.#sndNxt) this.#restartRto();
+    else this.#rtoDeadline = this.#probeDeadline = Number.POSITIVE_INFINITY;
     this.#pump();
   }
 
-  #ackOne(seq: number): boolean {
+  /**
+   * Marks one fragment acknowledged. Only the ACK header's own number gives an RTT sample: ranges may repeat
+   * old acknowledgements (the history that covers lost ACKs), whose age is not a round trip.
+   */
+  #ackOne(seq: number, sample: boolean): boolean {
     const offset = (seq - this.#sndUna) & 0xffff;
     if (offset >= ((this.#sndNxt - this.#sndUna) & 0xffff)) return false;
     const entry = this.#ring[seq & this.#mask];
@@ -764,9 +798,9 @@ export class ReliableChannel {
     if (entry.state === State.InFlight) this.#inFlight--;
     entry.state = State.Acked;
     entry.datagram = undefined;
-    if (!entry.retransmitted) this.#rto.sample(this.#clock.now() - entry.sentAt);
+    if (sample && !entry.retransmitted) this.#rto.sample(this.#clock.now() - entry.sentAt);
     this.#cwnd.onAck();
-    if (this.#highAck < 0 || seqDiff(seq, this.#highAck) > 0) this.#highAck = seq;
+    this.#losses.acked(entry);
     const m = entry.message;
     if (++m.acked === m.count) {
       if (m.syn) {
@@ -790,58 +824,99 @@ export class ReliableChannel {
       this.#ring[slot] = undefined;
       this.#sndUna = (this.#sndUna + 1) & 0xffff;
     }
-    if (seqDiff(this.#lossMark, this.#sndUna) < 0) this.#lossMark = this.#sndUna;
   }
 
   /**
-   * Fast retransmit: a fragment still unacknowledged below the `dupThreshold`-th acknowledged one (counting
-   * down from the highest) is lost. `lossMark` remembers how far that was already decided, so each fragment is
-   * examined about once.
+   * Fast retransmit (spec §5.2), with early retransmit (RFC 5827) when fewer than four fragments are
+   * outstanding and three later ACKs cannot come; the window halves at most once per window of transmissions.
    */
   #detectLosses(): void {
-    if (this.#highAck < 0 || seqDiff(this.#highAck, this.#lossMark) < 0) return;
-    const floor = this.#lossMark;
-    let seen = 0;
-    let s = this.#highAck;
-    for (;;) {
-      const entry = this.#ring[s & this.#mask];
-      if (entry !== undefined && entry.seq === s && entry.state === State.Acked && ++seen === this.#o.dupThreshold) break;
-      if (s === floor) return;
-      s = (s - 1) & 0xffff;
-    }
-    let reduced = false;
-    for (let t = floor; t !== s; t = (t + 1) & 0xffff) {
-      const entry = this.#ring[t & this.#mask];
-      if (entry === undefined || entry.state !== State.InFlight) continue;
-      entry.state = State.Lost;
-      this.#inFlight--;
-      this.#lost.push(t);
-      this.#stats.fastRetransmits++;
-      if (!reduced && seqDiff(t, this.#recoveryPoint) >= 0) {
-        reduced = true;
-        this.#cwnd.onLoss();
-        this.#recoveryPoint = this.#sndNxt;
-      }
-    }
-    this.#lossMark = s;
+    const outstanding = (this.#sndNxt - this.#sndUna) & 0xffff;
+    this.#losses.detect(
+      (entry) => entry.state === State.InFlight,
+      (entry) => {
+        entry.state = State.Lost;
+        this.#inFlight--;
+        this.#lost.push(entry.seq);
+        this.#stats.fastRetransmits++;
+        if (entry.txOrder >= this.#recoveryPoint) {
+          this.#cwnd.onLoss();
+          this.#recoveryPoint = this.#losses.nextOrder;
+        }
+      },
+      Math.min(this.#o.dupThreshold, outstanding - 1),
+    );
   }
 
+  /** Starts the retransmission timer for newly outstanding data unless it already runs (RFC 6298 §5.1). */
   #armRto(): void {
-    if (this.#rtoTimer !== undefined) return;
+    if (this.#rtoDeadline === Number.POSITIVE_INFINITY) this.#restartRto();
+  }
+
+  /** Arms the one retransmission timer for `due`, unless it is already armed for that time or earlier. */
+  #setRtoTimer(due: number): void {
+    if (this.#rtoTimer !== undefined) {
+      // Deadlines usually move later, which the timer handles lazily when it fires; only an earlier one re-arms.
+      if (this.#rtoTimerDue <= due) return;
+      this.#clock.clearTimer(this.#rtoTimer);
+    }
+    this.#rtoTimerDue = due;
+    this.#rtoTimer = this.#clock.setTimer(() => this.#onRtoTimer(), due - this.#clock.now());
+  }
+
+  /** New deadlines after progress: the RTO, and before it one tail-loss probe once an RTT is known. */
+  #restartRto(): void {
+    const now = this.#clock.now();
     const rto = this.#rto.rto;
-    this.#rtoDeadline = this.#clock.now() + rto;
-    this.#rtoTimer = this.#clock.setTimer(() => this.#onRtoTimer(), rto);
+    this.#rtoDeadline = now + rto;
+    const srtt = this.#rto.srtt;
+    const pto = srtt === undefined ? rto : Math.max(2 * srtt, this.#o.minProbeTimeout);
+    this.#probeDeadline = pto < rto ? now + pto : Number.POSITIVE_INFINITY;
+    this.#probeStart = now;
+    this.#setRtoTimer(Math.min(this.#rtoDeadline, this.#probeDeadline));
   }
 
   #onRtoTimer(): void {
     this.#rtoTimer = undefined;
+
     if (this.#closed || this.#sndUna === this.#sndNxt) return;
     const now = this.#clock.now();
-    if (now < this.#rtoDeadline) {
-      this.#rtoTimer = this.#clock.setTimer(() => this.#onRtoTimer(), this.#rtoDeadline - now);
+    if (now >= this.#rtoDeadline) {
+      this.#timeout(now);
       return;
     }
-    this.#timeout(now);
+    if (now >= this.#probeDeadline) {
+      this.#probe(now);
+      // Further probes at doubling intervals until the timeout is due, as QUIC's PTO backs off (RFC 9002
+      // §6.2): on a lossy path a lost probe or probe ACK is common, and a probe costs one datagram where a
+      // timeout costs the whole window.
+      const wait = 2 * (this.#probeDeadline - this.#probeStart);
+      this.#probeStart = now;
+      this.#probeDeadline = now + wait < this.#rtoDeadline ? now + wait : Number.POSITIVE_INFINITY;
+    }
+    this.#setRtoTimer(Math.min(this.#rtoDeadline, this.#probeDeadline));
+  }
+
+  /**
+   * Tail-loss probe: resend the oldest unacknowledged fragment without touching the window. If it arrived,
+   * its duplicate is acknowledged again together with the receiver's in-order history, which recovers lost
+   * ACKs; if not, this fills the hole a full timeout later would have.
+   */
+  #probe(now: number): void {
+    const entry = this.#ring[this.#sndUna & this.#mask];
+    if (entry === undefined || entry.state === State.Acked) return;
+    this.#stats.probes++;
+    if (entry.state === State.Lost) {
+      // Declared lost but held back by the window: a probe may exceed the window (RFC 8985 §7.3).
+      this.#send(entry, true);
+      return;
+    }
+    if (entry.datagram === undefined) return;
+    entry.retransmitted = true;
+    entry.sentAt = now;
+    this.#losses.sent(entry);
+    this.#stats.retransmits++;
+    this.#transmit(entry.datagram);
   }
 
   /** RFC 6298 §5.4–5.6 plus the give-up rule of spec §5.2, then go-back to the unacknowledged fragments. */
@@ -857,6 +932,7 @@ export class ReliableChannel {
       }
     }
     this.#stats.timeouts++;
+    this.#rtoDeadline = this.#probeDeadline = Number.POSITIVE_INFINITY;
     this.#rto.backoff();
     this.#cwnd.onTimeout(this.#inFlight);
     this.#lost = [];
@@ -869,8 +945,8 @@ export class ReliableChannel {
       this.#lost.push(s);
     }
     this.#inFlight = 0;
-    this.#lossMark = this.#sndNxt;
-    this.#recoveryPoint = this.#sndNxt;
+    this.#losses.clear();
+    this.#recoveryPoint = this.#losses.nextOrder;
     this.#pump();
   }
 
@@ -1012,7 +1088,10 @@ export class ReliableChannel {
 function checkOption(name: string, value: number, max = 2 ** 32): void {
   if (typeof value !== 'number') return;
   if (!Number.isFinite(value) || value < 0 || value > max) {
-    throw new ReliabilityError('INVALID_OPTION', `${name} must be a number in 0..${max}, got ${String(value)}`);
+    throw new ReliabilityError(
+      'INVALID_OPTION',
+      `${name} must be a number in 0..${max}, got ${String(value)}`,
+    );
   }
 }
 
@@ -1025,4 +1104,3 @@ function describe(bytes: Uint8Array): string {
     return `message of ${bytes.length} octets`;
   }
 }
-

@@ -10,6 +10,11 @@ export const Defaults = {
   maxRto: 4000,
   /** Smallest RTO an RTT estimate may produce (RFC 6298 suggests 1 s; XPP's T1 is 500 ms; see README). */
   minRto: 200,
+  /**
+   * Floor of the tail-loss probe timeout (2×SRTT): with nothing else to elicit ACKs, one fragment is resent
+   * this early to recover a lost ACK or tail fragment without a full timeout (RFC 8985 §7).
+   */
+  minProbeTimeout: 4,
   /** Retransmissions of one fragment after timeouts before its message fails with `TIMEOUT`. */
   maxRetries: 7,
   /** Milliseconds after a fragment was first sent before its message fails with `TIMEOUT` (64×T1). */

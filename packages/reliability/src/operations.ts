@@ -165,7 +165,10 @@ export class Operations {
       entry.timer = this.#clock.setTimer(() => {
         entry.timer = undefined;
         entry.reject(
-          new ReliabilityError('REQUEST_TIMEOUT', `request ${number} (type ${type}) got no response in ${timeout} ms`),
+          new ReliabilityError(
+            'REQUEST_TIMEOUT',
+            `request ${number} (type ${type}) got no response in ${timeout} ms`,
+          ),
         );
       }, timeout);
       this.#pending.set(number, entry);

@@ -54,7 +54,14 @@ describe('ReliableChannel on a fake clock', () => {
   });
 
   it('sends the SYN as golden vector 1 shapes it: SYN|REL, no payload, the initial sequence number', () => {
-    const { sent, channel } = lone({ peerInitialSeq: undefined, initialSeq: 0x1234, localId: 0xaaaa, remoteId: 0xbbbb });
+    const sent: Uint8Array[] = [];
+    const channel = new ReliableChannel({
+      localId: 0xaaaa,
+      remoteId: 0xbbbb,
+      initialSeq: 0x1234,
+      clock: new FakeClock(),
+      port: { send: (d) => sent.push(d) },
+    });
     void channel.open().catch(() => {});
     expect(Buffer.from(sent[0]!).toString('hex')).toBe('10141234aaaabbbb');
     channel.close();
@@ -81,7 +88,8 @@ describe('ReliableChannel on a fake clock', () => {
     void channel.send(payloadMessage(1, 10_000));
     const fragments = sent.splice(0).map((d) => decodeFragment(d));
     expect(fragments).toHaveLength(9);
-    const ack = (seq: number) => channel.receive(encodeFragment({ flags: Flag.ACK, seq, localId: 2, remoteId: 1 }));
+    const ack = (seq: number) =>
+      channel.receive(encodeFragment({ flags: Flag.ACK, seq, localId: 2, remoteId: 1 }));
     ack(101); // 102 is lost
     for (const seq of [103, 104]) ack(seq);
     expect(sent).toHaveLength(0); // two later ACKs are not enough
@@ -99,7 +107,9 @@ describe('ReliableChannel on a fake clock', () => {
     channel.receive(encodeFragment({ flags: Flag.ACK, seq: 101, localId: 2, remoteId: 1, payload: ranges }));
     channel.receive(encodeFragment({ flags: Flag.ACK, seq: 105, localId: 2, remoteId: 1 }));
     expect(channel.stats.outstanding).toBe(9 - 5);
-    channel.receive(encodeFragment({ flags: Flag.ACK, seq: 1, localId: 2, remoteId: 1, payload: new Uint8Array(3) }));
+    channel.receive(
+      encodeFragment({ flags: Flag.ACK, seq: 1, localId: 2, remoteId: 1, payload: new Uint8Array(3) }),
+    );
     expect(channel.stats.drops['bad-ack']).toBe(1);
   });
 
@@ -164,7 +174,7 @@ describe('ReliableChannel on a fake clock', () => {
     const error = await failure;
     expect(ReliabilityError.is(error) && error.code === 'TIMEOUT').toBe(true);
     expect((error as Error).message).toMatch(/request number 42 type 0x4000/);
-    expect(ReliabilityError.is(await other) && (await other as ReliabilityError).code).toBe('CLOSED');
+    expect(ReliabilityError.is(await other) && ((await other) as ReliabilityError).code).toBe('CLOSED');
     expect(closed[0]?.code).toBe('TIMEOUT');
     expect(channel.stats).toMatchObject({
       pendingMessages: 0,

@@ -2,7 +2,10 @@ import { Option, encodeMessage } from '@xpp/wire';
 import type { ReceivedMessage, ReliableChannel } from '../src/index.js';
 import { seededRandom } from '../src/testing/index.js';
 
-/** An encoded request whose DATA of `size` octets is derived from `seed`, so any corruption shows. */
+/**
+ * An encoded request carrying `size` octets of DATA derived from `seed`, so any corruption shows. DATA values
+ * are at most 65535 octets, so a larger payload is split over several DATA options.
+ */
 export function payloadMessage(number: number, size: number, seed = number): Uint8Array {
   const data = new Uint8Array(size);
   let x = (seed * 2654435761) >>> 0;
@@ -10,7 +13,11 @@ export function payloadMessage(number: number, size: number, seed = number): Uin
     x = (x * 1103515245 + 12345) >>> 0;
     data[i] = x >>> 24;
   }
-  return encodeMessage({ number, response: false, type: 0x4000, options: [Option.DATA.option(data)] });
+  const options = [];
+  for (let at = 0; at < size || options.length === 0; at += 65535) {
+    options.push(Option.DATA.option(data.subarray(at, Math.min(at + 65535, size))));
+  }
+  return encodeMessage({ number, response: false, type: 0x4000, options });
 }
 
 /**
@@ -25,20 +32,6 @@ export function randomSizes(count: number, max: number, seed: number): number[] 
   sizes[0] = 1;
   sizes[count - 1] = max;
   return sizes;
-}
-
-/** An encoded message of exactly `total` octets of DATA (several options when above 65535). */
-export function bulkMessage(number: number, total: number): Uint8Array {
-  const options = [];
-  let left = total;
-  let seed = number;
-  while (left > 0 || options.length === 0) {
-    const size = Math.min(left, 60_000);
-    const data = payloadMessage(seed++, size).subarray(16);
-    options.push(Option.DATA.option(data));
-    left -= size;
-  }
-  return encodeMessage({ number, response: false, type: 0x4000, options });
 }
 
 /** Collects every message the channel delivers. */

@@ -11,7 +11,7 @@ describe('RtoEstimator (RFC 6298)', () => {
     { samples: [100], srtt: 100, rttvar: 50, rto: 300 }, // §2.2: SRTT=R, RTTVAR=R/2, RTO=SRTT+4·RTTVAR
     { samples: [100, 100], srtt: 100, rttvar: 37.5, rto: 250 }, // §2.3: RTTVAR=3/4·50+1/4·0
     { samples: [100, 200], srtt: 112.5, rttvar: 62.5, rto: 362.5 }, // RTTVAR=3/4·50+1/4·100, SRTT=7/8·100+1/8·200
-    { samples: [10, 10, 10, 10], srtt: 10, rttvar: 10 * (3 / 4) ** 3 / 2, rto: 200 }, // floored at minRto
+    { samples: [10, 10, 10, 10], srtt: 10, rttvar: (10 * (3 / 4) ** 3) / 2, rto: 200 }, // floored at minRto
     { samples: [3000], srtt: 3000, rttvar: 1500, rto: 4000 }, // capped at T2
   ])('samples $samples → SRTT $srtt, RTTVAR $rttvar, RTO $rto', ({ samples, srtt, rttvar, rto }) => {
     const e = new RtoEstimator();

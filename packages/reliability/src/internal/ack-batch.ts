@@ -32,10 +32,15 @@ export class AckBatch {
 
   /**
    * Empties the batch into ACK datagrams: `emit(headerSeq, ranges)` once per datagram, each with at most
-   * `maxRanges` ranges (and within `maxPayload` octets). `extra` is added to the first datagram's ranges when
-   * it carries any (the receiver's recent in-order history).
+   * `maxRanges` ranges (and within `maxPayload` octets). `extra` (the receiver's recent in-order history) is
+   * added to the last datagram: four octets that make a lost ACK datagram cost no retransmission.
    */
-  flush(maxRanges: number, maxPayload: number, extra: AckRange | undefined, emit: (seq: number, ranges: AckRange[]) => void): void {
+  flush(
+    maxRanges: number,
+    maxPayload: number,
+    extra: AckRange | undefined,
+    emit: (seq: number, ranges: AckRange[]) => void,
+  ): void {
     const limit = Math.max(1, Math.min(maxRanges, Math.floor(maxPayload / ACK_RANGE_SIZE)));
     const firsts = this.#firsts;
     const counts = this.#counts;
@@ -60,7 +65,7 @@ export class AckBatch {
       }
     }
     if (header >= 0) {
-      if (withExtra !== undefined && ranges.length > 0 && ranges.length < limit) ranges.push(withExtra);
+      if (withExtra !== undefined && ranges.length < limit) ranges.push(withExtra);
       emit(header, ranges);
     }
     this.#firsts = [];

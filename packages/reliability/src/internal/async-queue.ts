@@ -57,7 +57,9 @@ export class AsyncQueue<T> {
         : Promise.reject(this.#error);
     }
     if (this.#waiting !== undefined) {
-      return Promise.reject(new ReliabilityError('INVALID_OPTION', 'next() called again before the previous call settled'));
+      return Promise.reject(
+        new ReliabilityError('INVALID_OPTION', 'next() called again before the previous call settled'),
+      );
     }
     return new Promise((resolve, reject) => {
       this.#waiting = { resolve, reject };

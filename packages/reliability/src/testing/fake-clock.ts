@@ -27,7 +27,12 @@ export class FakeClock implements Clock {
   }
 
   setTimer(callback: () => void, delayMs: number): TimerHandle {
-    const timer: Timer = { at: this.#now + Math.max(delayMs, 0), order: this.#order++, callback, cancelled: false };
+    const timer: Timer = {
+      at: this.#now + Math.max(delayMs, 0),
+      order: this.#order++,
+      callback,
+      cancelled: false,
+    };
     this.#push(timer);
     this.#live++;
     return timer;
