@@ -11,6 +11,7 @@ import { FRAGMENT_HEADER_SIZE, Flag, decodeFragment, encodeFragment, encodeFragm
 import {
   SEAL_OVERHEAD,
   SessionCipher,
+  SipHeaders,
   SipUserAgent,
   answerXppSession,
   buildSdp,
@@ -50,7 +51,7 @@ const inviteBytes = serializeSip({
   kind: 'request',
   method: 'INVITE',
   uri: 'sip:bob@192.0.2.20',
-  headers: new (await import('../src/index.js')).SipHeaders([
+  headers: new SipHeaders([
     ['Via', 'SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKabcdef;rport'],
     ['Max-Forwards', '70'],
     ['From', '<sip:alice@192.0.2.10>;tag=1928301774'],
@@ -81,7 +82,13 @@ bench
     sink += opened.ok ? opened.plaintext.length : 0;
   })
   .add('plain encode+decode 1192 B', () => {
-    const datagram = encodeFragment({ flags: Flag.REL | Flag.LFR, seq: 1, localId: 1, remoteId: 2, payload: plainPayload });
+    const datagram = encodeFragment({
+      flags: Flag.REL | Flag.LFR,
+      seq: 1,
+      localId: 1,
+      remoteId: 2,
+      payload: plainPayload,
+    });
     sink += new Uint8Array(decodeFragment(datagram).payload).length;
   })
   .add('parseSdp', () => {
@@ -163,13 +170,18 @@ for (let round = 0; round < 2; round++) {
 
 // ---- SIP setup on loopback ----
 const bob = await SipUserAgent.listen({
-  onInvite: (invite) => void answerXppSession(invite, () => ({ ...description, address: '127.0.0.1', candidates: [] })),
+  onInvite: (invite) =>
+    void answerXppSession(invite, () => ({ ...description, address: '127.0.0.1', candidates: [] })),
 });
 const alice = await SipUserAgent.listen();
 const setups: number[] = [];
 for (let i = 0; i < 50; i++) {
   const t0 = performance.now();
-  const { call } = await offerXppSession(alice, bob.contactUri, { ...description, address: '127.0.0.1', candidates: [] });
+  const { call } = await offerXppSession(alice, bob.contactUri, {
+    ...description,
+    address: '127.0.0.1',
+    candidates: [],
+  });
   setups.push(performance.now() - t0);
   await call.bye();
 }

@@ -27,6 +27,8 @@ export interface SipLayerStats {
   /** Requests refused with 503 because the transaction table was full. */
   overloadRejected: number;
   sendErrors: number;
+  /** Exceptions thrown by `onRequest`/`onStrayResponse` (a thrown request handler gets 500 sent for it). */
+  handlerErrors: number;
 }
 
 export interface SipTransactionLayerOptions extends SipCodecLimits {
@@ -62,6 +64,7 @@ export class SipTransactionLayer {
     strayResponses: 0,
     overloadRejected: 0,
     sendErrors: 0,
+    handlerErrors: 0,
   };
   readonly transport: SipTransport;
   readonly #options: SipTransactionLayerOptions;
@@ -181,7 +184,7 @@ export class SipTransactionLayer {
       return;
     }
     this.stats.strayResponses++;
-    this.#options.onStrayResponse?.(response, source);
+    this.#guard(() => this.#options.onStrayResponse?.(response, source));
   }
 
   #receiveRequest(received: SipRequest, source: TransportAddress): void {
@@ -206,7 +209,7 @@ export class SipTransactionLayer {
       return;
     }
     if (request.method === 'ACK') {
-      this.#options.onRequest(request, undefined, source);
+      this.#guard(() => this.#options.onRequest(request, undefined, source));
       return;
     }
     if (this.size >= this.#maxTransactions) {
@@ -214,10 +217,22 @@ export class SipTransactionLayer {
       this.#answerStateless(request, source, 503);
       return;
     }
+    const errorsBefore = this.stats.handlerErrors;
     const transaction = new ServerTransaction(key, request, responseTarget(stamped), this.#context);
     this.#servers.set(key, transaction);
     if (request.method === 'INVITE') transaction.respond(createResponse(request, 100));
-    this.#options.onRequest(request, transaction, source);
+    this.#guard(() => this.#options.onRequest(request, transaction, source));
+    // A transaction user that threw: answer 500 for it (ignored if it had already answered finally).
+    if (this.stats.handlerErrors > errorsBefore) transaction.respond(createResponse(request, 500));
+  }
+
+  /** Runs a transaction user's callback: whatever it throws is counted, never passed to the socket. */
+  #guard(callback: () => void): void {
+    try {
+      callback();
+    } catch {
+      this.stats.handlerErrors++;
+    }
   }
 
   #answerStateless(request: SipRequest, source: TransportAddress, status: number, reason?: string): void {

@@ -223,7 +223,12 @@ export class SipUserAgent {
       tagOf(response.headers.get('to')) ?? '',
     );
     const call = this.#calls.get(id);
-    if (call?.ack !== undefined) this.layer.sendStateless(call.ack, call.dialog.nextHop());
+    if (call?.ack === undefined) return;
+    try {
+      this.layer.sendStateless(call.ack, call.dialog.nextHop());
+    } catch {
+      // Counted by the layer (sendErrors); the next 2xx retransmission tries again.
+    }
   }
 
   #onRequest(
