@@ -79,9 +79,7 @@ function writeBody(w: ByteWriter, c: Credential): void {
     ['username', c.username],
     ['realm', c.realm],
   ] as const) {
-    const bytes = utf8(text);
-    checkSize(bytes.length, 1, MAX_FIELD, field, false);
-    w.bytes16(bytes, field);
+    w.text(text, 2, 1, MAX_FIELD, field);
   }
   w.u32(c.serial, 'serial');
   checkSize(c.ha1Sha256.length, HA1_SIZE['SHA-256'], HA1_SIZE['SHA-256'], 'SHA-256 HA1', false);

@@ -1,5 +1,5 @@
 import { MAX_OPTION_VALUE_SIZE, OPTION_HEADER_SIZE, WireError, type XppOption } from '@xpp/wire';
-import { ByteReader, ByteWriter, fromUtf8, utf8 } from './internal/bytes.js';
+import { ByteReader, ByteWriter, fromUtf8 } from './internal/bytes.js';
 import { checkSize } from './internal/codec.js';
 import { isRecordKind } from './kinds.js';
 import { MAX_KEY_SIZE } from './limits.js';
@@ -14,11 +14,9 @@ export function encodeRecord(record: WireRecord): Uint8Array {
   if (!isRecordKind(record.kind)) {
     throw new WireError('INVALID_FIELD', `record kind ${String(record.kind)} is unknown`);
   }
-  const key = utf8(record.key);
-  checkSize(key.length, 1, MAX_KEY_SIZE, 'record key', false);
   return new ByteWriter()
     .u8(record.kind, 'kind')
-    .bytes16(key, 'key')
+    .text(record.key, 2, 1, MAX_KEY_SIZE, 'record key')
     .u32(record.lifetime, 'lifetime')
     .bytes(record.value)
     .finish();
@@ -97,7 +95,7 @@ export function readRecords(
 
 /** Octets the RECORD options for `record` take in a message (option headers included). */
 export function recordWireSize(record: WireRecord): number {
-  const size = 1 + 2 + utf8(record.key).length + 4 + record.value.length;
+  const size = 1 + 2 + Buffer.byteLength(record.key, 'utf8') + 4 + record.value.length;
   const count = Math.max(1, Math.ceil(size / MAX_RECORD_PIECE_SIZE));
   return size + count * (OPTION_HEADER_SIZE + 1);
 }

@@ -3,7 +3,6 @@ import { WireError } from '@xpp/wire';
 import type { Clock } from './clock.js';
 import type { CredentialVerifier } from './credential.js';
 import { DhtError } from './errors.js';
-import { utf8 } from './internal/bytes.js';
 import { MinHeap } from './internal/min-heap.js';
 import { parseRecordKind, RecordKind } from './kinds.js';
 import { MAX_KEY_SIZE } from './limits.js';
@@ -111,19 +110,25 @@ export interface StoreStats {
   readonly refusedInvalid: number;
 }
 
-/** A record's expiry in the heap; stale once the record is replaced or removed (checked when it comes up). */
+/** A record's expiry in the heap; stale once that very record object is replaced or removed. */
 interface Expiry {
   readonly at: number;
   readonly group: Group;
-  readonly subkey: string;
+  readonly record: StoredRecord;
 }
 
 interface Group {
+  readonly id: string;
   readonly kind: RecordKind;
   readonly key: string;
   readonly keySize: number;
   readonly keyDigest: Uint8Array;
   readonly entries: Map<string, StoredRecord>;
+}
+
+/** The index key of every record of one (kind, key). */
+function groupId(of: { readonly kind: RecordKind; readonly key: string }): string {
+  return `${of.kind}\n${of.key}`;
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
@@ -230,16 +235,16 @@ export class RecordStore {
     const subkey = this.#validate(kind, input.key, input.value);
     const lifetime = Math.min(input.lifetime, this.#limits.maxLifetime);
     const now = this.#clock.now();
-    const groupId = `${kind}\n${input.key}`;
-    const stale = this.#groups.get(groupId);
+    const id = groupId({ kind, key: input.key });
+    const stale = this.#groups.get(id);
     if (stale !== undefined) this.#expireGroup(stale, now);
     // Expiry may have emptied and dropped the group: look it up again.
-    const group = this.#groups.get(groupId);
+    const group = this.#groups.get(id);
     const previous = group?.entries.get(subkey);
     if (kind === RecordKind.CREDENTIAL && previous !== undefined) this.#checkNewer(previous, input.value);
     this.#reserve(group, previous, keySize + subkey.length + input.value.length + RECORD_OVERHEAD, now);
     // A sweep in #reserve keeps `group` when it holds `previous`, and may drop it when it is empty.
-    const target = this.#groups.get(groupId) ?? this.#newGroup(groupId, kind, input.key, keySize);
+    const target = this.#groups.get(id) ?? this.#newGroup(id, kind, input.key, keySize);
     if (previous !== undefined) this.#uncount(target, previous);
     const record: StoredRecord = {
       kind,
@@ -258,7 +263,7 @@ export class RecordStore {
   }
 
   #checkKey(key: string): number {
-    const size = utf8(key).length;
+    const size = Buffer.byteLength(key, 'utf8');
     if (size < 1 || size > this.#limits.maxKeySize) {
       throw new DhtError('INVALID_KEY', `key of ${size} octets is outside 1..${this.#limits.maxKeySize}`);
     }
@@ -331,6 +336,7 @@ export class RecordStore {
 
   #newGroup(id: string, kind: RecordKind, key: string, keySize: number): Group {
     const group: Group = {
+      id,
       kind,
       key,
       keySize,
@@ -362,7 +368,7 @@ export class RecordStore {
   #detach(group: Group, record: StoredRecord): void {
     group.entries.delete(record.subkey);
     this.#uncount(group, record);
-    if (group.entries.size === 0) this.#groups.delete(`${group.kind}\n${group.key}`);
+    if (group.entries.size === 0) this.#groups.delete(group.id);
   }
 
   #remove(group: Group, record: StoredRecord, reason: RemoveReason): void {
@@ -372,23 +378,21 @@ export class RecordStore {
   }
 
   #expireGroup(group: Group, now: number): void {
-    for (const record of [...group.entries.values()]) {
+    // Deleting the current entry while iterating a Map is safe and visits every other entry once.
+    for (const record of group.entries.values()) {
       if (record.expiresAt <= now) this.#remove(group, record, 'expired');
     }
   }
 
   #scheduleExpiry(group: Group, record: StoredRecord): void {
-    this.#expiries.push({ at: record.expiresAt, group, subkey: record.subkey });
+    this.#expiries.push({ at: record.expiresAt, group, record });
     // Replacements leave stale entries behind; keep the heap within a constant factor of the records.
-    if (this.#expiries.size > 2 * this.#records + 64) {
-      this.#expiries.retain((e) => this.#current(e)?.expiresAt === e.at);
-    }
+    if (this.#expiries.size > 2 * this.#records + 64) this.#expiries.retain((e) => this.#isCurrent(e));
   }
 
-  /** The record an expiry entry still stands for, if its group is still the live one. */
-  #current(e: Expiry): StoredRecord | undefined {
-    if (this.#groups.get(`${e.group.kind}\n${e.group.key}`) !== e.group) return undefined;
-    return e.group.entries.get(e.subkey);
+  /** Whether an expiry entry still stands for a record in the store. */
+  #isCurrent(e: Expiry): boolean {
+    return e.group.entries.get(e.record.subkey) === e.record && this.#groups.get(e.group.id) === e.group;
   }
 
   #sweep(now: number): number {
@@ -399,8 +403,7 @@ export class RecordStore {
       next = this.#expiries.peek()
     ) {
       this.#expiries.pop();
-      const record = this.#current(next);
-      if (record !== undefined && record.expiresAt <= now) this.#remove(next.group, record, 'expired');
+      if (this.#isCurrent(next)) this.#remove(next.group, next.record, 'expired');
     }
     return this.#expired - before;
   }
@@ -411,7 +414,7 @@ export class RecordStore {
 
   /** The live records under (key, kind): every binding of an AOR, or the one CREDENTIAL / PEER value. */
   get(key: string, kind: number): StoredRecord[] {
-    const group = this.#groups.get(`${parseRecordKind(kind)}\n${key}`);
+    const group = this.#groups.get(groupId({ kind: parseRecordKind(kind), key }));
     if (group === undefined) return [];
     this.#expireGroup(group, this.#clock.now());
     return [...group.entries.values()];
@@ -419,7 +422,7 @@ export class RecordStore {
 
   /** Removes every record under (key, kind), or only the binding `bindingId`; returns how many went. */
   remove(key: string, kind: number, bindingId?: BindingId): number {
-    const group = this.#groups.get(`${parseRecordKind(kind)}\n${key}`);
+    const group = this.#groups.get(groupId({ kind: parseRecordKind(kind), key }));
     if (group === undefined) return 0;
     const targets =
       bindingId === undefined
@@ -445,7 +448,7 @@ export class RecordStore {
   extract(predicate: RecordPredicate): StoredRecord[] {
     const out = this.select(predicate);
     for (const record of out) {
-      this.#remove(this.#groups.get(`${record.kind}\n${record.key}`) as Group, record, 'extracted');
+      this.#remove(this.#groups.get(groupId(record)) as Group, record, 'extracted');
     }
     return out;
   }
@@ -454,9 +457,10 @@ export class RecordStore {
   setRole(predicate: RecordPredicate, role: RecordRole): number {
     let changed = 0;
     for (const record of this.select((r) => r.role !== role && predicate(r))) {
-      const group = this.#groups.get(`${record.kind}\n${record.key}`) as Group;
+      const group = this.#groups.get(groupId(record)) as Group;
       const updated: StoredRecord = { ...record, role };
       group.entries.set(record.subkey, updated);
+      this.#scheduleExpiry(group, updated);
       this.#replicas += role === 'replica' ? 1 : -1;
       changed++;
       this.#emit({ type: 'role', record: updated, previous: record.role });

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { WireError, type ValueCodec } from '@xpp/wire';
-import { fromUtf8, utf8, type ByteReader, type ByteWriter } from './internal/bytes.js';
+import { checkUint, fromUtf8, utf8, type ByteReader, type ByteWriter } from './internal/bytes.js';
 import { boundedBytesCodec, checkSize, structCodec } from './internal/codec.js';
 import { isRecordKind, type RecordKind } from './kinds.js';
 import {
@@ -75,9 +75,7 @@ export interface WireRecord {
 }
 
 function writeText(w: ByteWriter, text: string, max: number, field: string, allowEmpty: boolean): void {
-  const bytes = utf8(text);
-  checkSize(bytes.length, allowEmpty ? 0 : 1, max, field, false);
-  w.bytes16(bytes, field);
+  w.text(text, 2, allowEmpty ? 0 : 1, max, field);
 }
 
 function readText(r: ByteReader, max: number, field: string, allowEmpty: boolean): string {
@@ -91,7 +89,7 @@ function writeCandidate(w: ByteWriter, c: AddressCandidate): void {
   if (type < 0 || isIP(c.address) === 0) {
     throw new WireError('INVALID_FIELD', `candidate ${c.type} ${c.address} is not a typed IP address`);
   }
-  w.u8(type, 'candidate type').text8(c.address, 'candidate address').u16(c.port, 'candidate port');
+  w.u8(type, 'candidate type').text(c.address, 1, 1, 0xff, 'candidate address').u16(c.port, 'candidate port');
 }
 
 function readCandidate(r: ByteReader): AddressCandidate {
@@ -131,41 +129,44 @@ function readPeerId(r: ByteReader, field: string): Uint8Array {
   return id;
 }
 
-/** u8 on the wire. */
-export const u8Codec: ValueCodec<number> = structCodec(
-  'u8',
-  (w, v) => w.u8(v, 'u8'),
-  (r) => r.u8('u8'),
-);
+/** One octet. */
+export const u8Codec: ValueCodec<number> = {
+  encode(value) {
+    checkUint(value, 0xff, 'u8');
+    return Uint8Array.of(value);
+  },
+  decode(bytes) {
+    if (bytes.length !== 1)
+      throw new WireError('LENGTH_MISMATCH', `u8 value must be 1 octet, got ${bytes.length}`);
+    return bytes[0] as number;
+  },
+};
 
 /** A record kind: one octet, BINDING / CREDENTIAL / PEER; any other octet is `BAD_VALUE`. */
-export const kindCodec: ValueCodec<RecordKind> = structCodec(
-  'KIND',
-  (w, v) => {
-    if (!isRecordKind(v)) throw new WireError('INVALID_FIELD', `record kind ${String(v)} is unknown`);
-    w.u8(v, 'kind');
+export const kindCodec: ValueCodec<RecordKind> = {
+  encode(value) {
+    if (!isRecordKind(value)) throw new WireError('INVALID_FIELD', `record kind ${String(value)} is unknown`);
+    return Uint8Array.of(value);
   },
-  (r) => {
-    const kind = r.u8('kind');
+  decode(bytes) {
+    const kind = u8Codec.decode(bytes);
     if (!isRecordKind(kind)) throw new WireError('BAD_VALUE', `record kind ${kind} is unknown`);
     return kind;
   },
-);
+};
 
 /** A record key: non-empty UTF-8 of at most {@link MAX_KEY_SIZE} octets. */
-export const keyCodec: ValueCodec<string> = structCodec(
-  'KEY',
-  (w, v) => {
-    const bytes = utf8(v);
+export const keyCodec: ValueCodec<string> = {
+  encode(value) {
+    const bytes = utf8(value);
     checkSize(bytes.length, 1, MAX_KEY_SIZE, 'key', false);
-    w.bytes(bytes);
+    return bytes;
   },
-  (r) => {
-    const bytes = r.rest();
+  decode(bytes) {
     checkSize(bytes.length, 1, MAX_KEY_SIZE, 'key', true);
     return fromUtf8(bytes, 'key');
   },
-);
+};
 
 export const peerIdCodec: ValueCodec<Uint8Array> = boundedBytesCodec(
   'PEER-ID',

@@ -1,13 +1,14 @@
 import { WireError } from '@xpp/wire';
 
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function utf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);
 }
 
-/** Strict UTF-8 decoding; invalid input is `BAD_VALUE`. */
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Strict UTF-8 decoding (a BOM is kept as a character); invalid input is `BAD_VALUE`. */
 export function fromUtf8(bytes: Uint8Array, what: string): string {
   try {
     return utf8Decoder.decode(bytes);
@@ -90,10 +91,6 @@ export class ByteReader {
     return fromUtf8(this.bytes8(field), `${this.#what}: ${field}`);
   }
 
-  text16(field: string): string {
-    return fromUtf8(this.bytes16(field), `${this.#what}: ${field}`);
-  }
-
   /** Every octet left. */
   rest(): Uint8Array {
     return this.bytes(this.remaining, 'rest');
@@ -108,52 +105,79 @@ export class ByteReader {
 }
 
 /**
- * Builds a value from fields, checking each against its field width (`INVALID_FIELD`) so that an encoder
- * never writes what its decoder would refuse.
+ * Builds a value from fields into one growing buffer (no allocation per field), checking each field against its
+ * width (`INVALID_FIELD`) so that an encoder never writes what its decoder would refuse.
  */
 export class ByteWriter {
-  readonly #parts: Uint8Array[] = [];
+  #buf = new Uint8Array(128);
   #size = 0;
 
-  #push(part: Uint8Array): this {
-    this.#parts.push(part);
-    this.#size += part.length;
-    return this;
+  #room(n: number): number {
+    const at = this.#size;
+    if (at + n > this.#buf.length) {
+      const grown = new Uint8Array(Math.max(this.#buf.length * 2, at + n));
+      grown.set(this.#buf.subarray(0, at));
+      this.#buf = grown;
+    }
+    this.#size = at + n;
+    return at;
   }
 
   u8(v: number, field: string): this {
     checkUint(v, 0xff, field);
-    return this.#push(Uint8Array.of(v));
+    const at = this.#room(1); // before reading #buf: #room may replace it
+    this.#buf[at] = v;
+    return this;
   }
 
   u16(v: number, field: string): this {
     checkUint(v, 0xffff, field);
-    return this.#push(Uint8Array.of(v >>> 8, v & 0xff));
+    const at = this.#room(2);
+    this.#buf[at] = v >>> 8;
+    this.#buf[at + 1] = v;
+    return this;
   }
 
   u32(v: number, field: string): this {
     checkUint(v, 0xffffffff, field);
-    return this.#push(Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff));
+    const at = this.#room(4);
+    const b = this.#buf;
+    b[at] = v >>> 24;
+    b[at + 1] = v >>> 16;
+    b[at + 2] = v >>> 8;
+    b[at + 3] = v;
+    return this;
   }
 
   bytes(b: Uint8Array): this {
-    return this.#push(b);
+    const at = this.#room(b.length);
+    this.#buf.set(b, at);
+    return this;
   }
 
   bytes8(b: Uint8Array, field: string): this {
-    return this.u8(b.length, `${field} length`).#push(b);
+    return this.u8(b.length, `${field} length`).bytes(b);
   }
 
   bytes16(b: Uint8Array, field: string): this {
-    return this.u16(b.length, `${field} length`).#push(b);
+    return this.u16(b.length, `${field} length`).bytes(b);
   }
 
-  text8(text: string, field: string): this {
-    return this.bytes8(utf8(text), field);
-  }
-
-  text16(text: string, field: string): this {
-    return this.bytes16(utf8(text), field);
+  /** UTF-8 text after a length prefix of `prefix` octets (1 or 2), its octet count within [min, max]. */
+  text(text: string, prefix: 1 | 2, min: number, max: number, field: string): this {
+    // UTF-8 never has fewer octets than UTF-16 code units: refuse a huge string before reserving room for it.
+    if (text.length > max) {
+      throw new WireError('INVALID_FIELD', `${field} of ${text.length}+ octets exceeds ${max}`);
+    }
+    const at = this.#room(prefix + text.length * 3);
+    const { written } = utf8Encoder.encodeInto(text, this.#buf.subarray(at + prefix));
+    if (written < min || written > Math.min(max, prefix === 1 ? 0xff : 0xffff)) {
+      throw new WireError('INVALID_FIELD', `${field} of ${written} octets is outside ${min}..${max}`);
+    }
+    if (prefix === 2) this.#buf[at] = written >>> 8;
+    this.#buf[at + prefix - 1] = written;
+    this.#size = at + prefix + written;
+    return this;
   }
 
   get size(): number {
@@ -161,12 +185,6 @@ export class ByteWriter {
   }
 
   finish(): Uint8Array {
-    const out = new Uint8Array(this.#size);
-    let at = 0;
-    for (const part of this.#parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    return this.#buf.slice(0, this.#size);
   }
 }
