@@ -20,6 +20,10 @@ export type SessionErrorCode =
   | 'COUNTER_EXHAUSTED'
   /** Every ltag is in use or quarantined. */
   | 'LTAG_EXHAUSTED'
+  /** A datagram that is not a well-formed STUN message (RFC 8489). */
+  | 'BAD_STUN'
+  /** A STUN binding request got no response after its last retransmission. */
+  | 'STUN_TIMEOUT'
   /** An XPP session did not open within 64×T1 (spec §4). */
   | 'SETUP_TIMEOUT'
   /** The peer offered no key while this side requires security (spec §7). */
@@ -40,6 +44,8 @@ const SESSION_ERROR_CODES: ReadonlySet<string> = new Set<SessionErrorCode>([
   'AUTH_FAILED',
   'COUNTER_EXHAUSTED',
   'LTAG_EXHAUSTED',
+  'BAD_STUN',
+  'STUN_TIMEOUT',
   'SETUP_TIMEOUT',
   'INSECURE_PEER',
   'ABORTED',

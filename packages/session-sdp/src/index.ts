@@ -122,3 +122,28 @@ export {
   type DropReason,
   type SessionTableStats,
 } from './demux/session-table.js';
+export {
+  STUN_MAGIC_COOKIE,
+  STUN_HEADER_SIZE,
+  MAX_STUN_ATTRIBUTES,
+  StunType,
+  StunAttribute,
+  type StunMessage,
+  type StunAttributeValue,
+  isStunMessage,
+  newStunTransactionId,
+  encodeStunMessage,
+  decodeStunMessage,
+  encodeMappedAddress,
+  readMappedAddress,
+  crc32,
+} from './stun/codec.js';
+export {
+  StunBindingTransaction,
+  stunBinding,
+  DEFAULT_STUN_RTO_MS,
+  DEFAULT_STUN_MAX_REQUESTS,
+  DEFAULT_STUN_LAST_WAIT_FACTOR,
+  type StunBindingOptions,
+  type StunBindingEvent,
+} from './stun/binding.js';
