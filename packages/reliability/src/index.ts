@@ -32,3 +32,4 @@ export {
   type UdpAddress,
   type UdpChannelOptions,
 } from './udp.js';
+export { Emitter } from './internal/emitter.js';

@@ -51,13 +51,12 @@ export class MemoryNetwork {
   bind(address: string, listener: DatagramListener): MemoryEndpoint {
     if (this.#endpoints.has(address)) throw new Error(`address ${address} is already bound`);
     this.#endpoints.set(address, listener);
-    const network = this;
     return {
       address,
-      send: (to, datagram) => network.#send(address, to, datagram),
-      portTo: (to) => ({ send: (datagram) => network.#send(address, to, datagram) }),
+      send: (to, datagram) => this.#send(address, to, datagram),
+      portTo: (to) => ({ send: (datagram) => this.#send(address, to, datagram) }),
       close: () => {
-        if (network.#endpoints.get(address) === listener) network.#endpoints.delete(address);
+        if (this.#endpoints.get(address) === listener) this.#endpoints.delete(address);
       },
     };
   }
@@ -90,12 +89,21 @@ export function memoryChannelPair(
   addresses: readonly [string, string] = ['a', 'b'],
 ): [ReliableChannel, ReliableChannel] {
   const [a, b] = addresses;
-  let left: ReliableChannel | undefined;
-  let right: ReliableChannel | undefined;
-  const endA = network.bind(a, (d) => left?.receive(d));
-  const endB = network.bind(b, (d) => right?.receive(d));
-  left = new ReliableChannel({ ...options, localId: 1, remoteId: 2, port: endA.portTo(b) });
-  right = new ReliableChannel({ ...options, localId: 2, remoteId: 1, port: endB.portTo(a) });
+  // The ports are only used once the channels send, after both endpoints exist.
+  const left = new ReliableChannel({
+    ...options,
+    localId: 1,
+    remoteId: 2,
+    port: { send: (d) => endA.send(b, d) },
+  });
+  const right = new ReliableChannel({
+    ...options,
+    localId: 2,
+    remoteId: 1,
+    port: { send: (d) => endB.send(a, d) },
+  });
+  const endA = network.bind(a, (d) => left.receive(d));
+  const endB = network.bind(b, (d) => right.receive(d));
   left.on('close', () => endA.close());
   right.on('close', () => endB.close());
   return [left, right];
