@@ -147,3 +147,12 @@ export {
   type StunBindingOptions,
   type StunBindingEvent,
 } from './stun/binding.js';
+export {
+  XppEndpoint,
+  type XppEndpointOptions,
+  type SecurityPolicy,
+  type PreparedSession,
+  type EndpointStats,
+  type EndpointDropReason,
+} from './endpoint/xpp-endpoint.js';
+export { XppSession, type XppSessionEvents, type XppSessionStats } from './endpoint/xpp-session.js';
