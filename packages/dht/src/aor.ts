@@ -1,19 +1,12 @@
 import { DhtError } from './errors.js';
 
-/** Longest address-of-record accepted, in characters. */
-export const MAX_AOR_LENGTH = 512;
+/** Longest address-of-record text accepted, in characters (as `@xpp/can`). */
+export const MAX_AOR_LENGTH = 1_024;
 
-const USER_FORBIDDEN = /[\s<>"@]/;
-const HOST_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/;
-const HOST_V6 = /^\[[0-9a-f:.]+\]$/;
-
-function hasControl(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
-}
+// scheme ":" user "@" host [":" port], then parameters and headers that do not name the user. The same grammar
+// as `@xpp/can`'s `normaliseAor` (docs/decisions/can-aor-key.md), so that both give one key per user.
+const AOR = /^\s*(sips?):([^@;?\s]+)@([^;?:\s]+)(?::(\d{1,5}))?(?:[;?].*)?\s*$/i;
+const BARE_URI = /^\s*sips?:/i;
 
 function invalid(input: string, why: string): DhtError {
   return new DhtError(
@@ -23,41 +16,35 @@ function invalid(input: string, why: string): DhtError {
 }
 
 /**
- * The normalised address-of-record (spec §2): `sip:user@host` with the scheme and host in lower case. Accepts a
- * bare URI or a name-addr (`"Alice" <sip:alice@Example.com:5060;transport=udp>`); drops the display name, port,
- * URI parameters and headers; maps `sips:` to `sip:` (one user, one key). The user part keeps its case
- * (RFC 3261 §19.1.4). Anything else is `INVALID_AOR` (answered with 400).
+ * The key text of a SIP address-of-record (spec §2): `scheme:user@host[:port]`, scheme and host in lower case,
+ * the user part as written (case-sensitive in SIP), URI parameters and headers dropped — the same text as
+ * `@xpp/can`'s `normaliseAor` for every URI that accepts. A name-addr (`"Alice" <sip:alice@Example.org>;tag=1`,
+ * as in To and Contact headers) is unwrapped first. Anything else is `INVALID_AOR` (answered with 400).
  */
 export function normaliseAor(input: string): string {
   if (input.length > MAX_AOR_LENGTH) throw invalid(input, `longer than ${MAX_AOR_LENGTH} characters`);
-  let uri = input.trim();
-  const open = uri.indexOf('<');
-  if (open >= 0) {
-    const close = uri.indexOf('>', open);
-    if (close < 0) throw invalid(input, 'unclosed <');
-    uri = uri.slice(open + 1, close).trim();
+  let uri = input;
+  if (!BARE_URI.test(input)) {
+    const open = input.indexOf('<');
+    const close = input.indexOf('>', open);
+    if (open < 0 || close < 0) throw invalid(input, 'not a sip: or sips: URI');
+    uri = input.slice(open + 1, close);
   }
-  const colon = uri.indexOf(':');
-  const scheme = uri.slice(0, colon).toLowerCase();
-  if (colon < 0 || (scheme !== 'sip' && scheme !== 'sips')) throw invalid(input, 'scheme is not sip or sips');
-  const rest = uri.slice(colon + 1);
-  const at = rest.indexOf('@');
-  if (at <= 0) throw invalid(input, 'no user part');
-  const user = rest.slice(0, at);
-  if (USER_FORBIDDEN.test(user) || hasControl(user)) throw invalid(input, 'bad user part');
-  const hostPort = rest
-    .slice(at + 1)
-    .split(/[;?]/, 1)[0]!
-    .toLowerCase();
-  const host = hostPort.startsWith('[')
-    ? hostPort.slice(0, hostPort.indexOf(']') + 1)
-    : hostPort.split(':', 1)[0]!;
-  if (!HOST_NAME.test(host) && !HOST_V6.test(host)) throw invalid(input, 'bad host');
-  return `sip:${user}@${host.replace(/\.$/, '')}`;
+  const match = AOR.exec(uri);
+  if (match === null) throw invalid(input, 'not a sip: or sips: URI with a user part');
+  const [, scheme, user, host, port] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string | undefined,
+  ];
+  if (port !== undefined && Number(port) > 0xffff) throw invalid(input, `port ${port} is out of range`);
+  return `${scheme.toLowerCase()}:${user}@${host.toLowerCase()}${port === undefined ? '' : `:${port}`}`;
 }
 
 /** The user part of an address-of-record (the default digest username). */
 export function aorUser(aor: string): string {
   const normal = normaliseAor(aor);
-  return normal.slice(4, normal.lastIndexOf('@'));
+  return normal.slice(normal.indexOf(':') + 1, normal.lastIndexOf('@'));
 }

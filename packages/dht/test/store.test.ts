@@ -71,6 +71,37 @@ describe('RecordStore', () => {
     expect(store.stats).toMatchObject({ records: 0, octets: 0, expired: 3 });
   });
 
+  it('expires a replaced record at its new expiry, earlier or later than the old one', () => {
+    const clock = new FakeClock();
+    const store = new RecordStore({ clock });
+    store.put({ key: 'short', kind: RecordKind.PEER, value: peerValue, lifetime: 100 });
+    store.put({ key: 'short', kind: RecordKind.PEER, value: peerValue, lifetime: 10 });
+    store.put({ key: 'long', kind: RecordKind.PEER, value: peerValue, lifetime: 10 });
+    store.put({ key: 'long', kind: RecordKind.PEER, value: peerValue, lifetime: 100 });
+    for (let i = 0; i < 1000; i++)
+      store.put({ key: 'churn', kind: RecordKind.PEER, value: peerValue, lifetime: 50 });
+    clock.advance(10_000);
+    expect(store.sweep()).toBe(1);
+    expect(store.get('short', RecordKind.PEER)).toEqual([]);
+    expect(store.get('long', RecordKind.PEER)).toHaveLength(1);
+    clock.advance(40_000);
+    expect(store.sweep()).toBe(1);
+    clock.advance(50_000);
+    expect(store.sweep()).toBe(1);
+    expect(store.stats).toMatchObject({ records: 0, octets: 0, expired: 3 });
+  });
+
+  it("keeps its own copy of a value, not a view into the caller's message", () => {
+    const store = new RecordStore({ clock: new FakeClock() });
+    const message = new Uint8Array(1000);
+    message.set(peerValue, 10);
+    const value = message.subarray(10, 10 + peerValue.length);
+    const { record } = store.put({ key: 'k', kind: RecordKind.PEER, value, lifetime: 1 });
+    expect(record.value.buffer).not.toBe(message.buffer);
+    message.fill(0);
+    expect(store.get('k', RecordKind.PEER)[0]!.value).toEqual(peerValue);
+  });
+
   it('removes one binding or all of an AOR', () => {
     const store = new RecordStore({ clock: new FakeClock() });
     store.put({ key: AOR, kind: RecordKind.BINDING, value: binding('a'), lifetime: 60 });
