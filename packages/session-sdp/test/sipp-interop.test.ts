@@ -1,26 +1,18 @@
-import { createSocket } from 'node:dgram';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   SipUserAgent,
   answerXppSession,
+  deriveDirectionalKeys,
   generateXppKeyPair,
   offerXppSession,
   type XppCallSetup,
 } from '../src/index.js';
-import { requireSipp, runSipp } from './helpers/sipp.js';
+import { freePort, requireSipp, runSipp } from './helpers/sipp.js';
 
 const agents: SipUserAgent[] = [];
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((ua) => ua.close()));
 });
-
-async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
-}
 
 describe('interop with sipp (Debian sip-tester)', () => {
   beforeAll(() => {
@@ -41,17 +33,7 @@ describe('interop with sipp (Debian sip-tester)', () => {
         ),
     });
     agents.push(ua);
-    const run = await runSipp('xpp-uac.xml', [
-      '-i',
-      '127.0.0.1',
-      '-mi',
-      '127.0.0.1',
-      '-mp',
-      String(await freePort()),
-      '-p',
-      String(await freePort()),
-      `127.0.0.1:${ua.local.port}`,
-    ]);
+    const run = await runSipp('xpp-uac.xml', await freePort(), [`127.0.0.1:${ua.local.port}`]);
     expect(run.code, `${run.output}\n${run.logs}`).toBe(0);
     expect(run.logs).toContain('XPP answer: m=application 7000 UDP/XPP * a=ltag:0x1234 c=IN IP4 127.0.0.1');
     expect(setups).toHaveLength(1);
@@ -68,16 +50,7 @@ describe('interop with sipp (Debian sip-tester)', () => {
     const ua = await SipUserAgent.listen();
     agents.push(ua);
     const keys = generateXppKeyPair();
-    const run = runSipp('xpp-uas.xml', [
-      '-i',
-      '127.0.0.1',
-      '-mi',
-      '127.0.0.1',
-      '-mp',
-      String(await freePort()),
-      '-p',
-      String(sippPort),
-    ]);
+    const run = runSipp('xpp-uas.xml', sippPort);
     // sipp needs a moment to bind; our INVITE retransmits (Timer A) if it comes too early.
     const setup = await offerXppSession(
       ua,
@@ -93,7 +66,16 @@ describe('interop with sipp (Debian sip-tester)', () => {
     );
     expect(setup.remote.ltag).toBe(0x5eed);
     expect(setup.remote.port).toBe(7500);
-    expect(setup.remote.publicKey).toHaveLength(32);
+    // sipp's key is a usable X25519 key: session keys derive from it.
+    const remoteKey = setup.remote.publicKey!;
+    expect(
+      deriveDirectionalKeys({
+        local: keys,
+        localLtag: 0x4321,
+        remotePublicKey: remoteKey,
+        remoteLtag: 0x5eed,
+      }).send,
+    ).toHaveLength(32);
     await setup.call.bye();
     const result = await run;
     expect(result.code, `${result.output}\n${result.logs}`).toBe(0);

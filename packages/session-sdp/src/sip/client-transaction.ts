@@ -1,9 +1,8 @@
-import { type SessionError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
 import { serializeSip } from './codec.js';
 import { SipHeaders } from './headers.js';
 import type { SipRequest, SipResponse } from './message.js';
-import { TimerSet, type SipTimerName } from './timer-set.js';
+import { TransactionBase, type TransactionCommonEvent } from './transaction-base.js';
 import type {
   ClientTransactionState,
   ClientTransactionUser,
@@ -14,25 +13,16 @@ import type {
 export type ClientTransactionEvent =
   | { readonly type: 'start' }
   | { readonly type: 'response'; readonly response: SipResponse }
-  | { readonly type: 'timer'; readonly timer: SipTimerName }
-  | { readonly type: 'transport-error'; readonly error: SessionError };
+  | TransactionCommonEvent;
 
 /**
  * RFC 3261 §17.1.1 (INVITE: Timers A, B, D) and §17.1.2 (non-INVITE: Timers E, F, K) client transactions over
  * an unreliable transport. One `transition()` holds every state change.
  */
-export class ClientTransaction {
-  readonly key: string;
-  readonly request: SipRequest;
-  readonly target: TransportAddress;
-  readonly isInvite: boolean;
-  #state: ClientTransactionState;
-  #interval: number;
+export class ClientTransaction extends TransactionBase<Exclude<ClientTransactionState, 'terminated'>> {
   readonly #bytes: Uint8Array;
   #ack: Uint8Array | undefined;
-  readonly #context: TransactionContext;
   readonly #user: ClientTransactionUser;
-  readonly #timers: TimerSet<SipTimerName>;
 
   constructor(
     key: string,
@@ -41,108 +31,79 @@ export class ClientTransaction {
     context: TransactionContext,
     user: ClientTransactionUser,
   ) {
-    this.key = key;
-    this.request = request;
-    this.target = target;
-    this.isInvite = request.method === 'INVITE';
-    this.#state = this.isInvite ? 'calling' : 'trying';
-    this.#interval = context.timers.T1;
+    super(key, request, target, context, (isInvite) => (isInvite ? 'calling' : 'trying'));
     this.#bytes = serializeSip(request);
-    this.#context = context;
     this.#user = user;
-    this.#timers = new TimerSet(context.clock, (timer) => this.transition({ type: 'timer', timer }));
-  }
-
-  get state(): ClientTransactionState {
-    return this.#state;
   }
 
   transition(event: ClientTransactionEvent): void {
-    const { T1, T2, T4 } = this.#context.timers;
-    const state = this.#state;
+    const { T1, T2, T4 } = this.context.timers;
+    const state = this.current;
     if (state === 'terminated') return;
     switch (event.type) {
       case 'start':
-        if (this.#send(this.#bytes)) {
-          this.#timers.start(this.isInvite ? 'A' : 'E', T1);
-          this.#timers.start(this.isInvite ? 'B' : 'F', 64 * T1);
+        if (this.send(this.#bytes)) {
+          this.timers.start(this.isInvite ? 'A' : 'E', T1);
+          this.timers.start(this.isInvite ? 'B' : 'F', 64 * T1);
         }
         return;
       case 'timer':
         if (event.timer === 'A' && state === 'calling') {
           // INVITE retransmissions double without the T2 cap (§17.1.1.2).
-          this.#interval *= 2;
-          if (this.#send(this.#bytes)) this.#timers.start('A', this.#interval);
+          this.interval *= 2;
+          if (this.send(this.#bytes)) this.timers.start('A', this.interval);
         } else if (event.timer === 'E' && (state === 'trying' || state === 'proceeding')) {
-          this.#interval = state === 'trying' ? Math.min(2 * this.#interval, T2) : T2;
-          if (this.#send(this.#bytes)) this.#timers.start('E', this.#interval);
+          this.interval = state === 'trying' ? Math.min(2 * this.interval, T2) : T2;
+          if (this.send(this.#bytes)) this.timers.start('E', this.interval);
         } else if (
           (event.timer === 'B' && state === 'calling') ||
           (event.timer === 'F' && state !== 'completed')
         ) {
-          this.#terminate();
+          this.terminate();
           this.#user.timeout();
         } else if (event.timer === 'D' || event.timer === 'K') {
-          this.#terminate();
+          this.terminate();
         }
         return;
       case 'response':
         this.#onResponse(event.response, T4);
         return;
       case 'transport-error':
-        this.#terminate();
+        this.terminate();
         this.#user.transportError(event.error);
         return;
     }
   }
 
   #onResponse(response: SipResponse, T4: number): void {
-    const state = this.#state;
+    const state = this.current;
     if (state === 'completed') {
       // A retransmitted non-2xx final: INVITE answers it with the same ACK again; non-INVITE absorbs it.
-      if (this.isInvite && response.status >= 300 && this.#ack !== undefined) this.#send(this.#ack);
+      if (this.isInvite && response.status >= 300 && this.#ack !== undefined) this.send(this.#ack);
       return;
     }
     if (response.status < 200) {
-      this.#state = 'proceeding';
-      if (this.isInvite) this.#timers.cancel('A');
+      this.current = 'proceeding';
+      if (this.isInvite) this.timers.cancel('A');
       this.#user.response(response);
       return;
     }
     if (this.isInvite && response.status < 300) {
       // 2xx: the TU (dialog) sends the ACK and absorbs 2xx retransmissions (§17.1.1.2).
-      this.#terminate();
+      this.terminate();
       this.#user.response(response);
       return;
     }
-    this.#state = 'completed';
-    this.#timers.cancelAll();
+    this.current = 'completed';
+    this.timers.cancelAll();
     if (this.isInvite) {
       this.#ack = serializeSip(ackForFailure(this.request, response));
-      this.#send(this.#ack);
-      this.#timers.start('D', Math.max(32_000, 64 * this.#context.timers.T1));
+      this.send(this.#ack);
+      this.timers.start('D', Math.max(32_000, 64 * this.context.timers.T1));
     } else {
-      this.#timers.start('K', T4);
+      this.timers.start('K', T4);
     }
     this.#user.response(response);
-  }
-
-  #send(bytes: Uint8Array): boolean {
-    const error = this.#context.send(bytes, this.target);
-    if (error === undefined) return true;
-    this.transition({ type: 'transport-error', error });
-    return false;
-  }
-
-  #terminate(): void {
-    this.#state = 'terminated';
-    this.#timers.cancelAll();
-    this.#context.terminated(this.key);
-  }
-
-  /** Ends the transaction at once (layer shutdown), cancelling its timers without telling the user. */
-  abandon(): void {
-    if (this.#state !== 'terminated') this.#terminate();
   }
 }
 

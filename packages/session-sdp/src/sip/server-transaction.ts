@@ -2,7 +2,7 @@ import type { SessionError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
 import { serializeSip } from './codec.js';
 import type { SipRequest, SipResponse } from './message.js';
-import { TimerSet, type SipTimerName } from './timer-set.js';
+import { TransactionBase, type TransactionCommonEvent } from './transaction-base.js';
 import type { ServerTransactionState, TransactionContext } from './transaction-context.js';
 
 /** Events a server transaction's {@link ServerTransaction.transition} takes. */
@@ -11,8 +11,7 @@ export type ServerTransactionEvent =
   | { readonly type: 'request'; readonly request: SipRequest }
   /** The TU sends a response. */
   | { readonly type: 'respond'; readonly response: SipResponse }
-  | { readonly type: 'timer'; readonly timer: SipTimerName }
-  | { readonly type: 'transport-error'; readonly error: SessionError };
+  | TransactionCommonEvent;
 
 /** What a server transaction tells its owner besides sending. */
 export interface ServerTransactionObserver {
@@ -25,19 +24,11 @@ export interface ServerTransactionObserver {
  * RFC 3261 §17.2.1 (INVITE: Timers G, H, I) and §17.2.2 (non-INVITE: Timer J) server transactions over an
  * unreliable transport. One `transition()` holds every state change.
  */
-export class ServerTransaction {
-  readonly key: string;
-  readonly request: SipRequest;
-  /** Where responses go: the top Via's received/rport (RFC 3581). */
-  readonly target: TransportAddress;
-  readonly isInvite: boolean;
-  #state: ServerTransactionState;
+export class ServerTransaction extends TransactionBase<Exclude<ServerTransactionState, 'terminated'>> {
   #last: Uint8Array | undefined;
-  #interval: number;
-  readonly #context: TransactionContext;
   readonly #observer: ServerTransactionObserver;
-  readonly #timers: TimerSet<SipTimerName>;
 
+  /** `target` is where responses go: the top Via's received/rport (RFC 3581). */
   constructor(
     key: string,
     request: SipRequest,
@@ -45,19 +36,8 @@ export class ServerTransaction {
     context: TransactionContext,
     observer: ServerTransactionObserver = {},
   ) {
-    this.key = key;
-    this.request = request;
-    this.target = target;
-    this.isInvite = request.method === 'INVITE';
-    this.#state = this.isInvite ? 'proceeding' : 'trying';
-    this.#interval = context.timers.T1;
-    this.#context = context;
+    super(key, request, target, context, (isInvite) => (isInvite ? 'proceeding' : 'trying'));
     this.#observer = observer;
-    this.#timers = new TimerSet(context.clock, (timer) => this.transition({ type: 'timer', timer }));
-  }
-
-  get state(): ServerTransactionState {
-    return this.#state;
   }
 
   /** Sends a response through the transaction (the TU's only way to answer). */
@@ -66,19 +46,19 @@ export class ServerTransaction {
   }
 
   transition(event: ServerTransactionEvent): void {
-    const { T1, T2, T4 } = this.#context.timers;
-    const state = this.#state;
+    const { T1, T2, T4 } = this.context.timers;
+    const state = this.current;
     if (state === 'terminated') return;
     switch (event.type) {
       case 'request':
         if (event.request.method === 'ACK') {
           if (this.isInvite && state === 'completed') {
-            this.#state = 'confirmed';
-            this.#timers.cancelAll();
-            this.#timers.start('I', T4);
+            this.current = 'confirmed';
+            this.timers.cancelAll();
+            this.timers.start('I', T4);
           }
         } else if (state !== 'trying' && state !== 'confirmed' && this.#last !== undefined) {
-          this.#send(this.#last);
+          this.send(this.#last);
         }
         return;
       case 'respond':
@@ -86,60 +66,43 @@ export class ServerTransaction {
         return;
       case 'timer':
         if (event.timer === 'G' && state === 'completed' && this.#last !== undefined) {
-          this.#interval = Math.min(2 * this.#interval, T2);
-          if (this.#send(this.#last)) this.#timers.start('G', this.#interval);
+          this.interval = Math.min(2 * this.interval, T2);
+          if (this.send(this.#last)) this.timers.start('G', this.interval);
         } else if (event.timer === 'H' && state === 'completed') {
-          this.#terminate();
+          this.terminate();
           this.#observer.timeout?.();
         } else if (event.timer === 'I' || event.timer === 'J') {
-          this.#terminate();
+          this.terminate();
         }
         return;
       case 'transport-error':
-        this.#terminate();
+        this.terminate();
         this.#observer.transportError?.(event.error);
         return;
     }
   }
 
   #onRespond(response: SipResponse, T1: number): void {
-    const state = this.#state;
+    const state = this.current;
     if (state !== 'trying' && state !== 'proceeding') return;
     const bytes = serializeSip(response);
     this.#last = bytes;
     if (response.status < 200) {
-      this.#state = 'proceeding';
-      this.#send(bytes);
+      this.current = 'proceeding';
+      this.send(bytes);
       return;
     }
-    if (!this.#send(bytes)) return;
+    if (!this.send(bytes)) return;
     if (this.isInvite && response.status < 300) {
       // 2xx: the TU retransmits it until the ACK (§13.3.1.4); the transaction ends here.
-      this.#terminate();
+      this.terminate();
     } else if (this.isInvite) {
-      this.#state = 'completed';
-      this.#timers.start('G', T1);
-      this.#timers.start('H', 64 * T1);
+      this.current = 'completed';
+      this.timers.start('G', T1);
+      this.timers.start('H', 64 * T1);
     } else {
-      this.#state = 'completed';
-      this.#timers.start('J', 64 * T1);
+      this.current = 'completed';
+      this.timers.start('J', 64 * T1);
     }
-  }
-
-  #send(bytes: Uint8Array): boolean {
-    const error = this.#context.send(bytes, this.target);
-    if (error === undefined) return true;
-    this.transition({ type: 'transport-error', error });
-    return false;
-  }
-
-  #terminate(): void {
-    this.#state = 'terminated';
-    this.#timers.cancelAll();
-    this.#context.terminated(this.key);
-  }
-
-  abandon(): void {
-    if (this.#state !== 'terminated') this.#terminate();
   }
 }

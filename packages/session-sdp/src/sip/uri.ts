@@ -19,19 +19,30 @@ export function parseSipUri(text: string): SipUri | undefined {
   const match = URI.exec(text.trim());
   if (match === null) return undefined;
   const [, scheme, user, rawHost = '', rawPort, rawParams = ''] = match;
-  const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
-  if (rawHost.startsWith('[') && isIP(host) !== 6) return undefined;
-  const port = rawPort === undefined ? undefined : Number(rawPort);
-  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  const hostPort = readHostPort(rawHost, rawPort);
   const params = parseParams(rawParams);
-  if (params === undefined) return undefined;
+  if (hostPort === undefined || params === undefined) return undefined;
   return {
     scheme: scheme === 'sips' ? 'sips' : 'sip',
     ...(user === undefined ? {} : { user: user.split(':')[0] ?? user }),
-    host,
-    ...(port === undefined ? {} : { port }),
+    ...hostPort,
     params,
   };
+}
+
+/**
+ * The host (brackets of an IPv6 reference removed) and port of a URI or Via, as matched by their patterns;
+ * undefined for a bracketed non-IPv6 or a port outside 1-65535.
+ */
+export function readHostPort(
+  rawHost: string,
+  rawPort: string | undefined,
+): { host: string; port?: number } | undefined {
+  const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
+  if (rawHost.startsWith('[') && isIP(host) !== 6) return undefined;
+  if (rawPort === undefined) return { host };
+  const port = Number(rawPort);
+  return port >= 1 && port <= 65535 ? { host, port } : undefined;
 }
 
 /** A host for a URI or Via: IPv6 literals get brackets. */

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { formatHost } from './uri.js';
+import { formatHost, readHostPort } from './uri.js';
 import { formatParams, parseParams, type SipParams } from './params.js';
 
 /** RFC 3261 §8.1.1.7: every branch this stack creates and accepts starts with it. */
@@ -21,16 +21,12 @@ export function parseVia(text: string): Via | undefined {
   const match = VIA.exec(text.trim());
   if (match === null) return undefined;
   const [, protocol = '', rawHost = '', rawPort, rawParams = ''] = match;
-  const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
-  if (rawHost.startsWith('[') && isIP(host) !== 6) return undefined;
-  const port = rawPort === undefined ? undefined : Number(rawPort);
-  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  const hostPort = readHostPort(rawHost, rawPort);
   const params = parseParams(rawParams);
-  if (params === undefined) return undefined;
+  if (hostPort === undefined || params === undefined) return undefined;
   return {
     protocol: protocol.replace(/\s+/g, '').toUpperCase(),
-    host,
-    ...(port === undefined ? {} : { port }),
+    ...hostPort,
     params,
   };
 }

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,11 +27,34 @@ export interface SippRun {
   readonly logs: string;
 }
 
+/** A UDP port free on loopback right now (bound, read, released). */
+export async function freePort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
+
 /**
- * Runs one sipp scenario from test/sipp in a scratch directory (sipp writes its logs next to the scenario) for
- * one call, with a global timeout so a hang becomes a failure.
+ * Runs one sipp scenario from test/sipp for one call on loopback (SIP on `port`, media socket on a free port), in a
+ * scratch directory (sipp writes its logs next to the scenario), with a global timeout so a hang is a failure.
  */
-export function runSipp(scenario: string, args: readonly string[], onSpawn?: () => void): Promise<SippRun> {
+export async function runSipp(
+  scenario: string,
+  port: number,
+  args: readonly string[] = [],
+): Promise<SippRun> {
+  const loopback = [
+    '-i',
+    '127.0.0.1',
+    '-mi',
+    '127.0.0.1',
+    '-mp',
+    String(await freePort()),
+    '-p',
+    String(port),
+  ];
   const dir = mkdtempSync(join(tmpdir(), 'xpp-sipp-'));
   copyFileSync(join(SCENARIOS, scenario), join(dir, scenario));
   const child = spawn(
@@ -46,6 +70,7 @@ export function runSipp(scenario: string, args: readonly string[], onSpawn?: () 
       '-timeout',
       '20s',
       '-timeout_error',
+      ...loopback,
       ...args,
     ],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -53,7 +78,6 @@ export function runSipp(scenario: string, args: readonly string[], onSpawn?: () 
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  onSpawn?.();
   return new Promise((resolve) => {
     child.on('close', (code) => {
       const logs = readdirSync(dir)
