@@ -44,7 +44,7 @@ describe('user agent timers (manual clock)', () => {
     expect(clock.pending).toBe(0);
   });
 
-  it('retransmits its 2xx at T1 doubling to T2 until 64×T1, then gives up', async () => {
+  it('retransmits its 2xx at T1 doubling to T2 until 64×T1, then ends the call with BYE', async () => {
     let accepted: Promise<unknown> | undefined;
     const { clock, transport, ua } = setup((incoming) => {
       accepted = incoming.accept({ contentType: 'text/plain', body: 'answer' });
@@ -59,7 +59,12 @@ describe('user agent timers (manual clock)', () => {
       0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500,
     ]);
     expect(await outcome).toBe('SIP_TIMEOUT');
+    const bye = transport.sent.find((s) => s.message.kind === 'request' && s.message.method === 'BYE');
+    expect(bye?.at).toBe(32_000);
+    expect(bye?.message.headers.get('to')).toContain('tag=p1');
     expect(ua.calls).toBe(0);
+    clock.advance(40_000);
+    expect(ua.layer.size).toBe(0);
     expect(clock.pending).toBe(0);
   });
 

@@ -366,7 +366,7 @@ export class IncomingInvite {
 
   /**
    * Sends 200 OK with `answer`, retransmits it (T1 doubling to T2) until the ACK, and resolves with the call.
-   * Rejects with `SIP_TIMEOUT` after 64×T1 without ACK, `BAD_SIP` if the INVITE cannot make a dialog (it is
+   * Rejects with `SIP_TIMEOUT` after 64×T1 without ACK (and sends BYE, §13.3.1.4), `BAD_SIP` if the INVITE cannot make a dialog (it is
    * answered 400), `ABORTED` (the call is then ended with BYE once the ACK comes).
    */
   accept(answer: SipBody, options: { signal?: AbortSignal } = {}): Promise<SipCall> {
@@ -399,18 +399,20 @@ export class IncomingInvite {
     return abortable<SipCall>(
       options.signal,
       (resolve, reject) => {
-        const started = clock.now();
+        const deadline = clock.now() + 64 * timers.T1;
         let interval = timers.T1;
         const retransmit = () => {
-          if (clock.now() - started >= 64 * timers.T1) {
+          if (clock.now() >= deadline) {
             stop();
+            // §13.3.1.4: the dialog is confirmed all the same, and the session is ended with BYE.
+            this.#hooks.sendBye(this.#hooks.establish(dialog));
             reject(new SessionError('SIP_TIMEOUT', '2xx to INVITE was never ACKed'));
             return;
           }
           // The 2xx left the INVITE transaction when sent; the UAS core retransmits it (§13.3.1.4).
           this.#hooks.resend(ok, this.#transaction.target);
           interval = Math.min(2 * interval, timers.T2);
-          timer = clock.setTimer(retransmit, interval);
+          timer = clock.setTimer(retransmit, Math.min(interval, deadline - clock.now()));
         };
         this.#onAck = () => {
           stop();
