@@ -1,5 +1,6 @@
 import { WireError, type OptionType, type XppOption } from '@xpp/wire';
 import type { RecordKind } from './kinds.js';
+import { DhtOperation } from './operations.js';
 import { DhtOption } from './options.js';
 import { readRecords, readValue, recordOptions, valueOptions } from './records.js';
 import type { BindingId, NeighbourInfo, WireRecord } from './values.js';
@@ -58,11 +59,14 @@ export function encodeRoute(body: RouteRequest): XppOption[] {
   ];
 }
 
+/** A ROUTE inside a ROUTE is malformed (`BAD_VALUE`): one hop limit governs the whole path. */
 export function decodeRoute(options: readonly XppOption[]): RouteRequest {
+  const operation = required(DhtOption.ROUTED_OPERATION, options);
+  if (operation === DhtOperation.ROUTE.type) throw new WireError('BAD_VALUE', 'a ROUTE cannot carry a ROUTE');
   return {
     target: required(DhtOption.TARGET, options),
     hopLimit: required(DhtOption.HOP_LIMIT, options),
-    operation: required(DhtOption.ROUTED_OPERATION, options),
+    operation,
     inner: options.filter((o) => !ROUTE_OWN_TYPES.has(o.type)),
   };
 }

@@ -196,7 +196,10 @@ export class RecordStore {
     };
   }
 
-  /** Calls `listener` after every change; returns the function that stops it. */
+  /**
+   * Calls `listener` after every change; returns the function that stops it. A listener must not throw: its
+   * exception reaches the caller of the operation, whose change is already made.
+   */
   onChange(listener: (change: StoreChange) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -211,8 +214,10 @@ export class RecordStore {
     try {
       return this.#put(input);
     } catch (error) {
-      if (DhtError.is(error) && error.status === 503) this.#refusedFull++;
-      else this.#refusedInvalid++;
+      if (DhtError.is(error)) {
+        if (error.status === 503) this.#refusedFull++;
+        else this.#refusedInvalid++;
+      }
       throw error;
     }
   }

@@ -111,6 +111,8 @@ describe('operation bodies', () => {
     expect(decoded.hopLimit).toBe(7);
     expect(decoded.inner).toEqual(inner);
     expect(decodeGet(decoded.inner)).toEqual({ key: 'sip:bob@example.org', kind: RecordKind.CREDENTIAL });
+    const nested = encodeRoute({ ...decoded, operation: DhtOperation.ROUTE.type, inner: [] });
+    expect(errorCode(() => decodeRoute(nested))).toBe('BAD_VALUE');
   });
 
   it('refuses missing and doubled options with stable codes', () => {
