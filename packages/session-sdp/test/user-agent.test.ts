@@ -60,6 +60,24 @@ describe('SIP user agent over loopback UDP', () => {
     expect(alice.calls + bob.calls).toBe(0);
   });
 
+  it('works over IPv6 loopback (bracketed hosts in Via, Contact and URIs)', async () => {
+    const answered: Promise<Awaited<ReturnType<typeof answerXppSession>>>[] = [];
+    const bob = await SipUserAgent.listen({
+      address: '::1',
+      onInvite: (invite) =>
+        answered.push(answerXppSession(invite, () => ({ ...describeXpp(6000, 2), address: '::1' }))),
+    });
+    agents.push(bob);
+    const alice = await SipUserAgent.listen({ address: '::1' });
+    agents.push(alice);
+    expect(bob.contactUri).toBe(`sip:xpp@[::1]:${bob.local.port}`);
+    const offer = await offerXppSession(alice, bob.contactUri, { ...describeXpp(5000, 1), address: '::1' });
+    expect(offer.remote.address).toBe('::1');
+    expect(offer.call.reflexive).toEqual({ address: '::1', port: alice.local.port });
+    await offer.call.bye();
+    expect(await (await answered[0]!).call.ended).toBe('remote-bye');
+  });
+
   it('lets the answerer end the call too', async () => {
     const answered: Promise<Awaited<ReturnType<typeof answerXppSession>>>[] = [];
     const bob = await agent((invite) => answered.push(answerXppSession(invite, () => describeXpp(6000, 2))));
