@@ -18,8 +18,10 @@ import {
   decodeMessage,
   decodeMessageHeader,
   encodeAckRanges,
-  encodeFragment,
   encodeMessage,
+  FRAGMENT_HEADER_SIZE,
+  ACK_RANGE_SIZE,
+  XPP_VERSION,
 } from '@xpp/wire';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import { CongestionWindow } from './congestion.js';
@@ -116,6 +118,7 @@ export interface ChannelOptions {
   readonly maxAckRanges?: number;
   readonly ackHistory?: number;
   readonly minProbeTimeout?: number;
+  readonly ackDelay?: number;
 }
 
 export interface SendOptions {
@@ -185,7 +188,6 @@ interface Outgoing {
   readonly bytes: Uint8Array;
   readonly count: number;
   readonly syn: boolean;
-  readonly label: string;
   next: number;
   acked: number;
   done: boolean;
@@ -264,6 +266,7 @@ export class ReliableChannel {
   #rtoTimerDue = 0;
   #probeStart = 0;
   #ackTimer: TimerHandle | undefined;
+  #ackDelayed = false;
   #houseTimer: TimerHandle | undefined;
   #openTimer: TimerHandle | undefined;
 
@@ -317,6 +320,7 @@ export class ReliableChannel {
       maxAckRanges: options.maxAckRanges ?? Defaults.maxAckRanges,
       ackHistory: options.ackHistory ?? Defaults.ackHistory,
       minProbeTimeout: options.minProbeTimeout ?? Defaults.minProbeTimeout,
+      ackDelay: options.ackDelay ?? Defaults.ackDelay,
     };
     for (const [name, value] of Object.entries(this.#o)) checkOption(name, value);
     checkOption('localId', this.localId, 0xffff);
@@ -439,7 +443,7 @@ export class ReliableChannel {
         ),
       );
     }
-    const outgoing = this.#outgoing(bytes, false, describe(bytes));
+    const outgoing = this.#outgoing(bytes, false);
     this.#queue.push(outgoing);
     this.#ensureSyn();
     const promise = new Promise<void>((resolve, reject) => {
@@ -588,7 +592,7 @@ export class ReliableChannel {
   #ensureSyn(): void {
     if (this.#synQueued || this.#synAcked) return;
     this.#synQueued = true;
-    const syn = this.#outgoing(new Uint8Array(0), true, 'SYN');
+    const syn = this.#outgoing(new Uint8Array(0), true);
     this.#queue.splice(this.#queueHead, 0, syn);
     syn.reject = (error) => this.close(error);
     this.#openTimer = this.#clock.setTimer(() => {
@@ -600,12 +604,11 @@ export class ReliableChannel {
     this.#pump();
   }
 
-  #outgoing(bytes: Uint8Array, syn: boolean, label: string): Outgoing {
+  #outgoing(bytes: Uint8Array, syn: boolean): Outgoing {
     const outgoing: Outgoing = {
       bytes,
       count: syn ? 1 : this.#fragmenter.count(bytes.length),
       syn,
-      label,
       next: 0,
       acked: 0,
       done: false,
@@ -636,7 +639,7 @@ export class ReliableChannel {
       const at = this.#queue.indexOf(outgoing, this.#queueHead);
       if (at >= 0) this.#queue.splice(at, 1);
     }
-    this.#settle(outgoing, abortError(signal, `send of ${outgoing.label}`));
+    this.#settle(outgoing, abortError(signal, `send of ${describe(outgoing)}`));
   }
 
   #settle(outgoing: Outgoing, error?: ReliabilityError): void {
@@ -653,9 +656,14 @@ export class ReliableChannel {
     this.#port.send(datagram);
   }
 
-  #sendControl(flags: number, seq: number, payload?: Uint8Array): void {
-    const init = { flags, seq, localId: this.localId, remoteId: this.remoteId };
-    this.#transmit(encodeFragment(payload === undefined ? init : { ...init, payload }));
+  /** An ACK or KPA datagram; its fields are this channel's own, already valid, so no encoder checks. */
+  #sendControl(flags: number, seq: number, ranges?: readonly AckRange[]): void {
+    const datagram = new Uint8Array(
+      FRAGMENT_HEADER_SIZE + (ranges === undefined ? 0 : ranges.length * ACK_RANGE_SIZE),
+    );
+    writeHeader(datagram, flags, seq, this.localId, this.remoteId);
+    if (ranges !== undefined) encodeAckRanges(ranges, datagram, FRAGMENT_HEADER_SIZE);
+    this.#transmit(datagram);
   }
 
   /** Sends what the congestion window, the peer's bounds and the handshake allow: retransmissions first. */
@@ -718,16 +726,14 @@ export class ReliableChannel {
   }
 
   #send(entry: Entry, retransmission: boolean): void {
-    if (entry.datagram === undefined) {
+    let datagram = entry.datagram;
+    if (datagram === undefined) {
       const m = entry.message;
-      entry.datagram = m.syn
-        ? encodeFragment({
-            flags: Flag.SYN | Flag.REL,
-            seq: entry.seq,
-            localId: this.localId,
-            remoteId: this.remoteId,
-          })
-        : this.#fragmenter.encode(m.bytes, entry.index, entry.seq, this);
+      if (m.syn) {
+        datagram = new Uint8Array(FRAGMENT_HEADER_SIZE);
+        writeHeader(datagram, Flag.SYN | Flag.REL, entry.seq, this.localId, this.remoteId);
+      } else datagram = this.#fragmenter.encode(m.bytes, entry.index, entry.seq, this);
+      entry.datagram = datagram;
     }
     if (retransmission) {
       entry.retransmitted = true;
@@ -737,7 +743,7 @@ export class ReliableChannel {
     entry.sentAt = this.#clock.now();
     this.#losses.sent(entry);
     this.#inFlight++;
-    this.#transmit(entry.datagram);
+    this.#transmit(datagram);
   }
 
   #growRing(): void {
@@ -954,7 +960,7 @@ export class ReliableChannel {
     const m = entry.message;
     const error = new ReliabilityError(
       'TIMEOUT',
-      `${m.label} not acknowledged: fragment ${entry.index + 1}/${m.count} (sequence ${entry.seq}) ` +
+      `${describe(m)} not acknowledged: fragment ${entry.index + 1}/${m.count} (sequence ${entry.seq}) ` +
         `after ${entry.timeouts} retries in ${Math.round(elapsed)} ms`,
     );
     this.#settle(m, error);
@@ -1006,9 +1012,24 @@ export class ReliableChannel {
     this.#pump();
   }
 
+  /**
+   * Acknowledgements go out after the current turn's I/O (one ACK datagram for a burst), or, for a lone
+   * fragment, up to `ackDelay` later so that one datagram can cover the next one too (a request/response
+   * exchange then costs half the ACK datagrams); the peer's probe timeout is well above that delay.
+   */
   #queueAck(seq: number): void {
     this.#acks.add(seq);
-    this.#ackTimer ??= this.#clock.setTimer(() => this.#flushAcks(), 0);
+    if (this.#acks.size >= 2 || this.#o.ackDelay === 0) {
+      if (this.#ackTimer !== undefined && this.#ackDelayed) {
+        this.#clock.clearTimer(this.#ackTimer);
+        this.#ackTimer = undefined;
+      }
+      this.#ackDelayed = false;
+      this.#ackTimer ??= this.#clock.setTimer(() => this.#flushAcks(), 0);
+    } else if (this.#ackTimer === undefined) {
+      this.#ackDelayed = true;
+      this.#ackTimer = this.#clock.setTimer(() => this.#flushAcks(), this.#o.ackDelay);
+    }
   }
 
   #flushAcks(): void {
@@ -1024,7 +1045,7 @@ export class ReliableChannel {
     const maxPayload = this.#fragmenter.maxPayload;
     this.#acks.flush(this.#o.maxAckRanges, maxPayload, history, (seq, ranges) => {
       this.#stats.ackDatagramsSent++;
-      this.#sendControl(Flag.ACK, seq, ranges.length > 0 ? encodeAckRanges(ranges) : undefined);
+      this.#sendControl(Flag.ACK, seq, ranges.length > 0 ? ranges : undefined);
     });
   }
 
@@ -1095,7 +1116,22 @@ function checkOption(name: string, value: number, max = 2 ** 32): void {
   }
 }
 
-function describe(bytes: Uint8Array): string {
+/** Writes the 8-octet fragment header (spec §2) of a datagram this channel builds from its own valid fields. */
+function writeHeader(out: Uint8Array, flags: number, seq: number, localId: number, remoteId: number): void {
+  out[0] = XPP_VERSION << 4;
+  out[1] = flags;
+  out[2] = seq >>> 8;
+  out[3] = seq & 0xff;
+  out[4] = localId >>> 8;
+  out[5] = localId & 0xff;
+  out[6] = remoteId >>> 8;
+  out[7] = remoteId & 0xff;
+}
+
+/** Names a message in errors (computed only when one is raised). */
+function describe(outgoing: Outgoing): string {
+  if (outgoing.syn) return 'SYN';
+  const bytes = outgoing.bytes;
   try {
     const h = decodeMessageHeader(bytes, { maxMessageSize: Number.MAX_SAFE_INTEGER });
     const kind = h.response ? 'response' : 'request';

@@ -28,6 +28,7 @@ export {
   socketAddress,
   UdpPort,
   createUdpChannel,
+  connectUdpChannel,
   type BindUdpOptions,
   type UdpAddress,
   type UdpChannelOptions,

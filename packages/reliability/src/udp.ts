@@ -44,28 +44,52 @@ export function socketAddress(socket: Socket): UdpAddress {
   return { address, port };
 }
 
+/** Send failures per socket: a failed send is a lost datagram, which reliability repairs. */
+const socketErrors = new WeakMap<Socket, { count: number }>();
+
 /**
- * A {@link DatagramPort} sending to one peer over a bound socket. Send failures (socket closed, kernel buffer
- * full) are counted in `sendErrors` and otherwise treated as loss, which reliability repairs.
+ * Asynchronous send errors (kernel buffer full, ICMP unreachable on a connected socket) arrive as the socket's
+ * `error` event because sends pass no callback (a callback costs a tick per datagram); count them instead of
+ * letting an unhandled `error` end the process.
+ */
+function countErrors(socket: Socket): { count: number } {
+  let counter = socketErrors.get(socket);
+  if (counter === undefined) {
+    const created = { count: 0 };
+    socket.on('error', () => created.count++);
+    socketErrors.set(socket, created);
+    counter = created;
+  }
+  return counter;
+}
+
+/**
+ * A {@link DatagramPort} sending to one peer over a bound socket: to `remote`, or, when the socket was
+ * connected to the peer (see {@link connectUdpChannel}), without an address, which is Node's fastest send path.
  */
 export class UdpPort implements DatagramPort {
-  sendErrors = 0;
   readonly #socket: Socket;
-  readonly #remote: UdpAddress;
-  readonly #onSent = (error: Error | null): void => {
-    if (error !== null) this.sendErrors++;
-  };
+  readonly #remote: UdpAddress | undefined;
+  readonly #errors: { count: number };
 
-  constructor(socket: Socket, remote: UdpAddress) {
+  /** `remote` undefined: the socket is connected to the peer. */
+  constructor(socket: Socket, remote: UdpAddress | undefined) {
     this.#socket = socket;
     this.#remote = remote;
+    this.#errors = countErrors(socket);
+  }
+
+  /** Sends that failed, synchronously or later. */
+  get sendErrors(): number {
+    return this.#errors.count;
   }
 
   send(datagram: Uint8Array): void {
     try {
-      this.#socket.send(datagram, this.#remote.port, this.#remote.address, this.#onSent);
+      if (this.#remote === undefined) this.#socket.send(datagram);
+      else this.#socket.send(datagram, this.#remote.port, this.#remote.address);
     } catch {
-      this.sendErrors++;
+      this.#errors.count++;
     }
   }
 }
@@ -82,10 +106,31 @@ export interface UdpChannelOptions extends Omit<ChannelOptions, 'port'> {
  * socket's datagrams from `remote`. Closing the channel detaches it; the socket stays the caller's.
  */
 export function createUdpChannel(options: UdpChannelOptions): ReliableChannel {
+  return attach(options, false);
+}
+
+/**
+ * Like {@link createUdpChannel}, after connecting the socket to `remote`: the kernel then filters other
+ * senders and sends skip the per-datagram address resolution. For a socket dedicated to one session.
+ */
+export async function connectUdpChannel(options: UdpChannelOptions): Promise<ReliableChannel> {
+  const { socket, remote } = options;
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.connect(remote.port, remote.address, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  return attach(options, true);
+}
+
+function attach(options: UdpChannelOptions, connected: boolean): ReliableChannel {
   const { socket, remote, ...rest } = options;
-  const channel = new ReliableChannel({ ...rest, port: new UdpPort(socket, remote) });
+  const channel = new ReliableChannel({ ...rest, port: new UdpPort(socket, connected ? undefined : remote) });
   const onMessage = (datagram: Buffer, from: { address: string; port: number }): void => {
-    if (from.port === remote.port && from.address === remote.address) channel.receive(datagram);
+    if (connected || (from.port === remote.port && from.address === remote.address))
+      channel.receive(datagram);
   };
   socket.on('message', onMessage);
   channel.on('close', () => socket.off('message', onMessage));
