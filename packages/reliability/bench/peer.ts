@@ -62,6 +62,7 @@ if (role === 'raw') {
   const stream: UdxStream = udx.createStream(2);
   const count = meter(total);
   stream.on('data', (d: Buffer) => count(d.length));
+  stream.on('error', () => {}); // the sender tears the stream down when done
   send({ port: socket.address().port });
   const { port } = await command();
   stream.connect(socket, 1, port as number, '127.0.0.1');

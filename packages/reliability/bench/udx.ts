@@ -11,7 +11,7 @@ export interface UdxStream {
   end(): void;
   destroy(): void;
   on(event: 'data', listener: (data: Buffer) => void): void;
-  on(event: 'drain' | 'close' | 'end', listener: () => void): void;
+  on(event: 'drain' | 'close' | 'end' | 'error', listener: () => void): void;
   once(event: 'drain', listener: () => void): void;
 }
 export interface UdxInstance {

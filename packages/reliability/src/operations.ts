@@ -72,9 +72,12 @@ export interface OperationsStats {
 
 interface PendingRequest {
   readonly type: number;
+  readonly timeout: number;
   readonly resolve: (response: Message) => void;
   readonly reject: (error: ReliabilityError) => void;
+  readonly signal: AbortSignal | undefined;
   timer: TimerHandle | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 /**
@@ -141,43 +144,25 @@ export class Operations {
     }
     const number = this.#allocateNumber();
     const timeout = init.timeout ?? this.#timeout;
-    return new Promise<Message>((resolve, reject) => {
-      const entry: PendingRequest = {
-        type,
-        resolve: (response) => {
-          finish();
-          resolve(response);
-        },
-        reject: (error) => {
-          finish();
-          reject(error);
-        },
-        timer: undefined,
-      };
-      const onAbort = (): void => entry.reject(abortError(signal as AbortSignal, `request ${number}`));
-      const finish = (): void => {
-        this.#pending.delete(number);
-        if (entry.timer !== undefined) this.#clock.clearTimer(entry.timer);
-        entry.timer = undefined;
-        signal?.removeEventListener('abort', onAbort);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      entry.timer = this.#clock.setTimer(() => {
-        entry.timer = undefined;
-        entry.reject(
-          new ReliabilityError(
-            'REQUEST_TIMEOUT',
-            `request ${number} (type ${type}) got no response in ${timeout} ms`,
-          ),
-        );
-      }, timeout);
-      this.#pending.set(number, entry);
-      this.#stats.requestsSent++;
-      this.#channel.send({ number, response: false, type, options }).catch((error: unknown) => {
-        if (ReliabilityError.is(error)) entry.reject(error);
-        else entry.reject(new ReliabilityError('CLOSED', 'request could not be sent', { cause: error }));
-      });
+    const promise = new Promise<Message>((resolve, reject) => {
+      this.#pending.set(number, { type, timeout, resolve, reject, timer: undefined, signal, onAbort: undefined });
     });
+    const entry = this.#pending.get(number) as PendingRequest;
+    entry.timer = this.#clock.setTimer(() => this.#expire(number), timeout);
+    if (signal !== undefined) {
+      entry.onAbort = () => this.#finish(number, abortError(signal, `request ${number}`));
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    this.#stats.requestsSent++;
+    this.#channel.send({ number, response: false, type, options }).catch((error: unknown) => {
+      this.#finish(
+        number,
+        ReliabilityError.is(error)
+          ? error
+          : new ReliabilityError('CLOSED', 'request could not be sent', { cause: error }),
+      );
+    });
+    return promise;
   }
 
   /** Sets the handler for requests of `type` (replacing any). Returns a function that removes it. */
@@ -201,7 +186,31 @@ export class Operations {
     const error = new ReliabilityError('CLOSED', cause === undefined ? 'operations closed' : cause.message, {
       cause,
     });
-    for (const entry of [...this.#pending.values()]) entry.reject(error);
+    for (const number of [...this.#pending.keys()]) this.#finish(number, error);
+  }
+
+  /** Settles request `number` once: with its response, or with `outcome` as the error. */
+  #finish(number: number, outcome: Message | ReliabilityError): void {
+    const entry = this.#pending.get(number);
+    if (entry === undefined) return;
+    this.#pending.delete(number);
+    if (entry.timer !== undefined) this.#clock.clearTimer(entry.timer);
+    if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
+    if (outcome instanceof Error) entry.reject(outcome);
+    else entry.resolve(outcome);
+  }
+
+  #expire(number: number): void {
+    const entry = this.#pending.get(number);
+    if (entry === undefined) return;
+    entry.timer = undefined;
+    this.#finish(
+      number,
+      new ReliabilityError(
+        'REQUEST_TIMEOUT',
+        `request ${number} (type ${entry.type}) got no response in ${entry.timeout} ms`,
+      ),
+    );
   }
 
   #allocateNumber(): number {
@@ -223,9 +232,7 @@ export class Operations {
       return;
     }
     this.#stats.responsesReceived++;
-    const error = responseError(response);
-    if (error === undefined) entry.resolve(response);
-    else entry.reject(error);
+    this.#finish(response.number, responseError(response) ?? response);
   }
 
   #onRequest(request: Message): void {
