@@ -156,3 +156,4 @@ export {
   type EndpointDropReason,
 } from './endpoint/xpp-endpoint.js';
 export { XppSession, type XppSessionEvents, type XppSessionStats } from './endpoint/xpp-session.js';
+export { placeXppCall, acceptXppCall, type XppCall } from './endpoint/xpp-call.js';

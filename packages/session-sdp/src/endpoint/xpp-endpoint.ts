@@ -209,6 +209,14 @@ export class XppEndpoint {
     };
   }
 
+  /**
+   * Whether this endpoint's security policy accepts a session with `remote`: a peer that offers no key is
+   * refused under `required`. Check it before answering an offer, so the refusal is a SIP 488, not a failed setup.
+   */
+  accepts(remote: XppDescription): boolean {
+    return this.security !== 'required' || remote.publicKey !== undefined;
+  }
+
   /** The sessions currently set up or open. */
   sessions(): XppSession[] {
     return [...this.#table.values()].map((entry) => entry.session.session);
@@ -256,7 +264,7 @@ export class XppEndpoint {
           remoteLtag: remote.ltag,
         }),
       );
-    } else if (this.security === 'required') {
+    } else if (!this.accepts(remote)) {
       this.#ltags.release(ltag);
       throw new SessionError(
         'INSECURE_PEER',
