@@ -145,7 +145,15 @@ export class Operations {
     const number = this.#allocateNumber();
     const timeout = init.timeout ?? this.#timeout;
     const promise = new Promise<Message>((resolve, reject) => {
-      this.#pending.set(number, { type, timeout, resolve, reject, timer: undefined, signal, onAbort: undefined });
+      this.#pending.set(number, {
+        type,
+        timeout,
+        resolve,
+        reject,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+      });
     });
     const entry = this.#pending.get(number) as PendingRequest;
     entry.timer = this.#clock.setTimer(() => this.#expire(number), timeout);
