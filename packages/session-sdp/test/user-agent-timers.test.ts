@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SipUserAgent, type IncomingInvite, type SipMessage } from '../src/index.js';
+import { SipUserAgent, type IncomingInvite, type SipCall, type SipMessage } from '../src/index.js';
 import { CaptureTransport } from './helpers/capture-transport.js';
 import { ManualClock } from './helpers/manual-clock.js';
 
@@ -77,5 +77,59 @@ describe('user agent timers (manual clock)', () => {
       [487, '1 INVITE'],
       [200, '1 CANCEL'],
     ]);
+  });
+});
+
+describe('route set (RFC 3261 §12.1)', () => {
+  it('copies Record-Route into the 2xx, and the UAC sends ACK and BYE through the reversed route set', async () => {
+    let accepted: Promise<SipCall> | undefined;
+    const { transport } = setup((incoming) => {
+      accepted = incoming.accept({ contentType: 'text/plain', body: 'answer' });
+    });
+    transport.deliver(
+      invite('z9hG4bK4').replace(
+        'Contact:',
+        'Record-Route: <sip:203.0.113.1:5060;lr>, <sip:203.0.113.2:5060;lr>\r\nContact:',
+      ),
+    );
+    const ok = transport.sent.find((s) => status(s.message) === 200)!.message;
+    expect(ok.headers.getAll('record-route')).toEqual([
+      '<sip:203.0.113.1:5060;lr>',
+      '<sip:203.0.113.2:5060;lr>',
+    ]);
+    void accepted?.catch(() => undefined);
+
+    // The UAC side: a 2xx with the same Record-Route makes a route set 2, 1 (reversed); ACK and BYE go to .2.
+    const clock = new ManualClock();
+    const uacTransport = new CaptureTransport(() => clock.now());
+    const uac = new SipUserAgent({ transport: uacTransport, clock });
+    const pending = uac.invite('sip:xpp@198.51.100.7:5070', { contentType: 'text/plain', body: 'offer' });
+    const sentInvite = uacTransport.sent[0]!.message;
+    const answer = [
+      'SIP/2.0 200 OK',
+      `Via: ${sentInvite.headers.get('via')!}`,
+      'Record-Route: <sip:203.0.113.1:5060;lr>, <sip:203.0.113.2:5060;lr>',
+      `From: ${sentInvite.headers.get('from')!}`,
+      `To: ${sentInvite.headers.get('to')!};tag=callee`,
+      `Call-ID: ${sentInvite.headers.get('call-id')!}`,
+      'CSeq: 1 INVITE',
+      'Contact: <sip:callee@10.0.0.9:5060>',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    uacTransport.deliver(answer, { address: '203.0.113.2', port: 5060 });
+    const call = await pending;
+    void call.bye().catch(() => undefined);
+    const inDialog = uacTransport.sent.filter(
+      (s) => s.message.kind === 'request' && s.message.method !== 'INVITE',
+    );
+    expect(inDialog.map((s) => [s.message.kind === 'request' && s.message.method, s.to])).toEqual([
+      ['ACK', { address: '203.0.113.2', port: 5060 }],
+      ['BYE', { address: '203.0.113.2', port: 5060 }],
+    ]);
+    const ack = inDialog[0]!.message;
+    expect(ack.kind === 'request' && ack.uri).toBe('sip:callee@10.0.0.9:5060');
+    expect(ack.headers.getAll('route')).toEqual(['<sip:203.0.113.2:5060;lr>', '<sip:203.0.113.1:5060;lr>']);
   });
 });

@@ -384,6 +384,9 @@ export class IncomingInvite {
     const ok = createResponse(this.request, 200, {
       toTag: this.#localTag,
       headers: [
+        // §12.1.1: a UAS copies Record-Route into its 2xx, so the caller's in-dialog requests (ACK, BYE)
+        // follow the proxies that asked to stay on the path (how a peer behind a NAT is reached).
+        ...this.request.headers.getAll('record-route').map((route) => ['Record-Route', route] as const),
         ['Contact', this.#hooks.contact],
         ['Content-Type', answer.contentType],
       ],
