@@ -16,6 +16,8 @@ import { LtagAllocator } from '../demux/ltag-allocator.js';
 import { SessionTable, type DropReason as TableDropReason } from '../demux/session-table.js';
 import { SessionError } from '../errors.js';
 import { candidateTargets, makeCandidate } from '../sdp/candidate.js';
+import { stunBinding, type StunBindingOptions } from '../stun/binding.js';
+import { isStunMessage } from '../stun/codec.js';
 import type { TransportAddress, XppCandidate, XppDescription } from '../sdp/description.js';
 import { SessionPort } from './session-port.js';
 import { XppSession } from './xpp-session.js';
@@ -167,6 +169,22 @@ export class XppEndpoint {
         port: this.address.port,
       }),
     );
+  }
+
+  /**
+   * Asks a STUN server (RFC 8489) where this endpoint's socket appears from, and advertises that address as a
+   * server-reflexive candidate when it differs from the host addresses. Rejects with `STUN_TIMEOUT`, `BAD_STUN`,
+   * `ABORTED`.
+   */
+  async discoverReflexiveAddress(
+    server: TransportAddress,
+    options: StunBindingOptions = {},
+  ): Promise<TransportAddress> {
+    this.#assertOpen();
+    const mapped = await stunBinding(this.#socket, server, { clock: this.#clock, ...options });
+    const isHost = mapped.port === this.address.port && this.#hostAddresses.includes(mapped.address);
+    if (!isHost) this.addReflexiveAddress(mapped);
+    return mapped;
   }
 
   /** Allocates an ltag and describes this side for an offer or an answer. */
@@ -327,6 +345,9 @@ export class XppEndpoint {
 
   #onDatagram(msg: Uint8Array, source: TransportAddress): void {
     this.#datagramsReceived++;
+    // STUN answers share the socket; stunBinding reads them. An XPP fragment's first octet is 0x1X (version 1),
+    // a STUN Binding message's 0x00 or 0x01, so the two never collide, whatever the ltags.
+    if ((msg[0] ?? 0xff) < 0x10 && isStunMessage(msg)) return;
     let header;
     try {
       header = decodeFragment(msg);
