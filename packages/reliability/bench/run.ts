@@ -225,8 +225,7 @@ const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 if (process.env['BENCH_ONLY'] === 'xpp') {
   const r = await xpp(undefined);
   console.log('xpp direct', round(mbps(r)), 'MB/s');
-  const e = await xppEcho();
-  console.log('xpp echo', e);
+  if (process.env['BENCH_RTT'] !== '0') console.log('xpp echo', await xppEcho());
   process.exit(0);
 }
 const raw = await rawBlast();

@@ -119,6 +119,7 @@ export interface ChannelOptions {
   readonly ackHistory?: number;
   readonly minProbeTimeout?: number;
   readonly ackDelay?: number;
+  readonly ackEvery?: number;
 }
 
 export interface SendOptions {
@@ -321,6 +322,7 @@ export class ReliableChannel {
       ackHistory: options.ackHistory ?? Defaults.ackHistory,
       minProbeTimeout: options.minProbeTimeout ?? Defaults.minProbeTimeout,
       ackDelay: options.ackDelay ?? Defaults.ackDelay,
+      ackEvery: options.ackEvery ?? Defaults.ackEvery,
     };
     for (const [name, value] of Object.entries(this.#o)) checkOption(name, value);
     checkOption('localId', this.localId, 0xffff);
@@ -876,7 +878,8 @@ export class ReliableChannel {
     const rto = this.#rto.rto;
     this.#rtoDeadline = now + rto;
     const srtt = this.#rto.srtt;
-    const pto = srtt === undefined ? rto : Math.max(2 * srtt, this.#o.minProbeTimeout);
+    // the peer may hold an ACK back for up to its ackDelay (assumed equal to ours)
+    const pto = srtt === undefined ? rto : Math.max(2 * srtt, this.#o.minProbeTimeout) + this.#o.ackDelay;
     this.#probeDeadline = pto < rto ? now + pto : Number.POSITIVE_INFINITY;
     this.#probeStart = now;
     this.#setRtoTimer(Math.min(this.#rtoDeadline, this.#probeDeadline));
@@ -976,7 +979,7 @@ export class ReliableChannel {
         this.#drops['unexpected-syn']++;
         return;
       } else this.#stats.duplicates++;
-      this.#queueAck(seq);
+      this.#queueAck(seq, true);
       return;
     }
     const reassembler = this.#reassembler;
@@ -984,7 +987,8 @@ export class ReliableChannel {
       this.#drops['no-syn']++;
       return;
     }
-    if (reassembler.accept(seq, (flags & Flag.LFR) !== 0, payload) !== 'dropped') this.#queueAck(seq);
+    const last = (flags & Flag.LFR) !== 0;
+    if (reassembler.accept(seq, last, payload) !== 'dropped') this.#queueAck(seq, !last);
   }
 
   #acceptPeerSyn(seq: number): void {
@@ -1013,13 +1017,14 @@ export class ReliableChannel {
   }
 
   /**
-   * Acknowledgements go out after the current turn's I/O (one ACK datagram for a burst), or, for a lone
-   * fragment, up to `ackDelay` later so that one datagram can cover the next one too (a request/response
-   * exchange then costs half the ACK datagrams); the peer's probe timeout is well above that delay.
+   * Acknowledgements of a message in progress (a fragment without `LFR`: bulk data) go out after the current
+   * turn's I/O, one ACK datagram for the whole burst. Those of small messages (request/response traffic) wait
+   * up to `ackDelay` or until `ackEvery` are pending, so one ACK datagram covers several exchanges; the
+   * peer's probe timeout allows for that delay.
    */
-  #queueAck(seq: number): void {
+  #queueAck(seq: number, urgent: boolean): void {
     this.#acks.add(seq);
-    if (this.#acks.size >= 2 || this.#o.ackDelay === 0) {
+    if (urgent || this.#acks.size >= this.#o.ackEvery || this.#o.ackDelay === 0) {
       if (this.#ackTimer !== undefined && this.#ackDelayed) {
         this.#clock.clearTimer(this.#ackTimer);
         this.#ackTimer = undefined;

@@ -15,8 +15,10 @@ export const Defaults = {
    * this early to recover a lost ACK or tail fragment without a full timeout (RFC 8985 §7).
    */
   minProbeTimeout: 4,
-  /** Longest wait before acknowledging a lone fragment, hoping to cover the next one in the same ACK. */
-  ackDelay: 1,
+  /** Longest wait before acknowledging a small message's fragment, so one ACK covers several exchanges. */
+  ackDelay: 2,
+  /** Small-message acknowledgements pending that are sent at once without waiting for `ackDelay`. */
+  ackEvery: 8,
   /** Retransmissions of one fragment after timeouts before its message fails with `TIMEOUT`. */
   maxRetries: 7,
   /** Milliseconds after a fragment was first sent before its message fails with `TIMEOUT` (64×T1). */

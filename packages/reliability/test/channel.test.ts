@@ -144,14 +144,40 @@ describe('ReliableChannel on a fake clock', () => {
     expect(covered).toBeGreaterThanOrEqual(datagrams.length);
     expect(delivered).toHaveLength(1);
     sent.length = 0;
-    channel.receive(datagrams[1]!);
+    channel.receive(datagrams[1]!); // a duplicate from the middle of a message: acknowledged after this turn
     clock.advance(0);
-    expect(sent).toHaveLength(0); // a lone fragment's ACK waits up to ackDelay for company
-    clock.advance(1);
     expect(sent.map((d) => decodeFragment(d).seq)).toEqual([502]);
+    sent.length = 0;
+    const last = datagrams[datagrams.length - 1]!; // a message's last fragment waits up to ackDelay for company
+    channel.receive(last);
+    clock.advance(1);
+    expect(sent).toHaveLength(0);
+    clock.advance(1);
+    expect(sent.map((d) => decodeFragment(d).seq)).toEqual([decodeFragment(last).seq]);
     expect(delivered).toHaveLength(1);
-    expect(channel.stats.duplicates).toBe(1);
+    expect(channel.stats.duplicates).toBe(2);
     tap.close();
+  });
+
+  it('acknowledges small messages together: after ackEvery of them or ackDelay, whichever comes first', () => {
+    const { clock, sent, channel } = lone();
+    const tap = lone({ localId: 2, remoteId: 1, initialSeq: 500, peerInitialSeq: 100 });
+    for (let i = 0; i < 10; i++) tap.channel.send(payloadMessage(i, 10)).catch(() => {});
+    for (const d of tap.sent.slice(0, 7)) channel.receive(d);
+    clock.advance(0);
+    expect(sent).toHaveLength(0);
+    channel.receive(tap.sent[7]!);
+    clock.advance(0);
+    expect(sent).toHaveLength(1);
+    const ack = decodeFragment(sent[0]!);
+    const covered = decodeAckRanges(ack.payload).reduce((n, r) => n + r.count, 1);
+    expect([ack.seq, covered >= 8]).toEqual([501, true]);
+    channel.receive(tap.sent[8]!);
+    clock.advance(1);
+    expect(sent).toHaveLength(1);
+    clock.advance(1);
+    expect(sent).toHaveLength(2);
+    tap.channel.close();
   });
 
   it('gives up on a silent peer after 7 retries with a typed error naming the message, and frees all state', async () => {
