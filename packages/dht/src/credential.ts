@@ -2,7 +2,7 @@ import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { WireError } from '@xpp/wire';
 import { aorUser, normaliseAor } from './aor.js';
 import { DhtError } from './errors.js';
-import { ByteReader, ByteWriter, fromUtf8, utf8 } from './internal/bytes.js';
+import { ByteReader, ByteWriter, fromUtf8 } from './internal/bytes.js';
 import { checkSize } from './internal/codec.js';
 
 import { HA1_SIZE, HASH_NAME, type DigestAlgorithm } from './internal/digest-hash.js';
@@ -31,7 +31,8 @@ export interface SignedCredential extends Credential {
 
 export const SIGNATURE_SIZE = 64;
 /** Domain separation: a signature over a credential can never be taken for one over anything else. */
-const SIGNING_CONTEXT = utf8('XPP-PCAN credential v1\0');
+// Its own buffer, not a slice of Node's shared pool: it lives as long as the process.
+const SIGNING_CONTEXT = new TextEncoder().encode('XPP-PCAN credential v1\0');
 const MAX_FIELD = 1024;
 
 /** H(username ":" realm ":" password), RFC 7616 §3.4.2, as octets. */
@@ -133,7 +134,16 @@ export function decodeCredential(bytes: Uint8Array): SignedCredential {
   const signature = r.bytes8('signature');
   checkSize(signature.length, SIGNATURE_SIZE, SIGNATURE_SIZE, 'signature', true);
   r.end();
-  return { aor, username, realm, serial, ha1Sha256, ...(ha1Md5.length === 0 ? {} : { ha1Md5 }), signature };
+  const credential: { -readonly [K in keyof SignedCredential]: SignedCredential[K] } = {
+    aor,
+    username,
+    realm,
+    serial,
+    ha1Sha256,
+    signature,
+  };
+  if (ha1Md5.length !== 0) credential.ha1Md5 = ha1Md5;
+  return credential;
 }
 
 /**

@@ -76,6 +76,7 @@ export {
   decodeNeighbourUpdate,
   encodeTakeover,
   decodeTakeover,
+  refusalOptions,
 } from './messages.js';
 export {
   type RecordRole,

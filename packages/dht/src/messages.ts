@@ -1,4 +1,5 @@
-import { WireError, type OptionType, type XppOption } from '@xpp/wire';
+import { ErrorCode, Option, WireError, type OptionType, type XppOption } from '@xpp/wire';
+import { DhtError } from './errors.js';
 import type { RecordKind } from './kinds.js';
 import { DhtOperation } from './operations.js';
 import { DhtOption } from './options.js';
@@ -82,26 +83,28 @@ export interface PutRequest {
 }
 
 export function encodePut(body: PutRequest): XppOption[] {
-  return [
+  const options = [
     opt(DhtOption.KEY, body.key),
     opt(DhtOption.KIND, body.kind),
     opt(DhtOption.LIFETIME, body.lifetime),
-    ...(body.replica === true ? [opt(DhtOption.REPLICA, true as const)] : []),
-    ...valueOptions(body.value),
   ];
+  if (body.replica === true) options.push(opt(DhtOption.REPLICA, true as const));
+  for (const option of valueOptions(body.value)) options.push(option);
+  return options;
 }
 
 export function decodePut(options: readonly XppOption[]): PutRequest {
   const value = readValue(options);
   if (value === undefined) throw new WireError('MISSING_OPTION', 'required option VALUE is absent');
-  const replica = flag(DhtOption.REPLICA, options);
-  return {
+  // Built field by field: object spread is markedly slower on this hot path.
+  const body: { -readonly [K in keyof PutRequest]: PutRequest[K] } = {
     key: required(DhtOption.KEY, options),
     kind: required(DhtOption.KIND, options),
     lifetime: required(DhtOption.LIFETIME, options),
     value,
-    ...(replica ? { replica } : {}),
   };
+  if (flag(DhtOption.REPLICA, options)) body.replica = true;
+  return body;
 }
 
 /** PUT response: the lifetime granted (the request's, capped by the store's maximum). */
@@ -229,4 +232,19 @@ export function decodeTakeover(options: readonly XppOption[]): TakeoverRequest {
   const zones = DhtOption.ZONE.findAll(options);
   if (zones.length === 0) throw new WireError('MISSING_OPTION', 'required option ZONE is absent');
   return { deadPeer: required(DhtOption.PEER_ID, options), zones };
+}
+
+/**
+ * The options of a response that refuses a request: ERROR with the code `error` maps to (a `DhtError`'s status;
+ * 400 for any `WireError`, the request being malformed) and its message as the reason, plus RETRY-AFTER for a 503
+ * when `retryAfter` (seconds) is given.
+ */
+export function refusalOptions(error: DhtError | WireError, retryAfter?: number): XppOption[] {
+  const code = DhtError.is(error) ? error.status : ErrorCode.BAD_REQUEST;
+  // A reason is for people; keep it well inside one option.
+  const reason = error.message.slice(0, 512);
+  const options = [Option.ERROR.option({ code, reason })];
+  if (code === ErrorCode.OVERLOADED && retryAfter !== undefined)
+    options.push(Option.RETRY_AFTER.option(retryAfter));
+  return options;
 }

@@ -241,7 +241,10 @@ export const bindingCodec: ValueCodec<Binding> = structCodec(
     writeBindingId(w, v);
     writePeerId(w, v.flowPeer, 'flow peer');
   },
-  (r) => ({ ...readBindingId(r), flowPeer: readPeerId(r, 'flow peer') }),
+  (r) => {
+    const { instanceId, regId, contact } = readBindingId(r);
+    return { instanceId, regId, contact, flowPeer: readPeerId(r, 'flow peer') };
+  },
 );
 
 /** The identity of a binding within its AOR: instance id + reg-id, or the contact URI without Outbound. */

@@ -1,8 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OPTION_HEADER_SIZE, WireError, decodeMessage, encodeMessage, type XppOption } from '@xpp/wire';
 import {
+  OPTION_HEADER_SIZE,
+  Option,
+  WireError,
+  decodeMessage,
+  encodeMessage,
+  type XppOption,
+} from '@xpp/wire';
+import {
+  DhtError,
   DhtOption,
+  refusalOptions,
   DhtOperation,
   RecordKind,
   decodeGet,
@@ -54,6 +63,19 @@ function errorCode(run: () => unknown): string {
     throw error;
   }
 }
+
+describe('refusalOptions', () => {
+  it('answers a DhtError with its status, a malformed request with 400, and 503 with RETRY-AFTER', () => {
+    const full = refusalOptions(new DhtError('STORE_FULL', 'full'), 5);
+    expect(Option.ERROR.require(full)).toEqual({ code: 503, reason: 'full' });
+    expect(Option.RETRY_AFTER.find(full)).toBe(5);
+    const forged = refusalOptions(new DhtError('BAD_SIGNATURE', 'forged'), 5);
+    expect(Option.ERROR.require(forged).code).toBe(403);
+    expect(Option.RETRY_AFTER.find(forged)).toBeUndefined();
+    const malformed = refusalOptions(new WireError('TRUNCATED', 'x'.repeat(2000)));
+    expect(Option.ERROR.require(malformed)).toEqual({ code: 400, reason: 'x'.repeat(512) });
+  });
+});
 
 describe('operation bodies', () => {
   it.each(decoders)('%s meets hostile options with a body or a WireError', (_name, decode) => {

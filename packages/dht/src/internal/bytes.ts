@@ -2,8 +2,13 @@ import { WireError } from '@xpp/wire';
 
 const utf8Encoder = new TextEncoder();
 
+/**
+ * UTF-8 of `text` as a plain Uint8Array. Encoded by Buffer.from (for short text a slice of Node's pool, several
+ * times faster than TextEncoder#encode); the view keeps the type plain so values compare equal to decoded ones.
+ */
 export function utf8(text: string): Uint8Array {
-  return utf8Encoder.encode(text);
+  const b = Buffer.from(text, 'utf8');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -109,7 +114,8 @@ export class ByteReader {
  * width (`INVALID_FIELD`) so that an encoder never writes what its decoder would refuse.
  */
 export class ByteWriter {
-  #buf = new Uint8Array(128);
+  // 64 octets or less are allocated on V8's heap, much faster than a larger (off-heap) buffer.
+  #buf = new Uint8Array(64);
   #size = 0;
 
   #room(n: number): number {
