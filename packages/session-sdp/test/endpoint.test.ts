@@ -200,6 +200,40 @@ describe('XppEndpoint session setup (real UDP on loopback)', () => {
   });
 });
 
+describe('XppEndpoint NAT rebinding', () => {
+  it('keeps the session when the peer reappears from a new address, once its fragments authenticate', async () => {
+    const a = await endpoint();
+    const b = await endpoint();
+    // A "NAT" in front of a: forwards a's datagrams to b from one socket, later from another (a new mapping).
+    const nat = [createSocket('udp4'), createSocket('udp4')];
+    for (const s of nat) {
+      s.bind(0, '127.0.0.1');
+      await once(s, 'listening');
+      cleanup.push(() => new Promise<void>((r) => s.close(() => r())));
+    }
+    let current = 0;
+    const front = await tap(b.address); // a talks to the tap; the tap's far side is replaced below
+    front.socket.removeAllListeners('message');
+    front.socket.on('message', (msg) => nat[current]!.send(msg, b.address.port, b.address.address));
+    for (const s of nat) s.on('message', (msg) => front.socket.send(msg, a.address.port, a.address.address));
+    const pa = a.prepare();
+    const pb = b.prepare();
+    const natAddress = (i: number) => ({ address: '127.0.0.1', port: nat[i]!.address().port });
+    const [sa, sb] = await Promise.all([
+      pa.open(through(pb.description, front.address)),
+      pb.open(through(pa.description, natAddress(0))),
+    ]);
+    expect(await ping(sa, 'before')).toBe('before');
+    expect(sb.remote).toEqual(natAddress(0));
+    const rebound = new Promise((resolve) => sb.on('rebind', resolve));
+    current = 1; // the mapping changes: a's traffic now arrives from another port
+    expect(await ping(sa, 'after')).toBe('after');
+    expect(await rebound).toEqual(natAddress(1));
+    expect(sb.remote).toEqual(natAddress(1));
+    expect(b.stats.rebinds).toBe(1);
+  });
+});
+
 describe('XppEndpoint hostile and stray input', () => {
   it('drops wrong ltags, wrong keys and replayed fragments without touching session state', async () => {
     const a = await endpoint();
