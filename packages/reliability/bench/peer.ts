@@ -42,6 +42,15 @@ function meter(total: number) {
 
 const total = Number(process.argv[3] ?? 64 * 1024 * 1024);
 
+/** Binds, tells the runner its port, learns the runner's and connects a channel to it (ltag 2 to ltag 1). */
+async function xppChannel() {
+  const socket = await bindUdp();
+  send({ port: socketAddress(socket).port });
+  const { port } = await command();
+  const remote = { address: '127.0.0.1', port: port as number };
+  return connectUdpChannel({ socket, remote, localId: 2, remoteId: 1 });
+}
+
 if (role === 'raw') {
   const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
   const count = meter(total);
@@ -67,15 +76,7 @@ if (role === 'raw') {
   const { port } = await command();
   stream.connect(socket, 1, port as number, '127.0.0.1');
 } else if (role === 'xpp') {
-  const socket = await bindUdp();
-  send({ port: socketAddress(socket).port });
-  const { port } = await command();
-  const channel = await connectUdpChannel({
-    socket,
-    remote: { address: '127.0.0.1', port: port as number },
-    localId: 2,
-    remoteId: 1,
-  });
+  const channel = await xppChannel();
   const count = meter(total);
   channel.on('message', ({ bytes }) => count(bytes.length));
   await channel.open();
@@ -92,15 +93,7 @@ if (role === 'raw') {
   socket.on('message', (d, from) => socket.send(d, from.port, from.address));
   socket.bind(0, '127.0.0.1', () => send({ port: socket.address().port }));
 } else if (role === 'echo-xpp') {
-  const socket = await bindUdp();
-  send({ port: socketAddress(socket).port });
-  const { port } = await command();
-  const channel = await connectUdpChannel({
-    socket,
-    remote: { address: '127.0.0.1', port: port as number },
-    localId: 2,
-    remoteId: 1,
-  });
+  const channel = await xppChannel();
   new Operations(channel); // answers PING with its DATA
   await channel.open();
 } else {

@@ -2,7 +2,7 @@ import { Flag, decodeAckRanges, decodeFragment, encodeFragment } from '@xpp/wire
 import { describe, expect, it } from 'vitest';
 import { ReliabilityError, ReliableChannel } from '../src/index.js';
 import { FakeClock, MemoryNetwork, memoryChannelPair } from '../src/testing/index.js';
-import { collect, equalBytes, payloadMessage, randomSizes } from './helpers.js';
+import { collect, equalBytes, handDriven, payloadMessage, randomSizes } from './helpers.js';
 
 function pair(options: ConstructorParameters<typeof MemoryNetwork>[0] = {}, channel = {}) {
   const clock = new FakeClock();
@@ -11,21 +11,7 @@ function pair(options: ConstructorParameters<typeof MemoryNetwork>[0] = {}, chan
   return { clock, network, a, b };
 }
 
-/** A channel whose datagrams land in `sent`, driven by hand. */
-function lone(options: Partial<ConstructorParameters<typeof ReliableChannel>[0]> = {}) {
-  const clock = new FakeClock();
-  const sent: Uint8Array[] = [];
-  const channel = new ReliableChannel({
-    localId: 1,
-    remoteId: 2,
-    clock,
-    initialSeq: 100,
-    peerInitialSeq: 500,
-    port: { send: (d) => sent.push(Uint8Array.from(d)) },
-    ...options,
-  });
-  return { clock, sent, channel };
-}
+const lone = handDriven;
 
 async function settle<T>(clock: FakeClock, promise: Promise<T>, limitMs = 120_000): Promise<T> {
   let done = false;
@@ -116,25 +102,13 @@ describe('ReliableChannel on a fake clock', () => {
   it('acknowledges a burst with one ACK datagram carrying ranges, and duplicates again', () => {
     const { clock, sent, channel } = lone();
     const delivered = collect(channel);
-    const peer = new ReliableChannel({
+    const { sent: out, channel: tap } = lone({
       localId: 2,
       remoteId: 1,
-      clock,
       initialSeq: 500,
       peerInitialSeq: 100,
-      port: { send: (d) => channel.receive(d) },
-    });
-    const out: Uint8Array[] = [];
-    const tap = new ReliableChannel({
-      localId: 2,
-      remoteId: 1,
-      clock,
-      initialSeq: 500,
-      peerInitialSeq: 100,
-      port: { send: (d) => out.push(d) },
     });
     tap.send(payloadMessage(7, 5000)).catch(() => {});
-    peer.close();
     const datagrams = [...out];
     for (const d of datagrams) channel.receive(d);
     clock.advance(0);

@@ -1,6 +1,6 @@
 import { Option, encodeMessage } from '@xpp/wire';
-import type { ReceivedMessage, ReliableChannel } from '../src/index.js';
-import { seededRandom } from '../src/testing/index.js';
+import { type ChannelOptions, type ReceivedMessage, ReliableChannel } from '../src/index.js';
+import { FakeClock, seededRandom } from '../src/testing/index.js';
 
 /**
  * An encoded request carrying `size` octets of DATA derived from `seed`, so any corruption shows. DATA values
@@ -43,4 +43,23 @@ export function collect(channel: ReliableChannel): ReceivedMessage[] {
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}
+
+/**
+ * An open channel (ltag 1 to ltag 2, initial numbers 100 and 500) on its own fake clock, whose datagrams land in
+ * `sent` (copied): the test plays the peer by hand.
+ */
+export function handDriven(options: Partial<ChannelOptions> = {}) {
+  const clock = new FakeClock();
+  const sent: Uint8Array[] = [];
+  const channel = new ReliableChannel({
+    localId: 1,
+    remoteId: 2,
+    clock,
+    initialSeq: 100,
+    peerInitialSeq: 500,
+    port: { send: (d) => sent.push(Uint8Array.from(d)) },
+    ...options,
+  });
+  return { clock, sent, channel };
 }

@@ -2,9 +2,9 @@ import type { Socket } from 'node:dgram';
 import fc from 'fast-check';
 import { Flag, encodeFragment, encodeMessage } from '@xpp/wire';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReliableChannel, bindUdp, createUdpChannel, socketAddress } from '../src/index.js';
-import { FakeClock, seededRandom } from '../src/testing/index.js';
-import { collect, equalBytes, payloadMessage } from './helpers.js';
+import { bindUdp, createUdpChannel, socketAddress } from '../src/index.js';
+import { seededRandom } from '../src/testing/index.js';
+import { collect, equalBytes, handDriven, payloadMessage } from './helpers.js';
 
 const sockets: Socket[] = [];
 afterEach(async () => {
@@ -44,16 +44,7 @@ describe('hostile input', () => {
     );
     fc.assert(
       fc.property(fc.array(arbitraryDatagram, { maxLength: 200 }), (datagrams) => {
-        const clock = new FakeClock();
-        const channel = new ReliableChannel({
-          localId: 1,
-          remoteId: 2,
-          clock,
-          initialSeq: 100,
-          peerInitialSeq: 500,
-          port: { send: () => {} },
-          ...bounds,
-        });
+        const { clock, channel } = handDriven(bounds);
         for (const d of datagrams) channel.receive(d);
         clock.advance(1);
         const s = channel.stats;
@@ -164,16 +155,7 @@ describe('hostile input', () => {
   );
 
   it('a fragment bomb in sequence (huge announced length, then endless fragments without LFR) is consumed unbuffered', () => {
-    const clock = new FakeClock();
-    const channel = new ReliableChannel({
-      localId: 1,
-      remoteId: 2,
-      clock,
-      initialSeq: 100,
-      peerInitialSeq: 500,
-      port: { send: () => {} },
-      ...bounds,
-    });
+    const { channel } = handDriven(bounds);
     const got = collect(channel);
     const huge = encodeMessage({ number: 1, response: false, type: 1, options: [] });
     new DataView(huge.buffer).setUint32(8, 0x7fffffff);
