@@ -1,25 +1,24 @@
+import { CanError, MAX_AOR_LENGTH, normaliseAor as canonicalAor } from '@xpp/can';
 import { DhtError } from './errors.js';
 
-/** Longest address-of-record text accepted, in characters (as `@xpp/can`). */
-export const MAX_AOR_LENGTH = 1_024;
+export { MAX_AOR_LENGTH };
 
-// scheme ":" user "@" host [":" port], then parameters and headers that do not name the user. The same grammar
-// as `@xpp/can`'s `normaliseAor` (docs/decisions/can-aor-key.md), so that both give one key per user.
-const AOR = /^\s*(sips?):([^@;?\s]+)@([^;?:\s]+)(?::(\d{1,5}))?(?:[;?].*)?\s*$/i;
 const BARE_URI = /^\s*sips?:/i;
 
-function invalid(input: string, why: string): DhtError {
+function invalid(input: string, why: string, cause?: unknown): DhtError {
   return new DhtError(
     'INVALID_AOR',
     `${JSON.stringify(input.slice(0, 80))} is not an address-of-record: ${why}`,
+    cause === undefined ? undefined : { cause },
   );
 }
 
 /**
- * The key text of a SIP address-of-record (spec §2): `scheme:user@host[:port]`, scheme and host in lower case,
- * the user part as written (case-sensitive in SIP), URI parameters and headers dropped — the same text as
- * `@xpp/can`'s `normaliseAor` for every URI that accepts. A name-addr (`"Alice" <sip:alice@Example.org>;tag=1`,
- * as in To and Contact headers) is unwrapped first. Anything else is `INVALID_AOR` (answered with 400).
+ * The key text of a SIP address-of-record (spec §2), exactly as `@xpp/can` computes it (`scheme:user@host[:port]`,
+ * scheme and host in lower case, the user part as written, parameters and headers dropped;
+ * docs/decisions/can-aor-key.md), so that a user has one key everywhere. A name-addr
+ * (`"Alice" <sip:alice@Example.org>;tag=1`, as in To and Contact headers) is unwrapped first. Anything else, or
+ * text over {@link MAX_AOR_LENGTH} characters, is `INVALID_AOR` (answered with 400).
  */
 export function normaliseAor(input: string): string {
   if (input.length > MAX_AOR_LENGTH) throw invalid(input, `longer than ${MAX_AOR_LENGTH} characters`);
@@ -30,17 +29,12 @@ export function normaliseAor(input: string): string {
     if (open < 0 || close < 0) throw invalid(input, 'not a sip: or sips: URI');
     uri = input.slice(open + 1, close);
   }
-  const match = AOR.exec(uri);
-  if (match === null) throw invalid(input, 'not a sip: or sips: URI with a user part');
-  const [, scheme, user, host, port] = match as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string | undefined,
-  ];
-  if (port !== undefined && Number(port) > 0xffff) throw invalid(input, `port ${port} is out of range`);
-  return `${scheme.toLowerCase()}:${user}@${host.toLowerCase()}${port === undefined ? '' : `:${port}`}`;
+  try {
+    return canonicalAor(uri);
+  } catch (error) {
+    if (CanError.is(error)) throw invalid(input, error.message, error);
+    throw error;
+  }
 }
 
 /** The user part of an address-of-record (the default digest username). */

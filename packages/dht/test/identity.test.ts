@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { normaliseAor as canNormaliseAor } from '@xpp/can';
 import { WireError } from '@xpp/wire';
 import {
   DhtError,
@@ -219,6 +220,26 @@ describe('address-of-record normalisation', () => {
     `sip:${'a'.repeat(1100)}@x`,
   ])('refuses %s with INVALID_AOR', (input) => {
     expect(code(() => normaliseAor(input))).toBe('INVALID_AOR');
+  });
+
+  it('gives the key @xpp/can gives for every bare URI', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 60 }),
+          fc.webUrl().map((u) => u.replace(/^https?:\/\//, 'sip:a@')),
+        ),
+        (input) => {
+          let expected: string | undefined;
+          try {
+            expected = canNormaliseAor(input);
+          } catch {
+            expected = undefined;
+          }
+          if (expected !== undefined && /^\s*sips?:/i.test(input)) expect(normaliseAor(input)).toBe(expected);
+        },
+      ),
+    );
   });
 
   it('never throws anything but INVALID_AOR, and is idempotent', () => {
