@@ -4,6 +4,7 @@ export { RecordKind, isRecordKind, parseRecordKind, recordKindName } from './kin
 export {
   MIN_PEER_ID_SIZE,
   MAX_PEER_ID_SIZE,
+  MIN_POINT_SIZE,
   MAX_POINT_SIZE,
   MAX_ZONE_SIZE,
   MAX_ZONES_PER_PEER,

@@ -3,9 +3,13 @@
 /** Octets of a peer id (opaque, compared as unsigned octet strings: the lower wins routing ties). */
 export const MIN_PEER_ID_SIZE = 1;
 export const MAX_PEER_ID_SIZE = 32;
-/** Octets of an encoded point or zone; opaque here, their layout belongs to `@xpp/can`. */
-export const MAX_POINT_SIZE = 64;
-export const MAX_ZONE_SIZE = 64;
+/**
+ * Octets of an encoded point or zone: opaque here (their codecs in `@xpp/can` depend on the overlay's d), bounded
+ * as `@xpp/can` encodes them (docs/decisions/can-encodings.md): a point is 4·d octets, a zone 1 + ⌈depth/8⌉.
+ */
+export const MIN_POINT_SIZE = 4;
+export const MAX_POINT_SIZE = 32;
+export const MAX_ZONE_SIZE = 33;
 /** Zones one neighbour may announce: one, two during a takeover (spec §2), with room for a takeover in a takeover. */
 export const MAX_ZONES_PER_PEER = 4;
 /** Address candidates in one contact. */

@@ -8,6 +8,7 @@ import {
   MAX_KEY_SIZE,
   MAX_PEER_ID_SIZE,
   MAX_POINT_SIZE,
+  MIN_POINT_SIZE,
   MAX_URI_SIZE,
   MAX_ZONE_SIZE,
   MAX_ZONES_PER_PEER,
@@ -173,7 +174,11 @@ export const peerIdCodec: ValueCodec<Uint8Array> = boundedBytesCodec(
   MIN_PEER_ID_SIZE,
   MAX_PEER_ID_SIZE,
 );
-export const pointCodec: ValueCodec<Uint8Array> = boundedBytesCodec('TARGET point', 1, MAX_POINT_SIZE);
+export const pointCodec: ValueCodec<Uint8Array> = boundedBytesCodec(
+  'TARGET point',
+  MIN_POINT_SIZE,
+  MAX_POINT_SIZE,
+);
 export const zoneCodec: ValueCodec<Uint8Array> = boundedBytesCodec('ZONE', 1, MAX_ZONE_SIZE);
 
 /** u16 URI length, URI, u8 candidate count, then per candidate: u8 type, u8 length + address text, u16 port. */

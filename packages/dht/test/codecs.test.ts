@@ -34,7 +34,7 @@ const cases: [string, ValueCodec<never>, fc.Arbitrary<unknown>][] = [
   ['KIND', kindCodec, arb.kind],
   ['KEY', keyCodec, arb.text(1024)],
   ['PEER-ID', peerIdCodec, arb.peerId],
-  ['TARGET', pointCodec, arb.bytes(1, 64)],
+  ['TARGET', pointCodec, arb.bytes(4, 32)],
   ['ZONE', zoneCodec, arb.zone],
   ['CONTACT', contactCodec, arb.contact],
   ['NEIGHBOUR', neighbourCodec, arb.neighbour],

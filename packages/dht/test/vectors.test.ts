@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, defaultRegistry, encodeMessage, fromHex, toHex } from '@xpp/wire';
 import { createPublicKey } from 'node:crypto';
+import { pointCodec as canPointCodec, zoneCodec as canZoneCodec } from '@xpp/can';
 import {
+  DhtOption,
   bindingCodec,
   decodeCredential,
   exportAdminPublicKey,
@@ -89,6 +91,22 @@ describe('golden vectors', () => {
       expect(toHex(again)).toBe(vector.hex);
     },
   );
+
+  it('carries points and zones that @xpp/can decodes (d = 2 in the vectors)', () => {
+    let zones = 0;
+    for (const vector of vectors.messages) {
+      const options = decodeMessage(fromHex(vector.hex)).options;
+      for (const zone of DhtOption.ZONE.findAll(options)) {
+        expect(canZoneCodec(2).decode(zone)).toBeDefined();
+        zones++;
+      }
+      for (const n of DhtOption.NEIGHBOUR.findAll(options))
+        for (const zone of n.zones) canZoneCodec(2).decode(zone);
+      const target = DhtOption.TARGET.find(options);
+      if (target !== undefined) expect(canPointCodec(2).decode(target)).toEqual([0x40000000, 0xc0000000]);
+    }
+    expect(zones).toBeGreaterThan(0);
+  });
 
   it('pins the PUT layout octet by octet (docs/decisions/dht-operation-codes.md)', () => {
     const put = vectors.messages.find((v) => v.name === 'PUT')!.hex;

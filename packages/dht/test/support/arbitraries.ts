@@ -17,7 +17,7 @@ export const text = (maxOctets: number, min = 1): fc.Arbitrary<string> =>
 
 export const kind = fc.constantFrom(RecordKind.BINDING, RecordKind.CREDENTIAL, RecordKind.PEER);
 export const peerId = bytes(1, 32);
-export const zone = bytes(1, 64);
+export const zone = bytes(1, 33);
 
 export const candidate: fc.Arbitrary<AddressCandidate> = fc.record({
   type: fc.constantFrom('host', 'srflx', 'relay'),
