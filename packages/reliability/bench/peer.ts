@@ -18,13 +18,13 @@ const command = (): Promise<Command> =>
   new Promise((resolve) => process.once('message', (m) => resolve(m as Command)));
 
 /** Counts octets until `total` arrive (or the line goes idle), then reports the rate from first to last. */
-function meter(total: number) {
+function meter(total: number, extra: () => object = () => ({})) {
   let bytes = 0;
   let first = 0;
   let last = 0;
   let idle: NodeJS.Timeout | undefined;
   const report = (): void => {
-    send({ bytes, ms: last - first });
+    send({ bytes, ms: last - first, ...extra() });
   };
   return (n: number): void => {
     const now = performance.now();
@@ -77,7 +77,10 @@ if (role === 'raw') {
   stream.connect(socket, 1, port as number, '127.0.0.1');
 } else if (role === 'xpp') {
   const channel = await xppChannel();
-  const count = meter(total);
+  const count = meter(total, () => ({
+    acks: channel.stats.ackDatagramsSent,
+    datagrams: channel.stats.datagramsReceived,
+  }));
   channel.on('message', ({ bytes }) => count(bytes.length));
   await channel.open();
 } else if (role === 'relay') {

@@ -141,7 +141,7 @@ describe('silent peer over real UDP', () => {
     // The handshake measured a sub-millisecond RTT, so the RTO starts at minRto (10 ms) and doubles to 200:
     // 10+20+40+80+160+200+200 = 710 ms to the 7th retry, give-up one RTO later, before giveUpAfter.
     expect(elapsed).toBeGreaterThan(850);
-    expect(elapsed).toBeLessThan(1600);
+    expect(elapsed).toBeLessThan(3000); // slack for timers firing late on a loaded CI machine
     expect(a.isClosed).toBe(true);
     expect(a.stats).toMatchObject({
       pendingMessages: 0,
