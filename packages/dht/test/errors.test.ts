@@ -25,3 +25,17 @@ describe('DhtError', () => {
     }
   });
 });
+
+describe('systemClock', () => {
+  it('reads wall-clock milliseconds that do not go backwards', async () => {
+    const { systemClock } = await import('../src/index.js');
+    const first = systemClock.now();
+    expect(Math.abs(first - Date.now())).toBeLessThan(60_000);
+    let last = first;
+    for (let i = 0; i < 1000; i++) {
+      const next = systemClock.now();
+      expect(next).toBeGreaterThanOrEqual(last);
+      last = next;
+    }
+  });
+});

@@ -3,6 +3,7 @@ import {
   DhtError,
   RecordKind,
   RecordStore,
+  RECORD_OVERHEAD,
   bindingCodec,
   createCredential,
   createCredentialVerifier,
@@ -299,6 +300,7 @@ describe('RecordStore accounting', () => {
         kind: fc.constantFrom(RecordKind.BINDING, RecordKind.PEER),
         lifetime: fc.integer({ min: 1, max: 100 }),
         replica: fc.boolean(),
+        uriLength: fc.integer({ min: 1, max: 400 }),
       }),
       fc.record({ op: fc.constant('remove' as const), key: fc.integer({ min: 0, max: 5 }) }),
       fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 50_000 }) }),
@@ -311,7 +313,13 @@ describe('RecordStore accounting', () => {
         const store = new RecordStore({ clock, maxRecords: 8, maxOctets: 1500, maxBindingsPerAor: 2 });
         for (const o of ops) {
           if (o.op === 'put') {
-            const value = o.kind === RecordKind.BINDING ? binding(o.instance) : peerValue;
+            const value =
+              o.kind === RecordKind.BINDING
+                ? binding(o.instance)
+                : peerRecordCodec.encode({
+                    peerId: Uint8Array.of(1),
+                    contact: { uri: 'u'.repeat(o.uriLength), candidates: [] },
+                  });
             const result = refusal(() =>
               store.put({
                 key: `k${o.key}`,
@@ -333,7 +341,11 @@ describe('RecordStore accounting', () => {
           expect(stats.replicas).toBe(live.filter((r) => r.role === 'replica').length);
           expect(stats.records).toBeLessThanOrEqual(8);
           expect(stats.octets).toBeLessThanOrEqual(1500);
-          expect(stats.octets === 0).toBe(live.length === 0);
+          const octets = live.reduce(
+            (n, r) => n + Buffer.byteLength(r.key) + r.subkey.length + r.value.length + RECORD_OVERHEAD,
+            0,
+          );
+          expect(stats.octets).toBe(octets);
         }
       }),
     );
