@@ -110,25 +110,12 @@ export interface StoreStats {
   readonly refusedInvalid: number;
 }
 
-/** A record's expiry in the heap; stale once that very record object is replaced or removed. */
-interface Expiry {
-  readonly at: number;
-  readonly group: Group;
-  readonly record: StoredRecord;
-}
-
 interface Group {
-  readonly id: string;
   readonly kind: RecordKind;
   readonly key: string;
   readonly keySize: number;
   readonly keyDigest: Uint8Array;
   readonly entries: Map<string, StoredRecord>;
-}
-
-/** The index key of every record of one (kind, key). */
-function groupId(of: { readonly kind: RecordKind; readonly key: string }): string {
-  return `${of.kind}\n${of.key}`;
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
@@ -154,11 +141,14 @@ export class RecordStore {
   readonly #clock: Clock;
   readonly #limits: StoreLimits;
   readonly #verifyCredential: CredentialVerifier | undefined;
-  readonly #groups = new Map<string, Group>();
+  // One index per kind code (1 BINDING, 2 CREDENTIAL, 3 PEER; 0 unused), keyed by the record key.
+  readonly #groups: readonly Map<string, Group>[] = [new Map(), new Map(), new Map(), new Map()];
   readonly #listeners = new Set<(change: StoreChange) => void>();
   // Earliest expiry first, so a sweep costs O(expired · log n), not a scan of the whole store: a full store
   // sweeps before refusing each PUT, and that must stay cheap under a flood.
-  readonly #expiries = new MinHeap<Expiry>((e) => e.at);
+  // Records themselves are the entries (no wrapper object per record); one that was replaced or removed is
+  // stale and skipped when it comes up.
+  readonly #expiries = new MinHeap<StoredRecord>((r) => r.expiresAt);
   #records = 0;
   #octets = 0;
   #replicas = 0;
@@ -240,16 +230,16 @@ export class RecordStore {
     const subkey = this.#validate(kind, input.key, input.value);
     const lifetime = Math.min(input.lifetime, this.#limits.maxLifetime);
     const now = this.#clock.now();
-    const id = groupId({ kind, key: input.key });
-    const stale = this.#groups.get(id);
+    const index = this.#groups[kind] as Map<string, Group>;
+    const stale = index.get(input.key);
     if (stale !== undefined) this.#expireGroup(stale, now);
     // Expiry may have emptied and dropped the group: look it up again.
-    const group = this.#groups.get(id);
+    const group = index.get(input.key);
     const previous = group?.entries.get(subkey);
     if (kind === RecordKind.CREDENTIAL && previous !== undefined) this.#checkNewer(previous, input.value);
     this.#reserve(group, previous, keySize + subkey.length + input.value.length + RECORD_OVERHEAD, now);
     // A sweep in #reserve keeps `group` when it holds `previous`, and may drop it when it is empty.
-    const target = this.#groups.get(id) ?? this.#newGroup(id, kind, input.key, keySize);
+    const target = index.get(input.key) ?? this.#newGroup(index, kind, input.key, keySize);
     if (previous !== undefined) this.#uncount(target, previous);
     const record: StoredRecord = {
       kind,
@@ -262,7 +252,7 @@ export class RecordStore {
       keyDigest: target.keyDigest,
     };
     this.#attach(target, record);
-    this.#scheduleExpiry(target, record);
+    this.#scheduleExpiry(record);
     this.#emit(previous === undefined ? { type: 'put', record } : { type: 'put', record, previous });
     return { record, lifetime };
   }
@@ -339,16 +329,15 @@ export class RecordStore {
     );
   }
 
-  #newGroup(id: string, kind: RecordKind, key: string, keySize: number): Group {
+  #newGroup(index: Map<string, Group>, kind: RecordKind, key: string, keySize: number): Group {
     const group: Group = {
-      id,
       kind,
       key,
       keySize,
       keyDigest: new Uint8Array(createHash('sha256').update(key, 'utf8').digest()),
       entries: new Map(),
     };
-    this.#groups.set(id, group);
+    index.set(key, group);
     return group;
   }
 
@@ -373,7 +362,7 @@ export class RecordStore {
   #detach(group: Group, record: StoredRecord): void {
     group.entries.delete(record.subkey);
     this.#uncount(group, record);
-    if (group.entries.size === 0) this.#groups.delete(group.id);
+    if (group.entries.size === 0) this.#groupsOf(group.kind).delete(group.key);
   }
 
   #remove(group: Group, record: StoredRecord, reason: RemoveReason): void {
@@ -389,26 +378,33 @@ export class RecordStore {
     }
   }
 
-  #scheduleExpiry(group: Group, record: StoredRecord): void {
-    this.#expiries.push({ at: record.expiresAt, group, record });
-    // Replacements leave stale entries behind; keep the heap within a constant factor of the records.
-    if (this.#expiries.size > 2 * this.#records + 64) this.#expiries.retain((e) => this.#isCurrent(e));
+  #groupsOf(kind: RecordKind): Map<string, Group> {
+    return this.#groups[kind] as Map<string, Group>;
   }
 
-  /** Whether an expiry entry still stands for a record in the store. */
-  #isCurrent(e: Expiry): boolean {
-    return e.group.entries.get(e.record.subkey) === e.record && this.#groups.get(e.group.id) === e.group;
+  /** The group holding `record`, if `record` is still in the store (not replaced, removed or expired). */
+  #holder(record: StoredRecord): Group | undefined {
+    const group = this.#groupsOf(record.kind).get(record.key);
+    return group?.entries.get(record.subkey) === record ? group : undefined;
+  }
+
+  #scheduleExpiry(record: StoredRecord): void {
+    this.#expiries.push(record);
+    // Replacements leave stale entries behind; keep the heap within a constant factor of the records.
+    if (this.#expiries.size > 2 * this.#records + 64)
+      this.#expiries.retain((r) => this.#holder(r) !== undefined);
   }
 
   #sweep(now: number): number {
     const before = this.#expired;
     for (
       let next = this.#expiries.peek();
-      next !== undefined && next.at <= now;
+      next !== undefined && next.expiresAt <= now;
       next = this.#expiries.peek()
     ) {
       this.#expiries.pop();
-      if (this.#isCurrent(next)) this.#remove(next.group, next.record, 'expired');
+      const group = this.#holder(next);
+      if (group !== undefined) this.#remove(group, next, 'expired');
     }
     return this.#expired - before;
   }
@@ -419,7 +415,7 @@ export class RecordStore {
 
   /** The live records under (key, kind): every binding of an AOR, or the one CREDENTIAL / PEER value. */
   get(key: string, kind: number): StoredRecord[] {
-    const group = this.#groups.get(groupId({ kind: parseRecordKind(kind), key }));
+    const group = this.#groupsOf(parseRecordKind(kind)).get(key);
     if (group === undefined) return [];
     this.#expireGroup(group, this.#clock.now());
     return [...group.entries.values()];
@@ -427,7 +423,7 @@ export class RecordStore {
 
   /** Removes every record under (key, kind), or only the binding `bindingId`; returns how many went. */
   remove(key: string, kind: number, bindingId?: BindingId): number {
-    const group = this.#groups.get(groupId({ kind: parseRecordKind(kind), key }));
+    const group = this.#groupsOf(parseRecordKind(kind)).get(key);
     if (group === undefined) return 0;
     const targets =
       bindingId === undefined
@@ -441,9 +437,11 @@ export class RecordStore {
   select(predicate: RecordPredicate): StoredRecord[] {
     const now = this.#clock.now();
     const out: StoredRecord[] = [];
-    for (const group of this.#groups.values()) {
-      for (const record of group.entries.values()) {
-        if (record.expiresAt > now && predicate(record)) out.push(record);
+    for (const index of this.#groups) {
+      for (const group of index.values()) {
+        for (const record of group.entries.values()) {
+          if (record.expiresAt > now && predicate(record)) out.push(record);
+        }
       }
     }
     return out;
@@ -453,7 +451,7 @@ export class RecordStore {
   extract(predicate: RecordPredicate): StoredRecord[] {
     const out = this.select(predicate);
     for (const record of out) {
-      this.#remove(this.#groups.get(groupId(record)) as Group, record, 'extracted');
+      this.#remove(this.#holder(record) as Group, record, 'extracted');
     }
     return out;
   }
@@ -462,10 +460,10 @@ export class RecordStore {
   setRole(predicate: RecordPredicate, role: RecordRole): number {
     let changed = 0;
     for (const record of this.select((r) => r.role !== role && predicate(r))) {
-      const group = this.#groups.get(groupId(record)) as Group;
+      const group = this.#holder(record) as Group;
       const updated: StoredRecord = { ...record, role };
       group.entries.set(record.subkey, updated);
-      this.#scheduleExpiry(group, updated);
+      this.#scheduleExpiry(updated);
       this.#replicas += role === 'replica' ? 1 : -1;
       changed++;
       this.#emit({ type: 'role', record: updated, previous: record.role });
