@@ -7,9 +7,9 @@ import {
   kindCodec,
   neighbourCodec,
   peerIdCodec,
-  pointCodec,
+  opaquePointCodec,
   u8Codec,
-  zoneCodec,
+  opaqueZoneCodec,
 } from './values.js';
 
 /** One piece of a record on the wire: records longer than one option continue in the next RECORD option. */
@@ -61,7 +61,7 @@ export const operationTypeCodec: ValueCodec<number> = {
  */
 export const DhtOption = {
   /** ROUTE: the point whose owner the inner request is for (encoded by `@xpp/can`). */
-  TARGET: defaultRegistry.defineOption({ type: 0x0100, name: 'TARGET', codec: pointCodec }),
+  TARGET: defaultRegistry.defineOption({ type: 0x0100, name: 'TARGET', codec: opaquePointCodec }),
   /** ROUTE: hops left, one octet. */
   HOP_LIMIT: defaultRegistry.defineOption({ type: 0x0101, name: 'HOP-LIMIT', codec: u8Codec }),
   /** ROUTE: the operation type of the inner request, whose options follow the ROUTE's own. */
@@ -88,7 +88,12 @@ export const DhtOption = {
   PEER_ID: defaultRegistry.defineOption({ type: 0x0109, name: 'PEER-ID', codec: peerIdCodec }),
   CONTACT: defaultRegistry.defineOption({ type: 0x010a, name: 'CONTACT', codec: contactCodec }),
   /** An encoded zone (`@xpp/can`). */
-  ZONE: defaultRegistry.defineOption({ type: 0x010b, name: 'ZONE', codec: zoneCodec, repeatable: true }),
+  ZONE: defaultRegistry.defineOption({
+    type: 0x010b,
+    name: 'ZONE',
+    codec: opaqueZoneCodec,
+    repeatable: true,
+  }),
   /** A peer with its zones and contact (JOIN, LEAVE, NEIGHBOUR-UPDATE). */
   NEIGHBOUR: defaultRegistry.defineOption({
     type: 0x010c,

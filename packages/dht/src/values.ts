@@ -174,12 +174,12 @@ export const peerIdCodec: ValueCodec<Uint8Array> = boundedBytesCodec(
   MIN_PEER_ID_SIZE,
   MAX_PEER_ID_SIZE,
 );
-export const pointCodec: ValueCodec<Uint8Array> = boundedBytesCodec(
+export const opaquePointCodec: ValueCodec<Uint8Array> = boundedBytesCodec(
   'TARGET point',
   MIN_POINT_SIZE,
   MAX_POINT_SIZE,
 );
-export const zoneCodec: ValueCodec<Uint8Array> = boundedBytesCodec('ZONE', 1, MAX_ZONE_SIZE);
+export const opaqueZoneCodec: ValueCodec<Uint8Array> = boundedBytesCodec('ZONE', 1, MAX_ZONE_SIZE);
 
 /** u16 URI length, URI, u8 candidate count, then per candidate: u8 type, u8 length + address text, u16 port. */
 export const contactCodec: ValueCodec<Contact> = structCodec('CONTACT', writeContact, readContact);

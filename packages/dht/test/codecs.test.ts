@@ -13,10 +13,10 @@ import {
   operationTypeCodec,
   peerIdCodec,
   peerRecordCodec,
-  pointCodec,
+  opaquePointCodec,
   recordPieceCodec,
   u8Codec,
-  zoneCodec,
+  opaqueZoneCodec,
 } from '../src/index.js';
 import * as arb from './support/arbitraries.js';
 
@@ -34,8 +34,8 @@ const cases: [string, ValueCodec<never>, fc.Arbitrary<unknown>][] = [
   ['KIND', kindCodec, arb.kind],
   ['KEY', keyCodec, arb.text(1024)],
   ['PEER-ID', peerIdCodec, arb.peerId],
-  ['TARGET', pointCodec, arb.bytes(4, 32)],
-  ['ZONE', zoneCodec, arb.zone],
+  ['TARGET', opaquePointCodec, arb.bytes(4, 32)],
+  ['ZONE', opaqueZoneCodec, arb.zone],
   ['CONTACT', contactCodec, arb.contact],
   ['NEIGHBOUR', neighbourCodec, arb.neighbour],
   ['PEER record', peerRecordCodec, fc.record({ peerId: arb.peerId, contact: arb.contact })],
