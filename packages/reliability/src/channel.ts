@@ -3,212 +3,54 @@ import {
   Fragmenter,
   REASSEMBLY_DROP_REASONS,
   Reassembler,
-  type ReassemblyDropReason,
   seqAdd,
   seqDiff,
 } from '@xpp/fragment';
 import {
   type AckRange,
-  DEFAULT_MAX_MESSAGE_SIZE,
   Flag,
   type Message,
   WireError,
   decodeAckRanges,
   decodeFragment,
   decodeMessage,
-  decodeMessageHeader,
   encodeAckRanges,
   encodeMessage,
   FRAGMENT_HEADER_SIZE,
   ACK_RANGE_SIZE,
-  XPP_VERSION,
 } from '@xpp/wire';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import { CongestionWindow } from './congestion.js';
-import { Defaults } from './constants.js';
 import { ReliabilityError, abortError } from './errors.js';
 import { AckBatch } from './internal/ack-batch.js';
 import { AsyncQueue } from './internal/async-queue.js';
 import { Emitter } from './internal/emitter.js';
 import { LossDetector } from './internal/loss-detector.js';
+import { writeHeader } from './internal/header.js';
+import {
+  FragmentState,
+  type Outgoing,
+  SendWindow,
+  type SentFragment,
+  describe,
+} from './internal/send-window.js';
 import type { DatagramPort } from './port.js';
 import { RtoEstimator } from './rto.js';
-
-/** Why the channel dropped a datagram or a message without delivering it. */
-export type ChannelDropReason =
-  /** Not an XPP fragment: too short, wrong version, too large. */
-  | 'bad-header'
-  /** Its Local ID / Remote ID are not this session's. */
-  | 'wrong-session'
-  /** A reliable fragment before the peer's SYN, so no sequence to place it in. */
-  | 'no-syn'
-  /** A second SYN with another initial sequence number. */
-  | 'unexpected-syn'
-  /** An ACK whose range payload is malformed (its header number is still used). */
-  | 'bad-ack'
-  /** ACK ranges beyond the per-datagram work budget. */
-  | 'ack-budget'
-  /** A complete message that does not decode. */
-  | 'bad-message'
-  /** A datagram without REL, ACK or KPA and without LFR. */
-  | 'unreliable-not-last'
-  /** A received message while the `messages()` iterator's buffer was full. */
-  | 'receive-buffer-full'
-  /** A datagram after close. */
-  | 'closed';
-
-export type DropReason = ChannelDropReason | ReassemblyDropReason;
-
-const CHANNEL_DROP_REASONS: readonly ChannelDropReason[] = [
-  'bad-header',
-  'wrong-session',
-  'no-syn',
-  'unexpected-syn',
-  'bad-ack',
-  'ack-budget',
-  'bad-message',
-  'unreliable-not-last',
-  'receive-buffer-full',
-  'closed',
-];
-
-export interface ChannelOptions {
-  /** This side's ltag (sent as Local ID). */
-  readonly localId: number;
-  /** The peer's ltag (sent as Remote ID). */
-  readonly remoteId: number;
-  /** Where datagrams go. */
-  readonly port: DatagramPort;
-  /** Default {@link systemClock}. */
-  readonly clock?: Clock;
-  /** Source of randomness in [0, 1) for the initial sequence number. Default `Math.random`. */
-  readonly random?: () => number;
-  /** This side's initial sequence number (its SYN's). Default random. */
-  readonly initialSeq?: number;
-  /**
-   * The peer's initial sequence number when the SYN exchange was done by the layer above. Given together with
-   * `initialSeq`, the channel starts open: no SYN is sent or expected.
-   */
-  readonly peerInitialSeq?: number;
-  /** Largest datagram sent, 576..65507. Default 1200. */
-  readonly maxDatagramSize?: number;
-  /** Largest message sent or accepted, header included. Default 256 KiB. */
-  readonly maxMessageSize?: number;
-  /** This side's receive window in octets (reassembler bound). Default 4 MiB. */
-  readonly receiveWindow?: number;
-  /** This side's furthest-ahead sequence bound (reassembler). Default 16384. */
-  readonly maxFragmentsAhead?: number;
-  /** Partial-message timeout in ms. Default 30 000. */
-  readonly partialTimeout?: number;
-  /** The peer's receive window assumed when sending. Default 4 MiB. */
-  readonly peerReceiveWindow?: number;
-  /** The peer's furthest-ahead bound assumed when sending. Default 16384. */
-  readonly peerMaxFragmentsAhead?: number;
-  readonly initialRto?: number;
-  readonly minRto?: number;
-  readonly maxRto?: number;
-  readonly maxRetries?: number;
-  readonly giveUpAfter?: number;
-  readonly initialWindow?: number;
-  readonly dupThreshold?: number;
-  readonly keepaliveInterval?: number;
-  readonly keepaliveMisses?: number;
-  readonly maxQueuedOctets?: number;
-  readonly maxBufferedMessages?: number;
-  readonly maxAckRanges?: number;
-  readonly ackHistory?: number;
-  readonly minProbeTimeout?: number;
-  readonly ackDelay?: number;
-  readonly ackEvery?: number;
-}
-
-export interface SendOptions {
-  /** Default true. An unreliable message is one datagram, never acknowledged, retransmitted or ordered. */
-  readonly reliable?: boolean;
-  readonly signal?: AbortSignal;
-}
-
-export interface ReceivedMessage {
-  readonly message: Message;
-  /** The encoded message; option values in `message` are views into it. */
-  readonly bytes: Uint8Array;
-  readonly reliable: boolean;
-}
-
-export interface ChannelStats {
-  /** Smoothed RTT and its variation in ms (undefined before the first sample), current RTO. */
-  readonly srtt: number | undefined;
-  readonly rttvar: number;
-  readonly rto: number;
-  readonly cwnd: number;
-  readonly ssthresh: number;
-  /** Fragments sent and neither acknowledged nor declared lost. */
-  readonly inFlight: number;
-  /** Sequence numbers between the oldest unacknowledged and the next to send. */
-  readonly outstanding: number;
-  /** Reliable messages accepted by `send` and not yet fully acknowledged, and their octets. */
-  readonly pendingMessages: number;
-  readonly queuedOctets: number;
-  readonly datagramsSent: number;
-  readonly datagramsReceived: number;
-  readonly retransmits: number;
-  readonly fastRetransmits: number;
-  /** Tail-loss probes sent (each also counted in `retransmits`). */
-  readonly probes: number;
-  readonly timeouts: number;
-  readonly ackDatagramsSent: number;
-  readonly keepalivesSent: number;
-  readonly messagesSent: number;
-  readonly messagesReceived: number;
-  readonly duplicates: number;
-  readonly heldFragments: number;
-  readonly heldOctets: number;
-  readonly partialOctets: number;
-  /** Timers currently armed by this channel (0 once closed). */
-  readonly timers: number;
-  readonly drops: Readonly<Record<DropReason, number>>;
-}
-
-export interface ChannelEvents {
-  /** The own SYN is acknowledged and the peer's SYN received. */
-  open: () => void;
-  message: (received: ReceivedMessage) => void;
-  /** Three keepalives went unanswered (spec §6); the channel closes with `PEER_DEAD` right after. */
-  deadpeer: () => void;
-  /** The channel closed; `error` says why unless it was closed cleanly. */
-  close: (error: ReliabilityError | undefined) => void;
-}
-
-const enum State {
-  InFlight = 1,
-  Acked = 2,
-  Lost = 3,
-}
-
-interface Outgoing {
-  readonly bytes: Uint8Array;
-  readonly count: number;
-  readonly syn: boolean;
-  next: number;
-  acked: number;
-  done: boolean;
-  resolve: () => void;
-  reject: (error: ReliabilityError) => void;
-}
-
-interface Entry {
-  readonly seq: number;
-  readonly message: Outgoing;
-  readonly index: number;
-  readonly cost: number;
-  datagram: Uint8Array | undefined;
-  state: State;
-  sentAt: number;
-  firstSentAt: number;
-  retransmitted: boolean;
-  timeouts: number;
-  txOrder: number;
-}
+import {
+  CHANNEL_DROP_REASONS,
+  type ChannelDropReason,
+  type ChannelEvents,
+  type ChannelOptions,
+  type ChannelStats,
+  type DropReason,
+  type ReceivedMessage,
+  type SendOptions,
+} from './channel-types.js';
+import {
+  type ResolvedChannelOptions,
+  checkOption,
+  resolveChannelOptions,
+} from './internal/channel-options.js';
 
 const NOOP = (): void => {};
 
@@ -232,22 +74,18 @@ export class ReliableChannel {
   readonly #acks = new AckBatch();
   readonly #iterators = new Set<AsyncQueue<ReceivedMessage>>();
   readonly #pending = new Set<Outgoing>();
-  readonly #o: Required<Omit<ChannelOptions, 'port' | 'clock' | 'random' | 'initialSeq' | 'peerInitialSeq'>>;
+  readonly #o: ResolvedChannelOptions;
   readonly #maxOutstanding: number;
 
   // send side
   #queue: Outgoing[] = [];
   #queueHead = 0;
   #queuedOctets = 0;
-  #ring: (Entry | undefined)[] = new Array<Entry | undefined>(64);
-  #mask = 63;
-  #sndUna: number;
-  #sndNxt: number;
+  readonly #window: SendWindow;
   #inFlight = 0;
-  #windowOctets = 0;
   #lost: number[] = [];
   #lostHead = 0;
-  readonly #losses: LossDetector<Entry>;
+  readonly #losses: LossDetector<SentFragment>;
   // Losses among transmissions older than this belong to a window already halved for.
   #recoveryPoint = 0;
   #synAcked: boolean;
@@ -297,39 +135,7 @@ export class ReliableChannel {
     this.remoteId = options.remoteId;
     this.#port = options.port;
     this.#clock = options.clock ?? systemClock;
-    this.#o = {
-      localId: options.localId,
-      remoteId: options.remoteId,
-      maxDatagramSize: options.maxDatagramSize ?? 1200,
-      maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-      receiveWindow: options.receiveWindow ?? Defaults.peerReceiveWindow,
-      maxFragmentsAhead: options.maxFragmentsAhead ?? Defaults.peerMaxFragmentsAhead,
-      partialTimeout: options.partialTimeout ?? 30_000,
-      peerReceiveWindow: options.peerReceiveWindow ?? Defaults.peerReceiveWindow,
-      peerMaxFragmentsAhead: options.peerMaxFragmentsAhead ?? Defaults.peerMaxFragmentsAhead,
-      initialRto: options.initialRto ?? Defaults.initialRto,
-      minRto: options.minRto ?? Defaults.minRto,
-      maxRto: options.maxRto ?? Defaults.maxRto,
-      maxRetries: options.maxRetries ?? Defaults.maxRetries,
-      giveUpAfter: options.giveUpAfter ?? Defaults.giveUpAfter,
-      initialWindow: options.initialWindow ?? Defaults.initialWindow,
-      dupThreshold: options.dupThreshold ?? Defaults.dupThreshold,
-      keepaliveInterval: options.keepaliveInterval ?? Defaults.keepaliveInterval,
-      keepaliveMisses: options.keepaliveMisses ?? Defaults.keepaliveMisses,
-      maxQueuedOctets: options.maxQueuedOctets ?? Defaults.maxQueuedOctets,
-      maxBufferedMessages: options.maxBufferedMessages ?? Defaults.maxBufferedMessages,
-      maxAckRanges: options.maxAckRanges ?? Defaults.maxAckRanges,
-      ackHistory: options.ackHistory ?? Defaults.ackHistory,
-      minProbeTimeout: options.minProbeTimeout ?? Defaults.minProbeTimeout,
-      ackDelay: options.ackDelay ?? Defaults.ackDelay,
-      ackEvery: options.ackEvery ?? Defaults.ackEvery,
-    };
-    for (const [name, value] of Object.entries(this.#o)) checkOption(name, value);
-    checkOption('localId', this.localId, 0xffff);
-    checkOption('remoteId', this.remoteId, 0xffff);
-    if (this.#o.peerMaxFragmentsAhead >= 0x8000) {
-      throw new ReliabilityError('INVALID_OPTION', 'peerMaxFragmentsAhead must stay below 32768 (spec §2)');
-    }
+    this.#o = resolveChannelOptions(options);
     try {
       this.#fragmenter = new Fragmenter({ maxDatagramSize: this.#o.maxDatagramSize });
     } catch (cause) {
@@ -343,7 +149,7 @@ export class ReliableChannel {
     // Never more in flight than the peer can hold ahead of its next in-order fragment.
     const peerFragments = Math.floor(this.#o.peerReceiveWindow / (this.#fragmenter.maxPayload + 64));
     this.#maxOutstanding = Math.max(1, Math.min(this.#o.peerMaxFragmentsAhead, peerFragments));
-    this.#losses = new LossDetector<Entry>(this.#o.dupThreshold);
+    this.#losses = new LossDetector<SentFragment>(this.#o.dupThreshold);
     this.#cwnd = new CongestionWindow({
       initialWindow: this.#o.initialWindow,
       maxWindow: this.#maxOutstanding,
@@ -354,8 +160,7 @@ export class ReliableChannel {
     checkOption('initialSeq', this.initialSeq, 0xffff);
     const established = options.peerInitialSeq !== undefined && options.initialSeq !== undefined;
     this.#synAcked = established;
-    this.#sndNxt = established ? seqAdd(this.initialSeq, 1) : this.initialSeq;
-    this.#sndUna = this.#sndNxt;
+    this.#window = new SendWindow(established ? seqAdd(this.initialSeq, 1) : this.initialSeq);
     if (established) this.#acceptPeerSyn(options.peerInitialSeq as number);
     this.#lastReceived = this.#clock.now();
     this.#armHousekeeping(this.#o.keepaliveInterval);
@@ -537,7 +342,7 @@ export class ReliableChannel {
       cwnd: this.#cwnd.window,
       ssthresh: this.#cwnd.ssthresh,
       inFlight: this.#inFlight,
-      outstanding: (this.#sndNxt - this.#sndUna) & 0xffff,
+      outstanding: this.#window.outstanding,
       pendingMessages: this.#pending.size,
       queuedOctets,
       ...this.#stats,
@@ -572,14 +377,11 @@ export class ReliableChannel {
     this.#queue = [];
     this.#queueHead = 0;
     this.#queuedOctets = 0;
-    this.#ring = new Array<Entry | undefined>(64);
-    this.#mask = 63;
+    this.#window.clear();
     this.#lost = [];
     this.#lostHead = 0;
     this.#losses.clear();
     this.#inFlight = 0;
-    this.#windowOctets = 0;
-    this.#sndUna = this.#sndNxt;
     this.#acks.clear();
     this.#reassembler?.reset();
     for (const queue of this.#iterators) queue.end(error);
@@ -625,7 +427,7 @@ export class ReliableChannel {
   #sendUnreliable(bytes: Uint8Array): Promise<void> {
     let datagram: Uint8Array;
     try {
-      datagram = this.#fragmenter.unreliable(bytes, this.#sndNxt, this);
+      datagram = this.#fragmenter.unreliable(bytes, this.#window.next, this);
     } catch (cause) {
       if (!FragmentError.is(cause)) throw cause;
       return Promise.reject(new ReliabilityError('TOO_LARGE', cause.message, { cause }));
@@ -674,8 +476,8 @@ export class ReliableChannel {
     while (this.#inFlight < cwnd.window && !this.#closed) {
       if (this.#lostHead < this.#lost.length) {
         const seq = this.#lost[this.#lostHead++] as number;
-        const entry = this.#ring[seq & this.#mask];
-        if (entry !== undefined && entry.seq === seq && entry.state === State.Lost) this.#send(entry, true);
+        const entry = this.#window.at(seq);
+        if (entry !== undefined && entry.state === FragmentState.Lost) this.#send(entry, true);
         continue;
       }
       if (this.#lostHead > 0) {
@@ -685,8 +487,11 @@ export class ReliableChannel {
       const outgoing = this.#queue[this.#queueHead];
       if (outgoing === undefined) break;
       if (!outgoing.syn && !this.#synAcked) break;
-      const outstanding = (this.#sndNxt - this.#sndUna) & 0xffff;
-      if (outstanding >= this.#maxOutstanding || this.#windowOctets >= this.#o.peerReceiveWindow) break;
+      if (
+        this.#window.outstanding >= this.#maxOutstanding ||
+        this.#window.octets >= this.#o.peerReceiveWindow
+      )
+        break;
       this.#assign(outgoing);
     }
     if (this.#lostHead >= this.#lost.length && this.#lostHead > 0) {
@@ -697,7 +502,7 @@ export class ReliableChannel {
   }
 
   #assign(outgoing: Outgoing): void {
-    const seq = this.#sndNxt;
+    const seq = this.#window.next;
     const index = outgoing.next++;
     if (outgoing.next === outgoing.count) {
       this.#queue[this.#queueHead++] = undefined as unknown as Outgoing;
@@ -707,27 +512,24 @@ export class ReliableChannel {
       }
     }
     const payloadLength = outgoing.syn ? 0 : this.#fragmenter.piece(outgoing.bytes, index).length;
-    const entry: Entry = {
+    const entry: SentFragment = {
       seq,
       message: outgoing,
       index,
       cost: payloadLength + 64,
       datagram: undefined,
-      state: State.InFlight,
+      state: FragmentState.InFlight,
       sentAt: 0,
       firstSentAt: this.#clock.now(),
       retransmitted: false,
       timeouts: 0,
       txOrder: -1,
     };
-    if (((seq - this.#sndUna) & 0xffff) >= this.#ring.length) this.#growRing();
-    this.#ring[seq & this.#mask] = entry;
-    this.#sndNxt = seqAdd(seq, 1);
-    this.#windowOctets += entry.cost;
+    this.#window.push(entry);
     this.#send(entry, false);
   }
 
-  #send(entry: Entry, retransmission: boolean): void {
+  #send(entry: SentFragment, retransmission: boolean): void {
     let datagram = entry.datagram;
     if (datagram === undefined) {
       const m = entry.message;
@@ -741,25 +543,16 @@ export class ReliableChannel {
       entry.retransmitted = true;
       this.#stats.retransmits++;
     }
-    entry.state = State.InFlight;
+    entry.state = FragmentState.InFlight;
     entry.sentAt = this.#clock.now();
     this.#losses.sent(entry);
     this.#inFlight++;
     this.#transmit(datagram);
   }
 
-  #growRing(): void {
-    const size = this.#ring.length * 2;
-    const ring = new Array<Entry | undefined>(size);
-    const mask = size - 1;
-    for (let s = this.#sndUna; s !== this.#sndNxt; s = (s + 1) & 0xffff)
-      ring[s & mask] = this.#ring[s & this.#mask];
-    this.#ring = ring;
-    this.#mask = mask;
-  }
-
   #onAck(seq: number, payload: Uint8Array): void {
-    const outstanding = (this.#sndNxt - this.#sndUna) & 0xffff;
+    const window = this.#window;
+    const outstanding = window.outstanding;
     if (outstanding === 0) return;
     let acked = this.#ackOne(seq, true) ? 1 : 0;
     if (payload.length > 0) {
@@ -774,11 +567,11 @@ export class ReliableChannel {
       // Hostile ranges cannot make us loop: at most twice the outstanding window per datagram.
       let budget = 2 * outstanding + 2;
       for (const range of ranges) {
-        const start = Math.max(seqDiff(range.first, this.#sndUna), 0);
-        const end = Math.min(seqDiff(range.first, this.#sndUna) + range.count, outstanding);
+        const start = Math.max(seqDiff(range.first, window.una), 0);
+        const end = Math.min(seqDiff(range.first, window.una) + range.count, outstanding);
         for (let off = start; off < end; off++) {
           if (--budget < 0) break;
-          if (this.#ackOne((this.#sndUna + off) & 0xffff, false)) acked++;
+          if (this.#ackOne((window.una + off) & 0xffff, false)) acked++;
         }
         if (budget < 0) {
           this.#drops['ack-budget']++;
@@ -787,9 +580,9 @@ export class ReliableChannel {
       }
     }
     if (acked === 0) return;
-    this.#advance();
+    window.advance();
     this.#detectLosses();
-    if (this.#sndUna !== this.#sndNxt) this.#restartRto();
+    if (window.outstanding > 0) this.#restartRto();
     else this.#rtoDeadline = this.#probeDeadline = Number.POSITIVE_INFINITY;
     this.#pump();
   }
@@ -799,12 +592,10 @@ export class ReliableChannel {
    * old acknowledgements (the history that covers lost ACKs), whose age is not a round trip.
    */
   #ackOne(seq: number, sample: boolean): boolean {
-    const offset = (seq - this.#sndUna) & 0xffff;
-    if (offset >= ((this.#sndNxt - this.#sndUna) & 0xffff)) return false;
-    const entry = this.#ring[seq & this.#mask];
-    if (entry === undefined || entry.state === State.Acked) return false;
-    if (entry.state === State.InFlight) this.#inFlight--;
-    entry.state = State.Acked;
+    const entry = this.#window.at(seq);
+    if (entry === undefined || entry.state === FragmentState.Acked) return false;
+    if (entry.state === FragmentState.InFlight) this.#inFlight--;
+    entry.state = FragmentState.Acked;
     entry.datagram = undefined;
     if (sample && !entry.retransmitted) this.#rto.sample(this.#clock.now() - entry.sentAt);
     this.#cwnd.onAck();
@@ -823,27 +614,16 @@ export class ReliableChannel {
     return true;
   }
 
-  #advance(): void {
-    while (this.#sndUna !== this.#sndNxt) {
-      const slot = this.#sndUna & this.#mask;
-      const entry = this.#ring[slot];
-      if (entry === undefined || entry.state !== State.Acked) break;
-      this.#windowOctets -= entry.cost;
-      this.#ring[slot] = undefined;
-      this.#sndUna = (this.#sndUna + 1) & 0xffff;
-    }
-  }
-
   /**
    * Fast retransmit (spec §5.2), with early retransmit (RFC 5827) when fewer than four fragments are
    * outstanding and three later ACKs cannot come; the window halves at most once per window of transmissions.
    */
   #detectLosses(): void {
-    const outstanding = (this.#sndNxt - this.#sndUna) & 0xffff;
+    const outstanding = this.#window.outstanding;
     this.#losses.detect(
-      (entry) => entry.state === State.InFlight,
+      (entry) => entry.state === FragmentState.InFlight,
       (entry) => {
-        entry.state = State.Lost;
+        entry.state = FragmentState.Lost;
         this.#inFlight--;
         this.#lost.push(entry.seq);
         this.#stats.fastRetransmits++;
@@ -888,7 +668,7 @@ export class ReliableChannel {
   #onRtoTimer(): void {
     this.#rtoTimer = undefined;
 
-    if (this.#closed || this.#sndUna === this.#sndNxt) return;
+    if (this.#closed || this.#window.outstanding === 0) return;
     const now = this.#clock.now();
     if (now >= this.#rtoDeadline) {
       this.#timeout(now);
@@ -912,10 +692,10 @@ export class ReliableChannel {
    * ACKs; if not, this fills the hole a full timeout later would have.
    */
   #probe(now: number): void {
-    const entry = this.#ring[this.#sndUna & this.#mask];
-    if (entry === undefined || entry.state === State.Acked) return;
+    const entry = this.#window.at(this.#window.una);
+    if (entry === undefined || entry.state === FragmentState.Acked) return;
     this.#stats.probes++;
-    if (entry.state === State.Lost) {
+    if (entry.state === FragmentState.Lost) {
       // Declared lost but held back by the window: a probe may exceed the window (RFC 8985 §7.3).
       this.#send(entry, true);
       return;
@@ -931,11 +711,12 @@ export class ReliableChannel {
   /** RFC 6298 §5.4–5.6 plus the give-up rule of spec §5.2, then go-back to the unacknowledged fragments. */
   #timeout(now: number): void {
     const o = this.#o;
-    for (let s = this.#sndUna; s !== this.#sndNxt; s = (s + 1) & 0xffff) {
-      const entry = this.#ring[s & this.#mask];
-      if (entry === undefined || entry.state === State.Acked) continue;
+    for (const entry of this.#window.unacked()) {
       const elapsed = now - entry.firstSentAt;
-      if ((entry.state === State.InFlight && entry.timeouts >= o.maxRetries) || elapsed >= o.giveUpAfter) {
+      if (
+        (entry.state === FragmentState.InFlight && entry.timeouts >= o.maxRetries) ||
+        elapsed >= o.giveUpAfter
+      ) {
         this.#giveUp(entry, elapsed);
         return;
       }
@@ -946,12 +727,10 @@ export class ReliableChannel {
     this.#cwnd.onTimeout(this.#inFlight);
     this.#lost = [];
     this.#lostHead = 0;
-    for (let s = this.#sndUna; s !== this.#sndNxt; s = (s + 1) & 0xffff) {
-      const entry = this.#ring[s & this.#mask];
-      if (entry === undefined || entry.state === State.Acked) continue;
-      if (entry.state === State.InFlight) entry.timeouts++;
-      entry.state = State.Lost;
-      this.#lost.push(s);
+    for (const entry of this.#window.unacked()) {
+      if (entry.state === FragmentState.InFlight) entry.timeouts++;
+      entry.state = FragmentState.Lost;
+      this.#lost.push(entry.seq);
     }
     this.#inFlight = 0;
     this.#losses.clear();
@@ -959,7 +738,7 @@ export class ReliableChannel {
     this.#pump();
   }
 
-  #giveUp(entry: Entry, elapsed: number): void {
+  #giveUp(entry: SentFragment, elapsed: number): void {
     const m = entry.message;
     const error = new ReliabilityError(
       'TIMEOUT',
@@ -1094,7 +873,7 @@ export class ReliableChannel {
       }
       this.#keepaliveOut = true;
       this.#stats.keepalivesSent++;
-      this.#sendControl(Flag.KPA, this.#sndNxt);
+      this.#sendControl(Flag.KPA, this.#window.next);
       next = interval;
     }
     const deadline = this.#reassembler?.partialDeadline();
@@ -1108,40 +887,5 @@ export class ReliableChannel {
       this.#closeError === undefined ? 'channel closed' : `channel closed: ${this.#closeError.message}`,
       this.#closeError === undefined ? {} : { cause: this.#closeError },
     );
-  }
-}
-
-function checkOption(name: string, value: number, max = 2 ** 32): void {
-  if (typeof value !== 'number') return;
-  if (!Number.isFinite(value) || value < 0 || value > max) {
-    throw new ReliabilityError(
-      'INVALID_OPTION',
-      `${name} must be a number in 0..${max}, got ${String(value)}`,
-    );
-  }
-}
-
-/** Writes the 8-octet fragment header (spec §2) of a datagram this channel builds from its own valid fields. */
-function writeHeader(out: Uint8Array, flags: number, seq: number, localId: number, remoteId: number): void {
-  out[0] = XPP_VERSION << 4;
-  out[1] = flags;
-  out[2] = seq >>> 8;
-  out[3] = seq & 0xff;
-  out[4] = localId >>> 8;
-  out[5] = localId & 0xff;
-  out[6] = remoteId >>> 8;
-  out[7] = remoteId & 0xff;
-}
-
-/** Names a message in errors (computed only when one is raised). */
-function describe(outgoing: Outgoing): string {
-  if (outgoing.syn) return 'SYN';
-  const bytes = outgoing.bytes;
-  try {
-    const h = decodeMessageHeader(bytes, { maxMessageSize: Number.MAX_SAFE_INTEGER });
-    const kind = h.response ? 'response' : 'request';
-    return `${kind} number ${h.number} type 0x${h.type.toString(16).padStart(4, '0')} (${bytes.length} octets)`;
-  } catch {
-    return `message of ${bytes.length} octets`;
   }
 }

@@ -4,8 +4,8 @@ export { type DatagramPort } from './port.js';
 export { T1, Defaults } from './constants.js';
 export { RtoEstimator, type RtoOptions } from './rto.js';
 export { CongestionWindow, type CongestionOptions } from './congestion.js';
+export { ReliableChannel } from './channel.js';
 export {
-  ReliableChannel,
   type ChannelOptions,
   type ChannelStats,
   type ChannelEvents,
@@ -13,7 +13,7 @@ export {
   type DropReason,
   type ReceivedMessage,
   type SendOptions,
-} from './channel.js';
+} from './channel-types.js';
 export {
   Operations,
   OperationDefaults,

@@ -10,7 +10,8 @@ import {
   type XppOption,
   defaultRegistry,
 } from '@xpp/wire';
-import type { ReceivedMessage, ReliableChannel } from './channel.js';
+import type { ReliableChannel } from './channel.js';
+import type { ReceivedMessage } from './channel-types.js';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import { ReliabilityError, abortError } from './errors.js';
 

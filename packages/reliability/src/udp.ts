@@ -1,5 +1,6 @@
 import { type Socket, createSocket } from 'node:dgram';
-import { type ChannelOptions, ReliableChannel } from './channel.js';
+import { ReliableChannel } from './channel.js';
+import type { ChannelOptions } from './channel-types.js';
 import type { DatagramPort } from './port.js';
 
 /** An IP address and UDP port. */

@@ -1,4 +1,4 @@
-import type { ChannelOptions } from '../channel.js';
+import type { ChannelOptions } from '../channel-types.js';
 import { ReliableChannel } from '../channel.js';
 import { type Clock, systemClock } from '../clock.js';
 import { seededRandom } from '../internal/random.js';
