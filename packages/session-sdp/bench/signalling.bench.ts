@@ -203,7 +203,7 @@ if (sink === 0) console.log('(sink)');
 console.log(
   JSON.stringify({
     sipSetupMs: Number(sipSetupMsP50.toFixed(2)),
-    secureGoodputRatio: Number((sealedBest / plainBest).toFixed(3)),
+    blastSecureGoodputRatio: Number((sealedBest / plainBest).toFixed(3)),
     sealOpenUs: Number((seal.latency.mean * 1000).toFixed(2)),
     plainEncodeDecodeUs: Number((plain.latency.mean * 1000).toFixed(2)),
     parseSdpOverSdpTransform: Number((bare.throughput.mean / ours.throughput.mean).toFixed(2)),

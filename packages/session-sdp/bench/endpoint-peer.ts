@@ -1,0 +1,24 @@
+// The far side of the endpoint benchmark, in its own process: answers one session and sinks what arrives.
+// Protocol on stdio: the parent writes the offer (one JSON line), this prints the answer (one JSON line), then
+// the session opens; 'quit' on stdin ends it.
+import { createInterface } from 'node:readline';
+import { XppEndpoint, type XppDescription } from '../src/index.js';
+import { descriptionFromJson, descriptionToJson } from './description-json.js';
+
+const security = process.argv[2] === 'plain' ? 'off' : 'required';
+const endpoint = await XppEndpoint.bind({ security });
+const lines = createInterface({ input: process.stdin });
+let received = 0;
+for await (const line of lines) {
+  if (line === 'quit') break;
+  const offer: XppDescription = descriptionFromJson(line);
+  const prepared = endpoint.prepare();
+  process.stdout.write(`${descriptionToJson(prepared.description)}\n`);
+  const session = await prepared.open(offer);
+  void (async () => {
+    for await (const m of session.messages()) received += m.bytes.length;
+  })().catch(() => undefined);
+}
+process.stderr.write(`received ${received}\n`);
+await endpoint.close();
+process.exit(0);
