@@ -9,15 +9,22 @@ const scratch = mkdtempSync(`${packageDir}test/.readme-`);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('README', () => {
-  it('runs the example over loopback UDP and prints what its comments say', () => {
-    const readme = readFileSync(`${packageDir}README.md`, 'utf8');
-    const example = /```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
-    const promised = [...example.matchAll(/^console\.log\(.*; \/\/ (.+)$/gm)].map((m) => m[1]!);
-    expect(promised).toHaveLength(5);
-    const file = `${scratch}/example.mjs`;
-    writeFileSync(file, example);
-    expect(execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 })).toBe(
-      `${promised.join('\n')}\n`,
-    );
+  const readme = readFileSync(`${packageDir}README.md`, 'utf8');
+  const examples = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+
+  it('has the two examples', () => {
+    expect(examples).toHaveLength(2);
+  });
+
+  examples.forEach((example, i) => {
+    it(`runs example ${i + 1} over loopback UDP and prints what its comments say`, () => {
+      const promised = [...example.matchAll(/^\s*console\.log\(.*; \/\/ (.+)$/gm)].map((m) => m[1]!);
+      expect(promised.length).toBeGreaterThanOrEqual(2);
+      const file = `${scratch}/example-${i + 1}.mjs`;
+      writeFileSync(file, example);
+      expect(execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 })).toBe(
+        `${promised.join('\n')}\n`,
+      );
+    });
   });
 });
