@@ -3,7 +3,9 @@ import {
   SipUserAgent,
   answerXppSession,
   deriveDirectionalKeys,
+  formatLtag,
   generateXppKeyPair,
+  XppEndpoint,
   offerXppSession,
   type XppCallSetup,
 } from '../src/index.js';
@@ -20,22 +22,21 @@ describe('interop with sipp (Debian sip-tester)', () => {
   });
 
   it('sipp as UAC: INVITE with a UDP/XPP offer gets a valid answer, ACKs, BYEs', async () => {
+    // The answer is a real endpoint's description (sipp offers no key, so the endpoint allows plaintext).
+    const endpoint = await XppEndpoint.bind({ security: 'preferred' });
+    const prepared = endpoint.prepare();
     const setups: Promise<XppCallSetup>[] = [];
     const ua = await SipUserAgent.listen({
-      onInvite: (invite) =>
-        setups.push(
-          answerXppSession(invite, () => ({
-            address: '127.0.0.1',
-            port: 7000,
-            ltag: 0x1234,
-            candidates: [],
-          })),
-        ),
+      onInvite: (invite) => setups.push(answerXppSession(invite, () => prepared.description)),
     });
     agents.push(ua);
     const run = await runSipp('xpp-uac.xml', await freePort(), [`127.0.0.1:${ua.local.port}`]);
+    prepared.cancel();
+    await endpoint.close();
     expect(run.code, `${run.output}\n${run.logs}`).toBe(0);
-    expect(run.logs).toContain('XPP answer: m=application 7000 UDP/XPP * a=ltag:0x1234 c=IN IP4 127.0.0.1');
+    expect(run.logs).toContain(
+      `XPP answer: m=application ${endpoint.address.port} UDP/XPP * a=ltag:${formatLtag(prepared.ltag)} c=IN IP4 127.0.0.1`,
+    );
     expect(setups).toHaveLength(1);
     const setup = await setups[0]!;
     expect(setup.remote.ltag).toBe(0xabcd);
