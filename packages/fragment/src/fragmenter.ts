@@ -6,7 +6,14 @@ import { seqAdd } from './serial.js';
 export interface FragmenterOptions {
   /** Largest datagram the endpoint sends, header included: 576..65507, default 1200 (spec §2). */
   readonly maxDatagramSize?: number;
+  /**
+   * Where each datagram's memory comes from; it is entirely overwritten, so it need not be zeroed. Default
+   * `new Uint8Array(size)`; under Node, `Buffer.allocUnsafe` draws small buffers from a pool and is much cheaper.
+   */
+  readonly allocate?: (size: number) => Uint8Array;
 }
+
+const allocateZeroed = (size: number): Uint8Array => new Uint8Array(size);
 
 /** The header fields a fragment needs besides its flags. */
 export interface FragmentAddress {
@@ -26,10 +33,12 @@ export class Fragmenter {
   readonly maxDatagramSize: number;
   /** Octets of message carried by one fragment. */
   readonly maxPayload: number;
+  readonly #allocate: (size: number) => Uint8Array;
 
   constructor(options: FragmenterOptions = {}) {
     this.maxDatagramSize = maxDatagramSizeOption(options.maxDatagramSize);
     this.maxPayload = this.maxDatagramSize - FRAGMENT_HEADER_SIZE;
+    this.#allocate = options.allocate ?? allocateZeroed;
   }
 
   /** Fragments a reliable message of `length` octets takes (at least one: an empty payload still says `LFR`). */
@@ -86,7 +95,7 @@ export class Fragmenter {
   }
 
   #datagram(payload: Uint8Array, flags: number, seq: number, address: FragmentAddress): Uint8Array {
-    const out = new Uint8Array(FRAGMENT_HEADER_SIZE + payload.length);
+    const out = this.#allocate(FRAGMENT_HEADER_SIZE + payload.length);
     encodeFragmentHeader({ flags, seq, localId: address.localId, remoteId: address.remoteId }, out, 0);
     out.set(payload, FRAGMENT_HEADER_SIZE);
     return out;

@@ -51,6 +51,11 @@ export interface ChannelOptions {
   readonly port: DatagramPort;
   /** Default {@link systemClock}. */
   readonly clock?: Clock;
+  /**
+   * Memory for outgoing datagrams and encoded messages (always fully overwritten). Default `new Uint8Array`;
+   * the UDP adapter passes Node's pooled `Buffer.allocUnsafe`.
+   */
+  readonly allocate?: (size: number) => Uint8Array;
   /** Source of randomness in [0, 1) for the initial sequence number. Default `Math.random`. */
   readonly random?: () => number;
   /** This side's initial sequence number (its SYN's). Default random. */

@@ -16,6 +16,7 @@ import {
   decodeMessage,
   encodeAckRanges,
   encodeMessage,
+  messageSize,
   FRAGMENT_HEADER_SIZE,
   ACK_RANGE_SIZE,
 } from '@xpp/wire';
@@ -75,6 +76,7 @@ export class ReliableChannel {
   readonly #iterators = new Set<AsyncQueue<ReceivedMessage>>();
   readonly #pending = new Set<Outgoing>();
   readonly #o: ResolvedChannelOptions;
+  readonly #allocate: (size: number) => Uint8Array;
   readonly #maxOutstanding: number;
 
   // send side
@@ -136,8 +138,12 @@ export class ReliableChannel {
     this.#port = options.port;
     this.#clock = options.clock ?? systemClock;
     this.#o = resolveChannelOptions(options);
+    this.#allocate = options.allocate ?? ((size) => new Uint8Array(size));
     try {
-      this.#fragmenter = new Fragmenter({ maxDatagramSize: this.#o.maxDatagramSize });
+      this.#fragmenter = new Fragmenter({
+        maxDatagramSize: this.#o.maxDatagramSize,
+        allocate: this.#allocate,
+      });
     } catch (cause) {
       throw new ReliabilityError('INVALID_OPTION', (cause as Error).message, { cause });
     }
@@ -227,7 +233,10 @@ export class ReliableChannel {
     if (signal?.aborted === true) return Promise.reject(abortError(signal, 'send'));
     let bytes: Uint8Array;
     try {
-      bytes = message instanceof Uint8Array ? message : encodeMessage(message);
+      bytes =
+        message instanceof Uint8Array
+          ? message
+          : encodeMessage(message, this.#allocate(messageSize(message)));
     } catch (cause) {
       return Promise.reject(
         new ReliabilityError('INVALID_OPTION', `cannot encode message: ${String(cause)}`, { cause }),
@@ -462,7 +471,7 @@ export class ReliableChannel {
 
   /** An ACK or KPA datagram; its fields are this channel's own, already valid, so no encoder checks. */
   #sendControl(flags: number, seq: number, ranges?: readonly AckRange[]): void {
-    const datagram = new Uint8Array(
+    const datagram = this.#allocate(
       FRAGMENT_HEADER_SIZE + (ranges === undefined ? 0 : ranges.length * ACK_RANGE_SIZE),
     );
     writeHeader(datagram, flags, seq, this.localId, this.remoteId);
@@ -534,7 +543,7 @@ export class ReliableChannel {
     if (datagram === undefined) {
       const m = entry.message;
       if (m.syn) {
-        datagram = new Uint8Array(FRAGMENT_HEADER_SIZE);
+        datagram = this.#allocate(FRAGMENT_HEADER_SIZE);
         writeHeader(datagram, Flag.SYN | Flag.REL, entry.seq, this.localId, this.remoteId);
       } else datagram = this.#fragmenter.encode(m.bytes, entry.index, entry.seq, this);
       entry.datagram = datagram;

@@ -128,7 +128,12 @@ export async function connectUdpChannel(options: UdpChannelOptions): Promise<Rel
 
 function attach(options: UdpChannelOptions, connected: boolean): ReliableChannel {
   const { socket, remote, ...rest } = options;
-  const channel = new ReliableChannel({ ...rest, port: new UdpPort(socket, connected ? undefined : remote) });
+  const channel = new ReliableChannel({
+    // Node's pool serves datagram-sized buffers far cheaper than a zeroed Uint8Array each
+    allocate: (size) => Buffer.allocUnsafe(size),
+    ...rest,
+    port: new UdpPort(socket, connected ? undefined : remote),
+  });
   const onMessage = (datagram: Buffer, from: { address: string; port: number }): void => {
     if (connected || (from.port === remote.port && from.address === remote.address))
       channel.receive(datagram);

@@ -6,7 +6,7 @@ import { ReliabilityError } from '../errors.js';
 
 /** Every numeric option of a channel, defaults applied. */
 export type ResolvedChannelOptions = Required<
-  Omit<ChannelOptions, 'port' | 'clock' | 'random' | 'initialSeq' | 'peerInitialSeq'>
+  Omit<ChannelOptions, 'port' | 'clock' | 'random' | 'initialSeq' | 'peerInitialSeq' | 'allocate'>
 >;
 
 /** Applies the defaults of {@link Defaults} and the fragment layer, and rejects values out of range. */
