@@ -1,0 +1,67 @@
+// What the engine's JavaScript costs per PING round trip, both sides together, with no sockets: two channels
+// hand datagrams to each other in memory. Reliable against unreliable sends isolates the cost of reliability.
+// `node --import tsx bench/round-trip-cpu.ts`; used to profile (`--cpu-prof`), not part of `pnpm bench`.
+import { Operation, Option } from '@xpp/wire';
+import { Operations, ReliableChannel, type SendOptions } from '../src/index.js';
+
+const ROUND_TRIPS = 30_000;
+
+async function measure(reliable: boolean): Promise<number> {
+  const toA: Uint8Array[] = [];
+  const toB: Uint8Array[] = [];
+  const allocate = (size: number) => Buffer.allocUnsafe(size);
+  const a = new ReliableChannel({
+    localId: 1,
+    remoteId: 2,
+    initialSeq: 10,
+    peerInitialSeq: 20,
+    allocate,
+    port: { send: (d) => toB.push(d) },
+  });
+  const b = new ReliableChannel({
+    localId: 2,
+    remoteId: 1,
+    initialSeq: 20,
+    peerInitialSeq: 10,
+    allocate,
+    port: { send: (d) => toA.push(d) },
+  });
+  if (!reliable) {
+    for (const channel of [a, b]) {
+      const send = channel.send.bind(channel);
+      channel.send = (message, options: SendOptions = {}) => send(message, { ...options, reliable: false });
+    }
+  }
+  const client = new Operations(a);
+  new Operations(b);
+  const data = [Option.DATA.option(new Uint8Array(100))];
+  const deliver = (): void => {
+    while (toA.length > 0 || toB.length > 0) {
+      const forB = toB.shift();
+      if (forB !== undefined) b.receive(forB);
+      const forA = toA.shift();
+      if (forA !== undefined) a.receive(forA);
+    }
+  };
+  const started = performance.now();
+  for (let i = 0; i < ROUND_TRIPS; i++) {
+    const response = client.request(Operation.PING.type, data);
+    deliver();
+    await response;
+    if (i % 8 === 0) {
+      // let the delayed ACKs go out, as the event loop would
+      await new Promise((resolve) => setImmediate(resolve));
+      deliver();
+    }
+  }
+  const microseconds = ((performance.now() - started) * 1000) / ROUND_TRIPS;
+  a.close();
+  b.close();
+  return microseconds;
+}
+
+for (let round = 0; round < 3; round++) {
+  const reliable = await measure(true);
+  const unreliable = await measure(false);
+  console.log(`reliable ${reliable.toFixed(1)} µs, unreliable ${unreliable.toFixed(1)} µs per round trip`);
+}
