@@ -1,3 +1,3 @@
 import { libraryConfig } from '@xpp/tsup-config';
 
-export default libraryConfig();
+export default libraryConfig({ entry: ['src/index.ts', 'src/testing.ts'] });

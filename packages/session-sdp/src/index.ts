@@ -157,3 +157,4 @@ export {
 } from './endpoint/xpp-endpoint.js';
 export { XppSession, type XppSessionEvents, type XppSessionStats } from './endpoint/xpp-session.js';
 export { placeXppCall, acceptXppCall, type XppCall } from './endpoint/xpp-call.js';
+export type { DatagramTransport } from './transport/datagram-transport.js';

@@ -1,8 +1,8 @@
-import type { Socket } from 'node:dgram';
 import type { DatagramPort } from '@xpp/reliability';
 import { FRAGMENT_HEADER_SIZE } from '@xpp/wire';
 import type { SessionCipher } from '../crypto/session-cipher.js';
 import type { TransportAddress } from '../sdp/description.js';
+import type { DatagramTransport } from '../transport/datagram-transport.js';
 
 /**
  * A session's way out: seals each datagram's payload under its header when the session is secured (spec §7),
@@ -11,16 +11,17 @@ import type { TransportAddress } from '../sdp/description.js';
  */
 export class SessionPort implements DatagramPort {
   sendErrors = 0;
-  readonly #socket: Socket;
+  readonly #transport: DatagramTransport;
   readonly #cipher: SessionCipher | undefined;
   readonly #targets: readonly TransportAddress[];
   #remote: TransportAddress | undefined;
-  readonly #onSent = (error: Error | null): void => {
-    if (error !== null) this.sendErrors++;
-  };
 
-  constructor(socket: Socket, targets: readonly TransportAddress[], cipher: SessionCipher | undefined) {
-    this.#socket = socket;
+  constructor(
+    transport: DatagramTransport,
+    targets: readonly TransportAddress[],
+    cipher: SessionCipher | undefined,
+  ) {
+    this.#transport = transport;
     this.#targets = targets;
     this.#cipher = cipher;
   }
@@ -53,7 +54,7 @@ export class SessionPort implements DatagramPort {
     const targets = this.#remote === undefined ? this.#targets : [this.#remote];
     for (const target of targets) {
       try {
-        this.#socket.send(wire, target.port, target.address, this.#onSent);
+        this.#transport.send(wire, target);
       } catch {
         this.sendErrors++;
       }

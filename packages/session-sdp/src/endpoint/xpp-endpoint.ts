@@ -1,7 +1,5 @@
-import type { Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import {
-  bindUdp,
   Operations,
   ReliableChannel,
   systemClock,
@@ -16,7 +14,9 @@ import { LtagAllocator } from '../demux/ltag-allocator.js';
 import { SessionTable, type DropReason as TableDropReason } from '../demux/session-table.js';
 import { SessionError } from '../errors.js';
 import { candidateTargets, makeCandidate } from '../sdp/candidate.js';
-import { stunBinding, type StunBindingOptions } from '../stun/binding.js';
+import { StunBindingTransaction, type StunBindingOptions } from '../stun/binding.js';
+import { UdpSipTransport } from '../sip/udp-transport.js';
+import type { DatagramTransport } from '../transport/datagram-transport.js';
 import { isStunMessage } from '../stun/codec.js';
 import type { TransportAddress, XppCandidate, XppDescription } from '../sdp/description.js';
 import { SessionPort } from './session-port.js';
@@ -55,8 +55,11 @@ export interface XppEndpointOptions {
   readonly address?: string;
   /** UDP port to bind. Default 0 (any). */
   readonly port?: number;
-  /** An already bound socket to use instead (the endpoint closes it on `close()`). */
-  readonly socket?: Socket;
+  /**
+   * The datagram transport to use instead of binding a UDP socket: e.g. a `MemoryTransport` for simulations. The
+   * endpoint owns it and closes it on `close()`.
+   */
+  readonly transport?: DatagramTransport;
   readonly clock?: Clock;
   /** Default `required`. */
   readonly security?: SecurityPolicy;
@@ -121,7 +124,8 @@ export class XppEndpoint {
   readonly address: TransportAddress;
   readonly keyPair: XppKeyPair;
   readonly security: SecurityPolicy;
-  readonly #socket: Socket;
+  readonly #transport: DatagramTransport;
+  readonly #stun = new Set<StunBindingTransaction>();
   readonly #clock: Clock;
   readonly #options: XppEndpointOptions;
   readonly #ltags: LtagAllocator;
@@ -134,8 +138,8 @@ export class XppEndpoint {
   #rebinds = 0;
   #closed = false;
 
-  private constructor(socket: Socket, options: XppEndpointOptions) {
-    this.#socket = socket;
+  private constructor(transport: DatagramTransport, options: XppEndpointOptions) {
+    this.#transport = transport;
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.security = options.security ?? 'required';
@@ -143,21 +147,20 @@ export class XppEndpoint {
     const maxSessions = options.maxSessions ?? 4096;
     this.#ltags = new LtagAllocator({ clock: this.#clock, maxActive: maxSessions });
     this.#table = new SessionTable<Row>({ maxSessions });
-    const bound = socket.address();
-    this.address = { address: bound.address, port: bound.port };
-    this.#hostAddresses = options.hostAddresses ?? hostAddressesFor(bound.address);
-    socket.on('message', (msg, rinfo) => this.#onDatagram(msg, { address: rinfo.address, port: rinfo.port }));
+    this.address = { ...transport.local };
+    this.#hostAddresses = options.hostAddresses ?? hostAddressesFor(transport.local.address);
+    transport.setReceiver((datagram, source) => this.#onDatagram(datagram, source));
   }
 
-  /** Binds the socket (or adopts `options.socket`) and starts receiving. */
+  /** Binds a UDP socket (or adopts `options.transport`) and starts receiving. */
   static async bind(options: XppEndpointOptions = {}): Promise<XppEndpoint> {
-    const socket =
-      options.socket ??
-      (await bindUdp({
+    const transport =
+      options.transport ??
+      (await UdpSipTransport.open({
         address: options.address ?? '127.0.0.1',
         ...(options.port === undefined ? {} : { port: options.port }),
       }));
-    return new XppEndpoint(socket, options);
+    return new XppEndpoint(transport, options);
   }
 
   /** Adds a server-reflexive address (from SIP `received`/`rport` or STUN) to the candidates of later descriptions. */
@@ -181,7 +184,21 @@ export class XppEndpoint {
     options: StunBindingOptions = {},
   ): Promise<TransportAddress> {
     this.#assertOpen();
-    const mapped = await stunBinding(this.#socket, server, { clock: this.#clock, ...options });
+    const transaction = new StunBindingTransaction(
+      server,
+      (datagram, to) => this.#transport.send(datagram, to),
+      {
+        clock: this.#clock,
+        ...options,
+      },
+    );
+    this.#stun.add(transaction);
+    let mapped: TransportAddress;
+    try {
+      mapped = await transaction.start();
+    } finally {
+      this.#stun.delete(transaction);
+    }
     const isHost = mapped.port === this.address.port && this.#hostAddresses.includes(mapped.address);
     if (!isHost) this.addReflexiveAddress(mapped);
     return mapped;
@@ -250,13 +267,13 @@ export class XppEndpoint {
     };
   }
 
-  /** Closes every session and the socket. */
+  /** Closes every session and the transport. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const entry of [...this.#table.values()]) entry.session.session.close();
     this.#prepared.clear();
-    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+    await this.#transport.close();
   }
 
   #assertOpen(): void {
@@ -289,7 +306,7 @@ export class XppEndpoint {
         'the peer offered no a=xpp-key and this endpoint requires security',
       );
     }
-    const port = new SessionPort(this.#socket, candidateTargets(remote), cipher);
+    const port = new SessionPort(this.#transport, candidateTargets(remote), cipher);
     const channel = new ReliableChannel({
       ...this.#options.channel,
       localId: ltag,
@@ -345,9 +362,12 @@ export class XppEndpoint {
 
   #onDatagram(msg: Uint8Array, source: TransportAddress): void {
     this.#datagramsReceived++;
-    // STUN answers share the socket; stunBinding reads them. An XPP fragment's first octet is 0x1X (version 1),
-    // a STUN Binding message's 0x00 or 0x01, so the two never collide, whatever the ltags.
-    if ((msg[0] ?? 0xff) < 0x10 && isStunMessage(msg)) return;
+    // STUN answers share the socket. An XPP fragment's first octet is 0x1X (version 1), a STUN Binding
+    // message's 0x00 or 0x01, so the two never collide, whatever the ltags.
+    if ((msg[0] ?? 0xff) < 0x10 && isStunMessage(msg)) {
+      for (const transaction of this.#stun) transaction.receive(msg, source);
+      return;
+    }
     let header;
     try {
       header = decodeFragment(msg);

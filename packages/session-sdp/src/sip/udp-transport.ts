@@ -2,7 +2,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { SessionError, abortError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
-import type { DatagramReceiver, SipTransport } from './transport.js';
+import type { DatagramTransport } from '../transport/datagram-transport.js';
+import type { DatagramReceiver } from './transport.js';
 
 export interface UdpSipTransportOptions {
   /** Address to bind; default `127.0.0.1`. IPv6 literals bind a udp6 socket. */
@@ -10,10 +11,15 @@ export interface UdpSipTransportOptions {
   /** Port to bind; default 0 (any free port). */
   readonly port?: number;
   readonly signal?: AbortSignal;
+  /** Kernel receive and send buffers in octets (capped by the OS). Default 4 MiB: a full XPP window fits. */
+  readonly bufferSize?: number;
 }
 
-/** A `node:dgram` socket as a {@link SipTransport}. Receive errors never reach the SIP layer. */
-export class UdpSipTransport implements SipTransport {
+/**
+ * A `node:dgram` socket as a {@link SipTransport} and the XPP endpoint's {@link DatagramTransport}. Receive
+ * errors never reach the layers above.
+ */
+export class UdpSipTransport implements DatagramTransport {
   readonly local: TransportAddress;
   readonly #socket: Socket;
   #receiver: DatagramReceiver = () => undefined;
@@ -36,7 +42,12 @@ export class UdpSipTransport implements SipTransport {
   static async open(options: UdpSipTransportOptions = {}): Promise<UdpSipTransport> {
     const address = options.address ?? '127.0.0.1';
     if (options.signal?.aborted === true) throw abortError(options.signal);
-    const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+    const bufferSize = options.bufferSize ?? 4 * 1024 * 1024;
+    const socket = createSocket({
+      type: isIP(address) === 6 ? 'udp6' : 'udp4',
+      recvBufferSize: bufferSize,
+      sendBufferSize: bufferSize,
+    });
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         socket.close();

@@ -1,0 +1,1 @@
+export { MemoryTransport } from './transport/memory-transport.js';
