@@ -8,7 +8,7 @@ export interface FragmenterOptions {
   readonly maxDatagramSize?: number;
   /**
    * Where each datagram's memory comes from; it is entirely overwritten, so it need not be zeroed. Default
-   * `new Uint8Array(size)`; under Node, `Buffer.allocUnsafe` draws small buffers from a pool and is much cheaper.
+   * `new Uint8Array(size)`; a pooled allocator (views into shared slabs) is much cheaper per datagram.
    */
   readonly allocate?: (size: number) => Uint8Array;
 }

@@ -3,13 +3,14 @@
 // `node --import tsx bench/round-trip-cpu.ts`; used to profile (`--cpu-prof`), not part of `pnpm bench`.
 import { Operation, Option } from '@xpp/wire';
 import { Operations, ReliableChannel, type SendOptions } from '../src/index.js';
+import { pooledAllocator } from '../src/internal/pool.js';
 
 const ROUND_TRIPS = 30_000;
 
 async function measure(reliable: boolean): Promise<number> {
   const toA: Uint8Array[] = [];
   const toB: Uint8Array[] = [];
-  const allocate = (size: number) => Buffer.allocUnsafe(size);
+  const allocate = pooledAllocator(); // as the UDP adapter does
   const a = new ReliableChannel({
     localId: 1,
     remoteId: 2,

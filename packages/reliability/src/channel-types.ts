@@ -53,7 +53,7 @@ export interface ChannelOptions {
   readonly clock?: Clock;
   /**
    * Memory for outgoing datagrams and encoded messages (always fully overwritten). Default `new Uint8Array`;
-   * the UDP adapter passes Node's pooled `Buffer.allocUnsafe`.
+   * the UDP adapter passes a slab-pooled allocator (8 KiB slabs, like Node's `Buffer` pool).
    */
   readonly allocate?: (size: number) => Uint8Array;
   /** Source of randomness in [0, 1) for the initial sequence number. Default `Math.random`. */

@@ -1,6 +1,7 @@
 import { type Socket, createSocket } from 'node:dgram';
 import { ReliableChannel } from './channel.js';
 import type { ChannelOptions } from './channel-types.js';
+import { pooledAllocator } from './internal/pool.js';
 import type { DatagramPort } from './port.js';
 
 /** An IP address and UDP port. */
@@ -129,8 +130,8 @@ export async function connectUdpChannel(options: UdpChannelOptions): Promise<Rel
 function attach(options: UdpChannelOptions, connected: boolean): ReliableChannel {
   const { socket, remote, ...rest } = options;
   const channel = new ReliableChannel({
-    // Node's pool serves datagram-sized buffers far cheaper than a zeroed Uint8Array each
-    allocate: (size) => Buffer.allocUnsafe(size),
+    // slab-pooled views cost far less than a zeroed Uint8Array (or a Buffer) per datagram
+    allocate: pooledAllocator(),
     ...rest,
     port: new UdpPort(socket, connected ? undefined : remote),
   });
