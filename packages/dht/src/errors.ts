@@ -31,7 +31,15 @@ export type DhtErrorCode =
   /** Administrator key material that is not an Ed25519 key. */
   | 'INVALID_ADMIN_KEY'
   /** A caller's argument out of range (a programming error, not remote input). */
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  /** An operation from a peer that may not make it (uninvited JOIN, NEIGHBOUR-UPDATE from a non-neighbour). */
+  | 'FORBIDDEN'
+  /** No neighbour is closer to the target (a hole in the neighbour table), or the next hop failed. */
+  | 'NO_ROUTE'
+  /** The node is not (or no longer) a peer of an overlay: it owns no zone. */
+  | 'NOT_A_PEER'
+  /** A routed request failed downstream; `status` is the code it failed with. */
+  | 'REMOTE_ERROR';
 
 /**
  * The XPP `ERROR` code (spec `xpp.md` §3) a node answers with for each refusal. 483 is SIP's "Too Many Hops",
@@ -54,6 +62,10 @@ export const DHT_ERROR_STATUS: Readonly<Record<DhtErrorCode, number>> = Object.f
   PENDING_FULL: 503,
   INVALID_ADMIN_KEY: 500,
   INVALID_ARGUMENT: 500,
+  FORBIDDEN: 403,
+  NO_ROUTE: 480,
+  NOT_A_PEER: 480,
+  REMOTE_ERROR: 500,
 });
 
 /**
@@ -63,15 +75,18 @@ export const DHT_ERROR_STATUS: Readonly<Record<DhtErrorCode, number>> = Object.f
 export class DhtError extends Error {
   override readonly name = 'DhtError';
   readonly code: DhtErrorCode;
+  readonly #status: number | undefined;
 
-  constructor(code: DhtErrorCode, message: string, options?: { cause?: unknown }) {
+  /** `status` overrides the code's usual one: a `REMOTE_ERROR` carries what the remote peer answered. */
+  constructor(code: DhtErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
     super(message, options);
     this.code = code;
+    this.#status = options?.status;
   }
 
   /** The XPP `ERROR` code to answer a request refused with this error. */
   get status(): number {
-    return DHT_ERROR_STATUS[this.code];
+    return this.#status ?? DHT_ERROR_STATUS[this.code];
   }
 
   /** True for a `DhtError` from any copy of this package (ESM and CJS builds are distinct classes). */

@@ -142,3 +142,9 @@ export {
   PendingForwardTable,
   nextHopLimit,
 } from './pending-forwards.js';
+export {
+  OverlayNode,
+  type OverlayNodeOptions,
+  type OverlayNodeState,
+  type OverlayNodeStats,
+} from './node/overlay-node.js';
