@@ -1,6 +1,7 @@
 import {
   FragmentError,
   Fragmenter,
+  HELD_FRAGMENT_OVERHEAD,
   REASSEMBLY_DROP_REASONS,
   Reassembler,
   seqAdd,
@@ -153,7 +154,9 @@ export class ReliableChannel {
       maxRto: this.#o.maxRto,
     });
     // Never more in flight than the peer can hold ahead of its next in-order fragment.
-    const peerFragments = Math.floor(this.#o.peerReceiveWindow / (this.#fragmenter.maxPayload + 64));
+    const peerFragments = Math.floor(
+      this.#o.peerReceiveWindow / (this.#fragmenter.maxPayload + HELD_FRAGMENT_OVERHEAD),
+    );
     this.#maxOutstanding = Math.max(1, Math.min(this.#o.peerMaxFragmentsAhead, peerFragments));
     this.#losses = new LossDetector<SentFragment>(this.#o.dupThreshold);
     this.#cwnd = new CongestionWindow({
@@ -486,7 +489,9 @@ export class ReliableChannel {
       if (this.#lostHead < this.#lost.length) {
         const seq = this.#lost[this.#lostHead++] as number;
         const entry = this.#window.at(seq);
-        if (entry !== undefined && entry.state === FragmentState.Lost) this.#send(entry, true);
+        if (entry?.state === FragmentState.Lost && entry.datagram !== undefined) {
+          this.#send(entry, entry.datagram, true, this.#clock.now());
+        }
         continue;
       }
       if (this.#lostHead > 0) {
@@ -520,40 +525,39 @@ export class ReliableChannel {
         this.#queueHead = 0;
       }
     }
-    const payloadLength = outgoing.syn ? 0 : this.#fragmenter.piece(outgoing.bytes, index).length;
+    // Encoded here, when the window lets it go, with this channel's own (valid) header fields.
+    const piece = outgoing.syn ? undefined : this.#fragmenter.piece(outgoing.bytes, index);
+    const datagram = this.#allocate(FRAGMENT_HEADER_SIZE + (piece === undefined ? 0 : piece.length));
+    const flags = outgoing.syn
+      ? Flag.SYN | Flag.REL
+      : Flag.REL | (outgoing.next === outgoing.count ? Flag.LFR : 0);
+    writeHeader(datagram, flags, seq, this.localId, this.remoteId);
+    if (piece !== undefined) datagram.set(piece, FRAGMENT_HEADER_SIZE);
+    const now = this.#clock.now();
     const entry: SentFragment = {
       seq,
       message: outgoing,
       index,
-      cost: payloadLength + 64,
-      datagram: undefined,
+      cost: datagram.length - FRAGMENT_HEADER_SIZE + HELD_FRAGMENT_OVERHEAD,
+      datagram,
       state: FragmentState.InFlight,
-      sentAt: 0,
-      firstSentAt: this.#clock.now(),
+      sentAt: now,
+      firstSentAt: now,
       retransmitted: false,
       timeouts: 0,
       txOrder: -1,
     };
     this.#window.push(entry);
-    this.#send(entry, false);
+    this.#send(entry, datagram, false, now);
   }
 
-  #send(entry: SentFragment, retransmission: boolean): void {
-    let datagram = entry.datagram;
-    if (datagram === undefined) {
-      const m = entry.message;
-      if (m.syn) {
-        datagram = this.#allocate(FRAGMENT_HEADER_SIZE);
-        writeHeader(datagram, Flag.SYN | Flag.REL, entry.seq, this.localId, this.remoteId);
-      } else datagram = this.#fragmenter.encode(m.bytes, entry.index, entry.seq, this);
-      entry.datagram = datagram;
-    }
+  #send(entry: SentFragment, datagram: Uint8Array, retransmission: boolean, now: number): void {
     if (retransmission) {
       entry.retransmitted = true;
       this.#stats.retransmits++;
     }
     entry.state = FragmentState.InFlight;
-    entry.sentAt = this.#clock.now();
+    entry.sentAt = now;
     this.#losses.sent(entry);
     this.#inFlight++;
     this.#transmit(datagram);
@@ -704,12 +708,12 @@ export class ReliableChannel {
     const entry = this.#window.at(this.#window.una);
     if (entry === undefined || entry.state === FragmentState.Acked) return;
     this.#stats.probes++;
+    if (entry.datagram === undefined) return;
     if (entry.state === FragmentState.Lost) {
       // Declared lost but held back by the window: a probe may exceed the window (RFC 8985 §7.3).
-      this.#send(entry, true);
+      this.#send(entry, entry.datagram, true, now);
       return;
     }
-    if (entry.datagram === undefined) return;
     entry.retransmitted = true;
     entry.sentAt = now;
     this.#losses.sent(entry);
