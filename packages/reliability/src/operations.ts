@@ -15,6 +15,9 @@ import type { ReceivedMessage } from './channel-types.js';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import { ReliabilityError, abortError } from './errors.js';
 
+/** Node's timers overflow beyond this many milliseconds; a longer deadline means none. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 /** Default bounds and deadline of request/response operations. */
 export const OperationDefaults = {
   /** Requests of this side in flight at once (the operation-number table). */
@@ -41,7 +44,7 @@ export interface OperationsOptions {
 
 export interface RequestOptions {
   readonly signal?: AbortSignal;
-  /** Milliseconds before `REQUEST_TIMEOUT`. Default the operations' `timeout`. */
+  /** Milliseconds before `REQUEST_TIMEOUT` (`Infinity`: no deadline). Default the operations' `timeout`. */
   readonly timeout?: number;
 }
 
@@ -77,7 +80,8 @@ interface PendingRequest {
   readonly resolve: (response: Message) => void;
   readonly reject: (error: ReliabilityError) => void;
   readonly signal: AbortSignal | undefined;
-  timer: TimerHandle | undefined;
+  /** When it fails with `REQUEST_TIMEOUT`; Infinity for none. */
+  readonly deadline: number;
   onAbort: (() => void) | undefined;
 }
 
@@ -99,6 +103,8 @@ export class Operations {
   readonly #offMessage: () => void;
   readonly #offClose: () => void;
   #nextNumber: number;
+  #deadlineTimer: TimerHandle | undefined;
+  #deadlineDue = Number.POSITIVE_INFINITY;
   #handling = 0;
   readonly #stats = {
     requestsSent: 0,
@@ -151,13 +157,13 @@ export class Operations {
         timeout,
         resolve,
         reject,
-        timer: undefined,
+        deadline: timeout < MAX_TIMER_DELAY ? this.#clock.now() + timeout : Number.POSITIVE_INFINITY,
         signal,
         onAbort: undefined,
       });
     });
     const entry = this.#pending.get(number) as PendingRequest;
-    entry.timer = this.#clock.setTimer(() => this.#expire(number), timeout);
+    this.#watchDeadline(entry.deadline);
     if (signal !== undefined) {
       entry.onAbort = () => this.#finish(number, abortError(signal, `request ${number}`));
       signal.addEventListener('abort', entry.onAbort, { once: true });
@@ -196,6 +202,8 @@ export class Operations {
       cause,
     });
     for (const number of [...this.#pending.keys()]) this.#finish(number, error);
+    if (this.#deadlineTimer !== undefined) this.#clock.clearTimer(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
   }
 
   /** Settles request `number` once: with its response, or with `outcome` as the error. */
@@ -203,23 +211,40 @@ export class Operations {
     const entry = this.#pending.get(number);
     if (entry === undefined) return;
     this.#pending.delete(number);
-    if (entry.timer !== undefined) this.#clock.clearTimer(entry.timer);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
     if (outcome instanceof Error) entry.reject(outcome);
     else entry.resolve(outcome);
   }
 
-  #expire(number: number): void {
-    const entry = this.#pending.get(number);
-    if (entry === undefined) return;
-    entry.timer = undefined;
-    this.#finish(
-      number,
-      new ReliabilityError(
-        'REQUEST_TIMEOUT',
-        `request ${number} (type ${entry.type}) got no response in ${entry.timeout} ms`,
-      ),
-    );
+  /**
+   * One timer serves every deadline: armed for the earliest, left alone when a later one is added (the usual case,
+   * as deadlines mostly share one timeout), so a request costs no timer call of its own.
+   */
+  #watchDeadline(deadline: number): void {
+    if (deadline === Number.POSITIVE_INFINITY || deadline >= this.#deadlineDue) return;
+    if (this.#deadlineTimer !== undefined) this.#clock.clearTimer(this.#deadlineTimer);
+    this.#deadlineDue = deadline;
+    this.#deadlineTimer = this.#clock.setTimer(() => this.#expireDue(), deadline - this.#clock.now());
+  }
+
+  /** Fails the requests whose deadline has passed (at most `maxOperations` to look at) and re-arms. */
+  #expireDue(): void {
+    this.#deadlineTimer = undefined;
+    this.#deadlineDue = Number.POSITIVE_INFINITY;
+    const now = this.#clock.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [number, entry] of [...this.#pending]) {
+      if (entry.deadline <= now) {
+        this.#finish(
+          number,
+          new ReliabilityError(
+            'REQUEST_TIMEOUT',
+            `request ${number} (type ${entry.type}) got no response in ${entry.timeout} ms`,
+          ),
+        );
+      } else if (entry.deadline < next) next = entry.deadline;
+    }
+    if (!this.#shutdown.signal.aborted) this.#watchDeadline(next);
   }
 
   #allocateNumber(): number {

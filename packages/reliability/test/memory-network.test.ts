@@ -47,4 +47,34 @@ describe('in-memory network at scale (same protocol code as over UDP)', () => {
     clock.advance(10);
     expect([...Option.DATA.require((await reply).options)]).toEqual([7]);
   });
+
+  it('expires each request at its own deadline from one shared timer', async () => {
+    const clock = new FakeClock();
+    const network = new MemoryNetwork({ clock, latency: 1 });
+    const [a, b] = memoryChannelPair(network, { clock });
+    const client = new Operations(a, { clock });
+    new Operations(b, { clock }).handle(0x4100, () => new Promise(() => {}));
+    const failedAt: [string, number][] = [];
+    const track = (name: string, timeout: number) =>
+      client.request(0x4100, [], { timeout }).catch((e: unknown) => {
+        failedAt.push([`${name} ${(e as { code: string }).code}`, clock.now()]);
+      });
+    const all = [track('slow', 300), track('fast', 100), track('never', Number.POSITIVE_INFINITY)];
+    for (let t = 0; t < 400; t += 10) {
+      clock.advance(10);
+      await Promise.resolve();
+    }
+    expect(failedAt).toEqual([
+      ['fast REQUEST_TIMEOUT', 100],
+      ['slow REQUEST_TIMEOUT', 300],
+    ]);
+    expect(client.stats.requestsInFlight).toBe(1);
+    client.close();
+    await Promise.all(all);
+    expect(failedAt.at(-1)?.[0]).toBe('never CLOSED');
+    expect(clock.pending).toBeGreaterThan(0); // the channels' own timers; the operations left none armed
+    a.close();
+    b.close();
+    expect(clock.pending).toBe(0);
+  });
 });
