@@ -235,11 +235,17 @@ export class ReliableChannel {
     const signal = options.signal;
     if (signal?.aborted === true) return Promise.reject(abortError(signal, 'send'));
     let bytes: Uint8Array;
+    // A message that fits one datagram is encoded straight into it, behind room for the fragment header.
+    let frame: Uint8Array | undefined;
     try {
-      bytes =
-        message instanceof Uint8Array
-          ? message
-          : encodeMessage(message, this.#allocate(messageSize(message)));
+      if (message instanceof Uint8Array) bytes = message;
+      else {
+        const size = messageSize(message);
+        if (size <= this.#fragmenter.maxPayload) {
+          frame = this.#allocate(FRAGMENT_HEADER_SIZE + size);
+          bytes = encodeMessage(message, frame, FRAGMENT_HEADER_SIZE);
+        } else bytes = encodeMessage(message, this.#allocate(size));
+      }
     } catch (cause) {
       return Promise.reject(
         new ReliabilityError('INVALID_OPTION', `cannot encode message: ${String(cause)}`, { cause }),
@@ -253,7 +259,7 @@ export class ReliableChannel {
         ),
       );
     }
-    if (options.reliable === false) return this.#sendUnreliable(bytes);
+    if (options.reliable === false) return this.#sendUnreliable(bytes, frame);
     if (this.#queuedOctets + bytes.length > this.#o.maxQueuedOctets) {
       return Promise.reject(
         new ReliabilityError(
@@ -263,6 +269,7 @@ export class ReliableChannel {
       );
     }
     const outgoing = this.#outgoing(bytes, false);
+    outgoing.frame = frame;
     this.#queue.push(outgoing);
     this.#ensureSyn();
     const promise = new Promise<void>((resolve, reject) => {
@@ -425,6 +432,7 @@ export class ReliableChannel {
       bytes,
       count: syn ? 1 : this.#fragmenter.count(bytes.length),
       syn,
+      frame: undefined,
       next: 0,
       acked: 0,
       done: false,
@@ -436,13 +444,18 @@ export class ReliableChannel {
     return outgoing;
   }
 
-  #sendUnreliable(bytes: Uint8Array): Promise<void> {
+  #sendUnreliable(bytes: Uint8Array, frame: Uint8Array | undefined): Promise<void> {
     let datagram: Uint8Array;
-    try {
-      datagram = this.#fragmenter.unreliable(bytes, this.#window.next, this);
-    } catch (cause) {
-      if (!FragmentError.is(cause)) throw cause;
-      return Promise.reject(new ReliabilityError('TOO_LARGE', cause.message, { cause }));
+    if (frame !== undefined) {
+      datagram = frame;
+      writeHeader(datagram, Flag.LFR, this.#window.next, this.localId, this.remoteId);
+    } else {
+      try {
+        datagram = this.#fragmenter.unreliable(bytes, this.#window.next, this);
+      } catch (cause) {
+        if (!FragmentError.is(cause)) throw cause;
+        return Promise.reject(new ReliabilityError('TOO_LARGE', cause.message, { cause }));
+      }
     }
     this.#transmit(datagram);
     return Promise.resolve();

@@ -209,10 +209,16 @@ describe('ReliableChannel on a fake clock', () => {
     expect(sent.filter((d) => (decodeFragment(d).flags & Flag.LFR) !== 0)).toHaveLength(1);
     const error = await channel.send(payloadMessage(2, 1200), { reliable: false }).catch((e: unknown) => e);
     expect((error as ReliabilityError).code).toBe('TOO_LARGE');
+    // a Message object is encoded straight into its datagram
+    await channel.send({ number: 3, response: false, type: 0x4000, options: [] }, { reliable: false });
     const peer = lone({ localId: 2, remoteId: 1, initialSeq: 500, peerInitialSeq: 100 });
     const got = collect(peer.channel);
     peer.channel.receive(sent[0]!);
-    expect(got[0]?.reliable).toBe(false);
+    peer.channel.receive(sent.at(-1)!);
+    expect(got.map((g) => [g.message.number, g.reliable])).toEqual([
+      [1, false],
+      [3, false],
+    ]);
     expect(peer.sent).toHaveLength(0);
   });
 

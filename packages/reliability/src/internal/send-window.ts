@@ -10,6 +10,8 @@ export interface Outgoing {
   readonly bytes: Uint8Array;
   readonly count: number;
   readonly syn: boolean;
+  /** For a one-fragment message encoded in place: its datagram, header octets still to be written. */
+  frame: Uint8Array | undefined;
   /** Index of the next fragment to be given a sequence number. */
   next: number;
   acked: number;
