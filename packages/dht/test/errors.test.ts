@@ -21,7 +21,7 @@ describe('DhtError', () => {
 
   it('maps every code to an XPP error code of spec §3 or SIP 483', () => {
     for (const status of Object.values(DHT_ERROR_STATUS)) {
-      expect([400, 403, 409, 413, 483, 500, 503]).toContain(status);
+      expect([400, 403, 409, 413, 480, 483, 500, 503]).toContain(status);
     }
   });
 });

@@ -66,9 +66,10 @@ describe('NAT testbed (network namespaces, nftables masquerade)', () => {
     expect(a.from.split(':')[0]).toBe(bed.hosts[1]!.natAddress);
   });
 
-  it('drops unsolicited inbound traffic (no mapping, no entry)', async () => {
+  it('drops unsolicited inbound traffic (no mapping, no entry)', { timeout: 20_000 }, async () => {
+    // The listener waits well past the blast: nothing may arrive, not even the end marker.
     const [h1, h2] = bed.hosts;
-    const listener = bed.spawnIn(h1!.ns, process.execPath, [fixture('listen.mjs'), '5001', '1500']);
+    const listener = bed.spawnIn(h1!.ns, process.execPath, [fixture('listen.mjs'), '5001', '6000']);
     await ready(listener);
     const blaster = bed.spawnIn(h2!.ns, process.execPath, [
       fixture('blast.mjs'),
@@ -83,7 +84,7 @@ describe('NAT testbed (network namespaces, nftables masquerade)', () => {
   it('reaches the server directly from a host, and can drop packets on the public network at random', async () => {
     const [h1] = bed.hosts;
     const run = async () => {
-      const listener = bed.spawnIn(bed.server.ns, process.execPath, [fixture('listen.mjs'), '5002', '1500']);
+      const listener = bed.spawnIn(bed.server.ns, process.execPath, [fixture('listen.mjs'), '5002', '15000']);
       await ready(listener);
       const blaster = bed.spawnIn(h1!.ns, process.execPath, [
         fixture('blast.mjs'),
