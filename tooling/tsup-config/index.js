@@ -15,7 +15,8 @@ export function libraryConfig(overrides = {}) {
     clean: true,
     target: 'node20',
     platform: 'node',
-    splitting: false,
+    // ESM entries of one package share chunks, so a class is the same class from every subpath export.
+    splitting: true,
     treeshake: true,
     ...overrides,
   });

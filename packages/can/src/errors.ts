@@ -1,3 +1,4 @@
+import { isCodedError, XppError } from '@xpp/wire';
 /** Stable codes for every way a geometry call or a simulation option can be wrong. */
 export type CanErrorCode =
   /** A dimension count outside 1–8. */
@@ -36,19 +37,11 @@ const CAN_ERROR_CODES: ReadonlySet<string> = new Set<CanErrorCode>([
  * codecs keep the `ValueCodec` contract of `@xpp/wire` and throw `WireError`, so a receiver counts and drops
  * them like any other malformed option.
  */
-export class CanError extends Error {
+export class CanError extends XppError<CanErrorCode> {
   override readonly name = 'CanError';
-  readonly code: CanErrorCode;
-
-  constructor(code: CanErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 
   /** True for a `CanError` from any copy of this package (ESM and CJS builds are distinct classes). */
-  static is(value: unknown): value is CanError {
-    if (!(value instanceof Error) || value.name !== 'CanError') return false;
-    const code: unknown = (value as Error & { code?: unknown }).code;
-    return typeof code === 'string' && CAN_ERROR_CODES.has(code);
+  static is(value: unknown, code?: CanErrorCode): value is CanError {
+    return isCodedError(value, 'CanError', CAN_ERROR_CODES, code);
   }
 }

@@ -1,3 +1,4 @@
+import { isCodedError, XppError } from '@xpp/wire';
 /** Stable codes for every way a DHT request, record or argument can be refused. */
 export type DhtErrorCode =
   /** A record kind other than BINDING, CREDENTIAL or PEER. */
@@ -68,19 +69,19 @@ export const DHT_ERROR_STATUS: Readonly<Record<DhtErrorCode, number>> = Object.f
   REMOTE_ERROR: 500,
 });
 
+const DHT_ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(DHT_ERROR_STATUS));
+
 /**
  * The error `@xpp/dht` throws for every refusal. Decoders of untrusted bytes throw `WireError` from
  * `@xpp/wire` instead, so that a node counts and drops both by `code`.
  */
-export class DhtError extends Error {
+export class DhtError extends XppError<DhtErrorCode> {
   override readonly name = 'DhtError';
-  readonly code: DhtErrorCode;
   readonly #status: number | undefined;
 
   /** `status` overrides the code's usual one: a `REMOTE_ERROR` carries what the remote peer answered. */
   constructor(code: DhtErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.#status = options?.status;
   }
 
@@ -90,9 +91,7 @@ export class DhtError extends Error {
   }
 
   /** True for a `DhtError` from any copy of this package (ESM and CJS builds are distinct classes). */
-  static is(value: unknown): value is DhtError {
-    if (!(value instanceof Error) || value.name !== 'DhtError') return false;
-    const code: unknown = (value as Error & { code?: unknown }).code;
-    return typeof code === 'string' && Object.hasOwn(DHT_ERROR_STATUS, code);
+  static is(value: unknown, code?: DhtErrorCode): value is DhtError {
+    return isCodedError(value, 'DhtError', DHT_ERROR_CODES, code);
   }
 }

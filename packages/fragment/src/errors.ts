@@ -1,3 +1,4 @@
+import { isCodedError, XppError } from '@xpp/wire';
 /** Stable codes for every way fragmentation or reassembly can fail. */
 export type FragmentErrorCode =
   /** An unreliable message that does not fit one datagram, or a message above the maximum message size. */
@@ -14,19 +15,11 @@ const FRAGMENT_ERROR_CODES: ReadonlySet<string> = new Set<FragmentErrorCode>([
 ]);
 
 /** The only error `@xpp/fragment` throws or reports. */
-export class FragmentError extends Error {
+export class FragmentError extends XppError<FragmentErrorCode> {
   override readonly name = 'FragmentError';
-  readonly code: FragmentErrorCode;
-
-  constructor(code: FragmentErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 
   /** True for a `FragmentError` from any copy of this package (ESM and CJS builds are distinct classes). */
-  static is(value: unknown): value is FragmentError {
-    if (!(value instanceof Error) || value.name !== 'FragmentError') return false;
-    const code: unknown = (value as Error & { code?: unknown }).code;
-    return typeof code === 'string' && FRAGMENT_ERROR_CODES.has(code);
+  static is(value: unknown, code?: FragmentErrorCode): value is FragmentError {
+    return isCodedError(value, 'FragmentError', FRAGMENT_ERROR_CODES, code);
   }
 }

@@ -1,3 +1,4 @@
+import { isCodedError, XppError } from '@xpp/wire';
 /** Stable codes for every way delivery or an operation can fail. */
 export type ReliabilityErrorCode =
   /** A reliable message was not acknowledged after the retry limit or the give-up time (spec §5.2). */
@@ -51,26 +52,22 @@ export interface ReliabilityErrorDetails {
 }
 
 /** The only error `@xpp/reliability` throws or rejects with. */
-export class ReliabilityError extends Error {
+export class ReliabilityError extends XppError<ReliabilityErrorCode> {
   override readonly name = 'ReliabilityError';
-  readonly code: ReliabilityErrorCode;
   readonly status: number | undefined;
   readonly unknownOptions: readonly number[] | undefined;
   readonly retryAfter: number | undefined;
 
   constructor(code: ReliabilityErrorCode, message: string, details: ReliabilityErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.status = details.status;
     this.unknownOptions = details.unknownOptions;
     this.retryAfter = details.retryAfter;
   }
 
   /** True for a `ReliabilityError` from any copy of this package (ESM and CJS builds are distinct classes). */
-  static is(value: unknown): value is ReliabilityError {
-    if (!(value instanceof Error) || value.name !== 'ReliabilityError') return false;
-    const code: unknown = (value as Error & { code?: unknown }).code;
-    return typeof code === 'string' && CODES.has(code);
+  static is(value: unknown, code?: ReliabilityErrorCode): value is ReliabilityError {
+    return isCodedError(value, 'ReliabilityError', CODES, code);
   }
 }
 

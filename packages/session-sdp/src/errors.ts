@@ -1,3 +1,4 @@
+import { isCodedError, XppError } from '@xpp/wire';
 /** Stable codes for everything `@xpp/session-sdp` can refuse. */
 export type SessionErrorCode =
   /** An SDP body that cannot set up an XPP session; `line` names the offending line when there is one. */
@@ -67,16 +68,14 @@ export interface SessionErrorDetails {
  * The only error `@xpp/session-sdp` throws or rejects with. Every decoder of untrusted input throws it and
  * nothing else, so a caller can count and drop by `code`.
  */
-export class SessionError extends Error {
+export class SessionError extends XppError<SessionErrorCode> {
   override readonly name = 'SessionError';
-  readonly code: SessionErrorCode;
   readonly line: string | undefined;
   readonly lineNumber: number | undefined;
   readonly status: number | undefined;
 
   constructor(code: SessionErrorCode, message: string, details: SessionErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.line = details.line === undefined ? undefined : details.line.slice(0, 200);
     this.lineNumber = details.lineNumber;
     this.status = details.status;
@@ -84,11 +83,7 @@ export class SessionError extends Error {
 
   /** True for a `SessionError` from any copy of this package (ESM and CJS builds are distinct classes). */
   static is(value: unknown, code?: SessionErrorCode): value is SessionError {
-    if (!(value instanceof Error) || value.name !== 'SessionError') return false;
-    const actual: unknown = (value as Error & { code?: unknown }).code;
-    return (
-      typeof actual === 'string' && SESSION_ERROR_CODES.has(actual) && (code === undefined || actual === code)
-    );
+    return isCodedError(value, 'SessionError', SESSION_ERROR_CODES, code);
   }
 }
 

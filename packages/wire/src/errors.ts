@@ -1,3 +1,5 @@
+import { isCodedError, XppError } from './coded-error.js';
+
 /** Stable codes for every way untrusted bytes (or out-of-range values to encode) can be wrong. */
 export type WireErrorCode =
   /** Fewer octets than a header or a declared length needs. */
@@ -38,19 +40,11 @@ const WIRE_ERROR_CODES: ReadonlySet<string> = new Set<WireErrorCode>([
  * The only error `@xpp/wire` ever throws. Decoders throw it for every malformed input, so a caller can
  * count and drop by `code` without guarding against anything else.
  */
-export class WireError extends Error {
+export class WireError extends XppError<WireErrorCode> {
   override readonly name = 'WireError';
-  readonly code: WireErrorCode;
-
-  constructor(code: WireErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 
   /** True for a `WireError` from any copy of this package (ESM and CJS builds are distinct classes). */
-  static is(value: unknown): value is WireError {
-    if (!(value instanceof Error) || value.name !== 'WireError') return false;
-    const code: unknown = (value as Error & { code?: unknown }).code;
-    return typeof code === 'string' && WIRE_ERROR_CODES.has(code);
+  static is(value: unknown, code?: WireErrorCode): value is WireError {
+    return isCodedError(value, 'WireError', WIRE_ERROR_CODES, code);
   }
 }

@@ -1,4 +1,5 @@
 export { WireError, type WireErrorCode } from './errors.js';
+export { XppError, isCodedError } from './coded-error.js';
 export {
   XPP_VERSION,
   FRAGMENT_HEADER_SIZE,
