@@ -152,6 +152,7 @@ export {
   type XppEndpointOptions,
   type SecurityPolicy,
   type PreparedSession,
+  type OpenOptions,
   type EndpointStats,
   type EndpointDropReason,
 } from './endpoint/xpp-endpoint.js';

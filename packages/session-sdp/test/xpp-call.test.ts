@@ -65,6 +65,29 @@ describe('XPP sessions set up by SIP alone (INVITE/200/ACK, BYE)', () => {
     expect(outgoing.session.isClosed).toBe(true);
   });
 
+  it('serves the first request even when it arrives before the answerer has seen its session open', async () => {
+    const endpoint = await XppEndpoint.bind();
+    const ua = await SipUserAgent.listen({
+      onInvite: (invite: IncomingInvite) => {
+        // Handlers go on in onSession: the caller may send the moment its own side is open.
+        acceptXppCall(invite, endpoint, {
+          onSession: (session) => session.handle(0x4001, () => [Option.SIZE.option(7)]),
+        }).catch(() => undefined);
+      },
+    });
+    closers.push(
+      () => endpoint.close(),
+      () => ua.close(),
+    );
+    const alice = await peer();
+    for (let i = 0; i < 20; i++) {
+      const call = await placeXppCall(alice.ua, alice.endpoint, ua.contactUri);
+      const response = await call.session.request(0x4001);
+      expect(Option.SIZE.require(response.options)).toBe(7);
+      await call.hangUp();
+    }
+  });
+
   it('answers 488 to an offer the security policy refuses', async () => {
     const alice = await peer({ security: 'off' });
     const bob = await peer();

@@ -13,6 +13,8 @@ export interface Neighbour {
   version: number;
   /** The SIP dialog and XPP session to it, once open. */
   link: XppCall | undefined;
+  /** Who waits for the link to open (an announcement or a route chose this neighbour before its session was up). */
+  waiters: ((link: XppCall | undefined) => void)[];
 }
 
 export function peerIdHex(peerId: Uint8Array): string {
@@ -72,6 +74,7 @@ export class NeighbourTable {
       contact: info.contact,
       version: info.version,
       link: undefined,
+      waiters: [],
     };
     this.#entries.set(id, entry);
     return entry;
@@ -83,13 +86,13 @@ export class NeighbourTable {
     return entry;
   }
 
-  /** One routing candidate per zone of every neighbour we have an open link to. */
+  /**
+   * One routing candidate per zone of every neighbour. A neighbour whose session is still being set up is a
+   * candidate too: the router waits for its link rather than route around a hole.
+   */
   routable(): NeighbourZone<string>[] {
     const out: NeighbourZone<string>[] = [];
-    for (const n of this.#entries.values()) {
-      if (n.link === undefined || !n.link.session.isOpen) continue;
-      for (const zone of n.zones) out.push({ id: n.id, zone });
-    }
+    for (const n of this.#entries.values()) for (const zone of n.zones) out.push({ id: n.id, zone });
     return out;
   }
 

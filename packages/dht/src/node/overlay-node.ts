@@ -13,6 +13,7 @@ import {
   type IncomingInvite,
   type SecurityPolicy,
   type XppCall,
+  type XppSession,
 } from '@xpp/session-sdp';
 import { WireError, type Message, type XppOption } from '@xpp/wire';
 import { DhtError } from '../errors.js';
@@ -97,6 +98,7 @@ export class OverlayNode {
   readonly endpoint: XppEndpoint;
   readonly ua: SipUserAgent;
   readonly #clock: Clock;
+  readonly #sip: DatagramTransport;
   readonly #neighbours: NeighbourTable;
   readonly #hopLimit: number;
   readonly #timeout: number;
@@ -105,7 +107,12 @@ export class OverlayNode {
   #zones: Zone[] = [];
   #version = 0;
   #state: OverlayNodeState = 'candidate';
-  #inviter: XppCall | undefined;
+  /** The accepted invitation of a candidate, settled once the session is open. */
+  #inviterCall: Promise<XppCall> | undefined;
+  /** The session of the invitation a candidate accepted: the only one its JOIN may come on. */
+  #inviterSession: XppSession | undefined;
+  /** The neighbour each session leads to, once known (handlers are registered before that: see #serve). */
+  readonly #sessionPeers = new WeakMap<XppSession, string>();
   readonly #operations: Record<string, number> = {};
   readonly #refused: Record<string, number> = {};
 
@@ -122,6 +129,7 @@ export class OverlayNode {
     this.#points = pointCodec(this.dimensions);
     this.#zonesCodec = zoneCodec(this.dimensions);
     this.endpoint = init.endpoint;
+    this.#sip = init.sip;
     this.ua = new SipUserAgent({
       transport: init.sip,
       clock: this.#clock,
@@ -202,7 +210,10 @@ export class OverlayNode {
     const zone = this.#zones[0];
     if (zone === undefined || !zone.canSplit)
       throw new DhtError('INVALID_ARGUMENT', 'this node has no zone it can split');
-    const call = await placeXppCall(this.ua, this.endpoint, uri, options);
+    const call = await placeXppCall(this.ua, this.endpoint, uri, {
+      ...options,
+      onSession: (session) => this.#serve(session),
+    });
     const [lower, upper] = zone.split();
     const inUpper = (key: string) => upper.contains(hashKey(key, this.dimensions));
     const handed = this.store.extract((r) => inUpper(r.key));
@@ -263,12 +274,13 @@ export class OverlayNode {
     await this.#route(hashKey(key, this.dimensions), DhtOperation.REMOVE.type, encodeRemove({ key, kind }));
   }
 
-  /** Closes every session and both sockets. */
+  /** Closes every session and both sockets (or transports: the node owns what it was given). */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     for (const n of this.#neighbours.values()) n.link?.session.close();
     await this.ua.close();
+    await this.#sip.close();
     await this.endpoint.close();
   }
 
@@ -291,10 +303,9 @@ export class OverlayNode {
     if (decision.kind === 'mine') return this.#execute(operation, inner);
     if (decision.kind === 'dead-end') throw new DhtError('NO_ROUTE', 'no neighbour is closer to the target');
     const next = this.#neighbours.get(decision.next.id);
-    if (next?.link === undefined)
-      throw new DhtError('NO_ROUTE', `no session to neighbour ${decision.next.id}`);
+    if (next === undefined) throw new DhtError('NO_ROUTE', `neighbour ${decision.next.id} is gone`);
     const response = await this.#request(
-      next.link,
+      await this.#linkOf(next),
       DhtOperation.ROUTE.type,
       encodeRoute({ target: this.#points.encode(target), hopLimit, operation, inner }),
     );
@@ -345,15 +356,16 @@ export class OverlayNode {
 
   #onInvite(invite: IncomingInvite): void {
     const caller = peerFromUri(invite.request.headers.get('from'));
-    if (this.#state === 'candidate' && this.#inviter === undefined) {
+    if (this.#state === 'candidate' && this.#inviterSession === undefined) {
       // Passive join: the first invitation a candidate gets opens the session its JOIN will come on.
-      void acceptXppCall(invite, this.endpoint).then(
-        (call) => {
-          this.#inviter = call;
-          this.#serve(call, undefined);
+      const accepting = acceptXppCall(invite, this.endpoint, {
+        onSession: (session) => {
+          this.#inviterSession = session;
+          this.#serve(session);
         },
-        () => this.#refuse('invite-failed'),
-      );
+      });
+      this.#inviterCall = accepting;
+      accepting.catch(() => this.#refuse('invite-failed'));
       return;
     }
     const known = caller === undefined ? undefined : this.#neighbours.get(caller);
@@ -362,24 +374,53 @@ export class OverlayNode {
       invite.reject(403);
       return;
     }
-    void acceptXppCall(invite, this.endpoint).then(
+    void acceptXppCall(invite, this.endpoint, {
+      onSession: (session) => {
+        this.#sessionPeers.set(session, known.id);
+        this.#serve(session);
+      },
+    }).then(
       (call) => this.#attach(known, call),
       () => this.#refuse('invite-failed'),
     );
   }
 
-  /** Makes `call` the link to neighbour `n` and serves requests on it. */
+  /** Makes `call` the link to neighbour `n` (its session is already served) and wakes who waits for it. */
   #attach(n: Neighbour, call: XppCall): void {
     n.link = call;
-    this.#serve(call, n.id);
+    this.#sessionPeers.set(call.session, n.id);
     call.session.on('close', () => {
       if (n.link === call) n.link = undefined;
     });
+    for (const wake of n.waiters.splice(0)) wake(call);
   }
 
-  /** Registers the overlay's handlers on a session; `from` is the neighbour it leads to (undefined: the inviter). */
-  #serve(call: XppCall, from: string | undefined): void {
-    const session = call.session;
+  /**
+   * The open link to `n`, waiting (at most the request timeout) while its session is being set up: a neighbour
+   * announced a moment ago calls in, or is called, concurrently with the first requests that need it.
+   */
+  #linkOf(n: Neighbour): Promise<XppCall> {
+    if (n.link !== undefined && n.link.session.isOpen) return Promise.resolve(n.link);
+    return new Promise<XppCall>((resolve, reject) => {
+      const timer = this.#clock.setTimer(() => {
+        n.waiters = n.waiters.filter((w) => w !== wake);
+        reject(new DhtError('NO_ROUTE', `no session to neighbour ${n.id}`));
+      }, this.#timeout);
+      const wake = (link: XppCall | undefined) => {
+        this.#clock.clearTimer(timer);
+        if (link === undefined) reject(new DhtError('NO_ROUTE', `neighbour ${n.id} is gone`));
+        else resolve(link);
+      };
+      n.waiters.push(wake);
+    });
+  }
+
+  /**
+   * Registers the overlay's handlers on a session as soon as it exists — before it is open, since the peer may send
+   * its first request the moment its own side opens. Who the session leads to is looked up per request.
+   */
+  #serve(session: XppSession): void {
+    const from = () => this.#sessionPeers.get(session);
     const guard =
       (name: string, run: (request: Message) => Promise<readonly XppOption[]> | readonly XppOption[]) =>
       async (request: Message): Promise<readonly XppOption[]> => {
@@ -397,7 +438,7 @@ export class OverlayNode {
       DhtOperation.ROUTE.type,
       guard('ROUTE', (request) => {
         if (this.#state !== 'peer') throw new DhtError('NOT_A_PEER', 'not a peer');
-        this.#requireNeighbour(from);
+        this.#requireNeighbour(from());
         const route = decodeRoute(request.options);
         return this.#route(
           this.#points.decode(route.target),
@@ -409,13 +450,14 @@ export class OverlayNode {
     );
     session.handle(
       DhtOperation.JOIN.type,
-      guard('JOIN', (request) => this.#onJoin(call, request)),
+      guard('JOIN', (request) => this.#onJoin(session, request)),
     );
     session.handle(
       DhtOperation.NEIGHBOUR_UPDATE.type,
       guard('NEIGHBOUR-UPDATE', (request) => {
-        this.#requireNeighbour(from);
-        return this.#onNeighbourUpdate(from as string, request);
+        const sender = from();
+        this.#requireNeighbour(sender);
+        return this.#onNeighbourUpdate(sender as string, request);
       }),
     );
   }
@@ -429,22 +471,27 @@ export class OverlayNode {
   }
 
   /** A candidate receives its zone, records and neighbours from the peer that invited it. */
-  #onJoin(call: XppCall, request: Message): readonly XppOption[] {
-    if (this.#state !== 'candidate' || call !== this.#inviter) {
+  #onJoin(session: XppSession, request: Message): readonly XppOption[] {
+    if (this.#state !== 'candidate' || session !== this.#inviterSession) {
       this.#refuse('uninvited-join');
       throw new DhtError('FORBIDDEN', 'JOIN is accepted only by a candidate, from the peer that invited it');
     }
     const handoff = decodeHandoff(request.options);
-    this.#zones = handoff.zones.map((z) => this.#zonesCodec.decode(z));
+    const zones = handoff.zones.map((z) => this.#zonesCodec.decode(z));
+    const [inviterInfo] = handoff.neighbours;
+    if (inviterInfo === undefined) throw new DhtError('INVALID_ARGUMENT', 'JOIN lists no neighbours');
+    this.#zones = zones;
     this.#version = 1;
     this.#state = 'peer';
     this.store.insert(handoff.records, 'primary');
-    for (const info of handoff.neighbours) {
-      const n = this.#neighbours.upsert({ ...info, zones: this.#decodeZones(info.zones) });
-      // The first one listed is the inviter, whose session this is.
-      if (n !== undefined && info === handoff.neighbours[0]) this.#attach(n, call);
+    for (const info of handoff.neighbours)
+      this.#neighbours.upsert({ ...info, zones: this.#decodeZones(info.zones) });
+    // The first neighbour listed is the inviter, whose session this is; the link is its once the call settles.
+    const inviter = this.#neighbours.get(peerIdHex(inviterInfo.peerId));
+    if (inviter !== undefined) {
+      this.#sessionPeers.set(session, inviter.id);
+      void this.#inviterCall?.then((call) => this.#attach(inviter, call));
     }
-    this.#inviter = undefined;
     return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
   }
 
@@ -471,7 +518,12 @@ export class OverlayNode {
 
   async #connect(n: Neighbour): Promise<void> {
     try {
-      const call = await placeXppCall(this.ua, this.endpoint, n.contact.uri);
+      const call = await placeXppCall(this.ua, this.endpoint, n.contact.uri, {
+        onSession: (session) => {
+          this.#sessionPeers.set(session, n.id);
+          this.#serve(session);
+        },
+      });
       if (n.link === undefined && this.#neighbours.get(n.id) === n) this.#attach(n, call);
       else void call.hangUp().catch(() => undefined);
     } catch {
@@ -479,13 +531,13 @@ export class OverlayNode {
     }
   }
 
-  /** Sends NEIGHBOUR-UPDATE with `infos` to every linked neighbour but `except`. */
+  /** Sends NEIGHBOUR-UPDATE with `infos` to every neighbour but `except`, waiting for links being set up. */
   async #announce(infos: readonly NeighbourInfo[], except: string | undefined): Promise<void> {
     const options = encodeNeighbourUpdate({ neighbours: infos });
     await Promise.allSettled(
       [...this.#neighbours.values()]
-        .filter((n) => n.id !== except && n.link !== undefined)
-        .map((n) => this.#request(n.link as XppCall, DhtOperation.NEIGHBOUR_UPDATE.type, options)),
+        .filter((n) => n.id !== except)
+        .map(async (n) => this.#request(await this.#linkOf(n), DhtOperation.NEIGHBOUR_UPDATE.type, options)),
     );
   }
 
@@ -495,6 +547,7 @@ export class OverlayNode {
 
   #drop(n: Neighbour): void {
     this.#neighbours.delete(n.id);
+    for (const wake of n.waiters.splice(0)) wake(undefined);
     const link = n.link;
     n.link = undefined;
     if (link !== undefined) void link.hangUp().catch(() => undefined);

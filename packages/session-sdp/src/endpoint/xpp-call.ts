@@ -4,7 +4,7 @@ import { buildSdp, parseSdp } from '../sdp/sdp.js';
 import { offerXppSession, SDP_CONTENT_TYPE, type XppSignallingOptions } from '../sdp/signalling.js';
 import type { SipCall } from '../sip/call.js';
 import type { IncomingInvite, SipUserAgent } from '../sip/user-agent.js';
-import type { XppEndpoint } from './xpp-endpoint.js';
+import type { OpenOptions, XppEndpoint } from './xpp-endpoint.js';
 import type { XppSession } from './xpp-session.js';
 
 /** An XPP session together with the SIP call (dialog) that set it up: a BYE either way ends both. */
@@ -25,7 +25,7 @@ export async function placeXppCall(
   ua: SipUserAgent,
   endpoint: XppEndpoint,
   uri: string,
-  options: XppSignallingOptions = {},
+  options: XppSignallingOptions & Pick<OpenOptions, 'onSession'> = {},
 ): Promise<XppCall> {
   const prepared = endpoint.prepare();
   let setup;
@@ -37,10 +37,7 @@ export async function placeXppCall(
   }
   let session: XppSession;
   try {
-    session = await prepared.open(
-      setup.remote,
-      options.signal === undefined ? {} : { signal: options.signal },
-    );
+    session = await prepared.open(setup.remote, openOptions(options));
   } catch (error) {
     void setup.call.bye().catch(() => undefined);
     throw error;
@@ -56,7 +53,7 @@ export async function placeXppCall(
 export async function acceptXppCall(
   invite: IncomingInvite,
   endpoint: XppEndpoint,
-  options: Pick<XppSignallingOptions, 'signal' | 'sdp'> = {},
+  options: Pick<XppSignallingOptions, 'signal' | 'sdp'> & Pick<OpenOptions, 'onSession'> = {},
 ): Promise<XppCall> {
   let offer: ParsedXppDescription;
   try {
@@ -75,12 +72,19 @@ export async function acceptXppCall(
     { contentType: SDP_CONTENT_TYPE, body: buildSdp(prepared.description, options.sdp) },
     signal,
   );
-  const opened = prepared.open(offer, signal);
+  const opened = prepared.open(offer, openOptions(options));
   const [call, session] = await Promise.allSettled([answered, opened]);
   if (call.status === 'fulfilled' && session.status === 'fulfilled') return link(call.value, session.value);
   if (session.status === 'fulfilled') session.value.close();
   if (call.status === 'fulfilled') void call.value.bye().catch(() => undefined);
   throw call.status === 'rejected' ? call.reason : (session as PromiseRejectedResult).reason;
+}
+
+function openOptions(options: OpenOptions): OpenOptions {
+  return {
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.onSession === undefined ? {} : { onSession: options.onSession }),
+  };
 }
 
 /** Ties the lifetimes together: the peer's BYE closes the session; a session that ends sends BYE. */

@@ -101,6 +101,16 @@ export interface EndpointStats {
   readonly rebinds: number;
 }
 
+export interface OpenOptions {
+  readonly signal?: AbortSignal;
+  /**
+   * Called with the session as soon as it exists, before it is open: register request handlers here, since the
+   * peer may send its first request the moment its own side is open, which can be before this side's promise
+   * settles.
+   */
+  readonly onSession?: (session: XppSession) => void;
+}
+
 /**
  * One local side's ltag, description and (once the peer's description is known) session. Offerer: put
  * `description` in the offer, then `open(answer)`. Answerer: put it in the answer, then `open(offer)` right away.
@@ -110,7 +120,7 @@ export interface PreparedSession {
   readonly ltag: number;
   readonly description: XppDescription;
   /** Opens the session with the peer's description; rejects with `SETUP_TIMEOUT` after 32 s, `INSECURE_PEER`, `ABORTED`. */
-  open(remote: XppDescription, options?: { signal?: AbortSignal }): Promise<XppSession>;
+  open(remote: XppDescription, options?: OpenOptions): Promise<XppSession>;
   /** Gives the ltag back if the session was never opened. */
   cancel(): void;
 }
@@ -233,7 +243,7 @@ export class XppEndpoint {
             new SessionError('INVALID_ARGUMENT', `ltag ${ltag} was already opened or cancelled`),
           );
         settled = true;
-        return this.#open(ltag, remote, options.signal);
+        return this.#open(ltag, remote, options);
       },
       cancel: () => {
         if (settled) return;
@@ -280,7 +290,8 @@ export class XppEndpoint {
     if (this.#closed) throw new SessionError('CLOSED', 'endpoint closed');
   }
 
-  async #open(ltag: number, remote: XppDescription, signal: AbortSignal | undefined): Promise<XppSession> {
+  async #open(ltag: number, remote: XppDescription, options: OpenOptions): Promise<XppSession> {
+    const signal = options.signal;
     const early = this.#prepared.get(ltag) ?? [];
     this.#prepared.delete(ltag);
     try {
@@ -338,6 +349,7 @@ export class XppEndpoint {
       this.#table.remove(ltag);
       this.#ltags.release(ltag);
     });
+    options.onSession?.(session);
     const opened = channel.open(signal === undefined ? {} : { signal });
     for (const { datagram, source } of early) this.#onDatagram(datagram, source);
     try {
