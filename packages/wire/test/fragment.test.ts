@@ -9,17 +9,8 @@ import {
   fragmentSize,
   hasFlag,
   MAX_DATAGRAM_SIZE,
-  WireError,
 } from '../src/index.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return WireError.is(error) ? error.code : `not a WireError: ${String(error)}`;
-  }
-  return undefined;
-}
+import { codeOf } from './helpers.js';
 
 const base = { flags: Flag.REL, seq: 1, localId: 2, remoteId: 3 };
 

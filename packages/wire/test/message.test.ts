@@ -7,18 +7,9 @@ import {
   MAX_OPTION_VALUE_SIZE,
   messageSize,
   Option,
-  WireError,
   type Message,
 } from '../src/index.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return WireError.is(error) ? error.code : `not a WireError: ${String(error)}`;
-  }
-  return undefined;
-}
+import { codeOf } from './helpers.js';
 
 /** A message of exactly `size` octets made of DATA options. */
 function messageOf(size: number): Message {

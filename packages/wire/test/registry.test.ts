@@ -11,15 +11,7 @@ import {
   WireError,
   type XppOption,
 } from '../src/index.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return WireError.is(error) ? error.code : `not a WireError: ${String(error)}`;
-  }
-  return undefined;
-}
+import { codeOf } from './helpers.js';
 
 describe('base option types', () => {
   it('ERROR carries a code and a UTF-8 reason', () => {
