@@ -1,0 +1,1 @@
+export { readmeExamples, type ReadmeExample } from './readme-examples.js';
