@@ -1,5 +1,5 @@
 export { SessionError, type SessionErrorCode, type SessionErrorDetails } from './errors.js';
-export { type Clock, type TimerHandle, systemClock } from './clock.js';
+export { type Clock, type TimerHandle, systemClock } from '@xpp/reliability';
 export type {
   TransportAddress,
   CandidateType,

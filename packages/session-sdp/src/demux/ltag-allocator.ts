@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '@xpp/reliability';
 import { SessionError } from '../errors.js';
 
 /** Default bound on ltags in use at once by one endpoint. */

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '@xpp/reliability';
 
 /** RFC 3261 timer base values in ms (Table 4). */
 export interface SipTimerValues {

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '@xpp/reliability';
 import type { SessionError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
 import type { SipResponse } from './message.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '@xpp/reliability';
 import { SessionError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
 import { ClientTransaction } from './client-transaction.js';

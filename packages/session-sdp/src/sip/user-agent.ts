@@ -14,7 +14,7 @@ import type { SipTransport } from './transport.js';
 import { UdpSipTransport, type UdpSipTransportOptions } from './udp-transport.js';
 import { branchOf, parseVia } from './via.js';
 import { formatHost } from './uri.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '@xpp/reliability';
 
 /** Default bound on calls (established plus being answered) of one user agent. */
 export const DEFAULT_MAX_CALLS = 256;

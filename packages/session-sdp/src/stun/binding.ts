@@ -1,5 +1,5 @@
 import type { Socket } from 'node:dgram';
-import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
 import { SessionError, abortError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
 import {
