@@ -85,6 +85,7 @@ export {
   DEFAULT_ANSWER_TIMEOUT_MS,
   type SipBody,
   type SipUserAgentOptions,
+  type SipRequestHook,
   type InviteOptions,
 } from './sip/user-agent.js';
 

@@ -8,8 +8,10 @@ import {
   buildSdp,
   generateXppKeyPair,
   offerXppSession,
+  createResponse,
   parseSipMessage,
   type IncomingInvite,
+  type SipResponse,
   type XppDescription,
 } from '../src/index.js';
 
@@ -150,6 +152,47 @@ describe('SIP user agent over loopback UDP', () => {
       .map((r) => (parseSipMessage(new TextEncoder().encode(r)) as { status: number }).status)
       .sort();
     expect(statuses).toEqual([400, 481]);
+    socket.close();
+  });
+
+  it('lets an onRequest hook take requests (a registrar on the same socket) and handles the rest itself', async () => {
+    const taken: string[] = [];
+    const bob = await SipUserAgent.listen({
+      onRequest: (request, transaction) => {
+        if (request.method !== 'REGISTER' || transaction === undefined) return false;
+        taken.push(request.method);
+        transaction.respond(createResponse(request, 200));
+        return true;
+      },
+    });
+    agents.push(bob);
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const replies: string[] = [];
+    socket.on('message', (m) => replies.push(new TextDecoder().decode(m)));
+    const port = socket.address().port;
+    const request = (method: string) =>
+      [
+        `${method} sip:localhost SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK${method}`,
+        'From: <sip:alice@localhost>;tag=1',
+        'To: <sip:alice@localhost>',
+        `Call-ID: hook-${method}`,
+        `CSeq: 1 ${method}`,
+        '',
+        '',
+      ].join('\r\n');
+    socket.send(request('REGISTER'), bob.local.port, '127.0.0.1');
+    socket.send(request('OPTIONS'), bob.local.port, '127.0.0.1');
+    await waitFor(() => replies.length >= 2);
+    const byMethod = Object.fromEntries(
+      replies.map((r) => {
+        const response = parseSipMessage(new TextEncoder().encode(r)) as SipResponse;
+        return [response.headers.get('cseq'), response.status];
+      }),
+    );
+    expect(byMethod).toEqual({ '1 REGISTER': 200, '1 OPTIONS': 200 });
+    expect(taken).toEqual(['REGISTER']);
     socket.close();
   });
 

@@ -12,6 +12,8 @@ import {
   type DatagramTransport,
   type IncomingInvite,
   type SecurityPolicy,
+  type SipRequestHook,
+  type SipUserAgentOptions,
   type XppCall,
   type XppSession,
 } from '@xpp/session-sdp';
@@ -68,6 +70,13 @@ export interface OverlayNodeOptions {
   readonly hopLimit?: number;
   /** Deadline of one overlay request, ms. Default 10 000. */
   readonly requestTimeout?: number;
+  /**
+   * Shares the node's SIP socket with an application (a registrar and proxy): sees every request first and returns
+   * `true` when it took it. INVITEs it leaves are the overlay's (sessions between peers).
+   */
+  readonly onSipRequest?: SipRequestHook;
+  /** Sees SIP responses that match no transaction of the node first (a stateless proxy's). */
+  readonly onSipStrayResponse?: SipUserAgentOptions['onStrayResponse'];
 }
 
 export type OverlayNodeState = 'candidate' | 'peer' | 'closed';
@@ -135,6 +144,8 @@ export class OverlayNode {
       clock: this.#clock,
       user: this.id,
       onInvite: (invite) => this.#onInvite(invite),
+      ...(options.onSipRequest === undefined ? {} : { onRequest: options.onSipRequest }),
+      ...(options.onSipStrayResponse === undefined ? {} : { onStrayResponse: options.onSipStrayResponse }),
     });
   }
 

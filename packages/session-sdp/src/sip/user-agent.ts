@@ -41,7 +41,21 @@ export interface SipUserAgentOptions extends SipCodecLimits {
   readonly answerTimeoutMs?: number;
   /** Called for each new INVITE; without it INVITEs are answered 480. */
   readonly onInvite?: (invite: IncomingInvite) => void;
+  /**
+   * Sees every request first (an ACK of a 2xx has no transaction) and returns `true` when it took it, so a
+   * registrar or proxy can share the user agent's socket; anything it leaves is handled as usual.
+   */
+  readonly onRequest?: SipRequestHook;
+  /** Sees responses that match no client transaction (a stateless proxy's forwarded responses) first. */
+  readonly onStrayResponse?: (response: SipResponse, source: TransportAddress) => boolean;
 }
+
+/** See {@link SipUserAgentOptions.onRequest}. */
+export type SipRequestHook = (
+  request: SipRequest,
+  transaction: ServerTransaction | undefined,
+  source: TransportAddress,
+) => boolean;
 
 export interface InviteOptions {
   readonly signal?: AbortSignal;
@@ -68,7 +82,9 @@ export class SipUserAgent {
     this.layer = new SipTransactionLayer({
       ...options,
       onRequest: (request, transaction, source) => this.#onRequest(request, transaction, source),
-      onStrayResponse: (response) => this.#onStrayResponse(response),
+      onStrayResponse: (response, source) => {
+        if (this.#options.onStrayResponse?.(response, source) !== true) this.#onStrayResponse(response);
+      },
     });
   }
 
@@ -236,6 +252,7 @@ export class SipUserAgent {
     transaction: ServerTransaction | undefined,
     source: TransportAddress,
   ): void {
+    if (this.#options.onRequest?.(request, transaction, source) === true) return;
     const h = request.headers;
     const id = dialogId(h.get('call-id') ?? '', tagOf(h.get('to')) ?? '', tagOf(h.get('from')) ?? '');
     if (transaction === undefined) {
