@@ -1,0 +1,16 @@
+export {
+  Testnet,
+  createTestnet,
+  type TestnetOptions,
+  type TestnetNetwork,
+  type TestnetNodeOptions,
+  type TestnetTraffic,
+  type InviterChoice,
+} from './testnet.js';
+export {
+  ImpairedTransport,
+  type ImpairedTransportOptions,
+  type ImpairedTransportStats,
+} from './impaired-transport.js';
+export { waitFor, type WaitOptions } from './wait.js';
+export { TestnetError, type TestnetErrorCode } from './errors.js';

@@ -1,0 +1,303 @@
+import type { Point } from '@xpp/can';
+import { MemoryNetwork, seededRandom } from '@xpp/reliability/testing';
+import { UdpSipTransport, type DatagramTransport, type SecurityPolicy } from '@xpp/session-sdp';
+import { MemoryTransport } from '@xpp/session-sdp/testing';
+import { OverlayNode, type OverlayNodeOptions } from '../node/overlay-node.js';
+import { TestnetError } from './errors.js';
+import { ImpairedTransport } from './impaired-transport.js';
+import { waitFor, type WaitOptions } from './wait.js';
+
+/** Where a testnet's datagrams travel: real UDP sockets on loopback, or the in-memory network of a simulation. */
+export type TestnetNetwork = 'udp' | 'memory';
+
+/**
+ * Which peer invites each newcomer. `random-point`: the owner of a uniformly random point (the CAN paper's join,
+ * so a zone is split with probability proportional to its volume and zones stay within a few sizes of each
+ * other). `largest-zone`: the peer with the largest zone (the most even overlay a passive join can grow).
+ */
+export type InviterChoice = 'random-point' | 'largest-zone';
+
+/** What every node of a testnet is created with, apart from what the testnet decides (transports, id, d). */
+export type TestnetNodeOptions = Omit<
+  OverlayNodeOptions,
+  'transports' | 'dimensions' | 'security' | 'peerId' | 'host' | 'sipPort' | 'xppPort'
+>;
+
+export interface TestnetOptions {
+  /** Peers to grow to, from one bootstrap peer, one invitation at a time. */
+  readonly size: number;
+  /** Default `memory`. */
+  readonly network?: TestnetNetwork;
+  /** CAN dimensions. Default 4. */
+  readonly dimensions?: number;
+  /** Seeds the peer ids, the inviter choice and the loss pattern: the same seed grows the same overlay. Default 1. */
+  readonly seed?: number;
+  /** Session security of every node. Default the node's (`required`). */
+  readonly security?: SecurityPolicy;
+  readonly nodeOptions?: TestnetNodeOptions;
+  /** Probability in [0, 1) that any datagram a node sends (SIP or XPP) is lost. Default 0. */
+  readonly loss?: number;
+  /** Default `random-point`. */
+  readonly inviter?: InviterChoice;
+  /** Address UDP nodes bind. Default `127.0.0.1`. */
+  readonly host?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** What the testnet keeps per node: its two transports, to cut them on a crash. */
+interface Member {
+  readonly node: OverlayNode;
+  readonly sip: ImpairedTransport;
+  readonly xpp: ImpairedTransport;
+}
+
+/** Datagram counts over every transport a testnet created (crashed nodes included). */
+export interface TestnetTraffic {
+  readonly sent: number;
+  readonly received: number;
+  readonly lost: number;
+}
+
+/**
+ * An overlay of {@link OverlayNode}s grown from one bootstrap peer by invitations, over real UDP on loopback or
+ * over an in-memory network, with optional seeded datagram loss — the same node code either way. The testnet
+ * picks inviters with knowledge no peer has (it sees every zone); the join itself is the node's own `invite()`.
+ */
+export class Testnet {
+  readonly network: TestnetNetwork;
+  readonly dimensions: number;
+  /** The in-memory network of a `memory` testnet. */
+  readonly memory: MemoryNetwork | undefined;
+  readonly #options: TestnetOptions;
+  readonly #random: () => number;
+  readonly #members = new Map<OverlayNode, Member>();
+  /** Crashed members, still answering {@link transportsOf}. */
+  readonly #crashed = new WeakMap<OverlayNode, Member>();
+  /** Every transport ever created, for the traffic counts and to close. */
+  readonly #transports: ImpairedTransport[] = [];
+  /** Nodes created (live or not), numbering in-memory addresses and loss seeds. */
+  #created = 0;
+  #closed = false;
+
+  constructor(options: TestnetOptions) {
+    this.#options = options;
+    this.network = options.network ?? 'memory';
+    this.dimensions = options.dimensions ?? 4;
+    this.#random = seededRandom(options.seed ?? 1);
+    this.memory = this.network === 'memory' ? new MemoryNetwork() : undefined;
+  }
+
+  /** The live peers, in the order they joined. */
+  get nodes(): OverlayNode[] {
+    return [...this.#members.keys()];
+  }
+
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** A live peer chosen by the testnet's seeded random source. */
+  randomNode(): OverlayNode {
+    const nodes = this.nodes;
+    const node = nodes[Math.floor(this.#random() * nodes.length)];
+    if (node === undefined) throw new TestnetError('INVALID_ARGUMENT', 'the testnet has no peer');
+    return node;
+  }
+
+  /** A uniformly random point of the key space. */
+  randomPoint(): Point {
+    return Array.from({ length: this.dimensions }, () => Math.floor(this.#random() * 2 ** 32));
+  }
+
+  /** The live peer owning `point`, if any (none while a crashed peer's zone is not yet taken over). */
+  ownerOf(point: Point): OverlayNode | undefined {
+    for (const node of this.#members.keys()) if (node.zones.some((z) => z.contains(point))) return node;
+    return undefined;
+  }
+
+  /**
+   * A new node that is not yet a peer (a candidate): `invite(candidate.ua.contactUri)` on a peer makes it one.
+   * It belongs to the testnet from now on (closed with it).
+   */
+  async createCandidate(): Promise<OverlayNode> {
+    this.#assertOpen();
+    const index = ++this.#created;
+    const seed = (this.#options.seed ?? 1) * 1_000_003 + index;
+    const [sip, xpp] = await Promise.all([this.#transport(index, 5060), this.#transport(index, 5070)]);
+    const impair = (inner: DatagramTransport, salt: number) => {
+      const t = new ImpairedTransport(inner, { loss: this.#options.loss ?? 0, seed: seed * 2 + salt });
+      this.#transports.push(t);
+      return t;
+    };
+    const member = { sip: impair(sip, 0), xpp: impair(xpp, 1) };
+    const peerId = new Uint8Array(16);
+    for (let i = 0; i < peerId.length; i++) peerId[i] = Math.floor(this.#random() * 256);
+    const node = await OverlayNode.create({
+      ...this.#options.nodeOptions,
+      dimensions: this.dimensions,
+      peerId,
+      transports: member,
+      ...(this.#options.security === undefined ? {} : { security: this.#options.security }),
+    });
+    this.#members.set(node, { node, ...member });
+    return node;
+  }
+
+  /** The peer that invites the next newcomer (see {@link InviterChoice}). */
+  chooseInviter(): OverlayNode {
+    const peers = this.nodes.filter((n) => n.state === 'peer' && n.zones[0]?.canSplit === true);
+    if ((this.#options.inviter ?? 'random-point') === 'largest-zone') {
+      let best: OverlayNode | undefined;
+      for (const n of peers) if (best === undefined || volume(n) > volume(best)) best = n;
+      if (best === undefined) throw new TestnetError('INVALID_ARGUMENT', 'no peer can split its zone');
+      return best;
+    }
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const owner = this.ownerOf(this.randomPoint());
+      if (owner !== undefined && peers.includes(owner)) return owner;
+    }
+    throw new TestnetError('INVALID_ARGUMENT', 'no peer owns a random point and can split its zone');
+  }
+
+  /** Grows the overlay by one peer: a new candidate, invited by {@link chooseInviter}. */
+  async add(options: { signal?: AbortSignal } = {}): Promise<OverlayNode> {
+    const candidate = await this.createCandidate();
+    if (this.#members.size === 1) {
+      candidate.bootstrap();
+      return candidate;
+    }
+    const inviter = this.chooseInviter();
+    try {
+      await inviter.invite(candidate.ua.contactUri, options);
+    } catch (error) {
+      this.#members.delete(candidate);
+      await candidate.close();
+      throw error;
+    }
+    return candidate;
+  }
+
+  /** Grows to `size` peers. */
+  async grow(size: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+    while (this.#members.size < size) {
+      options.signal?.throwIfAborted();
+      await this.add(options);
+    }
+  }
+
+  /**
+   * Crashes `node`: its sockets go silent both ways at once (no LEAVE, no BYE, nothing more is sent), then its
+   * timers are released. Its neighbours find out the way they would in the field.
+   */
+  async crash(node: OverlayNode): Promise<void> {
+    const member = this.#members.get(node);
+    if (member === undefined) throw new TestnetError('INVALID_ARGUMENT', 'not a live peer of this testnet');
+    this.#members.delete(node);
+    this.#crashed.set(node, member);
+    await Promise.all([member.sip.cut(), member.xpp.cut()]);
+    await node.close();
+  }
+
+  /** The transports the testnet gave `node` (their counters; `cut()` is what {@link crash} does). */
+  transportsOf(
+    node: OverlayNode,
+  ): { readonly sip: ImpairedTransport; readonly xpp: ImpairedTransport } | undefined {
+    const member = this.#members.get(node) ?? this.#crashed.get(node);
+    return member === undefined ? undefined : { sip: member.sip, xpp: member.xpp };
+  }
+
+  /** Forgets `node` without touching it (it left on its own, e.g. by a graceful leave). */
+  forget(node: OverlayNode): void {
+    this.#members.delete(node);
+  }
+
+  /** Whether the live peers tile the space exactly (spec §2: every point has exactly one owner). */
+  tiling(): ReturnType<typeof OverlayNode.tiling> {
+    return OverlayNode.tiling(this.nodes);
+  }
+
+  /**
+   * True when the overlay is at rest: the live peers tile the space exactly, and every peer's neighbour table
+   * holds exactly the live peers whose zones abut its own, each with an open session.
+   */
+  isSettled(): boolean {
+    if (!this.tiling().ok) return false;
+    const live = new Set(this.nodes.map((n) => n.id));
+    for (const node of this.#members.keys()) {
+      if (node.state !== 'peer') return false;
+      for (const n of node.neighbours()) if (!n.linked || !live.has(n.id)) return false;
+    }
+    return true;
+  }
+
+  /** Waits until {@link isSettled}. */
+  settled(options: WaitOptions = {}): Promise<void> {
+    return waitFor(() => this.isSettled(), { what: 'the overlay to settle', ...options });
+  }
+
+  /** Waits until `condition` holds (polling with a deadline). */
+  waitFor(condition: () => boolean, options: WaitOptions = {}): Promise<void> {
+    return waitFor(condition, options);
+  }
+
+  /** Datagrams sent, received and lost on every transport of the testnet so far. */
+  traffic(): TestnetTraffic {
+    let sent = 0;
+    let received = 0;
+    let lost = 0;
+    for (const t of this.#transports) {
+      sent += t.stats.sent;
+      received += t.stats.received;
+      lost += t.stats.lost;
+    }
+    return { sent, received, lost };
+  }
+
+  /** Closes every node (and so every socket). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const nodes = this.nodes;
+    this.#members.clear();
+    await Promise.all(nodes.map((n) => n.close()));
+  }
+
+  async #transport(index: number, port: number): Promise<DatagramTransport> {
+    if (this.memory !== undefined)
+      return new MemoryTransport(this.memory, { address: memoryAddress(index), port });
+    return UdpSipTransport.open({
+      address: this.#options.host ?? '127.0.0.1',
+      ...(this.#options.signal === undefined ? {} : { signal: this.#options.signal }),
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TestnetError('INVALID_ARGUMENT', 'the testnet is closed');
+  }
+}
+
+/**
+ * Grows a testnet to `options.size` peers from one bootstrap peer, each newcomer invited by the peer
+ * `options.inviter` picks. Close it with `close()`.
+ */
+export async function createTestnet(options: TestnetOptions): Promise<Testnet> {
+  if (!Number.isInteger(options.size) || options.size < 1)
+    throw new TestnetError('INVALID_ARGUMENT', `size must be a positive integer, got ${options.size}`);
+  const testnet = new Testnet(options);
+  try {
+    await testnet.grow(options.size, options.signal === undefined ? {} : { signal: options.signal });
+  } catch (error) {
+    await testnet.close();
+    throw error;
+  }
+  return testnet;
+}
+
+function volume(node: OverlayNode): number {
+  return node.zones.reduce((sum, z) => sum + z.volume, 0);
+}
+
+/** `10.a.b.c` for node `index` (1-based): 16 million distinct addresses. */
+function memoryAddress(index: number): string {
+  return `10.${(index >> 16) & 0xff}.${(index >> 8) & 0xff}.${index & 0xff}`;
+}
