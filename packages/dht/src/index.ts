@@ -148,3 +148,15 @@ export {
   type OverlayNodeState,
   type OverlayNodeStats,
 } from './node/overlay-node.js';
+export {
+  type LocationStorage,
+  type RegisteredBinding,
+  type DigestVerdict,
+  type LocationServiceOptions,
+  DEFAULT_CREDENTIAL_CACHE_MS,
+  DEFAULT_MAX_CACHED_CREDENTIALS,
+  UNKNOWN_USER_CACHE_MS,
+  REMOVED_BINDING_LIFETIME,
+  LocationService,
+  peerRecordKey,
+} from './location-service.js';

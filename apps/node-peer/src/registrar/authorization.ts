@@ -18,11 +18,11 @@ const MAX_PARAMS = 32;
 const REQUIRED = ['username', 'realm', 'nonce', 'uri', 'response'] as const;
 
 /**
- * Reads `Digest k=v, k="quoted", …` from an Authorization header value. Returns undefined for anything that is
- * not a well-formed Digest header with the required parameters (the registrar answers 400 or challenges
- * again); it never throws, and its work is bounded by {@link MAX_AUTHORIZATION_LENGTH}.
+ * Reads the `k=v, k="quoted", …` parameters after `Digest ` in an Authorization or WWW-Authenticate value (names in
+ * lower case). Undefined for anything malformed, a repeated name, more than 32 parameters or a value longer than
+ * {@link MAX_AUTHORIZATION_LENGTH}; it never throws.
  */
-export function parseDigestAuthorization(value: string): DigestCredentials | undefined {
+export function parseDigestParams(value: string): Map<string, string> | undefined {
   if (value.length > MAX_AUTHORIZATION_LENGTH) return undefined;
   const scheme = /^\s*Digest\s+/i.exec(value);
   if (!scheme) return undefined;
@@ -57,6 +57,17 @@ export function parseDigestAuthorization(value: string): DigestCredentials | und
     if (!separator) return undefined;
     at += separator[0].length;
   }
+  return params;
+}
+
+/**
+ * Reads `Digest k=v, k="quoted", …` from an Authorization header value. Returns undefined for anything that is
+ * not a well-formed Digest header with the required parameters (the registrar answers 400 or challenges
+ * again); it never throws, and its work is bounded by {@link MAX_AUTHORIZATION_LENGTH}.
+ */
+export function parseDigestAuthorization(value: string): DigestCredentials | undefined {
+  const params = parseDigestParams(value);
+  if (params === undefined) return undefined;
   for (const key of REQUIRED) if (!params.has(key)) return undefined;
   const optional = (key: string) => {
     const v = params.get(key);

@@ -1,0 +1,86 @@
+import { isIP } from 'node:net';
+import {
+  ackForFailure,
+  formatHost,
+  headerKey,
+  parseNameAddr,
+  parseSipUri,
+  SipHeaders,
+  type SipRequest,
+  type TransportAddress,
+} from '@xpp/session-sdp';
+
+/** Max-Forwards a proxy puts on a request that carries none (RFC 3261 §16.6 step 3). */
+export const DEFAULT_MAX_FORWARDS = 70;
+
+/** A copy of `headers` without the first value of `name` (the top Via of a response, the top Route). */
+export function withoutFirst(headers: SipHeaders, name: string): SipHeaders {
+  const key = headerKey(name);
+  const out = new SipHeaders();
+  let skipped = false;
+  for (const h of headers) {
+    if (!skipped && headerKey(h.name) === key) {
+      skipped = true;
+      continue;
+    }
+    out.append(h.name, h.value);
+  }
+  return out;
+}
+
+/** The Max-Forwards of a request (RFC 3261 §16.3 step 3); absent counts as {@link DEFAULT_MAX_FORWARDS}. */
+export function maxForwardsOf(request: SipRequest): number {
+  const value = request.headers.get('max-forwards');
+  return value === undefined ? DEFAULT_MAX_FORWARDS : Number(value);
+}
+
+/** The address a SIP URI with an IP host names (port 5060 by default), or undefined. */
+export function uriTarget(uri: string): TransportAddress | undefined {
+  const parsed = parseSipUri(uri);
+  if (parsed === undefined || isIP(parsed.host) === 0) return undefined;
+  return { address: parsed.host, port: parsed.port ?? 5060 };
+}
+
+/** True when the URI of a Route / Record-Route value points at `self` (same IP and port). */
+export function routesTo(route: string, self: TransportAddress): boolean {
+  const uri = parseNameAddr(route)?.uri;
+  const target = uri === undefined ? undefined : uriTarget(uri);
+  return target !== undefined && target.address === self.address && target.port === self.port;
+}
+
+/** The Record-Route (and Route) value that names this proxy: loose routing (RFC 3261 §16.6 step 4). */
+export function recordRouteValue(self: TransportAddress): string {
+  return `<sip:${formatHost(self.address)}:${self.port};lr>`;
+}
+
+/**
+ * The request as this proxy sends it on (RFC 3261 §16.6): its Request-URI (possibly retargeted), Max-Forwards
+ * decremented, our Via on top, our Record-Route when the request may create a dialog, and the top Route removed
+ * when it named us (done by the caller before).
+ */
+export function forwardedRequest(
+  request: SipRequest,
+  init: { uri: string; via: string; recordRoute?: string },
+): SipRequest {
+  const headers = request.headers.clone();
+  headers.set('Max-Forwards', String(maxForwardsOf(request) - 1));
+  headers.prepend('Via', init.via);
+  if (init.recordRoute !== undefined) headers.prepend('Record-Route', init.recordRoute);
+  return { ...request, uri: init.uri, headers };
+}
+
+/**
+ * RFC 3261 §9.1: the CANCEL of a forwarded INVITE — the header set of the INVITE's own ACK (§17.1.1.3: top Via,
+ * Route, From, Call-ID) with the INVITE's To and a CANCEL CSeq of the same number.
+ */
+export function cancelFor(invite: SipRequest): SipRequest {
+  const ack = ackForFailure(invite, {
+    kind: 'response',
+    status: 487,
+    reason: '',
+    headers: invite.headers,
+    body: new Uint8Array(0),
+  });
+  const headers = ack.headers.set('CSeq', (ack.headers.get('cseq') ?? '').replace(/ACK$/, 'CANCEL'));
+  return { ...ack, method: 'CANCEL', headers };
+}

@@ -1,0 +1,210 @@
+import {
+  DhtError,
+  normaliseAor,
+  type Binding,
+  type DigestResponseFields,
+  type LocationService,
+} from '@xpp/dht';
+import type { Clock } from '@xpp/reliability';
+import {
+  createResponse,
+  parseSipUri,
+  type SipRequest,
+  type SipResponse,
+  type TransportAddress,
+} from '@xpp/session-sdp';
+import { parseDigestAuthorization } from './authorization.js';
+import {
+  DEFAULT_EXPIRY_BOUNDS,
+  grantExpires,
+  readRegisterContacts,
+  type ExpiryBounds,
+  type RegisterContact,
+} from './contacts.js';
+import type { FlowTable } from './flows.js';
+import type { NonceIssuer } from './nonces.js';
+import { localTag } from '../sip/tags.js';
+
+export interface RegistrarOptions {
+  /** The overlay's domain: the realm of challenges and the host part of every AOR served. */
+  readonly domain: string;
+  readonly location: LocationService;
+  readonly flows: FlowTable;
+  readonly nonces: NonceIssuer;
+  /** This peer's id: the flow peer of the bindings it stores. */
+  readonly peerId: Uint8Array;
+  readonly clock: Clock;
+  readonly expiry?: Partial<ExpiryBounds>;
+}
+
+/** How a REGISTER ended, for stats and events. */
+export type RegisterResult =
+  | 'registered'
+  | 'queried'
+  | 'challenged'
+  | 'auth-failed'
+  | 'unknown-user'
+  | 'forbidden'
+  | 'bad-request'
+  | 'too-brief'
+  | 'overloaded'
+  | 'overlay-error';
+
+export interface RegisterOutcome {
+  readonly response: SipResponse;
+  readonly result: RegisterResult;
+  readonly aor?: string;
+  /** Bindings stored or refreshed, with the seconds granted. */
+  readonly bound: readonly { contact: RegisterContact; expires: number }[];
+  /** Contacts removed (`Expires: 0`, or every one with `*`). */
+  readonly removed: readonly string[];
+}
+
+const ALGORITHMS = ['SHA-256', 'MD5'] as const;
+
+/**
+ * RFC 3261 §10.3 registrar with RFC 7616 digest (SHA-256 and MD5) against the overlay's signed credentials and
+ * RFC 5626 Outbound bindings stored in the overlay (see docs/decisions/node-peer-registrar.md). No I/O of its own:
+ * it reads and writes through the location service and returns the response to send.
+ */
+export class Registrar {
+  readonly #o: RegistrarOptions;
+  readonly #bounds: ExpiryBounds;
+
+  constructor(options: RegistrarOptions) {
+    this.#o = options;
+    this.#bounds = { ...DEFAULT_EXPIRY_BOUNDS, ...options.expiry };
+  }
+
+  get bounds(): ExpiryBounds {
+    return this.#bounds;
+  }
+
+  async handle(request: SipRequest, source: TransportAddress): Promise<RegisterOutcome> {
+    const answer = (
+      status: number,
+      result: RegisterResult,
+      headers: [string, string][] = [],
+      reason?: string,
+    ): RegisterOutcome => ({
+      response: createResponse(request, status, {
+        toTag: localTag(),
+        headers,
+        ...(reason === undefined ? {} : { reason }),
+      }),
+      result,
+      bound: [],
+      removed: [],
+    });
+    let aor: string;
+    try {
+      aor = normaliseAor(request.headers.get('to') ?? '');
+    } catch {
+      return answer(400, 'bad-request', [], 'Bad Request - To is not an address-of-record');
+    }
+    if (parseSipUri(aor)?.host !== this.#o.domain.toLowerCase())
+      return answer(403, 'forbidden', [], 'Forbidden - domain not served here');
+    const contacts = readRegisterContacts(request);
+    if (contacts.type === 'invalid')
+      return answer(400, 'bad-request', [], `Bad Request - ${contacts.reason}`);
+
+    const authorization = request.headers.get('authorization');
+    const credentials = authorization === undefined ? undefined : parseDigestAuthorization(authorization);
+    if (credentials === undefined || credentials.realm !== this.#o.domain)
+      return answer(401, 'challenged', this.#challenge(false));
+    const nonce = this.#o.nonces.verify(credentials.nonce, credentials.nc);
+    if (nonce !== 'ok') return answer(401, 'challenged', this.#challenge(nonce === 'stale'));
+    const fields: DigestResponseFields = { ...credentials, method: request.method };
+    try {
+      const verdict = await this.#o.location.verifyDigest(aor, fields);
+      if (verdict === 'unknown-user') return answer(404, 'unknown-user');
+      if (verdict === 'wrong-response')
+        return answer(403, 'auth-failed', [], 'Forbidden - wrong credentials');
+    } catch (error) {
+      if (DhtError.is(error, 'UNSUPPORTED_DIGEST')) return answer(401, 'challenged', this.#challenge(false));
+      if (DhtError.is(error, 'BAD_SIGNATURE') || DhtError.is(error, 'CREDENTIAL_REFUSED'))
+        return answer(403, 'auth-failed', [], 'Forbidden - credential not signed by the administrator');
+      return this.#overlayFailure(error, answer);
+    }
+
+    const bound: { contact: RegisterContact; expires: number }[] = [];
+    const removed: string[] = [];
+    try {
+      if (contacts.type === 'remove-all') {
+        await this.#o.location.unregister(aor);
+        for (const flow of this.#o.flows.ofAor(aor)) {
+          this.#o.flows.delete(aor, flow.binding);
+          removed.push(flow.binding.contact);
+        }
+      } else if (contacts.type === 'bind') {
+        const granted = contacts.contacts.map((c) => grantExpires(c.expires, this.#bounds));
+        if (granted.includes('too-brief'))
+          return answer(423, 'too-brief', [['Min-Expires', String(this.#bounds.minExpires)]]);
+        const now = this.#o.clock.now();
+        for (const [i, contact] of contacts.contacts.entries()) {
+          const expires = granted[i] as number;
+          const binding: Binding = {
+            instanceId: contact.instanceId,
+            regId: contact.regId,
+            contact: contact.uri,
+            flowPeer: this.#o.peerId,
+          };
+          if (expires === 0) {
+            await this.#o.location.unregister(aor, binding);
+            this.#o.flows.delete(aor, binding);
+            removed.push(contact.uri);
+            continue;
+          }
+          if (!this.#o.flows.hasRoom(aor, binding))
+            return answer(503, 'overloaded', [['Retry-After', '30']], 'Service Unavailable - too many flows');
+          const stored = await this.#o.location.register(aor, binding, expires);
+          this.#o.flows.set(
+            { aor, binding, source, expiresAt: now + stored * 1000, xppPeer: contact.xppPeer },
+            now,
+          );
+          bound.push({ contact, expires: stored });
+        }
+      }
+      const current = await this.#o.location.lookup(aor);
+      const headers: [string, string][] = current.map((b) => [
+        'Contact',
+        `<${b.contact}>;expires=${b.expires}`,
+      ]);
+      if (bound.some((b) => b.contact.regId !== 0)) headers.push(['Require', 'outbound']);
+      const outcome = answer(200, contacts.type === 'query' ? 'queried' : 'registered', headers);
+      return { ...outcome, aor, bound, removed };
+    } catch (error) {
+      return this.#overlayFailure(error, answer);
+    }
+  }
+
+  /** One challenge per algorithm, SHA-256 first (RFC 8760 §2.4: in order of preference). */
+  #challenge(stale: boolean): [string, string][] {
+    const nonce = this.#o.nonces.issue();
+    return ALGORITHMS.map((algorithm) => [
+      'WWW-Authenticate',
+      `Digest realm="${this.#o.domain}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`,
+    ]);
+  }
+
+  #overlayFailure(
+    error: unknown,
+    answer: (
+      status: number,
+      result: RegisterResult,
+      headers?: [string, string][],
+      reason?: string,
+    ) => RegisterOutcome,
+  ): RegisterOutcome {
+    if (DhtError.is(error) && error.status === 503)
+      return answer(503, 'overloaded', [['Retry-After', '30']], `Service Unavailable - ${error.code}`);
+    if (DhtError.is(error, 'INVALID_AOR') || DhtError.is(error, 'INVALID_VALUE'))
+      return answer(400, 'bad-request', [], `Bad Request - ${error.code}`);
+    return answer(
+      500,
+      'overlay-error',
+      [['Retry-After', '5']],
+      'Server Internal Error - overlay unavailable',
+    );
+  }
+}

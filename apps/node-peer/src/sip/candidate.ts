@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { OverlayNode } from '@xpp/dht';
+import { systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
+import { SessionError, type TransportAddress } from '@xpp/session-sdp';
+import { NodeError } from '../errors.js';
+import { RegisterClient } from './register-client.js';
+
+export interface CandidateOptions {
+  /** The AOR this candidate registers as (its credential must be in the overlay). */
+  readonly aor: string;
+  /** Its digest password. */
+  readonly password?: string;
+  /** Seconds asked for each registration. Default 600; refreshed at 80 % of what the peer granted. */
+  readonly expires?: number;
+  /** How often to check whether the invitation has made us a peer, ms. Default 200. */
+  readonly pollMs?: number;
+  readonly clock?: Clock;
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link registerAsCandidate} resolves with once the node is a peer. */
+export interface CandidateResult {
+  /** REGISTERs answered 200 before the invitation came. */
+  readonly registrations: number;
+  /** The peer the candidate registered with. */
+  readonly via: TransportAddress;
+}
+
+/** `host:port` (IPv6 in brackets) or an address object → an address. */
+export function parseVia(via: string | TransportAddress): TransportAddress {
+  if (typeof via !== 'string') return via;
+  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(via.trim());
+  const port = Number(match?.[2]);
+  if (match === null || !(port >= 1 && port <= 65535))
+    throw new NodeError('INVALID_CONFIG', `--via ${JSON.stringify(via)} is not host:port`);
+  return { address: match[1] as string, port };
+}
+
+/**
+ * `join --via`: registers this candidate node's overlay contact, with `+sip.xpp-peer` and an RFC 5626 instance
+ * id, at an existing peer (answering its digest challenge), keeps the registration refreshed, and resolves once a
+ * peer has invited the node and it serves as a peer (spec §1, §7); then it removes the registration. Rejects with
+ * `NodeError` `NOT_RUNNING` when the peer refuses the registration, with `SessionError` `ABORTED` on the signal.
+ */
+export function registerAsCandidate(
+  node: OverlayNode,
+  via: string | TransportAddress,
+  options: CandidateOptions,
+): Promise<CandidateResult> {
+  const registrar = parseVia(via);
+  const clock = options.clock ?? systemClock;
+  const client = new RegisterClient({
+    layer: node.ua.layer,
+    registrar,
+    aor: options.aor,
+    contact: `<${node.ua.contactUri}>;+sip.xpp-peer;+sip.instance="<urn:uuid:${randomUUID()}>";reg-id=1`,
+    ...(options.password === undefined ? {} : { password: options.password }),
+  });
+  const expires = options.expires ?? 600;
+  const signal = options.signal;
+  let registrations = 0;
+  return new Promise<CandidateResult>((resolve, reject) => {
+    // One refresh timer and one poll timer at a time.
+    const timers: { refresh?: TimerHandle; poll?: TimerHandle } = {};
+    let done = false;
+    const finish = (error?: unknown) => {
+      if (done) return;
+      done = true;
+      if (timers.refresh !== undefined) clock.clearTimer(timers.refresh);
+      if (timers.poll !== undefined) clock.clearTimer(timers.poll);
+      signal?.removeEventListener('abort', onAbort);
+      if (error !== undefined) reject(error);
+      else {
+        resolve({ registrations, via: registrar });
+        void client.register(0).catch(() => undefined);
+      }
+    };
+    const onAbort = () => finish(new SessionError('ABORTED', 'join aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted === true) return onAbort();
+    const refresh = async (): Promise<void> => {
+      if (done) return;
+      try {
+        const response = await client.register(expires, signal === undefined ? {} : { signal });
+        if (done) return;
+        if (response.status !== 200) {
+          finish(
+            new NodeError(
+              'NOT_RUNNING',
+              `the peer answered the candidate's REGISTER ${response.status} ${response.reason}`,
+            ),
+          );
+          return;
+        }
+        registrations++;
+        const ours = response.headers.getAll('contact').find((c) => c.includes(node.ua.contactUri));
+        const granted = Number(/;expires=(\d+)/.exec(ours ?? '')?.[1] ?? expires);
+        timers.refresh = clock.setTimer(() => void refresh(), Math.max(1, granted) * 800);
+      } catch (error) {
+        finish(error);
+      }
+    };
+    const poll = () => {
+      if (done) return;
+      if (node.state === 'peer') return finish();
+      if (node.state === 'closed')
+        return finish(new NodeError('NOT_RUNNING', 'the node closed before it was invited'));
+      timers.poll = clock.setTimer(poll, options.pollMs ?? 200);
+    };
+    void refresh();
+    poll();
+  });
+}

@@ -1,0 +1,336 @@
+import type { KeyObject } from 'node:crypto';
+import { createDefaultInvitePolicy, LocationService, type InvitePolicy, type OverlayNode } from '@xpp/dht';
+import { systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
+import {
+  createResponse,
+  parseSipUri,
+  type ServerTransaction,
+  type SipRequest,
+  type SipRequestHook,
+  type SipResponse,
+  type TransportAddress,
+} from '@xpp/session-sdp';
+import type { Logger } from '../logger.js';
+import { SipProxy } from '../proxy/proxy.js';
+import type { ExpiryBounds } from '../registrar/contacts.js';
+import { DEFAULT_MAX_FLOWS, FlowTable } from '../registrar/flows.js';
+import { NonceIssuer } from '../registrar/nonces.js';
+import { Registrar, type RegisterOutcome } from '../registrar/registrar.js';
+import { TypedEvents, type SipFrontEvents } from './events.js';
+import { Invitations } from './invitations.js';
+import { localTag } from './tags.js';
+
+export interface SipFrontOptions {
+  /** The overlay's domain, e.g. `localhost`: realm of challenges, host of every AOR served. */
+  readonly domain: string;
+  /** Verifies CREDENTIAL records (spec §5). */
+  readonly adminPublicKey: KeyObject;
+  /** HMAC key of the nonces; default random (a restart re-challenges clients). */
+  readonly nonceSecret?: Uint8Array;
+  /** Default `createDefaultInvitePolicy()`. */
+  readonly invitePolicy?: InvitePolicy;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Registration expiry bounds (Min-Expires 60 s, max and default 3600 s). */
+  readonly expiry?: Partial<ExpiryBounds>;
+  /** Flows (registered contacts) held at most. Default {@link DEFAULT_MAX_FLOWS}. */
+  readonly maxFlows?: number;
+  /** Default {@link DEFAULT_MAX_PENDING_INVITES}. */
+  readonly maxPendingInvites?: number;
+  /** REGISTERs being checked against the overlay at once; more get 503. Default {@link DEFAULT_MAX_REGISTERS_IN_FLIGHT}. */
+  readonly maxRegistersInFlight?: number;
+  /** Nonce lifetime, ms (default 300 000) and nonces tracked for replay protection (default 100 000). */
+  readonly nonceLifetimeMs?: number;
+  readonly maxTrackedNonces?: number;
+  /** How often the invite policy is asked, ms. Default 5 000. */
+  readonly inviteIntervalMs?: number;
+  /** First backoff after a failed invitation, ms. Default 30 000. */
+  readonly inviteBackoffMs?: number;
+  /** How often dead flows are dropped, ms. Default {@link DEFAULT_FLOW_SWEEP_MS}. */
+  readonly flowSweepMs?: number;
+  /** Lifetime of this peer's PEER record (where other peers reach its flows), s. Default 3600; refreshed at half. */
+  readonly peerRecordLifetime?: number;
+}
+
+export const DEFAULT_MAX_REGISTERS_IN_FLIGHT = 512;
+export const DEFAULT_FLOW_SWEEP_MS = 5_000;
+
+/** What the front has done, for `status` and `/metrics`. */
+export interface SipFrontStats {
+  /** Successful REGISTERs (binding stored, refreshed or removed). */
+  registrations: number;
+  /** Bindings whose flow this peer holds. */
+  bindings: number;
+  /** Distinct AORs with a flow here. */
+  clients: number;
+  /** 401 challenges sent. */
+  challenges: number;
+  /** REGISTERs refused for wrong credentials (403). */
+  authFailures: number;
+  /** Requests forwarded by the proxy. */
+  proxied: number;
+  /** Requests answered with an error, by reason. */
+  rejected: Record<string, number>;
+}
+
+/**
+ * The SIP front of a peer (spec §1, §5–§7): registrar and proxy for the overlay's domain on the node's own SIP
+ * socket. Pass {@link hooks} to `OverlayNode.create`, then {@link attach} the node. Requests for the node's own
+ * peer URI (XPP sessions between peers) stay with the overlay.
+ */
+export class SipFront {
+  readonly hooks: {
+    readonly onSipRequest: SipRequestHook;
+    readonly onSipStrayResponse: (response: SipResponse, source: TransportAddress) => boolean;
+  };
+  readonly #o: SipFrontOptions;
+  readonly #clock: Clock;
+  readonly #events = new TypedEvents<SipFrontEvents>();
+  readonly #flows: FlowTable;
+  readonly #nonces: NonceIssuer;
+  readonly #counts = { registrations: 0, challenges: 0, authFailures: 0 };
+  readonly #rejected: Record<string, number> = {};
+  #node: OverlayNode | undefined;
+  #location: LocationService | undefined;
+  #registrar: Registrar | undefined;
+  #proxy: SipProxy | undefined;
+  #invitations: Invitations | undefined;
+  #sweepTimer: TimerHandle | undefined;
+  #announced: { promise: Promise<void>; at: number } | undefined;
+  #inFlight = 0;
+  #requests = 0;
+  #rateSince: number;
+  #closed = false;
+
+  constructor(options: SipFrontOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#flows = new FlowTable(options.maxFlows ?? DEFAULT_MAX_FLOWS);
+    this.#nonces = new NonceIssuer({
+      now: () => this.#clock.now(),
+      ...(options.nonceSecret === undefined ? {} : { secret: options.nonceSecret }),
+      ...(options.nonceLifetimeMs === undefined ? {} : { lifetime: options.nonceLifetimeMs }),
+      ...(options.maxTrackedNonces === undefined ? {} : { maxTracked: options.maxTrackedNonces }),
+    });
+    this.#rateSince = this.#clock.now();
+    this.hooks = {
+      onSipRequest: (request, transaction, source) => this.#onRequest(request, transaction, source),
+      onSipStrayResponse: (response) => this.#proxy?.onStrayResponse(response) ?? false,
+    };
+  }
+
+  /** The overlay location service this front reads and writes (available after {@link attach}). */
+  get location(): LocationService | undefined {
+    return this.#location;
+  }
+
+  get stats(): SipFrontStats {
+    const proxy = this.#proxy?.stats;
+    const rejected: Record<string, number> = { ...this.#rejected };
+    for (const [reason, n] of Object.entries(proxy?.rejected ?? {}))
+      rejected[reason] = (rejected[reason] ?? 0) + n;
+    return {
+      ...this.#counts,
+      bindings: this.#flows.size,
+      clients: new Set([...this.#flows.values()].map((f) => f.aor)).size,
+      proxied: proxy?.proxied ?? 0,
+      rejected,
+    };
+  }
+
+  on<K extends keyof SipFrontEvents & string>(event: K, listener: SipFrontEvents[K]): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Starts serving with `node` (whose SIP socket the hooks were given to). */
+  attach(node: OverlayNode): void {
+    if (this.#node !== undefined) throw new Error('SipFront is already attached');
+    this.#node = node;
+    const location = new LocationService({
+      storage: node,
+      adminPublicKey: this.#o.adminPublicKey,
+      clock: this.#clock,
+    });
+    this.#location = location;
+    this.#registrar = new Registrar({
+      domain: this.#o.domain,
+      location,
+      flows: this.#flows,
+      nonces: this.#nonces,
+      peerId: node.peerId,
+      clock: this.#clock,
+      ...(this.#o.expiry === undefined ? {} : { expiry: this.#o.expiry }),
+    });
+    this.#proxy = new SipProxy({
+      domain: this.#o.domain,
+      layer: node.ua.layer,
+      location,
+      flows: this.#flows,
+      peerIdHex: node.id,
+      ...(this.#o.maxPendingInvites === undefined ? {} : { maxPendingInvites: this.#o.maxPendingInvites }),
+      onCall: (event) => this.#events.emit('call', event),
+    });
+    this.#invitations = new Invitations({
+      policy: this.#o.invitePolicy ?? createDefaultInvitePolicy(),
+      clock: this.#clock,
+      ...(this.#o.inviteIntervalMs === undefined ? {} : { intervalMs: this.#o.inviteIntervalMs }),
+      ...(this.#o.inviteBackoffMs === undefined ? {} : { backoffMs: this.#o.inviteBackoffMs }),
+      load: () => this.#load(),
+      candidates: () =>
+        [...this.#flows.values()]
+          .filter((f) => f.xppPeer)
+          .map((f) => ({ id: f.binding.contact, xppPeer: true, flowSince: f.since })),
+      invite: async (candidate) => {
+        if (node.state !== 'peer') throw new Error('this node is not a peer yet');
+        return (await node.invite(candidate.id)).peerId;
+      },
+      onResult: (candidate, result) => {
+        if (result.error === undefined)
+          this.#o.logger?.info(
+            { contact: candidate.id, peerId: result.peerId },
+            'invited a client to become a peer',
+          );
+        else this.#o.logger?.warn({ contact: candidate.id, err: result.error }, 'invitation failed');
+        this.#events.emit('invited', { contact: candidate.id, ...result });
+      },
+    });
+    this.#invitations.start();
+    this.#scheduleSweep();
+  }
+
+  /** Asks the invite policy now (tests, `status`); resolves once the invitation it started, if any, ended. */
+  async evaluateInvitePolicy(): Promise<void> {
+    await this.#invitations?.evaluate();
+  }
+
+  /** Stops timers; bindings stay in the overlay until they expire (clients re-register elsewhere). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#invitations?.stop();
+    if (this.#sweepTimer !== undefined) this.#clock.clearTimer(this.#sweepTimer);
+    this.#proxy?.clear();
+    this.#flows.clear();
+    this.#events.removeAll();
+  }
+
+  #onRequest(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    source: TransportAddress,
+  ): boolean {
+    const node = this.#node;
+    if (node === undefined || this.#closed || isForOverlay(request, node.id)) return false;
+    this.#requests++;
+    if (request.method === 'REGISTER') {
+      if (transaction !== undefined) this.#register(request, transaction, source);
+      return true;
+    }
+    this.#proxy?.handle(request, transaction);
+    return true;
+  }
+
+  #register(request: SipRequest, transaction: ServerTransaction, source: TransportAddress): void {
+    const registrar = this.#registrar as Registrar;
+    if (this.#inFlight >= (this.#o.maxRegistersInFlight ?? DEFAULT_MAX_REGISTERS_IN_FLIGHT)) {
+      this.#reject('register-overload');
+      transaction.respond(overloaded(request));
+      return;
+    }
+    this.#inFlight++;
+    void this.#announce()
+      .then(() => registrar.handle(request, source))
+      .then(
+        (outcome) => this.#registered(outcome, transaction, source),
+        (error: unknown) => {
+          this.#o.logger?.error({ err: error }, 'REGISTER failed');
+          this.#reject('register-error');
+          transaction.respond(overloaded(request));
+        },
+      )
+      .finally(() => this.#inFlight--);
+  }
+
+  #registered(outcome: RegisterOutcome, transaction: ServerTransaction, source: TransportAddress): void {
+    transaction.respond(outcome.response);
+    switch (outcome.result) {
+      case 'registered':
+      case 'queried':
+        this.#counts.registrations++;
+        break;
+      case 'challenged':
+        this.#counts.challenges++;
+        break;
+      case 'auth-failed':
+        this.#counts.authFailures++;
+        this.#reject(outcome.result);
+        break;
+      default:
+        this.#reject(outcome.result);
+    }
+    const aor = outcome.aor;
+    if (aor === undefined) return;
+    for (const { contact, expires } of outcome.bound)
+      this.#events.emit('registered', { aor, contact: contact.uri, expires, source });
+    for (const contact of outcome.removed)
+      this.#events.emit('unregistered', { aor, contact, reason: 'client' });
+  }
+
+  /** Publishes (and refreshes at half its lifetime) the PEER record that tells other peers where our flows are. */
+  #announce(): Promise<void> {
+    const node = this.#node as OverlayNode;
+    const lifetime = this.#o.peerRecordLifetime ?? 3600;
+    const now = this.#clock.now();
+    if (this.#announced !== undefined && now - this.#announced.at < (lifetime * 1000) / 2)
+      return this.#announced.promise;
+    const promise = (this.#location as LocationService)
+      .announcePeer(node.id, { peerId: node.peerId, contact: node.contact }, lifetime)
+      .then(() => undefined);
+    this.#announced = { promise, at: now };
+    // A failed announcement is retried by the next REGISTER.
+    promise.catch(() => {
+      if (this.#announced?.promise === promise) this.#announced = undefined;
+    });
+    return promise;
+  }
+
+  #scheduleSweep(): void {
+    this.#sweepTimer = this.#clock.setTimer(() => {
+      if (this.#closed) return;
+      for (const flow of this.#flows.sweep(this.#clock.now())) {
+        this.#events.emit('unregistered', {
+          aor: flow.aor,
+          contact: flow.binding.contact,
+          reason: 'flow-expired',
+        });
+      }
+      this.#scheduleSweep();
+    }, this.#o.flowSweepMs ?? DEFAULT_FLOW_SWEEP_MS);
+  }
+
+  #load(): { records: number; clients: number; requestRate: number } {
+    const now = this.#clock.now();
+    const seconds = Math.max(0.001, (now - this.#rateSince) / 1000);
+    const requestRate = this.#requests / seconds;
+    this.#requests = 0;
+    this.#rateSince = now;
+    return { records: this.#node?.stats.records ?? 0, clients: this.stats.clients, requestRate };
+  }
+
+  #reject(reason: string): void {
+    this.#rejected[reason] = (this.#rejected[reason] ?? 0) + 1;
+  }
+}
+
+/**
+ * Whether a request belongs to the overlay (an XPP session between peers, or a request within one): it names this
+ * node's peer id as its Request-URI user and carries no Route. Everything else is the front's.
+ */
+function isForOverlay(request: SipRequest, peerIdHex: string): boolean {
+  if (request.headers.has('route')) return false;
+  return parseSipUri(request.uri)?.user === peerIdHex;
+}
+
+function overloaded(request: SipRequest): SipResponse {
+  return createResponse(request, 503, { toTag: localTag(), headers: [['Retry-After', '5']] });
+}

@@ -1,0 +1,200 @@
+import type { KeyObject } from 'node:crypto';
+import { normaliseAor } from './aor.js';
+import { systemClock, type Clock } from './clock.js';
+import { encodeCredential, verifyCredential, type SignedCredential } from './credential.js';
+import { verifyDigest, type DigestResponseFields } from './digest.js';
+import { DhtError } from './errors.js';
+import { RecordKind } from './kinds.js';
+import {
+  bindingCodec,
+  peerRecordCodec,
+  type Binding,
+  type BindingId,
+  type PeerRecord,
+  type WireRecord,
+} from './values.js';
+
+/** What the location service needs of an overlay node: its routed storage operations (`OverlayNode` has them). */
+export interface LocationStorage {
+  put(key: string, kind: RecordKind, value: Uint8Array, lifetime: number): Promise<number>;
+  get(key: string, kind: RecordKind): Promise<WireRecord[]>;
+  remove(key: string, kind: RecordKind): Promise<void>;
+}
+
+/** A binding found by {@link LocationService.lookup}, with the seconds it has left. */
+export interface RegisteredBinding extends Binding {
+  readonly expires: number;
+}
+
+/** Why {@link LocationService.verifyDigest} said no, or `ok`. */
+export type DigestVerdict = 'ok' | 'unknown-user' | 'wrong-response';
+
+export interface LocationServiceOptions {
+  readonly storage: LocationStorage;
+  /** Verifies every CREDENTIAL read from the overlay (spec §5): a peer never trusts an unsigned one. */
+  readonly adminPublicKey: KeyObject;
+  readonly clock?: Clock;
+  /** How long a verified credential (or its absence) is reused without a GET, ms. Default {@link DEFAULT_CREDENTIAL_CACHE_MS}. */
+  readonly credentialCacheMs?: number;
+  /** Credentials cached at most (least recently used go first). Default {@link DEFAULT_MAX_CACHED_CREDENTIALS}. */
+  readonly maxCachedCredentials?: number;
+}
+
+/** A password change reaches every peer within this time (ms). */
+export const DEFAULT_CREDENTIAL_CACHE_MS = 30_000;
+export const DEFAULT_MAX_CACHED_CREDENTIALS = 10_000;
+/** How long "no such user" is believed without a new GET, ms: short, so a user just added can register. */
+export const UNKNOWN_USER_CACHE_MS = 1_000;
+/**
+ * Seconds a removed binding is still stored: `OverlayNode.remove` drops every binding of an AOR, so one binding
+ * is removed by storing it again with this lifetime; {@link LocationService.lookup} never returns such a binding
+ * (docs/decisions/node-peer-registrar.md).
+ */
+export const REMOVED_BINDING_LIFETIME = 1;
+
+/** The key of a peer's PEER record: where the SIP address of the peer holding a flow is found. */
+export function peerRecordKey(peerIdHex: string): string {
+  return `peer:${peerIdHex}`;
+}
+
+/**
+ * The SIP location service of spec §5–§6 over an overlay node's PUT / GET / REMOVE: bindings of an AOR (kind
+ * BINDING, one value per instance id / reg-id or contact), signed credentials (kind CREDENTIAL, verified with the
+ * administrator key on every read), digest verification against them, and the PEER records that say where a flow
+ * peer is reached.
+ */
+export class LocationService {
+  readonly #storage: LocationStorage;
+  readonly #adminKey: KeyObject;
+  readonly #clock: Clock;
+  readonly #cacheMs: number;
+  readonly #maxCached: number;
+  /** AOR → credential (or null: none stored) and when it was read; Map order is least recently used first. */
+  readonly #credentials = new Map<string, { credential: SignedCredential | null; at: number }>();
+
+  constructor(options: LocationServiceOptions) {
+    this.#storage = options.storage;
+    this.#adminKey = options.adminPublicKey;
+    this.#clock = options.clock ?? systemClock;
+    this.#cacheMs = options.credentialCacheMs ?? DEFAULT_CREDENTIAL_CACHE_MS;
+    this.#maxCached = options.maxCachedCredentials ?? DEFAULT_MAX_CACHED_CREDENTIALS;
+  }
+
+  /** Stores (or replaces: same instance id / reg-id, or same contact) one binding of `aor` for `expires` seconds. */
+  async register(aor: string, binding: Binding, expires: number): Promise<number> {
+    return this.#storage.put(normaliseAor(aor), RecordKind.BINDING, bindingCodec.encode(binding), expires);
+  }
+
+  /** The live bindings of `aor` (empty when none). Values that are not bindings are skipped. */
+  async lookup(aor: string): Promise<RegisteredBinding[]> {
+    const records = await this.#storage.get(normaliseAor(aor), RecordKind.BINDING);
+    const out: RegisteredBinding[] = [];
+    for (const record of records) {
+      if (record.lifetime <= REMOVED_BINDING_LIFETIME) continue;
+      try {
+        out.push({ ...bindingCodec.decode(record.value), expires: record.lifetime });
+      } catch {
+        // The storing peer validated it; a value we cannot read is not a binding we can use.
+      }
+    }
+    return out;
+  }
+
+  /** Removes one binding (`REMOVED_BINDING_LIFETIME`), or every binding of `aor` without `bindingId`. */
+  async unregister(aor: string, bindingId?: BindingId & { readonly flowPeer: Uint8Array }): Promise<void> {
+    const key = normaliseAor(aor);
+    if (bindingId === undefined) {
+      await this.#storage.remove(key, RecordKind.BINDING);
+      return;
+    }
+    await this.#storage.put(
+      key,
+      RecordKind.BINDING,
+      bindingCodec.encode(bindingId),
+      REMOVED_BINDING_LIFETIME,
+    );
+  }
+
+  /** Stores a credential signed by the administrator (checked here first, and again by the storing peer). */
+  async putCredential(signed: SignedCredential, lifetime = 86_400): Promise<number> {
+    const credential = verifyCredential(signed, this.#adminKey);
+    const granted = await this.#storage.put(
+      credential.aor,
+      RecordKind.CREDENTIAL,
+      encodeCredential(credential),
+      lifetime,
+    );
+    this.#remember(credential.aor, credential);
+    return granted;
+  }
+
+  /**
+   * The credential of `aor`, verified with the administrator key; undefined when none is stored. A stored value
+   * that does not verify is refused with `BAD_SIGNATURE` / `INVALID_VALUE` (a peer that lies is not believed).
+   */
+  async credential(aor: string): Promise<SignedCredential | undefined> {
+    const key = normaliseAor(aor);
+    const now = this.#clock.now();
+    const cached = this.#credentials.get(key);
+    const fresh = cached?.credential === null ? UNKNOWN_USER_CACHE_MS : this.#cacheMs;
+    if (cached !== undefined && now - cached.at < Math.min(fresh, this.#cacheMs)) {
+      this.#credentials.delete(key);
+      this.#credentials.set(key, cached);
+      return cached.credential ?? undefined;
+    }
+    const records = await this.#storage.get(key, RecordKind.CREDENTIAL);
+    const value = records[0]?.value;
+    const credential = value === undefined ? undefined : verifyCredential(value, this.#adminKey);
+    if (credential !== undefined && credential.aor !== key) {
+      throw new DhtError('CREDENTIAL_REFUSED', `credential for ${credential.aor} stored under key ${key}`);
+    }
+    this.#remember(key, credential);
+    return credential;
+  }
+
+  /**
+   * Checks a digest response (RFC 7616, qop=auth) for `aor` against its overlay credential. Nonce freshness is the
+   * registrar's. Throws `UNSUPPORTED_DIGEST` for an algorithm or qop this profile does not take.
+   */
+  async verifyDigest(aor: string, fields: DigestResponseFields): Promise<DigestVerdict> {
+    const credential = await this.credential(aor);
+    if (credential === undefined) return 'unknown-user';
+    return verifyDigest(credential, fields) ? 'ok' : 'wrong-response';
+  }
+
+  /** Forgets cached credentials (after `user add`, or in tests). */
+  forgetCredentials(): void {
+    this.#credentials.clear();
+  }
+
+  /** Publishes where a peer is reached (its SIP URI): the PEER record other peers read to forward to its flows. */
+  async announcePeer(peerIdHex: string, record: PeerRecord, lifetime: number): Promise<number> {
+    return this.#storage.put(
+      peerRecordKey(peerIdHex),
+      RecordKind.PEER,
+      peerRecordCodec.encode(record),
+      lifetime,
+    );
+  }
+
+  /** The PEER record of a peer, or undefined. */
+  async peer(peerIdHex: string): Promise<PeerRecord | undefined> {
+    const records = await this.#storage.get(peerRecordKey(peerIdHex), RecordKind.PEER);
+    const value = records[0]?.value;
+    if (value === undefined) return undefined;
+    try {
+      return peerRecordCodec.decode(value);
+    } catch {
+      return undefined;
+    }
+  }
+
+  #remember(aor: string, credential: SignedCredential | undefined): void {
+    this.#credentials.delete(aor);
+    this.#credentials.set(aor, { credential: credential ?? null, at: this.#clock.now() });
+    for (const oldest of this.#credentials.keys()) {
+      if (this.#credentials.size <= this.#maxCached) break;
+      this.#credentials.delete(oldest);
+    }
+  }
+}
