@@ -191,7 +191,8 @@ export class SipProxy {
     const bindings = await this.#o.location.lookup(aor);
     if (bindings.length === 0)
       return (await this.#o.location.credential(aor)) === undefined ? 'unknown-user' : 'no-binding';
-    const best = bindings.reduce((a, b) => (b.expires > a.expires ? b : a));
+    // No forking: the binding with the most time left, the latest stored on a tie (docs/decisions/node-peer-proxy.md).
+    const best = bindings.reduce((a, b) => (b.expires >= a.expires ? b : a));
     const flowPeer = Buffer.from(best.flowPeer).toString('hex');
     if (flowPeer === this.#o.peerIdHex) {
       const target = this.#o.flows.get(aor, best)?.source ?? uriTarget(best.contact);

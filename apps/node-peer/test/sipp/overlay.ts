@@ -1,0 +1,152 @@
+import {
+  createCredential,
+  createCredentialVerifier,
+  generateAdminKeyPair,
+  OverlayNode,
+  signCredential,
+  type InvitePolicy,
+} from '@xpp/dht';
+import {
+  SipHeaders,
+  SipUserAgent,
+  type SipRequest,
+  type SipResponse,
+  type SipTransactionLayer,
+  type TransportAddress,
+} from '@xpp/session-sdp';
+import { RegisterClient } from '../../src/sip/register-client.js';
+import { SipFront, type SipFrontOptions } from '../../src/sip/front.js';
+
+export const DOMAIN = 'localhost';
+
+/** A peer of a test overlay: an OverlayNode on loopback UDP with a SipFront on its SIP socket. */
+export interface TestPeer {
+  readonly node: OverlayNode;
+  readonly front: SipFront;
+  /** Where clients send SIP. */
+  readonly sip: TransportAddress;
+}
+
+/** A small overlay of `count` peers (the first bootstraps, it invites the others) with one administrator key. */
+export class TestOverlay {
+  readonly admin = generateAdminKeyPair();
+  readonly peers: TestPeer[] = [];
+  readonly #clients: SipUserAgent[] = [];
+
+  static async start(count: number, options: Partial<SipFrontOptions> = {}): Promise<TestOverlay> {
+    const overlay = new TestOverlay();
+    for (let i = 0; i < count; i++) {
+      const peer = await overlay.addPeer(options);
+      if (i === 0) peer.node.bootstrap();
+      else await overlay.peers[0]!.node.invite(peer.node.ua.contactUri);
+    }
+    return overlay;
+  }
+
+  async addPeer(options: Partial<SipFrontOptions> = {}, invitePolicy?: InvitePolicy): Promise<TestPeer> {
+    const front = new SipFront({
+      domain: DOMAIN,
+      adminPublicKey: this.admin.publicKey,
+      ...(invitePolicy === undefined ? {} : { invitePolicy }),
+      ...options,
+    });
+    const node = await OverlayNode.create({
+      dimensions: 2,
+      store: { verifyCredential: createCredentialVerifier(this.admin.publicKey) },
+      ...front.hooks,
+    });
+    front.attach(node);
+    const peer = { node, front, sip: node.ua.local };
+    this.peers.push(peer);
+    return peer;
+  }
+
+  /** Stores a signed credential for `user@localhost` through peer 0. */
+  async addUser(user: string, password: string): Promise<string> {
+    const aor = `sip:${user}@${DOMAIN}`;
+    const credential = signCredential(
+      createCredential({ aor, realm: DOMAIN, password }),
+      this.admin.privateKey,
+    );
+    await this.peers[0]!.front.location!.putCredential(credential);
+    for (const peer of this.peers) peer.front.location?.forgetCredentials();
+    return aor;
+  }
+
+  /** A SIP client (its own UDP socket) registering `aor` at `peer`. */
+  async client(
+    peer: TestPeer,
+    aor: string,
+    password: string | undefined,
+    contactParams = '',
+    uaOptions: Parameters<typeof SipUserAgent.listen>[0] = {},
+  ): Promise<{ ua: SipUserAgent; registrar: RegisterClient; contact: string }> {
+    const ua = await SipUserAgent.listen({ user: aor.slice(4, aor.indexOf('@')), ...uaOptions });
+    this.#clients.push(ua);
+    const contact = ua.contactUri;
+    const registrar = new RegisterClient({
+      layer: ua.layer,
+      registrar: peer.sip,
+      aor,
+      contact: `<${contact}>${contactParams}`,
+      ...(password === undefined ? {} : { password }),
+    });
+    return { ua, registrar, contact };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#clients.splice(0).map((c) => c.close()));
+    for (const peer of this.peers.splice(0)) {
+      await peer.front.close();
+      await peer.node.close();
+    }
+  }
+}
+
+/** Polls `condition` until it holds or `ms` pass (socket timing on a loaded box: never a fixed sleep). */
+export async function waitFor(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Sends `request` through `layer` in a client transaction; resolves with every response, the final one last. */
+export function transact(
+  layer: SipTransactionLayer,
+  request: SipRequest,
+  target: TransportAddress,
+): Promise<SipResponse[]> {
+  return new Promise((resolve, reject) => {
+    const responses: SipResponse[] = [];
+    layer.sendRequest(request, target, {
+      response: (response) => {
+        responses.push(response);
+        if (response.status >= 200) resolve(responses);
+      },
+      timeout: () => reject(new Error(`${request.method} timed out`)),
+      transportError: reject,
+    });
+  });
+}
+
+/** A request from a client user agent: fresh Via, tags and Call-ID. */
+export function newRequest(
+  ua: SipUserAgent,
+  method: string,
+  uri: string,
+  extra: [string, string][] = [],
+  body = '',
+): SipRequest {
+  const headers = new SipHeaders()
+    .append('Via', ua.layer.newVia())
+    .append('Max-Forwards', '70')
+    .append('From', `<${ua.contactUri}>;tag=${Math.random().toString(36).slice(2)}`)
+    .append('To', `<${uri}>`)
+    .append('Call-ID', `${Math.random().toString(36).slice(2)}@test`)
+    .append('CSeq', `1 ${method}`)
+    .append('Contact', `<${ua.contactUri}>`);
+  for (const [name, value] of extra) headers.set(name, value);
+  return { kind: 'request', method, uri, headers, body: new TextEncoder().encode(body) };
+}
