@@ -2,6 +2,7 @@ import {
   DhtError,
   normaliseAor,
   type Binding,
+  type DigestAlgorithm,
   type DigestResponseFields,
   type LocationService,
 } from '@xpp/dht';
@@ -35,7 +36,15 @@ export interface RegistrarOptions {
   readonly peerId: Uint8Array;
   readonly clock: Clock;
   readonly expiry?: Partial<ExpiryBounds>;
+  /** Challenges sent, in order of preference. Default {@link DEFAULT_DIGEST_ALGORITHMS}. */
+  readonly digestAlgorithms?: readonly DigestAlgorithm[];
 }
+
+/**
+ * SHA-256 first (RFC 8760 §2.4: in order of preference; a client takes the first it supports). A deployment with
+ * clients that read only the first challenge and know only MD5 (sipp 3.6) lists MD5 first.
+ */
+export const DEFAULT_DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = Object.freeze(['SHA-256', 'MD5']);
 
 /** How a REGISTER ended, for stats and events. */
 export type RegisterResult =
@@ -59,8 +68,6 @@ export interface RegisterOutcome {
   /** Contacts removed (`Expires: 0`, or every one with `*`). */
   readonly removed: readonly string[];
 }
-
-const ALGORITHMS = ['SHA-256', 'MD5'] as const;
 
 /**
  * RFC 3261 §10.3 registrar with RFC 7616 digest (SHA-256 and MD5) against the overlay's signed credentials and
@@ -178,10 +185,10 @@ export class Registrar {
     }
   }
 
-  /** One challenge per algorithm, SHA-256 first (RFC 8760 §2.4: in order of preference). */
+  /** One challenge per algorithm, in order of preference, sharing one nonce. */
   #challenge(stale: boolean): [string, string][] {
     const nonce = this.#o.nonces.issue();
-    return ALGORITHMS.map((algorithm) => [
+    return (this.#o.digestAlgorithms ?? DEFAULT_DIGEST_ALGORITHMS).map((algorithm) => [
       'WWW-Authenticate',
       `Digest realm="${this.#o.domain}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`,
     ]);

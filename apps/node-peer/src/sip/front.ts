@@ -1,5 +1,11 @@
 import type { KeyObject } from 'node:crypto';
-import { createDefaultInvitePolicy, LocationService, type InvitePolicy, type OverlayNode } from '@xpp/dht';
+import {
+  createDefaultInvitePolicy,
+  LocationService,
+  type DigestAlgorithm,
+  type InvitePolicy,
+  type OverlayNode,
+} from '@xpp/dht';
 import { systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
 import {
   createResponse,
@@ -31,6 +37,8 @@ export interface SipFrontOptions {
   readonly invitePolicy?: InvitePolicy;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Digest challenges in order of preference; default SHA-256 then MD5 (`DEFAULT_DIGEST_ALGORITHMS`). */
+  readonly digestAlgorithms?: readonly DigestAlgorithm[];
   /** Registration expiry bounds (Min-Expires 60 s, max and default 3600 s). */
   readonly expiry?: Partial<ExpiryBounds>;
   /** Flows (registered contacts) held at most. Default {@link DEFAULT_MAX_FLOWS}. */
@@ -160,6 +168,7 @@ export class SipFront {
       peerId: node.peerId,
       clock: this.#clock,
       ...(this.#o.expiry === undefined ? {} : { expiry: this.#o.expiry }),
+      ...(this.#o.digestAlgorithms === undefined ? {} : { digestAlgorithms: this.#o.digestAlgorithms }),
     });
     this.#proxy = new SipProxy({
       domain: this.#o.domain,
