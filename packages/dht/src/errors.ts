@@ -40,7 +40,11 @@ export type DhtErrorCode =
   /** The node is not (or no longer) a peer of an overlay: it owns no zone. */
   | 'NOT_A_PEER'
   /** A routed request failed downstream; `status` is the code it failed with. */
-  | 'REMOTE_ERROR';
+  | 'REMOTE_ERROR'
+  /** A TAKEOVER claim a preferred survivor contests or that comes too late, or a handoff or replica of a zone the node owns. */
+  | 'CONFLICT'
+  /** The node is handing the zone over (LEAVE, background merge): retry once the taker has announced it. */
+  | 'LEAVING';
 
 /**
  * The XPP `ERROR` code (spec `xpp.md` §3) a node answers with for each refusal. 483 is SIP's "Too Many Hops",
@@ -67,6 +71,8 @@ export const DHT_ERROR_STATUS: Readonly<Record<DhtErrorCode, number>> = Object.f
   NO_ROUTE: 480,
   NOT_A_PEER: 480,
   REMOTE_ERROR: 500,
+  CONFLICT: 409,
+  LEAVING: 503,
 });
 
 const DHT_ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(DHT_ERROR_STATUS));

@@ -144,10 +144,29 @@ export {
 } from './pending-forwards.js';
 export {
   OverlayNode,
+  OVERLAY_NODE_DEFAULTS,
   type OverlayNodeOptions,
   type OverlayNodeState,
   type OverlayNodeStats,
 } from './node/overlay-node.js';
+export type {
+  OverlayNodeEvents,
+  ZoneChangeCause,
+  NeighbourDownReason,
+  NeighbourEvent,
+  ZoneChangeEvent,
+  TakeoverEvent,
+  LeaveEvent,
+  ReplicatedEvent,
+} from './node/events.js';
+export {
+  REPLICATE,
+  DEFAULT_REPLICAS,
+  type ReplicateRequest,
+  encodeReplicate,
+  decodeReplicate,
+  replicaTargets,
+} from './node/replication.js';
 export {
   type LocationStorage,
   type RegisteredBinding,

@@ -1,0 +1,247 @@
+// Shared by the overlay tests (not a test file itself): real-UDP nodes that can crash, growth by invitation,
+// structure and replica checks, and polling with a deadline (never a fixed sleep as an assertion).
+import { areNeighbours, chooseTakeover, hashKey, type Zone } from '@xpp/can';
+import { seededRandom } from '@xpp/reliability/testing';
+import {
+  UdpSipTransport,
+  type DatagramReceiver,
+  type DatagramTransport,
+  type TransportAddress,
+} from '@xpp/session-sdp';
+import { expect } from 'vitest';
+import { OverlayNode, peerRecordCodec, RecordKind, type OverlayNodeOptions } from '../src/index.js';
+
+/** A real UDP socket that can be cut: from then on nothing leaves or arrives, the way a crashed host goes quiet. */
+export class CuttableTransport implements DatagramTransport {
+  readonly #inner: DatagramTransport;
+  #cut = false;
+
+  constructor(inner: DatagramTransport) {
+    this.#inner = inner;
+  }
+
+  get local(): TransportAddress {
+    return this.#inner.local;
+  }
+
+  send(datagram: Uint8Array, to: TransportAddress): void {
+    if (!this.#cut) this.#inner.send(datagram, to);
+  }
+
+  setReceiver(receiver: DatagramReceiver): void {
+    this.#inner.setReceiver((datagram, source) => {
+      if (!this.#cut) receiver(datagram, source);
+    });
+  }
+
+  async cut(): Promise<void> {
+    if (this.#cut) return;
+    this.#cut = true;
+    await this.#inner.close();
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+export interface CrashableNode {
+  readonly node: OverlayNode;
+  /** Closes the node's sockets without a word: no LEAVE, no BYE. */
+  crash(): Promise<void>;
+}
+
+/** Timers short enough that a crash is noticed in about a second on loopback. */
+export const FAST: OverlayNodeOptions = {
+  keepaliveInterval: 250,
+  keepaliveMisses: 3,
+  takeover: { unitMs: 300, maxMs: 1500 },
+  claimTimeout: 1000,
+  refreshInterval: 2000,
+  requestTimeout: 5000,
+};
+
+export async function udpNode(options: OverlayNodeOptions = {}): Promise<CrashableNode> {
+  const sip = new CuttableTransport(await UdpSipTransport.open({ address: '127.0.0.1' }));
+  const xpp = new CuttableTransport(await UdpSipTransport.open({ address: '127.0.0.1' }));
+  const node = await OverlayNode.create({ ...options, transports: { sip, xpp } });
+  return {
+    node,
+    async crash() {
+      await Promise.all([sip.cut(), xpp.cut()]);
+    },
+  };
+}
+
+/** Grows an overlay from one peer: each newcomer is invited by a random peer. */
+export async function growOverlay<T extends { node: OverlayNode }>(
+  count: number,
+  make: (i: number) => Promise<T>,
+  seed = 1,
+  track?: (made: T) => void,
+): Promise<T[]> {
+  const random = seededRandom(seed);
+  const grown: T[] = [];
+  for (let i = 0; i < count; i++) {
+    const made = await make(i);
+    track?.(made);
+    if (i === 0) made.node.bootstrap();
+    else {
+      const inviter = grown[Math.floor(random() * grown.length)]!;
+      await inviter.node.invite(made.node.ua.contactUri);
+    }
+    grown.push(made);
+  }
+  return grown;
+}
+
+/** Polls `condition` until it holds or `timeout` ms pass; fails with `what` then. */
+export async function waitFor(condition: () => boolean, what: string, timeout = 30_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const touching = (a: OverlayNode, b: OverlayNode) =>
+  a.zones.some((x) => b.zones.some((y) => areNeighbours(x, y)));
+
+/** True when `overlay` tiles the space, every table is exactly the real neighbours, linked, and nothing is pending. */
+export function isSettled(overlay: readonly OverlayNode[]): boolean {
+  if (!OverlayNode.tiling(overlay).ok) return false;
+  for (const node of overlay) {
+    if (!node.stats.settled) return false;
+    const table = new Map(node.neighbours().map((n) => [n.id, n]));
+    for (const other of overlay) {
+      if (other === node) continue;
+      const entry = table.get(other.id);
+      if (touching(node, other) !== (entry !== undefined)) return false;
+      if (entry !== undefined && !entry.linked) return false;
+    }
+    if (table.size !== overlay.filter((o) => o !== node && touching(node, o)).length) return false;
+  }
+  return true;
+}
+
+export async function settle(overlay: readonly OverlayNode[], what = 'the overlay to settle'): Promise<void> {
+  await waitFor(() => isSettled(overlay) && replicaProblems(overlay, 2).length === 0, what, 60_000);
+}
+
+/** Asserts the structure: exact tiling; every table holds exactly the real neighbours, linked, and symmetric. */
+export function checkStructure(overlay: readonly OverlayNode[]): void {
+  expect(OverlayNode.tiling(overlay).ok).toBe(true);
+  const byId = new Map(overlay.map((n) => [n.id, n]));
+  for (const node of overlay) {
+    expect(node.state).toBe('peer');
+    for (const n of node.neighbours()) {
+      const other = byId.get(n.id)!;
+      expect(other, `${node.id} lists a neighbour that is gone`).toBeDefined();
+      expect(touching(node, other)).toBe(true);
+      expect(n.linked).toBe(true);
+      expect(other.neighbours().some((m) => m.id === node.id)).toBe(true);
+    }
+    for (const other of overlay) {
+      if (other === node) continue;
+      expect(node.neighbours().some((m) => m.id === other.id)).toBe(touching(node, other));
+    }
+  }
+}
+
+/**
+ * Where the replicas are not what spec §4 asks: every primary record is held as a replica by exactly the first
+ * `replicas` peers `chooseTakeover` ranks for its owner's zone, and nobody else holds replicas of it.
+ */
+export function replicaProblems(overlay: readonly OverlayNode[], replicas: number): string[] {
+  const problems: string[] = [];
+  const replicaHolders = new Map<string, Set<string>>();
+  for (const node of overlay) {
+    for (const r of node.store.select((s) => s.role === 'replica')) {
+      const key = `${r.kind}/${r.key}/${r.subkey}`;
+      replicaHolders.set(key, (replicaHolders.get(key) ?? new Set()).add(node.id));
+    }
+  }
+  const expected = new Map<string, Set<string>>();
+  for (const node of overlay) {
+    for (const zone of node.zones) {
+      const survivors = overlay
+        .filter((o) => o !== node && o.zones.some((z) => areNeighbours(z, zone)))
+        .map((o) => ({ id: o.id, zones: o.zones as Zone[] }));
+      const targets =
+        survivors.length === 0
+          ? []
+          : chooseTakeover(zone, survivors)
+              .order.slice(0, replicas)
+              .map((t) => t.id);
+      for (const r of node.store.select(
+        (s) => s.role === 'primary' && zone.contains(hashKey(s.key, zone.dimensions)),
+      ))
+        expected.set(`${r.kind}/${r.key}/${r.subkey}`, new Set(targets));
+    }
+  }
+  for (const [key, want] of expected) {
+    const have = replicaHolders.get(key) ?? new Set();
+    if (have.size !== want.size || [...want].some((id) => !have.has(id)))
+      problems.push(`${key}: ${have.size}/${want.size}`);
+  }
+  for (const key of replicaHolders.keys())
+    if (!expected.has(key)) problems.push(`${key}: replica without primary`);
+  return problems;
+}
+
+export const recordKey = (i: number) => `sip:user${i}@example.org`;
+const contactOf = (i: number) => `sip:peer${i}@192.0.2.${i % 250}:5060`;
+
+export function recordValue(i: number): Uint8Array {
+  return peerRecordCodec.encode({
+    peerId: Uint8Array.of(i >> 8, i & 0xff),
+    contact: { uri: contactOf(i), candidates: [] },
+  });
+}
+
+/** PUTs `count` PEER records, each from a random node, `parallel` at a time. */
+export async function putRecords(
+  overlay: readonly OverlayNode[],
+  count: number,
+  seed = 2,
+  parallel = 8,
+): Promise<void> {
+  const random = seededRandom(seed);
+  const pick = () => overlay[Math.floor(random() * overlay.length)]!;
+  for (let i = 0; i < count; i += parallel) {
+    await Promise.all(
+      Array.from({ length: Math.min(parallel, count - i) }, async (_, j) => {
+        expect(await pick().put(recordKey(i + j), RecordKind.PEER, recordValue(i + j), 600)).toBe(600);
+      }),
+    );
+  }
+}
+
+/** GETs every record from a random node; returns the indexes of those not found (or found wrong). */
+export async function missingRecords(
+  overlay: readonly OverlayNode[],
+  count: number,
+  seed = 3,
+  parallel = 8,
+): Promise<number[]> {
+  const random = seededRandom(seed);
+  const pick = () => overlay[Math.floor(random() * overlay.length)]!;
+  const missing: number[] = [];
+  for (let i = 0; i < count; i += parallel) {
+    await Promise.all(
+      Array.from({ length: Math.min(parallel, count - i) }, async (_, j) => {
+        const found = await pick()
+          .get(recordKey(i + j), RecordKind.PEER)
+          .catch(() => []);
+        const ok =
+          found.length === 1 && peerRecordCodec.decode(found[0]!.value).contact.uri === contactOf(i + j);
+        if (!ok) missing.push(i + j);
+      }),
+    );
+  }
+  return missing.sort((a, b) => a - b);
+}
+
+export function primaries(overlay: readonly OverlayNode[]): number {
+  return overlay.reduce((sum, n) => sum + n.stats.recordsByRole.primary, 0);
+}
