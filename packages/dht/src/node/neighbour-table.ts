@@ -15,6 +15,53 @@ export interface Neighbour {
   link: XppCall | undefined;
   /** Who waits for the link to open (an announcement or a route chose this neighbour before its session was up). */
   waiters: ((link: XppCall | undefined) => void)[];
+  /** Its own neighbours, from its latest full NEIGHBOUR-UPDATE: whom to reach if it dies (spec §3 TAKEOVER). */
+  peers: readonly PeerView[];
+  /** A call to it being placed (at most one at a time). */
+  connecting: Promise<void> | undefined;
+}
+
+/** A peer as another peer announced it: enough to judge adjacency and to call it. */
+export interface PeerView {
+  readonly id: string;
+  readonly peerId: Uint8Array;
+  readonly zones: readonly Zone[];
+  readonly contact: Contact;
+  readonly version: number;
+}
+
+/**
+ * Peers known to be gone (left, or dead and taken over) with the last announcement version seen from them, so
+ * that an older announcement relayed by a neighbour that has not noticed yet cannot bring them back. Bounded: the
+ * oldest entry goes first.
+ */
+export class Tombstones {
+  readonly #entries = new Map<string, number>();
+  readonly #max: number;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  bury(id: string, version: number): void {
+    const known = this.#entries.get(id);
+    this.#entries.delete(id);
+    this.#entries.set(id, Math.max(version, known ?? 0));
+    if (this.#entries.size > this.#max) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+  }
+
+  /** True when an announcement of `id` at `version` is no newer than its tombstone. */
+  buries(id: string, version: number): boolean {
+    const known = this.#entries.get(id);
+    return known !== undefined && version <= known;
+  }
 }
 
 export function peerIdHex(peerId: Uint8Array): string {
@@ -30,6 +77,7 @@ export function adjacent(a: readonly Zone[], b: readonly Zone[]): boolean {
 export class NeighbourTable {
   readonly #entries = new Map<string, Neighbour>();
   readonly #max: number;
+  #changes = 0;
 
   constructor(max: number) {
     this.#max = max;
@@ -61,6 +109,7 @@ export class NeighbourTable {
     const known = this.#entries.get(id);
     if (known !== undefined) {
       if (info.version < known.version) return undefined;
+      if (!sameZones(known.zones, info.zones)) this.#changes++;
       known.zones = info.zones;
       known.contact = info.contact;
       known.version = info.version;
@@ -75,15 +124,24 @@ export class NeighbourTable {
       version: info.version,
       link: undefined,
       waiters: [],
+      peers: [],
+      connecting: undefined,
     };
     this.#entries.set(id, entry);
+    this.#changes++;
     return entry;
   }
 
   delete(id: string): Neighbour | undefined {
     const entry = this.#entries.get(id);
+    if (entry !== undefined) this.#changes++;
     this.#entries.delete(id);
     return entry;
+  }
+
+  /** Counts additions, removals and zone changes: a node re-announces and re-replicates when it moves. */
+  get changes(): number {
+    return this.#changes;
   }
 
   /**
@@ -99,4 +157,8 @@ export class NeighbourTable {
   adjacentTo(zones: readonly Zone[]): Neighbour[] {
     return [...this.#entries.values()].filter((n) => adjacent(n.zones, zones));
   }
+}
+
+function sameZones(a: readonly Zone[], b: readonly Zone[]): boolean {
+  return a.length === b.length && a.every((z, i) => z.equals(b[i] as Zone));
 }

@@ -1,6 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { checkTiling, hashKey, nextHop, pointCodec, zoneCodec, Zone, type Point } from '@xpp/can';
-import { ReliabilityError, systemClock, type Clock } from '@xpp/reliability';
+import { KeyObject, randomBytes } from 'node:crypto';
+import {
+  checkTiling,
+  chooseTakeover,
+  hashKey,
+  nextHop,
+  pointCodec,
+  takeoverDelayMs,
+  zoneCodec,
+  Zone,
+  type Point,
+  type TakeoverOptions,
+} from '@xpp/can';
+import { Emitter, ReliabilityError, systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
 import {
   acceptXppCall,
   parseNameAddr,
@@ -18,6 +29,8 @@ import {
   type XppSession,
 } from '@xpp/session-sdp';
 import { WireError, type Message, type XppOption } from '@xpp/wire';
+import { importAdminPublicKey } from '../admin-keys.js';
+import { createCredentialVerifier } from '../credential.js';
 import { DhtError } from '../errors.js';
 import { type RecordKind } from '../kinds.js';
 import { DEFAULT_HOP_LIMIT } from '../limits.js';
@@ -30,6 +43,7 @@ import {
   decodeRecords,
   decodeRemove,
   decodeRoute,
+  decodeTakeover,
   encodeGet,
   encodeHandoff,
   encodeNeighbourUpdate,
@@ -38,13 +52,49 @@ import {
   encodeRecords,
   encodeRemove,
   encodeRoute,
+  encodeTakeover,
 } from '../messages.js';
 import { DhtOperation } from '../operations.js';
 import { DhtOption } from '../options.js';
 import { nextHopLimit } from '../pending-forwards.js';
-import { RecordStore, type RecordStoreOptions } from '../store.js';
+import { batchRecords } from '../records.js';
+import { RecordStore, type RecordStoreOptions, type StoredRecord } from '../store.js';
 import type { Contact, NeighbourInfo, WireRecord } from '../values.js';
-import { adjacent, NeighbourTable, peerIdHex, type Neighbour } from './neighbour-table.js';
+import { NodeCounters } from './counters.js';
+import type { NeighbourDownReason, OverlayNodeEvents, ZoneChangeCause } from './events.js';
+import {
+  adjacent,
+  NeighbourTable,
+  peerIdHex,
+  Tombstones,
+  type Neighbour,
+  type PeerView,
+} from './neighbour-table.js';
+import {
+  DEFAULT_REPLICAS,
+  decodeReplicate,
+  encodeReplicate,
+  REPLICATE,
+  replicaTargets,
+} from './replication.js';
+import { mergeSiblings, overlapping, pointOfDigest, zoneContaining } from './zones.js';
+
+/** Defaults of the node's timers and bounds (README: "Bounds"). */
+export const OVERLAY_NODE_DEFAULTS = Object.freeze({
+  maxNeighbours: 128,
+  requestTimeout: 10_000,
+  keepaliveInterval: 15_000,
+  keepaliveMisses: 3,
+  replicas: DEFAULT_REPLICAS,
+  claimTimeout: 3_000,
+  refreshInterval: 30_000,
+  settleDelay: 50,
+  replicationBatchOctets: 64 * 1024,
+  /** Peers remembered as gone (left or dead), so that stale relayed announcements cannot revive them. */
+  maxTombstones: 1024,
+  /** Dead neighbours remembered (with their neighbour lists) while their zones are taken over. */
+  maxDeadPeers: 256,
+});
 
 export interface OverlayNodeOptions {
   /** Address the node's SIP and XPP sockets bind (UDP). Default `127.0.0.1`. */
@@ -64,12 +114,33 @@ export interface OverlayNodeOptions {
   readonly security?: SecurityPolicy;
   /** Bounds and credential verification of the local store. */
   readonly store?: Omit<RecordStoreOptions, 'clock'>;
+  /**
+   * The overlay administrator's Ed25519 public key (spec §5): every CREDENTIAL this node stores — as owner, replica
+   * holder or taker — must carry its signature (forged → 403, counted). Overrides `store.verifyCredential`.
+   */
+  readonly adminPublicKey?: KeyObject | Uint8Array | string;
   /** Neighbours kept at most. Default 128. */
   readonly maxNeighbours?: number;
   /** Hop limit of the ROUTEs this node starts. Default 64. */
   readonly hopLimit?: number;
   /** Deadline of one overlay request, ms. Default 10 000. */
   readonly requestTimeout?: number;
+  /** Idle time before an XPP keepalive on a neighbour session, ms (spec xpp §6). Default 15 000. */
+  readonly keepaliveInterval?: number;
+  /** Unanswered keepalives in a row that declare a neighbour dead and start the takeover. Default 3. */
+  readonly keepaliveMisses?: number;
+  /** Replicas of every record (spec §4). Default 2. */
+  readonly replicas?: number;
+  /** Takeover timers (spec §3: delay ∝ the survivor's volume). Default 1 000 ms per dead-zone volume, 10 s cap. */
+  readonly takeover?: TakeoverOptions;
+  /** How long a TAKEOVER claim waits for each other survivor's answer, ms. Default 3 000. */
+  readonly claimTimeout?: number;
+  /** Period of the full NEIGHBOUR-UPDATE, replica check and merge retry, ms (spec §3). Default 30 000. */
+  readonly refreshInterval?: number;
+  /** Delay that gathers changes before re-announcing and re-replicating, ms. Default 50. */
+  readonly settleDelay?: number;
+  /** Octets of records in one replication or handoff message. Default 64 KiB. */
+  readonly replicationBatchOctets?: number;
   /**
    * Shares the node's SIP socket with an application (a registrar and proxy): sees every request first and returns
    * `true` when it took it. INVITEs it leaves are the overlay's (sessions between peers).
@@ -79,7 +150,7 @@ export interface OverlayNodeOptions {
   readonly onSipStrayResponse?: SipUserAgentOptions['onStrayResponse'];
 }
 
-export type OverlayNodeState = 'candidate' | 'peer' | 'closed';
+export type OverlayNodeState = 'candidate' | 'peer' | 'leaving' | 'closed';
 
 export interface OverlayNodeStats {
   readonly state: OverlayNodeState;
@@ -87,17 +158,51 @@ export interface OverlayNodeStats {
   readonly volume: number;
   readonly neighbours: number;
   readonly records: number;
+  /** Records held as the owner of their point, and as replicas for another owner. */
+  readonly recordsByRole: { readonly primary: number; readonly replica: number };
   /** Operations handled here, by operation name and result (`ok` or the status code). */
   readonly operations: Readonly<Record<string, number>>;
-  /** Refused requests and INVITEs (403), by reason. */
+  /** Requests this node started (put/get/remove), by operation name and result. */
+  readonly requests: Readonly<Record<string, number>>;
+  /** `hops[h]`: requests this node started that reached their owner in `h` hops (0 = this node). */
+  readonly hops: readonly number[];
+  /** Refused requests and INVITEs (403), and other counted drops, by reason. */
   readonly refused: Readonly<Record<string, number>>;
+  readonly replication: { readonly inFlight: number; readonly sent: number; readonly failed: number };
+  readonly takeovers: { readonly pending: number; readonly won: number; readonly yielded: number };
+  /** True when nothing is pending: no takeover, re-announcement, re-replication or call in progress. */
+  readonly settled: boolean;
 }
 
+/** A dead neighbour, remembered while its zones are taken over. */
+interface DeadPeer {
+  readonly id: string;
+  readonly peerId: Uint8Array;
+  readonly version: number;
+  readonly zones: readonly Zone[];
+  readonly peers: readonly PeerView[];
+}
+
+/** One dead zone this node is a survivor of (spec §3 TAKEOVER). */
+interface Takeover {
+  readonly key: string;
+  readonly dead: DeadPeer;
+  readonly zone: Zone;
+  state: 'waiting' | 'claiming' | 'yielded' | 'done';
+  timer: TimerHandle | undefined;
+  /** This node's zones when it claimed: what crossing claims are compared on. */
+  preZones: readonly Zone[];
+}
+
+type ClaimAnswer = 'ok' | 'refused' | 'unreachable';
+
 /**
- * One XPP-PCAN peer (spec xpp-pcan): owns a zone of the CAN, keeps an XPP session (set up by SIP) to each
- * neighbour, routes requests greedily hop by hop, and stores the records whose keys hash into its zone. A node
- * starts as a candidate; it becomes a peer by `bootstrap()` (the first peer of an overlay, owning the whole space)
- * or by being invited by a peer (`invite()` on that peer). See docs/decisions/dht-overlay-node-plan.md.
+ * One XPP-PCAN peer (spec xpp-pcan): owns a zone of the CAN (two or more during a takeover), keeps an XPP
+ * session (set up by SIP) to each neighbour, routes requests greedily hop by hop, stores the records whose keys
+ * hash into its zones and replicates them to the peers that would take its zones over. A node starts as a
+ * candidate; it becomes a peer by `bootstrap()` (the first peer of an overlay, owning the whole space) or by being
+ * invited by a peer (`invite()` on that peer); it goes by `leave()` (handing its zones over) or by crashing (its
+ * neighbours take over). See docs/decisions/dht-overlay-node-plan.md.
  */
 export class OverlayNode {
   readonly peerId: Uint8Array;
@@ -109,10 +214,22 @@ export class OverlayNode {
   readonly #clock: Clock;
   readonly #sip: DatagramTransport;
   readonly #neighbours: NeighbourTable;
+  readonly #maxNeighbours: number;
   readonly #hopLimit: number;
   readonly #timeout: number;
+  readonly #replicas: number;
+  readonly #takeoverOptions: TakeoverOptions;
+  readonly #claimTimeout: number;
+  readonly #refreshInterval: number;
+  readonly #settleDelay: number;
+  readonly #batchOctets: number;
   readonly #points: ReturnType<typeof pointCodec>;
   readonly #zonesCodec: ReturnType<typeof zoneCodec>;
+  readonly #events = new Emitter<OverlayNodeEvents>();
+  readonly #counters = new NodeCounters();
+  readonly #gone: Tombstones;
+  readonly #deadPeers = new Map<string, DeadPeer>();
+  readonly #takeovers = new Map<string, Takeover>();
   #zones: Zone[] = [];
   #version = 0;
   #state: OverlayNodeState = 'candidate';
@@ -122,19 +239,58 @@ export class OverlayNode {
   #inviterSession: XppSession | undefined;
   /** The neighbour each session leads to, once known (handlers are registered before that: see #serve). */
   readonly #sessionPeers = new WeakMap<XppSession, string>();
-  readonly #operations: Record<string, number> = {};
-  readonly #refused: Record<string, number> = {};
+  /** Serialises what changes this node's zones from its own side: invite, leave, hand-back, takeover commit. */
+  #lock: Promise<void> = Promise.resolve();
+  /** A zone being handed to another peer: writes into it are refused (503) until it is gone. */
+  #handingOff: Zone | undefined;
+  #settleTimer: TimerHandle | undefined;
+  #refreshTimer: TimerHandle | undefined;
+  #settling = false;
+  #settleAgain = false;
+  /** What the last full NEIGHBOUR-UPDATE told: this node's version and the table's change count. */
+  #announced = { version: -1, changes: -1 };
+  /** Per neighbour, the paths of this node's zones it holds full replicas of. */
+  readonly #replicaSent = new Map<string, ReadonlySet<string>>();
+  /** This node's zones changed since the last replication pass: non-targets are told to drop replicas. */
+  #replicaFresh = false;
+  #replicationInFlight = 0;
+  #replicationSent = 0;
+  #replicationFailed = 0;
+  #takeoversWon = 0;
+  #takeoversYielded = 0;
+  #connecting = 0;
 
   private constructor(init: { endpoint: XppEndpoint; sip: DatagramTransport; options: OverlayNodeOptions }) {
     const options = init.options;
+    const d = OVERLAY_NODE_DEFAULTS;
     this.peerId = options.peerId ?? new Uint8Array(randomBytes(16));
     this.id = peerIdHex(this.peerId);
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
-    this.store = new RecordStore({ ...options.store, clock: this.#clock });
-    this.#neighbours = new NeighbourTable(options.maxNeighbours ?? 128);
+    const verifyCredential =
+      options.adminPublicKey === undefined
+        ? options.store?.verifyCredential
+        : createCredentialVerifier(
+            options.adminPublicKey instanceof KeyObject
+              ? options.adminPublicKey
+              : importAdminPublicKey(options.adminPublicKey),
+          );
+    this.store = new RecordStore({
+      ...options.store,
+      clock: this.#clock,
+      ...(verifyCredential === undefined ? {} : { verifyCredential }),
+    });
+    this.#maxNeighbours = options.maxNeighbours ?? d.maxNeighbours;
+    this.#neighbours = new NeighbourTable(this.#maxNeighbours);
+    this.#gone = new Tombstones(d.maxTombstones);
     this.#hopLimit = options.hopLimit ?? DEFAULT_HOP_LIMIT;
-    this.#timeout = options.requestTimeout ?? 10_000;
+    this.#timeout = options.requestTimeout ?? d.requestTimeout;
+    this.#replicas = options.replicas ?? d.replicas;
+    this.#takeoverOptions = options.takeover ?? {};
+    this.#claimTimeout = options.claimTimeout ?? d.claimTimeout;
+    this.#refreshInterval = options.refreshInterval ?? d.refreshInterval;
+    this.#settleDelay = options.settleDelay ?? d.settleDelay;
+    this.#batchOctets = options.replicationBatchOctets ?? d.replicationBatchOctets;
     this.#points = pointCodec(this.dimensions);
     this.#zonesCodec = zoneCodec(this.dimensions);
     this.endpoint = init.endpoint;
@@ -151,6 +307,7 @@ export class OverlayNode {
 
   /** Opens the node's sockets (or adopts the given transports). It starts as a candidate. */
   static async create(options: OverlayNodeOptions = {}): Promise<OverlayNode> {
+    checkOptions(options);
     const host = options.host ?? '127.0.0.1';
     const sip =
       options.transports?.sip ?? (await UdpSipTransport.open({ address: host, port: options.sipPort ?? 0 }));
@@ -160,6 +317,10 @@ export class OverlayNode {
         : { transport: options.transports.xpp }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.security === undefined ? {} : { security: options.security }),
+      channel: {
+        keepaliveInterval: options.keepaliveInterval ?? OVERLAY_NODE_DEFAULTS.keepaliveInterval,
+        keepaliveMisses: options.keepaliveMisses ?? OVERLAY_NODE_DEFAULTS.keepaliveMisses,
+      },
     });
     return new OverlayNode({ endpoint, sip, options });
   }
@@ -182,6 +343,11 @@ export class OverlayNode {
     };
   }
 
+  /** Subscribes to an event (see {@link OverlayNodeEvents}); returns the function that unsubscribes. */
+  on<K extends keyof OverlayNodeEvents>(event: K, listener: OverlayNodeEvents[K]): () => void {
+    return this.#events.on(event, listener);
+  }
+
   /** The neighbours this node knows, with their zones. */
   neighbours(): { id: string; zones: readonly Zone[]; linked: boolean }[] {
     return [...this.#neighbours.values()].map((n) => ({
@@ -192,77 +358,142 @@ export class OverlayNode {
   }
 
   get stats(): OverlayNodeStats {
+    const store = this.store.stats;
+    let pendingTakeovers = 0;
+    for (const t of this.#takeovers.values())
+      if (t.state === 'waiting' || t.state === 'claiming') pendingTakeovers++;
     return {
       state: this.#state,
       zones: this.#zones.map((z) => z.toString()),
       volume: this.#zones.reduce((sum, z) => sum + z.volume, 0),
       neighbours: this.#neighbours.size,
-      records: this.store.stats.records,
-      operations: { ...this.#operations },
-      refused: { ...this.#refused },
+      records: store.records,
+      recordsByRole: { primary: store.primaries, replica: store.replicas },
+      operations: { ...this.#counters.handled },
+      requests: { ...this.#counters.started },
+      hops: [...this.#counters.hops],
+      refused: { ...this.#counters.refused },
+      replication: {
+        inFlight: this.#replicationInFlight,
+        sent: this.#replicationSent,
+        failed: this.#replicationFailed,
+      },
+      takeovers: { pending: pendingTakeovers, won: this.#takeoversWon, yielded: this.#takeoversYielded },
+      settled:
+        this.#settleTimer === undefined &&
+        !this.#settling &&
+        this.#replicationInFlight === 0 &&
+        this.#connecting === 0 &&
+        pendingTakeovers === 0,
     };
   }
 
   /** Makes this node the first peer of a new overlay: it owns the whole space. */
   bootstrap(): void {
     this.#assertState('candidate');
-    this.#zones = [Zone.root(this.dimensions)];
-    this.#version = 1;
     this.#state = 'peer';
+    this.#setZones([Zone.root(this.dimensions)], 'bootstrap');
+    this.#startRefresh();
   }
 
   /**
    * Invites a candidate (spec §7) at `uri` to become a peer: opens an XPP session to it by SIP, hands it the upper
-   * half of this node's zone with the records and neighbours of that half (JOIN), and announces the change to
-   * every neighbour (NEIGHBOUR-UPDATE), who open their own sessions to the newcomer.
+   * half of this node's zone (or, holding several zones, one of them whole) with the records and neighbours of
+   * that zone (JOIN), and announces the change to every neighbour (NEIGHBOUR-UPDATE), who open their own sessions
+   * to the newcomer.
    */
   async invite(uri: string, options: { signal?: AbortSignal } = {}): Promise<{ peerId: string; zone: Zone }> {
     this.#assertState('peer');
-    const zone = this.#zones[0];
-    if (zone === undefined || !zone.canSplit)
-      throw new DhtError('INVALID_ARGUMENT', 'this node has no zone it can split');
-    const call = await placeXppCall(this.ua, this.endpoint, uri, {
-      ...options,
-      onSession: (session) => this.#serve(session),
+    return this.#exclusive(async () => {
+      this.#assertState('peer');
+      const whole = this.#zones.length > 1;
+      const zone = whole ? (this.#zones[this.#zones.length - 1] as Zone) : this.#zones[0];
+      if (zone === undefined || (!whole && !zone.canSplit))
+        throw new DhtError('INVALID_ARGUMENT', 'this node has no zone it can split');
+      const call = await placeXppCall(this.ua, this.endpoint, uri, {
+        ...options,
+        onSession: (session) => this.#serve(session),
+      });
+      const [kept, handed] = whole ? [undefined, zone] : zone.split();
+      const remaining = this.#zones.filter((z) => z !== zone);
+      if (kept !== undefined) remaining.unshift(kept);
+      const inHanded = (r: StoredRecord) => handed.contains(this.#pointOf(r));
+      this.#handingOff = handed;
+      const records = this.store.select(inHanded).map((r) => this.store.toWire(r));
+      const newcomerNeighbours = [
+        this.#info(remaining, this.#version + 1),
+        ...this.#neighbours.adjacentTo([handed]).map((n) => this.#infoOf(n)),
+      ];
+      let response: Message;
+      try {
+        response = await this.#request(
+          call,
+          DhtOperation.JOIN.type,
+          encodeHandoff({
+            zones: [this.#zonesCodec.encode(handed)],
+            neighbours: newcomerNeighbours,
+            records,
+          }),
+        );
+      } catch (error) {
+        void call.hangUp().catch(() => undefined);
+        throw error;
+      } finally {
+        this.#handingOff = undefined;
+      }
+      this.store.extract(inHanded);
+      const newcomer = DhtOption.NEIGHBOUR.require(response.options);
+      this.#setZones(remaining, 'invite');
+      const entry = this.#neighbours.upsert({ ...newcomer, zones: this.#decodeZones(newcomer.zones) });
+      if (entry !== undefined) this.#attach(entry, call, true);
+      // Tell everyone else about our new zone and the newcomer; those no longer adjacent drop the link.
+      await this.#announce(entry?.id);
+      this.#pruneNonAdjacent();
+      return { peerId: peerIdHex(newcomer.peerId), zone: handed };
     });
-    const [lower, upper] = zone.split();
-    const inUpper = (key: string) => upper.contains(hashKey(key, this.dimensions));
-    const handed = this.store.extract((r) => inUpper(r.key));
-    const records = handed.map((r) => this.store.toWire(r));
-    const newcomerNeighbours = [
-      this.#info([lower]),
-      ...this.#neighbours.adjacentTo([upper]).map((n) => this.#infoOf(n)),
-    ];
-    let response: Message;
-    try {
-      response = await this.#request(
-        call,
-        DhtOperation.JOIN.type,
-        encodeHandoff({
-          zones: [this.#zonesCodec.encode(upper)],
-          neighbours: newcomerNeighbours,
-          records,
-        }),
+  }
+
+  /**
+   * Leaves the overlay gracefully (spec §3 LEAVE): hands each zone with its records to the neighbour that should
+   * take it (the sibling when it is one whole zone, else the smallest volume), announces that it owns nothing,
+   * and closes. Every point keeps exactly one owner. The last peer of an overlay just closes.
+   */
+  async leave(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#assertState('peer');
+    options.signal?.throwIfAborted();
+    await this.#exclusive(async () => {
+      this.#assertState('peer');
+      this.#state = 'leaving';
+      try {
+        for (const zone of [...this.#zones]) {
+          options.signal?.throwIfAborted();
+          const taker = this.#takerOf(zone);
+          if (taker === undefined) break;
+          await this.#handOff(zone, taker, options.signal);
+        }
+      } catch (error) {
+        this.#state = 'peer';
+        this.#scheduleSettle();
+        throw error;
+      }
+    });
+    if (this.#zones.length === 0) {
+      // Nobody may keep a link or an entry to a peer that owns nothing.
+      const gone = encodeNeighbourUpdate({ neighbours: [this.#info([], this.#version)] });
+      await Promise.allSettled(
+        [...this.#neighbours.values()].map((n) =>
+          n.link === undefined ? undefined : this.#request(n.link, DhtOperation.NEIGHBOUR_UPDATE.type, gone),
+        ),
       );
-    } catch (error) {
-      this.store.insert(records, 'primary');
-      void call.hangUp().catch(() => undefined);
-      throw error;
     }
-    const newcomer = DhtOption.NEIGHBOUR.require(response.options);
-    this.#zones = [lower, ...this.#zones.slice(1)];
-    this.#version++;
-    const entry = this.#neighbours.upsert({ ...newcomer, zones: this.#decodeZones(newcomer.zones) });
-    if (entry !== undefined) this.#attach(entry, call);
-    // Tell everyone else about our new zone and the newcomer; those no longer adjacent drop the link.
-    await this.#announce([this.#info(this.#zones), newcomer], entry?.id);
-    this.#pruneNonAdjacent();
-    return { peerId: peerIdHex(newcomer.peerId), zone: upper };
+    await this.close();
   }
 
   /** Stores a record at the owner of its key's point. Resolves with the lifetime granted, in seconds. */
   async put(key: string, kind: RecordKind, value: Uint8Array, lifetime: number): Promise<number> {
-    const response = await this.#route(
+    const response = await this.#originate(
+      'PUT',
       hashKey(key, this.dimensions),
       DhtOperation.PUT.type,
       encodePut({ key, kind, value, lifetime }),
@@ -272,7 +503,8 @@ export class OverlayNode {
 
   /** The records of `key` and `kind` at the owner of the key's point (empty when there are none). */
   async get(key: string, kind: RecordKind): Promise<WireRecord[]> {
-    const response = await this.#route(
+    const response = await this.#originate(
+      'GET',
       hashKey(key, this.dimensions),
       DhtOperation.GET.type,
       encodeGet({ key, kind }),
@@ -282,14 +514,27 @@ export class OverlayNode {
 
   /** Removes the records of `key` and `kind` at their owner. */
   async remove(key: string, kind: RecordKind): Promise<void> {
-    await this.#route(hashKey(key, this.dimensions), DhtOperation.REMOVE.type, encodeRemove({ key, kind }));
+    await this.#originate(
+      'REMOVE',
+      hashKey(key, this.dimensions),
+      DhtOperation.REMOVE.type,
+      encodeRemove({ key, kind }),
+    );
   }
 
   /** Closes every session and both sockets (or transports: the node owns what it was given). */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    for (const n of this.#neighbours.values()) n.link?.session.close();
+    for (const timer of [this.#settleTimer, this.#refreshTimer])
+      if (timer !== undefined) this.#clock.clearTimer(timer);
+    this.#settleTimer = this.#refreshTimer = undefined;
+    for (const t of this.#takeovers.values()) if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
+    this.#takeovers.clear();
+    for (const n of [...this.#neighbours.values()]) {
+      for (const wake of n.waiters.splice(0)) wake(undefined);
+      n.link?.session.close();
+    }
     await this.ua.close();
     await this.#sip.close();
     await this.endpoint.close();
@@ -300,21 +545,49 @@ export class OverlayNode {
     return checkTiling(nodes.flatMap((n) => n.#zones));
   }
 
-  // --- routing -------------------------------------------------------------------------------------------
+  // --- routing and storage -------------------------------------------------------------------------------
 
-  /** Delivers `operation` to the owner of `target`, here or hop by hop (ROUTE), and returns its response options. */
+  /** A request this node starts: routed, counted by result, its hop count added to the histogram. */
+  async #originate(
+    name: string,
+    target: Point,
+    operation: number,
+    inner: readonly XppOption[],
+  ): Promise<readonly XppOption[]> {
+    try {
+      const response = await this.#route(target, operation, inner);
+      const left = DhtOption.HOP_LIMIT.findAll(response).pop();
+      this.#counters.hop(left === undefined ? 0 : this.#hopLimit - left + 1);
+      this.#counters.count(this.#counters.started, name, 'ok');
+      return response;
+    } catch (error) {
+      this.#counters.count(this.#counters.started, name, String(statusOf(error)));
+      throw error;
+    }
+  }
+
+  /**
+   * Delivers `operation` to the owner of `target`, here or hop by hop (ROUTE), and returns its response options.
+   * `received` is the hop limit of the ROUTE that brought it here (undefined when this node starts it); the owner
+   * appends it to its response, so that the node that started the request learns how many hops it took.
+   */
   async #route(
     target: Point,
     operation: number,
     inner: readonly XppOption[],
-    hopLimit = this.#hopLimit,
+    received?: number,
   ): Promise<readonly XppOption[]> {
-    if (this.#state !== 'peer') throw new DhtError('NOT_A_PEER', 'this node owns no zone');
+    if (this.#state !== 'peer' && this.#state !== 'leaving')
+      throw new DhtError('NOT_A_PEER', 'this node owns no zone');
     const decision = nextHop(target, this.#zones, this.#neighbours.routable());
-    if (decision.kind === 'mine') return this.#execute(operation, inner);
+    if (decision.kind === 'mine') {
+      const result = this.#execute(operation, inner, target);
+      return received === undefined ? result : [...result, DhtOption.HOP_LIMIT.option(received, true)];
+    }
     if (decision.kind === 'dead-end') throw new DhtError('NO_ROUTE', 'no neighbour is closer to the target');
     const next = this.#neighbours.get(decision.next.id);
     if (next === undefined) throw new DhtError('NO_ROUTE', `neighbour ${decision.next.id} is gone`);
+    const hopLimit = received === undefined ? this.#hopLimit : nextHopLimit(received);
     const response = await this.#request(
       await this.#linkOf(next),
       DhtOperation.ROUTE.type,
@@ -323,26 +596,43 @@ export class OverlayNode {
     return response.options;
   }
 
-  /** Runs a storage operation on the local store; refusals are `DhtError`s. */
-  #execute(operation: number, inner: readonly XppOption[]): readonly XppOption[] {
+  /** Runs a storage operation as the owner of `point`; refusals are `DhtError`s. Writes are replicated. */
+  #execute(operation: number, inner: readonly XppOption[], point: Point): readonly XppOption[] {
     switch (operation) {
       case DhtOperation.PUT.type: {
         const put = decodePut(inner);
+        if (put.replica === true) throw new WireError('BAD_VALUE', 'a routed PUT cannot be a replica');
+        this.#assertWritable(point);
         const result = this.store.put({
           key: put.key,
           kind: put.kind,
           value: put.value,
           lifetime: put.lifetime,
         });
+        this.#replicateWrite(
+          point,
+          DhtOperation.PUT.type,
+          encodePut({
+            key: put.key,
+            kind: put.kind,
+            value: put.value,
+            lifetime: result.lifetime,
+            replica: true,
+          }),
+        );
         return encodePutResponse({ lifetime: result.lifetime });
       }
       case DhtOperation.GET.type: {
         const get = decodeGet(inner);
-        return encodeRecords({ records: this.store.get(get.key, get.kind).map((r) => this.store.toWire(r)) });
+        const records = this.store.get(get.key, get.kind).filter((r) => r.role === 'primary');
+        return encodeRecords({ records: records.map((r) => this.store.toWire(r)) });
       }
       case DhtOperation.REMOVE.type: {
         const remove = decodeRemove(inner);
+        if (remove.replica === true) throw new WireError('BAD_VALUE', 'a routed REMOVE cannot be a replica');
+        this.#assertWritable(point);
         this.store.remove(remove.key, remove.kind, remove.bindingId);
+        this.#replicateWrite(point, DhtOperation.REMOVE.type, encodeRemove({ ...remove, replica: true }));
         return [];
       }
       default:
@@ -350,9 +640,19 @@ export class OverlayNode {
     }
   }
 
-  async #request(link: XppCall, type: number, options: readonly XppOption[]): Promise<Message> {
+  #assertWritable(point: Point): void {
+    if (this.#state === 'leaving' || this.#handingOff?.contains(point) === true)
+      throw new DhtError('LEAVING', 'this zone is being handed to another peer; retry');
+  }
+
+  async #request(
+    link: XppCall,
+    type: number,
+    options: readonly XppOption[],
+    timeout = this.#timeout,
+  ): Promise<Message> {
     try {
-      return await link.session.request(type, options, { timeout: this.#timeout });
+      return await link.session.request(type, options, { timeout });
     } catch (error) {
       if (ReliabilityError.is(error) && error.code === 'ERROR_RESPONSE') {
         throw new DhtError('REMOTE_ERROR', error.message, { cause: error, status: error.status ?? 500 });
@@ -361,6 +661,423 @@ export class OverlayNode {
         cause: error,
       });
     }
+  }
+
+  // --- replication (spec §4) -----------------------------------------------------------------------------
+
+  /** The peers that hold replicas of `zone`: the first `replicas` its takeover would choose among its neighbours. */
+  #targetsOf(zone: Zone): string[] {
+    const candidates = this.#neighbours
+      .adjacentTo([zone])
+      .filter((n) => n.zones.length > 0)
+      .map((n) => ({ id: n.id, zones: n.zones }));
+    return replicaTargets(zone, candidates, this.#replicas, this.#takeoverOptions);
+  }
+
+  /** Sends a write the owner just made to the replica holders of the point's zone (not awaited, counted). */
+  #replicateWrite(point: Point, type: number, options: readonly XppOption[]): void {
+    const zone = zoneContaining(this.#zones, point);
+    if (zone === undefined) return;
+    for (const id of this.#targetsOf(zone)) {
+      const n = this.#neighbours.get(id);
+      if (n === undefined) continue;
+      void this.#tracked(async () => {
+        await this.#request(await this.#linkOf(n), type, options);
+      });
+    }
+  }
+
+  async #tracked(work: () => Promise<void>): Promise<void> {
+    this.#replicationInFlight++;
+    try {
+      await work();
+      this.#replicationSent++;
+    } catch {
+      this.#replicationFailed++;
+    } finally {
+      this.#replicationInFlight--;
+    }
+  }
+
+  /**
+   * Brings every replica holder up to date after a change of this node's zones or of its neighbours' (spec §4):
+   * a new holder of a zone gets the zone's records (a drop, then batches), a former holder a drop.
+   */
+  async #replicatePass(): Promise<void> {
+    const fresh = this.#replicaFresh;
+    this.#replicaFresh = false;
+    const wanted = new Map<string, Zone[]>();
+    for (const zone of this.#zones) {
+      for (const id of this.#targetsOf(zone)) wanted.set(id, [...(wanted.get(id) ?? []), zone]);
+    }
+    const mine = new Set(this.#zones.map((z) => z.path));
+    for (const id of this.#replicaSent.keys())
+      if (this.#neighbours.get(id) === undefined) this.#replicaSent.delete(id);
+    const jobs: Promise<void>[] = [];
+    for (const n of this.#neighbours.values()) {
+      const want = wanted.get(n.id) ?? [];
+      const wantPaths = new Set(want.map((z) => z.path));
+      const last = this.#replicaSent.get(n.id);
+      const sync = want.filter((z) => last?.has(z.path) !== true);
+      const drop = this.#zones.filter(
+        (z) =>
+          !wantPaths.has(z.path) &&
+          mine.has(z.path) &&
+          (last?.has(z.path) === true || (fresh && adjacent(n.zones, [z]))),
+      );
+      if (sync.length === 0 && drop.length === 0) continue;
+      jobs.push(this.#replicateTo(n, sync, drop, wantPaths));
+    }
+    await Promise.all(jobs);
+  }
+
+  async #replicateTo(
+    n: Neighbour,
+    sync: readonly Zone[],
+    drop: readonly Zone[],
+    want: ReadonlySet<string>,
+  ): Promise<void> {
+    await this.#tracked(async () => {
+      const link = await this.#linkOf(n);
+      const send = (zone: Zone, records: readonly WireRecord[]) =>
+        this.#request(
+          link,
+          REPLICATE.type,
+          encodeReplicate({ zones: [this.#zonesCodec.encode(zone)], records }),
+        );
+      for (const zone of drop) await send(zone, []);
+      for (const zone of sync) {
+        const records = this.store
+          .select((r) => r.role === 'primary' && zone.contains(this.#pointOf(r)))
+          .map((r) => this.store.toWire(r));
+        await send(zone, []);
+        for (const batch of batchRecords(records, this.#batchOctets)) await send(zone, batch);
+        this.#events.emit('replicated', { to: n.id, zone, records: records.length });
+      }
+      this.#replicaSent.set(n.id, want);
+    });
+  }
+
+  /** A replica holder drops the replicas whose owner is no neighbour of its any more (it could never take them). */
+  #pruneReplicas(): void {
+    const owned = (p: Point) =>
+      [...this.#neighbours.values()].some((n) => zoneContaining(n.zones, p) !== undefined) ||
+      [...this.#takeovers.values()].some((t) => t.state !== 'done' && t.zone.contains(p));
+    const stale = this.store.extract((r) => r.role === 'replica' && !owned(this.#pointOf(r)));
+    if (stale.length > 0) this.#counters.refuse('stale-replicas-dropped');
+  }
+
+  // --- settling: re-announce, re-replicate, merge --------------------------------------------------------
+
+  #setZones(zones: Zone[], cause: ZoneChangeCause): void {
+    const previous = this.#zones;
+    this.#zones = zones;
+    this.#version++;
+    this.#replicaFresh = true;
+    this.#events.emit('zone-change', { zones, previous, cause });
+    this.#scheduleSettle();
+  }
+
+  #scheduleSettle(delay = this.#settleDelay): void {
+    if (this.#settleTimer !== undefined || this.#state !== 'peer') return;
+    this.#settleTimer = this.#clock.setTimer(() => {
+      this.#settleTimer = undefined;
+      void this.#settle();
+    }, delay);
+  }
+
+  async #settle(): Promise<void> {
+    if (this.#settling) {
+      this.#settleAgain = true;
+      return;
+    }
+    this.#settling = true;
+    try {
+      do {
+        this.#settleAgain = false;
+        if (this.#state !== 'peer') return;
+        await this.#exclusive(() => this.#reassign());
+        if (this.#state !== 'peer') return;
+        this.#pruneNonAdjacent();
+        this.#connectMissing();
+        if (this.#announced.version !== this.#version || this.#announced.changes !== this.#neighbours.changes)
+          await this.#announce();
+        await this.#replicatePass();
+      } while (this.#settleAgain);
+    } catch {
+      this.#counters.refuse('settle-failed');
+    } finally {
+      this.#settling = false;
+    }
+  }
+
+  #startRefresh(): void {
+    if (this.#refreshTimer !== undefined) return;
+    const tick = () => {
+      this.#refreshTimer = undefined;
+      if (this.#state !== 'peer') return;
+      this.#announced = { version: -1, changes: -1 };
+      this.#pruneReplicas();
+      this.#scheduleSettle(0);
+      this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
+    };
+    this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
+  }
+
+  /**
+   * CAN background reassignment (spec §3): sibling zones held here merge; a node holding several zones hands
+   * one back to the neighbour holding its sibling whole, who merges them (one hand-back per settle).
+   */
+  async #reassign(): Promise<void> {
+    if (this.#state !== 'peer') return;
+    const merged = mergeSiblings(this.#zones);
+    if (merged.length !== this.#zones.length) this.#setZones(merged, 'merge');
+    if (this.#zones.length < 2) return;
+    for (const zone of this.#zones) {
+      if (zone.depth === 0) continue;
+      const sibling = zone.sibling();
+      const holder = [...this.#neighbours.values()].find(
+        (n) => n.link?.session.isOpen === true && n.zones.some((z) => z.equals(sibling)),
+      );
+      // Two multi-zone holders of each other's siblings would swap forever: only the higher id hands back.
+      if (holder === undefined || (holder.zones.length > 1 && holder.id > this.id)) continue;
+      try {
+        await this.#handOff(zone, holder);
+      } catch {
+        this.#counters.refuse('handback-failed');
+      }
+      return;
+    }
+  }
+
+  /**
+   * Hands `zone` with its records to `taker` (LEAVE): the records travel ahead as replica batches, then LEAVE
+   * commits — the taker promotes them and owns the zone.
+   */
+  async #handOff(zone: Zone, taker: Neighbour, signal?: AbortSignal): Promise<void> {
+    const link = await this.#linkOf(taker);
+    const inZone = (r: StoredRecord) => zone.contains(this.#pointOf(r));
+    const encoded = this.#zonesCodec.encode(zone);
+    this.#handingOff = zone;
+    try {
+      const records = this.store
+        .select((r) => r.role === 'primary' && inZone(r))
+        .map((r) => this.store.toWire(r));
+      for (const batch of batchRecords(records, this.#batchOctets)) {
+        signal?.throwIfAborted();
+        await this.#request(link, REPLICATE.type, encodeReplicate({ zones: [encoded], records: batch }));
+      }
+      const remaining = this.#zones.filter((z) => !z.equals(zone));
+      const others = this.#neighbours
+        .adjacentTo([zone])
+        .filter((n) => n !== taker)
+        .map((n) => this.#infoOf(n));
+      await this.#request(
+        link,
+        DhtOperation.LEAVE.type,
+        encodeHandoff({
+          zones: [encoded],
+          neighbours: [this.#info(remaining, this.#version + 1), ...others],
+          records: [],
+        }),
+      );
+      this.store.extract(inZone);
+      if (remaining.length === 0) {
+        this.#zones = [];
+        this.#version++;
+      } else this.#setZones(remaining, 'handoff');
+      this.#events.emit('leave', {
+        peer: this.id,
+        taker: taker.id,
+        zones: [zone],
+        departed: remaining.length === 0,
+      });
+    } finally {
+      this.#handingOff = undefined;
+    }
+  }
+
+  /** The neighbour that should take `zone` when this node hands it over (spec §3 preference). */
+  #takerOf(zone: Zone): Neighbour | undefined {
+    const candidates = this.#neighbours
+      .adjacentTo([zone])
+      .filter((n) => n.zones.length > 0 && n.link?.session.isOpen === true)
+      .map((n) => ({ id: n.id, zones: n.zones }));
+    if (candidates.length === 0) return undefined;
+    return this.#neighbours.get(chooseTakeover(zone, candidates, this.#takeoverOptions).taker);
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(work);
+    this.#lock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  // --- crash takeover (spec §3) --------------------------------------------------------------------------
+
+  /** A neighbour's session died (keepalives unanswered, or delivery gave up): arm the takeover of its zones. */
+  #onLinkDied(n: Neighbour): void {
+    if (this.#state !== 'peer' || this.#neighbours.get(n.id) !== n) return;
+    this.#forget(n, 'dead');
+    const dead: DeadPeer = { id: n.id, peerId: n.peerId, version: n.version, zones: n.zones, peers: n.peers };
+    this.#gone.bury(n.id, n.version);
+    this.#deadPeers.delete(n.id);
+    this.#deadPeers.set(n.id, dead);
+    if (this.#deadPeers.size > OVERLAY_NODE_DEFAULTS.maxDeadPeers) {
+      const oldest = this.#deadPeers.keys().next();
+      if (oldest.done !== true) this.#deadPeers.delete(oldest.value);
+    }
+    for (const zone of dead.zones) if (adjacent([zone], this.#zones)) this.#armTakeover(dead, zone);
+    this.#scheduleSettle();
+  }
+
+  #armTakeover(dead: DeadPeer, zone: Zone): void {
+    const key = `${dead.id}/${zone.path}`;
+    if (this.#takeovers.has(key)) return;
+    const t: Takeover = { key, dead, zone, state: 'waiting', timer: undefined, preZones: [] };
+    this.#takeovers.set(key, t);
+    this.#waitToClaim(t);
+  }
+
+  #waitToClaim(t: Takeover): void {
+    t.state = 'waiting';
+    t.timer = this.#clock.setTimer(
+      () => {
+        t.timer = undefined;
+        void this.#claim(t);
+      },
+      takeoverDelayMs(t.zone, this.#zones, this.#takeoverOptions),
+    );
+  }
+
+  /** The other survivors of a dead zone: its neighbours as the dead peer announced them and as this node knows them. */
+  #survivors(t: Takeover): PeerView[] {
+    const out = new Map<string, PeerView>();
+    for (const p of t.dead.peers) {
+      if (p.id === this.id || this.#gone.buries(p.id, p.version) || !adjacent(p.zones, [t.zone])) continue;
+      out.set(p.id, p);
+    }
+    for (const n of this.#neighbours.adjacentTo([t.zone])) out.set(n.id, n);
+    return [...out.values()];
+  }
+
+  /** This node's timer fired (or a less preferred peer claimed first): claim the dead zone from every survivor. */
+  async #claim(t: Takeover): Promise<void> {
+    if (t.state !== 'waiting' || this.#state !== 'peer') return;
+    if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
+    t.timer = undefined;
+    t.state = 'claiming';
+    t.preZones = [...this.#zones];
+    const body = [
+      ...encodeTakeover({ deadPeer: t.dead.peerId, zones: [this.#zonesCodec.encode(t.zone)] }),
+      DhtOption.NEIGHBOUR.option(this.#info(t.preZones), true),
+    ];
+    const answers = await Promise.all(this.#survivors(t).map((s) => this.#sendClaim(s, body)));
+    if (t.state !== 'claiming') return;
+    if (answers.includes('refused')) {
+      this.#yield(t);
+      return;
+    }
+    await this.#exclusive(async () => this.#commitTakeover(t));
+  }
+
+  async #sendClaim(survivor: PeerView, body: readonly XppOption[]): Promise<ClaimAnswer> {
+    try {
+      const n = this.#neighbours.get(survivor.id) ?? this.#neighbours.upsert(survivor);
+      if (n === undefined) return 'unreachable';
+      if (n.link === undefined) void this.#connect(n, AbortSignal.timeout(this.#claimTimeout));
+      await this.#request(
+        await this.#linkOf(n, this.#claimTimeout),
+        DhtOperation.TAKEOVER.type,
+        body,
+        this.#claimTimeout,
+      );
+      return 'ok';
+    } catch (error) {
+      return DhtError.is(error) && error.status === 409 ? 'refused' : 'unreachable';
+    }
+  }
+
+  #yield(t: Takeover): void {
+    if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
+    t.state = 'yielded';
+    this.#takeoversYielded++;
+    // If the winner dies before announcing the zone, claim again.
+    t.timer = this.#clock.setTimer(() => {
+      t.timer = undefined;
+      if (this.#state !== 'peer' || this.#takeovers.get(t.key) !== t) return;
+      const owned =
+        overlapping([t.zone], this.#zones) ||
+        [...this.#neighbours.values()].some((n) => overlapping([t.zone], n.zones));
+      if (owned || !adjacent([t.zone], this.#zones)) this.#takeovers.delete(t.key);
+      else this.#waitToClaim(t);
+    }, 3 * this.#claimTimeout);
+  }
+
+  #commitTakeover(t: Takeover): void {
+    if (t.state !== 'claiming' || this.#state !== 'peer') return;
+    if ([...this.#neighbours.values()].some((n) => overlapping([t.zone], n.zones))) {
+      this.#yield(t);
+      return;
+    }
+    t.state = 'done';
+    this.#takeoversWon++;
+    const promoted = this.store.setRole(
+      (r) => r.role === 'replica' && t.zone.contains(this.#pointOf(r)),
+      'primary',
+    );
+    this.#setZones([...this.#zones, t.zone], 'takeover');
+    for (const p of t.dead.peers) this.#learnView(p);
+    this.#events.emit('takeover', { deadPeer: t.dead.id, zone: t.zone, promoted });
+    t.timer = this.#clock.setTimer(() => {
+      if (this.#takeovers.get(t.key) === t) this.#takeovers.delete(t.key);
+    }, 3 * this.#claimTimeout);
+  }
+
+  /** Whether this node holding `mine` is preferred over `other` to take `zone` (spec §3 order, lower id last). */
+  #prefers(zone: Zone, mine: readonly Zone[], other: string, theirs: readonly Zone[]): boolean {
+    if (theirs.length === 0) return true;
+    return (
+      chooseTakeover(
+        zone,
+        [
+          { id: this.id, zones: mine },
+          { id: other, zones: theirs },
+        ],
+        this.#takeoverOptions,
+      ).taker === this.id
+    );
+  }
+
+  #onTakeover(from: string, request: Message): readonly XppOption[] {
+    if (this.#state !== 'peer') throw new DhtError('NOT_A_PEER', 'not a peer');
+    const claim = decodeTakeover(request.options);
+    const claimer = DhtOption.NEIGHBOUR.find(request.options);
+    const deadId = peerIdHex(claim.deadPeer);
+    if (deadId === this.id) throw new DhtError('CONFLICT', 'this peer is alive');
+    const claimerZones =
+      claimer === undefined ? (this.#neighbours.get(from)?.zones ?? []) : this.#decodeZones(claimer.zones);
+    // A survivor that has not noticed the death yet learns it from the claim.
+    const stillHere = this.#neighbours.get(deadId);
+    if (stillHere !== undefined) {
+      this.#onLinkDied(stillHere);
+      stillHere.link?.session.close();
+    }
+    for (const zone of this.#decodeZones(claim.zones)) {
+      const t = this.#takeovers.get(`${deadId}/${zone.path}`);
+      if (t === undefined) continue;
+      if (t.state === 'done') throw new DhtError('CONFLICT', `zone ${zone.path} is taken already`);
+      const mine = t.state === 'claiming' ? t.preZones : this.#zones;
+      if (t.state !== 'yielded' && this.#prefers(zone, mine, from, claimerZones)) {
+        if (t.state === 'waiting') void this.#claim(t);
+        throw new DhtError('CONFLICT', `a preferred survivor claims zone ${zone.path}`);
+      }
+      if (t.state !== 'yielded') this.#yield(t);
+    }
+    return [];
   }
 
   // --- sessions and handlers -----------------------------------------------------------------------------
@@ -376,47 +1093,84 @@ export class OverlayNode {
         },
       });
       this.#inviterCall = accepting;
-      accepting.catch(() => this.#refuse('invite-failed'));
+      accepting.catch(() => this.#counters.refuse('invite-failed'));
       return;
     }
-    const known = caller === undefined ? undefined : this.#neighbours.get(caller);
-    if (this.#state !== 'peer' || known === undefined || known.link !== undefined) {
-      this.#refuse('uninvited-invite');
+    let known = caller === undefined ? undefined : this.#neighbours.get(caller);
+    if (known === undefined && caller !== undefined && this.#state === 'peer') {
+      // A neighbour of a neighbour (met in its announced list) calls to coordinate a takeover.
+      const view = this.#secondDegree(caller);
+      if (view !== undefined) known = this.#neighbours.upsert(view);
+    }
+    if (this.#state !== 'peer' || known === undefined || known.link?.session.isOpen === true) {
+      this.#counters.refuse('uninvited-invite');
       invite.reject(403);
       return;
     }
+    const n = known;
+    this.#connecting++;
     void acceptXppCall(invite, this.endpoint, {
       onSession: (session) => {
-        this.#sessionPeers.set(session, known.id);
+        this.#sessionPeers.set(session, n.id);
         this.#serve(session);
       },
-    }).then(
-      (call) => this.#attach(known, call),
-      () => this.#refuse('invite-failed'),
-    );
+    })
+      .then(
+        (call) => this.#attach(n, call, false),
+        () => this.#counters.refuse('invite-failed'),
+      )
+      .finally(() => this.#connecting--);
   }
 
-  /** Makes `call` the link to neighbour `n` (its session is already served) and wakes who waits for it. */
-  #attach(n: Neighbour, call: XppCall): void {
-    n.link = call;
-    this.#sessionPeers.set(call.session, n.id);
-    call.session.on('close', () => {
-      if (n.link === call) n.link = undefined;
-    });
-    for (const wake of n.waiters.splice(0)) wake(call);
+  /** A peer that one of this node's neighbours (or dead neighbours) lists as its own neighbour. */
+  #secondDegree(id: string): PeerView | undefined {
+    for (const source of [...this.#neighbours.values(), ...this.#deadPeers.values()]) {
+      const view = source.peers.find((p) => p.id === id);
+      if (view !== undefined && !this.#gone.buries(view.id, view.version)) return view;
+    }
+    return undefined;
   }
 
   /**
-   * The open link to `n`, waiting (at most the request timeout) while its session is being set up: a neighbour
-   * announced a moment ago calls in, or is called, concurrently with the first requests that need it.
+   * Makes `call` the link to neighbour `n` (its session is already served) and wakes who waits for it. When both
+   * sides called each other at once, both keep the call placed by the lower id.
    */
-  #linkOf(n: Neighbour): Promise<XppCall> {
+  #attach(n: Neighbour, call: XppCall, placedHere: boolean): void {
+    if (this.#state === 'closed' || this.#neighbours.get(n.id) !== n) {
+      void call.hangUp().catch(() => undefined);
+      return;
+    }
+    const current = n.link;
+    if (current !== undefined && current !== call && current.session.isOpen) {
+      const lowerPlacedThis = placedHere ? this.id < n.id : n.id < this.id;
+      if (!lowerPlacedThis) {
+        void call.hangUp().catch(() => undefined);
+        return;
+      }
+      n.link = call;
+      void current.hangUp().catch(() => undefined);
+    } else n.link = call;
+    this.#sessionPeers.set(call.session, n.id);
+    call.session.on('close', (error) => {
+      if (n.link !== call) return;
+      n.link = undefined;
+      if (error !== undefined) this.#onLinkDied(n);
+    });
+    for (const wake of n.waiters.splice(0)) wake(call);
+    if (current === undefined) this.#events.emit('neighbour-up', { id: n.id, zones: n.zones });
+  }
+
+  /**
+   * The open link to `n`, waiting (at most `timeout`) while its session is being set up: a neighbour announced a
+   * moment ago calls in, or is called, concurrently with the first requests that need it.
+   */
+  #linkOf(n: Neighbour, timeout = this.#timeout): Promise<XppCall> {
     if (n.link !== undefined && n.link.session.isOpen) return Promise.resolve(n.link);
     return new Promise<XppCall>((resolve, reject) => {
       const timer = this.#clock.setTimer(() => {
         n.waiters = n.waiters.filter((w) => w !== wake);
         reject(new DhtError('NO_ROUTE', `no session to neighbour ${n.id}`));
-      }, this.#timeout);
+      }, timeout);
       const wake = (link: XppCall | undefined) => {
         this.#clock.clearTimer(timer);
         if (link === undefined) reject(new DhtError('NO_ROUTE', `neighbour ${n.id} is gone`));
@@ -437,26 +1191,26 @@ export class OverlayNode {
       async (request: Message): Promise<readonly XppOption[]> => {
         try {
           const result = await run(request);
-          this.#count(name, 'ok');
+          this.#counters.count(this.#counters.handled, name, 'ok');
           return result;
         } catch (error) {
-          const status = DhtError.is(error) ? error.status : WireError.is(error) ? 400 : 500;
-          this.#count(name, String(status));
+          const status = statusOf(error);
+          this.#counters.count(this.#counters.handled, name, String(status));
           throw new ReliabilityError('ERROR_RESPONSE', (error as Error).message.slice(0, 512), { status });
         }
       };
+    /** Handlers that only a known peer may use (spec §5: storage and overlay operations need a peer session). */
+    const fromPeer = (
+      name: string,
+      run: (sender: string, request: Message) => Promise<readonly XppOption[]> | readonly XppOption[],
+    ) => guard(name, (request) => run(this.#requireNeighbour(from()), request));
     session.handle(
       DhtOperation.ROUTE.type,
-      guard('ROUTE', (request) => {
-        if (this.#state !== 'peer') throw new DhtError('NOT_A_PEER', 'not a peer');
-        this.#requireNeighbour(from());
+      fromPeer('ROUTE', (_sender, request) => {
+        if (this.#state !== 'peer' && this.#state !== 'leaving')
+          throw new DhtError('NOT_A_PEER', 'not a peer');
         const route = decodeRoute(request.options);
-        return this.#route(
-          this.#points.decode(route.target),
-          route.operation,
-          route.inner,
-          nextHopLimit(route.hopLimit),
-        );
+        return this.#route(this.#points.decode(route.target), route.operation, route.inner, route.hopLimit);
       }),
     );
     session.handle(
@@ -465,86 +1219,226 @@ export class OverlayNode {
     );
     session.handle(
       DhtOperation.NEIGHBOUR_UPDATE.type,
-      guard('NEIGHBOUR-UPDATE', (request) => {
-        const sender = from();
-        this.#requireNeighbour(sender);
-        return this.#onNeighbourUpdate(sender as string, request);
+      fromPeer('NEIGHBOUR-UPDATE', (sender, request) => this.#onNeighbourUpdate(sender, request)),
+    );
+    session.handle(
+      DhtOperation.LEAVE.type,
+      fromPeer('LEAVE', (sender, request) => this.#onLeave(sender, request)),
+    );
+    session.handle(
+      DhtOperation.TAKEOVER.type,
+      fromPeer('TAKEOVER', (sender, request) => this.#onTakeover(sender, request)),
+    );
+    session.handle(
+      REPLICATE.type,
+      fromPeer('REPLICATE', (_sender, request) => this.#onReplicate(request)),
+    );
+    session.handle(
+      DhtOperation.PUT.type,
+      fromPeer('PUT', (_sender, request) => {
+        const put = decodePut(request.options);
+        this.#assertReplica(put.replica === true, put.key);
+        this.store.put({
+          key: put.key,
+          kind: put.kind,
+          value: put.value,
+          lifetime: put.lifetime,
+          role: 'replica',
+        });
+        return [];
+      }),
+    );
+    session.handle(
+      DhtOperation.REMOVE.type,
+      fromPeer('REMOVE', (_sender, request) => {
+        const remove = decodeRemove(request.options);
+        this.#assertReplica(remove.replica === true, remove.key);
+        this.store.remove(remove.key, remove.kind, remove.bindingId);
+        return [];
       }),
     );
   }
 
-  #requireNeighbour(from: string | undefined): void {
+  #requireNeighbour(from: string | undefined): string {
     const n = from === undefined ? undefined : this.#neighbours.get(from);
     if (n === undefined) {
-      this.#refuse('not-a-neighbour');
+      this.#counters.refuse('not-a-neighbour');
       throw new DhtError('FORBIDDEN', 'only neighbours may send this');
     }
+    return n.id;
+  }
+
+  /** A PUT or REMOVE sent directly (not routed) is a replica write, and never for a point this node owns. */
+  #assertReplica(replica: boolean, key: string): void {
+    if (this.#state !== 'peer' && this.#state !== 'leaving') throw new DhtError('NOT_A_PEER', 'not a peer');
+    if (!replica) throw new WireError('BAD_VALUE', 'a direct PUT or REMOVE must be a replica write');
+    if (zoneContaining(this.#zones, hashKey(key, this.dimensions)) !== undefined)
+      throw new DhtError('CONFLICT', 'this node owns that point: it holds no replica of it');
+  }
+
+  #onReplicate(request: Message): readonly XppOption[] {
+    if (this.#state !== 'peer' && this.#state !== 'leaving') throw new DhtError('NOT_A_PEER', 'not a peer');
+    const body = decodeReplicate(request.options);
+    const zones = this.#decodeZones(body.zones);
+    if (overlapping(zones, this.#zones)) throw new DhtError('CONFLICT', 'replicas of a zone this node owns');
+    if (body.records.length === 0) {
+      this.store.extract(
+        (r) => r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined,
+      );
+      return [];
+    }
+    for (const record of body.records) {
+      if (zoneContaining(zones, hashKey(record.key, this.dimensions)) === undefined)
+        throw new WireError('BAD_VALUE', `record ${record.key} lies outside the zones it is replicated for`);
+    }
+    const result = this.store.insert(body.records, 'replica');
+    const [refused] = result.refused;
+    if (refused !== undefined) throw refused.error;
+    return [];
   }
 
   /** A candidate receives its zone, records and neighbours from the peer that invited it. */
   #onJoin(session: XppSession, request: Message): readonly XppOption[] {
     if (this.#state !== 'candidate' || session !== this.#inviterSession) {
-      this.#refuse('uninvited-join');
+      this.#counters.refuse('uninvited-join');
       throw new DhtError('FORBIDDEN', 'JOIN is accepted only by a candidate, from the peer that invited it');
     }
     const handoff = decodeHandoff(request.options);
     const zones = handoff.zones.map((z) => this.#zonesCodec.decode(z));
     const [inviterInfo] = handoff.neighbours;
     if (inviterInfo === undefined) throw new DhtError('INVALID_ARGUMENT', 'JOIN lists no neighbours');
-    this.#zones = zones;
-    this.#version = 1;
     this.#state = 'peer';
     this.store.insert(handoff.records, 'primary');
+    this.#setZones(zones, 'join');
     for (const info of handoff.neighbours)
       this.#neighbours.upsert({ ...info, zones: this.#decodeZones(info.zones) });
     // The first neighbour listed is the inviter, whose session this is; the link is its once the call settles.
     const inviter = this.#neighbours.get(peerIdHex(inviterInfo.peerId));
     if (inviter !== undefined) {
       this.#sessionPeers.set(session, inviter.id);
-      void this.#inviterCall?.then((call) => this.#attach(inviter, call));
+      void this.#inviterCall?.then((call) => this.#attach(inviter, call, false));
     }
+    this.#startRefresh();
     return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
+  }
+
+  /** A neighbour hands this node a zone (it leaves, or hands back one of several zones): take it and its records. */
+  #onLeave(from: string, request: Message): readonly XppOption[] {
+    if (this.#state !== 'peer') throw new DhtError('LEAVING', 'this node is not taking zones now');
+    const handoff = decodeHandoff(request.options);
+    const zones = this.#decodeZones(handoff.zones);
+    const [senderInfo, ...others] = handoff.neighbours;
+    if (senderInfo === undefined || peerIdHex(senderInfo.peerId) !== from)
+      throw new WireError('BAD_VALUE', 'a LEAVE lists its sender first');
+    if (overlapping(zones, this.#zones)) throw new DhtError('CONFLICT', 'this node owns part of that zone');
+    this.store.insert(handoff.records, 'primary');
+    this.store.setRole(
+      (r) => r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined,
+      'primary',
+    );
+    const senderZones = this.#decodeZones(senderInfo.zones);
+    const departed = senderZones.length === 0;
+    this.#setZones([...this.#zones, ...zones], departed ? 'leave' : 'handoff');
+    const sender = this.#neighbours.get(from);
+    if (departed) {
+      this.#gone.bury(from, senderInfo.version);
+      if (sender !== undefined) this.#forget(sender, 'left');
+    } else this.#neighbours.upsert({ ...senderInfo, zones: senderZones });
+    for (const info of others) {
+      const n = this.#learn(info, from);
+      if (n !== undefined) void this.#connect(n);
+    }
+    this.#events.emit('leave', { peer: from, taker: this.id, zones, departed });
+    return [];
   }
 
   async #onNeighbourUpdate(from: string, request: Message): Promise<readonly XppOption[]> {
     const update = decodeNeighbourUpdate(request.options);
     const connects: Promise<void>[] = [];
     for (const info of update.neighbours) {
-      const id = peerIdHex(info.peerId);
-      if (id === this.id) continue;
-      const zones = this.#decodeZones(info.zones);
-      const known = this.#neighbours.get(id);
-      if (!adjacent(zones, this.#zones)) {
-        // Not (or no longer) a neighbour of ours.
-        if (known !== undefined && (id === from || known.version <= info.version)) this.#drop(known);
-        continue;
-      }
-      const n = this.#neighbours.upsert({ ...info, zones });
-      // Existing peers call a newcomer (spec §1: the inviter advertises it, the neighbours set up sessions).
-      if (n !== undefined && n.link === undefined && id !== from) connects.push(this.#connect(n));
+      const n = this.#learn(info, from);
+      if (n !== undefined) connects.push(this.#connect(n));
     }
+    const sender = this.#neighbours.get(from);
+    if (sender !== undefined) {
+      sender.peers = update.neighbours
+        .filter((info) => peerIdHex(info.peerId) !== from)
+        .slice(0, this.#maxNeighbours)
+        .map((info) => this.#view(info));
+    }
+    this.#scheduleSettle();
     await Promise.allSettled(connects);
     return [];
   }
 
-  async #connect(n: Neighbour): Promise<void> {
-    try {
-      const call = await placeXppCall(this.ua, this.endpoint, n.contact.uri, {
-        onSession: (session) => {
-          this.#sessionPeers.set(session, n.id);
-          this.#serve(session);
-        },
-      });
-      if (n.link === undefined && this.#neighbours.get(n.id) === n) this.#attach(n, call);
-      else void call.hangUp().catch(() => undefined);
-    } catch {
-      this.#refuse('connect-failed');
+  /**
+   * Applies one announced peer to the table: a peer that owns nothing is gone; one no longer adjacent is dropped;
+   * an adjacent one is added or updated. Returns a new neighbour this node should call.
+   */
+  #learn(info: NeighbourInfo, from: string | undefined): Neighbour | undefined {
+    const view = this.#view(info);
+    const known = this.#neighbours.get(view.id);
+    if (view.id === this.id || this.#gone.buries(view.id, view.version)) return undefined;
+    if (view.zones.length === 0) {
+      this.#gone.bury(view.id, view.version);
+      if (known !== undefined && known.version <= view.version) this.#drop(known, 'left');
+      return undefined;
+    }
+    if (!adjacent(view.zones, this.#zones)) {
+      if (known !== undefined && (view.id === from || known.version <= view.version))
+        this.#drop(known, 'pruned');
+      return undefined;
+    }
+    const n = this.#neighbours.upsert(view);
+    return n !== undefined && n.link === undefined && n.connecting === undefined && view.id !== from
+      ? n
+      : undefined;
+  }
+
+  /** Adds a peer a dead neighbour listed, when it is adjacent to this node now, and calls it. */
+  #learnView(p: PeerView): void {
+    if (p.id === this.id || this.#gone.buries(p.id, p.version) || !adjacent(p.zones, this.#zones)) return;
+    const n = this.#neighbours.get(p.id) ?? this.#neighbours.upsert(p);
+    if (n !== undefined && n.link === undefined) void this.#connect(n);
+  }
+
+  #connect(n: Neighbour, signal?: AbortSignal): Promise<void> {
+    if (n.connecting !== undefined) return n.connecting;
+    this.#connecting++;
+    const attempt = (async () => {
+      try {
+        const call = await placeXppCall(this.ua, this.endpoint, n.contact.uri, {
+          ...(signal === undefined ? {} : { signal }),
+          onSession: (session) => {
+            this.#sessionPeers.set(session, n.id);
+            this.#serve(session);
+          },
+        });
+        this.#attach(n, call, true);
+      } catch {
+        this.#counters.refuse('connect-failed');
+      } finally {
+        n.connecting = undefined;
+        this.#connecting--;
+      }
+    })();
+    n.connecting = attempt;
+    return attempt;
+  }
+
+  /** Calls neighbours left without a link (a crossed call lost, a session ended cleanly): the lower id calls. */
+  #connectMissing(): void {
+    for (const n of this.#neighbours.values()) {
+      if (n.link === undefined && n.connecting === undefined && this.id < n.id) void this.#connect(n);
     }
   }
 
-  /** Sends NEIGHBOUR-UPDATE with `infos` to every neighbour but `except`, waiting for links being set up. */
-  async #announce(infos: readonly NeighbourInfo[], except: string | undefined): Promise<void> {
-    const options = encodeNeighbourUpdate({ neighbours: infos });
+  /** Sends a full NEIGHBOUR-UPDATE — this node first, then every neighbour — to every neighbour but `except`. */
+  async #announce(except?: string): Promise<void> {
+    this.#announced = { version: this.#version, changes: this.#neighbours.changes };
+    const options = encodeNeighbourUpdate({
+      neighbours: [this.#info(this.#zones), ...[...this.#neighbours.values()].map((n) => this.#infoOf(n))],
+    });
     await Promise.allSettled(
       [...this.#neighbours.values()]
         .filter((n) => n.id !== except)
@@ -553,12 +1447,23 @@ export class OverlayNode {
   }
 
   #pruneNonAdjacent(): void {
-    for (const n of [...this.#neighbours.values()]) if (!adjacent(n.zones, this.#zones)) this.#drop(n);
+    // Peers met to coordinate a takeover stay until it is decided.
+    for (const t of this.#takeovers.values()) if (t.state === 'claiming') return;
+    for (const n of [...this.#neighbours.values()])
+      if (!adjacent(n.zones, this.#zones)) this.#drop(n, 'pruned');
   }
 
-  #drop(n: Neighbour): void {
+  /** Removes `n` from the table (its link, if any, is left to whoever ends it). */
+  #forget(n: Neighbour, reason: NeighbourDownReason): void {
+    if (this.#neighbours.get(n.id) !== n) return;
     this.#neighbours.delete(n.id);
+    this.#replicaSent.delete(n.id);
     for (const wake of n.waiters.splice(0)) wake(undefined);
+    this.#events.emit('neighbour-down', { id: n.id, zones: n.zones, reason });
+  }
+
+  #drop(n: Neighbour, reason: NeighbourDownReason): void {
+    this.#forget(n, reason);
     const link = n.link;
     n.link = undefined;
     if (link !== undefined) void link.hangUp().catch(() => undefined);
@@ -566,12 +1471,16 @@ export class OverlayNode {
 
   // --- helpers -------------------------------------------------------------------------------------------
 
-  #info(zones: readonly Zone[]): NeighbourInfo {
+  #pointOf(record: StoredRecord): Point {
+    return pointOfDigest(record.keyDigest, this.dimensions);
+  }
+
+  #info(zones: readonly Zone[], version = this.#version): NeighbourInfo {
     return {
       peerId: this.peerId,
       zones: zones.map((z) => this.#zonesCodec.encode(z)),
       contact: this.contact,
-      version: this.#version,
+      version,
     };
   }
 
@@ -584,6 +1493,16 @@ export class OverlayNode {
     };
   }
 
+  #view(info: NeighbourInfo): PeerView {
+    return {
+      id: peerIdHex(info.peerId),
+      peerId: info.peerId,
+      zones: this.#decodeZones(info.zones),
+      contact: info.contact,
+      version: info.version,
+    };
+  }
+
   #decodeZones(encoded: readonly Uint8Array[]): Zone[] {
     return encoded.map((z) => this.#zonesCodec.decode(z));
   }
@@ -591,14 +1510,33 @@ export class OverlayNode {
   #assertState(state: OverlayNodeState): void {
     if (this.#state !== state) throw new DhtError('NOT_A_PEER', `node is ${this.#state}, expected ${state}`);
   }
+}
 
-  #count(operation: string, result: string): void {
-    const key = `${operation} ${result}`;
-    this.#operations[key] = (this.#operations[key] ?? 0) + 1;
+/** The XPP status a failure answers with: a `DhtError`'s, 400 for malformed input, else 500. */
+function statusOf(error: unknown): number {
+  return DhtError.is(error) ? error.status : WireError.is(error) ? 400 : 500;
+}
+
+function checkOptions(options: OverlayNodeOptions): void {
+  const positive: [string, number | undefined][] = [
+    ['keepaliveInterval', options.keepaliveInterval],
+    ['keepaliveMisses', options.keepaliveMisses],
+    ['claimTimeout', options.claimTimeout],
+    ['refreshInterval', options.refreshInterval],
+    ['replicationBatchOctets', options.replicationBatchOctets],
+    ['requestTimeout', options.requestTimeout],
+    ['maxNeighbours', options.maxNeighbours],
+  ];
+  for (const [name, value] of positive) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0))
+      throw new DhtError('INVALID_ARGUMENT', `${name} must be a positive number, got ${String(value)}`);
   }
-
-  #refuse(reason: string): void {
-    this.#refused[reason] = (this.#refused[reason] ?? 0) + 1;
+  for (const [name, value] of [
+    ['replicas', options.replicas],
+    ['settleDelay', options.settleDelay],
+  ] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0))
+      throw new DhtError('INVALID_ARGUMENT', `${name} must be an integer ≥ 0, got ${String(value)}`);
   }
 }
 
