@@ -21,7 +21,7 @@ import { SipProxy } from '../proxy/proxy.js';
 import type { ExpiryBounds } from '../registrar/contacts.js';
 import { DEFAULT_MAX_FLOWS, FlowTable } from '../registrar/flows.js';
 import { NonceIssuer } from '../registrar/nonces.js';
-import { Registrar, type RegisterOutcome } from '../registrar/registrar.js';
+import { Registrar, type RegisterOutcome, type RegisterResult } from '../registrar/registrar.js';
 import { TypedEvents, type SipFrontEvents } from './events.js';
 import { Invitations } from './invitations.js';
 import { localTag } from './tags.js';
@@ -262,6 +262,10 @@ export class SipFront {
 
   #registered(outcome: RegisterOutcome, transaction: ServerTransaction, source: TransportAddress): void {
     transaction.respond(outcome.response);
+    // RFC 3261 §8.2.7: a challenge (and any refusal that does not depend on state) may be answered statelessly. The
+    // transaction is dropped at once instead of holding a table entry for Timer J (32 s): a REGISTER flood then
+    // cannot fill the table and lock real clients out; a retransmission is simply answered again.
+    if (STATELESS_RESULTS.has(outcome.result)) transaction.abandon();
     switch (outcome.result) {
       case 'registered':
       case 'queried':
@@ -339,6 +343,14 @@ function isForOverlay(request: SipRequest, peerIdHex: string): boolean {
   if (request.headers.has('route')) return false;
   return parseSipUri(request.uri)?.user === peerIdHex;
 }
+
+const STATELESS_RESULTS: ReadonlySet<RegisterResult> = new Set<RegisterResult>([
+  'challenged',
+  'bad-request',
+  'forbidden',
+  'too-brief',
+  'overloaded',
+]);
 
 function overloaded(request: SipRequest): SipResponse {
   return createResponse(request, 503, { toTag: localTag(), headers: [['Retry-After', '5']] });
