@@ -230,6 +230,23 @@ export class Testnet {
     return true;
   }
 
+  /**
+   * True when `node` serves: it is a peer, every neighbour it knows is linked, and each of them knows it back over
+   * an open session (what invite-to-serving time waits for).
+   */
+  isServing(node: OverlayNode): boolean {
+    if (node.state !== 'peer') return false;
+    const byId = new Map(this.nodes.map((n) => [n.id, n]));
+    return node.neighbours().every(
+      (n) =>
+        n.linked &&
+        byId
+          .get(n.id)
+          ?.neighbours()
+          .some((m) => m.id === node.id && m.linked) === true,
+    );
+  }
+
   /** Waits until {@link isSettled}. */
   settled(options: WaitOptions = {}): Promise<void> {
     return waitFor(() => this.isSettled(), { what: 'the overlay to settle', ...options });

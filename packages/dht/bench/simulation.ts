@@ -1,0 +1,63 @@
+// `pnpm --filter @xpp/dht sim [peers] [records]`: grows an XPP-PCAN overlay of `peers` (default 10,000) on the
+// in-memory network — the same OverlayNode code as over UDP — then PUTs and GETs `records` (default 10,000) from
+// random peers. A benchmark, not a test: it reports the time of each stage, hops and RSS; the last line printed is
+// one JSON object of the figures.
+import { peerRecordCodec, RecordKind } from '../src/index.js';
+import { createTestnet } from '../src/testing/index.js';
+import { latencies, MB, quantile, round, settledRss } from './support/measure.js';
+
+const PEERS = Number(process.argv[2] ?? 10_000);
+const RECORDS = Number(process.argv[3] ?? 10_000);
+const D = 4;
+
+const rssBefore = await settledRss();
+const started = performance.now();
+const net = await createTestnet({ size: 1, network: 'memory', dimensions: D, seed: 41 });
+let lap = performance.now();
+while (net.size < PEERS) {
+  await net.add();
+  if (net.size % 1000 === 0) {
+    const now = performance.now();
+    const rss = process.memoryUsage().rss / MB;
+    console.log(
+      `${net.size} peers, last 1,000 joins ${round((now - lap) / 1000, 1)} s, RSS ${Math.round(rss)} MB`,
+    );
+    lap = now;
+  }
+}
+const growMs = performance.now() - started;
+if (!net.tiling().ok) throw new Error('the overlay does not tile the space');
+const rssPerPeerMB = ((await settledRss()) - rssBefore) / PEERS / MB;
+
+const value = peerRecordCodec.encode({
+  peerId: Uint8Array.of(1, 2, 3, 4),
+  contact: { uri: 'sip:alice@192.0.2.10:5060', candidates: [] },
+});
+const key = (i: number) => `sip:user${i}@example.org`;
+const hopsBefore = net.nodes.reduce((sum, n) => sum + (n.stats.operations['ROUTE ok'] ?? 0), 0);
+const putMs = await latencies(RECORDS, (i) => net.randomNode().put(key(i), RecordKind.PEER, value, 600));
+const getMs = await latencies(RECORDS, async (i) => {
+  const found = await net.randomNode().get(key(i), RecordKind.PEER);
+  if (found.length !== 1) throw new Error(`GET ${key(i)} found ${found.length} records`);
+});
+const hops =
+  (net.nodes.reduce((sum, n) => sum + (n.stats.operations['ROUTE ok'] ?? 0), 0) - hopsBefore) / (2 * RECORDS);
+const totalMs = performance.now() - started;
+await net.close();
+
+console.log(
+  JSON.stringify({
+    peers: PEERS,
+    records: RECORDS,
+    growS: round(growMs / 1000, 1),
+    joinMeanMs: round(growMs / PEERS, 1),
+    putP50Ms: round(quantile(putMs, 0.5), 3),
+    getP50Ms: round(quantile(getMs, 0.5), 3),
+    getP99Ms: round(quantile(getMs, 0.99), 3),
+    meanHops: round(hops),
+    expectedHops: round((D / 4) * PEERS ** (1 / D)),
+    totalS: round(totalMs / 1000, 1),
+    rssPerPeerMB: round(rssPerPeerMB, 3),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);
