@@ -1,7 +1,7 @@
 import { DhtError, normaliseAor, type LocationService } from '@xpp/dht';
 import {
   SessionError,
-  SipTransactionLayer,
+  type SipTransactionLayer,
   branchOf,
   createResponse,
   parseNameAddr,
