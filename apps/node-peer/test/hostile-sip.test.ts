@@ -1,5 +1,14 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { DEFAULT_MAX_TRANSACTIONS, parseSipMessage, type SipResponse } from '@xpp/session-sdp';
+import {
+  DEFAULT_MAX_TRANSACTIONS,
+  StunType,
+  decodeStunMessage,
+  encodeStunMessage,
+  newStunTransactionId,
+  parseSipMessage,
+  readMappedAddress,
+  type SipResponse,
+} from '@xpp/session-sdp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestOverlay, waitFor, type TestPeer } from './sipp/overlay.js';
 
@@ -71,13 +80,38 @@ async function statusOf(datagram: string): Promise<number> {
   return found!.status;
 }
 
+describe('RFC 5626 keepalives on the SIP socket', () => {
+  it('answers a STUN Binding request with the reflexive address, and a CRLF ping with a pong', async () => {
+    const replies: Buffer[] = [];
+    const probe = createSocket('udp4');
+    probe.on('message', (m) => replies.push(m));
+    await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
+    try {
+      const transactionId = newStunTransactionId();
+      const request = encodeStunMessage({ type: StunType.BINDING_REQUEST, transactionId, attributes: [] });
+      probe.send(request, peer.sip.port, peer.sip.address);
+      probe.send(Buffer.from('\r\n\r\n'), peer.sip.port, peer.sip.address);
+      await waitFor(() => replies.length === 2);
+      const stun = replies.find((r) => r.length > 2)!;
+      const response = decodeStunMessage(stun);
+      expect(response.type).toBe(StunType.BINDING_SUCCESS);
+      expect([...response.transactionId]).toEqual([...transactionId]);
+      expect(readMappedAddress(response)).toEqual({ address: '127.0.0.1', port: probe.address().port });
+      expect(replies.find((r) => r.length === 2)?.toString()).toBe('\r\n');
+      expect(peer.front.stats.keepalives).toBeGreaterThanOrEqual(2);
+    } finally {
+      probe.close();
+    }
+  });
+});
+
 describe('hostile SIP at a peer: typed answers or counted drops, and the peer keeps serving', () => {
   it('answers malformed requests 400 and drops what cannot be answered', async () => {
     const layer = peer.node.ua.layer;
     const dropped = layer.stats.malformedDropped;
     send(Buffer.alloc(300, 0xff)); // not SIP
     send('REGISTER sip:localhost SIP/2.0\r\nVia: nonsense\r\n\r\n'); // no answerable headers
-    send('\r\n\r\n'); // a CRLF keepalive, not a request
+    send('\r\n\r\n\r\n'); // not a request, and not the CRLF keepalive either
     send(Buffer.alloc(20_000, 0x41)); // oversized
     await waitFor(() => layer.stats.malformedDropped >= dropped + 4);
     expect(await statusOf(register({ Contact: '<not a uri' }))).toBe(400);

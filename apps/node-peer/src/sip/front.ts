@@ -24,6 +24,7 @@ import { NonceIssuer } from '../registrar/nonces.js';
 import { Registrar, type RegisterOutcome, type RegisterResult } from '../registrar/registrar.js';
 import { TypedEvents, type SipFrontEvents } from './events.js';
 import { Invitations } from './invitations.js';
+import { answerKeepalive } from './keepalive.js';
 import { localTag } from './tags.js';
 
 export interface SipFrontOptions {
@@ -79,6 +80,8 @@ export interface SipFrontStats {
   proxied: number;
   /** Requests answered with an error, by reason. */
   rejected: Record<string, number>;
+  /** RFC 5626 keepalives (STUN Binding, CRLF) answered on the SIP socket. */
+  keepalives: number;
 }
 
 /**
@@ -96,7 +99,7 @@ export class SipFront {
   readonly #events = new TypedEvents<SipFrontEvents>();
   readonly #flows: FlowTable;
   readonly #nonces: NonceIssuer;
-  readonly #counts = { registrations: 0, challenges: 0, authFailures: 0 };
+  readonly #counts = { registrations: 0, challenges: 0, authFailures: 0, keepalives: 0 };
   readonly #rejected: Record<string, number> = {};
   #node: OverlayNode | undefined;
   #location: LocationService | undefined;
@@ -205,6 +208,28 @@ export class SipFront {
     });
     this.#invitations.start();
     this.#scheduleSweep();
+    this.#answerKeepalives(node);
+  }
+
+  /**
+   * Takes the node's SIP datagrams first to answer RFC 5626 keepalives (STUN, CRLF), which the SIP codec would drop
+   * as malformed; everything else goes on to the node's transaction layer unchanged.
+   */
+  #answerKeepalives(node: OverlayNode): void {
+    const layer = node.ua.layer;
+    layer.transport.setReceiver((datagram, source) => {
+      const answer = this.#closed ? undefined : answerKeepalive(datagram, source);
+      if (answer === undefined) {
+        layer.receive(datagram, source);
+        return;
+      }
+      this.#counts.keepalives++;
+      try {
+        layer.transport.send(answer, source);
+      } catch {
+        // The socket is closing: nothing to keep alive.
+      }
+    });
   }
 
   /** Asks the invite policy now (tests, `status`); resolves once the invitation it started, if any, ended. */
