@@ -26,6 +26,39 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Start as a candidate: register with this peer (`host:port` of its SIP side) and wait to be invited. */
     joinVia: z.string().min(1).optional(),
+    /** The AOR a joining candidate registers as (default `sip:peer-<peer id>@<domain>`). */
+    joinAor: z.string().min(1).max(1024).optional(),
+    /** The digest password of `joinAor`, when the overlay holds a credential for it. */
+    joinPassword: z.string().min(1).max(1024).optional(),
+    /**
+     * The overlay administrator's Ed25519 public key, 64 hex digits. Default: `<dataDir>/admin.pub` (written by
+     * `keygen`, or by the first start of a node that is not joining).
+     */
+    adminPublicKey: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, '64 hex digits (a raw Ed25519 public key)')
+      .optional(),
+    /**
+     * Digest challenges offered, in order of preference (default SHA-256 then MD5). Clients that read only the first
+     * challenge and know only MD5 (sipp 3.6) need MD5 first. Config file only.
+     */
+    digestAlgorithms: z
+      .array(z.enum(['SHA-256', 'MD5']))
+      .min(1)
+      .max(2)
+      .optional(),
+    /** Thresholds of the spec §7 invite policy (defaults: @xpp/dht DEFAULT_INVITE_POLICY). Config file only. */
+    invitePolicy: z
+      .object({
+        maxRecords: z.number().int().min(0).optional(),
+        maxClients: z.number().int().min(0).optional(),
+        maxRequestRate: z.number().min(0).optional(),
+        minStableFlowMs: z.number().int().min(0).optional(),
+        /** How often the policy is asked, ms (default 5 000). */
+        intervalMs: z.number().int().min(50).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -49,6 +82,9 @@ export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
   XPP_NODE_DIMENSIONS: 'dimensions',
   XPP_NODE_LOG_LEVEL: 'logLevel',
   XPP_NODE_JOIN_VIA: 'joinVia',
+  XPP_NODE_JOIN_AOR: 'joinAor',
+  XPP_NODE_JOIN_PASSWORD: 'joinPassword',
+  XPP_NODE_ADMIN_PUBLIC_KEY: 'adminPublicKey',
 };
 
 const NUMERIC: ReadonlySet<string> = new Set(['sipPort', 'xppPort', 'httpPort', 'dimensions']);

@@ -13,3 +13,15 @@ export {
 export { createLogger, type Logger } from './logger.js';
 export { NodeMetrics } from './metrics.js';
 export { startOpsHttpServer, type OpsHttpServer } from './http-server.js';
+export { startNode, candidateAor, type StartNodeOptions, type NodeHandle } from './daemon.js';
+export { type NodeStatus } from './status.js';
+export { keygen, loadNodeKeys, DATA_FILES, type KeygenResult, type NodeKeys } from './data-dir.js';
+export {
+  CredentialKeeper,
+  MAX_KEPT_CREDENTIALS,
+  CREDENTIAL_LIFETIME,
+  CREDENTIAL_REFRESH_MS,
+} from './credential-keeper.js';
+export { MAX_ADMIN_BODY, type AdminHandlers, type OpsHttpOptions } from './http-server.js';
+export { SipFront, type SipFrontOptions, type SipFrontStats } from './sip/front.js';
+export { registerAsCandidate, type CandidateOptions, type CandidateResult } from './sip/candidate.js';

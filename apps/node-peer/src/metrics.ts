@@ -53,8 +53,50 @@ export class NodeMetrics {
     registers: [this.registry],
   });
 
+  readonly neighbours = new Gauge({
+    name: 'xpp_overlay_neighbours',
+    help: 'Neighbours in the neighbour table',
+    registers: [this.registry],
+  });
+  readonly zoneVolume = new Gauge({
+    name: 'xpp_overlay_zone_volume',
+    help: 'Share of the key space this node owns (0..1)',
+    registers: [this.registry],
+  });
+  readonly peer = new Gauge({
+    name: 'xpp_overlay_peer',
+    help: '1 while this node is a peer of the overlay (owns a zone), 0 while a candidate or closed',
+    registers: [this.registry],
+  });
+  readonly refused = new Counter({
+    name: 'xpp_overlay_refused_total',
+    help: 'Overlay requests and INVITEs refused, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly sipEvents = new Counter({
+    name: 'sip_events_total',
+    help: 'SIP front events (registered, unregistered, invited, call)',
+    labelNames: ['event'],
+    registers: [this.registry],
+  });
+  /** Last cumulative totals copied into counters, by series: counters only move forward by the difference. */
+  readonly #totals = new Map<string, number>();
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, prefix: 'xpp_node_' });
+  }
+
+  /**
+   * Moves `counter{labels}` up to `total`, a cumulative figure read from a component's stats (prom-client
+   * counters take increments). A smaller total (the component was replaced) restarts from it.
+   */
+  advance<L extends string>(counter: Counter<L>, labels: Partial<Record<L, string>>, total: number): void {
+    const series = `${(counter as unknown as { name: string }).name}${JSON.stringify(labels)}`;
+    const last = this.#totals.get(series) ?? 0;
+    const delta = total >= last ? total - last : total;
+    if (delta > 0) counter.inc(labels, delta);
+    this.#totals.set(series, total);
   }
 }

@@ -65,4 +65,25 @@ describe('configuration', () => {
     expect(problem(() => fileLayer(file)).code).toBe('CONFIG_FILE');
     expect(problem(() => fileLayer(join(dir, 'missing.json'))).code).toBe('CONFIG_FILE');
   });
+
+  it('checks the administrator key and the invite policy thresholds', () => {
+    const config = resolveConfig([
+      envLayer({ XPP_NODE_ADMIN_PUBLIC_KEY: 'ab'.repeat(32), XPP_NODE_JOIN_VIA: '127.0.0.1:5060' }),
+      { source: 'config file x.json', values: { invitePolicy: { maxClients: 0, minStableFlowMs: 100 } } },
+    ]);
+    expect(config).toMatchObject({
+      adminPublicKey: 'ab'.repeat(32),
+      joinVia: '127.0.0.1:5060',
+      invitePolicy: { maxClients: 0, minStableFlowMs: 100 },
+    });
+    const error = problem(() =>
+      resolveConfig([
+        envLayer({ XPP_NODE_ADMIN_PUBLIC_KEY: 'abc' }),
+        { source: 'config file x.json', values: { invitePolicy: { maxClients: -1, often: true } } },
+      ]),
+    );
+    expect(error.message).toMatch(/adminPublicKey: .*64 hex digits.*\(from environment\)/);
+    expect(error.message).toMatch(/invitePolicy\.maxClients: .*\(from config file x\.json\)/);
+    expect(error.message).toMatch(/often/);
+  });
 });

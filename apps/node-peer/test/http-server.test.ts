@@ -46,4 +46,38 @@ describe('ops HTTP server', () => {
     expect((await fetch(`http://127.0.0.1:${server.port}/nope`)).status).toBe(404);
     expect((await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'POST' })).status).toBe(405);
   });
+
+  it('takes signed credentials on the local admin endpoint: 201, the handler error status, 400 and 413', async () => {
+    const seen: string[] = [];
+    server = await startOpsHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      metrics: new NodeMetrics(),
+      isServing: () => true,
+      admin: {
+        addCredential: (value) => {
+          const hex = Buffer.from(value).toString('hex');
+          seen.push(hex);
+          if (hex === 'bad0')
+            return Promise.reject(
+              Object.assign(new Error('not signed'), { status: 403, code: 'BAD_SIGNATURE' }),
+            );
+          return Promise.resolve({ aor: 'sip:alice@localhost' });
+        },
+      },
+    });
+    const post = (body: string) =>
+      fetch(`http://127.0.0.1:${server!.port}/admin/credentials`, { method: 'POST', body });
+    const ok = await post(JSON.stringify({ credential: 'c0ffee' }));
+    expect(ok.status).toBe(201);
+    expect(await ok.json()).toEqual({ aor: 'sip:alice@localhost' });
+    const refused = await post(JSON.stringify({ credential: 'bad0' }));
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ error: 'not signed', code: 'BAD_SIGNATURE' });
+    expect((await post('{')).status).toBe(400);
+    expect((await post(JSON.stringify({ credential: 'xyz' }))).status).toBe(400);
+    expect((await post(JSON.stringify({ credential: 'ab'.repeat(10_000) }))).status).toBe(413);
+    expect((await fetch(`http://127.0.0.1:${server.port}/admin/credentials`)).status).toBe(405);
+    expect(seen).toEqual(['c0ffee', 'bad0']);
+  });
 });

@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import {
+  envLayer,
+  fileLayer,
+  flagLayer,
+  resolveConfig,
+  type ConfigLayer,
+  type NodeConfig,
+} from '../config.js';
+
+/** The flags every command that reads the configuration takes (README: the options table). */
+export function withConfigFlags(command: Command): Command {
+  return command
+    .option('-c, --config <file>', 'JSON config file (defaults < file < XPP_NODE_* environment < flags)')
+    .option('--domain <name>', 'SIP domain served by the overlay (default localhost)')
+    .option('--host <address>', 'address the SIP, XPP and HTTP sockets bind (default 127.0.0.1)')
+    .option('--sip-port <port>', 'SIP over UDP (default 5060)')
+    .option('--xpp-port <port>', 'XPP over UDP (default 5070)')
+    .option('--http-port <port>', '/healthz, /metrics, /status and admin (default 9464)')
+    .option('--data-dir <dir>', 'keys and kept credentials (default ./.xpp-node)')
+    .option('--dimensions <d>', 'CAN dimensions, the same on every peer (default 4)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+    .option(
+      '--admin-public-key <hex>',
+      "the overlay administrator's Ed25519 public key (default <data-dir>/admin.pub)",
+    );
+}
+
+/** Options of a command that are not configuration keys. */
+const NOT_CONFIG: ReadonlySet<string> = new Set([
+  'config',
+  'force',
+  'password',
+  'via',
+  'json',
+  'username',
+  'md5',
+  'aor',
+]);
+
+/** The configuration a command runs with: embedded defaults, then `--config`, the environment and its flags. */
+export function commandConfig(
+  options: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  extra: Record<string, unknown> = {},
+): NodeConfig {
+  const layers: ConfigLayer[] = [];
+  if (typeof options['config'] === 'string') layers.push(fileLayer(options['config']));
+  layers.push(envLayer(env));
+  const flags: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) if (!NOT_CONFIG.has(key)) flags[key] = value;
+  layers.push(flagLayer({ ...flags, ...extra }));
+  return resolveConfig(layers);
+}

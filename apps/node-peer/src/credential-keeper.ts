@@ -1,0 +1,93 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { RecordKind, verifyCredential, type OverlayNode, type SignedCredential } from '@xpp/dht';
+import { DATA_FILES } from './data-dir.js';
+import { NodeError } from './errors.js';
+
+/** Credentials one node keeps republishing (README: "Bounds"). */
+export const MAX_KEPT_CREDENTIALS = 10_000;
+/** Lifetime asked for a CREDENTIAL record, s: a store's default ceiling (1 day). */
+export const CREDENTIAL_LIFETIME = 86_400;
+/** How often kept credentials are stored again, ms: half their lifetime, so a record never lapses. */
+export const CREDENTIAL_REFRESH_MS = (CREDENTIAL_LIFETIME * 1000) / 2;
+
+/**
+ * The credentials an administrator stored through this node. Overlay records expire (a store caps lifetimes at a
+ * day), so the node that accepted a credential keeps it in its data directory and stores it again every
+ * {@link CREDENTIAL_REFRESH_MS} and at each start; the newest serial per AOR wins.
+ */
+export class CredentialKeeper {
+  readonly #path: string;
+  readonly #adminPublicKey: KeyObject;
+  /** AOR → hex value of its newest signed credential. */
+  readonly #kept = new Map<string, { serial: number; value: string }>();
+
+  constructor(dataDir: string, adminPublicKey: KeyObject) {
+    this.#path = join(dataDir, DATA_FILES.credentials);
+    this.#adminPublicKey = adminPublicKey;
+    if (!existsSync(this.#path)) return;
+    let saved: unknown;
+    try {
+      saved = JSON.parse(readFileSync(this.#path, 'utf8'));
+    } catch (cause) {
+      throw new NodeError('KEY_FILE', `${this.#path} is not JSON: ${(cause as Error).message}`, { cause });
+    }
+    if (!Array.isArray(saved)) throw new NodeError('KEY_FILE', `${this.#path} must hold a JSON array`);
+    for (const hex of saved.slice(0, MAX_KEPT_CREDENTIALS)) {
+      if (typeof hex !== 'string') continue;
+      try {
+        this.#keep(verifyCredential(new Uint8Array(Buffer.from(hex, 'hex')), adminPublicKey), hex);
+      } catch {
+        // A credential signed by another administrator key (the key was replaced): no longer ours to publish.
+      }
+    }
+  }
+
+  get size(): number {
+    return this.#kept.size;
+  }
+
+  /**
+   * Checks `value` (a CREDENTIAL record value: administrator signature), stores it in the overlay and keeps it.
+   * Throws `DhtError` (`INVALID_VALUE`, `BAD_SIGNATURE`, or what the owner answered) or `NodeError`.
+   */
+  async add(node: OverlayNode, value: Uint8Array): Promise<SignedCredential> {
+    const credential = verifyCredential(value, this.#adminPublicKey);
+    const known = this.#kept.get(credential.aor);
+    if (known === undefined && this.#kept.size >= MAX_KEPT_CREDENTIALS) {
+      throw new NodeError('INVALID_CONFIG', `this node keeps at most ${MAX_KEPT_CREDENTIALS} credentials`);
+    }
+    await node.put(credential.aor, RecordKind.CREDENTIAL, value, CREDENTIAL_LIFETIME);
+    this.#keep(credential, Buffer.from(value).toString('hex'));
+    this.#save();
+    return credential;
+  }
+
+  /** Stores every kept credential again; resolves with how many the overlay accepted. */
+  async republish(node: OverlayNode): Promise<number> {
+    const results = await Promise.allSettled(
+      [...this.#kept].map(([aor, { value }]) =>
+        node.put(aor, RecordKind.CREDENTIAL, Buffer.from(value, 'hex'), CREDENTIAL_LIFETIME),
+      ),
+    );
+    return results.filter((r) => r.status === 'fulfilled').length;
+  }
+
+  #keep(credential: SignedCredential, value: string): void {
+    const known = this.#kept.get(credential.aor);
+    if (known === undefined || known.serial <= credential.serial) {
+      this.#kept.set(credential.aor, { serial: credential.serial, value });
+    }
+  }
+
+  #save(): void {
+    const temporary = `${this.#path}.tmp`;
+    try {
+      writeFileSync(temporary, JSON.stringify([...this.#kept.values()].map((k) => k.value)), { mode: 0o600 });
+      renameSync(temporary, this.#path);
+    } catch (cause) {
+      throw new NodeError('KEY_FILE', `cannot write ${this.#path}: ${(cause as Error).message}`, { cause });
+    }
+  }
+}

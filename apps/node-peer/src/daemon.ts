@@ -1,0 +1,186 @@
+import {
+  createCredentialVerifier,
+  createDefaultInvitePolicy,
+  OverlayNode,
+  type SignedCredential,
+} from '@xpp/dht';
+import type { NodeConfig } from './config.js';
+import { CREDENTIAL_REFRESH_MS, CredentialKeeper } from './credential-keeper.js';
+import { loadNodeKeys, type NodeKeys } from './data-dir.js';
+import { startOpsHttpServer, type OpsHttpServer } from './http-server.js';
+import { createLogger, type Logger } from './logger.js';
+import { NodeMetrics } from './metrics.js';
+import { registerAsCandidate } from './sip/candidate.js';
+import { SipFront } from './sip/front.js';
+import { nodeStatus, syncMetrics, type NodeStatus } from './status.js';
+
+export interface StartNodeOptions {
+  /** Default: pino on stdout at the configured level (pretty in a terminal). */
+  readonly logger?: Logger;
+  /** Default: a fresh registry with process metrics. */
+  readonly metrics?: NodeMetrics;
+}
+
+/** A running node: what `xpp-node start` and `join` hold until a signal ends them. */
+export interface NodeHandle {
+  readonly config: NodeConfig;
+  readonly node: OverlayNode;
+  readonly front: SipFront;
+  readonly metrics: NodeMetrics;
+  readonly logger: Logger;
+  readonly keys: NodeKeys;
+  /** Bound ports (the configured ones, or what the system chose for 0). */
+  readonly ports: { readonly sip: number; readonly xpp: number; readonly http: number };
+  /** Settles once this node is a peer: at once for a first peer, when invited for a candidate. */
+  readonly ready: Promise<void>;
+  status(): NodeStatus;
+  /** Checks a signed CREDENTIAL value, stores it in the overlay and keeps republishing it. */
+  addCredential(value: Uint8Array): Promise<SignedCredential>;
+  /** Graceful stop: hands zone and records to a neighbour (LEAVE), then closes everything. */
+  leave(): Promise<void>;
+  /** Immediate stop: closes sockets and sessions without handing anything over. */
+  close(): Promise<void>;
+}
+
+/** `options` without its undefined entries (zod's optional keys against exact optional property types). */
+function definedOnly<T extends object>(options: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
+
+/** The default AOR a candidate registers as: one per peer id, in the overlay's domain. */
+export function candidateAor(config: Pick<NodeConfig, 'domain'>, peerIdHex: string): string {
+  return `sip:peer-${peerIdHex.slice(0, 16)}@${config.domain}`;
+}
+
+/**
+ * Assembles a node (README: "What a node runs"): keys from the data directory, the overlay node on the configured
+ * ports sharing its SIP socket with the registrar/proxy front, the first peer of a new overlay or a candidate that
+ * registers with `joinVia` and waits for its invitation, and the HTTP side (/healthz, /metrics, /status, admin).
+ */
+export async function startNode(config: NodeConfig, options: StartNodeOptions = {}): Promise<NodeHandle> {
+  const logger = options.logger ?? createLogger(config);
+  const metrics = options.metrics ?? new NodeMetrics();
+  const joining = config.joinVia !== undefined;
+  const keys = loadNodeKeys(config.dataDir, {
+    adminPublicKey: config.adminPublicKey,
+    createAdmin: !joining,
+  });
+  const keeper = new CredentialKeeper(config.dataDir, keys.adminPublicKey);
+  const { intervalMs, ...policy } = config.invitePolicy ?? {};
+  const front = new SipFront({
+    domain: config.domain,
+    adminPublicKey: keys.adminPublicKey,
+    invitePolicy: createDefaultInvitePolicy(definedOnly(policy)),
+    ...(intervalMs === undefined ? {} : { inviteIntervalMs: intervalMs }),
+    ...(config.digestAlgorithms === undefined ? {} : { digestAlgorithms: config.digestAlgorithms }),
+    logger: logger.child({ part: 'sip' }),
+  });
+  const node = await OverlayNode.create({
+    host: config.host,
+    sipPort: config.sipPort,
+    xppPort: config.xppPort,
+    dimensions: config.dimensions,
+    peerId: keys.peerId,
+    store: { verifyCredential: createCredentialVerifier(keys.adminPublicKey) },
+    ...front.hooks,
+  });
+  front.attach(node);
+  for (const event of ['registered', 'unregistered', 'invited', 'call'] as const) {
+    front.on(event, (detail: unknown) => {
+      metrics.sipEvents.inc({ event });
+      logger.debug({ event, detail }, `sip ${event}`);
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  let refresh: NodeJS.Timeout | undefined;
+  const abort = new AbortController();
+  const stop = (graceful: boolean): Promise<void> =>
+    (closing ??= (async () => {
+      abort.abort();
+      if (refresh !== undefined) clearInterval(refresh);
+      await http.close();
+      await front.close();
+      const leave = (node as { leave?: () => Promise<void> }).leave;
+      if (graceful && node.state === 'peer' && typeof leave === 'function') {
+        try {
+          await leave.call(node);
+          logger.info('left the overlay, zone and records handed over');
+        } catch (error) {
+          logger.warn({ err: error }, 'leave failed; closing');
+        }
+      }
+      await node.close();
+      logger.info('stopped');
+    })());
+
+  const becomePeer = (): void => {
+    logger.info({ zones: node.zones.map((z) => z.path) }, 'serving as a peer');
+    void keeper.republish(node).then((n) => {
+      if (keeper.size > 0) logger.info({ stored: n, kept: keeper.size }, 'credentials republished');
+    });
+    refresh = setInterval(() => void keeper.republish(node), CREDENTIAL_REFRESH_MS);
+    refresh.unref();
+  };
+
+  let ready: Promise<void>;
+  if (!joining) {
+    node.bootstrap();
+    becomePeer();
+    ready = Promise.resolve();
+  } else {
+    const aor = config.joinAor ?? candidateAor(config, node.id);
+    logger.info({ via: config.joinVia, aor }, 'joining: registering as a candidate, waiting to be invited');
+    ready = registerAsCandidate(node, config.joinVia as string, {
+      aor,
+      ...(config.joinPassword === undefined ? {} : { password: config.joinPassword }),
+      signal: abort.signal,
+    }).then(becomePeer);
+    ready.catch((error: unknown) => {
+      if (!abort.signal.aborted) logger.error({ err: error }, 'joining failed');
+    });
+  }
+
+  let http: OpsHttpServer;
+  try {
+    http = await startOpsHttpServer({
+      host: config.host,
+      port: config.httpPort,
+      metrics,
+      isServing: () => closing === undefined && node.state === 'peer',
+      status: () => nodeStatus(node, front, config),
+      beforeScrape: () => syncMetrics(metrics, node, front),
+      admin: {
+        addCredential: async (value) => {
+          const c = await keeper.add(node, value);
+          logger.info({ aor: c.aor, serial: c.serial }, 'credential stored');
+          return { aor: c.aor, username: c.username, realm: c.realm, serial: c.serial };
+        },
+      },
+    });
+  } catch (error) {
+    abort.abort();
+    await front.close();
+    await node.close();
+    throw error;
+  }
+  const ports = { sip: node.ua.local.port, xpp: node.endpoint.address.port, http: http.port };
+  logger.info({ peerId: node.id, domain: config.domain, host: config.host, ports }, 'node started');
+
+  return {
+    config,
+    node,
+    front,
+    metrics,
+    logger,
+    keys,
+    ports,
+    ready,
+    status: () => nodeStatus(node, front, config),
+    addCredential: (value) => keeper.add(node, value),
+    leave: () => stop(true),
+    close: () => stop(false),
+  };
+}

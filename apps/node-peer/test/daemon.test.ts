@@ -1,0 +1,171 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import {
+  createCredential,
+  encodeCredential,
+  generateAdminKeyPair,
+  RecordKind,
+  signCredential,
+} from '@xpp/dht';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DemoSipClient } from '../src/cli/demo/sip-client.js';
+import { addUser } from '../src/cli/user-add.js';
+import { configSchema, type NodeConfig, type NodeConfigInput } from '../src/config.js';
+import { startNode, type NodeHandle } from '../src/daemon.js';
+import { createLogger } from '../src/logger.js';
+import { NodeMetrics } from '../src/metrics.js';
+import { waitFor } from './support/node-process.js';
+
+const handles: NodeHandle[] = [];
+const clients: DemoSipClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await Promise.all(handles.splice(0).map((h) => h.close()));
+});
+
+const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+
+function config(dataDir: string, extra: NodeConfigInput = {}): NodeConfig {
+  return configSchema.parse({
+    sipPort: 0,
+    xppPort: 0,
+    httpPort: 0,
+    dimensions: 2,
+    dataDir,
+    invitePolicy: { maxClients: 0, minStableFlowMs: 0 },
+    ...extra,
+  });
+}
+
+async function start(c: NodeConfig): Promise<NodeHandle> {
+  const handle = await startNode(c, {
+    logger: createLogger({ logLevel: 'info' }, { pretty: false, destination: quiet }),
+    metrics: new NodeMetrics({ processMetrics: false }),
+  });
+  handles.push(handle);
+  return handle;
+}
+
+const scratch = () => mkdtempSync(join(tmpdir(), 'xpp-daemon-'));
+
+describe('startNode', () => {
+  it('a first peer owns the whole space, serves /healthz and keeps its identity across restarts', async () => {
+    const dir = scratch();
+    const first = await start(config(dir));
+    await first.ready;
+    expect(first.node.state).toBe('peer');
+    expect(first.status()).toMatchObject({ state: 'peer', zones: [''], volume: 1, domain: 'localhost' });
+    expect((await fetch(`http://127.0.0.1:${first.ports.http}/healthz`)).status).toBe(200);
+    const id = first.node.id;
+    const key = first.keys.adminPublicKeyHex;
+    await first.leave();
+    expect(first.node.state).toBe('closed');
+    const again = await start(config(dir));
+    expect(again.node.id).toBe(id);
+    expect(again.keys.adminPublicKeyHex).toBe(key);
+  });
+
+  it('stores only credentials signed by the administrator, and republishes them at the next start', async () => {
+    const dir = scratch();
+    const first = await start(config(dir));
+    const added = await addUser(
+      { domain: 'localhost', dataDir: dir, httpPort: first.ports.http },
+      { aor: 'sip:carol@localhost', password: 'pw' },
+    );
+    expect(added).toMatchObject({ aor: 'sip:carol@localhost', username: 'carol', realm: 'localhost' });
+    expect(await first.node.get('sip:carol@localhost', RecordKind.CREDENTIAL)).toHaveLength(1);
+
+    const forged = signCredential(
+      createCredential({ aor: 'sip:mallory@localhost', realm: 'localhost', password: 'x' }),
+      generateAdminKeyPair().privateKey,
+    );
+    const res = await fetch(`http://127.0.0.1:${first.ports.http}/admin/credentials`, {
+      method: 'POST',
+      body: JSON.stringify({ credential: Buffer.from(encodeCredential(forged)).toString('hex') }),
+    });
+    expect(res.status).toBe(403);
+    expect(await first.node.get('sip:mallory@localhost', RecordKind.CREDENTIAL)).toHaveLength(0);
+
+    await first.close();
+    const restarted = await start(config(dir));
+    await waitFor('the credential republished', async () =>
+      (await restarted.node.get('sip:carol@localhost', RecordKind.CREDENTIAL)).length === 1
+        ? true
+        : undefined,
+    );
+  });
+
+  it('a candidate started with joinVia answers /healthz 503 until the live invite policy makes it a peer', async () => {
+    const dir = scratch();
+    const first = await start(
+      config(join(dir, 'a'), { invitePolicy: { maxClients: 0, minStableFlowMs: 0 } }),
+    );
+    await addUser(
+      { domain: 'localhost', dataDir: first.config.dataDir, httpPort: first.ports.http },
+      { aor: 'sip:peer-b@localhost', password: 'pw-b' },
+    );
+    const candidate = await start(
+      config(join(dir, 'b'), {
+        joinVia: `127.0.0.1:${first.ports.sip}`,
+        joinAor: 'sip:peer-b@localhost',
+        joinPassword: 'pw-b',
+        adminPublicKey: first.keys.adminPublicKeyHex,
+      }),
+    );
+    expect(candidate.node.state).toBe('candidate');
+    expect((await fetch(`http://127.0.0.1:${candidate.ports.http}/healthz`)).status).toBe(503);
+    // The policy runs on its own timer; asking it now only saves the test its interval.
+    await waitFor('a registered candidate', () => (first.front.stats.clients > 0 ? true : undefined));
+    await first.front.evaluateInvitePolicy();
+    await candidate.ready;
+    expect(candidate.node.state).toBe('peer');
+    expect((await fetch(`http://127.0.0.1:${candidate.ports.http}/healthz`)).status).toBe(200);
+    expect([...first.status().zones, ...candidate.status().zones].sort()).toEqual(['0', '1']);
+    expect(candidate.status().neighbours.map((n) => n.id)).toEqual([first.node.id]);
+  });
+
+  it('registers users with digest at different peers and proxies a call between them', async () => {
+    const dir = scratch();
+    const first = await start(config(join(dir, 'a')));
+    const admin = { domain: 'localhost', dataDir: first.config.dataDir, httpPort: first.ports.http };
+    await addUser(admin, { aor: 'sip:peer-b@localhost', password: 'pw-b' });
+    const second = await start(
+      config(join(dir, 'b'), {
+        joinVia: `127.0.0.1:${first.ports.sip}`,
+        joinAor: 'sip:peer-b@localhost',
+        joinPassword: 'pw-b',
+        adminPublicKey: first.keys.adminPublicKeyHex,
+      }),
+    );
+    await waitFor('a registered candidate', () => (first.front.stats.clients > 0 ? true : undefined));
+    await first.front.evaluateInvitePolicy();
+    await second.ready;
+    await addUser(admin, { aor: 'sip:alice@localhost', password: 'alice-pw' });
+    await addUser(admin, { aor: 'sip:bob@localhost', password: 'bob-pw' });
+    const alice = await DemoSipClient.open({
+      aor: 'sip:alice@localhost',
+      password: 'alice-pw',
+      peer: { address: '127.0.0.1', port: first.ports.sip },
+    });
+    const bob = await DemoSipClient.open({
+      aor: 'sip:bob@localhost',
+      password: 'bob-pw',
+      peer: { address: '127.0.0.1', port: second.ports.sip },
+    });
+    clients.push(alice, bob);
+    const wrong = await DemoSipClient.open({
+      aor: 'sip:alice@localhost',
+      password: 'guess',
+      peer: { address: '127.0.0.1', port: first.ports.sip },
+    });
+    clients.push(wrong);
+    expect(await wrong.register()).toBe(403);
+    expect(await alice.register()).toBe(200);
+    expect(await bob.register()).toBe(200);
+    expect(await alice.call('sip:bob@localhost')).toEqual({ invite: 200, bye: 200 });
+    expect([...bob.answered.values()]).toEqual([{ ended: true }]);
+    expect(await alice.call('sip:nobody@localhost')).toMatchObject({ invite: 404 });
+  });
+});

@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The committed launcher of the built `xpp-node` (tests run after the build). */
+export const XPP_NODE = fileURLToPath(new URL('../../bin/xpp-node.js', import.meta.url));
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A running `xpp-node` child process with its output collected. */
+export class NodeProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [XPP_NODE, ...args], {
+      env: { PATH: process.env['PATH'], ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout?.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
+    this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+  }
+
+  /** The JSON log lines printed so far. */
+  logs(): Record<string, unknown>[] {
+    return this.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  /** The ports from the `node started` log line, once printed. */
+  ports(): Promise<{ sip: number; xpp: number; http: number }> {
+    return waitFor('the node started log line', () => {
+      if (this.child.exitCode !== null)
+        throw new Error(`xpp-node exited ${this.child.exitCode}: ${this.stderr}`);
+      const line = this.logs().find((l) => l['msg'] === 'node started');
+      return line?.['ports'] as { sip: number; xpp: number; http: number } | undefined;
+    });
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** Runs `xpp-node` to completion. */
+export async function runXppNode(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = new NodeProcess(args, env);
+  const { code } = await p.exited;
+  return { code, stdout: p.stdout, stderr: p.stderr };
+}
