@@ -10,6 +10,8 @@ import {
   type SipResponse,
 } from '@xpp/session-sdp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeDigestResponse, computeHa1 } from '@xpp/dht';
+import { parseDigestParams } from '../src/registrar/authorization.js';
 import { TestOverlay, waitFor, type TestPeer } from './sipp/overlay.js';
 
 let overlay: TestOverlay;
@@ -151,6 +153,42 @@ describe('hostile SIP at a peer: typed answers or counted drops, and the peer ke
     expect(peer.front.stats.bindings).toBe(0);
     const { registrar } = await overlay.client(peer, 'sip:alice@localhost', 'wonderland');
     expect((await registrar.register(600)).status).toBe(200);
+  });
+
+  it('answers a retransmitted REGISTER with the same 200 without registering twice', async () => {
+    const challenge = register();
+    expect(await statusOf(challenge)).toBe(401);
+    const nonce = parseDigestParams(
+      responses
+        .find((r) => r.headers.get('call-id') === /Call-ID: (\S+)/.exec(challenge)?.[1])!
+        .headers.get('www-authenticate')!,
+    )!.get('nonce')!;
+    const fields = {
+      nonce,
+      uri: 'sip:localhost',
+      method: 'REGISTER',
+      qop: 'auth',
+      nc: '00000001',
+      cnonce: 'abc',
+    };
+    const digest = computeDigestResponse(
+      'SHA-256',
+      computeHa1('SHA-256', 'alice', 'localhost', 'wonderland'),
+      fields,
+    );
+    const authorized = register({
+      Authorization: `Digest username="alice", realm="localhost", nonce="${nonce}", uri="sip:localhost", response="${digest}", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="abc"`,
+    });
+    const before = peer.front.stats.registrations;
+    expect(await statusOf(authorized)).toBe(200);
+    const callId = /Call-ID: (\S+)/.exec(authorized)?.[1];
+    send(authorized);
+    await waitFor(() => responses.filter((r) => r.headers.get('call-id') === callId).length === 2);
+    const [first, again] = responses.filter((r) => r.headers.get('call-id') === callId);
+    expect(again!.status).toBe(200);
+    expect(again!.headers.get('to')).toBe(first!.headers.get('to'));
+    expect(peer.front.stats.registrations).toBe(before + 1);
+    expect(peer.node.ua.layer.size).toBe(0);
   });
 
   it('bounds the flows it holds: a REGISTER for one more contact than maxFlows gets 503', async () => {

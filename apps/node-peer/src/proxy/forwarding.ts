@@ -1,10 +1,12 @@
 import { isIP } from 'node:net';
 import {
   ackForFailure,
+  branchOf,
   formatHost,
   headerKey,
   parseNameAddr,
   parseSipUri,
+  parseVia,
   SipHeaders,
   type SipRequest,
   type TransportAddress,
@@ -83,4 +85,11 @@ export function cancelFor(invite: SipRequest): SipRequest {
   });
   const headers = ack.headers.set('CSeq', (ack.headers.get('cseq') ?? '').replace(/ACK$/, 'CANCEL'));
   return { ...ack, method: 'CANCEL', headers };
+}
+
+/** The transaction a request belongs to, as its client named it: top Via branch and sent-by (RFC 3261 §17.2.3). */
+export function transactionKeyOf(request: SipRequest): string | undefined {
+  const via = parseVia(request.headers.get('via') ?? '');
+  const branch = via === undefined ? undefined : branchOf(via);
+  return via === undefined || branch === undefined ? undefined : `${branch}|${via.host}:${via.port ?? 5060}`;
 }

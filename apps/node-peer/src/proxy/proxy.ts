@@ -2,7 +2,6 @@ import { DhtError, normaliseAor, type LocationService } from '@xpp/dht';
 import {
   SessionError,
   type SipTransactionLayer,
-  branchOf,
   createResponse,
   parseNameAddr,
   parseSipUri,
@@ -21,6 +20,7 @@ import {
   maxForwardsOf,
   recordRouteValue,
   routesTo,
+  transactionKeyOf,
   uriTarget,
   withoutFirst,
 } from './forwarding.js';
@@ -225,7 +225,7 @@ export class SipProxy {
       }
       return;
     }
-    const key = request.method === 'INVITE' ? upstreamKey(request) : undefined;
+    const key = request.method === 'INVITE' ? transactionKeyOf(request) : undefined;
     if (key !== undefined && this.#pending.size >= this.#maxPending) {
       this.#reject(request, transaction, 503, 'overloaded');
       return;
@@ -266,7 +266,7 @@ export class SipProxy {
 
   /** §16.10: answer the CANCEL 200 and cancel the INVITE we forwarded (its final response comes back as usual). */
   #cancel(request: SipRequest, transaction: ServerTransaction): void {
-    const key = upstreamKey(request);
+    const key = transactionKeyOf(request);
     const pending = key === undefined ? undefined : this.#pending.get(key);
     if (pending === undefined) {
       this.#reject(request, transaction, 481, 'unmatched-cancel');
@@ -320,10 +320,3 @@ const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
   timeout: 408,
   'transport-error': 503,
 };
-
-/** The upstream transaction of an INVITE or its CANCEL: top Via branch and sent-by (§9.2 matching). */
-function upstreamKey(request: SipRequest): string | undefined {
-  const via = parseVia(request.headers.get('via') ?? '');
-  const branch = via === undefined ? undefined : branchOf(via);
-  return via === undefined || branch === undefined ? undefined : `${branch}|${via.host}:${via.port ?? 5060}`;
-}

@@ -17,7 +17,9 @@ import {
   type TransportAddress,
 } from '@xpp/session-sdp';
 import type { Logger } from '../logger.js';
+import { transactionKeyOf } from '../proxy/forwarding.js';
 import { SipProxy } from '../proxy/proxy.js';
+import { AnsweredRegisters, DEFAULT_MAX_ANSWERED } from '../registrar/answered.js';
 import type { ExpiryBounds } from '../registrar/contacts.js';
 import { DEFAULT_MAX_FLOWS, FlowTable } from '../registrar/flows.js';
 import { NonceIssuer } from '../registrar/nonces.js';
@@ -48,6 +50,8 @@ export interface SipFrontOptions {
   readonly maxPendingInvites?: number;
   /** REGISTERs being checked against the overlay at once; more get 503. Default {@link DEFAULT_MAX_REGISTERS_IN_FLIGHT}. */
   readonly maxRegistersInFlight?: number;
+  /** Answers of REGISTERs kept for retransmissions. Default {@link DEFAULT_MAX_ANSWERED}. */
+  readonly maxAnsweredRegisters?: number;
   /** Nonce lifetime, ms (default 300 000) and nonces tracked for replay protection (default 100 000). */
   readonly nonceLifetimeMs?: number;
   readonly maxTrackedNonces?: number;
@@ -109,6 +113,7 @@ export class SipFront {
   #sweepTimer: TimerHandle | undefined;
   #announced: { promise: Promise<void>; at: number } | undefined;
   #inFlight = 0;
+  #answered = new AnsweredRegisters(0);
   #requests = 0;
   #rateSince: number;
   #closed = false;
@@ -173,6 +178,10 @@ export class SipFront {
       ...(this.#o.expiry === undefined ? {} : { expiry: this.#o.expiry }),
       ...(this.#o.digestAlgorithms === undefined ? {} : { digestAlgorithms: this.#o.digestAlgorithms }),
     });
+    this.#answered = new AnsweredRegisters(
+      64 * node.ua.layer.timers.T1,
+      this.#o.maxAnsweredRegisters ?? DEFAULT_MAX_ANSWERED,
+    );
     this.#proxy = new SipProxy({
       domain: this.#o.domain,
       layer: node.ua.layer,
@@ -244,6 +253,7 @@ export class SipFront {
     this.#invitations?.stop();
     if (this.#sweepTimer !== undefined) this.#clock.clearTimer(this.#sweepTimer);
     this.#proxy?.clear();
+    this.#answered.clear();
     this.#flows.clear();
     this.#events.removeAll();
   }
@@ -266,31 +276,49 @@ export class SipFront {
 
   #register(request: SipRequest, transaction: ServerTransaction, source: TransportAddress): void {
     const registrar = this.#registrar as Registrar;
+    const key = transactionKeyOf(request);
+    const answered = key === undefined ? undefined : this.#answered.get(key, this.#clock.now());
+    if (answered !== undefined) {
+      // A retransmission whose answer was lost: the same answer again.
+      transaction.respond(answered);
+      transaction.abandon();
+      return;
+    }
     if (this.#inFlight >= (this.#o.maxRegistersInFlight ?? DEFAULT_MAX_REGISTERS_IN_FLIGHT)) {
       this.#reject('register-overload');
       transaction.respond(overloaded(request));
+      transaction.abandon();
       return;
     }
     this.#inFlight++;
     void this.#announce()
       .then(() => registrar.handle(request, source))
       .then(
-        (outcome) => this.#registered(outcome, transaction, source),
+        (outcome) => this.#registered(outcome, transaction, source, key),
         (error: unknown) => {
           this.#o.logger?.error({ err: error }, 'REGISTER failed');
           this.#reject('register-error');
           transaction.respond(overloaded(request));
+          transaction.abandon();
         },
       )
       .finally(() => this.#inFlight--);
   }
 
-  #registered(outcome: RegisterOutcome, transaction: ServerTransaction, source: TransportAddress): void {
+  #registered(
+    outcome: RegisterOutcome,
+    transaction: ServerTransaction,
+    source: TransportAddress,
+    key: string | undefined,
+  ): void {
     transaction.respond(outcome.response);
-    // RFC 3261 §8.2.7: a challenge (and any refusal that does not depend on state) may be answered statelessly. The
-    // transaction is dropped at once instead of holding a table entry for Timer J (32 s): a REGISTER flood then
-    // cannot fill the table and lock real clients out; a retransmission is simply answered again.
-    if (STATELESS_RESULTS.has(outcome.result)) transaction.abandon();
+    // The server transaction is dropped once answered instead of holding a table entry for Timer J (32 s), which
+    // would cap a peer at 1 024 REGISTERs per 32 s and let a flood lock real clients out. Challenges and refusals
+    // that depend on no state are simply answered again if retransmitted (RFC 3261 §8.2.7); the answers of the
+    // others are remembered for their retransmissions (AnsweredRegisters).
+    transaction.abandon();
+    if (key !== undefined && !STATELESS_RESULTS.has(outcome.result))
+      this.#answered.set(key, outcome.response, this.#clock.now());
     switch (outcome.result) {
       case 'registered':
       case 'queried':
