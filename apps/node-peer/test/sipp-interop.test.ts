@@ -50,22 +50,20 @@ describe('interop with sipp (Debian sip-tester, unmodified) against a 3-peer ove
     const [a, b] = [overlay.peers[1]!, overlay.peers[2]!];
     const callerPort = await freeUdpPort();
     const calleePort = await freeUdpPort();
-    ok(
-      await runSipp('register.xml', {
-        service: 'alice',
-        port: callerPort,
-        remote: a.sip,
-        auth: { username: 'alice', password: 'wonderland' },
-      }),
-    );
-    ok(
-      await runSipp('register.xml', {
-        service: 'bob',
-        port: calleePort,
-        remote: b.sip,
-        auth: { username: 'bob', password: 'builder' },
-      }),
-    );
+    const registrations = [
+      { user: 'alice', password: 'wonderland', port: callerPort, peer: a },
+      { user: 'bob', password: 'builder', port: calleePort, peer: b },
+    ];
+    for (const { user, password, port, peer } of registrations) {
+      ok(
+        await runSipp('register.xml', {
+          service: user,
+          port,
+          remote: peer.sip,
+          auth: { username: user, password },
+        }),
+      );
+    }
     const calls: string[] = [];
     a.front.on('call', (e) => calls.push(`A ${e.method} ${e.aor} ${e.status}`));
     // The callee listens on the port its flow was registered from; the caller's INVITE retransmits until it does.
