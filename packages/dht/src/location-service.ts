@@ -40,6 +40,10 @@ export interface LocationServiceOptions {
   readonly maxCachedCredentials?: number;
 }
 
+/** How long a peer's PEER record (its SIP address) is reused without a GET, ms. */
+export const DEFAULT_PEER_CACHE_MS = 60_000;
+/** PEER records cached at most. */
+export const MAX_CACHED_PEERS = 1_024;
 /** A password change reaches every peer within this time (ms). */
 export const DEFAULT_CREDENTIAL_CACHE_MS = 30_000;
 export const DEFAULT_MAX_CACHED_CREDENTIALS = 10_000;
@@ -71,6 +75,8 @@ export class LocationService {
   readonly #maxCached: number;
   /** AOR → credential (or null: none stored) and when it was read; Map order is least recently used first. */
   readonly #credentials = new Map<string, { credential: SignedCredential | null; at: number }>();
+  /** Peer id hex → its PEER record and when it was read (a proxy reads one per call otherwise). */
+  readonly #peers = new Map<string, { record: PeerRecord; at: number }>();
 
   constructor(options: LocationServiceOptions) {
     this.#storage = options.storage;
@@ -177,16 +183,32 @@ export class LocationService {
     );
   }
 
-  /** The PEER record of a peer, or undefined. */
+  /** The PEER record of a peer, or undefined; found records are reused for {@link DEFAULT_PEER_CACHE_MS}. */
   async peer(peerIdHex: string): Promise<PeerRecord | undefined> {
+    const now = this.#clock.now();
+    const cached = this.#peers.get(peerIdHex);
+    if (cached !== undefined && now - cached.at < DEFAULT_PEER_CACHE_MS) return cached.record;
     const records = await this.#storage.get(peerRecordKey(peerIdHex), RecordKind.PEER);
     const value = records[0]?.value;
-    if (value === undefined) return undefined;
+    let record: PeerRecord | undefined;
     try {
-      return peerRecordCodec.decode(value);
+      record = value === undefined ? undefined : peerRecordCodec.decode(value);
     } catch {
-      return undefined;
+      record = undefined;
     }
+    this.#peers.delete(peerIdHex);
+    if (record === undefined) return undefined;
+    this.#peers.set(peerIdHex, { record, at: now });
+    for (const oldest of this.#peers.keys()) {
+      if (this.#peers.size <= MAX_CACHED_PEERS) break;
+      this.#peers.delete(oldest);
+    }
+    return record;
+  }
+
+  /** Forgets a cached PEER record (a forward to it failed: the peer may have moved or left). */
+  forgetPeer(peerIdHex: string): void {
+    this.#peers.delete(peerIdHex);
   }
 
   #remember(aor: string, credential: SignedCredential | undefined): void {

@@ -62,6 +62,8 @@ interface PendingInvite {
 interface Route {
   readonly uri: string;
   readonly target: TransportAddress;
+  /** The flow peer the target was read from (its cached PEER record is dropped when it does not answer). */
+  readonly flowPeer?: string;
 }
 
 /**
@@ -200,7 +202,7 @@ export class SipProxy {
     }
     const peer = await this.#o.location.peer(flowPeer);
     const target = peer === undefined ? undefined : uriTarget(peer.contact.uri);
-    return target === undefined ? 'no-flow-peer' : { uri: best.contact, target };
+    return target === undefined ? 'no-flow-peer' : { uri: best.contact, target, flowPeer };
   }
 
   #forward(
@@ -243,6 +245,7 @@ export class SipProxy {
           if (response.status >= 200) done(response.status);
         },
         timeout: () => {
+          if (route.flowPeer !== undefined) this.#o.location.forgetPeer(route.flowPeer);
           this.#reject(request, transaction, 408, 'timeout');
           done(408);
         },

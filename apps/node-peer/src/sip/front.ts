@@ -16,6 +16,7 @@ import {
   type SipResponse,
   type TransportAddress,
 } from '@xpp/session-sdp';
+import { NodeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { transactionKeyOf } from '../proxy/forwarding.js';
 import { SipProxy } from '../proxy/proxy.js';
@@ -160,7 +161,8 @@ export class SipFront {
 
   /** Starts serving with `node` (whose SIP socket the hooks were given to). */
   attach(node: OverlayNode): void {
-    if (this.#node !== undefined) throw new Error('SipFront is already attached');
+    if (this.#node !== undefined)
+      throw new NodeError('ALREADY_RUNNING', 'this SIP front is already attached to a node');
     this.#node = node;
     const location = new LocationService({
       storage: node,
