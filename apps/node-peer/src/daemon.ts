@@ -1,9 +1,4 @@
-import {
-  createCredentialVerifier,
-  createDefaultInvitePolicy,
-  OverlayNode,
-  type SignedCredential,
-} from '@xpp/dht';
+import { createDefaultInvitePolicy, OverlayNode, type SignedCredential } from '@xpp/dht';
 import type { NodeConfig } from './config.js';
 import { CREDENTIAL_REFRESH_MS, CredentialKeeper } from './credential-keeper.js';
 import { loadNodeKeys, type NodeKeys } from './data-dir.js';
@@ -12,7 +7,7 @@ import { createLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
 import { registerAsCandidate } from './sip/candidate.js';
 import { SipFront } from './sip/front.js';
-import { nodeStatus, syncMetrics, type NodeStatus } from './status.js';
+import { nodeStatus, observeOverlay, syncMetrics, type NodeStatus } from './status.js';
 
 export interface StartNodeOptions {
   /** Default: pino on stdout at the configured level (pretty in a terminal). */
@@ -83,10 +78,11 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     xppPort: config.xppPort,
     dimensions: config.dimensions,
     peerId: keys.peerId,
-    store: { verifyCredential: createCredentialVerifier(keys.adminPublicKey) },
+    adminPublicKey: keys.adminPublicKey,
     ...front.hooks,
   });
   front.attach(node);
+  observeOverlay(node, metrics, logger);
   for (const event of ['registered', 'unregistered', 'invited', 'call'] as const) {
     front.on(event, (detail: unknown) => {
       metrics.sipEvents.inc({ event });
@@ -103,10 +99,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       if (refresh !== undefined) clearInterval(refresh);
       await http.close();
       await front.close();
-      const leave = (node as { leave?: () => Promise<void> }).leave;
-      if (graceful && node.state === 'peer' && typeof leave === 'function') {
+      if (graceful && node.state === 'peer') {
         try {
-          await leave.call(node);
+          await node.leave();
           logger.info('left the overlay, zone and records handed over');
         } catch (error) {
           logger.warn({ err: error }, 'leave failed; closing');

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The node's Prometheus metrics, on a registry of its own (several nodes may share a process in tests). */
 export class NodeMetrics {
@@ -8,27 +8,22 @@ export class NodeMetrics {
     help: 'Open XPP sessions',
     registers: [this.registry],
   });
-  readonly rtt = new Gauge({
-    name: 'xpp_session_rtt_seconds',
-    help: 'Smoothed round-trip time per neighbour session',
-    labelNames: ['peer'],
-    registers: [this.registry],
-  });
-  readonly retransmits = new Counter({
-    name: 'xpp_retransmits_total',
-    help: 'Fragments sent again after a timeout or three later ACKs',
-    registers: [this.registry],
-  });
   readonly operations = new Counter({
     name: 'xpp_overlay_operations_total',
     help: 'Overlay operations handled, by type and result',
     labelNames: ['type', 'result'],
     registers: [this.registry],
   });
-  readonly hops = new Histogram({
-    name: 'xpp_overlay_route_hops',
-    help: 'Hops taken by routed requests this node started',
-    buckets: [0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
+  readonly hops = new Counter({
+    name: 'xpp_overlay_requests_by_hops_total',
+    help: 'Requests this node started that reached their owner, by hops taken (0 = this node owned the key)',
+    labelNames: ['hops'],
+    registers: [this.registry],
+  });
+  readonly overlayEvents = new Counter({
+    name: 'xpp_overlay_events_total',
+    help: 'Overlay events: neighbour-up, neighbour-down-<reason>, zone-change-<cause>, takeover, leave, handback',
+    labelNames: ['event'],
     registers: [this.registry],
   });
   readonly registrations = new Counter({
@@ -39,7 +34,23 @@ export class NodeMetrics {
   });
   readonly bindings = new Gauge({
     name: 'sip_bindings',
-    help: 'Bindings held for attached clients',
+    help: 'Bindings whose client flow this peer holds',
+    registers: [this.registry],
+  });
+  readonly clients = new Gauge({
+    name: 'sip_clients',
+    help: 'Distinct AORs with a flow at this peer',
+    registers: [this.registry],
+  });
+  readonly proxied = new Counter({
+    name: 'sip_proxied_total',
+    help: 'Requests forwarded by the proxy',
+    registers: [this.registry],
+  });
+  readonly sipRejected = new Counter({
+    name: 'sip_rejected_total',
+    help: 'SIP requests answered with an error, by reason',
+    labelNames: ['reason'],
     registers: [this.registry],
   });
   readonly storeRecords = new Gauge({

@@ -1,4 +1,6 @@
+import type { Zone } from '@xpp/can';
 import type { OverlayNode } from '@xpp/dht';
+import type { Logger } from './logger.js';
 import type { NodeConfig } from './config.js';
 import type { NodeMetrics } from './metrics.js';
 import type { SipFront } from './sip/front.js';
@@ -62,5 +64,46 @@ export function syncMetrics(metrics: NodeMetrics, node: OverlayNode, front: SipF
   }
   for (const [reason, total] of Object.entries(stats.refused))
     metrics.advance(metrics.refused, { reason }, total);
-  void front;
+  for (const [hops, total] of stats.hops.entries())
+    metrics.advance(metrics.hops, { hops: String(hops) }, total);
+  const sip = front.stats;
+  metrics.bindings.set(sip.bindings);
+  metrics.clients.set(sip.clients);
+  metrics.advance(metrics.registrations, { result: 'ok' }, sip.registrations);
+  metrics.advance(metrics.registrations, { result: 'challenged' }, sip.challenges);
+  metrics.advance(metrics.registrations, { result: 'auth-failed' }, sip.authFailures);
+  metrics.advance(metrics.proxied, {}, sip.proxied);
+  for (const [reason, total] of Object.entries(sip.rejected))
+    metrics.advance(metrics.sipRejected, { reason }, total);
+}
+
+/** Counts and logs the overlay's events: neighbours coming and going, zone changes, takeovers, leaves. */
+export function observeOverlay(node: OverlayNode, metrics: NodeMetrics, logger: Logger): void {
+  const paths = (zones: readonly Zone[]) => zones.map((z) => z.path);
+  node.on('neighbour-up', (e) => {
+    metrics.overlayEvents.inc({ event: 'neighbour-up' });
+    logger.info({ neighbour: e.id, zones: paths(e.zones) }, 'neighbour up');
+  });
+  node.on('neighbour-down', (e) => {
+    metrics.overlayEvents.inc({ event: `neighbour-down-${e.reason}` });
+    logger.info({ neighbour: e.id, reason: e.reason }, 'neighbour down');
+  });
+  node.on('zone-change', (e) => {
+    metrics.overlayEvents.inc({ event: `zone-change-${e.cause}` });
+    logger.info({ zones: paths(e.zones), previous: paths(e.previous), cause: e.cause }, 'zone changed');
+  });
+  node.on('takeover', (e) => {
+    metrics.overlayEvents.inc({ event: 'takeover' });
+    logger.warn(
+      { dead: e.deadPeer, zone: e.zone.path, promoted: e.promoted },
+      "took over a dead neighbour's zone",
+    );
+  });
+  node.on('leave', (e) => {
+    metrics.overlayEvents.inc({ event: e.departed ? 'leave' : 'handback' });
+    logger.info(
+      { peer: e.peer, taker: e.taker, zones: paths(e.zones), departed: e.departed },
+      'zone handed over',
+    );
+  });
 }
