@@ -73,9 +73,31 @@ describe('proxy (RFC 3261 §16) between peers over real UDP', () => {
     expect(await status(newRequest(ua, 'INVITE', 'sip:nobody@localhost', [], OFFER.body))).toBe(404);
     expect(await status(newRequest(ua, 'INVITE', 'sip:carol@localhost', [], OFFER.body))).toBe(480);
     expect(await status(newRequest(ua, 'INVITE', 'sip:bob@localhost', [['Max-Forwards', '0']]))).toBe(483);
+    expect(await status(newRequest(ua, 'OPTIONS', 'sip:localhost'))).toBe(200);
+    expect(await status(newRequest(ua, 'MESSAGE', 'sip:localhost'))).toBe(404);
     // Not our domain and not a flow of ours: no open relay.
     expect(await status(newRequest(ua, 'INVITE', 'sip:someone@example.com', [], OFFER.body))).toBe(404);
     expect(a.front.stats.rejected).toMatchObject({ 'unknown-user': 1, 'no-binding': 1, 'too-many-hops': 1 });
+  });
+
+  it('caller and callee at the same peer: one hop, one Record-Route', async () => {
+    const a = overlay.peers[0]!;
+    const invites: SipRequest[] = [];
+    const answered: Promise<SipCall>[] = [];
+    const caller = await overlay.client(a, 'sip:alice@localhost', 'wonderland');
+    const callee = await overlay.client(a, 'sip:carol@localhost', 'singer', '', {
+      onInvite: (invite) => {
+        invites.push(invite.request);
+        answered.push(invite.accept(OFFER));
+      },
+    });
+    expect((await callee.registrar.register(600)).status).toBe(200);
+    const call = await caller.ua.invite('sip:carol@localhost', OFFER, { nextHop: a.sip });
+    expect(invites[0]!.headers.getAll('record-route')).toEqual([`<sip:127.0.0.1:${a.sip.port};lr>`]);
+    expect(invites[0]!.uri).toBe(callee.contact);
+    await call.bye();
+    expect(await (await answered[0]!).ended).toBe('remote-bye');
+    await callee.registrar.register(0, { contact: '*' });
   });
 
   it('relays CANCEL of a pending INVITE: the callee answers 487 and the caller gets it back', async () => {

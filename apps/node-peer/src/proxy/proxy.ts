@@ -121,7 +121,13 @@ export class SipProxy {
       this.#forward(current, transaction, { uri: current.uri, target: flow.source });
       return;
     }
-    if (parseSipUri(current.uri)?.host === this.#o.domain.toLowerCase() && current.method !== 'ACK') {
+    const target = parseSipUri(current.uri);
+    if (target !== undefined && target.user === undefined && !routed) {
+      // The server itself (`OPTIONS sip:localhost`, a keepalive some clients send): only OPTIONS is served.
+      this.#answerServer(request, transaction);
+      return;
+    }
+    if (target?.host === this.#o.domain.toLowerCase() && current.method !== 'ACK') {
       void this.#toAor(current, transaction);
       return;
     }
@@ -130,11 +136,14 @@ export class SipProxy {
       this.#forward(current, transaction, { uri: current.uri, target: direct });
       return;
     }
-    if (request.method === 'OPTIONS') {
+    this.#answerServer(request, transaction);
+  }
+
+  /** A request for no user: OPTIONS gets 200 with what we allow, anything else 404. */
+  #answerServer(request: SipRequest, transaction: ServerTransaction | undefined): void {
+    if (request.method === 'OPTIONS')
       transaction?.respond(createResponse(request, 200, { toTag: localTag(), headers: [['Allow', ALLOW]] }));
-      return;
-    }
-    this.#reject(request, transaction, 404, 'not-found');
+    else this.#reject(request, transaction, 404, 'not-found');
   }
 
   /**

@@ -62,7 +62,10 @@ export interface SipFrontOptions {
   readonly inviteBackoffMs?: number;
   /** How often dead flows are dropped, ms. Default {@link DEFAULT_FLOW_SWEEP_MS}. */
   readonly flowSweepMs?: number;
-  /** Lifetime of this peer's PEER record (where other peers reach its flows), s. Default 3600; refreshed at half. */
+  /**
+   * Lifetime of this peer's PEER record (where other peers reach its flows), s. Default twice the longest
+   * registration; refreshed by a REGISTER once less than the longest registration is left.
+   */
   readonly peerRecordLifetime?: number;
 }
 
@@ -347,9 +350,12 @@ export class SipFront {
   /** Publishes (and refreshes at half its lifetime) the PEER record that tells other peers where our flows are. */
   #announce(): Promise<void> {
     const node = this.#node as OverlayNode;
-    const lifetime = this.#o.peerRecordLifetime ?? 3600;
+    // Every binding stored now must find the record until it expires: refresh once less than the longest
+    // registration is left.
+    const maxExpires = (this.#registrar as Registrar).bounds.maxExpires;
+    const lifetime = Math.max(this.#o.peerRecordLifetime ?? 2 * maxExpires, maxExpires + 60);
     const now = this.#clock.now();
-    if (this.#announced !== undefined && now - this.#announced.at < (lifetime * 1000) / 2)
+    if (this.#announced !== undefined && now - this.#announced.at < (lifetime - maxExpires) * 1000)
       return this.#announced.promise;
     const promise = (this.#location as LocationService)
       .announcePeer(node.id, { peerId: node.peerId, contact: node.contact }, lifetime)
