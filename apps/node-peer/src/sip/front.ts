@@ -9,6 +9,7 @@ import {
 import { systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
 import {
   createResponse,
+  formatSipUri,
   parseSipUri,
   type ServerTransaction,
   type SipRequest,
@@ -207,8 +208,9 @@ export class SipFront {
           .filter((f) => f.xppPeer)
           .map((f) => ({ id: f.binding.contact, xppPeer: true, flowSince: f.since })),
       invite: async (candidate) => {
-        if (node.state !== 'peer') throw new Error('this node is not a peer yet');
-        return (await node.invite(candidate.id)).peerId;
+        if (node.state !== 'peer') throw new NodeError('NOT_RUNNING', 'this node is not a peer yet');
+        return (await node.invite(inviteTarget(candidate.id, this.#flows.byContact(candidate.id)?.source)))
+          .peerId;
       },
       onResult: (candidate, result) => {
         if (result.error === undefined)
@@ -412,6 +414,23 @@ const STATELESS_RESULTS: ReadonlySet<RegisterResult> = new Set<RegisterResult>([
   'too-brief',
   'overloaded',
 ]);
+
+/**
+ * Where to send the INVITE that makes a client a peer: its contact's user at the flow's source address, which is
+ * the address its SIP socket is reached at through any NAT (spec §1: the peer sets up the session over the client's
+ * flow), else the contact as registered.
+ */
+function inviteTarget(contact: string, source: TransportAddress | undefined): string {
+  const uri = parseSipUri(contact);
+  if (uri === undefined || source === undefined) return contact;
+  return formatSipUri({
+    scheme: 'sip',
+    ...(uri.user === undefined ? {} : { user: uri.user }),
+    host: source.address,
+    port: source.port,
+    params: new Map(),
+  });
+}
 
 function overloaded(request: SipRequest): SipResponse {
   return createResponse(request, 503, { toTag: localTag(), headers: [['Retry-After', '5']] });
