@@ -117,6 +117,19 @@ describe('registrar (RFC 3261 §10, RFC 7616 digest against overlay credentials)
     await registrar.register(0, { contact: '*' });
   });
 
+  it('a listener that throws is counted and changes nothing', async () => {
+    const peer = overlay.peers[0]!;
+    const off = peer.front.on('registered', () => {
+      throw new Error('listener bug');
+    });
+    const before = peer.front.stats.listenerErrors;
+    const { registrar } = await overlay.client(peer, 'sip:alice@localhost', 'wonderland');
+    expect((await registrar.register(600)).status).toBe(200);
+    off();
+    expect(peer.front.stats.listenerErrors).toBe(before + 1);
+    await registrar.register(0, { contact: '*' });
+  });
+
   it('re-challenges a stale nonce with stale=true', async () => {
     const stale = new TestOverlay();
     try {

@@ -13,7 +13,7 @@ export interface SipFrontEvents {
   call: (event: { method: string; aor: string; status: number; to?: TransportAddress }) => void;
 }
 
-/** A small typed wrapper over Node's emitter: listener exceptions are caught and counted by the owner. */
+/** A small typed wrapper over Node's emitter: a listener's exception stops that emit and is reported to the owner. */
 export class TypedEvents<Events extends { [K in keyof Events]: (event: never) => void }> {
   readonly #emitter = new EventEmitter();
 

@@ -91,6 +91,8 @@ export interface SipFrontStats {
   rejected: Record<string, number>;
   /** RFC 5626 keepalives (STUN Binding, CRLF) answered on the SIP socket. */
   keepalives: number;
+  /** Exceptions thrown by event listeners (counted, then ignored). */
+  listenerErrors: number;
 }
 
 /**
@@ -108,7 +110,7 @@ export class SipFront {
   readonly #events = new TypedEvents<SipFrontEvents>();
   readonly #flows: FlowTable;
   readonly #nonces: NonceIssuer;
-  readonly #counts = { registrations: 0, challenges: 0, authFailures: 0, keepalives: 0 };
+  readonly #counts = { registrations: 0, challenges: 0, authFailures: 0, keepalives: 0, listenerErrors: 0 };
   readonly #rejected: Record<string, number> = {};
   #node: OverlayNode | undefined;
   #location: LocationService | undefined;
@@ -195,7 +197,7 @@ export class SipFront {
       flows: this.#flows,
       peerIdHex: node.id,
       ...(this.#o.maxPendingInvites === undefined ? {} : { maxPendingInvites: this.#o.maxPendingInvites }),
-      onCall: (event) => this.#events.emit('call', event),
+      onCall: (event) => this.#emit('call', event),
     });
     this.#invitations = new Invitations({
       policy: this.#o.invitePolicy ?? createDefaultInvitePolicy(),
@@ -219,7 +221,7 @@ export class SipFront {
             'invited a client to become a peer',
           );
         else this.#o.logger?.warn({ contact: candidate.id, err: result.error }, 'invitation failed');
-        this.#events.emit('invited', { contact: candidate.id, ...result });
+        this.#emit('invited', { contact: candidate.id, ...result });
       },
     });
     this.#invitations.start();
@@ -344,9 +346,8 @@ export class SipFront {
     const aor = outcome.aor;
     if (aor === undefined) return;
     for (const { contact, expires } of outcome.bound)
-      this.#events.emit('registered', { aor, contact: contact.uri, expires, source });
-    for (const contact of outcome.removed)
-      this.#events.emit('unregistered', { aor, contact, reason: 'client' });
+      this.#emit('registered', { aor, contact: contact.uri, expires, source });
+    for (const contact of outcome.removed) this.#emit('unregistered', { aor, contact, reason: 'client' });
   }
 
   /** Publishes (and refreshes at half its lifetime) the PEER record that tells other peers where our flows are. */
@@ -374,7 +375,7 @@ export class SipFront {
     this.#sweepTimer = this.#clock.setTimer(() => {
       if (this.#closed) return;
       for (const flow of this.#flows.sweep(this.#clock.now())) {
-        this.#events.emit('unregistered', {
+        this.#emit('unregistered', {
           aor: flow.aor,
           contact: flow.binding.contact,
           reason: 'flow-expired',
@@ -391,6 +392,11 @@ export class SipFront {
     this.#requests = 0;
     this.#rateSince = now;
     return { records: this.#node?.stats.records ?? 0, clients: this.stats.clients, requestRate };
+  }
+
+  /** Tells the listeners; one that throws is counted (`listenerErrors`), never allowed to stop the front. */
+  #emit<K extends keyof SipFrontEvents & string>(event: K, payload: Parameters<SipFrontEvents[K]>[0]): void {
+    if (!this.#events.emit(event, payload)) this.#counts.listenerErrors++;
   }
 
   #reject(reason: string): void {
