@@ -107,25 +107,52 @@ export async function waitFor(condition: () => boolean, what: string, timeout = 
 const touching = (a: OverlayNode, b: OverlayNode) =>
   a.zones.some((x) => b.zones.some((y) => areNeighbours(x, y)));
 
-/** True when `overlay` tiles the space, every table is exactly the real neighbours, linked, and nothing is pending. */
-export function isSettled(overlay: readonly OverlayNode[]): boolean {
-  if (!OverlayNode.tiling(overlay).ok) return false;
+/** Why `overlay` is not settled yet (undefined when it is): tiling, tables, links, pending work. */
+export function unsettled(overlay: readonly OverlayNode[]): string | undefined {
+  const tiling = OverlayNode.tiling(overlay);
+  if (!tiling.ok)
+    return `tiling: ${JSON.stringify(tiling, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 300)}`;
   for (const node of overlay) {
-    if (!node.stats.settled) return false;
+    const stats = node.stats;
+    if (!stats.settled)
+      return `${node.id.slice(0, 6)} busy: ${JSON.stringify({ r: stats.replication, t: stats.takeovers, c: stats.connecting, s: stats.settling })}`;
     const table = new Map(node.neighbours().map((n) => [n.id, n]));
     for (const other of overlay) {
       if (other === node) continue;
       const entry = table.get(other.id);
-      if (touching(node, other) !== (entry !== undefined)) return false;
-      if (entry !== undefined && !entry.linked) return false;
+      if (touching(node, other) !== (entry !== undefined))
+        return `${node.id.slice(0, 6)} ${entry === undefined ? 'misses' : 'wrongly lists'} ${other.id.slice(0, 6)}`;
+      if (entry !== undefined && !entry.linked)
+        return `${node.id.slice(0, 6)} has no link to ${other.id.slice(0, 6)}`;
     }
-    if (table.size !== overlay.filter((o) => o !== node && touching(node, o)).length) return false;
+    const real = overlay.filter((o) => o !== node && touching(node, o)).length;
+    if (table.size !== real) return `${node.id.slice(0, 6)} lists ${table.size - real} peers that are gone`;
   }
-  return true;
+  return undefined;
+}
+
+export function isSettled(overlay: readonly OverlayNode[]): boolean {
+  return unsettled(overlay) === undefined;
 }
 
 export async function settle(overlay: readonly OverlayNode[], what = 'the overlay to settle'): Promise<void> {
-  await waitFor(() => isSettled(overlay) && replicaProblems(overlay, 2).length === 0, what, 60_000);
+  let why: string | undefined;
+  await waitFor(
+    () => {
+      why = unsettled(overlay);
+      if (why !== undefined) return false;
+      const problems = replicaProblems(overlay, 2);
+      why =
+        problems.length === 0
+          ? undefined
+          : `${problems.length} replica problems: ${problems.slice(0, 3).join(', ')}`;
+      return why === undefined;
+    },
+    what,
+    60_000,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message} (${why ?? ''})`);
+  });
 }
 
 /** Asserts the structure: exact tiling; every table holds exactly the real neighbours, linked, and symmetric. */

@@ -19,6 +19,8 @@ export interface Neighbour {
   peers: readonly PeerView[];
   /** A call to it being placed (at most one at a time). */
   connecting: Promise<void> | undefined;
+  /** When it was last without a link (added, or its link ended), on the node's clock. */
+  linklessSince: number;
 }
 
 /** A peer as another peer announced it: enough to judge adjacency and to call it. */
@@ -99,12 +101,15 @@ export class NeighbourTable {
    * Records an announcement. Returns the entry, or undefined when the table is full or the announcement is
    * older than what we have.
    */
-  upsert(info: {
-    peerId: Uint8Array;
-    zones: readonly Zone[];
-    contact: Contact;
-    version: number;
-  }): Neighbour | undefined {
+  upsert(
+    info: {
+      peerId: Uint8Array;
+      zones: readonly Zone[];
+      contact: Contact;
+      version: number;
+    },
+    now = 0,
+  ): Neighbour | undefined {
     const id = peerIdHex(info.peerId);
     const known = this.#entries.get(id);
     if (known !== undefined) {
@@ -126,6 +131,7 @@ export class NeighbourTable {
       waiters: [],
       peers: [],
       connecting: undefined,
+      linklessSince: now,
     };
     this.#entries.set(id, entry);
     this.#changes++;

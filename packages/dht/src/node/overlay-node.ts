@@ -5,7 +5,6 @@ import {
   hashKey,
   nextHop,
   pointCodec,
-  takeoverDelayMs,
   zoneCodec,
   Zone,
   type Point,
@@ -170,6 +169,10 @@ export interface OverlayNodeStats {
   readonly refused: Readonly<Record<string, number>>;
   readonly replication: { readonly inFlight: number; readonly sent: number; readonly failed: number };
   readonly takeovers: { readonly pending: number; readonly won: number; readonly yielded: number };
+  /** Calls to peers being placed or accepted. */
+  readonly connecting: number;
+  /** A re-announcement, re-replication and merge pass is scheduled or running. */
+  readonly settling: boolean;
   /** True when nothing is pending: no takeover, re-announcement, re-replication or call in progress. */
   readonly settled: boolean;
 }
@@ -190,8 +193,12 @@ interface Takeover {
   readonly zone: Zone;
   state: 'waiting' | 'claiming' | 'yielded' | 'done';
   timer: TimerHandle | undefined;
-  /** This node's zones when it claimed: what crossing claims are compared on. */
-  preZones: readonly Zone[];
+  /**
+   * The survivors in takeover order (spec §3: sibling, smaller volume, lower id), ranked on the dead peer's last
+   * announced neighbour list — the same list at every survivor, and the view the dead peer chose its replica
+   * holders from, so the first is the one holding the replicas.
+   */
+  readonly order: readonly string[];
 }
 
 type ClaimAnswer = 'ok' | 'refused' | 'unreachable';
@@ -379,6 +386,8 @@ export class OverlayNode {
         failed: this.#replicationFailed,
       },
       takeovers: { pending: pendingTakeovers, won: this.#takeoversWon, yielded: this.#takeoversYielded },
+      connecting: this.#connecting,
+      settling: this.#settleTimer !== undefined || this.#settling,
       settled:
         this.#settleTimer === undefined &&
         !this.#settling &&
@@ -444,7 +453,7 @@ export class OverlayNode {
       this.store.extract(inHanded);
       const newcomer = DhtOption.NEIGHBOUR.require(response.options);
       this.#setZones(remaining, 'invite');
-      const entry = this.#neighbours.upsert({ ...newcomer, zones: this.#decodeZones(newcomer.zones) });
+      const entry = this.#upsert({ ...newcomer, zones: this.#decodeZones(newcomer.zones) });
       if (entry !== undefined) this.#attach(entry, call, true);
       // Tell everyone else about our new zone and the newcomer; those no longer adjacent drop the link.
       await this.#announce(entry?.id);
@@ -588,8 +597,8 @@ export class OverlayNode {
     const next = this.#neighbours.get(decision.next.id);
     if (next === undefined) throw new DhtError('NO_ROUTE', `neighbour ${decision.next.id} is gone`);
     const hopLimit = received === undefined ? this.#hopLimit : nextHopLimit(received);
-    const response = await this.#request(
-      await this.#linkOf(next),
+    const response = await this.#requestPeer(
+      next,
       DhtOperation.ROUTE.type,
       encodeRoute({ target: this.#points.encode(target), hopLimit, operation, inner }),
     );
@@ -663,6 +672,27 @@ export class OverlayNode {
     }
   }
 
+  /**
+   * A request to neighbour `n` over its current link. When that link ends under the request — two calls crossed
+   * and the other one was kept, say — the request goes again on the link that replaced it (at most twice more).
+   */
+  async #requestPeer(
+    n: Neighbour,
+    type: number,
+    options: readonly XppOption[],
+    timeout = this.#timeout,
+  ): Promise<Message> {
+    for (let attempt = 0; ; attempt++) {
+      const link = await this.#linkOf(n, timeout);
+      try {
+        return await this.#request(link, type, options, timeout);
+      } catch (error) {
+        const replaced = !link.session.isOpen && this.#neighbours.get(n.id) === n;
+        if (attempt >= 2 || !replaced || (DhtError.is(error) && error.code === 'REMOTE_ERROR')) throw error;
+      }
+    }
+  }
+
   // --- replication (spec §4) -----------------------------------------------------------------------------
 
   /** The peers that hold replicas of `zone`: the first `replicas` its takeover would choose among its neighbours. */
@@ -682,7 +712,7 @@ export class OverlayNode {
       const n = this.#neighbours.get(id);
       if (n === undefined) continue;
       void this.#tracked(async () => {
-        await this.#request(await this.#linkOf(n), type, options);
+        await this.#requestPeer(n, type, options);
       });
     }
   }
@@ -738,10 +768,9 @@ export class OverlayNode {
     want: ReadonlySet<string>,
   ): Promise<void> {
     await this.#tracked(async () => {
-      const link = await this.#linkOf(n);
       const send = (zone: Zone, records: readonly WireRecord[]) =>
-        this.#request(
-          link,
+        this.#requestPeer(
+          n,
           REPLICATE.type,
           encodeReplicate({ zones: [this.#zonesCodec.encode(zone)], records }),
         );
@@ -855,7 +884,6 @@ export class OverlayNode {
    * commits — the taker promotes them and owns the zone.
    */
   async #handOff(zone: Zone, taker: Neighbour, signal?: AbortSignal): Promise<void> {
-    const link = await this.#linkOf(taker);
     const inZone = (r: StoredRecord) => zone.contains(this.#pointOf(r));
     const encoded = this.#zonesCodec.encode(zone);
     this.#handingOff = zone;
@@ -865,15 +893,15 @@ export class OverlayNode {
         .map((r) => this.store.toWire(r));
       for (const batch of batchRecords(records, this.#batchOctets)) {
         signal?.throwIfAborted();
-        await this.#request(link, REPLICATE.type, encodeReplicate({ zones: [encoded], records: batch }));
+        await this.#requestPeer(taker, REPLICATE.type, encodeReplicate({ zones: [encoded], records: batch }));
       }
       const remaining = this.#zones.filter((z) => !z.equals(zone));
       const others = this.#neighbours
         .adjacentTo([zone])
         .filter((n) => n !== taker)
         .map((n) => this.#infoOf(n));
-      await this.#request(
-        link,
+      await this.#requestPeer(
+        taker,
         DhtOperation.LEAVE.type,
         encodeHandoff({
           zones: [encoded],
@@ -937,45 +965,56 @@ export class OverlayNode {
   #armTakeover(dead: DeadPeer, zone: Zone): void {
     const key = `${dead.id}/${zone.path}`;
     if (this.#takeovers.has(key)) return;
-    const t: Takeover = { key, dead, zone, state: 'waiting', timer: undefined, preZones: [] };
+    const t: Takeover = {
+      key,
+      dead,
+      zone,
+      state: 'waiting',
+      timer: undefined,
+      order: this.#takeoverOrder(dead, zone),
+    };
     this.#takeovers.set(key, t);
     this.#waitToClaim(t);
   }
 
+  /** The survivors of `zone` ranked as spec §3 prefers them, from the dead peer's announced list (and this node). */
+  #takeoverOrder(dead: DeadPeer, zone: Zone): string[] {
+    const candidates = new Map<string, { id: string; zones: readonly Zone[] }>();
+    for (const p of dead.peers) if (p.zones.length > 0 && adjacent(p.zones, [zone])) candidates.set(p.id, p);
+    if (!candidates.has(this.id)) candidates.set(this.id, { id: this.id, zones: this.#zones });
+    return chooseTakeover(zone, [...candidates.values()], this.#takeoverOptions).order.map((c) => c.id);
+  }
+
+  /**
+   * Survivors wait in takeover order, one claim timeout apart, so that the preferred one claims first even when
+   * volumes tie (spec §3 timers; docs/decisions/dht-takeover.md).
+   */
   #waitToClaim(t: Takeover): void {
     t.state = 'waiting';
-    t.timer = this.#clock.setTimer(
-      () => {
-        t.timer = undefined;
-        void this.#claim(t);
-      },
-      takeoverDelayMs(t.zone, this.#zones, this.#takeoverOptions),
-    );
+    const rank = Math.max(0, t.order.indexOf(this.id));
+    t.timer = this.#clock.setTimer(() => {
+      t.timer = undefined;
+      void this.#claim(t);
+    }, rank * this.#claimTimeout);
   }
 
-  /** The other survivors of a dead zone: its neighbours as the dead peer announced them and as this node knows them. */
-  #survivors(t: Takeover): PeerView[] {
-    const out = new Map<string, PeerView>();
-    for (const p of t.dead.peers) {
-      if (p.id === this.id || this.#gone.buries(p.id, p.version) || !adjacent(p.zones, [t.zone])) continue;
-      out.set(p.id, p);
-    }
-    for (const n of this.#neighbours.adjacentTo([t.zone])) out.set(n.id, n);
-    return [...out.values()];
-  }
-
-  /** This node's timer fired (or a less preferred peer claimed first): claim the dead zone from every survivor. */
+  /** This node's turn came (or a less preferred peer claimed first): claim the dead zone from the other survivors. */
   async #claim(t: Takeover): Promise<void> {
     if (t.state !== 'waiting' || this.#state !== 'peer') return;
+    if (this.#ownedElsewhere(t.zone)) {
+      this.#resolveTakeovers();
+      return;
+    }
     if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
     t.timer = undefined;
     t.state = 'claiming';
-    t.preZones = [...this.#zones];
     const body = [
       ...encodeTakeover({ deadPeer: t.dead.peerId, zones: [this.#zonesCodec.encode(t.zone)] }),
-      DhtOption.NEIGHBOUR.option(this.#info(t.preZones), true),
+      DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true),
     ];
-    const answers = await Promise.all(this.#survivors(t).map((s) => this.#sendClaim(s, body)));
+    // The survivors this node is linked to; the others learn the new owner from its announcement.
+    const survivors = this.#neighbours.adjacentTo([t.zone]);
+    const answers = await Promise.all(survivors.map((n) => this.#sendClaim(n, body)));
     if (t.state !== 'claiming') return;
     if (answers.includes('refused')) {
       this.#yield(t);
@@ -984,17 +1023,9 @@ export class OverlayNode {
     await this.#exclusive(async () => this.#commitTakeover(t));
   }
 
-  async #sendClaim(survivor: PeerView, body: readonly XppOption[]): Promise<ClaimAnswer> {
+  async #sendClaim(n: Neighbour, body: readonly XppOption[]): Promise<ClaimAnswer> {
     try {
-      const n = this.#neighbours.get(survivor.id) ?? this.#neighbours.upsert(survivor);
-      if (n === undefined) return 'unreachable';
-      if (n.link === undefined) void this.#connect(n, AbortSignal.timeout(this.#claimTimeout));
-      await this.#request(
-        await this.#linkOf(n, this.#claimTimeout),
-        DhtOperation.TAKEOVER.type,
-        body,
-        this.#claimTimeout,
-      );
+      await this.#requestPeer(n, DhtOperation.TAKEOVER.type, body, this.#claimTimeout);
       return 'ok';
     } catch (error) {
       return DhtError.is(error) && error.status === 409 ? 'refused' : 'unreachable';
@@ -1005,6 +1036,7 @@ export class OverlayNode {
     if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
     t.state = 'yielded';
     this.#takeoversYielded++;
+    this.#scheduleSettle();
     // If the winner dies before announcing the zone, claim again.
     t.timer = this.#clock.setTimer(() => {
       t.timer = undefined;
@@ -1012,14 +1044,16 @@ export class OverlayNode {
       const owned =
         overlapping([t.zone], this.#zones) ||
         [...this.#neighbours.values()].some((n) => overlapping([t.zone], n.zones));
-      if (owned || !adjacent([t.zone], this.#zones)) this.#takeovers.delete(t.key);
-      else this.#waitToClaim(t);
+      if (owned || !adjacent([t.zone], this.#zones)) {
+        this.#takeovers.delete(t.key);
+        this.#scheduleSettle();
+      } else this.#waitToClaim(t);
     }, 3 * this.#claimTimeout);
   }
 
   #commitTakeover(t: Takeover): void {
     if (t.state !== 'claiming' || this.#state !== 'peer') return;
-    if ([...this.#neighbours.values()].some((n) => overlapping([t.zone], n.zones))) {
+    if (this.#ownedElsewhere(t.zone)) {
       this.#yield(t);
       return;
     }
@@ -1037,19 +1071,32 @@ export class OverlayNode {
     }, 3 * this.#claimTimeout);
   }
 
-  /** Whether this node holding `mine` is preferred over `other` to take `zone` (spec §3 order, lower id last). */
-  #prefers(zone: Zone, mine: readonly Zone[], other: string, theirs: readonly Zone[]): boolean {
+  /** Whether a neighbour owns (part of) `zone`: a dead zone someone has taken over already. */
+  #ownedElsewhere(zone: Zone): boolean {
+    for (const n of this.#neighbours.values()) if (overlapping([zone], n.zones)) return true;
+    return false;
+  }
+
+  /** Drops the pending takeovers of zones a neighbour has announced it owns now. */
+  #resolveTakeovers(): void {
+    for (const t of [...this.#takeovers.values()]) {
+      if (t.state === 'done' || t.state === 'claiming' || !this.#ownedElsewhere(t.zone)) continue;
+      if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
+      this.#takeovers.delete(t.key);
+    }
+  }
+
+  /** Whether this node comes before `other` in the takeover order of `t` (ranked on the same list by both). */
+  #prefers(t: Takeover, other: string, theirs: readonly Zone[]): boolean {
+    const mine = t.order.indexOf(this.id);
+    const their = t.order.indexOf(other);
+    if (their >= 0) return mine < their;
     if (theirs.length === 0) return true;
-    return (
-      chooseTakeover(
-        zone,
-        [
-          { id: this.id, zones: mine },
-          { id: other, zones: theirs },
-        ],
-        this.#takeoverOptions,
-      ).taker === this.id
-    );
+    const pair = [
+      { id: this.id, zones: this.#zones },
+      { id: other, zones: theirs },
+    ];
+    return chooseTakeover(t.zone, pair, this.#takeoverOptions).taker === this.id;
   }
 
   #onTakeover(from: string, request: Message): readonly XppOption[] {
@@ -1068,10 +1115,10 @@ export class OverlayNode {
     }
     for (const zone of this.#decodeZones(claim.zones)) {
       const t = this.#takeovers.get(`${deadId}/${zone.path}`);
+      if (t?.state === 'done' || overlapping([zone], this.#zones) || this.#ownedElsewhere(zone))
+        throw new DhtError('CONFLICT', `zone ${zone.path} is taken already`);
       if (t === undefined) continue;
-      if (t.state === 'done') throw new DhtError('CONFLICT', `zone ${zone.path} is taken already`);
-      const mine = t.state === 'claiming' ? t.preZones : this.#zones;
-      if (t.state !== 'yielded' && this.#prefers(zone, mine, from, claimerZones)) {
+      if (t.state !== 'yielded' && this.#prefers(t, from, claimerZones)) {
         if (t.state === 'waiting') void this.#claim(t);
         throw new DhtError('CONFLICT', `a preferred survivor claims zone ${zone.path}`);
       }
@@ -1100,10 +1147,14 @@ export class OverlayNode {
     if (known === undefined && caller !== undefined && this.#state === 'peer') {
       // A neighbour of a neighbour (met in its announced list) calls to coordinate a takeover.
       const view = this.#secondDegree(caller);
-      if (view !== undefined) known = this.#neighbours.upsert(view);
+      if (view !== undefined) known = this.#upsert(view);
     }
     if (this.#state !== 'peer' || known === undefined || known.link?.session.isOpen === true) {
       this.#counters.refuse('uninvited-invite');
+      if (process.env['DHT_DEBUG'])
+        console.log(
+          `${this.id.slice(0, 6)} refuses INVITE from ${caller?.slice(0, 6)} state ${this.#state} known ${known !== undefined} open ${known?.link?.session.isOpen}`,
+        );
       invite.reject(403);
       return;
     }
@@ -1154,6 +1205,7 @@ export class OverlayNode {
     call.session.on('close', (error) => {
       if (n.link !== call) return;
       n.link = undefined;
+      n.linklessSince = this.#clock.now();
       if (error !== undefined) this.#onLinkDied(n);
     });
     for (const wake of n.waiters.splice(0)) wake(call);
@@ -1310,8 +1362,7 @@ export class OverlayNode {
     this.#state = 'peer';
     this.store.insert(handoff.records, 'primary');
     this.#setZones(zones, 'join');
-    for (const info of handoff.neighbours)
-      this.#neighbours.upsert({ ...info, zones: this.#decodeZones(info.zones) });
+    for (const info of handoff.neighbours) this.#upsert({ ...info, zones: this.#decodeZones(info.zones) });
     // The first neighbour listed is the inviter, whose session this is; the link is its once the call settles.
     const inviter = this.#neighbours.get(peerIdHex(inviterInfo.peerId));
     if (inviter !== undefined) {
@@ -1343,7 +1394,7 @@ export class OverlayNode {
     if (departed) {
       this.#gone.bury(from, senderInfo.version);
       if (sender !== undefined) this.#forget(sender, 'left');
-    } else this.#neighbours.upsert({ ...senderInfo, zones: senderZones });
+    } else this.#upsert({ ...senderInfo, zones: senderZones });
     for (const info of others) {
       const n = this.#learn(info, from);
       if (n !== undefined) void this.#connect(n);
@@ -1354,6 +1405,7 @@ export class OverlayNode {
 
   async #onNeighbourUpdate(from: string, request: Message): Promise<readonly XppOption[]> {
     const update = decodeNeighbourUpdate(request.options);
+    const before = this.#neighbours.changes;
     const connects: Promise<void>[] = [];
     for (const info of update.neighbours) {
       const n = this.#learn(info, from);
@@ -1366,7 +1418,8 @@ export class OverlayNode {
         .slice(0, this.#maxNeighbours)
         .map((info) => this.#view(info));
     }
-    this.#scheduleSettle();
+    this.#resolveTakeovers();
+    if (this.#neighbours.changes !== before) this.#scheduleSettle();
     await Promise.allSettled(connects);
     return [];
   }
@@ -1385,11 +1438,13 @@ export class OverlayNode {
       return undefined;
     }
     if (!adjacent(view.zones, this.#zones)) {
-      if (known !== undefined && (view.id === from || known.version <= view.version))
-        this.#drop(known, 'pruned');
+      if (known === undefined || (view.id !== from && known.version > view.version)) return undefined;
+      // Peers met to coordinate a takeover stay until it is decided (see #pruneNonAdjacent).
+      if (this.#coordinating()) this.#upsert(view);
+      else this.#drop(known, 'pruned');
       return undefined;
     }
-    const n = this.#neighbours.upsert(view);
+    const n = this.#upsert(view);
     return n !== undefined && n.link === undefined && n.connecting === undefined && view.id !== from
       ? n
       : undefined;
@@ -1398,7 +1453,7 @@ export class OverlayNode {
   /** Adds a peer a dead neighbour listed, when it is adjacent to this node now, and calls it. */
   #learnView(p: PeerView): void {
     if (p.id === this.id || this.#gone.buries(p.id, p.version) || !adjacent(p.zones, this.#zones)) return;
-    const n = this.#neighbours.get(p.id) ?? this.#neighbours.upsert(p);
+    const n = this.#neighbours.get(p.id) ?? this.#upsert(p);
     if (n !== undefined && n.link === undefined) void this.#connect(n);
   }
 
@@ -1415,7 +1470,11 @@ export class OverlayNode {
           },
         });
         this.#attach(n, call, true);
-      } catch {
+      } catch (error) {
+        if (process.env['DHT_DEBUG'])
+          console.log(
+            `${this.id.slice(0, 6)} connect to ${n.id.slice(0, 6)} failed: ${(error as Error).message}`,
+          );
         this.#counters.refuse('connect-failed');
       } finally {
         n.connecting = undefined;
@@ -1426,10 +1485,15 @@ export class OverlayNode {
     return attempt;
   }
 
-  /** Calls neighbours left without a link (a crossed call lost, a session ended cleanly): the lower id calls. */
+  /**
+   * Calls neighbours left without a link (a crossed call lost, a session ended cleanly): the lower id at once,
+   * the other side once the link has been missing for a claim timeout.
+   */
   #connectMissing(): void {
+    const late = this.#clock.now() - this.#claimTimeout;
     for (const n of this.#neighbours.values()) {
-      if (n.link === undefined && n.connecting === undefined && this.id < n.id) void this.#connect(n);
+      if (n.link !== undefined || n.connecting !== undefined) continue;
+      if (this.id < n.id || n.linklessSince < late) void this.#connect(n);
     }
   }
 
@@ -1442,15 +1506,32 @@ export class OverlayNode {
     await Promise.allSettled(
       [...this.#neighbours.values()]
         .filter((n) => n.id !== except)
-        .map(async (n) => this.#request(await this.#linkOf(n), DhtOperation.NEIGHBOUR_UPDATE.type, options)),
+        .map(async (n) => this.#requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, options)),
     );
   }
 
   #pruneNonAdjacent(): void {
-    // Peers met to coordinate a takeover stay until it is decided.
-    for (const t of this.#takeovers.values()) if (t.state === 'claiming') return;
+    if (this.#coordinating()) return;
     for (const n of [...this.#neighbours.values()])
       if (!adjacent(n.zones, this.#zones)) this.#drop(n, 'pruned');
+  }
+
+  #upsert(info: {
+    peerId: Uint8Array;
+    zones: readonly Zone[];
+    contact: Contact;
+    version: number;
+  }): Neighbour | undefined {
+    return this.#neighbours.upsert(info, this.#clock.now());
+  }
+
+  /**
+   * While a takeover is undecided here (or was yielded a moment ago), the dead zone's neighbours that are not this
+   * node's stay linked: other survivors may still be claiming over those links.
+   */
+  #coordinating(): boolean {
+    for (const t of this.#takeovers.values()) if (t.state !== 'done') return true;
+    return false;
   }
 
   /** Removes `n` from the table (its link, if any, is left to whoever ends it). */
@@ -1463,6 +1544,10 @@ export class OverlayNode {
   }
 
   #drop(n: Neighbour, reason: NeighbourDownReason): void {
+    if (process.env['DHT_DEBUG'] && this.#takeovers.size > 0)
+      console.log(
+        `${this.id.slice(0, 6)} drops ${n.id.slice(0, 6)} ${reason} coordinating=${this.#coordinating()} ${[...this.#takeovers.values()].map((t) => t.state)} ${new Error().stack?.split('\n').slice(2, 4).join(' | ')}`,
+      );
     this.#forget(n, reason);
     const link = n.link;
     n.link = undefined;
