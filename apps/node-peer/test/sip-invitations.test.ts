@@ -1,4 +1,4 @@
-import { createDefaultInvitePolicy, OverlayNode, type InviteCandidate } from '@xpp/dht';
+import { createDefaultInvitePolicy, OverlayNode, type InviteCandidate, type InvitePolicy } from '@xpp/dht';
 import { FakeClock } from '@xpp/reliability/testing';
 import { SessionError } from '@xpp/session-sdp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,6 +33,31 @@ describe('the spec §7 invite policy, running', () => {
     expect(candidate.state).toBe('peer');
     expect(invited).toEqual([`${candidate.id} ok`]);
     expect(OverlayNode.tiling([peer.node, candidate]).ok).toBe(true);
+  });
+
+  it('a candidate refreshes its registration before it expires while it waits', async () => {
+    let refreshes = 0;
+    // Invites only once the candidate has registered twice (a refresh came).
+    const patient: InvitePolicy = (_load, candidates) => (refreshes >= 2 ? candidates[0] : undefined);
+    const overlay = await TestOverlay.start(1, {
+      invitePolicy: patient,
+      inviteIntervalMs: 50,
+      expiry: { minExpires: 1 },
+    });
+    cleanup.push(() => overlay.close());
+    const peer = overlay.peers[0]!;
+    peer.front.on('registered', () => refreshes++);
+    await overlay.addUser('candidate', 'secret');
+    const candidate = await OverlayNode.create({ dimensions: 2 });
+    cleanup.push(() => candidate.close());
+    const result = await registerAsCandidate(candidate, peer.sip, {
+      aor: 'sip:candidate@localhost',
+      password: 'secret',
+      expires: 1,
+      signal: AbortSignal.timeout(20_000),
+    });
+    expect(result.registrations).toBeGreaterThanOrEqual(2);
+    expect(candidate.state).toBe('peer');
   });
 
   it('registerAsCandidate rejects on a refused registration and on its signal', async () => {
