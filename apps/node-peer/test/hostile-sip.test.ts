@@ -23,7 +23,8 @@ beforeAll(async () => {
   overlay = await TestOverlay.start(2, { maxFlows: 3 });
   peer = overlay.peers[1]!;
   await overlay.addUser('alice', 'wonderland');
-  socket = createSocket('udp4');
+  // Room for every answer of the flood below: the test reads in the same event loop as the peer answers.
+  socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
   socket.on('message', (message) => {
     try {
       const parsed = parseSipMessage(message);
