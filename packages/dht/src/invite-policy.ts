@@ -1,3 +1,4 @@
+import { parseNameAddr } from '@xpp/session-sdp';
 import { DhtError } from './errors.js';
 
 /** A node's load when it considers inviting one of its clients (spec §7). */
@@ -85,19 +86,8 @@ export function createDefaultInvitePolicy(options: DefaultInvitePolicyOptions = 
  * (RFC 3840 style: bare, or `="TRUE"`; `="FALSE"` does not count). Parameter names are case-insensitive.
  */
 export function advertisesXppPeer(contact: string): boolean {
-  const close = contact.lastIndexOf('>');
-  const params = (close >= 0 ? contact.slice(close + 1) : contact.slice(contact.indexOf(';'))).split(';');
-  for (const param of params.slice(1)) {
-    const eq = param.indexOf('=');
-    const name = (eq < 0 ? param : param.slice(0, eq)).trim().toLowerCase();
-    if (name !== '+sip.xpp-peer') continue;
-    if (eq < 0) return true;
-    const value = param
-      .slice(eq + 1)
-      .trim()
-      .replace(/^"(.*)"$/, '$1')
-      .toUpperCase();
-    return value !== 'FALSE';
-  }
-  return false;
+  // The name-addr parser ends the URI at its own `>`, so a later `+sip.instance="<urn:…>"` cannot hide the parameter.
+  const value = parseNameAddr(contact)?.params.get('+sip.xpp-peer');
+  if (value === undefined) return false;
+  return value === null || value.replace(/^"(.*)"$/, '$1').toUpperCase() !== 'FALSE';
 }

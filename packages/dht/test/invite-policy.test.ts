@@ -69,6 +69,9 @@ describe('advertisesXppPeer', () => {
     ['<sip:alice@192.0.2.1;+sip.xpp-peer>', false],
     ['sip:alice@192.0.2.1;+sip.xpp-peer', true],
     ['<sip:alice@192.0.2.1>;+sip.instance="<urn:uuid:1>"', false],
+    ['<sip:alice@192.0.2.1>;+sip.instance="<urn:uuid:1>";reg-id=1;+sip.xpp-peer', true],
+    ['<sip:alice@192.0.2.1>;+sip.xpp-peer;+sip.instance="<urn:uuid:1>"', true],
+    ['<sip:alice@192.0.2.1', false],
     ['sip:alice@192.0.2.1', false],
   ])('%s → %s', (contact, expected) => {
     expect(advertisesXppPeer(contact)).toBe(expected);

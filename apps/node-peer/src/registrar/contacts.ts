@@ -52,16 +52,6 @@ function unquote(text: string): string {
   return text.replace(/^"(.*)"$/, '$1').replace(/^<(.*)>$/, '$1');
 }
 
-/**
- * Only the `+sip.xpp-peer` parameter, for `advertisesXppPeer`: it reads parameters after the last `>`, which in a
- * full Contact may be the one closing a `+sip.instance="<urn:…>"` value.
- */
-function xppPeerParam(params: ReadonlyMap<string, string | null>): string {
-  const value = params.get('+sip.xpp-peer');
-  if (value === undefined) return '';
-  return value === null ? ';+sip.xpp-peer' : `;+sip.xpp-peer=${value}`;
-}
-
 /** Reads the Contact and Expires headers of a REGISTER (RFC 3261 §10.3 step 6, RFC 5626 §6). Pure. */
 export function readRegisterContacts(request: SipRequest): RegisterContacts {
   const values = request.headers.getAll('contact');
@@ -92,7 +82,7 @@ export function readRegisterContacts(request: SipRequest): RegisterContacts {
       instanceId: typeof instance === 'string' ? unquote(instance) : '',
       regId: regId ?? 0,
       ...(chosen === undefined ? {} : { expires: chosen }),
-      xppPeer: advertisesXppPeer(`<${nameAddr.uri}>${xppPeerParam(nameAddr.params)}`),
+      xppPeer: advertisesXppPeer(value),
     });
   }
   return { type: 'bind', contacts };
