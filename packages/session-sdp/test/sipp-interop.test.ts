@@ -9,7 +9,11 @@ import {
   offerXppSession,
   type XppCallSetup,
 } from '../src/index.js';
-import { freePort, requireSipp, runSipp } from './helpers/sipp.js';
+import { fileURLToPath } from 'node:url';
+import { freeUdpPort, runSipp as runSippFile, sippVersion } from '@xpp/test-kit';
+
+const runSipp = (scenario: string, port: number, extraArgs: readonly string[] = []) =>
+  runSippFile(fileURLToPath(new URL(`./sipp/${scenario}`, import.meta.url)), { port, extraArgs });
 
 const agents: SipUserAgent[] = [];
 afterEach(async () => {
@@ -18,7 +22,7 @@ afterEach(async () => {
 
 describe('interop with sipp (Debian sip-tester)', () => {
   beforeAll(() => {
-    expect(requireSipp()).toContain('SIPp');
+    expect(sippVersion()).toContain('SIPp');
   });
 
   it('sipp as UAC: INVITE with a UDP/XPP offer gets a valid answer, ACKs, BYEs', async () => {
@@ -30,7 +34,7 @@ describe('interop with sipp (Debian sip-tester)', () => {
       onInvite: (invite) => setups.push(answerXppSession(invite, () => prepared.description)),
     });
     agents.push(ua);
-    const run = await runSipp('xpp-uac.xml', await freePort(), [`127.0.0.1:${ua.local.port}`]);
+    const run = await runSipp('xpp-uac.xml', await freeUdpPort(), [`127.0.0.1:${ua.local.port}`]);
     prepared.cancel();
     await endpoint.close();
     expect(run.code, `${run.output}\n${run.logs}`).toBe(0);
@@ -47,7 +51,7 @@ describe('interop with sipp (Debian sip-tester)', () => {
   });
 
   it('sipp as UAS: our UAC completes INVITE/200/ACK and BYE', async () => {
-    const sippPort = await freePort();
+    const sippPort = await freeUdpPort();
     const ua = await SipUserAgent.listen();
     agents.push(ua);
     const keys = generateXppKeyPair();
