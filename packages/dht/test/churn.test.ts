@@ -12,7 +12,7 @@ import {
   settle,
   udpNode,
   waitFor,
-  isSettled,
+  unsettled,
   type CrashableNode,
 } from './overlay-support.js';
 
@@ -96,7 +96,12 @@ describe('churn over real UDP', () => {
     await Promise.all(victims.map(async (v) => v.crash()));
     await Promise.all(victims.map(async (v) => v.node.close()));
     const nodes = live.map((m) => m.node);
-    await waitFor(() => isSettled(nodes), 'the overlay to heal', 90_000);
+    let why: string | undefined;
+    await waitFor(() => (why = unsettled(nodes)) === undefined, 'the overlay to heal', 60_000).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}: ${why ?? ''}`);
+      },
+    );
     checkStructure(nodes);
     const missing = await missingRecords(nodes, records);
     // Each record is lost only when its owner and both replica holders died: ≈ 0.3^3 of them (2.7%). Without

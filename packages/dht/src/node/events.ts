@@ -4,7 +4,7 @@ import type { Zone } from '@xpp/can';
 export type ZoneChangeCause = 'bootstrap' | 'join' | 'invite' | 'leave' | 'handoff' | 'takeover' | 'merge';
 
 /** Why a neighbour left this node's table. */
-export type NeighbourDownReason = 'dead' | 'left' | 'pruned' | 'closed';
+export type NeighbourDownReason = 'dead' | 'left' | 'pruned' | 'unreachable';
 
 export interface NeighbourEvent {
   readonly id: string;

@@ -237,6 +237,8 @@ export class OverlayNode {
   readonly #gone: Tombstones;
   readonly #deadPeers = new Map<string, DeadPeer>();
   readonly #takeovers = new Map<string, Takeover>();
+  /** Peers this node failed to call, by id: until when relayed announcements of them are ignored. */
+  readonly #unreachable = new Map<string, number>();
   #zones: Zone[] = [];
   #version = 0;
   #state: OverlayNodeState = 'candidate';
@@ -488,8 +490,14 @@ export class OverlayNode {
       }
     });
     if (this.#zones.length === 0) {
-      // Nobody may keep a link or an entry to a peer that owns nothing.
-      const gone = encodeNeighbourUpdate({ neighbours: [this.#info([], this.#version)] });
+      // Nobody may keep a link or an entry to a peer that owns nothing; the takers' new zones go with it, so that
+      // this node's neighbours meet the peers that now own its zones.
+      const gone = encodeNeighbourUpdate({
+        neighbours: [
+          this.#info([], this.#version),
+          ...[...this.#neighbours.values()].map((n) => this.#infoOf(n)),
+        ],
+      });
       await Promise.allSettled(
         [...this.#neighbours.values()].map((n) =>
           n.link === undefined ? undefined : this.#request(n.link, DhtOperation.NEIGHBOUR_UPDATE.type, gone),
@@ -825,6 +833,10 @@ export class OverlayNode {
       do {
         this.#settleAgain = false;
         if (this.#state !== 'peer') return;
+        if (process.env['DHT_DEBUG'])
+          console.log(
+            `${this.id.slice(0, 6)} settle v${this.#version} changes ${this.#neighbours.changes} announced ${JSON.stringify(this.#announced)}`,
+          );
         await this.#exclusive(() => this.#reassign());
         if (this.#state !== 'peer') return;
         this.#pruneNonAdjacent();
@@ -900,7 +912,7 @@ export class OverlayNode {
         .adjacentTo([zone])
         .filter((n) => n !== taker)
         .map((n) => this.#infoOf(n));
-      await this.#requestPeer(
+      const response = await this.#requestPeer(
         taker,
         DhtOperation.LEAVE.type,
         encodeHandoff({
@@ -910,6 +922,9 @@ export class OverlayNode {
         }),
       );
       this.store.extract(inZone);
+      // The taker's zones as it answered: this node's next announcement tells its neighbours who owns the zone now.
+      const taken = DhtOption.NEIGHBOUR.find(response.options);
+      if (taken !== undefined && peerIdHex(taken.peerId) === taker.id) this.#upsert(this.#view(taken));
       if (remaining.length === 0) {
         this.#zones = [];
         this.#version++;
@@ -1400,7 +1415,8 @@ export class OverlayNode {
       if (n !== undefined) void this.#connect(n);
     }
     this.#events.emit('leave', { peer: from, taker: this.id, zones, departed });
-    return [];
+    // The handing peer passes the taker's new zones on to its own neighbours (see #handOff).
+    return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
   }
 
   async #onNeighbourUpdate(from: string, request: Message): Promise<readonly XppOption[]> {
@@ -1432,6 +1448,7 @@ export class OverlayNode {
     const view = this.#view(info);
     const known = this.#neighbours.get(view.id);
     if (view.id === this.id || this.#gone.buries(view.id, view.version)) return undefined;
+    if (known === undefined && view.id !== from && this.#isUnreachable(view.id)) return undefined;
     if (view.zones.length === 0) {
       this.#gone.bury(view.id, view.version);
       if (known !== undefined && known.version <= view.version) this.#drop(known, 'left');
@@ -1452,30 +1469,28 @@ export class OverlayNode {
 
   /** Adds a peer a dead neighbour listed, when it is adjacent to this node now, and calls it. */
   #learnView(p: PeerView): void {
-    if (p.id === this.id || this.#gone.buries(p.id, p.version) || !adjacent(p.zones, this.#zones)) return;
+    if (p.id === this.id || this.#gone.buries(p.id, p.version) || this.#isUnreachable(p.id)) return;
+    if (!adjacent(p.zones, this.#zones)) return;
     const n = this.#neighbours.get(p.id) ?? this.#upsert(p);
     if (n !== undefined && n.link === undefined) void this.#connect(n);
   }
 
-  #connect(n: Neighbour, signal?: AbortSignal): Promise<void> {
+  #connect(n: Neighbour, signal: AbortSignal = AbortSignal.timeout(this.#timeout)): Promise<void> {
     if (n.connecting !== undefined) return n.connecting;
     this.#connecting++;
     const attempt = (async () => {
       try {
         const call = await placeXppCall(this.ua, this.endpoint, n.contact.uri, {
-          ...(signal === undefined ? {} : { signal }),
+          signal,
           onSession: (session) => {
             this.#sessionPeers.set(session, n.id);
             this.#serve(session);
           },
         });
         this.#attach(n, call, true);
-      } catch (error) {
-        if (process.env['DHT_DEBUG'])
-          console.log(
-            `${this.id.slice(0, 6)} connect to ${n.id.slice(0, 6)} failed: ${(error as Error).message}`,
-          );
+      } catch {
         this.#counters.refuse('connect-failed');
+        this.#unreachableAfterFailure(n);
       } finally {
         n.connecting = undefined;
         this.#connecting--;
@@ -1483,6 +1498,31 @@ export class OverlayNode {
     })();
     n.connecting = attempt;
     return attempt;
+  }
+
+  /**
+   * A peer this node could not call and that has had no link for a request timeout is dropped and not taken
+   * from relayed lists for a while: it may be dead without this node ever having had a session to notice it.
+   * It can still call in.
+   */
+  #unreachableAfterFailure(n: Neighbour): void {
+    const now = this.#clock.now();
+    if (n.link !== undefined || this.#neighbours.get(n.id) !== n || now - n.linklessSince < this.#timeout)
+      return;
+    this.#forget(n, 'unreachable');
+    this.#unreachable.set(n.id, now + 2 * this.#refreshInterval);
+    if (this.#unreachable.size > OVERLAY_NODE_DEFAULTS.maxTombstones) {
+      const oldest = this.#unreachable.keys().next();
+      if (oldest.done !== true) this.#unreachable.delete(oldest.value);
+    }
+  }
+
+  #isUnreachable(id: string): boolean {
+    const until = this.#unreachable.get(id);
+    if (until === undefined) return false;
+    if (until > this.#clock.now()) return true;
+    this.#unreachable.delete(id);
+    return false;
   }
 
   /**
@@ -1510,10 +1550,23 @@ export class OverlayNode {
     );
   }
 
+  /**
+   * Drops the peers that are no neighbours any more. Each first hears this node's zones, so that it drops this
+   * node too rather than call it again on what it knew before.
+   */
   #pruneNonAdjacent(): void {
     if (this.#coordinating()) return;
-    for (const n of [...this.#neighbours.values()])
-      if (!adjacent(n.zones, this.#zones)) this.#drop(n, 'pruned');
+    const notice = encodeNeighbourUpdate({ neighbours: [this.#info(this.#zones)] });
+    for (const n of [...this.#neighbours.values()]) {
+      if (adjacent(n.zones, this.#zones)) continue;
+      const link = n.link;
+      n.link = undefined;
+      this.#forget(n, 'pruned');
+      if (link === undefined) continue;
+      void this.#request(link, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
+        .catch(() => undefined)
+        .finally(() => void link.hangUp().catch(() => undefined));
+    }
   }
 
   #upsert(info: {
