@@ -833,10 +833,6 @@ export class OverlayNode {
       do {
         this.#settleAgain = false;
         if (this.#state !== 'peer') return;
-        if (process.env['DHT_DEBUG'])
-          console.log(
-            `${this.id.slice(0, 6)} settle v${this.#version} changes ${this.#neighbours.changes} announced ${JSON.stringify(this.#announced)}`,
-          );
         await this.#exclusive(() => this.#reassign());
         if (this.#state !== 'peer') return;
         this.#pruneNonAdjacent();
@@ -1166,10 +1162,6 @@ export class OverlayNode {
     }
     if (this.#state !== 'peer' || known === undefined || known.link?.session.isOpen === true) {
       this.#counters.refuse('uninvited-invite');
-      if (process.env['DHT_DEBUG'])
-        console.log(
-          `${this.id.slice(0, 6)} refuses INVITE from ${caller?.slice(0, 6)} state ${this.#state} known ${known !== undefined} open ${known?.link?.session.isOpen}`,
-        );
       invite.reject(403);
       return;
     }
@@ -1597,10 +1589,6 @@ export class OverlayNode {
   }
 
   #drop(n: Neighbour, reason: NeighbourDownReason): void {
-    if (process.env['DHT_DEBUG'] && this.#takeovers.size > 0)
-      console.log(
-        `${this.id.slice(0, 6)} drops ${n.id.slice(0, 6)} ${reason} coordinating=${this.#coordinating()} ${[...this.#takeovers.values()].map((t) => t.state)} ${new Error().stack?.split('\n').slice(2, 4).join(' | ')}`,
-      );
     this.#forget(n, reason);
     const link = n.link;
     n.link = undefined;
