@@ -4,19 +4,21 @@
 // one JSON object of the figures.
 import { peerRecordCodec, RecordKind } from '../src/index.js';
 import { createTestnet } from '../src/testing/index.js';
-import { latencies, MB, quantile, round, settledRss } from './support/measure.js';
+import { keepProcessAlive, latencies, MB, quantile, round, settledRss } from './support/measure.js';
 
 const PEERS = Number(process.argv[2] ?? 10_000);
 const RECORDS = Number(process.argv[3] ?? 10_000);
 const D = 4;
+const REPORT_EVERY = PEERS >= 5000 ? 1000 : 100;
 
+const release = keepProcessAlive();
 const rssBefore = await settledRss();
 const started = performance.now();
 const net = await createTestnet({ size: 1, network: 'memory', dimensions: D, seed: 41 });
 let lap = performance.now();
 while (net.size < PEERS) {
   await net.add();
-  if (net.size % 1000 === 0) {
+  if (net.size % REPORT_EVERY === 0) {
     const now = performance.now();
     const rss = process.memoryUsage().rss / MB;
     console.log(
@@ -44,6 +46,7 @@ const hops =
   (net.nodes.reduce((sum, n) => sum + (n.stats.operations['ROUTE ok'] ?? 0), 0) - hopsBefore) / (2 * RECORDS);
 const totalMs = performance.now() - started;
 await net.close();
+release();
 
 console.log(
   JSON.stringify({

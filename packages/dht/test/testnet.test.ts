@@ -1,6 +1,8 @@
 import { hashKey } from '@xpp/can';
 import { MemoryNetwork } from '@xpp/reliability/testing';
 import { MemoryTransport } from '@xpp/session-sdp/testing';
+import { fileURLToPath } from 'node:url';
+import { readmeExamples } from '@xpp/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DhtError, peerRecordCodec, RecordKind } from '../src/index.js';
 import {
@@ -61,7 +63,7 @@ describe('createTestnet (in-memory network)', () => {
   }, 60_000);
 
   it('crash silences a node at once: nothing more leaves it, requests to its zone fail', async () => {
-    const net = await testnet({ size: 8, dimensions: 2, nodeOptions: { requestTimeout: 300 } });
+    const net = await testnet({ size: 8, dimensions: 2, nodeOptions: { requestTimeout: 2000 } });
     await net.settled();
     const victim = net.nodes[3]!;
     const { sip, xpp } = net.transportsOf(victim)!;
@@ -139,4 +141,15 @@ describe('ImpairedTransport', () => {
     expect(a.stats.cut).toBe(1);
     expect(() => new ImpairedTransport(b, { loss: 1 })).toThrow(RangeError);
   });
+});
+
+describe('README', () => {
+  it('runs the testnet example against the built package with the output its comments claim', () => {
+    const example = readmeExamples(fileURLToPath(new URL('..', import.meta.url))).find((e) =>
+      e.code.includes("'@xpp/dht/testing'"),
+    );
+    expect(example).toBeDefined();
+    expect(example!.run({ timeoutMs: 60_000 })).toBe(`${example!.promised.join('\n')}\n`);
+    expect(example!.promised).toEqual(['16 true', 'sip:alice@192.0.2.1', '15']);
+  }, 90_000);
 });

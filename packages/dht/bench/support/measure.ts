@@ -32,3 +32,12 @@ export async function settledRss(): Promise<number> {
 export const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 
 export const MB = 2 ** 20;
+
+/**
+ * Holds the process open until the returned function is called: every timer of the system clock is unref'd, so a
+ * run on the in-memory network (no sockets) would otherwise exit (code 13) whenever it only waits on timers.
+ */
+export function keepProcessAlive(): () => void {
+  const handle = setInterval(() => undefined, 60_000);
+  return () => clearInterval(handle);
+}

@@ -2,6 +2,7 @@ import type { Point } from '@xpp/can';
 import { MemoryNetwork, seededRandom } from '@xpp/reliability/testing';
 import { UdpSipTransport, type DatagramTransport, type SecurityPolicy } from '@xpp/session-sdp';
 import { MemoryTransport } from '@xpp/session-sdp/testing';
+import { adjacent } from '../node/neighbour-table.js';
 import { OverlayNode, type OverlayNodeOptions } from '../node/overlay-node.js';
 import { TestnetError } from './errors.js';
 import { ImpairedTransport } from './impaired-transport.js';
@@ -206,8 +207,11 @@ export class Testnet {
     return member === undefined ? undefined : { sip: member.sip, xpp: member.xpp };
   }
 
-  /** Forgets `node` without touching it (it left on its own, e.g. by a graceful leave). */
-  forget(node: OverlayNode): void {
+  /** Makes `node` leave gracefully (spec §3 LEAVE: its zones and records handed over first). */
+  async leave(node: OverlayNode, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (!this.#members.has(node))
+      throw new TestnetError('INVALID_ARGUMENT', 'not a live peer of this testnet');
+    await node.leave(options);
     this.#members.delete(node);
   }
 
@@ -217,17 +221,37 @@ export class Testnet {
   }
 
   /**
-   * True when the overlay is at rest: the live peers tile the space exactly, and every peer's neighbour table
-   * holds exactly the live peers whose zones abut its own, each with an open session.
+   * Why the overlay is not at rest, or undefined when it is: the live peers must tile the space exactly, have no
+   * work pending (`stats.settled`: no takeover, re-announcement, re-replication or call in progress), and each
+   * list exactly the live peers whose zones abut its own, every one over an open session.
    */
-  isSettled(): boolean {
-    if (!this.tiling().ok) return false;
-    const live = new Set(this.nodes.map((n) => n.id));
-    for (const node of this.#members.keys()) {
-      if (node.state !== 'peer') return false;
-      for (const n of node.neighbours()) if (!n.linked || !live.has(n.id)) return false;
+  unsettled(): string | undefined {
+    if (!this.tiling().ok) return 'the zones do not tile the space';
+    const nodes = this.nodes;
+    const live = new Set(nodes.map((n) => n.id));
+    for (const node of nodes) {
+      if (node.state !== 'peer') return `${node.id} is ${node.state}`;
+      const stats = node.stats;
+      if (!stats.settled)
+        return `${node.id} has work pending (${JSON.stringify({ replication: stats.replication, takeovers: stats.takeovers })})`;
+      for (const n of node.neighbours()) {
+        if (!live.has(n.id)) return `${node.id} lists ${n.id}, which is gone`;
+        if (!n.linked) return `${node.id} has no session to ${n.id}`;
+      }
     }
-    return true;
+    // The quadratic check last, once everything cheap holds.
+    for (const node of nodes) {
+      const listed = new Set(node.neighbours().map((n) => n.id));
+      for (const other of nodes)
+        if (other !== node && !listed.has(other.id) && adjacent(node.zones, other.zones))
+          return `${node.id} misses its neighbour ${other.id}`;
+    }
+    return undefined;
+  }
+
+  /** True when {@link unsettled} finds nothing. */
+  isSettled(): boolean {
+    return this.unsettled() === undefined;
   }
 
   /**
@@ -247,9 +271,68 @@ export class Testnet {
     );
   }
 
-  /** Waits until {@link isSettled}. */
-  settled(options: WaitOptions = {}): Promise<void> {
-    return waitFor(() => this.isSettled(), { what: 'the overlay to settle', ...options });
+  /** Waits until {@link isSettled}; the timeout error says what was still unsettled. */
+  async settled(options: WaitOptions = {}): Promise<void> {
+    let why: string | undefined;
+    try {
+      await waitFor(() => (why = this.unsettled()) === undefined, {
+        what: 'the overlay to settle',
+        ...options,
+      });
+    } catch (error) {
+      if (TestnetError.is(error, 'TIMEOUT'))
+        throw new TestnetError('TIMEOUT', `${error.message}: ${why ?? ''}`, { cause: error });
+      throw error;
+    }
+  }
+
+  /**
+   * How many copies of each record the live peers hold, by role: `kind/key/subkey` → primaries and replicas. After
+   * the overlay settled, every record has one primary and as many replicas as the nodes keep (spec §4).
+   */
+  recordCopies(): Map<string, { primary: number; replica: number }> {
+    const copies = new Map<string, { primary: number; replica: number }>();
+    for (const node of this.#members.keys())
+      for (const r of node.store.select(() => true)) {
+        const id = `${r.kind}/${r.key}/${r.subkey}`;
+        const entry = copies.get(id) ?? { primary: 0, replica: 0 };
+        entry[r.role]++;
+        copies.set(id, entry);
+      }
+    return copies;
+  }
+
+  /**
+   * Up to `count` live peers of which no two are neighbours or have a neighbour in common (nor with `exclude`),
+   * chosen by the seeded random source: peers that can crash or leave at once as if one after another — no record
+   * loses its owner and a replica holder together (replicas live on the peers that would take a zone over, its
+   * neighbours), and no survivor takes part in two takeovers or hand-overs at once.
+   */
+  independentPeers(count: number, exclude: readonly OverlayNode[] = []): OverlayNode[] {
+    const byId = new Map(this.nodes.map((n) => [n.id, n]));
+    const blocked = new Set<string>();
+    // A chosen peer blocks everything within two hops: no two chosen peers are neighbours or share one.
+    const block = (node: OverlayNode) => {
+      blocked.add(node.id);
+      for (const n of node.neighbours()) {
+        blocked.add(n.id);
+        for (const m of byId.get(n.id)?.neighbours() ?? []) blocked.add(m.id);
+      }
+    };
+    exclude.forEach(block);
+    const order = this.nodes;
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(this.#random() * (i + 1));
+      [order[i], order[j]] = [order[j] as OverlayNode, order[i] as OverlayNode];
+    }
+    const chosen: OverlayNode[] = [];
+    for (const node of order) {
+      if (chosen.length >= count) break;
+      if (blocked.has(node.id) || node.state !== 'peer') continue;
+      chosen.push(node);
+      block(node);
+    }
+    return chosen;
   }
 
   /** Waits until `condition` holds (polling with a deadline). */
