@@ -7,13 +7,13 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addUser } from '../src/cli/user-add.js';
-import { freeUdpPort } from '../test/sipp/run.js';
+import { freeUdpPort } from '@xpp/test-kit';
 import { NodeProcess, waitFor } from '../test/support/node-process.js';
 
 const SCENARIO = fileURLToPath(new URL('./register-load.xml', import.meta.url));
 const USERS = Number(process.env['BENCH_USERS'] ?? 2000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
-const RATES = (process.env['BENCH_RATES'] ?? '500,1000,2000,3000').split(',').map(Number);
+const RATES = (process.env['BENCH_RATES'] ?? '250,500,1000,2000').split(',').map(Number);
 const PEERS = 5;
 
 interface RunResult {
@@ -21,7 +21,10 @@ interface RunResult {
   readonly attempted: number;
   readonly succeeded: number;
   readonly failed: number;
+  /** Successful registrations per second of wall-clock time, from sipp's start to its exit. */
   readonly perSec: number;
+  /** CPU time the target peer's process spent per successful registration, µs (all its threads). */
+  readonly cpuUsPerRegister: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly failureRate: number;
@@ -36,6 +39,7 @@ function percentile(sorted: readonly number[], p: number): number {
 async function overlay(
   base: string,
   count: number,
+  target: number,
 ): Promise<{ procs: NodeProcess[]; http: number[]; sip: number[] }> {
   const config = join(base, 'node.json');
   // sipp 3.6 reads only the first challenge and knows only MD5.
@@ -60,7 +64,11 @@ async function overlay(
     'info',
   ];
   const procs: NodeProcess[] = [];
-  const first = new NodeProcess(['start', '--data-dir', join(base, 'peer-0'), ...common]);
+  // BENCH_PROFILE=<dir>: a V8 CPU profile of the peer under load, written when it stops.
+  const profile = process.env['BENCH_PROFILE'];
+  const nodeArgs = (i: number) =>
+    profile !== undefined && i === target ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const first = new NodeProcess(['start', '--data-dir', join(base, 'peer-0'), ...common], {}, nodeArgs(0));
   procs.push(first);
   const ports = [await first.ports()];
   const adminKey = readFileSync(join(base, 'peer-0', 'admin.pub'), 'utf8').trim();
@@ -69,20 +77,24 @@ async function overlay(
     const aor = `sip:peer-${i}@localhost`;
     await addUser(admin, { aor, password: `peer-${i}` });
     const via = ports[Math.floor((i - 1) / 2)]!;
-    const p = new NodeProcess([
-      'join',
-      '--via',
-      `127.0.0.1:${via.sip}`,
-      '--aor',
-      aor,
-      '--password',
-      `peer-${i}`,
-      '--admin-public-key',
-      adminKey,
-      '--data-dir',
-      join(base, `peer-${i}`),
-      ...common,
-    ]);
+    const p = new NodeProcess(
+      [
+        'join',
+        '--via',
+        `127.0.0.1:${via.sip}`,
+        '--aor',
+        aor,
+        '--password',
+        `peer-${i}`,
+        '--admin-public-key',
+        adminKey,
+        '--data-dir',
+        join(base, `peer-${i}`),
+        ...common,
+      ],
+      {},
+      nodeArgs(i),
+    );
     procs.push(p);
     const mine = await p.ports();
     ports.push(mine);
@@ -112,7 +124,19 @@ async function addUsers(base: string, httpPort: number): Promise<string> {
   return file;
 }
 
-async function sipp(dir: string, users: string, target: number, rate: number): Promise<RunResult> {
+/** CPU seconds (user + system) a process has used, from /proc (Linux; clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function sipp(
+  dir: string,
+  users: string,
+  target: { sip: number; pid: number },
+  rate: number,
+): Promise<RunResult> {
   const calls = rate * SECONDS;
   const args = [
     '-sf',
@@ -143,8 +167,10 @@ async function sipp(dir: string, users: string, target: number, rate: number): P
     '1',
     '-max_socket',
     '1024',
-    `127.0.0.1:${target}`,
+    `127.0.0.1:${target.sip}`,
   ];
+  const started = performance.now();
+  const cpuBefore = cpuSeconds(target.pid);
   return new Promise((resolve, reject) => {
     const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -166,7 +192,8 @@ async function sipp(dir: string, users: string, target: number, rate: number): P
       const head = (stat[0] ?? '').split(';');
       const last = (stat[stat.length - 1] ?? '').split(';');
       const col = (name: string) => Number(last[head.indexOf(name)]);
-      const elapsedS = parseElapsed(last[head.indexOf('ElapsedTime(C)')]) ?? SECONDS;
+      const elapsedS = (performance.now() - started) / 1000;
+      const cpu = cpuSeconds(target.pid) - cpuBefore;
       const succeeded = col('SuccessfulCall(C)');
       const failed = col('FailedCall(C)');
       resolve({
@@ -175,6 +202,7 @@ async function sipp(dir: string, users: string, target: number, rate: number): P
         succeeded,
         failed,
         perSec: Math.round(succeeded / Math.max(elapsedS, 1e-3)),
+        cpuUsPerRegister: Math.round((cpu * 1e6) / Math.max(1, succeeded)),
         p50Ms: percentile(rtts, 50),
         p99Ms: percentile(rtts, 99),
         failureRate: calls > 0 ? (calls - succeeded) / calls : 1,
@@ -183,26 +211,18 @@ async function sipp(dir: string, users: string, target: number, rate: number): P
   });
 }
 
-/** sipp's ElapsedTime is `HH:MM:SS:mmm...`; read it into seconds where present. */
-function parseElapsed(text: string | undefined): number | undefined {
-  const m = /(\d+):(\d+):(\d+)[:.](\d+)/.exec(text ?? '');
-  return m === null
-    ? undefined
-    : Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) + Number(`0.${m[4]}`);
-}
-
 async function measure(label: string, count: number, target: number): Promise<RunResult[]> {
   const base = mkdtempSync(join(tmpdir(), `xpp-bench-${label}-`));
-  const net = await overlay(base, count);
+  const net = await overlay(base, count, target);
   try {
     const users = await addUsers(base, net.http[0]!);
     const results: RunResult[] = [];
     for (const rate of RATES) {
       const dir = mkdtempSync(join(base, `sipp-${rate}-`));
-      const r = await sipp(dir, users, net.sip[target]!, rate);
+      const r = await sipp(dir, users, { sip: net.sip[target]!, pid: net.procs[target]!.child.pid! }, rate);
       console.log(
         `${label}: offered ${rate}/s → ${r.perSec}/s ok, failures ${(r.failureRate * 100).toFixed(2)}%, ` +
-          `p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms`,
+          `p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, peer CPU ${r.cpuUsPerRegister} µs/REGISTER`,
       );
       results.push(r);
     }
@@ -213,11 +233,16 @@ async function measure(label: string, count: number, target: number): Promise<Ru
   }
 }
 
-/** The highest sustained rate with < 1 % failures (or the best run when none qualifies). */
-function sustained(results: readonly RunResult[]): RunResult {
-  const ok = results.filter((r) => r.failureRate < 0.01);
-  const pool = ok.length > 0 ? ok : results;
-  return pool.reduce((best, r) => (r.perSec > best.perSec ? r : best));
+/**
+ * The run at the highest offered rate the peer kept up with: ≥ 95 % of the offered rate completed per second of
+ * wall-clock time, with < 1 % failures. When it kept up with none, the run that completed the most per second
+ * (its latency then is queueing: the figure is a capacity, not a sustained rate), flagged `sustained: false`.
+ */
+function sustained(results: readonly RunResult[]): RunResult & { sustained: boolean } {
+  const kept = results.filter((r) => r.failureRate < 0.01 && r.perSec >= 0.95 * r.offered);
+  if (kept.length > 0)
+    return { ...kept.reduce((best, r) => (r.offered > best.offered ? r : best)), sustained: true };
+  return { ...results.reduce((best, r) => (r.perSec > best.perSec ? r : best)), sustained: false };
 }
 
 const version = /SIPp v\S+/.exec(spawnSync('sipp', ['-v'], { encoding: 'utf8' }).stdout ?? '')?.[0];
@@ -240,9 +265,13 @@ console.log(
     registerPerSec: main.perSec,
     p99Ms: Number(main.p99Ms.toFixed(2)),
     failureRate: Number(main.failureRate.toFixed(4)),
+    sustained: main.sustained,
     p50Ms: Number(main.p50Ms.toFixed(2)),
+    cpuUsPerRegister: main.cpuUsPerRegister,
+    baselineCpuUsPerRegister: baseline.cpuUsPerRegister,
     baselineRegisterPerSec: baseline.perSec,
     baselineP99Ms: Number(baseline.p99Ms.toFixed(2)),
+    baselineSustained: baseline.sustained,
     ratioToBaseline: Number((main.perSec / Math.max(1, baseline.perSec)).toFixed(2)),
   }),
 );

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { RecordKind, verifyCredential, type OverlayNode, type SignedCredential } from '@xpp/dht';
@@ -22,6 +23,8 @@ export class CredentialKeeper {
   readonly #adminPublicKey: KeyObject;
   /** AOR → hex value of its newest signed credential. */
   readonly #kept = new Map<string, { serial: number; value: string }>();
+  #saving: Promise<void> | undefined;
+  #dirty = false;
 
   constructor(dataDir: string, adminPublicKey: KeyObject) {
     this.#path = join(dataDir, DATA_FILES.credentials);
@@ -60,7 +63,7 @@ export class CredentialKeeper {
     }
     await node.put(credential.aor, RecordKind.CREDENTIAL, value, CREDENTIAL_LIFETIME);
     this.#keep(credential, Buffer.from(value).toString('hex'));
-    this.#save();
+    await this.#save();
     return credential;
   }
 
@@ -81,13 +84,27 @@ export class CredentialKeeper {
     }
   }
 
-  #save(): void {
-    const temporary = `${this.#path}.tmp`;
-    try {
-      writeFileSync(temporary, JSON.stringify([...this.#kept.values()].map((k) => k.value)), { mode: 0o600 });
-      renameSync(temporary, this.#path);
-    } catch (cause) {
-      throw new NodeError('KEY_FILE', `cannot write ${this.#path}: ${(cause as Error).message}`, { cause });
-    }
+  /**
+   * Writes the file (to a temporary name, then renamed, so a crash never leaves half a file). Saves requested while
+   * one is being written share the next write: a burst of additions costs two writes, not one each.
+   */
+  #save(): Promise<void> {
+    this.#dirty = true;
+    this.#saving ??= (async () => {
+      try {
+        while (this.#dirty) {
+          this.#dirty = false;
+          const temporary = `${this.#path}.tmp`;
+          const text = JSON.stringify([...this.#kept.values()].map((k) => k.value));
+          await writeFile(temporary, text, { mode: 0o600 });
+          await rename(temporary, this.#path);
+        }
+      } catch (cause) {
+        throw new NodeError('KEY_FILE', `cannot write ${this.#path}: ${(cause as Error).message}`, { cause });
+      } finally {
+        this.#saving = undefined;
+      }
+    })();
+    return this.#saving;
   }
 }

@@ -122,7 +122,7 @@ function buildProgram(io: CliIo): Command {
       }
       const demo = await runDemo({ peers, out: (line) => io.stdout(`${line}\n`) });
       if (options.ci === true || !demo.ok) {
-        await demo.stop();
+        await demo.stop(false);
         io.process.exit(demo.ok ? 0 : 1);
         return;
       }
@@ -135,7 +135,7 @@ function buildProgram(io: CliIo): Command {
       const onSignal = (): void => {
         if (stopping) return io.process.exit(1);
         stopping = true;
-        void demo.stop().then(() => io.process.exit(0));
+        void demo.stop(true).then(() => io.process.exit(0));
       };
       io.process.on('SIGINT', onSignal);
       io.process.on('SIGTERM', onSignal);

@@ -26,8 +26,8 @@ export interface DemoOptions {
 export interface DemoResult {
   readonly ok: boolean;
   readonly peers: readonly NodeHandle[];
-  /** Leaves the overlay: every peer leaves gracefully, the last one closes. */
-  stop(): Promise<void>;
+  /** Ends the overlay: each peer leaves gracefully (`graceful`, Ctrl-C) or just closes (after a `--ci` report). */
+  stop(graceful: boolean): Promise<void>;
 }
 
 /**
@@ -112,9 +112,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       logger: createLogger(config, { pretty: false, destination: process.stderr }),
       metrics: new NodeMetrics({ processMetrics: false }),
     });
-  const stop = async (): Promise<void> => {
+  const stop = async (graceful: boolean): Promise<void> => {
     for (const c of clients) c.close();
-    for (const p of [...peers].reverse()) await p.leave().catch(() => p.close());
+    for (const p of [...peers].reverse()) await (graceful ? p.leave() : p.close()).catch(() => p.close());
   };
 
   try {
