@@ -122,28 +122,12 @@ describe('xpp-node CLI', () => {
     const status = await runXppNode(['status', '--http-port', '1']);
     expect(status.code).toBe(1);
     expect(status.stderr).toMatch(/no node answers at http:\/\/127\.0\.0\.1:1/);
-    const add = await runXppNode([
-      'user',
-      'add',
-      'sip:bob@localhost',
-      '--password',
-      'x',
-      '--data-dir',
-      dir,
-      '--http-port',
-      '1',
-    ]);
+    const addBob = (dataDir: string, ...more: string[]) =>
+      runXppNode(['user', 'add', 'sip:bob@localhost', '--password', 'x', '--data-dir', dataDir, ...more]);
+    const add = await addBob(dir, '--http-port', '1');
     expect(add.code).toBe(1);
     expect(add.stderr).toMatch(/no node answers/);
-    const noKey = await runXppNode([
-      'user',
-      'add',
-      'sip:bob@localhost',
-      '--password',
-      'x',
-      '--data-dir',
-      join(dir, 'none'),
-    ]);
+    const noKey = await addBob(join(dir, 'none'));
     expect(noKey.code).toBe(1);
     expect(noKey.stderr).toMatch(/no administrator private key/);
   });

@@ -50,6 +50,31 @@ async function start(c: NodeConfig): Promise<NodeHandle> {
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'xpp-daemon-'));
 
+/** A first peer and a candidate registered with it as `sip:peer-b@localhost` (not yet invited). */
+async function firstAndCandidate(dir: string): Promise<{ first: NodeHandle; candidate: NodeHandle }> {
+  const first = await start(config(join(dir, 'a')));
+  await addUser(
+    { domain: 'localhost', dataDir: first.config.dataDir, httpPort: first.ports.http },
+    { aor: 'sip:peer-b@localhost', password: 'pw-b' },
+  );
+  const candidate = await start(
+    config(join(dir, 'b'), {
+      joinVia: `127.0.0.1:${first.ports.sip}`,
+      joinAor: 'sip:peer-b@localhost',
+      joinPassword: 'pw-b',
+      adminPublicKey: first.keys.adminPublicKeyHex,
+    }),
+  );
+  return { first, candidate };
+}
+
+/** Asks the first peer's invite policy once the candidate is registered (the policy's own timer is slower). */
+async function invite(first: NodeHandle, candidate: NodeHandle): Promise<void> {
+  await waitFor('a registered candidate', () => (first.front.stats.clients > 0 ? true : undefined));
+  await first.front.evaluateInvitePolicy();
+  await candidate.ready;
+}
+
 describe('startNode', () => {
   it('a first peer owns the whole space, serves /healthz and keeps its identity across restarts', async () => {
     const dir = scratch();
@@ -98,28 +123,10 @@ describe('startNode', () => {
   });
 
   it('a candidate started with joinVia answers /healthz 503 until the live invite policy makes it a peer', async () => {
-    const dir = scratch();
-    const first = await start(
-      config(join(dir, 'a'), { invitePolicy: { maxClients: 0, minStableFlowMs: 0 } }),
-    );
-    await addUser(
-      { domain: 'localhost', dataDir: first.config.dataDir, httpPort: first.ports.http },
-      { aor: 'sip:peer-b@localhost', password: 'pw-b' },
-    );
-    const candidate = await start(
-      config(join(dir, 'b'), {
-        joinVia: `127.0.0.1:${first.ports.sip}`,
-        joinAor: 'sip:peer-b@localhost',
-        joinPassword: 'pw-b',
-        adminPublicKey: first.keys.adminPublicKeyHex,
-      }),
-    );
+    const { first, candidate } = await firstAndCandidate(scratch());
     expect(candidate.node.state).toBe('candidate');
     expect((await fetch(`http://127.0.0.1:${candidate.ports.http}/healthz`)).status).toBe(503);
-    // The policy runs on its own timer; asking it now only saves the test its interval.
-    await waitFor('a registered candidate', () => (first.front.stats.clients > 0 ? true : undefined));
-    await first.front.evaluateInvitePolicy();
-    await candidate.ready;
+    await invite(first, candidate);
     expect(candidate.node.state).toBe('peer');
     expect((await fetch(`http://127.0.0.1:${candidate.ports.http}/healthz`)).status).toBe(200);
     expect([...first.status().zones, ...candidate.status().zones].sort()).toEqual(['0', '1']);
@@ -127,21 +134,9 @@ describe('startNode', () => {
   });
 
   it('registers users with digest at different peers and proxies a call between them', async () => {
-    const dir = scratch();
-    const first = await start(config(join(dir, 'a')));
+    const { first, candidate: second } = await firstAndCandidate(scratch());
+    await invite(first, second);
     const admin = { domain: 'localhost', dataDir: first.config.dataDir, httpPort: first.ports.http };
-    await addUser(admin, { aor: 'sip:peer-b@localhost', password: 'pw-b' });
-    const second = await start(
-      config(join(dir, 'b'), {
-        joinVia: `127.0.0.1:${first.ports.sip}`,
-        joinAor: 'sip:peer-b@localhost',
-        joinPassword: 'pw-b',
-        adminPublicKey: first.keys.adminPublicKeyHex,
-      }),
-    );
-    await waitFor('a registered candidate', () => (first.front.stats.clients > 0 ? true : undefined));
-    await first.front.evaluateInvitePolicy();
-    await second.ready;
     await addUser(admin, { aor: 'sip:alice@localhost', password: 'alice-pw' });
     await addUser(admin, { aor: 'sip:bob@localhost', password: 'bob-pw' });
     const alice = await DemoSipClient.open({
