@@ -63,6 +63,14 @@ describe('nonces', () => {
     expect(issuer.verify(nonce, '00000002')).toBe('replayed');
   });
 
+  it('issues distinct nonces at one instant, across refills of its salt pool, each accepted once', () => {
+    const issuer = new NonceIssuer({ now: () => 5_000 });
+    const nonces = Array.from({ length: 2_000 }, () => issuer.issue());
+    expect(new Set(nonces).size).toBe(nonces.length);
+    for (const nonce of nonces) expect(issuer.verify(nonce, '00000001')).toBe('ok');
+    expect(issuer.verify(nonces[1_999]!, '00000001')).toBe('replayed');
+  });
+
   it('calls an expired nonce stale and a forged or foreign one invalid', () => {
     let now = 1_000_000;
     const issuer = new NonceIssuer({ now: () => now, lifetime: 300_000 });

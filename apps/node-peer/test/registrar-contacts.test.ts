@@ -108,6 +108,36 @@ describe('FlowTable and AnsweredRegisters (pure, bounded)', () => {
   });
   const source = (port: number) => ({ address: '192.0.2.1', port });
 
+  it('its AOR and +sip.xpp-peer indexes agree with its flows under any sequence of sets, deletes and sweeps', () => {
+    const step = fc.record({
+      op: fc.constantFrom('set', 'set', 'delete', 'sweep', 'clear'),
+      aor: fc.constantFrom('sip:a@x', 'sip:b@x', 'sip:c@x'),
+      contact: fc.constantFrom('sip:u@192.0.2.1', 'sip:v@192.0.2.2', 'sip:w@192.0.2.3'),
+      at: fc.integer({ min: 0, max: 100 }),
+      xppPeer: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+        const flows = new FlowTable(5);
+        for (const { op, aor, contact, at, xppPeer } of steps) {
+          if (op === 'set')
+            flows.set({ aor, binding: binding(contact), source: source(1), expiresAt: at, xppPeer }, 0);
+          else if (op === 'delete') flows.delete(aor, binding(contact));
+          else if (op === 'sweep') flows.sweep(at);
+          else flows.clear();
+          const all = [...flows.values()];
+          expect(flows.aors).toBe(new Set(all.map((f) => f.aor)).size);
+          for (const a of ['sip:a@x', 'sip:b@x', 'sip:c@x']) {
+            expect(new Set(flows.ofAor(a))).toEqual(new Set(all.filter((f) => f.aor === a)));
+            expect(flows.hasAor(a)).toBe(all.some((f) => f.aor === a));
+          }
+          expect(new Set(flows.xppPeers())).toEqual(new Set(all.filter((f) => f.xppPeer)));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('keeps a flow per AOR and identity, finds it by contact without parameters, keeps `since` for the same source', () => {
     const flows = new FlowTable(2);
     expect(

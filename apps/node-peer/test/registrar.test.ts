@@ -117,6 +117,40 @@ describe('registrar (RFC 3261 §10, RFC 7616 digest against overlay credentials)
     await registrar.register(0, { contact: '*' });
   });
 
+  it('a refresh costs one overlay write: its 200 lists the bindings this peer holds, a first REGISTER here reads the AOR', async () => {
+    await overlay.addUser('carol', 'carroll');
+    const [elsewhere, here, reader] = [overlay.peers[0]!, overlay.peers[2]!, overlay.peers[1]!];
+    const a = '<sip:carol@127.0.0.1:42000>';
+    const b = '<sip:carol@127.0.0.1:42001>';
+    const far = await overlay.client(elsewhere, 'sip:carol@localhost', 'carroll');
+    expect(contactsOf(await far.registrar.register(600, { contact: a }))).toEqual([a]);
+    const { registrar } = await overlay.client(here, 'sip:carol@localhost', 'carroll');
+    const ops = () => here.node.stats.requests;
+    const before = ops();
+    // Carol's first REGISTER at this peer: her credential read, the binding stored, then the AOR read back (A,
+    // stored elsewhere, too).
+    const first = await registrar.register(600, { contact: b });
+    expect(contactsOf(first).sort()).toEqual([a, b]);
+    expect(ops()['GET ok'] ?? 0).toBe((before['GET ok'] ?? 0) + 2);
+    expect(ops()['PUT ok'] ?? 0).toBeGreaterThan(before['PUT ok'] ?? 0);
+    const middle = ops();
+    // A refresh: stored again (the overlay's expiry follows), answered from the flows held here, no read.
+    const refresh = await registrar.register(600, { contact: b });
+    expect(refresh.status).toBe(200);
+    expect(refresh.headers.getAll('contact')).toEqual([`${b};expires=600`]);
+    expect(ops()['GET ok'] ?? 0).toBe(middle['GET ok'] ?? 0);
+    expect(ops()['PUT ok'] ?? 0).toBe((middle['PUT ok'] ?? 0) + 1);
+    const stored = await reader.front.location!.lookup('sip:carol@localhost');
+    expect(stored.map((x) => `<${x.contact}>`).sort()).toEqual([a, b]);
+    // Removing B here answers from the flows too: nothing of Carol's is held here any more.
+    const removed = await registrar.register(0, { contact: b });
+    expect(removed.headers.getAll('contact')).toEqual([]);
+    expect((await reader.front.location!.lookup('sip:carol@localhost')).map((x) => `<${x.contact}>`)).toEqual(
+      [a],
+    );
+    await far.registrar.register(0, { contact: '*' });
+  });
+
   it('a listener that throws is counted and changes nothing', async () => {
     const peer = overlay.peers[0]!;
     const off = peer.front.on('registered', () => {

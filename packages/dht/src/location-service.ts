@@ -73,8 +73,14 @@ export class LocationService {
   readonly #clock: Clock;
   readonly #cacheMs: number;
   readonly #maxCached: number;
-  /** AOR → credential (or null: none stored) and when it was read; Map order is least recently used first. */
-  readonly #credentials = new Map<string, { credential: SignedCredential | null; at: number }>();
+  /**
+   * AOR → credential (or null: none stored), the stored octets it was verified from, and when it was read; Map
+   * order is least recently used first.
+   */
+  readonly #credentials = new Map<
+    string,
+    { credential: SignedCredential | null; raw?: Uint8Array; at: number }
+  >();
   /** Peer id hex → its PEER record and when it was read (a proxy reads one per call otherwise). */
   readonly #peers = new Map<string, { record: PeerRecord; at: number }>();
 
@@ -150,11 +156,19 @@ export class LocationService {
     }
     const records = await this.#storage.get(key, RecordKind.CREDENTIAL);
     const value = records[0]?.value;
-    const credential = value === undefined ? undefined : verifyCredential(value, this.#adminKey);
+    // The octets verified last time, read again after the cache expired: the signature check would say the same.
+    const unchanged =
+      value !== undefined && cached?.raw !== undefined && Buffer.compare(value, cached.raw) === 0;
+    const credential =
+      value === undefined
+        ? undefined
+        : unchanged
+          ? (cached.credential ?? undefined)
+          : verifyCredential(value, this.#adminKey);
     if (credential !== undefined && credential.aor !== key) {
       throw new DhtError('CREDENTIAL_REFUSED', `credential for ${credential.aor} stored under key ${key}`);
     }
-    this.#remember(key, credential);
+    this.#remember(key, credential, value);
     return credential;
   }
 
@@ -211,9 +225,13 @@ export class LocationService {
     this.#peers.delete(peerIdHex);
   }
 
-  #remember(aor: string, credential: SignedCredential | undefined): void {
+  #remember(aor: string, credential: SignedCredential | undefined, raw?: Uint8Array): void {
     this.#credentials.delete(aor);
-    this.#credentials.set(aor, { credential: credential ?? null, at: this.#clock.now() });
+    this.#credentials.set(aor, {
+      credential: credential ?? null,
+      ...(credential === undefined || raw === undefined ? {} : { raw }),
+      at: this.#clock.now(),
+    });
     for (const oldest of this.#credentials.keys()) {
       if (this.#credentials.size <= this.#maxCached) break;
       this.#credentials.delete(oldest);

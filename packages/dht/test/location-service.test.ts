@@ -143,6 +143,51 @@ describe('LocationService over an overlay on real UDP', () => {
     );
   });
 
+  it('re-reads a credential after its cache time; unchanged octets are not re-verified, changed ones are', async () => {
+    let now = 0;
+    const signed = (password: string, key = admin.privateKey) =>
+      encodeCredential(
+        signCredential(
+          createCredential({ aor: 'sip:dora@example.org', realm: 'example.org', password }),
+          key,
+        ),
+      );
+    let stored = signed('first');
+    let gets = 0;
+    const service = new LocationService({
+      storage: {
+        put: () => Promise.resolve(1),
+        get: () => {
+          gets++;
+          return Promise.resolve([
+            { kind: RecordKind.CREDENTIAL, key: 'sip:dora@example.org', value: stored, lifetime: 60 },
+          ]);
+        },
+        remove: () => Promise.resolve(),
+      },
+      adminPublicKey: admin.publicKey,
+      clock: { now: () => now },
+      credentialCacheMs: 1_000,
+    });
+    const first = await service.credential('sip:dora@example.org');
+    expect(await service.credential('sip:dora@example.org')).toBe(first);
+    expect(gets).toBe(1);
+    now = 1_000;
+    // Read again (a password change must arrive), the same octets: the credential verified before is reused.
+    expect(await service.credential('sip:dora@example.org')).toBe(first);
+    expect(gets).toBe(2);
+    now = 2_000;
+    stored = signed('second');
+    const second = await service.credential('sip:dora@example.org');
+    expect(second).not.toBe(first);
+    expect(second?.ha1Sha256).not.toEqual(first?.ha1Sha256);
+    now = 3_000;
+    stored = signed('forged', generateAdminKeyPair().privateKey);
+    await expect(service.credential('sip:dora@example.org')).rejects.toSatisfy((e) =>
+      DhtError.is(e, 'BAD_SIGNATURE'),
+    );
+  });
+
   it('publishes and reads PEER records (where a flow peer is reached)', async () => {
     const [a, c] = [services[0]!, services[2]!];
     const node = nodes[0]!;

@@ -202,6 +202,118 @@ describe('SIP header values', () => {
   });
 });
 
+describe('SipHeaders (case-insensitive, compact forms, ordered)', () => {
+  const names = [
+    'Via',
+    'v',
+    'VIA',
+    'Contact',
+    'm',
+    'call-id',
+    'i',
+    'CSeq',
+    'cseq',
+    'X-Foo',
+    'x-foo',
+    'Route',
+  ];
+  const keyOf = (name: string) =>
+    ({ v: 'via', m: 'contact', i: 'call-id' })[name.toLowerCase()] ?? name.toLowerCase();
+  const display: Record<string, string> = {
+    via: 'Via',
+    contact: 'Contact',
+    'call-id': 'Call-ID',
+    cseq: 'CSeq',
+    'x-foo': 'X-Foo',
+    route: 'Route',
+  };
+  type Op = { op: 'append' | 'prepend' | 'set' | 'setFirst' | 'delete'; name: string; value: string };
+
+  it('behaves as an ordered list of (key, value) under any sequence of edits, and clones independently', () => {
+    const op = fc.record({
+      op: fc.constantFrom('append', 'prepend', 'set', 'setFirst', 'delete'),
+      name: fc.constantFrom(...names),
+      value: fc.stringMatching(/^[a-z0-9;=]{1,6}$/),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(op, { maxLength: 30 }),
+        fc.array(op, { maxLength: 5 }),
+        (ops: Op[], more: Op[]) => {
+          const headers = new SipHeaders();
+          let model: [string, string][] = [];
+          const apply = (
+            h: SipHeaders,
+            m: [string, string][],
+            { op, name, value }: Op,
+          ): [string, string][] => {
+            const key = keyOf(name);
+            const first = m.findIndex(([k]) => k === key);
+            h[op](name, value);
+            if (op === 'append') return [...m, [key, value]];
+            if (op === 'prepend') return [[key, value], ...m];
+            if (op === 'delete') return m.filter(([k]) => k !== key);
+            if (op === 'setFirst' && first >= 0) return m.map((e, i) => (i === first ? [key, value] : e));
+            if (op === 'setFirst') return [...m, [key, value]];
+            const rest = m.filter(([k]) => k !== key);
+            rest.splice(first < 0 ? rest.length : first, 0, [key, value]);
+            return rest;
+          };
+          const check = (h: SipHeaders, m: [string, string][]) => {
+            expect([...h].map((e) => [e.name, e.value])).toEqual(m.map(([k, v]) => [display[k], v]));
+            expect(h.size).toBe(m.length);
+            for (const name of names) {
+              const values = m.filter(([k]) => k === keyOf(name)).map(([, v]) => v);
+              expect(h.getAll(name)).toEqual(values);
+              expect(h.get(name)).toBe(values[0]);
+              expect(h.has(name)).toBe(values.length > 0);
+            }
+          };
+          for (const o of ops) model = apply(headers, model, o);
+          check(headers, model);
+          const copy = headers.clone();
+          let copyModel = model;
+          for (const o of more) copyModel = apply(copy, copyModel, o);
+          check(copy, copyModel);
+          check(headers, model);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('spells any number of distinct names right (the spelling memo is bounded, not the answers)', () => {
+    const headers = new SipHeaders();
+    for (let i = 0; i < 1_000; i++) headers.append(`x-name-${i}`, String(i));
+    expect([...headers].map((h) => h.name)).toEqual(Array.from({ length: 1_000 }, (_, i) => `X-Name-${i}`));
+    expect(headers.get('X-NAME-999')).toBe('999');
+    expect(new SipHeaders([['www-authenticate', 'a']]).clone().getAll('WWW-Authenticate')).toEqual(['a']);
+    expect([...new SipHeaders([['WWW-AUTHENTICATE', 'a']])][0]?.name).toBe('WWW-Authenticate');
+  });
+
+  it('writes Content-Length once, whatever spelling it was given in', () => {
+    const request = parseSipMessage(
+      enc(
+        crlf(
+          'OPTIONS sip:b@h SIP/2.0',
+          'Via: SIP/2.0/UDP h;branch=z9hG4bK1',
+          'From: <sip:a@h>;tag=1',
+          'To: <sip:b@h>',
+          'Call-ID: c',
+          'CSeq: 1 OPTIONS',
+          'l: 0',
+          '',
+          '',
+        ),
+      ),
+    ) as SipRequest;
+    request.headers.append('content-LENGTH', '42');
+    const text = new TextDecoder().decode(serializeSip(request));
+    expect(text.match(/content-length/gi)).toHaveLength(1);
+    expect(text).toContain('Content-Length: 0\r\n\r\n');
+  });
+});
+
 describe('SIP parser fuzzing', () => {
   const decodeNeverThrows = (bytes: Uint8Array) => {
     const result = decodeSip(bytes);

@@ -21,13 +21,19 @@ export interface Flow {
 }
 
 /**
- * The flows of clients registered through this peer, keyed by AOR and binding identity, with an index by contact
- * URI (how an incoming request is matched to a flow). Bounded; pure (time comes in as arguments).
+ * The flows of clients registered through this peer, keyed by AOR and binding identity, with indexes by contact
+ * URI (how an incoming request is matched to a flow), by AOR (what a registrar's 200 lists) and of the flows that
+ * advertised `+sip.xpp-peer` (the invite policy's candidates), so that no REGISTER or policy tick walks every flow.
+ * Bounded; pure (time comes in as arguments).
  */
 export class FlowTable {
   readonly #max: number;
   readonly #flows = new Map<string, Flow>();
   readonly #byContact = new Map<string, Flow>();
+  /** AOR → its flows by flow key; an AOR without flows has no entry. */
+  readonly #byAor = new Map<string, Map<string, Flow>>();
+  /** Flows that advertised `+sip.xpp-peer`, by flow key. */
+  readonly #xppPeers = new Map<string, Flow>();
 
   constructor(max = DEFAULT_MAX_FLOWS) {
     this.#max = max;
@@ -35,6 +41,11 @@ export class FlowTable {
 
   get size(): number {
     return this.#flows.size;
+  }
+
+  /** Distinct AORs with at least one flow here (the clients attached to this peer). */
+  get aors(): number {
+    return this.#byAor.size;
   }
 
   /** True when a flow for `binding` of `aor` could be stored (it exists already, or there is room). */
@@ -52,9 +63,13 @@ export class FlowTable {
       previous.source.address === flow.source.address &&
       previous.source.port === flow.source.port;
     const stored: Flow = { ...flow, since: sameSource ? previous.since : now };
-    if (previous !== undefined) this.#unindex(previous);
+    if (previous !== undefined) this.#unindex(key, previous);
     this.#flows.set(key, stored);
     this.#byContact.set(contactKey(stored.binding.contact), stored);
+    let ofAor = this.#byAor.get(stored.aor);
+    if (ofAor === undefined) this.#byAor.set(stored.aor, (ofAor = new Map()));
+    ofAor.set(key, stored);
+    if (stored.xppPeer) this.#xppPeers.set(key, stored);
     return true;
   }
 
@@ -63,13 +78,24 @@ export class FlowTable {
     const flow = this.#flows.get(key);
     if (flow === undefined) return undefined;
     this.#flows.delete(key);
-    this.#unindex(flow);
+    this.#unindex(key, flow);
     return flow;
   }
 
   /** Every flow of `aor`. */
   ofAor(aor: string): Flow[] {
-    return [...this.#flows.values()].filter((f) => f.aor === aor);
+    const ofAor = this.#byAor.get(aor);
+    return ofAor === undefined ? [] : [...ofAor.values()];
+  }
+
+  /** Whether this peer holds a flow of `aor`. */
+  hasAor(aor: string): boolean {
+    return this.#byAor.has(aor);
+  }
+
+  /** The flows whose contact advertised `+sip.xpp-peer` (candidates of the invite policy). */
+  xppPeers(): IterableIterator<Flow> {
+    return this.#xppPeers.values();
   }
 
   /** The flow whose contact URI is `uri`, URI parameters aside (a request retargeted to a contact, in-dialog). */
@@ -88,7 +114,7 @@ export class FlowTable {
     for (const [key, flow] of this.#flows) {
       if (flow.expiresAt > now) continue;
       this.#flows.delete(key);
-      this.#unindex(flow);
+      this.#unindex(key, flow);
       dead.push(flow);
     }
     return dead;
@@ -101,11 +127,17 @@ export class FlowTable {
   clear(): void {
     this.#flows.clear();
     this.#byContact.clear();
+    this.#byAor.clear();
+    this.#xppPeers.clear();
   }
 
-  #unindex(flow: Flow): void {
-    const key = contactKey(flow.binding.contact);
-    if (this.#byContact.get(key) === flow) this.#byContact.delete(key);
+  #unindex(key: string, flow: Flow): void {
+    const contact = contactKey(flow.binding.contact);
+    if (this.#byContact.get(contact) === flow) this.#byContact.delete(contact);
+    const ofAor = this.#byAor.get(flow.aor);
+    ofAor?.delete(key);
+    if (ofAor?.size === 0) this.#byAor.delete(flow.aor);
+    this.#xppPeers.delete(key);
   }
 }
 

@@ -1,6 +1,7 @@
 import {
   DhtError,
   normaliseAor,
+  REMOVED_BINDING_LIFETIME,
   type Binding,
   type DigestAlgorithm,
   type DigestResponseFields,
@@ -136,6 +137,10 @@ export class Registrar {
 
     const bound: { contact: RegisterContact; expires: number }[] = [];
     const removed: string[] = [];
+    const now = this.#o.clock.now();
+    // Whether this peer already held a flow of the AOR: then its 200 lists the bindings it holds instead of reading
+    // them back from the overlay (docs/decisions/node-peer-register-throughput.md).
+    const heldBefore = this.#o.flows.hasAor(aor);
     try {
       if (contacts.type === 'remove-all') {
         await this.#o.location.unregister(aor);
@@ -147,7 +152,6 @@ export class Registrar {
         const granted = contacts.contacts.map((c) => grantExpires(c.expires, this.#bounds));
         if (granted.includes('too-brief'))
           return answer(423, 'too-brief', [['Min-Expires', String(this.#bounds.minExpires)]]);
-        const now = this.#o.clock.now();
         for (const [i, contact] of contacts.contacts.entries()) {
           const expires = granted[i] as number;
           const binding: Binding = {
@@ -172,7 +176,12 @@ export class Registrar {
           bound.push({ contact, expires: stored });
         }
       }
-      const current = await this.#o.location.lookup(aor);
+      const current =
+        contacts.type === 'remove-all'
+          ? []
+          : contacts.type === 'bind' && heldBefore
+            ? this.#heldBindings(aor, now)
+            : await this.#o.location.lookup(aor);
       const headers: [string, string][] = current.map((b) => [
         'Contact',
         `<${b.contact}>;expires=${b.expires}`,
@@ -183,6 +192,20 @@ export class Registrar {
     } catch (error) {
       return this.#overlayFailure(error, answer);
     }
+  }
+
+  /**
+   * The bindings of `aor` whose flows this peer holds, with the seconds they have left: what a refresh's 200 lists
+   * without reading the AOR back from the overlay. Bindings stored through other peers are listed by the 200 of a
+   * first REGISTER here and of a query.
+   */
+  #heldBindings(aor: string, now: number): { contact: string; expires: number }[] {
+    const held: { contact: string; expires: number }[] = [];
+    for (const flow of this.#o.flows.ofAor(aor)) {
+      const expires = Math.floor((flow.expiresAt - now) / 1000);
+      if (expires > REMOVED_BINDING_LIFETIME) held.push({ contact: flow.binding.contact, expires });
+    }
+    return held;
   }
 
   /** One challenge per algorithm, in order of preference, sharing one nonce. */

@@ -155,7 +155,7 @@ export class SipFront {
     return {
       ...this.#counts,
       bindings: this.#flows.size,
-      clients: new Set([...this.#flows.values()].map((f) => f.aor)).size,
+      clients: this.#flows.aors,
       proxied: proxy?.proxied ?? 0,
       rejected,
     };
@@ -206,9 +206,11 @@ export class SipFront {
       ...(this.#o.inviteBackoffMs === undefined ? {} : { backoffMs: this.#o.inviteBackoffMs }),
       load: () => this.#load(),
       candidates: () =>
-        [...this.#flows.values()]
-          .filter((f) => f.xppPeer)
-          .map((f) => ({ id: f.binding.contact, xppPeer: true, flowSince: f.since })),
+        Array.from(this.#flows.xppPeers(), (f) => ({
+          id: f.binding.contact,
+          xppPeer: true,
+          flowSince: f.since,
+        })),
       invite: async (candidate) => {
         if (node.state !== 'peer') throw new NodeError('NOT_RUNNING', 'this node is not a peer yet');
         return (await node.invite(inviteTarget(candidate.id, this.#flows.byContact(candidate.id)?.source)))

@@ -1,5 +1,5 @@
 import { SessionError } from '../errors.js';
-import { SipHeaders, headerKey, isToken, splitHeaderValue } from './headers.js';
+import { SipHeaders, isToken, splitHeaderValue } from './headers.js';
 import { REASON_PHRASES, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 import { parseNameAddr } from './name-addr.js';
 import { parseVia } from './via.js';
@@ -206,7 +206,8 @@ export function serializeSip(message: SipMessage): Uint8Array {
     head = `SIP/2.0 ${message.status} ${message.reason}\r\n`;
   }
   for (const { name, value } of message.headers) {
-    if (headerKey(name) !== 'content-length') head += `${name}: ${value}\r\n`;
+    // Entries carry display spellings (SipHeaders), so one comparison finds every spelling of Content-Length.
+    if (name !== 'Content-Length') head += `${name}: ${value}\r\n`;
   }
   head += `Content-Length: ${message.body.length}\r\n\r\n`;
   const headBytes = Buffer.from(head, 'utf8');

@@ -37,12 +37,24 @@ export function headerKey(name: string): string {
   return COMPACT[lower] ?? lower;
 }
 
+/** Display spellings already computed, by header key: a message has a dozen, a peer sees a few dozen names. */
+const displayNames = new Map<string, string>();
+/** Names whose display spelling is remembered at most (hostile input may bring any number of new ones). */
+const MAX_DISPLAY_NAMES = 256;
+
 /** The display spelling of a header: `Call-ID`, `CSeq`, `Content-Length`, … */
 export function headerDisplayName(name: string): string {
-  const key = headerKey(name);
-  return (
-    SPECIAL_CASE[key] ?? key.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())
-  );
+  return displayNameOfKey(headerKey(name));
+}
+
+function displayNameOfKey(key: string): string {
+  const known = displayNames.get(key);
+  if (known !== undefined) return known;
+  const display =
+    SPECIAL_CASE[key] ??
+    key.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+  if (displayNames.size < MAX_DISPLAY_NAMES) displayNames.set(key, display);
+  return display;
 }
 
 /** True for a header name made of RFC 3261 token characters. */
@@ -89,6 +101,8 @@ export interface SipHeader {
  */
 export class SipHeaders {
   readonly #entries: SipHeader[] = [];
+  /** `headerKey` of each entry, same index: lookups compare keys instead of re-deriving them per entry. */
+  readonly #keys: string[] = [];
 
   constructor(init?: Iterable<readonly [string, string]>) {
     if (init !== undefined) for (const [name, value] of init) this.append(name, value);
@@ -96,54 +110,65 @@ export class SipHeaders {
 
   /** The first value of `name`, or undefined. */
   get(name: string): string | undefined {
-    const key = headerKey(name);
-    return this.#entries.find((h) => headerKey(h.name) === key)?.value;
+    const index = this.#keys.indexOf(headerKey(name));
+    return index < 0 ? undefined : this.#entries[index]?.value;
   }
 
   /** Every value of `name`, in order. */
   getAll(name: string): string[] {
     const key = headerKey(name);
-    return this.#entries.filter((h) => headerKey(h.name) === key).map((h) => h.value);
+    const values: string[] = [];
+    for (let i = 0; i < this.#keys.length; i++)
+      if (this.#keys[i] === key) values.push((this.#entries[i] as SipHeader).value);
+    return values;
   }
 
   has(name: string): boolean {
-    return this.get(name) !== undefined;
+    return this.#keys.includes(headerKey(name));
   }
 
   /** Adds a value after the existing ones. Throws `INVALID_ARGUMENT` for a bad name or a CR/LF in the value. */
   append(name: string, value: string): this {
-    this.#entries.push(checkedHeader(name, value));
+    const [key, header] = checkedHeader(name, value);
+    this.#keys.push(key);
+    this.#entries.push(header);
     return this;
   }
 
   /** Adds a value before the existing ones (a proxy's Via, a Record-Route). */
   prepend(name: string, value: string): this {
-    this.#entries.unshift(checkedHeader(name, value));
+    const [key, header] = checkedHeader(name, value);
+    this.#keys.unshift(key);
+    this.#entries.unshift(header);
     return this;
   }
 
   /** Replaces every value of `name` by one. */
   set(name: string, value: string): this {
-    const header = checkedHeader(name, value);
-    const index = this.#entries.findIndex((h) => headerKey(h.name) === headerKey(name));
+    const [key, header] = checkedHeader(name, value);
+    const index = this.#keys.indexOf(key);
     this.delete(name);
-    this.#entries.splice(index < 0 ? this.#entries.length : index, 0, header);
+    const at = index < 0 ? this.#entries.length : index;
+    this.#keys.splice(at, 0, key);
+    this.#entries.splice(at, 0, header);
     return this;
   }
 
   /** Replaces the first value of `name` (the top Via after adding `received`). */
   setFirst(name: string, value: string): this {
-    const index = this.#entries.findIndex((h) => headerKey(h.name) === headerKey(name));
+    const [key, header] = checkedHeader(name, value);
+    const index = this.#keys.indexOf(key);
     if (index < 0) return this.append(name, value);
-    this.#entries[index] = checkedHeader(name, value);
+    this.#entries[index] = header;
     return this;
   }
 
   delete(name: string): this {
     const key = headerKey(name);
-    for (let i = this.#entries.length - 1; i >= 0; i--) {
-      const entry = this.#entries[i];
-      if (entry !== undefined && headerKey(entry.name) === key) this.#entries.splice(i, 1);
+    for (let i = this.#keys.length - 1; i >= 0; i--) {
+      if (this.#keys[i] !== key) continue;
+      this.#keys.splice(i, 1);
+      this.#entries.splice(i, 1);
     }
     return this;
   }
@@ -157,15 +182,21 @@ export class SipHeaders {
   }
 
   clone(): SipHeaders {
-    return new SipHeaders(this.#entries.map((h) => [h.name, h.value] as const));
+    // Entries are immutable and were checked when added: the copy shares them.
+    const copy = new SipHeaders();
+    copy.#keys.push(...this.#keys);
+    copy.#entries.push(...this.#entries);
+    return copy;
   }
 }
 
-function checkedHeader(name: string, value: string): SipHeader {
+/** The key and the checked entry of a header line. */
+function checkedHeader(name: string, value: string): [string, SipHeader] {
   if (!isToken(name))
     throw new SessionError('INVALID_ARGUMENT', `header name ${JSON.stringify(name)} is not a token`);
   if (/[\r\n\0]/.test(value)) {
     throw new SessionError('INVALID_ARGUMENT', `header ${name} value contains CR, LF or NUL`);
   }
-  return { name: headerDisplayName(name), value: value.trim() };
+  const key = headerKey(name);
+  return [key, { name: displayNameOfKey(key), value: value.trim() }];
 }
