@@ -162,5 +162,15 @@ describe('startNode', () => {
     expect(await alice.call('sip:bob@localhost')).toEqual({ invite: 200, bye: 200 });
     expect([...bob.answered.values()]).toEqual([{ ended: true }]);
     expect(await alice.call('sip:nobody@localhost')).toMatchObject({ invite: 404 });
+
+    // The front's and the node's figures reach /metrics at each scrape.
+    const metrics = await (await fetch(`http://127.0.0.1:${first.ports.http}/metrics`)).text();
+    expect(metrics).toMatch(/^sip_registrations_total\{result="ok"\} [1-9]/m);
+    expect(metrics).toMatch(/^sip_registrations_total\{result="auth-failed"\} 1$/m);
+    expect(metrics).toMatch(/^sip_bindings 1$/m);
+    expect(metrics).toMatch(/^sip_proxied_total [1-9]/m);
+    expect(metrics).toMatch(/^xpp_overlay_neighbours 1$/m);
+    expect(metrics).toMatch(/^xpp_overlay_events_total\{event="neighbour-up"\} 1$/m);
+    expect(metrics).toMatch(/^xpp_overlay_requests_by_hops_total\{hops="[01]"\} [1-9]/m);
   });
 });

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startOpsHttpServer, type OpsHttpServer } from '../src/http-server.js';
 import { NodeMetrics } from '../src/metrics.js';
@@ -79,5 +80,42 @@ describe('ops HTTP server', () => {
     expect((await post(JSON.stringify({ credential: 'ab'.repeat(10_000) }))).status).toBe(413);
     expect((await fetch(`http://127.0.0.1:${server.port}/admin/credentials`)).status).toBe(405);
     expect(seen).toEqual(['c0ffee', 'bad0']);
+  });
+
+  it('answers admin requests from another address 403 without calling the handler', async () => {
+    let calls = 0;
+    server = await startOpsHttpServer({
+      host: '127.0.0.2',
+      port: 0,
+      metrics: new NodeMetrics(),
+      isServing: () => true,
+      admin: {
+        addCredential: () => {
+          calls++;
+          return Promise.resolve({});
+        },
+      },
+    });
+    // From 127.0.0.3 to 127.0.0.2: neither the loopback address nor the node's own.
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.2',
+          port: server!.port,
+          path: '/admin/credentials',
+          method: 'POST',
+          localAddress: '127.0.0.3',
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify({ credential: 'c0ffee' }));
+    });
+    expect(status).toBe(403);
+    expect(calls).toBe(0);
+    expect((await fetch(`http://127.0.0.2:${server.port}/healthz`)).status).toBe(200);
   });
 });
