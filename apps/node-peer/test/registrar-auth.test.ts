@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseDigestAuthorization } from '../src/registrar/authorization.js';
 import { NonceIssuer } from '../src/registrar/nonces.js';
+import { RANDOM_POOL_OCTETS, RandomPool } from '../src/sip/random-pool.js';
+import { localTag } from '../src/sip/tags.js';
 
 describe('Digest Authorization header', () => {
   it('reads the parameters of a typical SIP client header', () => {
@@ -69,6 +71,18 @@ describe('nonces', () => {
     expect(new Set(nonces).size).toBe(nonces.length);
     for (const nonce of nonces) expect(issuer.verify(nonce, '00000001')).toBe('ok');
     expect(issuer.verify(nonces[1_999]!, '00000001')).toBe('replayed');
+  });
+
+  it('draws To tags from the random pool: 48-bit hex, distinct across refills', () => {
+    const tags = Array.from({ length: 2_000 }, () => localTag());
+    for (const tag of tags) expect(tag).toMatch(/^[0-9a-f]{12}$/);
+    expect(new Set(tags).size).toBe(tags.length);
+    const pool = new RandomPool();
+    const target = new Uint8Array(RANDOM_POOL_OCTETS + 2);
+    pool.fill(target, 1, RANDOM_POOL_OCTETS);
+    expect(target[0]).toBe(0);
+    expect(target[RANDOM_POOL_OCTETS + 1]).toBe(0);
+    expect(new Set(target.subarray(1, RANDOM_POOL_OCTETS + 1)).size).toBeGreaterThan(200);
   });
 
   it('calls an expired nonce stale and a forged or foreign one invalid', () => {

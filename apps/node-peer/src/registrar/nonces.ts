@@ -1,11 +1,5 @@
-import {
-  createHmac,
-  createSecretKey,
-  randomBytes,
-  randomFillSync,
-  timingSafeEqual,
-  type KeyObject,
-} from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { randomPool } from '../sip/random-pool.js';
 
 export interface NonceOptions {
   /** How long a nonce may be used, ms. Default 300 000 (5 minutes). */
@@ -24,8 +18,6 @@ export type NonceVerdict = 'ok' | 'stale' | 'invalid' | 'replayed';
 const STAMP = 8;
 const SALT = 8;
 const MAC = 16;
-/** Salts drawn from the system's random source at once (one call per 512 challenges instead of one each). */
-const SALT_POOL_OCTETS = SALT * 512;
 
 /**
  * Stateless, self-authenticating nonces (time stamp ‖ salt ‖ HMAC), so any number of challenges costs no memory;
@@ -37,8 +29,6 @@ export class NonceIssuer {
   readonly #maxTracked: number;
   readonly #now: () => number;
   readonly #key: KeyObject;
-  readonly #salts = Buffer.alloc(SALT_POOL_OCTETS);
-  #saltAt = SALT_POOL_OCTETS;
   /** nonce → highest nonce count seen and when it was issued; Map order is least recently used first. */
   readonly #counts = new Map<string, { count: number; issuedAt: number }>();
   /** Latest issue time of any nonce forgotten from the table: an untracked nonce not newer may have been used. */
@@ -54,11 +44,7 @@ export class NonceIssuer {
   issue(): string {
     const body = Buffer.alloc(STAMP + SALT);
     body.writeBigUInt64BE(BigInt(Math.floor(this.#now())), 0);
-    if (this.#saltAt >= SALT_POOL_OCTETS) {
-      randomFillSync(this.#salts);
-      this.#saltAt = 0;
-    }
-    this.#salts.copy(body, STAMP, this.#saltAt, (this.#saltAt += SALT));
+    randomPool.fill(body, STAMP, SALT);
     return Buffer.concat([body, this.#mac(body)]).toString('base64url');
   }
 

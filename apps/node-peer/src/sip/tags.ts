@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomPool } from './random-pool.js';
 
-/** A fresh To tag for a response this node answers itself (RFC 3261 §8.2.6.2). */
+/** A fresh To tag for a response this node answers itself (RFC 3261 §8.2.6.2): 48 random bits. */
 export function localTag(): string {
-  return randomBytes(6).toString('hex');
+  return randomPool.hex(6);
 }
