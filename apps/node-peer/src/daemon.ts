@@ -157,6 +157,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     });
   } catch (error) {
     abort.abort();
+    if (refresh !== undefined) clearInterval(refresh);
     await front.close();
     await node.close();
     throw error;

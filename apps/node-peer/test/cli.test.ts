@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,21 @@ describe('xpp-node CLI', () => {
     const unknown = await runXppNode(['start', '--sip-prot', '1']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown option '--sip-prot'/);
+  });
+
+  it('says which address is taken when a port is in use, without a stack trace', async () => {
+    const taken = createSocket('udp4');
+    await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', resolve));
+    try {
+      const port = String(taken.address().port);
+      const dir = join(scratch(), 'data');
+      const result = await runXppNode(['start', '--data-dir', dir, ...anyPorts, '--sip-port', port]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`cannot bind 127.0.0.1:${port}`);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      taken.close();
+    }
   });
 
   it('keygen writes the administrator key pair and a peer id, and refuses to overwrite them without --force', async () => {

@@ -1,5 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { DhtError } from '@xpp/dht';
 import { NodeError } from '../errors.js';
 import { keygen } from '../data-dir.js';
 import { commandConfig, withConfigFlags } from './config-flags.js';
@@ -164,11 +163,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr(`xpp-node: ${error.message}\n`);
       return error.code === 'INVALID_CONFIG' || error.code === 'CONFIG_FILE' ? USAGE_EXIT : 1;
     }
-    if (DhtError.is(error)) {
-      io.stderr(`xpp-node: ${error.message}\n`);
-      return 1;
-    }
-    io.stderr(`xpp-node: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // Coded errors (ours, the packages', the system's: EADDRINUSE…) say what happened; a stack is for bugs.
+    const coded = error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
+    const cause = coded && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    io.stderr(
+      `xpp-node: ${coded ? `${error.message}${cause}` : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return 1;
   }
 }
