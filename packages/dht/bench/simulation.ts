@@ -2,8 +2,7 @@
 // in-memory network — the same OverlayNode code as over UDP — then PUTs and GETs `records` (default 10,000) from
 // random peers. A benchmark, not a test: it reports the time of each stage, hops and RSS; the last line printed is
 // one JSON object of the figures.
-import { peerRecordCodec, RecordKind } from '../src/index.js';
-import { createTestnet } from '../src/testing/index.js';
+import { createTestnet, workloadRecord, type WorkloadRecord } from '../src/testing/index.js';
 import { keepProcessAlive, latencies, MB, quantile, round, settledRss } from './support/measure.js';
 
 const PEERS = Number(process.argv[2] ?? 10_000);
@@ -31,16 +30,15 @@ const growMs = performance.now() - started;
 if (!net.tiling().ok) throw new Error('the overlay does not tile the space');
 const rssPerPeerMB = ((await settledRss()) - rssBefore) / PEERS / MB;
 
-const value = peerRecordCodec.encode({
-  peerId: Uint8Array.of(1, 2, 3, 4),
-  contact: { uri: 'sip:alice@192.0.2.10:5060', candidates: [] },
-});
-const key = (i: number) => `sip:user${i}@example.org`;
 const hopsBefore = net.nodes.reduce((sum, n) => sum + (n.stats.operations['ROUTE ok'] ?? 0), 0);
-const putMs = await latencies(RECORDS, (i) => net.randomNode().put(key(i), RecordKind.PEER, value, 600));
+const records = Array.from({ length: RECORDS }, (_, i) => workloadRecord(i));
+const record = (i: number) => records[i] as WorkloadRecord;
+const putMs = await latencies(RECORDS, (i) =>
+  net.randomNode().put(record(i).key, record(i).kind, record(i).value, 600),
+);
 const getMs = await latencies(RECORDS, async (i) => {
-  const found = await net.randomNode().get(key(i), RecordKind.PEER);
-  if (found.length !== 1) throw new Error(`GET ${key(i)} found ${found.length} records`);
+  const found = await net.randomNode().get(record(i).key, record(i).kind);
+  if (found.length !== 1) throw new Error(`GET ${record(i).key} found ${found.length} records`);
 });
 const hops =
   (net.nodes.reduce((sum, n) => sum + (n.stats.operations['ROUTE ok'] ?? 0), 0) - hopsBefore) / (2 * RECORDS);

@@ -1,7 +1,6 @@
 // One contender of overlay.bench.ts, in its own process (so its RSS is its own): a 100-peer XPP-PCAN overlay over
 // real UDP on loopback, grown by invitations. Prints one JSON line of figures.
-import { peerRecordCodec, RecordKind } from '../src/index.js';
-import { createTestnet, waitFor } from '../src/testing/index.js';
+import { createTestnet, waitFor, workloadRecord, type WorkloadRecord } from '../src/testing/index.js';
 import { latencies, MB, quantile, round, settledRss } from './support/measure.js';
 
 const PEERS = Number(process.env['BENCH_PEERS'] ?? 100);
@@ -26,17 +25,15 @@ for (let i = 0; i < JOINS; i++) {
 await net.settled();
 const rssPerNodeMB = ((await settledRss()) - rssBefore) / PEERS / MB;
 
-const value = peerRecordCodec.encode({
-  peerId: Uint8Array.of(1, 2, 3, 4),
-  contact: { uri: 'sip:alice@192.0.2.10:5060', candidates: [] },
-});
-const key = (i: number) => `sip:user${i}@example.org`;
-// Warm up every session's first-use paths, then measure.
-await latencies(200, (i) => net.randomNode().put(key(OPS + i), RecordKind.PEER, value, 600));
-const putMs = await latencies(OPS, (i) => net.randomNode().put(key(i), RecordKind.PEER, value, 600));
+// Records made before the clock runs; warm up every session's first-use paths, then measure.
+const records = Array.from({ length: OPS + 200 }, (_, i) => workloadRecord(i));
+const put = (r: WorkloadRecord) => net.randomNode().put(r.key, r.kind, r.value, 600);
+const record = (i: number) => records[i] as WorkloadRecord;
+await latencies(200, (i) => put(record(OPS + i)));
+const putMs = await latencies(OPS, (i) => put(record(i)));
 const getMs = await latencies(OPS, async (i) => {
-  const found = await net.randomNode().get(key(i), RecordKind.PEER);
-  if (found.length !== 1) throw new Error(`GET ${key(i)} found ${found.length} records`);
+  const found = await net.randomNode().get(record(i).key, record(i).kind);
+  if (found.length !== 1) throw new Error(`GET ${record(i).key} found ${found.length} records`);
 });
 const hops = net.nodes.reduce((sum, n) => sum + (n.stats.operations['ROUTE ok'] ?? 0), 0) / (2 * OPS + 200);
 await net.close();

@@ -1,26 +1,33 @@
 import { areNeighbours } from '@xpp/can';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OverlayNode, peerRecordCodec, RecordKind } from '../src/index.js';
-import { createTestnet, type Testnet } from '../src/testing/index.js';
+import { RecordKind } from '../src/index.js';
+import { createTestnet, workloadRecord, workloadUri, type Testnet } from '../src/testing/index.js';
 
 // 1,000 peers in one process over the in-memory network: the very OverlayNode, SIP user agent, XPP endpoint and
 // secured sessions that run over UDP, only the datagram transport differs. Stages share one overlay, in order.
-const PEERS = 1000;
-const RECORDS = 1000;
+const PEERS = Number(process.env['SIM_PEERS'] ?? 1000);
+const RECORDS = Number(process.env['SIM_RECORDS'] ?? 1000);
 const D = 4;
+const CHURN = 0.3;
+const REPLICAS = 2;
+/**
+ * Crash detection within ~15 s (a keepalive after 5 s idle, dead after 2 misses) and quick takeover timers. Faster
+ * keepalives cost too much CPU here: every one of the ~10,000 sessions of the overlay sends them.
+ */
+const TIMERS = {
+  keepaliveInterval: 5000,
+  keepaliveMisses: 2,
+  takeover: { unitMs: 300, maxMs: 1500 },
+  claimTimeout: 1000,
+  replicas: REPLICAS,
+};
+/** Crashes are waited for (keepalives must notice them): at most this many, the rest of the churn leaves. */
+const MAX_CRASHES = 40;
 
 let net: Testnet;
 const figures: Record<string, number> = {};
 const started = performance.now();
 const rssBefore = process.memoryUsage().rss;
-
-const key = (i: number) => `sip:user${i}@example.org`;
-const uri = (i: number) => `sip:user${i}@192.0.2.${i % 250}:5060`;
-const value = (i: number) =>
-  peerRecordCodec.encode({
-    peerId: Uint8Array.of(i >> 8, i & 0xff),
-    contact: { uri: uri(i), candidates: [] },
-  });
 
 /** ROUTE requests served, over every live peer: each is one hop of some routed operation. */
 function routeHops(): number {
@@ -28,9 +35,10 @@ function routeHops(): number {
 }
 
 beforeAll(async () => {
-  net = await createTestnet({ size: PEERS, network: 'memory', dimensions: D, seed: 11 });
+  net = await createTestnet({ size: PEERS, network: 'memory', dimensions: D, seed: 11, nodeOptions: TIMERS });
   figures['growMs'] = Math.round(performance.now() - started);
-}, 120_000);
+  figures['failedInvitations'] = net.failedInvitations;
+}, 900_000);
 
 afterAll(async () => {
   figures['rssPerPeerMB'] = Number(((process.memoryUsage().rss - rssBefore) / PEERS / 2 ** 20).toFixed(3));
@@ -78,10 +86,12 @@ describe(`simulation: ${PEERS} peers on the in-memory network, the same node cod
   it(`serves ${RECORDS} PUTs then GETs from random peers, each found, in about (d/4)·n^(1/d) hops`, async () => {
     const hopsBefore = routeHops();
     for (let i = 0; i < RECORDS; i++)
-      expect(await net.randomNode().put(key(i), RecordKind.PEER, value(i), 600)).toBe(600);
+      expect(
+        await net.randomNode().put(workloadRecord(i).key, RecordKind.PEER, workloadRecord(i).value, 600),
+      ).toBe(600);
     for (let i = 0; i < RECORDS; i++) {
-      const found = await net.randomNode().get(key(i), RecordKind.PEER);
-      expect(found.map((r) => peerRecordCodec.decode(r.value).contact.uri)).toEqual([uri(i)]);
+      const found = await net.randomNode().get(workloadRecord(i).key, RecordKind.PEER);
+      expect(found.map((r) => workloadUri(r.value))).toEqual([workloadRecord(i).uri]);
     }
     const meanHops = (routeHops() - hopsBefore) / (2 * RECORDS);
     const expected = (D / 4) * PEERS ** (1 / D);
@@ -91,4 +101,42 @@ describe(`simulation: ${PEERS} peers on the in-memory network, the same node cod
     expect(meanHops).toBeLessThan(expected * 1.4);
     expect(net.nodes.reduce((sum, n) => sum + n.store.stats.records, 0)).toBeGreaterThanOrEqual(RECORDS);
   }, 60_000);
+  it(`${CHURN * 100}% churn — leaves and crashes, in rounds of peers two hops apart: exact tiling, nothing lost`, async () => {
+    const started = performance.now();
+    const crashes = Math.min(MAX_CRASHES, Math.round((PEERS * CHURN) / 2));
+    const leaves = Math.round(PEERS * CHURN) - crashes;
+    let rounds = 0;
+    // Graceful leaves: each hands its zone and records to a neighbour before it goes.
+    for (let left = 0; left < leaves; rounds++) {
+      const group = net.independentPeers(leaves - left);
+      await Promise.all(group.map((node) => net.leave(node)));
+      left += group.length;
+      await net.settled({ timeoutMs: 60_000 });
+      expect(net.tiling().ok).toBe(true);
+    }
+    // Crashes: sockets go silent; keepalives notice, the takeover timers pick one taker per dead zone.
+    for (let crashed = 0; crashed < crashes; rounds++) {
+      const group = net.independentPeers(crashes - crashed);
+      await Promise.all(group.map((node) => net.crash(node)));
+      crashed += group.length;
+      await net.settled({ timeoutMs: 60_000 });
+      expect(net.tiling().ok).toBe(true);
+    }
+    expect(net.size).toBe(PEERS - leaves - crashes);
+    figures['churnRounds'] = rounds;
+    figures['churnMs'] = Math.round(performance.now() - started);
+    // No two peers of a round were neighbours, so no record lost its owner and both replica holders together:
+    // the replica bound says nothing may be lost, and every record is back to one primary and its replicas.
+    await net.waitFor(
+      () => [...net.recordCopies().values()].every((c) => c.primary === 1 && c.replica === REPLICAS),
+      { timeoutMs: 60_000, what: 're-replication after the churn' },
+    );
+    expect(net.recordCopies().size).toBe(RECORDS);
+    const missing: number[] = [];
+    for (let i = 0; i < RECORDS; i++) {
+      const found = await net.randomNode().get(workloadRecord(i).key, RecordKind.PEER);
+      if (found.length !== 1 || workloadUri(found[0]!.value) !== workloadRecord(i).uri) missing.push(i);
+    }
+    expect(missing).toEqual([]);
+  }, 900_000);
 });

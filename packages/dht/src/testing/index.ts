@@ -14,3 +14,4 @@ export {
 } from './impaired-transport.js';
 export { waitFor, type WaitOptions } from './wait.js';
 export { TestnetError, type TestnetErrorCode } from './errors.js';
+export { workloadRecord, workloadUri, type WorkloadRecord } from './workload.js';

@@ -40,6 +40,8 @@ export interface TestnetOptions {
   readonly loss?: number;
   /** Default `random-point`. */
   readonly inviter?: InviterChoice;
+  /** Invitations tried per newcomer before {@link Testnet.add} gives up. Default 3. */
+  readonly inviteAttempts?: number;
   /** Address UDP nodes bind. Default `127.0.0.1`. */
   readonly host?: string;
   readonly signal?: AbortSignal;
@@ -78,6 +80,7 @@ export class Testnet {
   readonly #transports: ImpairedTransport[] = [];
   /** Nodes created (live or not), numbering in-memory addresses and loss seeds. */
   #created = 0;
+  #failedInvitations = 0;
   #closed = false;
 
   constructor(options: TestnetOptions) {
@@ -160,22 +163,35 @@ export class Testnet {
     throw new TestnetError('INVALID_ARGUMENT', 'no peer owns a random point and can split its zone');
   }
 
-  /** Grows the overlay by one peer: a new candidate, invited by {@link chooseInviter}. */
+  /**
+   * Grows the overlay by one peer: a new candidate, invited by {@link chooseInviter}. An invitation that fails (a
+   * request timed out on a loaded machine, a lossy path) is retried with a fresh candidate and a fresh choice of
+   * inviter, up to `inviteAttempts` times in all (counted in {@link failedInvitations}), as a registrar would invite
+   * again later; the last failure is thrown.
+   */
   async add(options: { signal?: AbortSignal } = {}): Promise<OverlayNode> {
-    const candidate = await this.createCandidate();
-    if (this.#members.size === 1) {
-      candidate.bootstrap();
-      return candidate;
+    const attempts = this.#options.inviteAttempts ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      const candidate = await this.createCandidate();
+      if (this.#members.size === 1) {
+        candidate.bootstrap();
+        return candidate;
+      }
+      try {
+        await this.chooseInviter().invite(candidate.ua.contactUri, options);
+        return candidate;
+      } catch (error) {
+        this.#members.delete(candidate);
+        await candidate.close();
+        this.#failedInvitations++;
+        if (attempt >= attempts || options.signal?.aborted === true) throw error;
+      }
     }
-    const inviter = this.chooseInviter();
-    try {
-      await inviter.invite(candidate.ua.contactUri, options);
-    } catch (error) {
-      this.#members.delete(candidate);
-      await candidate.close();
-      throw error;
-    }
-    return candidate;
+  }
+
+  /** Invitations that failed and were retried (or thrown) by {@link add}. */
+  get failedInvitations(): number {
+    return this.#failedInvitations;
   }
 
   /** Grows to `size` peers. */
