@@ -54,6 +54,16 @@ async function within<T>(what: string, ms: number, work: Promise<T>): Promise<T>
   }
 }
 
+/** Polls `condition` every 50 ms until it holds or `ms` have passed; whether it held. */
+async function settle(ms: number, condition: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
 /** The peers a routed request for `key` visits from `from` to the key's owner, by the overlay's greedy rule. */
 function route(from: NodeHandle, key: string, peers: readonly NodeHandle[]): NodeHandle[] {
   const target = hashKey(key, from.node.dimensions);
@@ -146,10 +156,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           `zone ${candidate.node.zones.map((z) => z.path).join(',')}`,
       );
     }
-    check(
-      OverlayNode.tiling(peers.map((p) => p.node)).ok,
-      'the zones tile the space: every point has one owner',
-    );
+    // The candidate is a peer once its JOIN arrived; its inviter takes the lower half when the answer is back.
+    const tiled = await settle(step, () => OverlayNode.tiling(peers.map((p) => p.node)).ok);
+    check(tiled, 'the zones tile the space: every point has one owner');
 
     const users = [
       { aor: 'sip:alice@localhost', password: 'alice-secret', at: peers[1 % count] as NodeHandle },
