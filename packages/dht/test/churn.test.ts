@@ -44,8 +44,8 @@ function pickAndRemove<T>(list: T[], random: () => number): T {
 
 describe('churn over real UDP', () => {
   it('loses nothing when 30% of the peers crash one after another, each after the overlay settled', async () => {
-    const records = 600;
-    const live = await overlayWithRecords(30, records, 11);
+    const records = 400;
+    const live = await overlayWithRecords(24, records, 11);
     const takeovers: string[] = [];
     for (const m of live) m.node.on('takeover', (e) => takeovers.push(e.deadPeer));
     const random = seededRandom(12);
@@ -71,8 +71,8 @@ describe('churn over real UDP', () => {
   }, 150_000);
 
   it('loses nothing when half of the peers leave gracefully', async () => {
-    const records = 600;
-    const live = await overlayWithRecords(24, records, 21);
+    const records = 400;
+    const live = await overlayWithRecords(20, records, 21);
     const random = seededRandom(22);
     const leaves = live.length / 2;
     for (let i = 0; i < leaves; i++) {
@@ -92,8 +92,8 @@ describe('churn over real UDP', () => {
   }, 150_000);
 
   it('loses at most what 2 replicas allow when 30% crash at once, and heals', async () => {
-    const records = 600;
-    const live = await overlayWithRecords(30, records, 31);
+    const records = 400;
+    const live = await overlayWithRecords(24, records, 31);
     const random = seededRandom(32);
     const victims = Array.from({ length: Math.round(0.3 * live.length) }, () => pickAndRemove(live, random));
     await Promise.all(victims.map(async (v) => v.crash()));

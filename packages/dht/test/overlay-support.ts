@@ -2,48 +2,10 @@
 // structure and replica checks, and polling with a deadline (never a fixed sleep as an assertion).
 import { areNeighbours, chooseTakeover, hashKey, type Zone } from '@xpp/can';
 import { seededRandom } from '@xpp/reliability/testing';
-import {
-  UdpSipTransport,
-  type DatagramReceiver,
-  type DatagramTransport,
-  type TransportAddress,
-} from '@xpp/session-sdp';
+import { UdpSipTransport } from '@xpp/session-sdp';
 import { expect } from 'vitest';
 import { OverlayNode, peerRecordCodec, RecordKind, type OverlayNodeOptions } from '../src/index.js';
-
-/** A real UDP socket that can be cut: from then on nothing leaves or arrives, the way a crashed host goes quiet. */
-export class CuttableTransport implements DatagramTransport {
-  readonly #inner: DatagramTransport;
-  #cut = false;
-
-  constructor(inner: DatagramTransport) {
-    this.#inner = inner;
-  }
-
-  get local(): TransportAddress {
-    return this.#inner.local;
-  }
-
-  send(datagram: Uint8Array, to: TransportAddress): void {
-    if (!this.#cut) this.#inner.send(datagram, to);
-  }
-
-  setReceiver(receiver: DatagramReceiver): void {
-    this.#inner.setReceiver((datagram, source) => {
-      if (!this.#cut) receiver(datagram, source);
-    });
-  }
-
-  async cut(): Promise<void> {
-    if (this.#cut) return;
-    this.#cut = true;
-    await this.#inner.close();
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-}
+import { ImpairedTransport } from '../src/testing/impaired-transport.js';
 
 export interface CrashableNode {
   readonly node: OverlayNode;
@@ -51,19 +13,19 @@ export interface CrashableNode {
   crash(): Promise<void>;
 }
 
-/** Timers short enough that a crash is noticed in about a second on loopback. */
+/** Timers short enough that a crash is noticed in about 2 s, long enough to ride out a loaded 2-core box. */
 export const FAST: OverlayNodeOptions = {
-  keepaliveInterval: 250,
-  keepaliveMisses: 3,
-  takeover: { unitMs: 300, maxMs: 1500 },
-  claimTimeout: 1000,
+  keepaliveInterval: 500,
+  keepaliveMisses: 4,
+  claimTimeout: 1500,
   refreshInterval: 2000,
   requestTimeout: 5000,
 };
 
 export async function udpNode(options: OverlayNodeOptions = {}): Promise<CrashableNode> {
-  const sip = new CuttableTransport(await UdpSipTransport.open({ address: '127.0.0.1' }));
-  const xpp = new CuttableTransport(await UdpSipTransport.open({ address: '127.0.0.1' }));
+  // A crash cuts both sockets: from then on nothing leaves or arrives, the way a crashed host goes quiet.
+  const sip = new ImpairedTransport(await UdpSipTransport.open({ address: '127.0.0.1' }));
+  const xpp = new ImpairedTransport(await UdpSipTransport.open({ address: '127.0.0.1' }));
   const node = await OverlayNode.create({ ...options, transports: { sip, xpp } });
   return {
     node,

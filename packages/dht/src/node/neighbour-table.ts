@@ -21,6 +21,8 @@ export interface Neighbour {
   connecting: Promise<void> | undefined;
   /** When it was last without a link (added, or its link ended), on the node's clock. */
   linklessSince: number;
+  /** Calls to it that failed since it last had a link. */
+  failedCalls: number;
 }
 
 /** A peer as another peer announced it: enough to judge adjacency and to call it. */
@@ -132,6 +134,7 @@ export class NeighbourTable {
       peers: [],
       connecting: undefined,
       linklessSince: now,
+      failedCalls: 0,
     };
     this.#entries.set(id, entry);
     this.#changes++;

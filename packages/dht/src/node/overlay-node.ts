@@ -78,6 +78,9 @@ import {
 } from './replication.js';
 import { mergeSiblings, overlapping, pointOfDigest, zoneContaining } from './zones.js';
 
+/** Failed calls in a row after which a peer that never answers is dropped as unreachable. */
+const UNREACHABLE_AFTER_CALLS = 3;
+
 /** Defaults of the node's timers and bounds (README: "Bounds"). */
 export const OVERLAY_NODE_DEFAULTS = Object.freeze({
   maxNeighbours: 128,
@@ -130,9 +133,15 @@ export interface OverlayNodeOptions {
   readonly keepaliveMisses?: number;
   /** Replicas of every record (spec §4). Default 2. */
   readonly replicas?: number;
-  /** Takeover timers (spec §3: delay ∝ the survivor's volume). Default 1 000 ms per dead-zone volume, 10 s cap. */
+  /**
+   * Passed to `@xpp/can`'s `chooseTakeover` (checked there). The ranking it gives does not depend on these timings:
+   * survivors wait `rank × claimTimeout` (docs/decisions/dht-takeover.md).
+   */
   readonly takeover?: TakeoverOptions;
-  /** How long a TAKEOVER claim waits for each other survivor's answer, ms. Default 3 000. */
+  /**
+   * How long a TAKEOVER claim waits for each other survivor's answer, and the step between the survivors' turns,
+   * ms. Default 3 000.
+   */
   readonly claimTimeout?: number;
   /** Period of the full NEIGHBOUR-UPDATE, replica check and merge retry, ms (spec §3). Default 30 000. */
   readonly refreshInterval?: number;
@@ -1208,6 +1217,7 @@ export class OverlayNode {
       n.link = call;
       void current.hangUp().catch(() => undefined);
     } else n.link = call;
+    n.failedCalls = 0;
     this.#sessionPeers.set(call.session, n.id);
     call.session.on('close', (error) => {
       if (n.link !== call) return;
@@ -1493,16 +1503,17 @@ export class OverlayNode {
   }
 
   /**
-   * A peer this node could not call and that has had no link for a request timeout is dropped and not taken
-   * from relayed lists for a while: it may be dead without this node ever having had a session to notice it.
-   * It can still call in.
+   * A peer this node failed to call 3 times in a row, without a link for a request timeout, is dropped and not
+   * taken from relayed lists for a refresh interval: it may be dead without this node ever having had a session
+   * to notice it. It can still call in.
    */
   #unreachableAfterFailure(n: Neighbour): void {
     const now = this.#clock.now();
-    if (n.link !== undefined || this.#neighbours.get(n.id) !== n || now - n.linklessSince < this.#timeout)
-      return;
+    n.failedCalls++;
+    if (n.link !== undefined || this.#neighbours.get(n.id) !== n) return;
+    if (n.failedCalls < UNREACHABLE_AFTER_CALLS || now - n.linklessSince < this.#timeout) return;
     this.#forget(n, 'unreachable');
-    this.#unreachable.set(n.id, now + 2 * this.#refreshInterval);
+    this.#unreachable.set(n.id, now + this.#refreshInterval);
     if (this.#unreachable.size > OVERLAY_NODE_DEFAULTS.maxTombstones) {
       const oldest = this.#unreachable.keys().next();
       if (oldest.done !== true) this.#unreachable.delete(oldest.value);
