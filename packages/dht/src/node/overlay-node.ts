@@ -182,7 +182,10 @@ export interface OverlayNodeStats {
   readonly connecting: number;
   /** A re-announcement, re-replication and merge pass is scheduled or running. */
   readonly settling: boolean;
-  /** True when nothing is pending: no takeover, re-announcement, re-replication or call in progress. */
+  /**
+   * True when nothing is pending: every change has been re-announced and re-replicated, and no takeover, replica
+   * write or call is in progress. The periodic refresh does not count as pending work.
+   */
   readonly settled: boolean;
 }
 
@@ -265,6 +268,9 @@ export class OverlayNode {
   #refreshTimer: TimerHandle | undefined;
   #settling = false;
   #settleAgain = false;
+  /** Changes that asked for a settle pass, and how many of them the last finished pass covered. */
+  #changes = 0;
+  #settledChanges = 0;
   /** What the last full NEIGHBOUR-UPDATE told: this node's version and the table's change count. */
   #announced = { version: -1, changes: -1 };
   /** Per neighbour, the paths of this node's zones it holds full replicas of. */
@@ -400,8 +406,7 @@ export class OverlayNode {
       connecting: this.#connecting,
       settling: this.#settleTimer !== undefined || this.#settling,
       settled:
-        this.#settleTimer === undefined &&
-        !this.#settling &&
+        this.#settledChanges === this.#changes &&
         this.#replicationInFlight === 0 &&
         this.#connecting === 0 &&
         pendingTakeovers === 0,
@@ -824,7 +829,9 @@ export class OverlayNode {
     this.#scheduleSettle();
   }
 
-  #scheduleSettle(delay = this.#settleDelay): void {
+  /** `routine`: the periodic refresh, which leaves `stats.settled` alone (nothing changed). */
+  #scheduleSettle(delay = this.#settleDelay, routine = false): void {
+    if (!routine) this.#changes++;
     if (this.#settleTimer !== undefined || this.#state !== 'peer') return;
     this.#settleTimer = this.#clock.setTimer(() => {
       this.#settleTimer = undefined;
@@ -842,6 +849,7 @@ export class OverlayNode {
       do {
         this.#settleAgain = false;
         if (this.#state !== 'peer') return;
+        const changes = this.#changes;
         await this.#exclusive(() => this.#reassign());
         if (this.#state !== 'peer') return;
         this.#pruneNonAdjacent();
@@ -849,6 +857,7 @@ export class OverlayNode {
         if (this.#announced.version !== this.#version || this.#announced.changes !== this.#neighbours.changes)
           await this.#announce();
         await this.#replicatePass();
+        this.#settledChanges = changes;
       } while (this.#settleAgain);
     } catch {
       this.#counters.refuse('settle-failed');
@@ -864,7 +873,7 @@ export class OverlayNode {
       if (this.#state !== 'peer') return;
       this.#announced = { version: -1, changes: -1 };
       this.#pruneReplicas();
-      this.#scheduleSettle(0);
+      this.#scheduleSettle(0, true);
       this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
     };
     this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
