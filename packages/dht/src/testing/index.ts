@@ -2,6 +2,7 @@ export {
   Testnet,
   createTestnet,
   type TestnetOptions,
+  type SettleOptions,
   type TestnetNetwork,
   type TestnetNodeOptions,
   type TestnetTraffic,

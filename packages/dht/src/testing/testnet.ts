@@ -47,6 +47,12 @@ export interface TestnetOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What {@link Testnet.unsettled} requires beyond the structure (tiling, exact and linked neighbour tables). */
+export interface SettleOptions {
+  /** Also require that no peer has work pending (`stats.settled`). Default true. */
+  readonly pendingWork?: boolean;
+}
+
 /** What the testnet keeps per node: its two transports, to cut them on a crash. */
 interface Member {
   readonly node: OverlayNode;
@@ -241,14 +247,14 @@ export class Testnet {
    * work pending (`stats.settled`: no takeover, re-announcement, re-replication or call in progress), and each
    * list exactly the live peers whose zones abut its own, every one over an open session.
    */
-  unsettled(): string | undefined {
+  unsettled(options: SettleOptions = {}): string | undefined {
     if (!this.tiling().ok) return 'the zones do not tile the space';
     const nodes = this.nodes;
     const live = new Set(nodes.map((n) => n.id));
     for (const node of nodes) {
       if (node.state !== 'peer') return `${node.id} is ${node.state}`;
       const stats = node.stats;
-      if (!stats.settled)
+      if (options.pendingWork !== false && !stats.settled)
         return `${node.id} has work pending (${JSON.stringify({ replication: stats.replication, takeovers: stats.takeovers })})`;
       for (const n of node.neighbours()) {
         if (!live.has(n.id)) return `${node.id} lists ${n.id}, which is gone`;
@@ -266,8 +272,8 @@ export class Testnet {
   }
 
   /** True when {@link unsettled} finds nothing. */
-  isSettled(): boolean {
-    return this.unsettled() === undefined;
+  isSettled(options: SettleOptions = {}): boolean {
+    return this.unsettled(options) === undefined;
   }
 
   /**
@@ -288,10 +294,10 @@ export class Testnet {
   }
 
   /** Waits until {@link isSettled}; the timeout error says what was still unsettled. */
-  async settled(options: WaitOptions = {}): Promise<void> {
+  async settled(options: WaitOptions & SettleOptions = {}): Promise<void> {
     let why: string | undefined;
     try {
-      await waitFor(() => (why = this.unsettled()) === undefined, {
+      await waitFor(() => (why = this.unsettled(options)) === undefined, {
         what: 'the overlay to settle',
         ...options,
       });
