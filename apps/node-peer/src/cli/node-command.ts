@@ -1,6 +1,12 @@
 import type { NodeConfig } from '../config.js';
 import { startNode, type NodeHandle } from '../daemon.js';
 
+/**
+ * How long a graceful stop may take before the process exits anyway with 1: a LEAVE waits for overlay requests
+ * (10 s deadline each), so a peer that lost its neighbours must not hang an orchestrator's stop.
+ */
+export const STOP_DEADLINE_MS = 30_000;
+
 /** Whoever runs a node until a signal: the process in `xpp-node start` and `join`. */
 export interface NodeRunIo {
   readonly process: Pick<NodeJS.Process, 'on' | 'exit'>;
@@ -21,6 +27,11 @@ export async function runNode(config: NodeConfig, io: NodeRunIo): Promise<NodeHa
     }
     stopping = true;
     handle.logger.info({ signal }, 'stopping');
+    // Not unref'd: it must fire even while sockets keep the event loop alive.
+    setTimeout(() => {
+      handle.logger.error({ deadlineMs: STOP_DEADLINE_MS }, 'stop did not finish in time: exiting');
+      io.process.exit(1);
+    }, STOP_DEADLINE_MS);
     handle.leave().then(
       () => io.process.exit(0),
       (error: unknown) => {
