@@ -10,8 +10,11 @@ export const MAX_PEER_ID_SIZE = 32;
 export const MIN_POINT_SIZE = 4;
 export const MAX_POINT_SIZE = 32;
 export const MAX_ZONE_SIZE = 33;
-/** Zones one neighbour may announce: one, two during a takeover (spec §2), with room for a takeover in a takeover. */
-export const MAX_ZONES_PER_PEER = 4;
+/**
+ * Zones one neighbour may announce: one, two during a takeover (spec §2). Leaves and crashes in a row can pile more
+ * on one taker until background merges undo them, so the bound has room (docs/decisions/dht-zone-count.md).
+ */
+export const MAX_ZONES_PER_PEER = 16;
 /** Address candidates in one contact. */
 export const MAX_CANDIDATES = 8;
 /** Octets of a URI (a contact's SIP URI, a binding's contact) or of an instance id. */

@@ -18,7 +18,8 @@ import {
 export interface LocationStorage {
   put(key: string, kind: RecordKind, value: Uint8Array, lifetime: number): Promise<number>;
   get(key: string, kind: RecordKind): Promise<WireRecord[]>;
-  remove(key: string, kind: RecordKind): Promise<void>;
+  /** Without `bindingId` every record of `key` and `kind`; with it, that one binding. */
+  remove(key: string, kind: RecordKind, bindingId?: BindingId): Promise<void>;
 }
 
 /** A binding found by {@link LocationService.lookup}, with the seconds it has left. */
@@ -50,9 +51,8 @@ export const DEFAULT_MAX_CACHED_CREDENTIALS = 10_000;
 /** How long "no such user" is believed without a new GET, ms: short, so a user just added can register. */
 export const UNKNOWN_USER_CACHE_MS = 1_000;
 /**
- * Seconds a removed binding is still stored: `OverlayNode.remove` drops every binding of an AOR, so one binding
- * is removed by storing it again with this lifetime; {@link LocationService.lookup} never returns such a binding
- * (docs/decisions/node-peer-registrar.md).
+ * A binding with this many seconds or fewer left is as good as gone: {@link LocationService.lookup} does not return
+ * it, so a call is not routed to a contact that expires before the INVITE gets there.
  */
 export const REMOVED_BINDING_LIFETIME = 1;
 
@@ -112,19 +112,9 @@ export class LocationService {
     return out;
   }
 
-  /** Removes one binding (`REMOVED_BINDING_LIFETIME`), or every binding of `aor` without `bindingId`. */
-  async unregister(aor: string, bindingId?: BindingId & { readonly flowPeer: Uint8Array }): Promise<void> {
-    const key = normaliseAor(aor);
-    if (bindingId === undefined) {
-      await this.#storage.remove(key, RecordKind.BINDING);
-      return;
-    }
-    await this.#storage.put(
-      key,
-      RecordKind.BINDING,
-      bindingCodec.encode(bindingId),
-      REMOVED_BINDING_LIFETIME,
-    );
+  /** Removes one binding (same instance id / reg-id, or same contact), or every binding of `aor` without `bindingId`. */
+  async unregister(aor: string, bindingId?: BindingId): Promise<void> {
+    await this.#storage.remove(normaliseAor(aor), RecordKind.BINDING, bindingId);
   }
 
   /** Stores a credential signed by the administrator (checked here first, and again by the storing peer). */

@@ -1,5 +1,6 @@
 import { MemoryNetwork } from '@xpp/reliability/testing';
 import { MemoryTransport } from '@xpp/session-sdp/testing';
+import { placeXppCall, SipUserAgent, XppEndpoint } from '@xpp/session-sdp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DhtError, OverlayNode, RecordKind } from '../src/index.js';
 import { meanHops } from '../src/node/counters.js';
@@ -11,6 +12,7 @@ import {
   putRecords,
   replicaProblems,
   settle,
+  udpNode,
 } from './overlay-support.js';
 
 const nodes: OverlayNode[] = [];
@@ -57,6 +59,28 @@ describe('OverlayNode (in-memory network, the same stack as UDP)', () => {
 });
 
 describe('OverlayNode over real UDP on loopback', () => {
+  it('a candidate whose first invitation brought no JOIN can still be invited by a peer', async () => {
+    const { node: peer } = await udpNode();
+    const { node: candidate } = await udpNode();
+    nodes.push(peer, candidate);
+    peer.bootstrap();
+    // Someone opens an XPP session to the candidate by SIP and goes away without a JOIN.
+    const ua = await SipUserAgent.listen({ address: '127.0.0.1' });
+    const endpoint = await XppEndpoint.bind({ address: '127.0.0.1' });
+    try {
+      const call = await placeXppCall(ua, endpoint, candidate.ua.contactUri);
+      await call.hangUp();
+    } finally {
+      await ua.close();
+      await endpoint.close();
+    }
+    expect(candidate.state).toBe('candidate');
+    const joined = await peer.invite(candidate.ua.contactUri);
+    expect(joined.peerId).toBe(candidate.id);
+    expect(candidate.state).toBe('peer');
+    expect(OverlayNode.tiling([peer, candidate]).ok).toBe(true);
+  });
+
   it('grows to 40 peers, serves PUT/GET of 1,000 records from any of them in about (d/4)·n^(1/d) hops, with 2 replicas each', async () => {
     const zoneChanges: string[] = [];
     const ups: string[] = [];

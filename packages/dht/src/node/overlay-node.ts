@@ -58,7 +58,7 @@ import { DhtOption } from '../options.js';
 import { nextHopLimit } from '../pending-forwards.js';
 import { batchRecords } from '../records.js';
 import { RecordStore, type RecordStoreOptions, type StoredRecord } from '../store.js';
-import type { Contact, NeighbourInfo, WireRecord } from '../values.js';
+import type { BindingId, Contact, NeighbourInfo, WireRecord } from '../values.js';
 import { NodeCounters } from './counters.js';
 import type { NeighbourDownReason, OverlayNodeEvents, ZoneChangeCause } from './events.js';
 import {
@@ -258,6 +258,8 @@ export class OverlayNode {
   #inviterCall: Promise<XppCall> | undefined;
   /** The session of the invitation a candidate accepted: the only one its JOIN may come on. */
   #inviterSession: XppSession | undefined;
+  /** Which accepted invitation is the current one (a later one supersedes it until a JOIN arrives). */
+  #invitation: symbol | undefined;
   /** The neighbour each session leads to, once known (handlers are registered before that: see #serve). */
   readonly #sessionPeers = new WeakMap<XppSession, string>();
   /** Serialises what changes this node's zones from its own side: invite, leave, hand-back, takeover commit. */
@@ -543,13 +545,16 @@ export class OverlayNode {
     return [...decodeRecords(response).records];
   }
 
-  /** Removes the records of `key` and `kind` at their owner. */
-  async remove(key: string, kind: RecordKind): Promise<void> {
+  /**
+   * Removes the records of `key` and `kind` at their owner (and its replicas); with `bindingId`, only that binding
+   * of a BINDING record set.
+   */
+  async remove(key: string, kind: RecordKind, bindingId?: BindingId): Promise<void> {
     await this.#originate(
       'REMOVE',
       hashKey(key, this.dimensions),
       DhtOperation.REMOVE.type,
-      encodeRemove({ key, kind }),
+      encodeRemove({ key, kind, ...(bindingId === undefined ? {} : { bindingId }) }),
     );
   }
 
@@ -1160,11 +1165,18 @@ export class OverlayNode {
 
   #onInvite(invite: IncomingInvite): void {
     const caller = peerFromUri(invite.request.headers.get('from'));
-    if (this.#state === 'candidate' && this.#inviterSession === undefined) {
-      // Passive join: the first invitation a candidate gets opens the session its JOIN will come on.
+    if (this.#state === 'candidate') {
+      // Passive join: the latest invitation a candidate accepted opens the session its JOIN must come on. An earlier
+      // one that brought no JOIN yet (its inviter gave up or crashed) is hung up: its JOIN would now be refused, and
+      // only one JOIN can ever succeed since the candidate is then a peer.
+      const previous = this.#inviterCall;
+      if (previous !== undefined) void previous.then((call) => call.hangUp()).catch(() => undefined);
+      const token = Symbol('invitation');
+      this.#invitation = token;
+      this.#inviterSession = undefined;
       const accepting = acceptXppCall(invite, this.endpoint, {
         onSession: (session) => {
-          this.#inviterSession = session;
+          if (this.#invitation === token) this.#inviterSession = session;
           this.#serve(session);
         },
       });
