@@ -116,4 +116,17 @@ describe('proxy (RFC 3261 §16) between peers over real UDP', () => {
     expect(cancel.at(-1)!.status).toBe(200);
     expect((await final).at(-1)!.status).toBe(487);
   });
+  it('answers 503 with Retry-After when the overlay cannot be asked (here: a node that is not a peer yet)', async () => {
+    const candidate = await overlay.addPeer();
+    const { ua } = await overlay.client(candidate, 'sip:alice@localhost', undefined);
+    const responses = await transact(
+      ua.layer,
+      newRequest(ua, 'INVITE', 'sip:bob@localhost', [], OFFER.body),
+      candidate.sip,
+    );
+    const final = responses.at(-1)!;
+    expect(final.status).toBe(503);
+    expect(final.headers.get('retry-after')).toBe('5');
+    expect(candidate.front.stats.rejected).toMatchObject({ 'overlay-error': 1 });
+  });
 });

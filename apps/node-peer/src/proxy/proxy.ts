@@ -28,6 +28,11 @@ import {
 /** Default bound on INVITEs being forwarded (waiting for a final response) at once; more get 503. */
 export const DEFAULT_MAX_PENDING_INVITES = 512;
 
+/** Wait before the one retry of an overlay lookup that failed, ms. */
+export const OVERLAY_RETRY_MS = 250;
+/** Retry-After of the proxy's 503 answers, seconds. */
+export const RETRY_AFTER_S = 5;
+
 /** Why the proxy answered a request itself instead of forwarding it. */
 export type ProxyRejection =
   | 'too-many-hops'
@@ -185,8 +190,14 @@ export class SipProxy {
     let route: Route | ProxyRejection;
     try {
       route = await this.#locate(aor);
-    } catch (error) {
-      route = DhtError.is(error) && error.status === 503 ? 'overloaded' : 'overlay-error';
+    } catch {
+      // Routes are briefly missing while a zone changes hands (a LEAVE, a takeover): one more try, a moment later.
+      await new Promise<void>((resolve) => this.#o.layer.clock.setTimer(resolve, OVERLAY_RETRY_MS));
+      try {
+        route = await this.#locate(aor);
+      } catch (error) {
+        route = DhtError.is(error) && error.status === 503 ? 'overloaded' : 'overlay-error';
+      }
     }
     if (typeof route === 'string') {
       const status = REJECTION_STATUS[route];
@@ -304,7 +315,9 @@ export class SipProxy {
     why: ProxyRejection,
   ): void {
     this.#count(why);
-    transaction?.respond(createResponse(request, status, { toTag: localTag() }));
+    // A 503 is temporary here (load, or a zone changing hands): say when to try again (RFC 3261 §21.5.4).
+    const headers: [string, string][] = status === 503 ? [['Retry-After', String(RETRY_AFTER_S)]] : [];
+    transaction?.respond(createResponse(request, status, { toTag: localTag(), headers }));
   }
 
   #count(why: ProxyRejection): void {
@@ -327,7 +340,7 @@ const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
   'no-flow-peer': 480,
   'not-found': 404,
   overloaded: 503,
-  'overlay-error': 500,
+  'overlay-error': 503,
   'unmatched-cancel': 481,
   timeout: 408,
   'transport-error': 503,
