@@ -58,6 +58,18 @@ export class NodeMetrics {
     help: 'Records in the local store',
     registers: [this.registry],
   });
+  readonly sessionRtt = new Gauge({
+    name: 'xpp_session_srtt_seconds',
+    help: 'Smoothed round-trip time of the XPP session to each neighbour (bounded by the neighbour table)',
+    labelNames: ['peer'],
+    registers: [this.registry],
+  });
+  readonly sessionRetransmits = new Gauge({
+    name: 'xpp_session_retransmits',
+    help: 'Datagrams retransmitted so far by the XPP session to each neighbour',
+    labelNames: ['peer'],
+    registers: [this.registry],
+  });
   readonly storeOctets = new Gauge({
     name: 'xpp_store_octets',
     help: 'Octets in the local store',

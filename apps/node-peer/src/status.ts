@@ -54,6 +54,15 @@ export function syncMetrics(metrics: NodeMetrics, node: OverlayNode, front: SipF
   const stats = node.stats;
   metrics.peer.set(node.state === 'peer' ? 1 : 0);
   metrics.sessions.set(node.endpoint.stats.sessions);
+  // Reset first: a neighbour gone since the last scrape must not keep its series.
+  metrics.sessionRtt.reset();
+  metrics.sessionRetransmits.reset();
+  for (const n of node.neighbours()) {
+    if (!n.linked) continue;
+    const peer = n.id.slice(0, 16);
+    if (n.srttMs !== undefined) metrics.sessionRtt.set({ peer }, n.srttMs / 1000);
+    metrics.sessionRetransmits.set({ peer }, n.retransmits);
+  }
   metrics.neighbours.set(stats.neighbours);
   metrics.zoneVolume.set(stats.volume);
   metrics.storeRecords.set(stats.records);

@@ -172,5 +172,8 @@ describe('startNode', () => {
     expect(metrics).toMatch(/^xpp_overlay_neighbours 1$/m);
     expect(metrics).toMatch(/^xpp_overlay_events_total\{event="neighbour-up"\} 1$/m);
     expect(metrics).toMatch(/^xpp_overlay_requests_by_hops_total\{hops="[01]"\} [1-9]/m);
+    // The session to the one neighbour has carried requests: it has an RTT estimate.
+    expect(metrics).toMatch(/^xpp_session_srtt_seconds\{peer="[0-9a-f]{16}"\} \d/m);
+    expect(metrics).toMatch(/^xpp_session_retransmits\{peer="[0-9a-f]{16}"\} \d+$/m);
   });
 });

@@ -148,6 +148,7 @@ export {
   type OverlayNodeOptions,
   type OverlayNodeState,
   type OverlayNodeStats,
+  type NeighbourSummary,
 } from './node/overlay-node.js';
 export type {
   OverlayNodeEvents,

@@ -158,6 +158,18 @@ export interface OverlayNodeOptions {
   readonly onSipStrayResponse?: SipUserAgentOptions['onStrayResponse'];
 }
 
+/** A neighbour as {@link OverlayNode.neighbours} lists it, with the figures of its XPP session when linked. */
+export interface NeighbourSummary {
+  readonly id: string;
+  readonly zones: readonly Zone[];
+  /** An open XPP session leads to it. */
+  readonly linked: boolean;
+  /** Smoothed round-trip time of that session, ms (after its first sample). */
+  readonly srttMs?: number;
+  /** Datagrams that session retransmitted so far. */
+  readonly retransmits: number;
+}
+
 export type OverlayNodeState = 'candidate' | 'peer' | 'leaving' | 'closed';
 
 export interface OverlayNodeStats {
@@ -375,12 +387,18 @@ export class OverlayNode {
   }
 
   /** The neighbours this node knows, with their zones. */
-  neighbours(): { id: string; zones: readonly Zone[]; linked: boolean }[] {
-    return [...this.#neighbours.values()].map((n) => ({
-      id: n.id,
-      zones: n.zones,
-      linked: n.link?.session.isOpen === true,
-    }));
+  neighbours(): NeighbourSummary[] {
+    return [...this.#neighbours.values()].map((n) => {
+      const session = n.link?.session;
+      const channel = session?.isOpen === true ? session.stats.channel : undefined;
+      return {
+        id: n.id,
+        zones: n.zones,
+        linked: channel !== undefined,
+        ...(channel?.srtt === undefined ? {} : { srttMs: channel.srtt }),
+        retransmits: channel?.retransmits ?? 0,
+      };
+    });
   }
 
   get stats(): OverlayNodeStats {
