@@ -15,8 +15,15 @@ const rssBefore = await settledRss();
 const started = performance.now();
 const net = await createTestnet({ size: 1, network: 'memory', dimensions: D, seed: 41 });
 let lap = performance.now();
+// A join that fails after the testnet's retries (a loaded machine can time a session out) is counted, not fatal.
+let failedJoins = 0;
 while (net.size < PEERS) {
-  await net.add();
+  try {
+    await net.add();
+  } catch (error) {
+    if (++failedJoins > PEERS / 100) throw error;
+    continue;
+  }
   if (net.size % REPORT_EVERY === 0) {
     const now = performance.now();
     const rss = process.memoryUsage().rss / MB;
@@ -50,6 +57,8 @@ console.log(
   JSON.stringify({
     peers: PEERS,
     records: RECORDS,
+    failedJoins,
+    failedInvitations: net.failedInvitations,
     growS: round(growMs / 1000, 1),
     joinMeanMs: round(growMs / PEERS, 1),
     putP50Ms: round(quantile(putMs, 0.5), 3),

@@ -205,17 +205,22 @@ export function decodeHandoff(options: readonly XppOption[], maxRecords?: number
 
 /** NEIGHBOUR-UPDATE: peers (the sender, or a newcomer it invited) with their current zones and contact. */
 export interface NeighbourUpdateRequest {
+  /** The sender first, then its neighbours (all of them, or only the changed ones when `partial`). */
   readonly neighbours: readonly NeighbourInfo[];
+  /** The list is a delta to merge with the sender's previous one (option PARTIAL). */
+  readonly partial?: boolean;
 }
 
 export function encodeNeighbourUpdate(body: NeighbourUpdateRequest): XppOption[] {
-  return body.neighbours.map((n) => opt(DhtOption.NEIGHBOUR, n));
+  const options = body.neighbours.map((n) => opt(DhtOption.NEIGHBOUR, n));
+  if (body.partial === true) options.push(opt(DhtOption.PARTIAL, true));
+  return options;
 }
 
 export function decodeNeighbourUpdate(options: readonly XppOption[]): NeighbourUpdateRequest {
   const neighbours = DhtOption.NEIGHBOUR.findAll(options);
   if (neighbours.length === 0) throw new WireError('MISSING_OPTION', 'required option NEIGHBOUR is absent');
-  return { neighbours };
+  return DhtOption.PARTIAL.find(options) === true ? { neighbours, partial: true } : { neighbours };
 }
 
 /** TAKEOVER: the sender claims the zones of the dead peer `deadPeer`. */

@@ -103,4 +103,9 @@ export const DhtOption = {
   }),
   /** PUT / REMOVE sent directly to a replica holder rather than routed to the owner. */
   REPLICA: defaultRegistry.defineOption({ type: 0x010d, name: 'REPLICA', codec: flagCodec }),
+  /**
+   * NEIGHBOUR-UPDATE: the list is a delta of the sender's neighbour list, to merge with what it announced before
+   * (docs/decisions/dht-announcements.md); without it the list replaces the sender's previous one.
+   */
+  PARTIAL: defaultRegistry.defineOption({ type: 0x010e, name: 'PARTIAL', codec: flagCodec }),
 } as const;

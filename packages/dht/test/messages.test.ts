@@ -25,6 +25,7 @@ import {
   decodeTakeover,
   encodeGet,
   encodeHandoff,
+  encodeNeighbourUpdate,
   encodePut,
   encodeRoute,
 } from '../src/index.js';
@@ -145,6 +146,28 @@ describe('operation bodies', () => {
     expect(errorCode(() => decodeHandoff([]))).toBe('MISSING_OPTION');
     expect(errorCode(() => decodeNeighbourUpdate([]))).toBe('MISSING_OPTION');
     expect(errorCode(() => decodeTakeover([DhtOption.ZONE.option(Uint8Array.of(1))]))).toBe('MISSING_OPTION');
+  });
+
+  it('NEIGHBOUR-UPDATE: a full list and a PARTIAL delta round-trip through the wire and stay distinct', () => {
+    fc.assert(
+      fc.property(
+        fc.array(arb.neighbour, { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        (neighbours, partial) => {
+          const wire = decodeMessage(
+            encodeMessage({
+              number: 7,
+              response: false,
+              type: DhtOperation.NEIGHBOUR_UPDATE.type,
+              options: encodeNeighbourUpdate({ neighbours, partial }),
+            }),
+          );
+          const decoded = decodeNeighbourUpdate(wire.options);
+          expect(decoded.neighbours).toEqual(neighbours);
+          expect(decoded.partial === true).toBe(partial);
+        },
+      ),
+    );
   });
 
   it('bounds how many records a handoff may carry', () => {

@@ -61,6 +61,10 @@ export class Tombstones {
     }
   }
 
+  clear(): void {
+    this.#entries.clear();
+  }
+
   /** True when an announcement of `id` at `version` is no newer than its tombstone. */
   buries(id: string, version: number): boolean {
     const known = this.#entries.get(id);
@@ -170,4 +174,24 @@ export class NeighbourTable {
 
 function sameZones(a: readonly Zone[], b: readonly Zone[]): boolean {
   return a.length === b.length && a.every((z, i) => z.equals(b[i] as Zone));
+}
+
+/**
+ * Keeps the announced lists of `neighbours` current with what this node has just learned of `view`, by geometry: a
+ * peer whose zones abut a neighbour's is in that neighbour's list, one that does not (or owns nothing) is not. A
+ * peer that announces its list to all its neighbours thus updates, at each of them, the lists of their other
+ * neighbours too, which then need not re-announce the change (docs/decisions/dht-announcements.md). Older news
+ * than a list holds is ignored; a list holds at most `max` peers.
+ */
+export function notePeer(neighbours: Iterable<Neighbour>, view: PeerView, max: number): void {
+  for (const q of neighbours) {
+    if (q.id === view.id) continue;
+    const at = q.peers.findIndex((p) => p.id === view.id);
+    const known = at < 0 ? undefined : q.peers[at];
+    if (known !== undefined && known.version > view.version) continue;
+    if (view.zones.length > 0 && adjacent(view.zones, q.zones)) {
+      if (known !== undefined) q.peers = q.peers.map((p, i) => (i === at ? view : p));
+      else if (q.peers.length < max) q.peers = [...q.peers, view];
+    } else if (known !== undefined) q.peers = q.peers.filter((_, i) => i !== at);
+  }
 }

@@ -64,6 +64,7 @@ import type { NeighbourDownReason, OverlayNodeEvents, ZoneChangeCause } from './
 import {
   adjacent,
   NeighbourTable,
+  notePeer,
   peerIdHex,
   Tombstones,
   type Neighbour,
@@ -76,7 +77,8 @@ import {
   REPLICATE,
   replicaTargets,
 } from './replication.js';
-import { mergeSiblings, overlapping, pointOfDigest, zoneContaining } from './zones.js';
+import { PeerListDelta } from './peer-list-delta.js';
+import { mergeSiblings, overlapping, pointOfDigest, resolveOverlap, zoneContaining } from './zones.js';
 
 /** Failed calls in a row after which a peer that never answers is dropped as unreachable. */
 const UNREACHABLE_AFTER_CALLS = 3;
@@ -96,6 +98,8 @@ export const OVERLAY_NODE_DEFAULTS = Object.freeze({
   maxTombstones: 1024,
   /** Dead neighbours remembered (with their neighbour lists) while their zones are taken over. */
   maxDeadPeers: 256,
+  /** Unknown callers admitted at once to show, by their own announcement, that they abut this node. */
+  maxProbation: 8,
 });
 
 export interface OverlayNodeOptions {
@@ -223,6 +227,8 @@ interface Takeover {
    * holders from, so the first is the one holding the replicas.
    */
   readonly order: readonly string[];
+  /** The claimer this survivor yielded to: it grants one claim per dead zone, so that two cannot both win. */
+  grantedTo?: string | undefined;
 }
 
 type ClaimAnswer = 'ok' | 'refused' | 'unreachable';
@@ -259,6 +265,23 @@ export class OverlayNode {
   readonly #events = new Emitter<OverlayNodeEvents>();
   readonly #counters = new NodeCounters();
   readonly #gone: Tombstones;
+  /**
+   * Peers dropped as no longer adjacent, with the version that showed it: a neighbour that has not heard of their
+   * move yet may still relay an older version, which must not bring them back (and set off a call they refuse).
+   */
+  readonly #movedAway: Tombstones;
+  /** Callers refused because this node did not know them, by id (oldest first): a second call gets probation. */
+  readonly #refusedCallers = new Set<string>();
+  /** Pairs of neighbours told of each other's overlapping zones, and when (at most once a refresh interval). */
+  readonly #introduced = new Map<string, number>();
+  /**
+   * Callers admitted on probation: a peer that knows this node as a neighbour before this node knows it may call
+   * twice; the second call is accepted, and its first NEIGHBOUR-UPDATE must show zones abutting this node's.
+   */
+  readonly #probation = new Map<
+    string,
+    { call: XppCall | undefined; timer: TimerHandle; admitted: boolean }
+  >();
   readonly #deadPeers = new Map<string, DeadPeer>();
   readonly #takeovers = new Map<string, Takeover>();
   /** Peers this node failed to call, by id: until when relayed announcements of them are ignored. */
@@ -285,8 +308,12 @@ export class OverlayNode {
   /** Changes that asked for a settle pass, and how many of them the last finished pass covered. */
   #changes = 0;
   #settledChanges = 0;
-  /** What the last full NEIGHBOUR-UPDATE told: this node's version and the table's change count. */
-  #announced = { version: -1, changes: -1 };
+  /** This node's version the last full NEIGHBOUR-UPDATE told (-1: one is due). */
+  #announcedVersion = -1;
+  /** Changes of the neighbour list not announced yet. */
+  readonly #delta: PeerListDelta;
+  /** While an announcement is applied: who heard it too (its sender and the peers it lists). */
+  #told: ReadonlySet<string> | undefined;
   /** Per neighbour, the paths of this node's zones it holds full replicas of. */
   readonly #replicaSent = new Map<string, ReadonlySet<string>>();
   /** This node's zones changed since the last replication pass: non-targets are told to drop replicas. */
@@ -320,7 +347,9 @@ export class OverlayNode {
     });
     this.#maxNeighbours = options.maxNeighbours ?? d.maxNeighbours;
     this.#neighbours = new NeighbourTable(this.#maxNeighbours);
+    this.#delta = new PeerListDelta(this.#maxNeighbours);
     this.#gone = new Tombstones(d.maxTombstones);
+    this.#movedAway = new Tombstones(d.maxTombstones);
     this.#hopLimit = options.hopLimit ?? DEFAULT_HOP_LIMIT;
     this.#timeout = options.requestTimeout ?? d.requestTimeout;
     this.#replicas = options.replicas ?? d.replicas;
@@ -585,6 +614,8 @@ export class OverlayNode {
     this.#settleTimer = this.#refreshTimer = undefined;
     for (const t of this.#takeovers.values()) if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
     this.#takeovers.clear();
+    for (const p of this.#probation.values()) this.#clock.clearTimer(p.timer);
+    this.#probation.clear();
     for (const n of [...this.#neighbours.values()]) {
       for (const wake of n.waiters.splice(0)) wake(undefined);
       n.link?.session.close();
@@ -848,6 +879,8 @@ export class OverlayNode {
     this.#zones = zones;
     this.#version++;
     this.#replicaFresh = true;
+    // Who moved away from the old zones may abut the new ones.
+    this.#movedAway.clear();
     this.#events.emit('zone-change', { zones, previous, cause });
     this.#scheduleSettle();
   }
@@ -877,8 +910,8 @@ export class OverlayNode {
         if (this.#state !== 'peer') return;
         this.#pruneNonAdjacent();
         this.#connectMissing();
-        if (this.#announced.version !== this.#version || this.#announced.changes !== this.#neighbours.changes)
-          await this.#announce();
+        if (this.#announcedVersion !== this.#version || this.#delta.overflowed) await this.#announce();
+        else if (this.#delta.pending) await this.#announceDelta();
         await this.#replicatePass();
         this.#settledChanges = changes;
       } while (this.#settleAgain);
@@ -894,7 +927,7 @@ export class OverlayNode {
     const tick = () => {
       this.#refreshTimer = undefined;
       if (this.#state !== 'peer') return;
-      this.#announced = { version: -1, changes: -1 };
+      this.#announcedVersion = -1;
       this.#pruneReplicas();
       this.#scheduleSettle(0, true);
       this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
@@ -1003,7 +1036,9 @@ export class OverlayNode {
     if (this.#state !== 'peer' || this.#neighbours.get(n.id) !== n) return;
     this.#forget(n, 'dead');
     const dead: DeadPeer = { id: n.id, peerId: n.peerId, version: n.version, zones: n.zones, peers: n.peers };
-    this.#gone.bury(n.id, n.version);
+    // Not buried for good like a peer that left: a peer only cut off from this node, or back from a stall, must be
+    // able to speak for itself again (and be relayed again once the refresh interval has passed).
+    this.#markUnreachable(n.id);
     this.#deadPeers.delete(n.id);
     this.#deadPeers.set(n.id, dead);
     if (this.#deadPeers.size > OVERLAY_NODE_DEFAULTS.maxDeadPeers) {
@@ -1099,7 +1134,10 @@ export class OverlayNode {
       if (owned || !adjacent([t.zone], this.#zones)) {
         this.#takeovers.delete(t.key);
         this.#scheduleSettle();
-      } else this.#waitToClaim(t);
+      } else {
+        t.grantedTo = undefined;
+        this.#waitToClaim(t);
+      }
     }, 3 * this.#claimTimeout);
   }
 
@@ -1167,16 +1205,37 @@ export class OverlayNode {
     }
     for (const zone of this.#decodeZones(claim.zones)) {
       const t = this.#takeovers.get(`${deadId}/${zone.path}`);
-      if (t?.state === 'done' || overlapping([zone], this.#zones) || this.#ownedElsewhere(zone))
+      if (t?.state === 'done' || overlapping([zone], this.#zones) || this.#ownedElsewhere(zone)) {
+        this.#tellOwners(from, zone);
         throw new DhtError('CONFLICT', `zone ${zone.path} is taken already`);
+      }
       if (t === undefined) continue;
+      if (t.state === 'yielded' && t.grantedTo !== undefined && t.grantedTo !== from)
+        throw new DhtError('CONFLICT', `zone ${zone.path} is being taken by ${t.grantedTo}`);
       if (t.state !== 'yielded' && this.#prefers(t, from, claimerZones)) {
         if (t.state === 'waiting') void this.#claim(t);
         throw new DhtError('CONFLICT', `a preferred survivor claims zone ${zone.path}`);
       }
       if (t.state !== 'yielded') this.#yield(t);
+      t.grantedTo = from;
     }
     return [];
+  }
+
+  /**
+   * Tells a late claimer who owns `zone` now (this node and the neighbours holding part of it): it may not know
+   * them yet — the taker's announcement reaches only peers it can call, and a survivor that has not noticed the
+   * death yet refuses the taker's call on what it knew of it before.
+   */
+  #tellOwners(claimer: string, zone: Zone): void {
+    const to = this.#neighbours.get(claimer);
+    if (to === undefined) return;
+    const owners = [...this.#neighbours.values()].filter((n) => n !== to && overlapping([zone], n.zones));
+    const notice = encodeNeighbourUpdate({
+      neighbours: [this.#info(this.#zones), ...owners.map((n) => this.#infoOf(n))],
+      partial: true,
+    });
+    void this.#requestPeer(to, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
   }
 
   // --- sessions and handlers -----------------------------------------------------------------------------
@@ -1208,6 +1267,7 @@ export class OverlayNode {
       const view = this.#secondDegree(caller);
       if (view !== undefined) known = this.#upsert(view);
     }
+    if (known === undefined && caller !== undefined && this.#onProbation(invite, caller)) return;
     if (this.#state !== 'peer' || known === undefined || known.link?.session.isOpen === true) {
       this.#counters.refuse('uninvited-invite');
       invite.reject(403);
@@ -1228,11 +1288,96 @@ export class OverlayNode {
       .finally(() => this.#connecting--);
   }
 
+  /**
+   * Admits an unknown caller on probation when it was refused once before (it must know this node as a neighbour
+   * from somewhere this node has not heard yet) and there is room; remembers it as refused otherwise. The call is
+   * hung up unless the caller's own NEIGHBOUR-UPDATE shows zones abutting this node's within a request timeout.
+   */
+  #onProbation(invite: IncomingInvite, caller: string): boolean {
+    if (this.#state !== 'peer') return false;
+    if (!this.#refusedCallers.delete(caller) || this.#probation.has(caller)) {
+      this.#refusedCallers.add(caller);
+      if (this.#refusedCallers.size > OVERLAY_NODE_DEFAULTS.maxTombstones) {
+        const oldest = this.#refusedCallers.values().next();
+        if (oldest.done !== true) this.#refusedCallers.delete(oldest.value);
+      }
+      return false;
+    }
+    if (this.#probation.size >= OVERLAY_NODE_DEFAULTS.maxProbation) {
+      this.#refusedCallers.add(caller);
+      return false;
+    }
+    const entry = {
+      call: undefined as XppCall | undefined,
+      admitted: false,
+      timer: this.#clock.setTimer(() => {
+        if (this.#probation.get(caller) !== entry) return;
+        this.#probation.delete(caller);
+        this.#counters.refuse('probation-expired');
+        void entry.call?.hangUp().catch(() => undefined);
+      }, this.#timeout),
+    };
+    this.#probation.set(caller, entry);
+    void acceptXppCall(invite, this.endpoint, {
+      onSession: (session) => {
+        this.#sessionPeers.set(session, caller);
+        this.#serve(session);
+      },
+    }).then(
+      (call) => {
+        entry.call = call;
+        const n = this.#neighbours.get(caller);
+        if (entry.admitted && n !== undefined) this.#attach(n, call, false);
+        else if (this.#probation.get(caller) !== entry) void call.hangUp().catch(() => undefined);
+      },
+      () => {
+        this.#counters.refuse('invite-failed');
+        if (this.#probation.get(caller) !== entry) return;
+        this.#clock.clearTimer(entry.timer);
+        this.#probation.delete(caller);
+      },
+    );
+    return true;
+  }
+
+  /**
+   * The neighbour a NEIGHBOUR-UPDATE on a probation session makes of its caller, when the update's first entry is
+   * the caller itself with zones abutting this node's; undefined otherwise (the update is refused as usual).
+   */
+  #admit(caller: string | undefined, request: Message): string | undefined {
+    const entry = caller === undefined ? undefined : this.#probation.get(caller);
+    if (caller === undefined || entry === undefined) return undefined;
+    const [first] = decodeNeighbourUpdate(request.options).neighbours;
+    if (first === undefined || peerIdHex(first.peerId) !== caller) return undefined;
+    const view = this.#view(first);
+    if (this.#gone.buries(view.id, view.version) || !this.#touches(view.zones)) {
+      // It holds an old view of this node: show it this node's zones, so that it drops this node, and hang up.
+      this.#probation.delete(caller);
+      this.#clock.clearTimer(entry.timer);
+      const call = entry.call;
+      if (call !== undefined) {
+        const notice = encodeNeighbourUpdate({ neighbours: [this.#info(this.#zones)], partial: true });
+        void this.#request(call, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
+          .catch(() => undefined)
+          .finally(() => void call.hangUp().catch(() => undefined));
+      }
+      return undefined;
+    }
+    const n = this.#upsert(view);
+    if (n === undefined) return undefined;
+    this.#probation.delete(caller);
+    this.#clock.clearTimer(entry.timer);
+    entry.admitted = true;
+    if (entry.call !== undefined) this.#attach(n, entry.call, false);
+    return caller;
+  }
+
   /** A peer that one of this node's neighbours (or dead neighbours) lists as its own neighbour. */
   #secondDegree(id: string): PeerView | undefined {
     for (const source of [...this.#neighbours.values(), ...this.#deadPeers.values()]) {
       const view = source.peers.find((p) => p.id === id);
-      if (view !== undefined && !this.#gone.buries(view.id, view.version)) return view;
+      if (view === undefined || this.#gone.buries(view.id, view.version)) continue;
+      if (!this.#movedAway.buries(view.id, view.version)) return view;
     }
     return undefined;
   }
@@ -1327,7 +1472,9 @@ export class OverlayNode {
     );
     session.handle(
       DhtOperation.NEIGHBOUR_UPDATE.type,
-      fromPeer('NEIGHBOUR-UPDATE', (sender, request) => this.#onNeighbourUpdate(sender, request)),
+      guard('NEIGHBOUR-UPDATE', (request) =>
+        this.#onNeighbourUpdate(this.#admit(from(), request) ?? this.#requireNeighbour(from()), request),
+      ),
     );
     session.handle(
       DhtOperation.LEAVE.type,
@@ -1463,18 +1610,32 @@ export class OverlayNode {
   async #onNeighbourUpdate(from: string, request: Message): Promise<readonly XppOption[]> {
     const update = decodeNeighbourUpdate(request.options);
     const before = this.#neighbours.changes;
-    const connects: Promise<void>[] = [];
-    for (const info of update.neighbours) {
-      const n = this.#learn(info, from);
-      if (n !== undefined) connects.push(this.#connect(n));
-    }
     const sender = this.#neighbours.get(from);
-    if (sender !== undefined) {
+    // A full list replaces the sender's previous one; a partial one is merged as each entry is learned (#learn).
+    if (sender !== undefined && update.partial !== true) {
       sender.peers = update.neighbours
         .filter((info) => peerIdHex(info.peerId) !== from)
         .slice(0, this.#maxNeighbours)
         .map((info) => this.#view(info));
     }
+    const connects: Promise<void>[] = [];
+    // What a full list changes here, its sender told every peer on it: those need not hear it from this node.
+    this.#told = new Set(
+      update.partial === true ? [from] : [from, ...update.neighbours.map((i) => peerIdHex(i.peerId))],
+    );
+    try {
+      for (const info of update.neighbours) {
+        const n = this.#learn(info, from);
+        if (n !== undefined) connects.push(this.#connect(n));
+      }
+    } finally {
+      this.#told = undefined;
+    }
+    // The sender's own entry is the one authority on its zones: a double ownership is repaired on it alone.
+    const first = update.neighbours[0];
+    const announced = this.#neighbours.get(from);
+    if (announced !== undefined && first !== undefined && peerIdHex(first.peerId) === from)
+      if (announced.version === first.version) this.#repairOverlap(announced);
     this.#resolveTakeovers();
     if (this.#neighbours.changes !== before) this.#scheduleSettle();
     await Promise.allSettled(connects);
@@ -1489,13 +1650,15 @@ export class OverlayNode {
     const view = this.#view(info);
     const known = this.#neighbours.get(view.id);
     if (view.id === this.id || this.#gone.buries(view.id, view.version)) return undefined;
+    notePeer(this.#neighbours.values(), view, this.#maxNeighbours);
+    if (known === undefined && this.#movedAway.buries(view.id, view.version)) return undefined;
     if (known === undefined && view.id !== from && this.#isUnreachable(view.id)) return undefined;
     if (view.zones.length === 0) {
       this.#gone.bury(view.id, view.version);
       if (known !== undefined && known.version <= view.version) this.#drop(known, 'left');
       return undefined;
     }
-    if (!adjacent(view.zones, this.#zones)) {
+    if (!this.#touches(view.zones)) {
       if (known === undefined || (view.id !== from && known.version > view.version)) return undefined;
       // Peers met to coordinate a takeover stay until it is decided (see #pruneNonAdjacent).
       if (this.#coordinating()) this.#upsert(view);
@@ -1503,14 +1666,76 @@ export class OverlayNode {
       return undefined;
     }
     const n = this.#upsert(view);
+    if (n !== undefined && n.version === view.version) this.#introduceOverlapping(n);
     return n !== undefined && n.link === undefined && n.connecting === undefined && view.id !== from
       ? n
       : undefined;
   }
 
+  /** Whether `zones` abut this node's, or overlap them (a double owner, kept until the overlap is repaired). */
+  #touches(zones: readonly Zone[]): boolean {
+    return adjacent(zones, this.#zones) || overlapping(zones, this.#zones);
+  }
+
+  /**
+   * Two neighbours of this node claim overlapping zones (they raced for a dead zone without knowing each other):
+   * each is told of the other, so that they meet and repair it (#repairOverlap).
+   */
+  #introduceOverlapping(n: Neighbour): void {
+    for (const m of this.#neighbours.values()) {
+      if (m === n || !overlapping(m.zones, n.zones)) continue;
+      // Once per pair and refresh interval: an entry may be stale, and then its overlap is not for them to fix.
+      const pair = m.id < n.id ? `${m.id}/${n.id}` : `${n.id}/${m.id}`;
+      const now = this.#clock.now();
+      if ((this.#introduced.get(pair) ?? -Infinity) > now - this.#refreshInterval) continue;
+      this.#introduced.delete(pair);
+      this.#introduced.set(pair, now);
+      if (this.#introduced.size > OVERLAY_NODE_DEFAULTS.maxTombstones) {
+        const oldest = this.#introduced.keys().next();
+        if (oldest.done !== true) this.#introduced.delete(oldest.value);
+      }
+      this.#counters.refuse('double-ownership-seen');
+      for (const [to, about] of [
+        [m, n],
+        [n, m],
+      ] as const) {
+        const notice = encodeNeighbourUpdate({
+          neighbours: [this.#info(this.#zones), this.#infoOf(about)],
+          partial: true,
+        });
+        void this.#requestPeer(to, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * A peer announced zones overlapping this node's: gives up the overlapping part as `resolveOverlap` decides (both
+   * sides decide alike), keeping the records there as replicas (docs/decisions/dht-double-ownership.md).
+   */
+  #repairOverlap(peer: Neighbour): void {
+    if (this.#state !== 'peer' || !overlapping(peer.zones, this.#zones)) return;
+    if (this.#handingOff !== undefined) {
+      // The taker of a zone being handed over may announce it before its answer arrives here: look again after.
+      this.#clock.setTimer(() => {
+        const again = this.#neighbours.get(peer.id);
+        if (again !== undefined) this.#repairOverlap(again);
+      }, this.#claimTimeout);
+      return;
+    }
+    const kept = resolveOverlap(this.id, this.#zones, peer.id, peer.zones);
+    if (kept.length === this.#zones.length && kept.every((z, i) => z.equals(this.#zones[i] as Zone))) return;
+    this.#counters.refuse('double-ownership-repaired');
+    this.store.setRole(
+      (r) => r.role === 'primary' && zoneContaining(kept, this.#pointOf(r)) === undefined,
+      'replica',
+    );
+    this.#setZones(kept, 'repair');
+  }
+
   /** Adds a peer a dead neighbour listed, when it is adjacent to this node now, and calls it. */
   #learnView(p: PeerView): void {
     if (p.id === this.id || this.#gone.buries(p.id, p.version) || this.#isUnreachable(p.id)) return;
+    if (this.#movedAway.buries(p.id, p.version)) return;
     if (!adjacent(p.zones, this.#zones)) return;
     const n = this.#neighbours.get(p.id) ?? this.#upsert(p);
     if (n !== undefined && n.link === undefined) void this.#connect(n);
@@ -1521,6 +1746,7 @@ export class OverlayNode {
     this.#connecting++;
     const attempt = (async () => {
       try {
+        const refusedBefore = n.failedCalls > 0;
         const call = await placeXppCall(this.ua, this.endpoint, n.contact.uri, {
           signal,
           onSession: (session) => {
@@ -1529,9 +1755,18 @@ export class OverlayNode {
           },
         });
         this.#attach(n, call, true);
+        // A peer that refused the last call did not know this node: it took this one on probation, and learns
+        // this node from its own entry (#admit).
+        if (refusedBefore && n.link === call) {
+          const hello = encodeNeighbourUpdate({ neighbours: [this.#info(this.#zones)], partial: true });
+          void this.#requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, hello).catch(() => undefined);
+        }
       } catch {
         this.#counters.refuse('connect-failed');
         this.#unreachableAfterFailure(n);
+        // Call again soon (a settle pass calls who is missing) rather than at the next refresh: the peer may not
+        // have known this node a moment ago, or it is dead and must be found out within a request timeout.
+        if (this.#neighbours.get(n.id) === n) this.#scheduleSettle(this.#claimTimeout);
       } finally {
         n.connecting = undefined;
         this.#connecting--;
@@ -1552,7 +1787,13 @@ export class OverlayNode {
     if (n.link !== undefined || this.#neighbours.get(n.id) !== n) return;
     if (n.failedCalls < UNREACHABLE_AFTER_CALLS || now - n.linklessSince < this.#timeout) return;
     this.#forget(n, 'unreachable');
-    this.#unreachable.set(n.id, now + this.#refreshInterval);
+    this.#markUnreachable(n.id);
+  }
+
+  /** Relayed views of `id` are ignored for a refresh interval; its own announcements are not. */
+  #markUnreachable(id: string): void {
+    this.#unreachable.delete(id);
+    this.#unreachable.set(id, this.#clock.now() + this.#refreshInterval);
     if (this.#unreachable.size > OVERLAY_NODE_DEFAULTS.maxTombstones) {
       const oldest = this.#unreachable.keys().next();
       if (oldest.done !== true) this.#unreachable.delete(oldest.value);
@@ -1581,10 +1822,9 @@ export class OverlayNode {
 
   /** Sends a full NEIGHBOUR-UPDATE — this node first, then every neighbour — to every neighbour but `except`. */
   async #announce(except?: string): Promise<void> {
-    this.#announced = { version: this.#version, changes: this.#neighbours.changes };
-    const options = encodeNeighbourUpdate({
-      neighbours: [this.#info(this.#zones), ...[...this.#neighbours.values()].map((n) => this.#infoOf(n))],
-    });
+    this.#announcedVersion = this.#version;
+    this.#delta.clear();
+    const options = this.#fullUpdate();
     await Promise.allSettled(
       [...this.#neighbours.values()]
         .filter((n) => n.id !== except)
@@ -1593,14 +1833,51 @@ export class OverlayNode {
   }
 
   /**
+   * Sends each neighbour the changes of this node's list it has not heard of (PARTIAL), or the whole list to a new
+   * neighbour; this node's own zones are unchanged (docs/decisions/dht-announcements.md).
+   */
+  async #announceDelta(): Promise<void> {
+    const shares = this.#delta.take(
+      [...this.#neighbours.values()].map((n) => n.id),
+      (id) => {
+        const n = this.#neighbours.get(id);
+        return n === undefined ? undefined : this.#infoOf(n);
+      },
+    );
+    let full: XppOption[] | undefined;
+    await Promise.allSettled(
+      [...shares].map(async ([id, share]) => {
+        const n = this.#neighbours.get(id);
+        if (n === undefined) return;
+        const options =
+          share === 'full'
+            ? (full ??= this.#fullUpdate())
+            : encodeNeighbourUpdate({ neighbours: [this.#info(this.#zones), ...share], partial: true });
+        await this.#requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, options);
+      }),
+    );
+  }
+
+  #fullUpdate(): XppOption[] {
+    return encodeNeighbourUpdate({
+      neighbours: [this.#info(this.#zones), ...[...this.#neighbours.values()].map((n) => this.#infoOf(n))],
+    });
+  }
+
+  /**
    * Drops the peers that are no neighbours any more. Each first hears this node's zones, so that it drops this
-   * node too rather than call it again on what it knew before.
+   * node too rather than call it again on what it knew before, and the neighbours of this node that abut it: when
+   * this node handed a zone back, the peer now owning it is one of them, and nobody else would tell.
    */
   #pruneNonAdjacent(): void {
     if (this.#coordinating()) return;
-    const notice = encodeNeighbourUpdate({ neighbours: [this.#info(this.#zones)] });
     for (const n of [...this.#neighbours.values()]) {
-      if (adjacent(n.zones, this.#zones)) continue;
+      if (this.#touches(n.zones)) continue;
+      const abutting = this.#neighbours.adjacentTo(n.zones).filter((m) => m !== n);
+      const notice = encodeNeighbourUpdate({
+        neighbours: [this.#info(this.#zones), ...abutting.map((m) => this.#infoOf(m))],
+        partial: true,
+      });
       const link = n.link;
       n.link = undefined;
       this.#forget(n, 'pruned');
@@ -1617,7 +1894,15 @@ export class OverlayNode {
     contact: Contact;
     version: number;
   }): Neighbour | undefined {
-    return this.#neighbours.upsert(info, this.#clock.now());
+    const before = this.#neighbours.changes;
+    const isNew = this.#neighbours.get(peerIdHex(info.peerId)) === undefined;
+    const n = this.#neighbours.upsert(info, this.#clock.now());
+    if (n !== undefined && this.#neighbours.changes !== before) {
+      this.#delta.changed(n.id, this.#told);
+      if (isNew) this.#delta.welcome(n.id);
+      this.#scheduleSettle();
+    }
+    return n;
   }
 
   /**
@@ -1633,6 +1918,12 @@ export class OverlayNode {
   #forget(n: Neighbour, reason: NeighbourDownReason): void {
     if (this.#neighbours.get(n.id) !== n) return;
     this.#neighbours.delete(n.id);
+    // A neighbour that left or moved away leaves this node's list; a dead one stays in it for the others until they
+    // notice themselves (telling them could bury a peer that is only cut off from this node).
+    if (reason === 'left') this.#delta.changed(n.id, this.#told, { ...this.#infoOf(n), zones: [] });
+    else if (reason === 'pruned') this.#delta.changed(n.id, this.#told, this.#infoOf(n));
+    if (reason === 'pruned') this.#movedAway.bury(n.id, n.version);
+    if (reason === 'left' || reason === 'pruned') this.#scheduleSettle();
     this.#replicaSent.delete(n.id);
     for (const wake of n.waiters.splice(0)) wake(undefined);
     this.#events.emit('neighbour-down', { id: n.id, zones: n.zones, reason });

@@ -39,3 +39,40 @@ export function mergeSiblings(zones: readonly Zone[]): Zone[] {
   }
   return out;
 }
+
+/** `outer` without `inner` (which it covers): the siblings along the path from `inner` up to `outer`. */
+export function zoneMinus(outer: Zone, inner: Zone): Zone[] {
+  const rest: Zone[] = [];
+  for (let z = inner; z.depth > outer.depth; z = z.parent()) rest.push(z.sibling());
+  return rest;
+}
+
+/**
+ * The zones peer `me` keeps when peer `other` claims `theirs`, which overlap some of `mine` (double ownership after
+ * a takeover race; docs/decisions/dht-double-ownership.md). The smaller zone wins where one covers the other — its
+ * holder keeps it, the other keeps the rest of its zone — and two equal zones are split, the lower id keeping the
+ * lower half. Both peers compute it alike from each other's zones, and applying it again to the outcome changes
+ * nothing, so neither needs to know what the other did first. Zones that do not overlap are kept.
+ */
+export function resolveOverlap(
+  me: string,
+  mine: readonly Zone[],
+  other: string,
+  theirs: readonly Zone[],
+): Zone[] {
+  let kept = [...mine];
+  for (const t of theirs) {
+    const next: Zone[] = [];
+    for (const m of kept) {
+      if (!m.overlaps(t)) next.push(m);
+      else if (m.equals(t)) {
+        if (!m.canSplit) {
+          if (me < other) next.push(m);
+        } else next.push(m.split()[me < other ? 0 : 1]);
+      } else if (m.covers(t)) next.push(...zoneMinus(m, t));
+      else next.push(m);
+    }
+    kept = next;
+  }
+  return kept;
+}
