@@ -1,6 +1,6 @@
 import { areNeighbours } from '@xpp/can';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordKind } from '../src/index.js';
+import { RecordKind, type OverlayNode } from '../src/index.js';
 import { createTestnet, workloadRecord, workloadUri, type Testnet } from '../src/testing/index.js';
 
 // 1,000 peers in one process over the in-memory network: the very OverlayNode, SIP user agent, XPP endpoint and
@@ -28,6 +28,22 @@ let net: Testnet;
 const figures: Record<string, number> = {};
 const started = performance.now();
 const rssBefore = process.memoryUsage().rss;
+
+/**
+ * Takes `count` peers out with `act`, in rounds of peers two hops apart, waiting after each round for the overlay to
+ * settle into an exact tiling. Returns the number of rounds.
+ */
+async function inRounds(count: number, act: (node: OverlayNode) => Promise<void>): Promise<number> {
+  let rounds = 0;
+  for (let done = 0; done < count; rounds++) {
+    const group = net.independentPeers(count - done);
+    await Promise.all(group.map(act));
+    done += group.length;
+    await net.settled({ timeoutMs: 90_000, pendingWork: false });
+    expect(net.tiling().ok).toBe(true);
+  }
+  return rounds;
+}
 
 /** ROUTE requests served, over every live peer: each is one hop of some routed operation. */
 function routeHops(): number {
@@ -101,32 +117,21 @@ describe(`simulation: ${PEERS} peers on the in-memory network, the same node cod
     expect(meanHops).toBeLessThan(expected * 1.4);
     expect(net.nodes.reduce((sum, n) => sum + n.store.stats.records, 0)).toBeGreaterThanOrEqual(RECORDS);
   }, 60_000);
-  // Off by default (SIM_CHURN=1 runs it): with the node as of 2026-11-25 12:50 UTC, a round of LEAVEs of peers two
-  // hops apart at 1,000 peers leaves a peer missing a neighbour for good (settle times out after 90 s), and the
-  // stage passed at 150 peers only. The assertions stand; the node must make them pass (bench/RESULTS.md).
+  // Opt-in (SIM_CHURN=1): the stage passes at 150 peers. At 400 peers the node of 2026-11-25 15:30 gets through
+  // every graceful-leave round and the first crash rounds, then a pair of neighbours stays without a session for
+  // longer than a round waits; at 1,000 it timed out too (bench/RESULTS.md, "Simulation"). The assertions stand;
+  // the node must make them pass.
   it.runIf(process.env['SIM_CHURN'] === '1')(
     `${CHURN * 100}% churn — leaves and crashes, in rounds of peers two hops apart: exact tiling, nothing lost`,
     async () => {
       const started = performance.now();
       const crashes = Math.min(MAX_CRASHES, Math.round((PEERS * CHURN) / 2));
       const leaves = Math.round(PEERS * CHURN) - crashes;
-      let rounds = 0;
-      // Graceful leaves: each hands its zone and records to a neighbour before it goes.
-      for (let left = 0; left < leaves; rounds++) {
-        const group = net.independentPeers(leaves - left);
-        await Promise.all(group.map((node) => net.leave(node)));
-        left += group.length;
-        await net.settled({ timeoutMs: 90_000, pendingWork: false });
-        expect(net.tiling().ok).toBe(true);
-      }
-      // Crashes: sockets go silent; keepalives notice, the takeover timers pick one taker per dead zone.
-      for (let crashed = 0; crashed < crashes; rounds++) {
-        const group = net.independentPeers(crashes - crashed);
-        await Promise.all(group.map((node) => net.crash(node)));
-        crashed += group.length;
-        await net.settled({ timeoutMs: 90_000, pendingWork: false });
-        expect(net.tiling().ok).toBe(true);
-      }
+      // Graceful leaves: each hands its zone and records to a neighbour before it goes. Then crashes: sockets go
+      // silent; keepalives notice, the takeover timers pick one taker per dead zone.
+      const rounds =
+        (await inRounds(leaves, (node) => net.leave(node))) +
+        (await inRounds(crashes, (node) => net.crash(node)));
       expect(net.size).toBe(PEERS - leaves - crashes);
       figures['churnRounds'] = rounds;
       // Structure and records are what the churn must restore; a peer whose own work never drains is reported.

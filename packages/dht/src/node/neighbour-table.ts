@@ -65,6 +65,10 @@ export class Tombstones {
     this.#entries.clear();
   }
 
+  unbury(id: string): void {
+    this.#entries.delete(id);
+  }
+
   /** True when an announcement of `id` at `version` is no newer than its tombstone. */
   buries(id: string, version: number): boolean {
     const known = this.#entries.get(id);

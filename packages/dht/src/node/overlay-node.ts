@@ -1036,9 +1036,12 @@ export class OverlayNode {
     if (this.#state !== 'peer' || this.#neighbours.get(n.id) !== n) return;
     this.#forget(n, 'dead');
     const dead: DeadPeer = { id: n.id, peerId: n.peerId, version: n.version, zones: n.zones, peers: n.peers };
-    // Not buried for good like a peer that left: a peer only cut off from this node, or back from a stall, must be
-    // able to speak for itself again (and be relayed again once the refresh interval has passed).
-    this.#markUnreachable(n.id);
+    // Buried like a peer that left, so that lists relayed by peers that have not noticed cannot bring it back; a
+    // peer only cut off from this node can still speak for itself (#learn, #admit). Out of the lists this node
+    // keeps of its neighbours' neighbours too: a taker must not call it from one of them.
+    this.#gone.bury(n.id, n.version);
+    const gone: PeerView = { id: n.id, peerId: n.peerId, zones: [], contact: n.contact, version: n.version };
+    notePeer(this.#neighbours.values(), gone, this.#maxNeighbours);
     this.#deadPeers.delete(n.id);
     this.#deadPeers.set(n.id, dead);
     if (this.#deadPeers.size > OVERLAY_NODE_DEFAULTS.maxDeadPeers) {
@@ -1350,7 +1353,7 @@ export class OverlayNode {
     const [first] = decodeNeighbourUpdate(request.options).neighbours;
     if (first === undefined || peerIdHex(first.peerId) !== caller) return undefined;
     const view = this.#view(first);
-    if (this.#gone.buries(view.id, view.version) || !this.#touches(view.zones)) {
+    if (!this.#touches(view.zones)) {
       // It holds an old view of this node: show it this node's zones, so that it drops this node, and hang up.
       this.#probation.delete(caller);
       this.#clock.clearTimer(entry.timer);
@@ -1363,6 +1366,7 @@ export class OverlayNode {
       }
       return undefined;
     }
+    this.#gone.unbury(view.id);
     const n = this.#upsert(view);
     if (n === undefined) return undefined;
     this.#probation.delete(caller);
@@ -1649,11 +1653,17 @@ export class OverlayNode {
   #learn(info: NeighbourInfo, from: string | undefined): Neighbour | undefined {
     const view = this.#view(info);
     const known = this.#neighbours.get(view.id);
-    if (view.id === this.id || this.#gone.buries(view.id, view.version)) return undefined;
+    if (view.id === this.id) return undefined;
+    if (this.#gone.buries(view.id, view.version)) {
+      // Only the peer itself, over a live session, is believed when it says it is still here.
+      if (view.id !== from || view.zones.length === 0) return undefined;
+      this.#gone.unbury(view.id);
+    }
     notePeer(this.#neighbours.values(), view, this.#maxNeighbours);
     if (known === undefined && this.#movedAway.buries(view.id, view.version)) return undefined;
     if (known === undefined && view.id !== from && this.#isUnreachable(view.id)) return undefined;
     if (view.zones.length === 0) {
+      if (known !== undefined && view.id !== from && known.link?.session.isOpen === true) return undefined;
       this.#gone.bury(view.id, view.version);
       if (known !== undefined && known.version <= view.version) this.#drop(known, 'left');
       return undefined;
@@ -1918,12 +1928,14 @@ export class OverlayNode {
   #forget(n: Neighbour, reason: NeighbourDownReason): void {
     if (this.#neighbours.get(n.id) !== n) return;
     this.#neighbours.delete(n.id);
-    // A neighbour that left or moved away leaves this node's list; a dead one stays in it for the others until they
-    // notice themselves (telling them could bury a peer that is only cut off from this node).
-    if (reason === 'left') this.#delta.changed(n.id, this.#told, { ...this.#infoOf(n), zones: [] });
-    else if (reason === 'pruned') this.#delta.changed(n.id, this.#told, this.#infoOf(n));
-    if (reason === 'pruned') this.#movedAway.bury(n.id, n.version);
-    if (reason === 'left' || reason === 'pruned') this.#scheduleSettle();
+    // The others hear that it left this node's list: with its new zones when it moved away, as owning nothing when
+    // it left or died — so that a taker does not call a dead peer from a stale list. A receiver with a live link
+    // to it does not believe a relayed death (#learn).
+    if (reason === 'pruned') {
+      this.#delta.changed(n.id, this.#told, this.#infoOf(n));
+      this.#movedAway.bury(n.id, n.version);
+    } else this.#delta.changed(n.id, this.#told, { ...this.#infoOf(n), zones: [] });
+    this.#scheduleSettle();
     this.#replicaSent.delete(n.id);
     for (const wake of n.waiters.splice(0)) wake(undefined);
     this.#events.emit('neighbour-down', { id: n.id, zones: n.zones, reason });
