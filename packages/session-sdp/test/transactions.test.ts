@@ -181,15 +181,22 @@ describe('INVITE server transaction (Timers G, H, I)', () => {
     ]);
   });
 
-  it('ends on 2xx and leaves its ACK to the transaction user', () => {
-    const { transport, requests, layer } = setup();
+  it('after 2xx absorbs the INVITE retransmitted (RFC 6026 Accepted), leaves the ACK to the TU, ends at Timer L', () => {
+    const { clock, transport, requests, layer } = setup();
     transport.deliver(incoming('INVITE'));
     const { request: req, transaction } = requests[0]!;
     transaction!.respond(createResponse(req, 200, { toTag: 't' }));
-    expect(transaction!.state).toBe('terminated');
+    expect(transaction!.state).toBe('accepted');
+    const sent = transport.sent.length;
+    // A retransmission that crossed our 2xx: neither a new call for the TU nor a resend here (the TU resends).
+    transport.deliver(incoming('INVITE'));
+    expect(requests).toHaveLength(1);
+    expect(transport.sent).toHaveLength(sent);
     transport.deliver(incoming('ACK', 'z9hG4bKack', ';tag=t'));
     expect(requests[1]?.request.method).toBe('ACK');
     expect(requests[1]?.transaction).toBeUndefined();
+    clock.advance(64 * 500);
+    expect(transaction!.state).toBe('terminated');
     expect(layer.size).toBe(0);
   });
 });
