@@ -195,6 +195,9 @@ describe('INVITE server transaction (Timers G, H, I)', () => {
     transport.deliver(incoming('ACK', 'z9hG4bKack', ';tag=t'));
     expect(requests[1]?.request.method).toBe('ACK');
     expect(requests[1]?.transaction).toBeUndefined();
+    // An ACK that reuses the INVITE's branch still reaches the TU.
+    transport.deliver(incoming('ACK', undefined, ';tag=t'));
+    expect(requests[2]?.request.method).toBe('ACK');
     clock.advance(64 * 500);
     expect(transaction!.state).toBe('terminated');
     expect(layer.size).toBe(0);
