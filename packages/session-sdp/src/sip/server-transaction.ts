@@ -21,8 +21,8 @@ export interface ServerTransactionObserver {
 }
 
 /**
- * RFC 3261 §17.2.1 (INVITE: Timers G, H, I; RFC 6026's Accepted state and Timer L) and §17.2.2 (non-INVITE: Timer
- * J) server transactions over an unreliable transport. One `transition()` holds every state change.
+ * RFC 3261 §17.2.1 (INVITE: Timers G, H, I) and §17.2.2 (non-INVITE: Timer J) server transactions over an
+ * unreliable transport. One `transition()` holds every state change.
  */
 export class ServerTransaction extends TransactionBase<Exclude<ServerTransactionState, 'terminated'>> {
   #last: Uint8Array | undefined;
@@ -57,9 +57,6 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
             this.timers.cancelAll();
             this.timers.start('I', T4);
           }
-        } else if (state === 'accepted') {
-          // RFC 6026 §8.7: a retransmitted INVITE after our 2xx is absorbed, not a new request for the TU (the
-          // UAS core retransmits the 2xx itself until the ACK).
         } else if (state !== 'trying' && state !== 'confirmed' && this.#last !== undefined) {
           this.send(this.#last);
         }
@@ -74,7 +71,7 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
         } else if (event.timer === 'H' && state === 'completed') {
           this.terminate();
           this.#observer.timeout?.();
-        } else if (event.timer === 'I' || event.timer === 'J' || event.timer === 'L') {
+        } else if (event.timer === 'I' || event.timer === 'J') {
           this.terminate();
         }
         return;
@@ -97,10 +94,8 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
     }
     if (!this.send(bytes)) return;
     if (this.isInvite && response.status < 300) {
-      // 2xx: the TU retransmits it until the ACK (§13.3.1.4). RFC 6026: the transaction stays, Accepted, for
-      // 64·T1 so that a retransmitted INVITE is not taken for a new call.
-      this.current = 'accepted';
-      this.timers.start('L', 64 * T1);
+      // 2xx: the TU retransmits it until the ACK (§13.3.1.4); the transaction ends here.
+      this.terminate();
     } else if (this.isInvite) {
       this.current = 'completed';
       this.timers.start('G', T1);

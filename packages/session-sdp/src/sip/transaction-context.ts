@@ -26,11 +26,4 @@ export interface ClientTransactionUser {
 /** Client transaction states (RFC 3261 §17.1). `trying` is non-INVITE's, `calling` INVITE's. */
 export type ClientTransactionState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'terminated';
 /** Server transaction states (RFC 3261 §17.2). `confirmed` is INVITE's, `trying` non-INVITE's. */
-export type ServerTransactionState =
-  | 'trying'
-  | 'proceeding'
-  | 'completed'
-  | 'confirmed'
-  /** RFC 6026: an INVITE answered 2xx, absorbing retransmissions of the INVITE until Timer L. */
-  | 'accepted'
-  | 'terminated';
+export type ServerTransactionState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'terminated';

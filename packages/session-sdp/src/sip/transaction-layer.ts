@@ -204,9 +204,7 @@ export class SipTransactionLayer {
     const method = request.method === 'ACK' ? 'INVITE' : request.method;
     const key = `${branch}|${sentBy}|${method}`;
     const existing = this.#servers.get(key);
-    // RFC 6026 §8.7: an ACK that matches an INVITE transaction in the Accepted state (a peer that reused the
-    // INVITE's branch for the ACK of our 2xx) is the transaction user's.
-    if (existing !== undefined && !(request.method === 'ACK' && existing.state === 'accepted')) {
+    if (existing !== undefined) {
       existing.transition({ type: 'request', request });
       return;
     }
