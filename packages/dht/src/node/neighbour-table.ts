@@ -52,13 +52,7 @@ export class Tombstones {
   }
 
   bury(id: string, version: number): void {
-    const known = this.#entries.get(id);
-    this.#entries.delete(id);
-    this.#entries.set(id, Math.max(version, known ?? 0));
-    if (this.#entries.size > this.#max) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
-    }
+    remember(this.#entries, id, Math.max(version, this.#entries.get(id) ?? 0), this.#max);
   }
 
   clear(): void {
@@ -73,6 +67,16 @@ export class Tombstones {
   buries(id: string, version: number): boolean {
     const known = this.#entries.get(id);
     return known !== undefined && version <= known;
+  }
+}
+
+/** Sets `key` as the newest entry of `map`, dropping the oldest entry past `max` (a bounded memory). */
+export function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) {
+    const oldest = map.keys().next();
+    if (oldest.done !== true) map.delete(oldest.value);
   }
 }
 

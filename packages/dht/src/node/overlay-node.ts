@@ -66,6 +66,7 @@ import {
   NeighbourTable,
   notePeer,
   peerIdHex,
+  remember,
   Tombstones,
   type Neighbour,
   type PeerView,
@@ -271,7 +272,7 @@ export class OverlayNode {
    */
   readonly #movedAway: Tombstones;
   /** Callers refused because this node did not know them, by id (oldest first): a second call gets probation. */
-  readonly #refusedCallers = new Set<string>();
+  readonly #refusedCallers = new Map<string, true>();
   /** Pairs of neighbours told of each other's overlapping zones, and when (at most once a refresh interval). */
   readonly #introduced = new Map<string, number>();
   /**
@@ -1042,12 +1043,7 @@ export class OverlayNode {
     this.#gone.bury(n.id, n.version);
     const gone: PeerView = { id: n.id, peerId: n.peerId, zones: [], contact: n.contact, version: n.version };
     notePeer(this.#neighbours.values(), gone, this.#maxNeighbours);
-    this.#deadPeers.delete(n.id);
-    this.#deadPeers.set(n.id, dead);
-    if (this.#deadPeers.size > OVERLAY_NODE_DEFAULTS.maxDeadPeers) {
-      const oldest = this.#deadPeers.keys().next();
-      if (oldest.done !== true) this.#deadPeers.delete(oldest.value);
-    }
+    remember(this.#deadPeers, n.id, dead, OVERLAY_NODE_DEFAULTS.maxDeadPeers);
     for (const zone of dead.zones) if (adjacent([zone], this.#zones)) this.#armTakeover(dead, zone);
     this.#scheduleSettle();
   }
@@ -1234,10 +1230,7 @@ export class OverlayNode {
     const to = this.#neighbours.get(claimer);
     if (to === undefined) return;
     const owners = [...this.#neighbours.values()].filter((n) => n !== to && overlapping([zone], n.zones));
-    const notice = encodeNeighbourUpdate({
-      neighbours: [this.#info(this.#zones), ...owners.map((n) => this.#infoOf(n))],
-      partial: true,
-    });
+    const notice = this.#partialUpdate(owners);
     void this.#requestPeer(to, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
   }
 
@@ -1298,16 +1291,12 @@ export class OverlayNode {
    */
   #onProbation(invite: IncomingInvite, caller: string): boolean {
     if (this.#state !== 'peer') return false;
-    if (!this.#refusedCallers.delete(caller) || this.#probation.has(caller)) {
-      this.#refusedCallers.add(caller);
-      if (this.#refusedCallers.size > OVERLAY_NODE_DEFAULTS.maxTombstones) {
-        const oldest = this.#refusedCallers.values().next();
-        if (oldest.done !== true) this.#refusedCallers.delete(oldest.value);
-      }
-      return false;
-    }
-    if (this.#probation.size >= OVERLAY_NODE_DEFAULTS.maxProbation) {
-      this.#refusedCallers.add(caller);
+    if (
+      !this.#refusedCallers.delete(caller) ||
+      this.#probation.has(caller) ||
+      this.#probation.size >= OVERLAY_NODE_DEFAULTS.maxProbation
+    ) {
+      remember(this.#refusedCallers, caller, true, OVERLAY_NODE_DEFAULTS.maxTombstones);
       return false;
     }
     const entry = {
@@ -1359,7 +1348,7 @@ export class OverlayNode {
       this.#clock.clearTimer(entry.timer);
       const call = entry.call;
       if (call !== undefined) {
-        const notice = encodeNeighbourUpdate({ neighbours: [this.#info(this.#zones)], partial: true });
+        const notice = this.#partialUpdate();
         void this.#request(call, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
           .catch(() => undefined)
           .finally(() => void call.hangUp().catch(() => undefined));
@@ -1698,21 +1687,13 @@ export class OverlayNode {
       const pair = m.id < n.id ? `${m.id}/${n.id}` : `${n.id}/${m.id}`;
       const now = this.#clock.now();
       if ((this.#introduced.get(pair) ?? -Infinity) > now - this.#refreshInterval) continue;
-      this.#introduced.delete(pair);
-      this.#introduced.set(pair, now);
-      if (this.#introduced.size > OVERLAY_NODE_DEFAULTS.maxTombstones) {
-        const oldest = this.#introduced.keys().next();
-        if (oldest.done !== true) this.#introduced.delete(oldest.value);
-      }
+      remember(this.#introduced, pair, now, OVERLAY_NODE_DEFAULTS.maxTombstones);
       this.#counters.refuse('double-ownership-seen');
       for (const [to, about] of [
         [m, n],
         [n, m],
       ] as const) {
-        const notice = encodeNeighbourUpdate({
-          neighbours: [this.#info(this.#zones), this.#infoOf(about)],
-          partial: true,
-        });
+        const notice = this.#partialUpdate([about]);
         void this.#requestPeer(to, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
       }
     }
@@ -1768,7 +1749,7 @@ export class OverlayNode {
         // A peer that refused the last call did not know this node: it took this one on probation, and learns
         // this node from its own entry (#admit).
         if (refusedBefore && n.link === call) {
-          const hello = encodeNeighbourUpdate({ neighbours: [this.#info(this.#zones)], partial: true });
+          const hello = this.#partialUpdate();
           void this.#requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, hello).catch(() => undefined);
         }
       } catch {
@@ -1802,12 +1783,12 @@ export class OverlayNode {
 
   /** Relayed views of `id` are ignored for a refresh interval; its own announcements are not. */
   #markUnreachable(id: string): void {
-    this.#unreachable.delete(id);
-    this.#unreachable.set(id, this.#clock.now() + this.#refreshInterval);
-    if (this.#unreachable.size > OVERLAY_NODE_DEFAULTS.maxTombstones) {
-      const oldest = this.#unreachable.keys().next();
-      if (oldest.done !== true) this.#unreachable.delete(oldest.value);
-    }
+    remember(
+      this.#unreachable,
+      id,
+      this.#clock.now() + this.#refreshInterval,
+      OVERLAY_NODE_DEFAULTS.maxTombstones,
+    );
   }
 
   #isUnreachable(id: string): boolean {
@@ -1868,6 +1849,14 @@ export class OverlayNode {
     );
   }
 
+  /** A PARTIAL NEIGHBOUR-UPDATE: this node, then `neighbours` only. */
+  #partialUpdate(neighbours: readonly Neighbour[] = []): XppOption[] {
+    return encodeNeighbourUpdate({
+      neighbours: [this.#info(this.#zones), ...neighbours.map((n) => this.#infoOf(n))],
+      partial: true,
+    });
+  }
+
   #fullUpdate(): XppOption[] {
     return encodeNeighbourUpdate({
       neighbours: [this.#info(this.#zones), ...[...this.#neighbours.values()].map((n) => this.#infoOf(n))],
@@ -1884,10 +1873,7 @@ export class OverlayNode {
     for (const n of [...this.#neighbours.values()]) {
       if (this.#touches(n.zones)) continue;
       const abutting = this.#neighbours.adjacentTo(n.zones).filter((m) => m !== n);
-      const notice = encodeNeighbourUpdate({
-        neighbours: [this.#info(this.#zones), ...abutting.map((m) => this.#infoOf(m))],
-        partial: true,
-      });
+      const notice = this.#partialUpdate(abutting);
       const link = n.link;
       n.link = undefined;
       this.#forget(n, 'pruned');
