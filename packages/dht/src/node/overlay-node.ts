@@ -228,8 +228,6 @@ interface Takeover {
    * holders from, so the first is the one holding the replicas.
    */
   readonly order: readonly string[];
-  /** The claimer this survivor yielded to: it grants one claim per dead zone, so that two cannot both win. */
-  grantedTo?: string | undefined;
 }
 
 type ClaimAnswer = 'ok' | 'refused' | 'unreachable';
@@ -1133,10 +1131,7 @@ export class OverlayNode {
       if (owned || !adjacent([t.zone], this.#zones)) {
         this.#takeovers.delete(t.key);
         this.#scheduleSettle();
-      } else {
-        t.grantedTo = undefined;
-        this.#waitToClaim(t);
-      }
+      } else this.#waitToClaim(t);
     }, 3 * this.#claimTimeout);
   }
 
@@ -1209,14 +1204,11 @@ export class OverlayNode {
         throw new DhtError('CONFLICT', `zone ${zone.path} is taken already`);
       }
       if (t === undefined) continue;
-      if (t.state === 'yielded' && t.grantedTo !== undefined && t.grantedTo !== from)
-        throw new DhtError('CONFLICT', `zone ${zone.path} is being taken by ${t.grantedTo}`);
       if (t.state !== 'yielded' && this.#prefers(t, from, claimerZones)) {
         if (t.state === 'waiting') void this.#claim(t);
         throw new DhtError('CONFLICT', `a preferred survivor claims zone ${zone.path}`);
       }
       if (t.state !== 'yielded') this.#yield(t);
-      t.grantedTo = from;
     }
     return [];
   }
