@@ -15,6 +15,11 @@ import { ManualClock } from './helpers/manual-clock.js';
 const peer = { address: '198.51.100.7', port: 5070 };
 
 function setup() {
+  return setupWith({});
+}
+
+/** A layer on a manual clock and a capturing transport, with `options` (timers, bound). */
+function setupWith(options: { timers?: { T1: number }; maxTransactions?: number }) {
   const clock = new ManualClock();
   const transport = new CaptureTransport(() => clock.now());
   const requests: { request: SipRequest; transaction: ServerTransaction | undefined }[] = [];
@@ -22,6 +27,7 @@ function setup() {
   const layer = new SipTransactionLayer({
     transport,
     clock,
+    ...options,
     onRequest: (request, transaction) => requests.push({ request, transaction }),
     onStrayResponse: (response) => stray.push(response),
   });
@@ -180,17 +186,115 @@ describe('INVITE server transaction (Timers G, H, I)', () => {
       0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500,
     ]);
   });
+});
 
-  it('ends on 2xx and leaves its ACK to the transaction user', () => {
-    const { transport, requests, layer } = setup();
+describe('INVITE server transaction after a 2xx (RFC 6026 Accepted, Timer L)', () => {
+  /** An INVITE delivered and answered 200 by the TU: the transaction is Accepted. */
+  function accepted(timers?: { T1: number }) {
+    const context = setupWith(timers === undefined ? {} : { timers });
+    const { transport, requests } = context;
     transport.deliver(incoming('INVITE'));
     const { request: req, transaction } = requests[0]!;
-    transaction!.respond(createResponse(req, 200, { toTag: 't' }));
-    expect(transaction!.state).toBe('terminated');
+    const ok = createResponse(req, 200, { toTag: 't' });
+    transaction!.respond(ok);
+    return { ...context, req, transaction: transaction!, ok };
+  }
+
+  it('absorbs the INVITE retransmitted across the 2xx: no second request for the TU, nothing resent', () => {
+    const { transport, requests, layer, transaction } = accepted();
+    expect(transaction.state).toBe('accepted');
+    expect(layer.size).toBe(1);
+    expect(layer.accepted).toBe(1);
+    const sent = transport.sent.length;
+    transport.deliver(incoming('INVITE'));
+    transport.deliver(incoming('INVITE'));
+    expect(requests).toHaveLength(1);
+    expect(transport.sent).toHaveLength(sent);
+    expect(transaction.state).toBe('accepted');
+  });
+
+  it('sends the 2xx the TU retransmits through it, and nothing but a 2xx', () => {
+    const { transport, req, transaction, ok } = accepted();
+    const is200 = (m: SipMessage) => m.kind === 'response' && m.status === 200;
+    expect(transport.sent.filter((s) => is200(s.message))).toHaveLength(1);
+    transaction.respond(ok);
+    transaction.respond(ok);
+    expect(transport.sent.filter((s) => is200(s.message))).toHaveLength(3);
+    expect(transport.sent.at(-1)?.to).toEqual(peer);
+    transaction.respond(createResponse(req, 500, { toTag: 't' }));
+    transaction.respond(createResponse(req, 180, { toTag: 't' }));
+    expect(transport.sent.filter((s) => s.message.kind === 'response' && s.message.status !== 200)).toEqual([
+      expect.objectContaining({ message: expect.objectContaining({ status: 100 }) }),
+    ]);
+  });
+
+  it('passes every ACK of the 2xx to the TU, one on the INVITE branch too, and stays Accepted', () => {
+    const { transport, requests, transaction } = accepted();
     transport.deliver(incoming('ACK', 'z9hG4bKack', ';tag=t'));
     expect(requests[1]?.request.method).toBe('ACK');
     expect(requests[1]?.transaction).toBeUndefined();
+    // A peer that reuses the INVITE's branch for the ACK of the 2xx matches the Accepted transaction.
+    transport.deliver(incoming('ACK', undefined, ';tag=t'));
+    expect(requests[2]?.request.method).toBe('ACK');
+    expect(requests[2]?.transaction).toBeUndefined();
+    expect(transaction.state).toBe('accepted');
+  });
+
+  it('ends at Timer L = 64×T1, cancelling its timer; a later INVITE is a new request', () => {
+    const { clock, transport, requests, layer, transaction } = accepted();
+    clock.advance(64 * 500 - 1);
+    expect(transaction.state).toBe('accepted');
+    clock.advance(1);
+    expect(transaction.state).toBe('terminated');
     expect(layer.size).toBe(0);
+    expect(layer.accepted).toBe(0);
+    expect(clock.pending).toBe(0);
+    // The 2xx the TU still retransmits after Timer L is not sent by the ended transaction (it goes stateless).
+    const sent = transport.sent.length;
+    transaction.respond(createResponse(requests[0]!.request, 200, { toTag: 't' }));
+    expect(transport.sent).toHaveLength(sent);
+    transport.deliver(incoming('INVITE'));
+    expect(requests).toHaveLength(2);
+  });
+
+  it('scales Timer L with a configured T1', () => {
+    const { clock, layer, transaction } = accepted({ T1: 50 });
+    clock.advance(64 * 50 - 1);
+    expect(transaction.state).toBe('accepted');
+    clock.advance(1);
+    expect(transaction.state).toBe('terminated');
+    expect(layer.size).toBe(0);
+  });
+
+  it('stays Accepted until Timer L when a 2xx retransmission cannot be sent', () => {
+    const { clock, transport, layer, transaction, ok } = accepted();
+    transport.send = () => {
+      throw new Error('socket closed');
+    };
+    transaction.respond(ok);
+    expect(layer.stats.sendErrors).toBe(1);
+    expect(transaction.state).toBe('accepted');
+    clock.advance(64 * 500);
+    expect(transaction.state).toBe('terminated');
+    expect(layer.size).toBe(0);
+  });
+
+  it('counts Accepted transactions against the bound: beyond it a new INVITE gets 503 until Timer L', () => {
+    const { clock, transport, layer, requests } = setupWith({ maxTransactions: 2 });
+    for (const branch of ['z9hG4bKa1', 'z9hG4bKa2']) {
+      transport.deliver(incoming('INVITE', branch));
+      const { request: req, transaction } = requests.at(-1)!;
+      transaction!.respond(createResponse(req, 200, { toTag: 't' }));
+    }
+    expect(layer.accepted).toBe(2);
+    transport.deliver(incoming('INVITE', 'z9hG4bKa3'));
+    expect(requests).toHaveLength(2);
+    expect(transport.sent.at(-1)?.message).toMatchObject({ kind: 'response', status: 503 });
+    expect(layer.stats.overloadRejected).toBe(1);
+    clock.advance(64 * 500);
+    expect(layer.size).toBe(0);
+    transport.deliver(incoming('INVITE', 'z9hG4bKa4'));
+    expect(requests).toHaveLength(3);
   });
 });
 

@@ -68,6 +68,40 @@ describe('user agent timers (manual clock)', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('takes an INVITE retransmitted across its 2xx for no second invitation (RFC 6026), and Timer L empties the layer', async () => {
+    const invites: IncomingInvite[] = [];
+    let accepted: Promise<SipCall> | undefined;
+    const { clock, transport, ua } = setup((incoming) => {
+      invites.push(incoming);
+      accepted = incoming.accept({ contentType: 'text/plain', body: 'answer' });
+    });
+    transport.deliver(invite('z9hG4bK5'));
+    clock.advance(400);
+    // The caller's Timer A retransmission, sent before our 2xx reached it.
+    transport.deliver(invite('z9hG4bK5'));
+    // The UAS core's 2xx retransmissions go out through the Accepted transaction.
+    clock.advance(1_100);
+    expect(invites).toHaveLength(1);
+    expect(transport.times((m) => status(m) === 200)).toEqual([0, 500, 1500]);
+    expect(ua.layer.accepted).toBe(1);
+    const ok = transport.sent.find((s) => status(s.message) === 200)!.message;
+    transport.deliver(
+      invite('z9hG4bK6', 'ACK').replace('To: <sip:xpp@192.0.2.1:5060>', `To: ${ok.headers.get('to')!}`),
+    );
+    const call = await accepted!;
+    expect(call.dialog.id).toBe(invites[0]!.dialogId);
+    expect(ua.calls).toBe(1);
+    // Absorbed until Timer L (64×T1 after the 2xx), then the transaction is gone and no timer is left.
+    clock.advance(64 * 500 - 1_501);
+    transport.deliver(invite('z9hG4bK5'));
+    expect(invites).toHaveLength(1);
+    expect(ua.layer.size).toBe(1);
+    clock.advance(1);
+    expect(ua.layer.size).toBe(0);
+    expect(transport.times((m) => status(m) === 200)).toEqual([0, 500, 1500]);
+    expect(clock.pending).toBe(0);
+  });
+
   it('answers CANCEL of a pending INVITE with 200 and the INVITE with 487', () => {
     const { transport } = setup(() => undefined);
     transport.deliver(invite('z9hG4bK3'));

@@ -17,12 +17,13 @@ export type ServerTransactionEvent =
 export interface ServerTransactionObserver {
   /** Timer H fired: the ACK of a non-2xx never came (§17.2.1). */
   timeout?(): void;
+  /** A send failed. The transaction ends, except in Accepted, which stays until Timer L (RFC 6026). */
   transportError?(error: SessionError): void;
 }
 
 /**
- * RFC 3261 §17.2.1 (INVITE: Timers G, H, I) and §17.2.2 (non-INVITE: Timer J) server transactions over an
- * unreliable transport. One `transition()` holds every state change.
+ * RFC 3261 §17.2.1 (INVITE: Timers G, H, I; RFC 6026's Accepted state and Timer L) and §17.2.2 (non-INVITE: Timer
+ * J) server transactions over an unreliable transport. One `transition()` holds every state change.
  */
 export class ServerTransaction extends TransactionBase<Exclude<ServerTransactionState, 'terminated'>> {
   #last: Uint8Array | undefined;
@@ -57,6 +58,10 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
             this.timers.cancelAll();
             this.timers.start('I', T4);
           }
+          // In Accepted the layer passes the ACK (of our 2xx) to the TU (RFC 6026): nothing to do here.
+        } else if (state === 'accepted') {
+          // RFC 6026: an INVITE retransmitted after our 2xx (it crossed the 2xx) is absorbed: it is not a new
+          // request for the TU, and the transaction does not resend the 2xx itself (the UAS core does, §13.3.1.4).
         } else if (state !== 'trying' && state !== 'confirmed' && this.#last !== undefined) {
           this.send(this.#last);
         }
@@ -71,12 +76,14 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
         } else if (event.timer === 'H' && state === 'completed') {
           this.terminate();
           this.#observer.timeout?.();
-        } else if (event.timer === 'I' || event.timer === 'J') {
+        } else if (event.timer === 'I' || event.timer === 'J' || event.timer === 'L') {
           this.terminate();
         }
         return;
       case 'transport-error':
-        this.terminate();
+        // RFC 6026: in Accepted the TU is told and the transaction stays until Timer L, so that a late
+        // retransmission of the INVITE is still absorbed (Timer L bounds it either way).
+        if (state !== 'accepted') this.terminate();
         this.#observer.transportError?.(event.error);
         return;
     }
@@ -84,6 +91,13 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
 
   #onRespond(response: SipResponse, T1: number): void {
     const state = this.current;
+    const success = response.status >= 200 && response.status < 300;
+    if (state === 'accepted') {
+      // RFC 6026: a 2xx the TU passes while Accepted (its retransmission of the 2xx, §13.3.1.4) goes to the
+      // transport; any other response is too late.
+      if (success) this.send(serializeSip(response));
+      return;
+    }
     if (state !== 'trying' && state !== 'proceeding') return;
     const bytes = serializeSip(response);
     this.#last = bytes;
@@ -92,11 +106,17 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
       this.send(bytes);
       return;
     }
+    if (this.isInvite && success) {
+      // 2xx: the TU retransmits it until the ACK (§13.3.1.4). RFC 6026: the transaction stays, Accepted, for
+      // Timer L = 64·T1 so that an INVITE retransmitted across the 2xx is not taken for a new request. Accepted
+      // before sending: a send that fails leaves it there (see `transport-error`).
+      this.current = 'accepted';
+      this.timers.start('L', 64 * T1);
+      this.send(bytes);
+      return;
+    }
     if (!this.send(bytes)) return;
-    if (this.isInvite && response.status < 300) {
-      // 2xx: the TU retransmits it until the ACK (§13.3.1.4); the transaction ends here.
-      this.terminate();
-    } else if (this.isInvite) {
+    if (this.isInvite) {
       this.current = 'completed';
       this.timers.start('G', T1);
       this.timers.start('H', 64 * T1);

@@ -12,8 +12,8 @@ export interface SipTimerValues {
 
 export const DEFAULT_SIP_TIMERS: SipTimerValues = { T1: 500, T2: 4_000, T4: 5_000 };
 
-/** The timers of RFC 3261 §17 by letter. */
-export type SipTimerName = 'A' | 'B' | 'D' | 'E' | 'F' | 'G' | 'H' | 'I' | 'J' | 'K';
+/** The timers of RFC 3261 §17 by letter, and RFC 6026's Timer L (the INVITE server transaction's Accepted state). */
+export type SipTimerName = 'A' | 'B' | 'D' | 'E' | 'F' | 'G' | 'H' | 'I' | 'J' | 'K' | 'L';
 
 /** The named timers of one state machine: at most one per name, all cancelled together at the end. */
 export class TimerSet<Name extends string> {

@@ -25,5 +25,10 @@ export interface ClientTransactionUser {
 
 /** Client transaction states (RFC 3261 §17.1). `trying` is non-INVITE's, `calling` INVITE's. */
 export type ClientTransactionState = 'calling' | 'trying' | 'proceeding' | 'completed' | 'terminated';
-/** Server transaction states (RFC 3261 §17.2). `confirmed` is INVITE's, `trying` non-INVITE's. */
-export type ServerTransactionState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'terminated';
+/**
+ * Server transaction states (RFC 3261 §17.2). `confirmed` and `accepted` are INVITE's, `trying` non-INVITE's.
+ * `accepted` (RFC 6026): the INVITE was answered 2xx; the transaction absorbs retransmissions of the INVITE,
+ * sends the 2xx retransmissions the TU passes it, and passes ACKs to the TU until Timer L (64·T1).
+ */
+export type ServerTransactionState =
+  'trying' | 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';

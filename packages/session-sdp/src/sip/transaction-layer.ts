@@ -103,6 +103,16 @@ export class SipTransactionLayer {
     return this.#clients.size + this.#servers.size;
   }
 
+  /**
+   * Of {@link size}, the INVITE server transactions in RFC 6026's Accepted state: answered 2xx, each kept only to
+   * absorb retransmissions of its INVITE until Timer L (64·T1) ends it.
+   */
+  get accepted(): number {
+    let count = 0;
+    for (const transaction of this.#servers.values()) if (transaction.state === 'accepted') count++;
+    return count;
+  }
+
   /** A fresh RFC 3261 branch. */
   static newBranch(): string {
     return `${BRANCH_MAGIC_COOKIE}${randomBytes(9).toString('base64url')}`;
@@ -204,7 +214,9 @@ export class SipTransactionLayer {
     const method = request.method === 'ACK' ? 'INVITE' : request.method;
     const key = `${branch}|${sentBy}|${method}`;
     const existing = this.#servers.get(key);
-    if (existing !== undefined) {
+    // RFC 6026: an ACK matching an INVITE transaction in Accepted (a peer that reused the INVITE's branch for
+    // the ACK of our 2xx) is the transaction user's, as any other ACK of a 2xx.
+    if (existing !== undefined && !(request.method === 'ACK' && existing.state === 'accepted')) {
       existing.transition({ type: 'request', request });
       return;
     }

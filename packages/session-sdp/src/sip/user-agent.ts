@@ -429,8 +429,10 @@ export class IncomingInvite {
             reject(new SessionError('SIP_TIMEOUT', '2xx to INVITE was never ACKed'));
             return;
           }
-          // The 2xx left the INVITE transaction when sent; the UAS core retransmits it (§13.3.1.4).
-          this.#hooks.resend(ok, this.#transaction.target);
+          // The UAS core retransmits the 2xx (§13.3.1.4): through the INVITE transaction while it is Accepted
+          // (RFC 6026), statelessly once Timer L has ended it.
+          if (this.#transaction.state === 'accepted') this.#transaction.respond(ok);
+          else this.#hooks.resend(ok, this.#transaction.target);
           interval = Math.min(2 * interval, timers.T2);
           timer = clock.setTimer(retransmit, Math.min(interval, deadline - clock.now()));
         };
