@@ -15,9 +15,10 @@ const rssBefore = await settledRss();
 const started = performance.now();
 // Background maintenance of every peer runs in this one process: with the deployed defaults (a full announcement
 // every 30 s, keepalives after 15 s idle) 10,000 peers would send ~3,300 NEIGHBOUR-UPDATEs and ~3,300 keepalives a
-// second, more than a core can seal and open. The run stretches both timers; joins, routing and storage are as
-// deployed.
-const QUIET = { refreshInterval: 300_000, keepaliveInterval: 60_000 };
+// second, more than a core can seal and open, and even at a 5-min refresh and 60-s keepalives that load grows with
+// the overlay until it takes most of the core (the 2026-11-25 run slowed from 124 s to 535 s per 1,000 joins). The
+// run stretches both timers to 30 min; joins, routing and storage are as deployed, and nothing crashes here.
+const QUIET = { refreshInterval: 1_800_000, keepaliveInterval: 1_800_000 };
 const net = await createTestnet({ size: 1, network: 'memory', dimensions: D, seed: 41, nodeOptions: QUIET });
 let lap = performance.now();
 // A join that fails after the testnet's retries (a loaded machine can time a session out) is counted, not fatal.

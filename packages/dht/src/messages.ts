@@ -183,6 +183,8 @@ export interface HandoffRequest {
   readonly zones: readonly Uint8Array[];
   readonly neighbours: readonly NeighbourInfo[];
   readonly records: readonly WireRecord[];
+  /** LEAVE only: the records of zones the receiver owns already, no zone handed (option RETURN). */
+  readonly returned?: boolean;
 }
 
 export function encodeHandoff(body: HandoffRequest): XppOption[] {
@@ -190,17 +192,19 @@ export function encodeHandoff(body: HandoffRequest): XppOption[] {
     ...body.zones.map((zone) => opt(DhtOption.ZONE, zone)),
     ...body.neighbours.map((n) => opt(DhtOption.NEIGHBOUR, n)),
     ...recordOptions(body.records),
+    ...(body.returned === true ? [opt(DhtOption.RETURN, true)] : []),
   ];
 }
 
 export function decodeHandoff(options: readonly XppOption[], maxRecords?: number): HandoffRequest {
   const zones = DhtOption.ZONE.findAll(options);
   if (zones.length === 0) throw new WireError('MISSING_OPTION', 'required option ZONE is absent');
-  return {
+  const body = {
     zones,
     neighbours: DhtOption.NEIGHBOUR.findAll(options),
     records: readRecords(options, maxRecords),
   };
+  return DhtOption.RETURN.find(options) === true ? { ...body, returned: true } : body;
 }
 
 /** NEIGHBOUR-UPDATE: peers (the sender, or a newcomer it invited) with their current zones and contact. */

@@ -108,4 +108,10 @@ export const DhtOption = {
    * (docs/decisions/dht-announcements.md); without it the list replaces the sender's previous one.
    */
   PARTIAL: defaultRegistry.defineOption({ type: 0x010e, name: 'PARTIAL', codec: flagCodec }),
+  /**
+   * LEAVE: only records change hands, of zones the receiver owns already — given back after a double ownership,
+   * or replicas of a dead zone its taker may lack (docs/decisions/dht-double-ownership.md). Without it a LEAVE
+   * hands its zones over.
+   */
+  RETURN: defaultRegistry.defineOption({ type: 0x010f, name: 'RETURN', codec: flagCodec }),
 } as const;

@@ -170,6 +170,30 @@ describe('operation bodies', () => {
     );
   });
 
+  it('LEAVE: a hand-over and a RETURN of records round-trip and stay distinct', () => {
+    fc.assert(
+      fc.property(
+        fc.array(arb.neighbour, { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        (neighbours, returned) => {
+          const options = encodeHandoff({
+            zones: [Uint8Array.of(1, 0x80)],
+            neighbours,
+            records: [],
+            returned,
+          });
+          const decoded = decodeHandoff(
+            decodeMessage(
+              encodeMessage({ number: 3, response: false, type: DhtOperation.LEAVE.type, options }),
+            ).options,
+          );
+          expect(decoded.neighbours).toEqual(neighbours);
+          expect(decoded.returned === true).toBe(returned);
+        },
+      ),
+    );
+  });
+
   it('bounds how many records a handoff may carry', () => {
     const records = Array.from({ length: 5 }, (_, i) => ({
       kind: RecordKind.PEER,

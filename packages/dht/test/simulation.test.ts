@@ -117,11 +117,8 @@ describe(`simulation: ${PEERS} peers on the in-memory network, the same node cod
     expect(meanHops).toBeLessThan(expected * 1.4);
     expect(net.nodes.reduce((sum, n) => sum + n.store.stats.records, 0)).toBeGreaterThanOrEqual(RECORDS);
   }, 60_000);
-  // Opt-in (SIM_CHURN=1): the stage passes at 150 peers. At 400 peers the node of 2026-11-25 15:30 gets through
-  // every graceful-leave round and the first crash rounds, then a pair of neighbours stays without a session for
-  // longer than a round waits; at 1,000 it timed out too (bench/RESULTS.md, "Simulation"). The assertions stand;
-  // the node must make them pass.
-  it.runIf(process.env['SIM_CHURN'] === '1')(
+  // The churn stage runs by default; SIM_CHURN=0 skips it (a quick look at growth alone).
+  it.runIf(process.env['SIM_CHURN'] !== '0')(
     `${CHURN * 100}% churn — leaves and crashes, in rounds of peers two hops apart: exact tiling, nothing lost`,
     async () => {
       const started = performance.now();
@@ -132,7 +129,11 @@ describe(`simulation: ${PEERS} peers on the in-memory network, the same node cod
       const rounds =
         (await inRounds(leaves, (node) => net.leave(node))) +
         (await inRounds(crashes, (node) => net.crash(node)));
-      expect(net.size).toBe(PEERS - leaves - crashes);
+      // A peer that lost a takeover race holding nothing else leaves on its own (dht-double-ownership.md): counted,
+      // and rare — a taker keeps its own zone until every survivor has noticed the death.
+      figures['departedByRepair'] = net.departed;
+      expect(net.size + net.departed).toBe(PEERS - leaves - crashes);
+      expect(net.departed).toBeLessThanOrEqual(crashes / 10);
       figures['churnRounds'] = rounds;
       // Structure and records are what the churn must restore; a peer whose own work never drains is reported.
       figures['peersWithPendingWork'] = net.nodes.filter((n) => !n.stats.settled).length;

@@ -228,6 +228,8 @@ interface Takeover {
    * holders from, so the first is the one holding the replicas.
    */
   readonly order: readonly string[];
+  /** The claimer this survivor granted the zone to, and when: other claimers are refused for a while. */
+  granted: { readonly id: string; readonly at: number } | undefined;
 }
 
 type ClaimAnswer = 'ok' | 'refused' | 'unreachable';
@@ -256,6 +258,8 @@ export class OverlayNode {
   readonly #replicas: number;
   readonly #takeoverOptions: TakeoverOptions;
   readonly #claimTimeout: number;
+  /** How long a crash may go unnoticed by a neighbour: a keepalive interval per allowed miss, and one more. */
+  readonly #detectionWindow: number;
   readonly #refreshInterval: number;
   readonly #settleDelay: number;
   readonly #batchOctets: number;
@@ -321,6 +325,8 @@ export class OverlayNode {
   #replicationSent = 0;
   #replicationFailed = 0;
   #takeoversWon = 0;
+  /** Until when background hand-backs wait after a takeover (see #commitTakeover). */
+  #handBackHold = 0;
   #takeoversYielded = 0;
   #connecting = 0;
 
@@ -354,6 +360,9 @@ export class OverlayNode {
     this.#replicas = options.replicas ?? d.replicas;
     this.#takeoverOptions = options.takeover ?? {};
     this.#claimTimeout = options.claimTimeout ?? d.claimTimeout;
+    this.#detectionWindow =
+      (options.keepaliveInterval ?? d.keepaliveInterval) *
+      ((options.keepaliveMisses ?? d.keepaliveMisses) + 1);
     this.#refreshInterval = options.refreshInterval ?? d.refreshInterval;
     this.#settleDelay = options.settleDelay ?? d.settleDelay;
     this.#batchOctets = options.replicationBatchOctets ?? d.replicationBatchOctets;
@@ -551,21 +560,27 @@ export class OverlayNode {
         throw error;
       }
     });
-    if (this.#zones.length === 0) {
-      // Nobody may keep a link or an entry to a peer that owns nothing; the takers' new zones go with it, so that
-      // this node's neighbours meet the peers that now own its zones.
-      const gone = encodeNeighbourUpdate({
-        neighbours: [
-          this.#info([], this.#version),
-          ...[...this.#neighbours.values()].map((n) => this.#infoOf(n)),
-        ],
-      });
-      await Promise.allSettled(
-        [...this.#neighbours.values()].map((n) =>
-          n.link === undefined ? undefined : this.#request(n.link, DhtOperation.NEIGHBOUR_UPDATE.type, gone),
-        ),
-      );
-    }
+    if (this.#zones.length === 0) await this.#depart();
+    else await this.close();
+  }
+
+  /**
+   * Tells every neighbour that this node owns nothing now, and closes. Nobody may keep a link or an entry to a peer
+   * that owns nothing; the neighbours' entries go with it (the takers' new zones among them), so that they meet
+   * the peers that own its zones now.
+   */
+  async #depart(): Promise<void> {
+    const gone = encodeNeighbourUpdate({
+      neighbours: [
+        this.#info([], this.#version),
+        ...[...this.#neighbours.values()].map((n) => this.#infoOf(n)),
+      ],
+    });
+    await Promise.allSettled(
+      [...this.#neighbours.values()].map((n) =>
+        n.link === undefined ? undefined : this.#request(n.link, DhtOperation.NEIGHBOUR_UPDATE.type, gone),
+      ),
+    );
     await this.close();
   }
 
@@ -942,7 +957,7 @@ export class OverlayNode {
     if (this.#state !== 'peer') return;
     const merged = mergeSiblings(this.#zones);
     if (merged.length !== this.#zones.length) this.#setZones(merged, 'merge');
-    if (this.#zones.length < 2) return;
+    if (this.#zones.length < 2 || this.#clock.now() < this.#handBackHold) return;
     for (const zone of this.#zones) {
       if (zone.depth === 0) continue;
       const sibling = zone.sibling();
@@ -1056,6 +1071,7 @@ export class OverlayNode {
       state: 'waiting',
       timer: undefined,
       order: this.#takeoverOrder(dead, zone),
+      granted: undefined,
     };
     this.#takeovers.set(key, t);
     this.#waitToClaim(t);
@@ -1064,8 +1080,12 @@ export class OverlayNode {
   /** The survivors of `zone` ranked as spec §3 prefers them, from the dead peer's announced list (and this node). */
   #takeoverOrder(dead: DeadPeer, zone: Zone): string[] {
     const candidates = new Map<string, { id: string; zones: readonly Zone[] }>();
-    for (const p of dead.peers) if (p.zones.length > 0 && adjacent(p.zones, [zone])) candidates.set(p.id, p);
-    if (!candidates.has(this.id)) candidates.set(this.id, { id: this.id, zones: this.#zones });
+    for (const p of dead.peers)
+      if (p.id !== this.id && p.zones.length > 0 && adjacent(p.zones, [zone])) candidates.set(p.id, p);
+    // This node as it is, not as the dead peer's list has it: a node never hears its own entry of a neighbour's
+    // list updated (its own announcement made the change), so that entry can be older than what every other
+    // survivor ranks it by — and a stale whole sibling there made a survivor rank itself first.
+    candidates.set(this.id, { id: this.id, zones: this.#zones });
     return chooseTakeover(zone, [...candidates.values()], this.#takeoverOptions).order.map((c) => c.id);
   }
 
@@ -1096,9 +1116,12 @@ export class OverlayNode {
       ...encodeTakeover({ deadPeer: t.dead.peerId, zones: [this.#zonesCodec.encode(t.zone)] }),
       DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true),
     ];
-    // The survivors this node is linked to; the others learn the new owner from its announcement.
-    const survivors = this.#neighbours.adjacentTo([t.zone]);
-    const answers = await Promise.all(survivors.map((n) => this.#sendClaim(n, body)));
+    const answers = await Promise.all(
+      this.#survivorsOf(t).map((n) =>
+        // A survivor called just now gets a request timeout for the call and the claim together.
+        this.#sendClaim(n, body, n.link === undefined ? this.#timeout : this.#claimTimeout),
+      ),
+    );
     if (t.state !== 'claiming') return;
     if (answers.includes('refused')) {
       this.#yield(t);
@@ -1107,13 +1130,44 @@ export class OverlayNode {
     await this.#exclusive(async () => this.#commitTakeover(t));
   }
 
-  async #sendClaim(n: Neighbour, body: readonly XppOption[]): Promise<ClaimAnswer> {
+  /**
+   * Every other survivor of `t`'s dead zone, in the table and called when not linked: in a CAN the neighbours of a
+   * zone are mostly not neighbours of each other, and a claim sent only over the links a survivor had reached
+   * few of them — in the 1,000-peer simulation many claimers had none, and most dead zones were taken twice or
+   * more. They become this node's neighbours if it takes the zone; if not, they are pruned once nothing is
+   * pending. Survivors known dead or unreachable are skipped.
+   */
+  #survivorsOf(t: Takeover): Neighbour[] {
+    const survivors: Neighbour[] = [];
+    for (const id of t.order) {
+      if (id === this.id) continue;
+      let n = this.#neighbours.get(id);
+      if (n === undefined) {
+        const view = t.dead.peers.find((p) => p.id === id);
+        if (view === undefined || this.#gone.buries(id, view.version) || this.#isUnreachable(id)) continue;
+        n = this.#upsert(view);
+        if (n === undefined) continue;
+      }
+      if (n.link === undefined) void this.#connect(n);
+      survivors.push(n);
+    }
+    // And neighbours abutting the zone that the dead peer's list lacked (it may not have heard of them yet).
+    for (const n of this.#neighbours.adjacentTo([t.zone])) if (!survivors.includes(n)) survivors.push(n);
+    return survivors;
+  }
+
+  async #sendClaim(n: Neighbour, body: readonly XppOption[], timeout: number): Promise<ClaimAnswer> {
     try {
-      await this.#requestPeer(n, DhtOperation.TAKEOVER.type, body, this.#claimTimeout);
+      await this.#requestPeer(n, DhtOperation.TAKEOVER.type, body, timeout);
       return 'ok';
     } catch (error) {
       return DhtError.is(error) && error.status === 409 ? 'refused' : 'unreachable';
     }
+  }
+
+  /** How long a survivor refuses other claimers after a grant: less than a refused claimer waits (#yield). */
+  get #grantHold(): number {
+    return 2 * this.#claimTimeout;
   }
 
   #yield(t: Takeover): void {
@@ -1130,6 +1184,7 @@ export class OverlayNode {
         [...this.#neighbours.values()].some((n) => overlapping([t.zone], n.zones));
       if (owned || !adjacent([t.zone], this.#zones)) {
         this.#takeovers.delete(t.key);
+        this.#offerReplicas(t);
         this.#scheduleSettle();
       } else this.#waitToClaim(t);
     }, 3 * this.#claimTimeout);
@@ -1148,6 +1203,11 @@ export class OverlayNode {
       'primary',
     );
     this.#setZones([...this.#zones, t.zone], 'takeover');
+    // A survivor that noticed the death later may race for the zone, and the repair makes the higher id give the
+    // zone up (#repairOverlap): until every survivor has noticed, this node keeps its own zone rather than hand it
+    // back for a merge, so that losing the race never leaves it with nothing.
+    this.#handBackHold = this.#clock.now() + this.#detectionWindow;
+    this.#clock.setTimer(() => this.#scheduleSettle(this.#settleDelay, true), this.#detectionWindow);
     for (const p of t.dead.peers) this.#learnView(p);
     this.#events.emit('takeover', { deadPeer: t.dead.id, zone: t.zone, promoted });
     t.timer = this.#clock.setTimer(() => {
@@ -1167,6 +1227,24 @@ export class OverlayNode {
       if (t.state === 'done' || t.state === 'claiming' || !this.#ownedElsewhere(t.zone)) continue;
       if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
       this.#takeovers.delete(t.key);
+      this.#offerReplicas(t);
+    }
+  }
+
+  /**
+   * Another survivor took a dead zone this node holds replicas of. A taker this node does not rank among the
+   * replica holders may lack the records (survivors that rank alike never pick it, but a late or partial view
+   * can): they are handed to it (#handBackRecords), and it keeps those it has no primary of.
+   */
+  #offerReplicas(t: Takeover): void {
+    const holders = t.order.slice(0, this.#replicas);
+    for (const owner of this.#neighbours.values()) {
+      if (holders.includes(owner.id) || !overlapping([t.zone], owner.zones)) continue;
+      const parts = owner.zones.filter((z) => t.zone.overlaps(z)).map((z) => (t.zone.covers(z) ? z : t.zone));
+      const records = this.store
+        .select((r) => r.role === 'replica' && zoneContaining(parts, this.#pointOf(r)) !== undefined)
+        .map((r) => this.store.toWire(r));
+      if (records.length > 0) void this.#handBackRecords(owner, parts, records);
     }
   }
 
@@ -1197,6 +1275,8 @@ export class OverlayNode {
       this.#onLinkDied(stillHere);
       stillHere.link?.session.close();
     }
+    const granting: Takeover[] = [];
+    const now = this.#clock.now();
     for (const zone of this.#decodeZones(claim.zones)) {
       const t = this.#takeovers.get(`${deadId}/${zone.path}`);
       if (t?.state === 'done' || overlapping([zone], this.#zones) || this.#ownedElsewhere(zone)) {
@@ -1204,11 +1284,23 @@ export class OverlayNode {
         throw new DhtError('CONFLICT', `zone ${zone.path} is taken already`);
       }
       if (t === undefined) continue;
+      // Granted to another claimer a moment ago: that one has likely committed, and its announcement is on the way.
+      // The hold ends before a refused claimer tries again (#yield), so that two claimers that split the grants
+      // do not keep splitting them (docs/decisions/dht-takeover.md).
+      const held = t.granted;
+      if (held !== undefined && held.id !== from && now - held.at < this.#grantHold) {
+        this.#tellOf(from, [held.id]);
+        throw new DhtError('CONFLICT', `zone ${zone.path} was granted to another claimer`);
+      }
       if (t.state !== 'yielded' && this.#prefers(t, from, claimerZones)) {
         if (t.state === 'waiting') void this.#claim(t);
         throw new DhtError('CONFLICT', `a preferred survivor claims zone ${zone.path}`);
       }
+      granting.push(t);
+    }
+    for (const t of granting) {
       if (t.state !== 'yielded') this.#yield(t);
+      t.granted = { id: from, at: now };
     }
     return [];
   }
@@ -1219,11 +1311,25 @@ export class OverlayNode {
    * death yet refuses the taker's call on what it knew of it before.
    */
   #tellOwners(claimer: string, zone: Zone): void {
-    const to = this.#neighbours.get(claimer);
-    if (to === undefined) return;
-    const owners = [...this.#neighbours.values()].filter((n) => n !== to && overlapping([zone], n.zones));
-    const notice = this.#partialUpdate(owners);
-    void this.#requestPeer(to, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
+    const owners = [...this.#neighbours.values()].filter(
+      (n) => n.id !== claimer && overlapping([zone], n.zones),
+    );
+    this.#tellOf(
+      claimer,
+      owners.map((n) => n.id),
+    );
+  }
+
+  /** Sends neighbour `to` the entries of the neighbours `about` (and this node's) in a PARTIAL update. */
+  #tellOf(to: string, about: readonly string[]): void {
+    const peer = this.#neighbours.get(to);
+    if (peer === undefined) return;
+    const entries = about.flatMap((id) => {
+      const n = this.#neighbours.get(id);
+      return n === undefined || n === peer ? [] : [n];
+    });
+    const notice = this.#partialUpdate(entries);
+    void this.#requestPeer(peer, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
   }
 
   // --- sessions and handlers -----------------------------------------------------------------------------
@@ -1569,13 +1675,18 @@ export class OverlayNode {
     const [senderInfo, ...others] = handoff.neighbours;
     if (senderInfo === undefined || peerIdHex(senderInfo.peerId) !== from)
       throw new WireError('BAD_VALUE', 'a LEAVE lists its sender first');
+    const senderZones = this.#decodeZones(senderInfo.zones);
+    if (handoff.returned === true) {
+      if (!zones.every((z) => this.#zones.some((m) => m.covers(z))))
+        throw new DhtError('CONFLICT', 'records returned for zones this node does not own');
+      return this.#onHandedBack(from, { ...senderInfo, zones: senderZones }, zones, handoff.records);
+    }
     if (overlapping(zones, this.#zones)) throw new DhtError('CONFLICT', 'this node owns part of that zone');
     this.store.insert(handoff.records, 'primary');
     this.store.setRole(
       (r) => r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined,
       'primary',
     );
-    const senderZones = this.#decodeZones(senderInfo.zones);
     const departed = senderZones.length === 0;
     this.#setZones([...this.#zones, ...zones], departed ? 'leave' : 'handoff');
     const sender = this.#neighbours.get(from);
@@ -1589,6 +1700,43 @@ export class OverlayNode {
     }
     this.#events.emit('leave', { peer: from, taker: this.id, zones, departed });
     // The handing peer passes the taker's new zones on to its own neighbours (see #handOff).
+    return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
+  }
+
+  /**
+   * A peer that owned part of this node's zones too (a double ownership) gave it up and hands its records here
+   * (#handBackRecords): they become primaries, where this node has none of its own of them.
+   */
+  #onHandedBack(
+    from: string,
+    sender: Omit<NeighbourInfo, 'zones'> & { readonly zones: readonly Zone[] },
+    zones: readonly Zone[],
+    records: readonly WireRecord[],
+  ): readonly XppOption[] {
+    for (const record of records)
+      if (zoneContaining(zones, hashKey(record.key, this.dimensions)) === undefined)
+        throw new WireError(
+          'BAD_VALUE',
+          `record ${record.key} lies outside the zones it is handed back with`,
+        );
+    // A key this node holds primaries of may have been written here since: its copy stands.
+    const held = new Set(
+      this.store
+        .select((r) => r.role === 'primary' && zoneContaining(zones, this.#pointOf(r)) !== undefined)
+        .map((r) => `${r.kind}/${r.key}`),
+    );
+    const missing = records.filter((r) => !held.has(`${r.kind}/${r.key}`));
+    this.store.insert(missing, 'primary');
+    if (missing.length > 0) {
+      // The new primaries go to this zone's replica holders at the next pass.
+      this.#replicaFresh = true;
+      this.#scheduleSettle();
+    }
+    if (sender.zones.length === 0) {
+      this.#gone.bury(from, sender.version);
+      const known = this.#neighbours.get(from);
+      if (known !== undefined) this.#forget(known, 'left');
+    } else this.#upsert(sender);
     return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
   }
 
@@ -1708,11 +1856,50 @@ export class OverlayNode {
     const kept = resolveOverlap(this.id, this.#zones, peer.id, peer.zones);
     if (kept.length === this.#zones.length && kept.every((z, i) => z.equals(this.#zones[i] as Zone))) return;
     this.#counters.refuse('double-ownership-repaired');
-    this.store.setRole(
-      (r) => r.role === 'primary' && zoneContaining(kept, this.#pointOf(r)) === undefined,
-      'replica',
+    // What this node gives up is what the peer announced of it: the smaller of each overlapping pair.
+    const given = this.#zones.flatMap((m) =>
+      peer.zones.filter((t) => m.overlaps(t)).map((t) => (m.covers(t) ? t : m)),
     );
+    const inGiven = (r: StoredRecord) => zoneContaining(given, this.#pointOf(r)) !== undefined;
+    const records = this.store
+      .select((r) => r.role === 'primary' && inGiven(r))
+      .map((r) => this.store.toWire(r));
+    this.store.setRole((r) => r.role === 'primary' && inGiven(r), 'replica');
     this.#setZones(kept, 'repair');
+    // All this node held is the other peer's (it took a dead zone and had handed its own away): it owns nothing, so
+    // it is no longer a peer. It leaves as a peer that handed everything over does; its operator may rejoin it.
+    if (kept.length === 0) this.#state = 'leaving';
+    void (async () => {
+      await this.#handBackRecords(peer, given, records);
+      if (kept.length === 0) await this.#depart();
+    })();
+  }
+
+  /**
+   * Returns records of `zones` to `peer`, which owns them (LEAVE with RETURN): the records of zones given up in a
+   * repair, or replicas of a dead zone its taker may lack (#offerReplicas) — only the survivors holding a dead
+   * zone's replicas promote them on a takeover. What fails to go stays here as replicas.
+   */
+  async #handBackRecords(
+    peer: Neighbour,
+    zones: readonly Zone[],
+    records: readonly WireRecord[],
+  ): Promise<void> {
+    const encoded = zones.map((z) => this.#zonesCodec.encode(z));
+    for (const batch of batchRecords(records, this.#batchOctets)) {
+      const body = encodeHandoff({
+        zones: encoded,
+        neighbours: [this.#info(this.#zones)],
+        records: batch,
+        returned: true,
+      });
+      try {
+        await this.#requestPeer(peer, DhtOperation.LEAVE.type, body);
+      } catch {
+        this.#counters.refuse('repair-handback-failed');
+        return;
+      }
+    }
   }
 
   /** Adds a peer a dead neighbour listed, when it is adjacent to this node now, and calls it. */

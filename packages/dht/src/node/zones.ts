@@ -49,10 +49,13 @@ export function zoneMinus(outer: Zone, inner: Zone): Zone[] {
 
 /**
  * The zones peer `me` keeps when peer `other` claims `theirs`, which overlap some of `mine` (double ownership after
- * a takeover race; docs/decisions/dht-double-ownership.md). The smaller zone wins where one covers the other — its
- * holder keeps it, the other keeps the rest of its zone — and two equal zones are split, the lower id keeping the
- * lower half. Both peers compute it alike from each other's zones, and applying it again to the outcome changes
- * nothing, so neither needs to know what the other did first. Zones that do not overlap are kept.
+ * a takeover race; docs/decisions/dht-double-ownership.md). The lower id keeps everything it holds; the higher id
+ * gives up exactly what the lower one claims, keeping the rest of each zone (the siblings along the path). Only the
+ * ids decide who yields, never the zones' sizes: a peer's zones may be announced merged or not, and a peer may
+ * apply the rule to an announcement older than the other's current zones, so a rule that compared zones could
+ * have both peers yield the same part and leave it without an owner. The lower id never yields a point it holds,
+ * so no point is left ownerless; applying the rule again to the outcome changes nothing. The higher id may be left
+ * with nothing (it then leaves the overlay). Zones that do not overlap are kept.
  */
 export function resolveOverlap(
   me: string,
@@ -60,17 +63,14 @@ export function resolveOverlap(
   other: string,
   theirs: readonly Zone[],
 ): Zone[] {
+  if (me < other) return [...mine];
   let kept = [...mine];
   for (const t of theirs) {
     const next: Zone[] = [];
     for (const m of kept) {
       if (!m.overlaps(t)) next.push(m);
-      else if (m.equals(t)) {
-        if (!m.canSplit) {
-          if (me < other) next.push(m);
-        } else next.push(m.split()[me < other ? 0 : 1]);
-      } else if (m.covers(t)) next.push(...zoneMinus(m, t));
-      else next.push(m);
+      else if (m.covers(t) && !m.equals(t)) next.push(...zoneMinus(m, t));
+      // Otherwise t covers m: all of m is theirs.
     }
     kept = next;
   }
