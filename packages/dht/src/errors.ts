@@ -1,4 +1,4 @@
-import { isCodedError, XppError } from '@xpp/wire';
+import { isCodedError, WireError, XppError } from '@xpp/wire';
 /** Stable codes for every way a DHT request, record or argument can be refused. */
 export type DhtErrorCode =
   /** A record kind other than BINDING, CREDENTIAL or PEER. */
@@ -100,4 +100,9 @@ export class DhtError extends XppError<DhtErrorCode> {
   static is(value: unknown, code?: DhtErrorCode): value is DhtError {
     return isCodedError(value, 'DhtError', DHT_ERROR_CODES, code);
   }
+}
+
+/** The XPP status a failure answers with: a `DhtError`'s, 400 for malformed input, else 500. */
+export function statusOf(error: unknown): number {
+  return DhtError.is(error) ? error.status : WireError.is(error) ? 400 : 500;
 }

@@ -142,14 +142,14 @@ export {
   PendingForwardTable,
   nextHopLimit,
 } from './pending-forwards.js';
+export { OverlayNode } from './node/overlay-node.js';
 export {
-  OverlayNode,
   OVERLAY_NODE_DEFAULTS,
   type OverlayNodeOptions,
   type OverlayNodeState,
   type OverlayNodeStats,
   type NeighbourSummary,
-} from './node/overlay-node.js';
+} from './node/node-options.js';
 export type {
   OverlayNodeEvents,
   ZoneChangeCause,

@@ -1,6 +1,9 @@
 import { areNeighbours, type NeighbourZone, type Zone } from '@xpp/can';
+import type { Clock } from '@xpp/reliability';
 import type { XppCall } from '@xpp/session-sdp';
+import { DhtError } from '../errors.js';
 import type { Contact } from '../values.js';
+import type { NeighbourSummary } from './node-options.js';
 
 /** A neighbour as this node knows it: its zones and contact from its latest announcement, and our link to it. */
 export interface Neighbour {
@@ -23,6 +26,39 @@ export interface Neighbour {
   linklessSince: number;
   /** Calls to it that failed since it last had a link. */
   failedCalls: number;
+}
+
+/**
+ * The open link to `n`, waiting (at most `timeout`) while its session is being set up: a neighbour announced a
+ * moment ago calls in, or is called, concurrently with the first requests that need it.
+ */
+export function awaitLink(n: Neighbour, clock: Clock, timeout: number): Promise<XppCall> {
+  if (n.link !== undefined && n.link.session.isOpen) return Promise.resolve(n.link);
+  return new Promise<XppCall>((resolve, reject) => {
+    const timer = clock.setTimer(() => {
+      n.waiters = n.waiters.filter((w) => w !== wake);
+      reject(new DhtError('NO_ROUTE', `no session to neighbour ${n.id}`));
+    }, timeout);
+    const wake = (link: XppCall | undefined) => {
+      clock.clearTimer(timer);
+      if (link === undefined) reject(new DhtError('NO_ROUTE', `neighbour ${n.id} is gone`));
+      else resolve(link);
+    };
+    n.waiters.push(wake);
+  });
+}
+
+/** `n` as `OverlayNode.neighbours()` lists it, with the figures of its XPP session when linked. */
+export function neighbourSummary(n: Neighbour): NeighbourSummary {
+  const session = n.link?.session;
+  const channel = session?.isOpen === true ? session.stats.channel : undefined;
+  return {
+    id: n.id,
+    zones: n.zones,
+    linked: channel !== undefined,
+    ...(channel?.srtt === undefined ? {} : { srttMs: channel.srtt }),
+    retransmits: channel?.retransmits ?? 0,
+  };
 }
 
 /** A peer as another peer announced it: enough to judge adjacency and to call it. */

@@ -1,36 +1,29 @@
-import { KeyObject, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   checkTiling,
   chooseTakeover,
   hashKey,
   nextHop,
   pointCodec,
-  zoneCodec,
   Zone,
   type Point,
+  type TakeoverCandidate,
   type TakeoverOptions,
 } from '@xpp/can';
 import { Emitter, ReliabilityError, systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
 import {
   acceptXppCall,
-  parseNameAddr,
-  parseSipUri,
   placeXppCall,
   SipUserAgent,
   UdpSipTransport,
   XppEndpoint,
   type DatagramTransport,
   type IncomingInvite,
-  type SecurityPolicy,
-  type SipRequestHook,
-  type SipUserAgentOptions,
   type XppCall,
   type XppSession,
 } from '@xpp/session-sdp';
 import { WireError, type Message, type XppOption } from '@xpp/wire';
-import { importAdminPublicKey } from '../admin-keys.js';
-import { createCredentialVerifier } from '../credential.js';
-import { DhtError } from '../errors.js';
+import { DhtError, statusOf } from '../errors.js';
 import { type RecordKind } from '../kinds.js';
 import { DEFAULT_HOP_LIMIT } from '../limits.js';
 import {
@@ -57,12 +50,15 @@ import { DhtOperation } from '../operations.js';
 import { DhtOption } from '../options.js';
 import { nextHopLimit } from '../pending-forwards.js';
 import { batchRecords } from '../records.js';
-import { RecordStore, type RecordStoreOptions, type StoredRecord } from '../store.js';
+import { RecordStore, type StoredRecord } from '../store.js';
 import type { BindingId, Contact, NeighbourInfo, WireRecord } from '../values.js';
+import { Announcer } from './announcer.js';
 import { NodeCounters } from './counters.js';
 import type { NeighbourDownReason, OverlayNodeEvents, ZoneChangeCause } from './events.js';
 import {
   adjacent,
+  awaitLink,
+  neighbourSummary,
   NeighbourTable,
   notePeer,
   peerIdHex,
@@ -72,167 +68,31 @@ import {
   type PeerView,
 } from './neighbour-table.js';
 import {
-  DEFAULT_REPLICAS,
-  decodeReplicate,
-  encodeReplicate,
-  REPLICATE,
-  replicaTargets,
-} from './replication.js';
+  checkOptions,
+  credentialVerifier,
+  OVERLAY_NODE_DEFAULTS,
+  UNREACHABLE_AFTER_CALLS,
+  type NeighbourSummary,
+  type OverlayNodeOptions,
+  type OverlayNodeState,
+  type OverlayNodeStats,
+} from './node-options.js';
+import { PeerInfoCodec, type PeerEntry } from './peer-info.js';
 import { PeerListDelta } from './peer-list-delta.js';
+import { peerFromUri } from './peer-uri.js';
+import { Probation } from './probation.js';
+import { decodeReplicate, encodeReplicate, REPLICATE } from './replication.js';
+import { Replicator } from './replicator.js';
+import {
+  prefers,
+  TakeoverTable,
+  takeoverOrder,
+  type ClaimAnswer,
+  type DeadPeer,
+  type Takeover,
+} from './takeover.js';
+import { UnreachablePeers } from './unreachable-peers.js';
 import { mergeSiblings, overlapping, pointOfDigest, resolveOverlap, zoneContaining } from './zones.js';
-
-/** Failed calls in a row after which a peer that never answers is dropped as unreachable. */
-const UNREACHABLE_AFTER_CALLS = 3;
-
-/** Defaults of the node's timers and bounds (README: "Bounds"). */
-export const OVERLAY_NODE_DEFAULTS = Object.freeze({
-  maxNeighbours: 128,
-  requestTimeout: 10_000,
-  keepaliveInterval: 15_000,
-  keepaliveMisses: 3,
-  replicas: DEFAULT_REPLICAS,
-  claimTimeout: 3_000,
-  refreshInterval: 30_000,
-  settleDelay: 50,
-  replicationBatchOctets: 64 * 1024,
-  /** Peers remembered as gone (left or dead), so that stale relayed announcements cannot revive them. */
-  maxTombstones: 1024,
-  /** Dead neighbours remembered (with their neighbour lists) while their zones are taken over. */
-  maxDeadPeers: 256,
-  /** Unknown callers admitted at once to show, by their own announcement, that they abut this node. */
-  maxProbation: 8,
-});
-
-export interface OverlayNodeOptions {
-  /** Address the node's SIP and XPP sockets bind (UDP). Default `127.0.0.1`. */
-  readonly host?: string;
-  /** SIP port. Default 0 (any). */
-  readonly sipPort?: number;
-  /** XPP port. Default 0 (any). */
-  readonly xppPort?: number;
-  /** Transports to use instead of UDP sockets (the in-memory network of a simulation). */
-  readonly transports?: { readonly sip: DatagramTransport; readonly xpp: DatagramTransport };
-  /** CAN dimensions, the same for every peer of an overlay. Default 4. */
-  readonly dimensions?: number;
-  /** 16 random octets by default. */
-  readonly peerId?: Uint8Array;
-  readonly clock?: Clock;
-  /** Session security (default `required`). */
-  readonly security?: SecurityPolicy;
-  /** Bounds and credential verification of the local store. */
-  readonly store?: Omit<RecordStoreOptions, 'clock'>;
-  /**
-   * The overlay administrator's Ed25519 public key (spec §5): every CREDENTIAL this node stores — as owner, replica
-   * holder or taker — must carry its signature (forged → 403, counted). Overrides `store.verifyCredential`.
-   */
-  readonly adminPublicKey?: KeyObject | Uint8Array | string;
-  /** Neighbours kept at most. Default 128. */
-  readonly maxNeighbours?: number;
-  /** Hop limit of the ROUTEs this node starts. Default 64. */
-  readonly hopLimit?: number;
-  /** Deadline of one overlay request, ms. Default 10 000. */
-  readonly requestTimeout?: number;
-  /** Idle time before an XPP keepalive on a neighbour session, ms (spec xpp §6). Default 15 000. */
-  readonly keepaliveInterval?: number;
-  /** Unanswered keepalives in a row that declare a neighbour dead and start the takeover. Default 3. */
-  readonly keepaliveMisses?: number;
-  /** Replicas of every record (spec §4). Default 2. */
-  readonly replicas?: number;
-  /**
-   * Passed to `@xpp/can`'s `chooseTakeover` (checked there). The ranking it gives does not depend on these timings:
-   * survivors wait `rank × claimTimeout` (docs/decisions/dht-takeover.md).
-   */
-  readonly takeover?: TakeoverOptions;
-  /**
-   * How long a TAKEOVER claim waits for each other survivor's answer, and the step between the survivors' turns,
-   * ms. Default 3 000.
-   */
-  readonly claimTimeout?: number;
-  /** Period of the full NEIGHBOUR-UPDATE, replica check and merge retry, ms (spec §3). Default 30 000. */
-  readonly refreshInterval?: number;
-  /** Delay that gathers changes before re-announcing and re-replicating, ms. Default 50. */
-  readonly settleDelay?: number;
-  /** Octets of records in one replication or handoff message. Default 64 KiB. */
-  readonly replicationBatchOctets?: number;
-  /**
-   * Shares the node's SIP socket with an application (a registrar and proxy): sees every request first and returns
-   * `true` when it took it. INVITEs it leaves are the overlay's (sessions between peers).
-   */
-  readonly onSipRequest?: SipRequestHook;
-  /** Sees SIP responses that match no transaction of the node first (a stateless proxy's). */
-  readonly onSipStrayResponse?: SipUserAgentOptions['onStrayResponse'];
-}
-
-/** A neighbour as {@link OverlayNode.neighbours} lists it, with the figures of its XPP session when linked. */
-export interface NeighbourSummary {
-  readonly id: string;
-  readonly zones: readonly Zone[];
-  /** An open XPP session leads to it. */
-  readonly linked: boolean;
-  /** Smoothed round-trip time of that session, ms (after its first sample). */
-  readonly srttMs?: number;
-  /** Datagrams that session retransmitted so far. */
-  readonly retransmits: number;
-}
-
-export type OverlayNodeState = 'candidate' | 'peer' | 'leaving' | 'closed';
-
-export interface OverlayNodeStats {
-  readonly state: OverlayNodeState;
-  readonly zones: readonly string[];
-  readonly volume: number;
-  readonly neighbours: number;
-  readonly records: number;
-  /** Records held as the owner of their point, and as replicas for another owner. */
-  readonly recordsByRole: { readonly primary: number; readonly replica: number };
-  /** Operations handled here, by operation name and result (`ok` or the status code). */
-  readonly operations: Readonly<Record<string, number>>;
-  /** Requests this node started (put/get/remove), by operation name and result. */
-  readonly requests: Readonly<Record<string, number>>;
-  /** `hops[h]`: requests this node started that reached their owner in `h` hops (0 = this node). */
-  readonly hops: readonly number[];
-  /** Refused requests and INVITEs (403), and other counted drops, by reason. */
-  readonly refused: Readonly<Record<string, number>>;
-  readonly replication: { readonly inFlight: number; readonly sent: number; readonly failed: number };
-  readonly takeovers: { readonly pending: number; readonly won: number; readonly yielded: number };
-  /** Calls to peers being placed or accepted. */
-  readonly connecting: number;
-  /** A re-announcement, re-replication and merge pass is scheduled or running. */
-  readonly settling: boolean;
-  /**
-   * True when nothing is pending: every change has been re-announced and re-replicated, and no takeover, replica
-   * write or call is in progress. The periodic refresh does not count as pending work.
-   */
-  readonly settled: boolean;
-}
-
-/** A dead neighbour, remembered while its zones are taken over. */
-interface DeadPeer {
-  readonly id: string;
-  readonly peerId: Uint8Array;
-  readonly version: number;
-  readonly zones: readonly Zone[];
-  readonly peers: readonly PeerView[];
-}
-
-/** One dead zone this node is a survivor of (spec §3 TAKEOVER). */
-interface Takeover {
-  readonly key: string;
-  readonly dead: DeadPeer;
-  readonly zone: Zone;
-  state: 'waiting' | 'claiming' | 'yielded' | 'done';
-  timer: TimerHandle | undefined;
-  /**
-   * The survivors in takeover order (spec §3: sibling, smaller volume, lower id), ranked on the dead peer's last
-   * announced neighbour list — the same list at every survivor, and the view the dead peer chose its replica
-   * holders from, so the first is the one holding the replicas.
-   */
-  readonly order: readonly string[];
-  /** The claimer this survivor granted the zone to, and when: other claimers are refused for a while. */
-  granted: { readonly id: string; readonly at: number } | undefined;
-}
-
-type ClaimAnswer = 'ok' | 'refused' | 'unreachable';
 
 /**
  * One XPP-PCAN peer (spec xpp-pcan): owns a zone of the CAN (two or more during a takeover), keeps an XPP
@@ -264,7 +124,7 @@ export class OverlayNode {
   readonly #settleDelay: number;
   readonly #batchOctets: number;
   readonly #points: ReturnType<typeof pointCodec>;
-  readonly #zonesCodec: ReturnType<typeof zoneCodec>;
+  readonly #peerInfo: PeerInfoCodec;
   readonly #events = new Emitter<OverlayNodeEvents>();
   readonly #counters = new NodeCounters();
   readonly #gone: Tombstones;
@@ -273,22 +133,12 @@ export class OverlayNode {
    * move yet may still relay an older version, which must not bring them back (and set off a call they refuse).
    */
   readonly #movedAway: Tombstones;
-  /** Callers refused because this node did not know them, by id (oldest first): a second call gets probation. */
-  readonly #refusedCallers = new Map<string, true>();
   /** Pairs of neighbours told of each other's overlapping zones, and when (at most once a refresh interval). */
   readonly #introduced = new Map<string, number>();
-  /**
-   * Callers admitted on probation: a peer that knows this node as a neighbour before this node knows it may call
-   * twice; the second call is accepted, and its first NEIGHBOUR-UPDATE must show zones abutting this node's.
-   */
-  readonly #probation = new Map<
-    string,
-    { call: XppCall | undefined; timer: TimerHandle; admitted: boolean }
-  >();
+  readonly #probation: Probation;
   readonly #deadPeers = new Map<string, DeadPeer>();
-  readonly #takeovers = new Map<string, Takeover>();
-  /** Peers this node failed to call, by id: until when relayed announcements of them are ignored. */
-  readonly #unreachable = new Map<string, number>();
+  readonly #takeovers: TakeoverTable;
+  readonly #unreachable: UnreachablePeers;
   #zones: Zone[] = [];
   #version = 0;
   #state: OverlayNodeState = 'candidate';
@@ -311,19 +161,12 @@ export class OverlayNode {
   /** Changes that asked for a settle pass, and how many of them the last finished pass covered. */
   #changes = 0;
   #settledChanges = 0;
-  /** This node's version the last full NEIGHBOUR-UPDATE told (-1: one is due). */
-  #announcedVersion = -1;
   /** Changes of the neighbour list not announced yet. */
   readonly #delta: PeerListDelta;
+  readonly #announcer: Announcer;
   /** While an announcement is applied: who heard it too (its sender and the peers it lists). */
   #told: ReadonlySet<string> | undefined;
-  /** Per neighbour, the paths of this node's zones it holds full replicas of. */
-  readonly #replicaSent = new Map<string, ReadonlySet<string>>();
-  /** This node's zones changed since the last replication pass: non-targets are told to drop replicas. */
-  #replicaFresh = false;
-  #replicationInFlight = 0;
-  #replicationSent = 0;
-  #replicationFailed = 0;
+  readonly #replicator: Replicator;
   #takeoversWon = 0;
   /** Until when background hand-backs wait after a takeover (see #commitTakeover). */
   #handBackHold = 0;
@@ -337,14 +180,8 @@ export class OverlayNode {
     this.id = peerIdHex(this.peerId);
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
-    const verifyCredential =
-      options.adminPublicKey === undefined
-        ? options.store?.verifyCredential
-        : createCredentialVerifier(
-            options.adminPublicKey instanceof KeyObject
-              ? options.adminPublicKey
-              : importAdminPublicKey(options.adminPublicKey),
-          );
+    this.#takeovers = new TakeoverTable(this.#clock);
+    const verifyCredential = credentialVerifier(options);
     this.store = new RecordStore({
       ...options.store,
       clock: this.#clock,
@@ -357,6 +194,11 @@ export class OverlayNode {
     this.#movedAway = new Tombstones(d.maxTombstones);
     this.#hopLimit = options.hopLimit ?? DEFAULT_HOP_LIMIT;
     this.#timeout = options.requestTimeout ?? d.requestTimeout;
+    this.#probation = new Probation(this.#clock, {
+      capacity: d.maxProbation,
+      maxRefused: d.maxTombstones,
+      timeout: this.#timeout,
+    });
     this.#replicas = options.replicas ?? d.replicas;
     this.#takeoverOptions = options.takeover ?? {};
     this.#claimTimeout = options.claimTimeout ?? d.claimTimeout;
@@ -364,10 +206,30 @@ export class OverlayNode {
       (options.keepaliveInterval ?? d.keepaliveInterval) *
       ((options.keepaliveMisses ?? d.keepaliveMisses) + 1);
     this.#refreshInterval = options.refreshInterval ?? d.refreshInterval;
+    this.#unreachable = new UnreachablePeers(this.#clock, this.#refreshInterval, d.maxTombstones);
     this.#settleDelay = options.settleDelay ?? d.settleDelay;
     this.#batchOctets = options.replicationBatchOctets ?? d.replicationBatchOctets;
     this.#points = pointCodec(this.dimensions);
-    this.#zonesCodec = zoneCodec(this.dimensions);
+    this.#peerInfo = new PeerInfoCodec(this.dimensions);
+    this.#announcer = new Announcer({
+      neighbours: this.#neighbours,
+      delta: this.#delta,
+      self: () => this.#info(this.#zones),
+      encode: (n) => this.#peerInfo.encode(n),
+      request: (n, type, options) => this.#requestPeer(n, type, options),
+    });
+    this.#replicator = new Replicator({
+      neighbours: this.#neighbours,
+      store: this.store,
+      replicas: this.#replicas,
+      takeoverOptions: this.#takeoverOptions,
+      batchOctets: this.#batchOctets,
+      zones: () => this.#zones,
+      pointOf: (record) => this.#pointOf(record),
+      encodeZones: (zones) => this.#peerInfo.encodeZones(zones),
+      request: (n, type, options) => this.#requestPeer(n, type, options),
+      replicated: (event) => this.#events.emit('replicated', event),
+    });
     this.endpoint = init.endpoint;
     this.#sip = init.sip;
     this.ua = new SipUserAgent({
@@ -425,24 +287,12 @@ export class OverlayNode {
 
   /** The neighbours this node knows, with their zones. */
   neighbours(): NeighbourSummary[] {
-    return [...this.#neighbours.values()].map((n) => {
-      const session = n.link?.session;
-      const channel = session?.isOpen === true ? session.stats.channel : undefined;
-      return {
-        id: n.id,
-        zones: n.zones,
-        linked: channel !== undefined,
-        ...(channel?.srtt === undefined ? {} : { srttMs: channel.srtt }),
-        retransmits: channel?.retransmits ?? 0,
-      };
-    });
+    return [...this.#neighbours.values()].map(neighbourSummary);
   }
 
   get stats(): OverlayNodeStats {
     const store = this.store.stats;
-    let pendingTakeovers = 0;
-    for (const t of this.#takeovers.values())
-      if (t.state === 'waiting' || t.state === 'claiming') pendingTakeovers++;
+    const pendingTakeovers = this.#takeovers.pending;
     return {
       state: this.#state,
       zones: this.#zones.map((z) => z.toString()),
@@ -454,17 +304,13 @@ export class OverlayNode {
       requests: { ...this.#counters.started },
       hops: [...this.#counters.hops],
       refused: { ...this.#counters.refused },
-      replication: {
-        inFlight: this.#replicationInFlight,
-        sent: this.#replicationSent,
-        failed: this.#replicationFailed,
-      },
+      replication: this.#replicator.stats,
       takeovers: { pending: pendingTakeovers, won: this.#takeoversWon, yielded: this.#takeoversYielded },
       connecting: this.#connecting,
       settling: this.#settleTimer !== undefined || this.#settling,
       settled:
         this.#settledChanges === this.#changes &&
-        this.#replicationInFlight === 0 &&
+        this.#replicator.inFlight === 0 &&
         this.#connecting === 0 &&
         pendingTakeovers === 0,
     };
@@ -504,7 +350,7 @@ export class OverlayNode {
       const records = this.store.select(inHanded).map((r) => this.store.toWire(r));
       const newcomerNeighbours = [
         this.#info(remaining, this.#version + 1),
-        ...this.#neighbours.adjacentTo([handed]).map((n) => this.#infoOf(n)),
+        ...this.#neighbours.adjacentTo([handed]).map((n) => this.#peerInfo.encode(n)),
       ];
       let response: Message;
       try {
@@ -512,7 +358,7 @@ export class OverlayNode {
           call,
           DhtOperation.JOIN.type,
           encodeHandoff({
-            zones: [this.#zonesCodec.encode(handed)],
+            zones: this.#peerInfo.encodeZones([handed]),
             neighbours: newcomerNeighbours,
             records,
           }),
@@ -526,10 +372,10 @@ export class OverlayNode {
       this.store.extract(inHanded);
       const newcomer = DhtOption.NEIGHBOUR.require(response.options);
       this.#setZones(remaining, 'invite');
-      const entry = this.#upsert({ ...newcomer, zones: this.#decodeZones(newcomer.zones) });
+      const entry = this.#upsert({ ...newcomer, zones: this.#peerInfo.decodeZones(newcomer.zones) });
       if (entry !== undefined) this.#attach(entry, call, true);
       // Tell everyone else about our new zone and the newcomer; those no longer adjacent drop the link.
-      await this.#announce(entry?.id);
+      await this.#announcer.announce(this.#version, entry?.id);
       this.#pruneNonAdjacent();
       return { peerId: peerIdHex(newcomer.peerId), zone: handed };
     });
@@ -573,7 +419,7 @@ export class OverlayNode {
     const gone = encodeNeighbourUpdate({
       neighbours: [
         this.#info([], this.#version),
-        ...[...this.#neighbours.values()].map((n) => this.#infoOf(n)),
+        ...[...this.#neighbours.values()].map((n) => this.#peerInfo.encode(n)),
       ],
     });
     await Promise.allSettled(
@@ -626,9 +472,7 @@ export class OverlayNode {
     for (const timer of [this.#settleTimer, this.#refreshTimer])
       if (timer !== undefined) this.#clock.clearTimer(timer);
     this.#settleTimer = this.#refreshTimer = undefined;
-    for (const t of this.#takeovers.values()) if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
     this.#takeovers.clear();
-    for (const p of this.#probation.values()) this.#clock.clearTimer(p.timer);
     this.#probation.clear();
     for (const n of [...this.#neighbours.values()]) {
       for (const wake of n.waiters.splice(0)) wake(undefined);
@@ -773,7 +617,7 @@ export class OverlayNode {
     timeout = this.#timeout,
   ): Promise<Message> {
     for (let attempt = 0; ; attempt++) {
-      const link = await this.#linkOf(n, timeout);
+      const link = await awaitLink(n, this.#clock, timeout);
       try {
         return await this.#request(link, type, options, timeout);
       } catch (error) {
@@ -785,96 +629,10 @@ export class OverlayNode {
 
   // --- replication (spec §4) -----------------------------------------------------------------------------
 
-  /** The peers that hold replicas of `zone`: the first `replicas` its takeover would choose among its neighbours. */
-  #targetsOf(zone: Zone): string[] {
-    const candidates = this.#neighbours
-      .adjacentTo([zone])
-      .filter((n) => n.zones.length > 0)
-      .map((n) => ({ id: n.id, zones: n.zones }));
-    return replicaTargets(zone, candidates, this.#replicas, this.#takeoverOptions);
-  }
-
   /** Sends a write the owner just made to the replica holders of the point's zone (not awaited, counted). */
   #replicateWrite(point: Point, type: number, options: readonly XppOption[]): void {
     const zone = zoneContaining(this.#zones, point);
-    if (zone === undefined) return;
-    for (const id of this.#targetsOf(zone)) {
-      const n = this.#neighbours.get(id);
-      if (n === undefined) continue;
-      void this.#tracked(async () => {
-        await this.#requestPeer(n, type, options);
-      });
-    }
-  }
-
-  async #tracked(work: () => Promise<void>): Promise<void> {
-    this.#replicationInFlight++;
-    try {
-      await work();
-      this.#replicationSent++;
-    } catch {
-      this.#replicationFailed++;
-    } finally {
-      this.#replicationInFlight--;
-    }
-  }
-
-  /**
-   * Brings every replica holder up to date after a change of this node's zones or of its neighbours' (spec §4):
-   * a new holder of a zone gets the zone's records (a drop, then batches), a former holder a drop.
-   */
-  async #replicatePass(): Promise<void> {
-    const fresh = this.#replicaFresh;
-    this.#replicaFresh = false;
-    const wanted = new Map<string, Zone[]>();
-    for (const zone of this.#zones) {
-      for (const id of this.#targetsOf(zone)) wanted.set(id, [...(wanted.get(id) ?? []), zone]);
-    }
-    const mine = new Set(this.#zones.map((z) => z.path));
-    for (const id of this.#replicaSent.keys())
-      if (this.#neighbours.get(id) === undefined) this.#replicaSent.delete(id);
-    const jobs: Promise<void>[] = [];
-    for (const n of this.#neighbours.values()) {
-      const want = wanted.get(n.id) ?? [];
-      const wantPaths = new Set(want.map((z) => z.path));
-      const last = this.#replicaSent.get(n.id);
-      const sync = want.filter((z) => last?.has(z.path) !== true);
-      const drop = this.#zones.filter(
-        (z) =>
-          !wantPaths.has(z.path) &&
-          mine.has(z.path) &&
-          (last?.has(z.path) === true || (fresh && adjacent(n.zones, [z]))),
-      );
-      if (sync.length === 0 && drop.length === 0) continue;
-      jobs.push(this.#replicateTo(n, sync, drop, wantPaths));
-    }
-    await Promise.all(jobs);
-  }
-
-  async #replicateTo(
-    n: Neighbour,
-    sync: readonly Zone[],
-    drop: readonly Zone[],
-    want: ReadonlySet<string>,
-  ): Promise<void> {
-    await this.#tracked(async () => {
-      const send = (zone: Zone, records: readonly WireRecord[]) =>
-        this.#requestPeer(
-          n,
-          REPLICATE.type,
-          encodeReplicate({ zones: [this.#zonesCodec.encode(zone)], records }),
-        );
-      for (const zone of drop) await send(zone, []);
-      for (const zone of sync) {
-        const records = this.store
-          .select((r) => r.role === 'primary' && zone.contains(this.#pointOf(r)))
-          .map((r) => this.store.toWire(r));
-        await send(zone, []);
-        for (const batch of batchRecords(records, this.#batchOctets)) await send(zone, batch);
-        this.#events.emit('replicated', { to: n.id, zone, records: records.length });
-      }
-      this.#replicaSent.set(n.id, want);
-    });
+    if (zone !== undefined) this.#replicator.write(zone, type, options);
   }
 
   /** A replica holder drops the replicas whose owner is no neighbour of its any more (it could never take them). */
@@ -892,7 +650,7 @@ export class OverlayNode {
     const previous = this.#zones;
     this.#zones = zones;
     this.#version++;
-    this.#replicaFresh = true;
+    this.#replicator.refresh();
     // Who moved away from the old zones may abut the new ones.
     this.#movedAway.clear();
     this.#events.emit('zone-change', { zones, previous, cause });
@@ -924,9 +682,9 @@ export class OverlayNode {
         if (this.#state !== 'peer') return;
         this.#pruneNonAdjacent();
         this.#connectMissing();
-        if (this.#announcedVersion !== this.#version || this.#delta.overflowed) await this.#announce();
-        else if (this.#delta.pending) await this.#announceDelta();
-        await this.#replicatePass();
+        if (this.#announcer.due(this.#version)) await this.#announcer.announce(this.#version);
+        else if (this.#delta.pending) await this.#announcer.announceDelta();
+        await this.#replicator.pass();
         this.#settledChanges = changes;
       } while (this.#settleAgain);
     } catch {
@@ -941,7 +699,7 @@ export class OverlayNode {
     const tick = () => {
       this.#refreshTimer = undefined;
       if (this.#state !== 'peer') return;
-      this.#announcedVersion = -1;
+      this.#announcer.expire();
       this.#pruneReplicas();
       this.#scheduleSettle(0, true);
       this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
@@ -981,7 +739,7 @@ export class OverlayNode {
    */
   async #handOff(zone: Zone, taker: Neighbour, signal?: AbortSignal): Promise<void> {
     const inZone = (r: StoredRecord) => zone.contains(this.#pointOf(r));
-    const encoded = this.#zonesCodec.encode(zone);
+    const encoded = this.#peerInfo.encodeZones([zone]);
     this.#handingOff = zone;
     try {
       const records = this.store
@@ -989,18 +747,18 @@ export class OverlayNode {
         .map((r) => this.store.toWire(r));
       for (const batch of batchRecords(records, this.#batchOctets)) {
         signal?.throwIfAborted();
-        await this.#requestPeer(taker, REPLICATE.type, encodeReplicate({ zones: [encoded], records: batch }));
+        await this.#requestPeer(taker, REPLICATE.type, encodeReplicate({ zones: encoded, records: batch }));
       }
       const remaining = this.#zones.filter((z) => !z.equals(zone));
       const others = this.#neighbours
         .adjacentTo([zone])
         .filter((n) => n !== taker)
-        .map((n) => this.#infoOf(n));
+        .map((n) => this.#peerInfo.encode(n));
       const response = await this.#requestPeer(
         taker,
         DhtOperation.LEAVE.type,
         encodeHandoff({
-          zones: [encoded],
+          zones: encoded,
           neighbours: [this.#info(remaining, this.#version + 1), ...others],
           records: [],
         }),
@@ -1008,7 +766,8 @@ export class OverlayNode {
       this.store.extract(inZone);
       // The taker's zones as it answered: this node's next announcement tells its neighbours who owns the zone now.
       const taken = DhtOption.NEIGHBOUR.find(response.options);
-      if (taken !== undefined && peerIdHex(taken.peerId) === taker.id) this.#upsert(this.#view(taken));
+      if (taken !== undefined && peerIdHex(taken.peerId) === taker.id)
+        this.#upsert(this.#peerInfo.view(taken));
       if (remaining.length === 0) {
         this.#zones = [];
         this.#version++;
@@ -1062,31 +821,9 @@ export class OverlayNode {
   }
 
   #armTakeover(dead: DeadPeer, zone: Zone): void {
-    const key = `${dead.id}/${zone.path}`;
-    if (this.#takeovers.has(key)) return;
-    const t: Takeover = {
-      key,
-      dead,
-      zone,
-      state: 'waiting',
-      timer: undefined,
-      order: this.#takeoverOrder(dead, zone),
-      granted: undefined,
-    };
-    this.#takeovers.set(key, t);
-    this.#waitToClaim(t);
-  }
-
-  /** The survivors of `zone` ranked as spec §3 prefers them, from the dead peer's announced list (and this node). */
-  #takeoverOrder(dead: DeadPeer, zone: Zone): string[] {
-    const candidates = new Map<string, { id: string; zones: readonly Zone[] }>();
-    for (const p of dead.peers)
-      if (p.id !== this.id && p.zones.length > 0 && adjacent(p.zones, [zone])) candidates.set(p.id, p);
-    // This node as it is, not as the dead peer's list has it: a node never hears its own entry of a neighbour's
-    // list updated (its own announcement made the change), so that entry can be older than what every other
-    // survivor ranks it by — and a stale whole sibling there made a survivor rank itself first.
-    candidates.set(this.id, { id: this.id, zones: this.#zones });
-    return chooseTakeover(zone, [...candidates.values()], this.#takeoverOptions).order.map((c) => c.id);
+    if (this.#takeovers.get(dead.id, zone) !== undefined) return;
+    const order = takeoverOrder(dead, zone, this.#self, this.#takeoverOptions);
+    this.#waitToClaim(this.#takeovers.add(dead, zone, order));
   }
 
   /**
@@ -1113,7 +850,7 @@ export class OverlayNode {
     t.timer = undefined;
     t.state = 'claiming';
     const body = [
-      ...encodeTakeover({ deadPeer: t.dead.peerId, zones: [this.#zonesCodec.encode(t.zone)] }),
+      ...encodeTakeover({ deadPeer: t.dead.peerId, zones: this.#peerInfo.encodeZones([t.zone]) }),
       DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true),
     ];
     const answers = await Promise.all(
@@ -1144,7 +881,7 @@ export class OverlayNode {
       let n = this.#neighbours.get(id);
       if (n === undefined) {
         const view = t.dead.peers.find((p) => p.id === id);
-        if (view === undefined || this.#gone.buries(id, view.version) || this.#isUnreachable(id)) continue;
+        if (view === undefined || this.#gone.buries(id, view.version) || this.#unreachable.has(id)) continue;
         n = this.#upsert(view);
         if (n === undefined) continue;
       }
@@ -1178,12 +915,12 @@ export class OverlayNode {
     // If the winner dies before announcing the zone, claim again.
     t.timer = this.#clock.setTimer(() => {
       t.timer = undefined;
-      if (this.#state !== 'peer' || this.#takeovers.get(t.key) !== t) return;
+      if (this.#state !== 'peer' || !this.#takeovers.has(t)) return;
       const owned =
         overlapping([t.zone], this.#zones) ||
         [...this.#neighbours.values()].some((n) => overlapping([t.zone], n.zones));
       if (owned || !adjacent([t.zone], this.#zones)) {
-        this.#takeovers.delete(t.key);
+        this.#takeovers.delete(t);
         this.#offerReplicas(t);
         this.#scheduleSettle();
       } else this.#waitToClaim(t);
@@ -1211,8 +948,13 @@ export class OverlayNode {
     for (const p of t.dead.peers) this.#learnView(p);
     this.#events.emit('takeover', { deadPeer: t.dead.id, zone: t.zone, promoted });
     t.timer = this.#clock.setTimer(() => {
-      if (this.#takeovers.get(t.key) === t) this.#takeovers.delete(t.key);
+      this.#takeovers.delete(t);
     }, 3 * this.#claimTimeout);
+  }
+
+  /** This node as a takeover ranks it: by its current zones. */
+  get #self(): TakeoverCandidate<string> {
+    return { id: this.id, zones: this.#zones };
   }
 
   /** Whether a neighbour owns (part of) `zone`: a dead zone someone has taken over already. */
@@ -1226,7 +968,7 @@ export class OverlayNode {
     for (const t of [...this.#takeovers.values()]) {
       if (t.state === 'done' || t.state === 'claiming' || !this.#ownedElsewhere(t.zone)) continue;
       if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
-      this.#takeovers.delete(t.key);
+      this.#takeovers.delete(t);
       this.#offerReplicas(t);
     }
   }
@@ -1248,19 +990,6 @@ export class OverlayNode {
     }
   }
 
-  /** Whether this node comes before `other` in the takeover order of `t` (ranked on the same list by both). */
-  #prefers(t: Takeover, other: string, theirs: readonly Zone[]): boolean {
-    const mine = t.order.indexOf(this.id);
-    const their = t.order.indexOf(other);
-    if (their >= 0) return mine < their;
-    if (theirs.length === 0) return true;
-    const pair = [
-      { id: this.id, zones: this.#zones },
-      { id: other, zones: theirs },
-    ];
-    return chooseTakeover(t.zone, pair, this.#takeoverOptions).taker === this.id;
-  }
-
   #onTakeover(from: string, request: Message): readonly XppOption[] {
     if (this.#state !== 'peer') throw new DhtError('NOT_A_PEER', 'not a peer');
     const claim = decodeTakeover(request.options);
@@ -1268,7 +997,9 @@ export class OverlayNode {
     const deadId = peerIdHex(claim.deadPeer);
     if (deadId === this.id) throw new DhtError('CONFLICT', 'this peer is alive');
     const claimerZones =
-      claimer === undefined ? (this.#neighbours.get(from)?.zones ?? []) : this.#decodeZones(claimer.zones);
+      claimer === undefined
+        ? (this.#neighbours.get(from)?.zones ?? [])
+        : this.#peerInfo.decodeZones(claimer.zones);
     // A survivor that has not noticed the death yet learns it from the claim.
     const stillHere = this.#neighbours.get(deadId);
     if (stillHere !== undefined) {
@@ -1277,8 +1008,8 @@ export class OverlayNode {
     }
     const granting: Takeover[] = [];
     const now = this.#clock.now();
-    for (const zone of this.#decodeZones(claim.zones)) {
-      const t = this.#takeovers.get(`${deadId}/${zone.path}`);
+    for (const zone of this.#peerInfo.decodeZones(claim.zones)) {
+      const t = this.#takeovers.get(deadId, zone);
       if (t?.state === 'done' || overlapping([zone], this.#zones) || this.#ownedElsewhere(zone)) {
         this.#tellOwners(from, zone);
         throw new DhtError('CONFLICT', `zone ${zone.path} is taken already`);
@@ -1292,7 +1023,8 @@ export class OverlayNode {
         this.#tellOf(from, [held.id]);
         throw new DhtError('CONFLICT', `zone ${zone.path} was granted to another claimer`);
       }
-      if (t.state !== 'yielded' && this.#prefers(t, from, claimerZones)) {
+      const claimant = { id: from, zones: claimerZones };
+      if (t.state !== 'yielded' && prefers(t, this.#self, claimant, this.#takeoverOptions)) {
         if (t.state === 'waiting') void this.#claim(t);
         throw new DhtError('CONFLICT', `a preferred survivor claims zone ${zone.path}`);
       }
@@ -1328,7 +1060,7 @@ export class OverlayNode {
       const n = this.#neighbours.get(id);
       return n === undefined || n === peer ? [] : [n];
     });
-    const notice = this.#partialUpdate(entries);
+    const notice = this.#announcer.partialUpdate(entries);
     void this.#requestPeer(peer, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
   }
 
@@ -1389,25 +1121,11 @@ export class OverlayNode {
    */
   #onProbation(invite: IncomingInvite, caller: string): boolean {
     if (this.#state !== 'peer') return false;
-    if (
-      !this.#refusedCallers.delete(caller) ||
-      this.#probation.has(caller) ||
-      this.#probation.size >= OVERLAY_NODE_DEFAULTS.maxProbation
-    ) {
-      remember(this.#refusedCallers, caller, true, OVERLAY_NODE_DEFAULTS.maxTombstones);
-      return false;
-    }
-    const entry = {
-      call: undefined as XppCall | undefined,
-      admitted: false,
-      timer: this.#clock.setTimer(() => {
-        if (this.#probation.get(caller) !== entry) return;
-        this.#probation.delete(caller);
-        this.#counters.refuse('probation-expired');
-        void entry.call?.hangUp().catch(() => undefined);
-      }, this.#timeout),
-    };
-    this.#probation.set(caller, entry);
+    const entry = this.#probation.begin(caller, (expired) => {
+      this.#counters.refuse('probation-expired');
+      void expired.call?.hangUp().catch(() => undefined);
+    });
+    if (entry === undefined) return false;
     void acceptXppCall(invite, this.endpoint, {
       onSession: (session) => {
         this.#sessionPeers.set(session, caller);
@@ -1418,13 +1136,11 @@ export class OverlayNode {
         entry.call = call;
         const n = this.#neighbours.get(caller);
         if (entry.admitted && n !== undefined) this.#attach(n, call, false);
-        else if (this.#probation.get(caller) !== entry) void call.hangUp().catch(() => undefined);
+        else if (!this.#probation.holds(caller, entry)) void call.hangUp().catch(() => undefined);
       },
       () => {
         this.#counters.refuse('invite-failed');
-        if (this.#probation.get(caller) !== entry) return;
-        this.#clock.clearTimer(entry.timer);
-        this.#probation.delete(caller);
+        if (this.#probation.holds(caller, entry)) this.#probation.end(caller);
       },
     );
     return true;
@@ -1439,14 +1155,13 @@ export class OverlayNode {
     if (caller === undefined || entry === undefined) return undefined;
     const [first] = decodeNeighbourUpdate(request.options).neighbours;
     if (first === undefined || peerIdHex(first.peerId) !== caller) return undefined;
-    const view = this.#view(first);
+    const view = this.#peerInfo.view(first);
     if (!this.#touches(view.zones)) {
       // It holds an old view of this node: show it this node's zones, so that it drops this node, and hang up.
-      this.#probation.delete(caller);
-      this.#clock.clearTimer(entry.timer);
+      this.#probation.end(caller);
       const call = entry.call;
       if (call !== undefined) {
-        const notice = this.#partialUpdate();
+        const notice = this.#announcer.partialUpdate();
         void this.#request(call, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
           .catch(() => undefined)
           .finally(() => void call.hangUp().catch(() => undefined));
@@ -1456,8 +1171,7 @@ export class OverlayNode {
     this.#gone.unbury(view.id);
     const n = this.#upsert(view);
     if (n === undefined) return undefined;
-    this.#probation.delete(caller);
-    this.#clock.clearTimer(entry.timer);
+    this.#probation.end(caller);
     entry.admitted = true;
     if (entry.call !== undefined) this.#attach(n, entry.call, false);
     return caller;
@@ -1502,26 +1216,6 @@ export class OverlayNode {
     });
     for (const wake of n.waiters.splice(0)) wake(call);
     if (current === undefined) this.#events.emit('neighbour-up', { id: n.id, zones: n.zones });
-  }
-
-  /**
-   * The open link to `n`, waiting (at most `timeout`) while its session is being set up: a neighbour announced a
-   * moment ago calls in, or is called, concurrently with the first requests that need it.
-   */
-  #linkOf(n: Neighbour, timeout = this.#timeout): Promise<XppCall> {
-    if (n.link !== undefined && n.link.session.isOpen) return Promise.resolve(n.link);
-    return new Promise<XppCall>((resolve, reject) => {
-      const timer = this.#clock.setTimer(() => {
-        n.waiters = n.waiters.filter((w) => w !== wake);
-        reject(new DhtError('NO_ROUTE', `no session to neighbour ${n.id}`));
-      }, timeout);
-      const wake = (link: XppCall | undefined) => {
-        this.#clock.clearTimer(timer);
-        if (link === undefined) reject(new DhtError('NO_ROUTE', `neighbour ${n.id} is gone`));
-        else resolve(link);
-      };
-      n.waiters.push(wake);
-    });
   }
 
   /**
@@ -1625,7 +1319,7 @@ export class OverlayNode {
   #onReplicate(request: Message): readonly XppOption[] {
     if (this.#state !== 'peer' && this.#state !== 'leaving') throw new DhtError('NOT_A_PEER', 'not a peer');
     const body = decodeReplicate(request.options);
-    const zones = this.#decodeZones(body.zones);
+    const zones = this.#peerInfo.decodeZones(body.zones);
     if (overlapping(zones, this.#zones)) throw new DhtError('CONFLICT', 'replicas of a zone this node owns');
     if (body.records.length === 0) {
       this.store.extract(
@@ -1650,13 +1344,14 @@ export class OverlayNode {
       throw new DhtError('FORBIDDEN', 'JOIN is accepted only by a candidate, from the peer that invited it');
     }
     const handoff = decodeHandoff(request.options);
-    const zones = handoff.zones.map((z) => this.#zonesCodec.decode(z));
+    const zones = this.#peerInfo.decodeZones(handoff.zones);
     const [inviterInfo] = handoff.neighbours;
     if (inviterInfo === undefined) throw new DhtError('INVALID_ARGUMENT', 'JOIN lists no neighbours');
     this.#state = 'peer';
     this.store.insert(handoff.records, 'primary');
     this.#setZones(zones, 'join');
-    for (const info of handoff.neighbours) this.#upsert({ ...info, zones: this.#decodeZones(info.zones) });
+    for (const info of handoff.neighbours)
+      this.#upsert({ ...info, zones: this.#peerInfo.decodeZones(info.zones) });
     // The first neighbour listed is the inviter, whose session this is; the link is its once the call settles.
     const inviter = this.#neighbours.get(peerIdHex(inviterInfo.peerId));
     if (inviter !== undefined) {
@@ -1671,11 +1366,11 @@ export class OverlayNode {
   #onLeave(from: string, request: Message): readonly XppOption[] {
     if (this.#state !== 'peer') throw new DhtError('LEAVING', 'this node is not taking zones now');
     const handoff = decodeHandoff(request.options);
-    const zones = this.#decodeZones(handoff.zones);
+    const zones = this.#peerInfo.decodeZones(handoff.zones);
     const [senderInfo, ...others] = handoff.neighbours;
     if (senderInfo === undefined || peerIdHex(senderInfo.peerId) !== from)
       throw new WireError('BAD_VALUE', 'a LEAVE lists its sender first');
-    const senderZones = this.#decodeZones(senderInfo.zones);
+    const senderZones = this.#peerInfo.decodeZones(senderInfo.zones);
     if (handoff.returned === true) {
       if (!zones.every((z) => this.#zones.some((m) => m.covers(z))))
         throw new DhtError('CONFLICT', 'records returned for zones this node does not own');
@@ -1729,7 +1424,7 @@ export class OverlayNode {
     this.store.insert(missing, 'primary');
     if (missing.length > 0) {
       // The new primaries go to this zone's replica holders at the next pass.
-      this.#replicaFresh = true;
+      this.#replicator.refresh();
       this.#scheduleSettle();
     }
     if (sender.zones.length === 0) {
@@ -1749,7 +1444,7 @@ export class OverlayNode {
       sender.peers = update.neighbours
         .filter((info) => peerIdHex(info.peerId) !== from)
         .slice(0, this.#maxNeighbours)
-        .map((info) => this.#view(info));
+        .map((info) => this.#peerInfo.view(info));
     }
     const connects: Promise<void>[] = [];
     // What a full list changes here, its sender told every peer on it: those need not hear it from this node.
@@ -1780,7 +1475,7 @@ export class OverlayNode {
    * an adjacent one is added or updated. Returns a new neighbour this node should call.
    */
   #learn(info: NeighbourInfo, from: string | undefined): Neighbour | undefined {
-    const view = this.#view(info);
+    const view = this.#peerInfo.view(info);
     const known = this.#neighbours.get(view.id);
     if (view.id === this.id) return undefined;
     if (this.#gone.buries(view.id, view.version)) {
@@ -1790,7 +1485,7 @@ export class OverlayNode {
     }
     notePeer(this.#neighbours.values(), view, this.#maxNeighbours);
     if (known === undefined && this.#movedAway.buries(view.id, view.version)) return undefined;
-    if (known === undefined && view.id !== from && this.#isUnreachable(view.id)) return undefined;
+    if (known === undefined && view.id !== from && this.#unreachable.has(view.id)) return undefined;
     if (view.zones.length === 0) {
       if (known !== undefined && view.id !== from && known.link?.session.isOpen === true) return undefined;
       this.#gone.bury(view.id, view.version);
@@ -1800,7 +1495,7 @@ export class OverlayNode {
     if (!this.#touches(view.zones)) {
       if (known === undefined || (view.id !== from && known.version > view.version)) return undefined;
       // Peers met to coordinate a takeover stay until it is decided (see #pruneNonAdjacent).
-      if (this.#coordinating()) this.#upsert(view);
+      if (this.#takeovers.coordinating()) this.#upsert(view);
       else this.#drop(known, 'pruned');
       return undefined;
     }
@@ -1833,7 +1528,7 @@ export class OverlayNode {
         [m, n],
         [n, m],
       ] as const) {
-        const notice = this.#partialUpdate([about]);
+        const notice = this.#announcer.partialUpdate([about]);
         void this.#requestPeer(to, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
       }
     }
@@ -1885,7 +1580,7 @@ export class OverlayNode {
     zones: readonly Zone[],
     records: readonly WireRecord[],
   ): Promise<void> {
-    const encoded = zones.map((z) => this.#zonesCodec.encode(z));
+    const encoded = this.#peerInfo.encodeZones(zones);
     for (const batch of batchRecords(records, this.#batchOctets)) {
       const body = encodeHandoff({
         zones: encoded,
@@ -1904,7 +1599,7 @@ export class OverlayNode {
 
   /** Adds a peer a dead neighbour listed, when it is adjacent to this node now, and calls it. */
   #learnView(p: PeerView): void {
-    if (p.id === this.id || this.#gone.buries(p.id, p.version) || this.#isUnreachable(p.id)) return;
+    if (p.id === this.id || this.#gone.buries(p.id, p.version) || this.#unreachable.has(p.id)) return;
     if (this.#movedAway.buries(p.id, p.version)) return;
     if (!adjacent(p.zones, this.#zones)) return;
     const n = this.#neighbours.get(p.id) ?? this.#upsert(p);
@@ -1928,7 +1623,7 @@ export class OverlayNode {
         // A peer that refused the last call did not know this node: it took this one on probation, and learns
         // this node from its own entry (#admit).
         if (refusedBefore && n.link === call) {
-          const hello = this.#partialUpdate();
+          const hello = this.#announcer.partialUpdate();
           void this.#requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, hello).catch(() => undefined);
         }
       } catch {
@@ -1957,25 +1652,7 @@ export class OverlayNode {
     if (n.link !== undefined || this.#neighbours.get(n.id) !== n) return;
     if (n.failedCalls < UNREACHABLE_AFTER_CALLS || now - n.linklessSince < this.#timeout) return;
     this.#forget(n, 'unreachable');
-    this.#markUnreachable(n.id);
-  }
-
-  /** Relayed views of `id` are ignored for a refresh interval; its own announcements are not. */
-  #markUnreachable(id: string): void {
-    remember(
-      this.#unreachable,
-      id,
-      this.#clock.now() + this.#refreshInterval,
-      OVERLAY_NODE_DEFAULTS.maxTombstones,
-    );
-  }
-
-  #isUnreachable(id: string): boolean {
-    const until = this.#unreachable.get(id);
-    if (until === undefined) return false;
-    if (until > this.#clock.now()) return true;
-    this.#unreachable.delete(id);
-    return false;
+    this.#unreachable.mark(n.id);
   }
 
   /**
@@ -1990,69 +1667,17 @@ export class OverlayNode {
     }
   }
 
-  /** Sends a full NEIGHBOUR-UPDATE — this node first, then every neighbour — to every neighbour but `except`. */
-  async #announce(except?: string): Promise<void> {
-    this.#announcedVersion = this.#version;
-    this.#delta.clear();
-    const options = this.#fullUpdate();
-    await Promise.allSettled(
-      [...this.#neighbours.values()]
-        .filter((n) => n.id !== except)
-        .map(async (n) => this.#requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, options)),
-    );
-  }
-
-  /**
-   * Sends each neighbour the changes of this node's list it has not heard of (PARTIAL), or the whole list to a new
-   * neighbour; this node's own zones are unchanged (docs/decisions/dht-announcements.md).
-   */
-  async #announceDelta(): Promise<void> {
-    const shares = this.#delta.take(
-      [...this.#neighbours.values()].map((n) => n.id),
-      (id) => {
-        const n = this.#neighbours.get(id);
-        return n === undefined ? undefined : this.#infoOf(n);
-      },
-    );
-    let full: XppOption[] | undefined;
-    await Promise.allSettled(
-      [...shares].map(async ([id, share]) => {
-        const n = this.#neighbours.get(id);
-        if (n === undefined) return;
-        const options =
-          share === 'full'
-            ? (full ??= this.#fullUpdate())
-            : encodeNeighbourUpdate({ neighbours: [this.#info(this.#zones), ...share], partial: true });
-        await this.#requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, options);
-      }),
-    );
-  }
-
-  /** A PARTIAL NEIGHBOUR-UPDATE: this node, then `neighbours` only. */
-  #partialUpdate(neighbours: readonly Neighbour[] = []): XppOption[] {
-    return encodeNeighbourUpdate({
-      neighbours: [this.#info(this.#zones), ...neighbours.map((n) => this.#infoOf(n))],
-      partial: true,
-    });
-  }
-
-  #fullUpdate(): XppOption[] {
-    return encodeNeighbourUpdate({
-      neighbours: [this.#info(this.#zones), ...[...this.#neighbours.values()].map((n) => this.#infoOf(n))],
-    });
-  }
-
   /**
    * Drops the peers that are no neighbours any more. Each first hears this node's zones, so that it drops this
    * node too rather than call it again on what it knew before, and the neighbours of this node that abut it: when
    * this node handed a zone back, the peer now owning it is one of them, and nobody else would tell.
    */
   #pruneNonAdjacent(): void {
-    if (this.#coordinating()) return;
+    if (this.#takeovers.coordinating()) return;
     for (const n of [...this.#neighbours.values()]) {
       if (this.#touches(n.zones)) continue;
       const abutting = this.#neighbours.adjacentTo(n.zones).filter((m) => m !== n);
-      const notice = this.#partialUpdate(abutting);
+      const notice = this.#announcer.partialUpdate(abutting);
       const link = n.link;
       n.link = undefined;
       this.#forget(n, 'pruned');
@@ -2063,12 +1688,7 @@ export class OverlayNode {
     }
   }
 
-  #upsert(info: {
-    peerId: Uint8Array;
-    zones: readonly Zone[];
-    contact: Contact;
-    version: number;
-  }): Neighbour | undefined {
+  #upsert(info: PeerEntry): Neighbour | undefined {
     const before = this.#neighbours.changes;
     const isNew = this.#neighbours.get(peerIdHex(info.peerId)) === undefined;
     const n = this.#neighbours.upsert(info, this.#clock.now());
@@ -2080,15 +1700,6 @@ export class OverlayNode {
     return n;
   }
 
-  /**
-   * While a takeover is undecided here (or was yielded a moment ago), the dead zone's neighbours that are not this
-   * node's stay linked: other survivors may still be claiming over those links.
-   */
-  #coordinating(): boolean {
-    for (const t of this.#takeovers.values()) if (t.state !== 'done') return true;
-    return false;
-  }
-
   /** Removes `n` from the table (its link, if any, is left to whoever ends it). */
   #forget(n: Neighbour, reason: NeighbourDownReason): void {
     if (this.#neighbours.get(n.id) !== n) return;
@@ -2097,11 +1708,11 @@ export class OverlayNode {
     // it left or died — so that a taker does not call a dead peer from a stale list. A receiver with a live link
     // to it does not believe a relayed death (#learn).
     if (reason === 'pruned') {
-      this.#delta.changed(n.id, this.#told, this.#infoOf(n));
+      this.#delta.changed(n.id, this.#told, this.#peerInfo.encode(n));
       this.#movedAway.bury(n.id, n.version);
-    } else this.#delta.changed(n.id, this.#told, { ...this.#infoOf(n), zones: [] });
+    } else this.#delta.changed(n.id, this.#told, { ...this.#peerInfo.encode(n), zones: [] });
     this.#scheduleSettle();
-    this.#replicaSent.delete(n.id);
+    this.#replicator.forget(n.id);
     for (const wake of n.waiters.splice(0)) wake(undefined);
     this.#events.emit('neighbour-down', { id: n.id, zones: n.zones, reason });
   }
@@ -2122,71 +1733,13 @@ export class OverlayNode {
   #info(zones: readonly Zone[], version = this.#version): NeighbourInfo {
     return {
       peerId: this.peerId,
-      zones: zones.map((z) => this.#zonesCodec.encode(z)),
+      zones: this.#peerInfo.encodeZones(zones),
       contact: this.contact,
       version,
     };
   }
 
-  #infoOf(n: Neighbour): NeighbourInfo {
-    return {
-      peerId: n.peerId,
-      zones: n.zones.map((z) => this.#zonesCodec.encode(z)),
-      contact: n.contact,
-      version: n.version,
-    };
-  }
-
-  #view(info: NeighbourInfo): PeerView {
-    return {
-      id: peerIdHex(info.peerId),
-      peerId: info.peerId,
-      zones: this.#decodeZones(info.zones),
-      contact: info.contact,
-      version: info.version,
-    };
-  }
-
-  #decodeZones(encoded: readonly Uint8Array[]): Zone[] {
-    return encoded.map((z) => this.#zonesCodec.decode(z));
-  }
-
   #assertState(state: OverlayNodeState): void {
     if (this.#state !== state) throw new DhtError('NOT_A_PEER', `node is ${this.#state}, expected ${state}`);
   }
-}
-
-/** The XPP status a failure answers with: a `DhtError`'s, 400 for malformed input, else 500. */
-function statusOf(error: unknown): number {
-  return DhtError.is(error) ? error.status : WireError.is(error) ? 400 : 500;
-}
-
-function checkOptions(options: OverlayNodeOptions): void {
-  const positive: [string, number | undefined][] = [
-    ['keepaliveInterval', options.keepaliveInterval],
-    ['keepaliveMisses', options.keepaliveMisses],
-    ['claimTimeout', options.claimTimeout],
-    ['refreshInterval', options.refreshInterval],
-    ['replicationBatchOctets', options.replicationBatchOctets],
-    ['requestTimeout', options.requestTimeout],
-    ['maxNeighbours', options.maxNeighbours],
-  ];
-  for (const [name, value] of positive) {
-    if (value !== undefined && !(Number.isFinite(value) && value > 0))
-      throw new DhtError('INVALID_ARGUMENT', `${name} must be a positive number, got ${String(value)}`);
-  }
-  for (const [name, value] of [
-    ['replicas', options.replicas],
-    ['settleDelay', options.settleDelay],
-  ] as const) {
-    if (value !== undefined && !(Number.isInteger(value) && value >= 0))
-      throw new DhtError('INVALID_ARGUMENT', `${name} must be an integer ≥ 0, got ${String(value)}`);
-  }
-}
-
-/** The peer id hex in the user part of a From header (`<sip:<id>@host:port>;tag=…`). */
-function peerFromUri(from: string | undefined): string | undefined {
-  const uri = from === undefined ? undefined : parseNameAddr(from)?.uri;
-  const user = uri === undefined ? undefined : parseSipUri(uri)?.user;
-  return user !== undefined && /^[0-9a-f]{2,64}$/.test(user) ? user : undefined;
 }

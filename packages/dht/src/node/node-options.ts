@@ -1,0 +1,174 @@
+import { KeyObject } from 'node:crypto';
+import type { TakeoverOptions, Zone } from '@xpp/can';
+import type { Clock } from '@xpp/reliability';
+import type {
+  DatagramTransport,
+  SecurityPolicy,
+  SipRequestHook,
+  SipUserAgentOptions,
+} from '@xpp/session-sdp';
+import { importAdminPublicKey } from '../admin-keys.js';
+import { createCredentialVerifier } from '../credential.js';
+import { DhtError } from '../errors.js';
+import type { RecordStoreOptions } from '../store.js';
+import { DEFAULT_REPLICAS } from './replication.js';
+
+/** Failed calls in a row after which a peer that never answers is dropped as unreachable. */
+export const UNREACHABLE_AFTER_CALLS = 3;
+
+/** Defaults of the node's timers and bounds (README: "Bounds"). */
+export const OVERLAY_NODE_DEFAULTS = Object.freeze({
+  maxNeighbours: 128,
+  requestTimeout: 10_000,
+  keepaliveInterval: 15_000,
+  keepaliveMisses: 3,
+  replicas: DEFAULT_REPLICAS,
+  claimTimeout: 3_000,
+  refreshInterval: 30_000,
+  settleDelay: 50,
+  replicationBatchOctets: 64 * 1024,
+  /** Peers remembered as gone (left or dead), so that stale relayed announcements cannot revive them. */
+  maxTombstones: 1024,
+  /** Dead neighbours remembered (with their neighbour lists) while their zones are taken over. */
+  maxDeadPeers: 256,
+  /** Unknown callers admitted at once to show, by their own announcement, that they abut this node. */
+  maxProbation: 8,
+});
+
+export interface OverlayNodeOptions {
+  /** Address the node's SIP and XPP sockets bind (UDP). Default `127.0.0.1`. */
+  readonly host?: string;
+  /** SIP port. Default 0 (any). */
+  readonly sipPort?: number;
+  /** XPP port. Default 0 (any). */
+  readonly xppPort?: number;
+  /** Transports to use instead of UDP sockets (the in-memory network of a simulation). */
+  readonly transports?: { readonly sip: DatagramTransport; readonly xpp: DatagramTransport };
+  /** CAN dimensions, the same for every peer of an overlay. Default 4. */
+  readonly dimensions?: number;
+  /** 16 random octets by default. */
+  readonly peerId?: Uint8Array;
+  readonly clock?: Clock;
+  /** Session security (default `required`). */
+  readonly security?: SecurityPolicy;
+  /** Bounds and credential verification of the local store. */
+  readonly store?: Omit<RecordStoreOptions, 'clock'>;
+  /**
+   * The overlay administrator's Ed25519 public key (spec §5): every CREDENTIAL this node stores — as owner, replica
+   * holder or taker — must carry its signature (forged → 403, counted). Overrides `store.verifyCredential`.
+   */
+  readonly adminPublicKey?: KeyObject | Uint8Array | string;
+  /** Neighbours kept at most. Default 128. */
+  readonly maxNeighbours?: number;
+  /** Hop limit of the ROUTEs this node starts. Default 64. */
+  readonly hopLimit?: number;
+  /** Deadline of one overlay request, ms. Default 10 000. */
+  readonly requestTimeout?: number;
+  /** Idle time before an XPP keepalive on a neighbour session, ms (spec xpp §6). Default 15 000. */
+  readonly keepaliveInterval?: number;
+  /** Unanswered keepalives in a row that declare a neighbour dead and start the takeover. Default 3. */
+  readonly keepaliveMisses?: number;
+  /** Replicas of every record (spec §4). Default 2. */
+  readonly replicas?: number;
+  /**
+   * Passed to `@xpp/can`'s `chooseTakeover` (checked there). The ranking it gives does not depend on these timings:
+   * survivors wait `rank × claimTimeout` (docs/decisions/dht-takeover.md).
+   */
+  readonly takeover?: TakeoverOptions;
+  /**
+   * How long a TAKEOVER claim waits for each other survivor's answer, and the step between the survivors' turns,
+   * ms. Default 3 000.
+   */
+  readonly claimTimeout?: number;
+  /** Period of the full NEIGHBOUR-UPDATE, replica check and merge retry, ms (spec §3). Default 30 000. */
+  readonly refreshInterval?: number;
+  /** Delay that gathers changes before re-announcing and re-replicating, ms. Default 50. */
+  readonly settleDelay?: number;
+  /** Octets of records in one replication or handoff message. Default 64 KiB. */
+  readonly replicationBatchOctets?: number;
+  /**
+   * Shares the node's SIP socket with an application (a registrar and proxy): sees every request first and returns
+   * `true` when it took it. INVITEs it leaves are the overlay's (sessions between peers).
+   */
+  readonly onSipRequest?: SipRequestHook;
+  /** Sees SIP responses that match no transaction of the node first (a stateless proxy's). */
+  readonly onSipStrayResponse?: SipUserAgentOptions['onStrayResponse'];
+}
+
+/** A neighbour as {@link OverlayNode.neighbours} lists it, with the figures of its XPP session when linked. */
+export interface NeighbourSummary {
+  readonly id: string;
+  readonly zones: readonly Zone[];
+  /** An open XPP session leads to it. */
+  readonly linked: boolean;
+  /** Smoothed round-trip time of that session, ms (after its first sample). */
+  readonly srttMs?: number;
+  /** Datagrams that session retransmitted so far. */
+  readonly retransmits: number;
+}
+
+export type OverlayNodeState = 'candidate' | 'peer' | 'leaving' | 'closed';
+
+export interface OverlayNodeStats {
+  readonly state: OverlayNodeState;
+  readonly zones: readonly string[];
+  readonly volume: number;
+  readonly neighbours: number;
+  readonly records: number;
+  /** Records held as the owner of their point, and as replicas for another owner. */
+  readonly recordsByRole: { readonly primary: number; readonly replica: number };
+  /** Operations handled here, by operation name and result (`ok` or the status code). */
+  readonly operations: Readonly<Record<string, number>>;
+  /** Requests this node started (put/get/remove), by operation name and result. */
+  readonly requests: Readonly<Record<string, number>>;
+  /** `hops[h]`: requests this node started that reached their owner in `h` hops (0 = this node). */
+  readonly hops: readonly number[];
+  /** Refused requests and INVITEs (403), and other counted drops, by reason. */
+  readonly refused: Readonly<Record<string, number>>;
+  readonly replication: { readonly inFlight: number; readonly sent: number; readonly failed: number };
+  readonly takeovers: { readonly pending: number; readonly won: number; readonly yielded: number };
+  /** Calls to peers being placed or accepted. */
+  readonly connecting: number;
+  /** A re-announcement, re-replication and merge pass is scheduled or running. */
+  readonly settling: boolean;
+  /**
+   * True when nothing is pending: every change has been re-announced and re-replicated, and no takeover, replica
+   * write or call is in progress. The periodic refresh does not count as pending work.
+   */
+  readonly settled: boolean;
+}
+
+/** Refuses option values the node cannot run with, before any socket is opened. */
+export function checkOptions(options: OverlayNodeOptions): void {
+  const positive: [string, number | undefined][] = [
+    ['keepaliveInterval', options.keepaliveInterval],
+    ['keepaliveMisses', options.keepaliveMisses],
+    ['claimTimeout', options.claimTimeout],
+    ['refreshInterval', options.refreshInterval],
+    ['replicationBatchOctets', options.replicationBatchOctets],
+    ['requestTimeout', options.requestTimeout],
+    ['maxNeighbours', options.maxNeighbours],
+  ];
+  for (const [name, value] of positive) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0))
+      throw new DhtError('INVALID_ARGUMENT', `${name} must be a positive number, got ${String(value)}`);
+  }
+  for (const [name, value] of [
+    ['replicas', options.replicas],
+    ['settleDelay', options.settleDelay],
+  ] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0))
+      throw new DhtError('INVALID_ARGUMENT', `${name} must be an integer ≥ 0, got ${String(value)}`);
+  }
+}
+
+/** How the store checks CREDENTIAL signatures: with the administrator's key when one is given, else as `store` says. */
+export function credentialVerifier(options: OverlayNodeOptions): RecordStoreOptions['verifyCredential'] {
+  return options.adminPublicKey === undefined
+    ? options.store?.verifyCredential
+    : createCredentialVerifier(
+        options.adminPublicKey instanceof KeyObject
+          ? options.adminPublicKey
+          : importAdminPublicKey(options.adminPublicKey),
+      );
+}

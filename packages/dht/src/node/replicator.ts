@@ -1,0 +1,157 @@
+import type { Point, TakeoverOptions, Zone } from '@xpp/can';
+import type { Message, XppOption } from '@xpp/wire';
+import { batchRecords } from '../records.js';
+import type { RecordStore, StoredRecord } from '../store.js';
+import type { WireRecord } from '../values.js';
+import type { ReplicatedEvent } from './events.js';
+import { adjacent, type Neighbour, type NeighbourTable } from './neighbour-table.js';
+import { encodeReplicate, REPLICATE, replicaTargets } from './replication.js';
+
+/** What a replicator needs of its node: its table, store and zones, and a request to a neighbour. */
+export interface ReplicatorContext {
+  readonly neighbours: NeighbourTable;
+  readonly store: RecordStore;
+  /** Replicas of every record (spec §4). */
+  readonly replicas: number;
+  readonly takeoverOptions: TakeoverOptions;
+  /** Octets of records in one REPLICATE. */
+  readonly batchOctets: number;
+  /** The node's zones now. */
+  zones(): readonly Zone[];
+  pointOf(record: StoredRecord): Point;
+  encodeZones(zones: readonly Zone[]): Uint8Array[];
+  /** A request to neighbour `n` over its current link. */
+  request(n: Neighbour, type: number, options: readonly XppOption[]): Promise<Message>;
+  /** A replica holder received the records of one of the node's zones. */
+  replicated(event: ReplicatedEvent): void;
+}
+
+/**
+ * Keeps the replica holders of a node's zones up to date (spec §4): forwards each write the owner makes, and after
+ * a change of the node's zones or its neighbours' sends a new holder the zone's records and a former holder a drop.
+ * Counts the replica writes in flight, sent and failed.
+ */
+export class Replicator {
+  readonly #ctx: ReplicatorContext;
+  /** Per neighbour, the paths of this node's zones it holds full replicas of. */
+  readonly #holding = new Map<string, ReadonlySet<string>>();
+  /** This node's zones changed since the last pass: non-targets are told to drop replicas. */
+  #fresh = false;
+  #inFlight = 0;
+  #sent = 0;
+  #failed = 0;
+
+  constructor(ctx: ReplicatorContext) {
+    this.#ctx = ctx;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get stats(): { readonly inFlight: number; readonly sent: number; readonly failed: number } {
+    return { inFlight: this.#inFlight, sent: this.#sent, failed: this.#failed };
+  }
+
+  /** The node's zones changed (or it holds new primaries): the next pass looks at every neighbour again. */
+  refresh(): void {
+    this.#fresh = true;
+  }
+
+  /** A neighbour left the table: what it held is forgotten. */
+  forget(id: string): void {
+    this.#holding.delete(id);
+  }
+
+  /** The peers that hold replicas of `zone`: the first `replicas` its takeover would choose among its neighbours. */
+  targetsOf(zone: Zone): string[] {
+    const candidates = this.#ctx.neighbours
+      .adjacentTo([zone])
+      .filter((n) => n.zones.length > 0)
+      .map((n) => ({ id: n.id, zones: n.zones }));
+    return replicaTargets(zone, candidates, this.#ctx.replicas, this.#ctx.takeoverOptions);
+  }
+
+  /** Sends a write the owner just made to the replica holders of `zone` (not awaited, counted). */
+  write(zone: Zone, type: number, options: readonly XppOption[]): void {
+    for (const id of this.targetsOf(zone)) {
+      const n = this.#ctx.neighbours.get(id);
+      if (n === undefined) continue;
+      void this.#tracked(async () => {
+        await this.#ctx.request(n, type, options);
+      });
+    }
+  }
+
+  /**
+   * Brings every replica holder up to date after a change of this node's zones or of its neighbours' (spec §4):
+   * a new holder of a zone gets the zone's records (a drop, then batches), a former holder a drop.
+   */
+  async pass(): Promise<void> {
+    const fresh = this.#fresh;
+    this.#fresh = false;
+    const zones = this.#ctx.zones();
+    const wanted = new Map<string, Zone[]>();
+    for (const zone of zones) {
+      for (const id of this.targetsOf(zone)) wanted.set(id, [...(wanted.get(id) ?? []), zone]);
+    }
+    const mine = new Set(zones.map((z) => z.path));
+    for (const id of this.#holding.keys())
+      if (this.#ctx.neighbours.get(id) === undefined) this.#holding.delete(id);
+    const jobs: Promise<void>[] = [];
+    for (const n of this.#ctx.neighbours.values()) {
+      const want = wanted.get(n.id) ?? [];
+      const wantPaths = new Set(want.map((z) => z.path));
+      const last = this.#holding.get(n.id);
+      const sync = want.filter((z) => last?.has(z.path) !== true);
+      const drop = zones.filter(
+        (z) =>
+          !wantPaths.has(z.path) &&
+          mine.has(z.path) &&
+          (last?.has(z.path) === true || (fresh && adjacent(n.zones, [z]))),
+      );
+      if (sync.length === 0 && drop.length === 0) continue;
+      jobs.push(this.#replicateTo(n, sync, drop, wantPaths));
+    }
+    await Promise.all(jobs);
+  }
+
+  async #replicateTo(
+    n: Neighbour,
+    sync: readonly Zone[],
+    drop: readonly Zone[],
+    want: ReadonlySet<string>,
+  ): Promise<void> {
+    const { store } = this.#ctx;
+    await this.#tracked(async () => {
+      const send = (zone: Zone, records: readonly WireRecord[]) =>
+        this.#ctx.request(
+          n,
+          REPLICATE.type,
+          encodeReplicate({ zones: this.#ctx.encodeZones([zone]), records }),
+        );
+      for (const zone of drop) await send(zone, []);
+      for (const zone of sync) {
+        const records = store
+          .select((r) => r.role === 'primary' && zone.contains(this.#ctx.pointOf(r)))
+          .map((r) => store.toWire(r));
+        await send(zone, []);
+        for (const batch of batchRecords(records, this.#ctx.batchOctets)) await send(zone, batch);
+        this.#ctx.replicated({ to: n.id, zone, records: records.length });
+      }
+      this.#holding.set(n.id, want);
+    });
+  }
+
+  async #tracked(work: () => Promise<void>): Promise<void> {
+    this.#inFlight++;
+    try {
+      await work();
+      this.#sent++;
+    } catch {
+      this.#failed++;
+    } finally {
+      this.#inFlight--;
+    }
+  }
+}
