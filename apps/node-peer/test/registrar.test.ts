@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '@xpp/reliability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDigestParams } from '../src/registrar/authorization.js';
 import { RegisterClient } from '../src/sip/register-client.js';
@@ -167,11 +168,14 @@ describe('registrar (RFC 3261 §10, RFC 7616 digest against overlay credentials)
   it('re-challenges a stale nonce with stale=true', async () => {
     const stale = new TestOverlay();
     try {
-      const peer = await stale.addPeer({ nonceLifetimeMs: 1 });
+      // A clock that gains 5 ms at every reading: the nonce is older than its 1-ms lifetime when the answer comes
+      // back, however fast loopback is (on the real clock a sub-millisecond round trip made the nonce still fresh).
+      let gained = 0;
+      const fast: Clock = { ...systemClock, now: () => systemClock.now() + (gained += 5) };
+      const peer = await stale.addPeer({ nonceLifetimeMs: 1, clock: fast });
       peer.node.bootstrap();
       await stale.addUser('alice', 'wonderland');
       const { registrar } = await stale.client(peer, 'sip:alice@localhost', 'wonderland');
-      // The nonce is older than 1 ms when the answer comes back.
       const response = await registrar.register(600);
       expect(response.status).toBe(401);
       expect(

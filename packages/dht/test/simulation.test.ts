@@ -151,10 +151,10 @@ describe(`simulation: ${PEERS} peers on the in-memory network, the same node cod
             }
           },
         ));
-      // One taker per dead zone (spec §3): every survivor of a zone hears each claim (dht-takeover.md). A survivor
-      // that notices the death after the taker's grants expired, before the taker's announcement reached the
-      // survivors it asks, can still win a second time; the repair settles that (dht-double-ownership.md). Such
-      // races must stay rare: one in twenty dead zones at most (1 of 40 in a run of 2026-12-04, 0 in others).
+      // One taker per dead zone (spec §3): every survivor of a zone hears each claim, and a slow one is asked again
+      // before the claimer commits (dht-takeover.md). Should two survivors still both win (a survivor that never
+      // answered), the repair settles it (dht-double-ownership.md); such races must stay rare, one in twenty dead
+      // zones at most. Runs of 2026-12-04: 1–3 of 40 under load before slow survivors were asked again, 0 since.
       figures['takeoversWon'] = takeoversWon;
       figures['deadZones'] = deadZones;
       expect(takeoversWon).toBeGreaterThanOrEqual(deadZones);

@@ -853,8 +853,9 @@ export class OverlayNode {
       ...encodeTakeover({ deadPeer: t.dead.peerId, zones: this.#peerInfo.encodeZones([t.zone]) }),
       DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true),
     ];
+    const survivors = this.#survivorsOf(t);
     const answers = await Promise.all(
-      this.#survivorsOf(t).map((n) =>
+      survivors.map((n) =>
         // A survivor called just now gets a request timeout for the call and the claim together.
         this.#sendClaim(n, body, n.link === undefined ? this.#timeout : this.#claimTimeout),
       ),
@@ -863,6 +864,18 @@ export class OverlayNode {
     if (answers.includes('refused')) {
       this.#yield(t);
       return;
+    }
+    // A survivor whose session is open is alive as far as keepalives tell: one that did not answer within a claim
+    // timeout is slow (a loaded host), and committing without it let it take the zone too. It is asked once more,
+    // with a request timeout, before this node commits without its word.
+    const slow = survivors.filter((n, i) => answers[i] === 'unreachable' && n.link?.session.isOpen === true);
+    if (slow.length > 0) {
+      const again = await Promise.all(slow.map((n) => this.#sendClaim(n, body, this.#timeout)));
+      if (t.state !== 'claiming') return;
+      if (again.includes('refused')) {
+        this.#yield(t);
+        return;
+      }
     }
     await this.#exclusive(async () => this.#commitTakeover(t));
   }
