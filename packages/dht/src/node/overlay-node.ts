@@ -1340,10 +1340,7 @@ export class OverlayNode {
       );
       return [];
     }
-    for (const record of body.records) {
-      if (zoneContaining(zones, hashKey(record.key, this.dimensions)) === undefined)
-        throw new WireError('BAD_VALUE', `record ${record.key} lies outside the zones it is replicated for`);
-    }
+    this.#assertWithin(body.records, zones);
     const result = this.store.insert(body.records, 'replica');
     const [refused] = result.refused;
     if (refused !== undefined) throw refused.error;
@@ -1397,11 +1394,7 @@ export class OverlayNode {
     );
     const departed = senderZones.length === 0;
     this.#setZones([...this.#zones, ...zones], departed ? 'leave' : 'handoff');
-    const sender = this.#neighbours.get(from);
-    if (departed) {
-      this.#gone.bury(from, senderInfo.version);
-      if (sender !== undefined) this.#forget(sender, 'left');
-    } else this.#upsert({ ...senderInfo, zones: senderZones });
+    this.#noteSender(from, { ...senderInfo, zones: senderZones });
     for (const info of others) {
       const n = this.#learn(info, from);
       if (n !== undefined) void this.#connect(n);
@@ -1421,12 +1414,7 @@ export class OverlayNode {
     zones: readonly Zone[],
     records: readonly WireRecord[],
   ): readonly XppOption[] {
-    for (const record of records)
-      if (zoneContaining(zones, hashKey(record.key, this.dimensions)) === undefined)
-        throw new WireError(
-          'BAD_VALUE',
-          `record ${record.key} lies outside the zones it is handed back with`,
-        );
+    this.#assertWithin(records, zones);
     // A key this node holds primaries of may have been written here since: its copy stands.
     const held = new Set(
       this.store
@@ -1440,12 +1428,27 @@ export class OverlayNode {
       this.#replicator.refresh();
       this.#scheduleSettle();
     }
+    this.#noteSender(from, sender);
+    return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
+  }
+
+  /** The sender of a LEAVE as it says it is now: gone when it owns nothing any more, else updated. */
+  #noteSender(
+    from: string,
+    sender: Omit<NeighbourInfo, 'zones'> & { readonly zones: readonly Zone[] },
+  ): void {
     if (sender.zones.length === 0) {
       this.#gone.bury(from, sender.version);
       const known = this.#neighbours.get(from);
       if (known !== undefined) this.#forget(known, 'left');
     } else this.#upsert(sender);
-    return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
+  }
+
+  /** Records sent along with `zones` (replicated, returned) must each lie in one of them. */
+  #assertWithin(records: readonly WireRecord[], zones: readonly Zone[]): void {
+    for (const record of records)
+      if (zoneContaining(zones, hashKey(record.key, this.dimensions)) === undefined)
+        throw new WireError('BAD_VALUE', `record ${record.key} lies outside the zones it is sent with`);
   }
 
   async #onNeighbourUpdate(from: string, request: Message): Promise<readonly XppOption[]> {
