@@ -37,7 +37,16 @@ export {
   bindingSubkey,
 } from './values.js';
 export { DhtOperation } from './operations.js';
-export { DhtOption, type RecordPiece, recordPieceCodec, flagCodec, operationTypeCodec } from './options.js';
+export {
+  DhtOption,
+  type RecordPiece,
+  recordPieceCodec,
+  flagCodec,
+  operationTypeCodec,
+  type ReplicaDigest,
+  replicaDigestCodec,
+  REPLICA_DIGEST_OCTETS,
+} from './options.js';
 export {
   MAX_RECORD_PIECE_SIZE,
   encodeRecord,
@@ -167,7 +176,10 @@ export {
   encodeReplicate,
   decodeReplicate,
   replicaTargets,
+  recordSetDigest,
+  sameDigest,
 } from './node/replication.js';
+export type { ReplicationStats } from './node/replicator.js';
 export {
   type LocationStorage,
   type RegisteredBinding,

@@ -33,6 +33,30 @@ export const recordPieceCodec: ValueCodec<RecordPiece> = structCodec(
   },
 );
 
+/** What a replica holder should hold of a zone: how many records, and their {@link recordSetDigest}. */
+export interface ReplicaDigest {
+  readonly records: number;
+  /** 16 octets. */
+  readonly digest: Uint8Array;
+}
+
+/** Octets of {@link ReplicaDigest.digest}. */
+export const REPLICA_DIGEST_OCTETS = 16;
+
+/** u32 count of records, then the 16-octet digest of the set. */
+export const replicaDigestCodec: ValueCodec<ReplicaDigest> = structCodec(
+  'DIGEST',
+  (w, v) => {
+    if (v.digest.length !== REPLICA_DIGEST_OCTETS)
+      throw new WireError(
+        'INVALID_FIELD',
+        `DIGEST of ${v.digest.length} octets, not ${REPLICA_DIGEST_OCTETS}`,
+      );
+    w.u32(v.records, 'records').bytes(v.digest);
+  },
+  (r) => ({ records: r.u32('records'), digest: r.bytes(REPLICA_DIGEST_OCTETS, 'digest') }),
+);
+
 /** A presence flag: the value is empty. */
 export const flagCodec: ValueCodec<true> = structCodec(
   'flag',
@@ -114,4 +138,9 @@ export const DhtOption = {
    * hands its zones over.
    */
   RETURN: defaultRegistry.defineOption({ type: 0x010f, name: 'RETURN', codec: flagCodec }),
+  /**
+   * REPLICATE: a check, not a change — what the holder should hold of the request's zones. It answers 409 when its
+   * replicas differ, and the owner sends the zone again (docs/decisions/dht-replication.md).
+   */
+  DIGEST: defaultRegistry.defineOption({ type: 0x0110, name: 'DIGEST', codec: replicaDigestCodec }),
 } as const;

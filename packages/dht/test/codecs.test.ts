@@ -15,6 +15,7 @@ import {
   peerRecordCodec,
   opaquePointCodec,
   recordPieceCodec,
+  replicaDigestCodec,
   u8Codec,
   opaqueZoneCodec,
 } from '../src/index.js';
@@ -47,6 +48,11 @@ const cases: [string, ValueCodec<never>, fc.Arbitrary<unknown>][] = [
   ],
   ['RECORD piece', recordPieceCodec, fc.record({ more: fc.boolean(), bytes: arb.bytes(0, 300) })],
   ['flag', flagCodec, fc.constant(true)],
+  [
+    'DIGEST',
+    replicaDigestCodec,
+    fc.record({ records: fc.nat({ max: 0xffffffff }), digest: arb.bytes(16, 16) }),
+  ],
   ['operation type', operationTypeCodec, fc.integer({ min: 1, max: 0x7fff })],
 ] as unknown as [string, ValueCodec<never>, fc.Arbitrary<unknown>][];
 
@@ -97,6 +103,9 @@ describe('option values refuse what they must', () => {
     expect(refused(contactCodec, '0001610' + '9')).toBe('BAD_VALUE');
     expect(refused(recordPieceCodec, '02')).toBe('BAD_VALUE');
     expect(refused(flagCodec, '00')).toBe('LENGTH_MISMATCH');
+    // DIGEST: a count and 15 or 17 octets of digest
+    expect(refused(replicaDigestCodec, '00000001' + '00'.repeat(15))).not.toBe('accepted');
+    expect(refused(replicaDigestCodec, '00000001' + '00'.repeat(17))).not.toBe('accepted');
     expect(refused(operationTypeCodec, '0000')).toBe('BAD_VALUE');
     expect(refused(operationTypeCodec, '8001')).toBe('BAD_VALUE');
   });

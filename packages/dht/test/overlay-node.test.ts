@@ -13,6 +13,7 @@ import {
   replicaProblems,
   settle,
   udpNode,
+  waitFor,
 } from './overlay-support.js';
 
 const nodes: OverlayNode[] = [];
@@ -122,4 +123,29 @@ describe('OverlayNode over real UDP on loopback', () => {
     const requests = overlay.reduce((sum, n) => sum + (n.stats.requests['GET ok'] ?? 0), 0);
     expect(requests).toBe(1000);
   }, 120_000);
+
+  it('restores a replica holder that lost its copy: the owner checks a digest of each zone on refresh', async () => {
+    const overlay = (
+      await growOverlay(
+        6,
+        async () => ({ node: await OverlayNode.create({ dimensions: 2, refreshInterval: 300 }) }),
+        8,
+        track,
+      )
+    ).map((m) => m.node);
+    await putRecords(overlay, 60, 9);
+    await settle(overlay, 'replicas of 60 records');
+    const before = overlay.reduce((sum, n) => sum + n.stats.replication.checked, 0);
+    // A holder loses its replicas without the owners hearing of it: only the digest check can tell them.
+    const holder = overlay.find((n) => n.stats.recordsByRole.replica > 0) as OverlayNode;
+    const lost = holder.store.extract((r) => r.role === 'replica').length;
+    expect(lost).toBeGreaterThan(0);
+    expect(replicaProblems(overlay, 2)).not.toEqual([]);
+    await waitFor(() => replicaProblems(overlay, 2).length === 0, 'the lost replicas sent again', 10_000);
+    expect(holder.stats.recordsByRole.replica).toBe(lost);
+    expect(holder.stats.refused['replicas-differ']).toBeGreaterThanOrEqual(1);
+    expect(overlay.reduce((sum, n) => sum + n.stats.replication.differed, 0)).toBeGreaterThanOrEqual(1);
+    // Holders in step answer the checks without a copy: they go on, each refresh.
+    expect(overlay.reduce((sum, n) => sum + n.stats.replication.checked, 0)).toBeGreaterThan(before);
+  }, 60_000);
 });

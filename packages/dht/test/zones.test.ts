@@ -1,7 +1,7 @@
 import { Zone } from '@xpp/can';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mergeSiblings, resolveOverlap, zoneMinus } from '../src/node/zones.js';
+import { mergeSiblings, resolveOverlap, subtractZones, zoneMinus } from '../src/node/zones.js';
 
 const D = 4;
 const path = (min: number, max: number) =>
@@ -75,5 +75,36 @@ describe('zone arithmetic of double-ownership repair', () => {
     expect(resolveOverlap('bb', [claimed, other], 'aa', [claimed])).toEqual([other]);
     expect(resolveOverlap('bb', [claimed], 'aa', [Zone.fromPath(D, '0')])).toEqual([]);
     expect(resolveOverlap('bb', [Zone.fromPath(D, '0')], 'aa', [claimed])).toEqual([Zone.fromPath(D, '00')]);
+  });
+});
+
+describe('subtractZones: the unowned parts of a dead zone a survivor may take', () => {
+  it('leaves exactly the points of the zone that no subtracted zone holds', () => {
+    fc.assert(
+      fc.property(path(0, 5), fc.array(path(0, 9), { maxLength: 6 }), (zonePath, minusPaths) => {
+        const zone = Zone.fromPath(D, zonePath);
+        const minus = minusPaths.map((p) => Zone.fromPath(D, p));
+        const rest = subtractZones([zone], minus);
+        // Inside the zone, disjoint from what is subtracted and from each other.
+        expect(rest.every((r) => zone.covers(r))).toBe(true);
+        expect(disjoint(rest, minus)).toBe(true);
+        rest.forEach((r, i) => expect(disjoint([r], rest.slice(i + 1))).toBe(true));
+        // And nothing more is taken away: rest and the parts of minus inside the zone fill the zone. Zones of a
+        // split tree nest or are disjoint, so the outermost of those parts are disjoint.
+        const parts = minus
+          .filter((m) => zone.overlaps(m))
+          .map((m) => (zone.covers(m) ? m : zone))
+          .sort((a, b) => a.depth - b.depth);
+        const outermost = parts.filter((m, i) => !parts.slice(0, i).some((o) => o.covers(m)));
+        expect(volume(rest) + volume(outermost)).toBeCloseTo(zone.volume, 12);
+      }),
+    );
+  });
+
+  it('takes nothing away from a zone no subtracted zone overlaps, all from one a subtracted zone covers', () => {
+    const zone = Zone.fromPath(D, '0110');
+    expect(subtractZones([zone], [Zone.fromPath(D, '1')])).toEqual([zone]);
+    expect(subtractZones([zone], [Zone.fromPath(D, '01')])).toEqual([]);
+    expect(subtractZones([zone], [Zone.fromPath(D, '01101')]).map((z) => z.path)).toEqual(['01100']);
   });
 });

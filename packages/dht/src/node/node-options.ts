@@ -12,6 +12,7 @@ import { createCredentialVerifier } from '../credential.js';
 import { DhtError } from '../errors.js';
 import type { RecordStoreOptions } from '../store.js';
 import { DEFAULT_REPLICAS } from './replication.js';
+import type { ReplicationStats } from './replicator.js';
 
 /** Failed calls in a row after which a peer that never answers is dropped as unreachable. */
 export const UNREACHABLE_AFTER_CALLS = 3;
@@ -125,7 +126,7 @@ export interface OverlayNodeStats {
   readonly hops: readonly number[];
   /** Refused requests and INVITEs (403), and other counted drops, by reason. */
   readonly refused: Readonly<Record<string, number>>;
-  readonly replication: { readonly inFlight: number; readonly sent: number; readonly failed: number };
+  readonly replication: ReplicationStats;
   readonly takeovers: { readonly pending: number; readonly won: number; readonly yielded: number };
   /** Calls to peers being placed or accepted. */
   readonly connecting: number;

@@ -81,7 +81,7 @@ import { PeerInfoCodec, type PeerEntry } from './peer-info.js';
 import { PeerListDelta } from './peer-list-delta.js';
 import { peerFromUri } from './peer-uri.js';
 import { Probation } from './probation.js';
-import { decodeReplicate, encodeReplicate, REPLICATE } from './replication.js';
+import { decodeReplicate, encodeReplicate, recordSetDigest, REPLICATE, sameDigest } from './replication.js';
 import { Replicator } from './replicator.js';
 import {
   prefers,
@@ -92,7 +92,14 @@ import {
   type Takeover,
 } from './takeover.js';
 import { UnreachablePeers } from './unreachable-peers.js';
-import { mergeSiblings, overlapping, pointOfDigest, resolveOverlap, zoneContaining } from './zones.js';
+import {
+  mergeSiblings,
+  overlapping,
+  pointOfDigest,
+  resolveOverlap,
+  subtractZones,
+  zoneContaining,
+} from './zones.js';
 
 /**
  * One XPP-PCAN peer (spec xpp-pcan): owns a zone of the CAN (two or more during a takeover), keeps an XPP
@@ -161,6 +168,8 @@ export class OverlayNode {
   /** Changes that asked for a settle pass, and how many of them the last finished pass covered. */
   #changes = 0;
   #settledChanges = 0;
+  /** The refresh came: the next pass checks every replica holder's copy against a digest. */
+  #verifyDue = false;
   /** Changes of the neighbour list not announced yet. */
   readonly #delta: PeerListDelta;
   readonly #announcer: Announcer;
@@ -684,7 +693,9 @@ export class OverlayNode {
         this.#connectMissing();
         if (this.#announcer.due(this.#version)) await this.#announcer.announce(this.#version);
         else if (this.#delta.pending) await this.#announcer.announceDelta();
-        await this.#replicator.pass();
+        const verify = this.#verifyDue;
+        this.#verifyDue = false;
+        await this.#replicator.pass({ verify });
         this.#settledChanges = changes;
       } while (this.#settleAgain);
     } catch {
@@ -701,6 +712,7 @@ export class OverlayNode {
       if (this.#state !== 'peer') return;
       this.#announcer.expire();
       this.#pruneReplicas();
+      this.#verifyDue = true;
       this.#scheduleSettle(0, true);
       this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
     };
@@ -820,10 +832,21 @@ export class OverlayNode {
     this.#scheduleSettle();
   }
 
-  #armTakeover(dead: DeadPeer, zone: Zone): void {
+  /**
+   * Arms the takeover of `zone` of `dead`. A part of a dead zone (`whole`: the takeover of the rest, #narrow) keeps
+   * the ranking of the whole among the survivors that abut the part, so that a replica holder takes the part when
+   * one abuts it and the records go with the zone.
+   */
+  #armTakeover(dead: DeadPeer, zone: Zone, whole?: Takeover): void {
     if (this.#takeovers.get(dead.id, zone) !== undefined) return;
-    const order = takeoverOrder(dead, zone, this.#self, this.#takeoverOptions);
-    this.#waitToClaim(this.#takeovers.add(dead, zone, order));
+    const order =
+      whole === undefined
+        ? takeoverOrder(dead, zone, this.#self, this.#takeoverOptions)
+        : whole.order.filter(
+            (id) => id === this.id || adjacent(dead.peers.find((p) => p.id === id)?.zones ?? [], [zone]),
+          );
+    const holders = whole?.holders ?? order.slice(0, this.#replicas);
+    this.#waitToClaim(this.#takeovers.add(dead, zone, order, holders));
   }
 
   /**
@@ -842,8 +865,9 @@ export class OverlayNode {
   /** This node's turn came (or a less preferred peer claimed first): claim the dead zone from the other survivors. */
   async #claim(t: Takeover): Promise<void> {
     if (t.state !== 'waiting' || this.#state !== 'peer') return;
-    if (this.#ownedElsewhere(t.zone)) {
-      this.#resolveTakeovers();
+    const rest = this.#unownedPartsOf(t.zone);
+    if (rest.length !== 1 || !(rest[0] as Zone).equals(t.zone)) {
+      this.#narrow(t, rest);
       return;
     }
     if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
@@ -929,10 +953,7 @@ export class OverlayNode {
     t.timer = this.#clock.setTimer(() => {
       t.timer = undefined;
       if (this.#state !== 'peer' || !this.#takeovers.has(t)) return;
-      const owned =
-        overlapping([t.zone], this.#zones) ||
-        [...this.#neighbours.values()].some((n) => overlapping([t.zone], n.zones));
-      if (owned || !adjacent([t.zone], this.#zones)) {
+      if (this.#unownedPartsOf(t.zone).length === 0 || !adjacent([t.zone], this.#zones)) {
         this.#takeovers.delete(t);
         this.#offerReplicas(t);
         this.#scheduleSettle();
@@ -976,10 +997,31 @@ export class OverlayNode {
     return false;
   }
 
-  /** Drops the pending takeovers of zones a neighbour has announced it owns now. */
+  /**
+   * The parts of `zone` that neither this node nor any neighbour owns, as zones. A dead zone partly owned is not
+   * taken: survivors may know different zones of the dead peer (one that missed its last merge saw two halves), and
+   * one that took the half it knew must not make the others drop the other half (a hole seen in the simulation).
+   */
+  #unownedPartsOf(zone: Zone): Zone[] {
+    return subtractZones([zone], [...this.#zones, ...[...this.#neighbours.values()].flatMap((n) => n.zones)]);
+  }
+
+  /**
+   * Part of `t`'s dead zone is owned now: `t` gives way to a takeover of each unowned part that abuts this node's
+   * zones, ranked and timed afresh; the parts that do not are left to the survivors they abut.
+   */
+  #narrow(t: Takeover, rest: readonly Zone[]): void {
+    if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
+    this.#takeovers.delete(t);
+    this.#offerReplicas(t);
+    for (const part of rest) if (adjacent([part], this.#zones)) this.#armTakeover(t.dead, part, t);
+    this.#scheduleSettle();
+  }
+
+  /** Drops the pending takeovers of zones neighbours have announced they own now, all of each. */
   #resolveTakeovers(): void {
     for (const t of [...this.#takeovers.values()]) {
-      if (t.state === 'done' || t.state === 'claiming' || !this.#ownedElsewhere(t.zone)) continue;
+      if (t.state === 'done' || t.state === 'claiming' || this.#unownedPartsOf(t.zone).length > 0) continue;
       if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
       this.#takeovers.delete(t);
       this.#offerReplicas(t);
@@ -992,9 +1034,8 @@ export class OverlayNode {
    * can): they are handed to it (#handBackRecords), and it keeps those it has no primary of.
    */
   #offerReplicas(t: Takeover): void {
-    const holders = t.order.slice(0, this.#replicas);
     for (const owner of this.#neighbours.values()) {
-      if (holders.includes(owner.id) || !overlapping([t.zone], owner.zones)) continue;
+      if (t.holders.includes(owner.id) || !overlapping([t.zone], owner.zones)) continue;
       const parts = owner.zones.filter((z) => t.zone.overlaps(z)).map((z) => (t.zone.covers(z) ? z : t.zone));
       const records = this.store
         .select((r) => r.role === 'replica' && zoneContaining(parts, this.#pointOf(r)) !== undefined)
@@ -1334,6 +1375,18 @@ export class OverlayNode {
     const body = decodeReplicate(request.options);
     const zones = this.#peerInfo.decodeZones(body.zones);
     if (overlapping(zones, this.#zones)) throw new DhtError('CONFLICT', 'replicas of a zone this node owns');
+    if (body.digest !== undefined) {
+      const held = recordSetDigest(
+        this.store.select(
+          (r) => r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined,
+        ),
+      );
+      if (!sameDigest(held, body.digest)) {
+        this.#counters.refuse('replicas-differ');
+        throw new DhtError('CONFLICT', 'the replicas held here differ from the owner’s');
+      }
+      return [];
+    }
     if (body.records.length === 0) {
       this.store.extract(
         (r) => r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined,

@@ -5,9 +5,22 @@ import type { RecordStore, StoredRecord } from '../store.js';
 import type { WireRecord } from '../values.js';
 import type { ReplicatedEvent } from './events.js';
 import { adjacent, type Neighbour, type NeighbourTable } from './neighbour-table.js';
-import { encodeReplicate, REPLICATE, replicaTargets } from './replication.js';
+import { DhtError } from '../errors.js';
+import { encodeReplicate, recordSetDigest, REPLICATE, replicaTargets } from './replication.js';
 
 /** What a replicator needs of its node: its table, store and zones, and a request to a neighbour. */
+/** Replication counters of a node (`stats.replication`). */
+export interface ReplicationStats {
+  /** Replica writes and zone copies under way. */
+  readonly inFlight: number;
+  readonly sent: number;
+  readonly failed: number;
+  /** Digest checks sent to holders (one per holder and zone, each refresh). */
+  readonly checked: number;
+  /** Checks a holder answered with a difference: the zone was sent to it again. */
+  readonly differed: number;
+}
+
 export interface ReplicatorContext {
   readonly neighbours: NeighbourTable;
   readonly store: RecordStore;
@@ -29,7 +42,10 @@ export interface ReplicatorContext {
 /**
  * Keeps the replica holders of a node's zones up to date (spec §4): forwards each write the owner makes, and after
  * a change of the node's zones or its neighbours' sends a new holder the zone's records and a former holder a drop.
- * Counts the replica writes in flight, sent and failed.
+ * On each refresh it checks what every holder holds against a digest of the zone and sends a zone again where they
+ * differ: a holder can miss a write or lose its copy in ways the owner never hears of (a drop from a zone's former
+ * owner, a prune on a stale view), and bookkeeping alone would never repair that. Counts the replica writes in
+ * flight, sent and failed, and the checks and the differences they found.
  */
 export class Replicator {
   readonly #ctx: ReplicatorContext;
@@ -40,6 +56,8 @@ export class Replicator {
   #inFlight = 0;
   #sent = 0;
   #failed = 0;
+  #checked = 0;
+  #differed = 0;
 
   constructor(ctx: ReplicatorContext) {
     this.#ctx = ctx;
@@ -49,8 +67,14 @@ export class Replicator {
     return this.#inFlight;
   }
 
-  get stats(): { readonly inFlight: number; readonly sent: number; readonly failed: number } {
-    return { inFlight: this.#inFlight, sent: this.#sent, failed: this.#failed };
+  get stats(): ReplicationStats {
+    return {
+      inFlight: this.#inFlight,
+      sent: this.#sent,
+      failed: this.#failed,
+      checked: this.#checked,
+      differed: this.#differed,
+    };
   }
 
   /** The node's zones changed (or it holds new primaries): the next pass looks at every neighbour again. */
@@ -87,7 +111,8 @@ export class Replicator {
    * Brings every replica holder up to date after a change of this node's zones or of its neighbours' (spec §4):
    * a new holder of a zone gets the zone's records (a drop, then batches), a former holder a drop.
    */
-  async pass(): Promise<void> {
+  async pass(options: { readonly verify?: boolean } = {}): Promise<void> {
+    if (options.verify === true) await this.#verify();
     const fresh = this.#fresh;
     this.#fresh = false;
     const zones = this.#ctx.zones();
@@ -104,14 +129,52 @@ export class Replicator {
       const wantPaths = new Set(want.map((z) => z.path));
       const last = this.#holding.get(n.id);
       const sync = want.filter((z) => last?.has(z.path) !== true);
+      // A neighbour never told anything may hold replicas of these zones from their former owner (a zone taken
+      // over or handed here while it was not yet in the table): told to drop them once, like every neighbour after
+      // a change of this node's zones — else it keeps a stale copy for good.
       const drop = zones.filter(
         (z) =>
           !wantPaths.has(z.path) &&
           mine.has(z.path) &&
-          (last?.has(z.path) === true || (fresh && adjacent(n.zones, [z]))),
+          (last?.has(z.path) === true || ((fresh || last === undefined) && adjacent(n.zones, [z]))),
       );
       if (sync.length === 0 && drop.length === 0) continue;
       jobs.push(this.#replicateTo(n, sync, drop, wantPaths));
+    }
+    await Promise.all(jobs);
+  }
+
+  /**
+   * Asks every holder whether it holds exactly this node's records of each zone it is known to hold; a holder that
+   * answers 409 is no longer counted as holding the zone, so that the pass that follows sends it again.
+   */
+  async #verify(): Promise<void> {
+    const { store } = this.#ctx;
+    const zones = this.#ctx.zones();
+    const jobs: Promise<void>[] = [];
+    for (const [id, paths] of this.#holding) {
+      const n = this.#ctx.neighbours.get(id);
+      if (n === undefined) continue;
+      for (const zone of zones) {
+        if (!paths.has(zone.path)) continue;
+        const digest = recordSetDigest(
+          store.select((r) => r.role === 'primary' && zone.contains(this.#ctx.pointOf(r))),
+        );
+        const check = encodeReplicate({ zones: this.#ctx.encodeZones([zone]), records: [], digest });
+        this.#checked++;
+        jobs.push(
+          this.#ctx.request(n, REPLICATE.type, check).then(
+            () => undefined,
+            (error: unknown) => {
+              if (!DhtError.is(error) || error.status !== 409) return;
+              this.#differed++;
+              const held = this.#holding.get(id);
+              if (held !== undefined)
+                this.#holding.set(id, new Set([...held].filter((p) => p !== zone.path)));
+            },
+          ),
+        );
+      }
     }
     await Promise.all(jobs);
   }

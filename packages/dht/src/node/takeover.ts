@@ -24,6 +24,11 @@ export interface Takeover {
    * holders from, so the first is the one holding the replicas.
    */
   readonly order: readonly string[];
+  /**
+   * The survivors holding replicas of the zone's records: the first `replicas` in the order of the dead zone as this
+   * survivor first knew it (a part of it taken over on its own keeps the holders of the whole).
+   */
+  readonly holders: readonly string[];
   /** The claimer this survivor granted the zone to, and when: other claimers are refused for a while. */
   granted: { readonly id: string; readonly at: number } | undefined;
 }
@@ -79,10 +84,22 @@ export class TakeoverTable {
     return this.#entries.get(takeoverKey(deadId, zone));
   }
 
-  /** Starts the takeover of `zone` of `dead`, its survivors ranked in `order`; the caller arms its timer. */
-  add(dead: DeadPeer, zone: Zone, order: readonly string[]): Takeover {
+  /**
+   * Starts the takeover of `zone` of `dead`, its survivors ranked in `order`, the replica holders `holders`; the
+   * caller arms its timer.
+   */
+  add(dead: DeadPeer, zone: Zone, order: readonly string[], holders: readonly string[]): Takeover {
     const key = takeoverKey(dead.id, zone);
-    const t: Takeover = { key, dead, zone, state: 'waiting', timer: undefined, order, granted: undefined };
+    const t: Takeover = {
+      key,
+      dead,
+      zone,
+      state: 'waiting',
+      timer: undefined,
+      order,
+      holders,
+      granted: undefined,
+    };
     this.#entries.set(key, t);
     return t;
   }

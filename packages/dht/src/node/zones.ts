@@ -63,14 +63,21 @@ export function resolveOverlap(
   other: string,
   theirs: readonly Zone[],
 ): Zone[] {
-  if (me < other) return [...mine];
-  let kept = [...mine];
-  for (const t of theirs) {
+  return me < other ? [...mine] : subtractZones(mine, theirs);
+}
+
+/**
+ * The parts of `zones` that no zone of `minus` shares a point with, as zones: each zone of `zones` less the zones of
+ * `minus` inside it (the siblings along the path down to each), or nothing when one of `minus` covers it.
+ */
+export function subtractZones(zones: readonly Zone[], minus: readonly Zone[]): Zone[] {
+  let kept = [...zones];
+  for (const t of minus) {
     const next: Zone[] = [];
     for (const m of kept) {
       if (!m.overlaps(t)) next.push(m);
       else if (m.covers(t) && !m.equals(t)) next.push(...zoneMinus(m, t));
-      // Otherwise t covers m: all of m is theirs.
+      // Otherwise t covers m: none of m is left.
     }
     kept = next;
   }

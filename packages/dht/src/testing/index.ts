@@ -14,5 +14,6 @@ export {
   type ImpairedTransportStats,
 } from './impaired-transport.js';
 export { waitFor, type WaitOptions } from './wait.js';
+export { ZoneHistory, tilingProblems, type TilingProblem } from './zone-history.js';
 export { TestnetError, type TestnetErrorCode } from './errors.js';
 export { workloadRecord, workloadUri, type WorkloadRecord } from './workload.js';

@@ -3,11 +3,14 @@ import { MemoryNetwork, seededRandom } from '@xpp/reliability/testing';
 import { UdpSipTransport, type DatagramTransport, type SecurityPolicy } from '@xpp/session-sdp';
 import { MemoryTransport } from '@xpp/session-sdp/testing';
 import { adjacent } from '../node/neighbour-table.js';
+import { replicaTargets } from '../node/replication.js';
+import { pointOfDigest } from '../node/zones.js';
 import type { OverlayNodeOptions } from '../node/node-options.js';
 import { OverlayNode } from '../node/overlay-node.js';
 import { TestnetError } from './errors.js';
 import { ImpairedTransport } from './impaired-transport.js';
 import { waitFor, type WaitOptions } from './wait.js';
+import { ZoneHistory } from './zone-history.js';
 
 /** Where a testnet's datagrams travel: real UDP sockets on loopback, or the in-memory network of a simulation. */
 export type TestnetNetwork = 'udp' | 'memory';
@@ -92,6 +95,7 @@ export class Testnet {
   #departed = 0;
   /** Members {@link leave} is taking out. */
   readonly #leaving = new Set<OverlayNode>();
+  readonly #history = new ZoneHistory();
   #closed = false;
 
   constructor(options: TestnetOptions) {
@@ -166,6 +170,7 @@ export class Testnet {
       ...(this.#options.security === undefined ? {} : { security: this.#options.security }),
     });
     this.#members.set(node, { node, ...member });
+    node.on('zone-change', (e) => this.#history.note(node.id, e.cause, e.zones));
     return node;
   }
 
@@ -233,6 +238,7 @@ export class Testnet {
     if (member === undefined) throw new TestnetError('INVALID_ARGUMENT', 'not a live peer of this testnet');
     this.#members.delete(node);
     this.#crashed.set(node, member);
+    this.#history.note(node.id, 'crashed');
     await Promise.all([member.sip.cut(), member.xpp.cut()]);
     await node.close();
   }
@@ -253,6 +259,7 @@ export class Testnet {
     try {
       await node.leave(options);
       this.#members.delete(node);
+      this.#history.note(node.id, 'left');
     } finally {
       this.#leaving.delete(node);
     }
@@ -261,6 +268,19 @@ export class Testnet {
   /** Whether the live peers tile the space exactly (spec §2: every point has exactly one owner). */
   tiling(): ReturnType<typeof OverlayNode.tiling> {
     return OverlayNode.tiling(this.nodes);
+  }
+
+  /**
+   * Where the live peers fail to tile the space — each hole and overlap, with the recent zone changes of every peer
+   * that held a zone there (crashed and departed peers included) — or undefined when they tile it exactly.
+   */
+  tilingReport(): string | undefined {
+    return this.#history.report(new Map(this.nodes.map((n) => [n.id, n.zones])));
+  }
+
+  /** The recent zone changes of every peer, live or gone, that held a zone containing `point` (a lost record's). */
+  historyAt(point: Point): string {
+    return this.#history.at(point, this.dimensions, new Map(this.nodes.map((n) => [n.id, n.zones])));
   }
 
   /**
@@ -287,7 +307,7 @@ export class Testnet {
    * long enough to delay keepalives and takeover claims past their timeouts).
    */
   *#unsettledSteps(options: SettleOptions): Generator<undefined, string | undefined> {
-    if (!this.tiling().ok) return 'the zones do not tile the space';
+    if (!this.tiling().ok) return NOT_TILED;
     const nodes = this.nodes;
     const live = new Set(nodes.map((n) => n.id));
     for (const node of nodes) {
@@ -345,8 +365,13 @@ export class Testnet {
         step = steps.next();
       }
       if (step.value === undefined) return;
-      if (Date.now() >= deadline)
-        throw new TestnetError('TIMEOUT', `timed out waiting for the overlay to settle: ${step.value}`);
+      if (Date.now() >= deadline) {
+        const detail = step.value === NOT_TILED ? `\n${this.tilingReport() ?? ''}` : '';
+        throw new TestnetError(
+          'TIMEOUT',
+          `timed out waiting for the overlay to settle: ${step.value}${detail}`,
+        );
+      }
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 20));
     }
   }
@@ -365,6 +390,59 @@ export class Testnet {
         copies.set(id, entry);
       }
     return copies;
+  }
+
+  /**
+   * Why some records are not held by exactly one primary and `replicas` replicas, or undefined when all are: how
+   * many records have each wrong count, and for the first few, their owner (with its replication counters), the
+   * holders it would pick by its own table, and who holds what.
+   */
+  replicationReport(replicas: number): string | undefined {
+    const holders = new Map<string, { point: Point; held: string[] }>();
+    for (const node of this.#members.keys())
+      for (const r of node.store.select(() => true)) {
+        const id = `${r.kind}/${r.key}/${r.subkey}`;
+        const entry = holders.get(id) ?? { point: pointOfDigest(r.keyDigest, this.dimensions), held: [] };
+        entry.held.push(`${node.id}:${r.role}`);
+        holders.set(id, entry);
+      }
+    const patterns = new Map<string, number>();
+    const examples: string[] = [];
+    for (const [id, { point, held }] of holders) {
+      const primary = held.filter((h) => h.endsWith(':primary')).length;
+      if (primary === 1 && held.length - primary === replicas) continue;
+      const pattern = `${primary} primary + ${held.length - primary} replica`;
+      patterns.set(pattern, (patterns.get(pattern) ?? 0) + 1);
+      if (examples.length >= 4) continue;
+      const owner = this.ownerOf(point);
+      const zone = owner?.zones.find((z) => z.contains(point));
+      const targets =
+        owner === undefined || zone === undefined
+          ? []
+          : replicaTargets(
+              zone,
+              owner.neighbours().filter((n) => n.zones.length > 0 && adjacent(n.zones, [zone])),
+              replicas,
+              this.#options.nodeOptions?.takeover,
+            );
+      // How each replica target that lacks the record sees the owner, and what it refused or dropped.
+      const byId = new Map([...this.#members.keys()].map((n) => [n.id, n]));
+      const lacking = targets
+        .filter((t) => !held.some((h) => h.startsWith(`${t}:`)))
+        .map((t) => {
+          const target = byId.get(t);
+          const view = target?.neighbours().find((n) => n.id === owner?.id);
+          return `  target ${t} sees the owner with [${view?.zones.map((z) => z.path).join(' ') ?? 'not listed'}], refused ${JSON.stringify(target?.stats.refused)}`;
+        });
+      examples.push(
+        `${id}: owner ${owner?.id ?? 'none'} zone ${zone?.path ?? '-'} replication ${JSON.stringify(owner?.stats.replication)}` +
+          ` settled ${String(owner?.stats.settled)}; targets ${targets.join(' ')}; held ${held.join(' ')}`,
+        ...lacking,
+        ...(examples.length === 0 ? [this.historyAt(point)] : []),
+      );
+    }
+    if (patterns.size === 0) return undefined;
+    return [...[...patterns].map(([p, n]) => `${n} records: ${p}`), ...examples].join('\n');
   }
 
   /**
@@ -441,6 +519,7 @@ export class Testnet {
       if (node.state === 'closed' && !this.#leaving.has(node) && !this.#closed) {
         this.#members.delete(node);
         this.#departed++;
+        this.#history.note(node.id, 'departed');
       }
   }
 
@@ -465,6 +544,8 @@ export async function createTestnet(options: TestnetOptions): Promise<Testnet> {
   }
   return testnet;
 }
+
+const NOT_TILED = 'the zones do not tile the space';
 
 /** Zone pairs compared between two yields of {@link Testnet.settled}: about 10 ms of work. */
 const QUADRATIC_SLICE = 20_000;
