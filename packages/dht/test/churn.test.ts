@@ -1,3 +1,4 @@
+import { hashKey } from '@xpp/can';
 import { seededRandom } from '@xpp/reliability/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OverlayNode } from '../src/index.js';
@@ -115,4 +116,34 @@ describe('churn over real UDP', () => {
     expect(primaries(nodes)).toBe(records - missing.length);
     await settle(nodes, 'the re-replication after healing');
   }, 150_000);
+
+  it('a taker left without a dead zone’s records gets them back from the other replica holder', async () => {
+    const records = 300;
+    const live = await overlayWithRecords(12, records, 41);
+    // The first taker forgets the records it promoted, the moment it takes the zone: a taker that held none of
+    // them (a survivor that knew only part of the dead zone). Its re-replication then tells the other holder to
+    // drop its copies; that holder hands them back first.
+    let forgotten = -1;
+    for (const m of live)
+      m.node.on('takeover', (e) => {
+        if (forgotten >= 0) return;
+        forgotten = m.node.store.extract(
+          (r) => r.role === 'primary' && e.zone.contains(hashKey(r.key, m.node.dimensions)),
+        ).length;
+      });
+    const most = Math.max(...live.map((m) => m.node.stats.recordsByRole.primary));
+    const victim = live.splice(
+      live.findIndex((m) => m.node.stats.recordsByRole.primary === most),
+      1,
+    )[0] as CrashableNode;
+    const held = victim.node.stats.recordsByRole.primary;
+    await victim.crash();
+    await victim.node.close();
+    const nodes = live.map((m) => m.node);
+    await settle(nodes, 'the takeover and the records handed back');
+    expect(held).toBeGreaterThan(0);
+    expect(forgotten).toBe(held);
+    expect(primaries(nodes)).toBe(records);
+    expect(await missingRecords(nodes, records)).toEqual([]);
+  }, 120_000);
 });

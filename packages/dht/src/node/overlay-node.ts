@@ -168,8 +168,6 @@ export class OverlayNode {
   /** Changes that asked for a settle pass, and how many of them the last finished pass covered. */
   #changes = 0;
   #settledChanges = 0;
-  /** The refresh came: the next pass checks every replica holder's copy against a digest. */
-  #verifyDue = false;
   /** Changes of the neighbour list not announced yet. */
   readonly #delta: PeerListDelta;
   readonly #announcer: Announcer;
@@ -238,6 +236,7 @@ export class OverlayNode {
       encodeZones: (zones) => this.#peerInfo.encodeZones(zones),
       request: (n, type, options) => this.#requestPeer(n, type, options),
       replicated: (event) => this.#events.emit('replicated', event),
+      resync: () => this.#scheduleSettle(),
     });
     this.endpoint = init.endpoint;
     this.#sip = init.sip;
@@ -693,9 +692,7 @@ export class OverlayNode {
         this.#connectMissing();
         if (this.#announcer.due(this.#version)) await this.#announcer.announce(this.#version);
         else if (this.#delta.pending) await this.#announcer.announceDelta();
-        const verify = this.#verifyDue;
-        this.#verifyDue = false;
-        await this.#replicator.pass({ verify });
+        await this.#replicator.pass();
         this.#settledChanges = changes;
       } while (this.#settleAgain);
     } catch {
@@ -712,7 +709,7 @@ export class OverlayNode {
       if (this.#state !== 'peer') return;
       this.#announcer.expire();
       this.#pruneReplicas();
-      this.#verifyDue = true;
+      this.#replicator.verify();
       this.#scheduleSettle(0, true);
       this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
     };
@@ -820,7 +817,14 @@ export class OverlayNode {
   #onLinkDied(n: Neighbour): void {
     if (this.#state !== 'peer' || this.#neighbours.get(n.id) !== n) return;
     this.#forget(n, 'dead');
-    const dead: DeadPeer = { id: n.id, peerId: n.peerId, version: n.version, zones: n.zones, peers: n.peers };
+    const dead: DeadPeer = {
+      id: n.id,
+      peerId: n.peerId,
+      version: n.version,
+      zones: n.zones,
+      peers: n.peers,
+      diedAt: this.#clock.now(),
+    };
     // Buried like a peer that left, so that lists relayed by peers that have not noticed cannot bring it back; a
     // peer only cut off from this node can still speak for itself (#learn, #admit). Out of the lists this node
     // keeps of its neighbours' neighbours too: a taker must not call it from one of them.
@@ -1325,7 +1329,7 @@ export class OverlayNode {
     );
     session.handle(
       REPLICATE.type,
-      fromPeer('REPLICATE', (_sender, request) => this.#onReplicate(request)),
+      fromPeer('REPLICATE', (sender, request) => this.#onReplicate(sender, request)),
     );
     session.handle(
       DhtOperation.PUT.type,
@@ -1370,7 +1374,7 @@ export class OverlayNode {
       throw new DhtError('CONFLICT', 'this node owns that point: it holds no replica of it');
   }
 
-  #onReplicate(request: Message): readonly XppOption[] {
+  #onReplicate(from: string, request: Message): readonly XppOption[] {
     if (this.#state !== 'peer' && this.#state !== 'leaving') throw new DhtError('NOT_A_PEER', 'not a peer');
     const body = decodeReplicate(request.options);
     const zones = this.#peerInfo.decodeZones(body.zones);
@@ -1388,9 +1392,10 @@ export class OverlayNode {
       return [];
     }
     if (body.records.length === 0) {
-      this.store.extract(
+      const dropped = this.store.extract(
         (r) => r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined,
       );
+      this.#returnDeadReplicas(from, zones, dropped);
       return [];
     }
     this.#assertWithin(body.records, zones);
@@ -1398,6 +1403,30 @@ export class OverlayNode {
     const [refused] = result.refused;
     if (refused !== undefined) throw refused.error;
     return [];
+  }
+
+  /**
+   * The owner of `zones` told this node to drop its replicas there. Those of a dead peer's zone go back to the owner
+   * first (LEAVE with RETURN; it keeps what it has no primary of): the owner may have taken the zone over without
+   * them — a survivor that knew only part of the dead zone, ranked first for that part while holding none of its
+   * replicas — and the holder may not have known the taker when its own takeover gave way (#offerReplicas). In the
+   * 1,000-peer simulation such records were lost.
+   */
+  #returnDeadReplicas(from: string, zones: readonly Zone[], dropped: readonly StoredRecord[]): void {
+    const owner = this.#neighbours.get(from);
+    if (owner === undefined || dropped.length === 0) return;
+    // Peers dead for long enough that every takeover of their zones is over are left out: their replicas are the
+    // owner's own copies by now, and sending them back on every re-replication would only double it.
+    const since = this.#clock.now() - 4 * this.#detectionWindow;
+    const dead = [...this.#deadPeers.values()]
+      .filter((d) => d.diedAt >= since)
+      .flatMap((d) => d.zones)
+      .filter((z) => overlapping([z], zones));
+    const records = dropped
+      .filter((r) => zoneContaining(dead, this.#pointOf(r)) !== undefined)
+      .map((r) => this.store.toWire(r))
+      .filter((r) => r.lifetime > 0);
+    if (records.length > 0) void this.#handBackRecords(owner, zones, records);
   }
 
   /** A candidate receives its zone, records and neighbours from the peer that invited it. */

@@ -37,6 +37,8 @@ export interface ReplicatorContext {
   request(n: Neighbour, type: number, options: readonly XppOption[]): Promise<Message>;
   /** A replica holder received the records of one of the node's zones. */
   replicated(event: ReplicatedEvent): void;
+  /** A holder's copy differed from the zone's records: a pass should send the zone again. */
+  resync(): void;
 }
 
 /**
@@ -111,8 +113,7 @@ export class Replicator {
    * Brings every replica holder up to date after a change of this node's zones or of its neighbours' (spec §4):
    * a new holder of a zone gets the zone's records (a drop, then batches), a former holder a drop.
    */
-  async pass(options: { readonly verify?: boolean } = {}): Promise<void> {
-    if (options.verify === true) await this.#verify();
+  async pass(): Promise<void> {
     const fresh = this.#fresh;
     this.#fresh = false;
     const zones = this.#ctx.zones();
@@ -145,13 +146,13 @@ export class Replicator {
   }
 
   /**
-   * Asks every holder whether it holds exactly this node's records of each zone it is known to hold; a holder that
-   * answers 409 is no longer counted as holding the zone, so that the pass that follows sends it again.
+   * Asks every holder whether it holds exactly this node's records of each zone it is known to hold (at each
+   * refresh; not awaited, so that a slow holder never holds up a pass). A holder that answers 409 is no longer
+   * counted as holding the zone, and `resync` asks for the pass that sends it again.
    */
-  async #verify(): Promise<void> {
+  verify(): void {
     const { store } = this.#ctx;
     const zones = this.#ctx.zones();
-    const jobs: Promise<void>[] = [];
     for (const [id, paths] of this.#holding) {
       const n = this.#ctx.neighbours.get(id);
       if (n === undefined) continue;
@@ -162,21 +163,15 @@ export class Replicator {
         );
         const check = encodeReplicate({ zones: this.#ctx.encodeZones([zone]), records: [], digest });
         this.#checked++;
-        jobs.push(
-          this.#ctx.request(n, REPLICATE.type, check).then(
-            () => undefined,
-            (error: unknown) => {
-              if (!DhtError.is(error) || error.status !== 409) return;
-              this.#differed++;
-              const held = this.#holding.get(id);
-              if (held !== undefined)
-                this.#holding.set(id, new Set([...held].filter((p) => p !== zone.path)));
-            },
-          ),
-        );
+        this.#ctx.request(n, REPLICATE.type, check).catch((error: unknown) => {
+          if (!DhtError.is(error) || error.status !== 409) return;
+          this.#differed++;
+          const held = this.#holding.get(id);
+          if (held !== undefined) this.#holding.set(id, new Set([...held].filter((p) => p !== zone.path)));
+          this.#ctx.resync();
+        });
       }
     }
-    await Promise.all(jobs);
   }
 
   async #replicateTo(

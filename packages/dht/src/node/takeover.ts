@@ -9,6 +9,8 @@ export interface DeadPeer {
   readonly version: number;
   readonly zones: readonly Zone[];
   readonly peers: readonly PeerView[];
+  /** When this node found it dead (its clock). */
+  readonly diedAt: number;
 }
 
 /** One dead zone this node is a survivor of (spec §3 TAKEOVER). */
