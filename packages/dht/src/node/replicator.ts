@@ -8,7 +8,6 @@ import { adjacent, type Neighbour, type NeighbourTable } from './neighbour-table
 import { DhtError } from '../errors.js';
 import { encodeReplicate, recordSetDigest, REPLICATE, replicaTargets } from './replication.js';
 
-/** What a replicator needs of its node: its table, store and zones, and a request to a neighbour. */
 /** Replication counters of a node (`stats.replication`). */
 export interface ReplicationStats {
   /** Replica writes and zone copies under way. */
@@ -21,6 +20,7 @@ export interface ReplicationStats {
   readonly differed: number;
 }
 
+/** What a replicator needs of its node: its table, store and zones, and a request to a neighbour. */
 export interface ReplicatorContext {
   readonly neighbours: NeighbourTable;
   readonly store: RecordStore;
