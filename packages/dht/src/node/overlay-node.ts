@@ -1379,22 +1379,17 @@ export class OverlayNode {
     const body = decodeReplicate(request.options);
     const zones = this.#peerInfo.decodeZones(body.zones);
     if (overlapping(zones, this.#zones)) throw new DhtError('CONFLICT', 'replicas of a zone this node owns');
+    const held = (r: StoredRecord) =>
+      r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined;
     if (body.digest !== undefined) {
-      const held = recordSetDigest(
-        this.store.select(
-          (r) => r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined,
-        ),
-      );
-      if (!sameDigest(held, body.digest)) {
+      if (!sameDigest(recordSetDigest(this.store.select(held)), body.digest)) {
         this.#counters.refuse('replicas-differ');
         throw new DhtError('CONFLICT', 'the replicas held here differ from the owner’s');
       }
       return [];
     }
     if (body.records.length === 0) {
-      const dropped = this.store.extract(
-        (r) => r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined,
-      );
+      const dropped = this.store.extract(held);
       this.#returnDeadReplicas(from, zones, dropped);
       return [];
     }

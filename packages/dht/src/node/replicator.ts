@@ -152,16 +152,17 @@ export class Replicator {
    */
   verify(): void {
     const { store } = this.#ctx;
-    const zones = this.#ctx.zones();
-    for (const [id, paths] of this.#holding) {
-      const n = this.#ctx.neighbours.get(id);
-      if (n === undefined) continue;
-      for (const zone of zones) {
-        if (!paths.has(zone.path)) continue;
-        const digest = recordSetDigest(
-          store.select((r) => r.role === 'primary' && zone.contains(this.#ctx.pointOf(r))),
-        );
-        const check = encodeReplicate({ zones: this.#ctx.encodeZones([zone]), records: [], digest });
+    for (const zone of this.#ctx.zones()) {
+      const holders = [...this.#holding].filter(([, paths]) => paths.has(zone.path)).map(([id]) => id);
+      if (holders.length === 0) continue;
+      // One digest per zone, whatever the number of holders.
+      const digest = recordSetDigest(
+        store.select((r) => r.role === 'primary' && zone.contains(this.#ctx.pointOf(r))),
+      );
+      const check = encodeReplicate({ zones: this.#ctx.encodeZones([zone]), records: [], digest });
+      for (const id of holders) {
+        const n = this.#ctx.neighbours.get(id);
+        if (n === undefined) continue;
         this.#checked++;
         this.#ctx.request(n, REPLICATE.type, check).catch((error: unknown) => {
           if (!DhtError.is(error) || error.status !== 409) return;
