@@ -61,6 +61,8 @@ export {
   createResponse,
 } from './sip/codec.js';
 export { type SipTransport, type DatagramReceiver } from './sip/transport.js';
+// Datagrams that are not SIP, answered or diverted on the SIP socket (SipTransactionLayer.addDatagramFilter).
+export type { DatagramFilter, InboundDatagram } from './sip/transport.js';
 export { UdpSipTransport, type UdpSipTransportOptions } from './sip/udp-transport.js';
 export { DEFAULT_SIP_TIMERS, type SipTimerValues, type SipTimerName } from './sip/timer-set.js';
 export type {

@@ -8,7 +8,7 @@ import type { SipRequest, SipResponse } from './message.js';
 import { ServerTransaction } from './server-transaction.js';
 import { DEFAULT_SIP_TIMERS, type SipTimerValues } from './timer-set.js';
 import type { ClientTransactionUser, TransactionContext } from './transaction-context.js';
-import type { SipTransport } from './transport.js';
+import type { DatagramFilter, InboundDatagram, SipTransport } from './transport.js';
 import { BRANCH_MAGIC_COOKIE, branchOf, formatVia, parseVia, responseTarget, stampReceived } from './via.js';
 
 /** Default bound on live transactions (client and server together). */
@@ -27,8 +27,13 @@ export interface SipLayerStats {
   /** Requests refused with 503 because the transaction table was full. */
   overloadRejected: number;
   sendErrors: number;
-  /** Exceptions thrown by `onRequest`/`onStrayResponse` (a thrown request handler gets 500 sent for it). */
+  /**
+   * Exceptions thrown by `onRequest`/`onStrayResponse` (a thrown request handler gets 500 sent for it) and by
+   * datagram filters (the datagram then goes on to the SIP codec).
+   */
   handlerErrors: number;
+  /** Datagrams a {@link DatagramFilter} consumed: not counted in {@link received}, never parsed as SIP. */
+  diverted: number;
 }
 
 export interface SipTransactionLayerOptions extends SipCodecLimits {
@@ -65,8 +70,11 @@ export class SipTransactionLayer {
     overloadRejected: 0,
     sendErrors: 0,
     handlerErrors: 0,
+    diverted: 0,
   };
-  readonly transport: SipTransport;
+  // Private: the layer owns the transport's one receiver; others reach the socket through `local` and filters.
+  readonly #transport: SipTransport;
+  #filters: readonly DatagramFilter[] = [];
   readonly #options: SipTransactionLayerOptions;
   readonly #clients = new Map<string, ClientTransaction>();
   readonly #servers = new Map<string, ServerTransaction>();
@@ -76,7 +84,7 @@ export class SipTransactionLayer {
 
   constructor(options: SipTransactionLayerOptions) {
     this.#options = options;
-    this.transport = options.transport;
+    this.#transport = options.transport;
     this.#maxTransactions = options.maxTransactions ?? DEFAULT_MAX_TRANSACTIONS;
     this.#context = {
       clock: options.clock ?? systemClock,
@@ -88,6 +96,29 @@ export class SipTransactionLayer {
       },
     };
     options.transport.setReceiver((datagram, source) => this.receive(datagram, source));
+  }
+
+  /**
+   * The address and port of the layer's socket: what its Via headers advertise, and where a request must be sent
+   * to reach this layer (a proxy compares Route headers with it).
+   */
+  get local(): TransportAddress {
+    return this.#transport.local;
+  }
+
+  /**
+   * Lets `filter` see each datagram the socket reads before the SIP codec does, to answer or divert what is not
+   * SIP (STUN Binding requests and CRLF keepalives of RFC 5626 §4.4, a protocol sharing the port). Filters run in
+   * the order added; the first that returns `true` consumes the datagram, which the SIP layer then never sees
+   * (counted in `stats.diverted`). A filter that throws is counted in `stats.handlerErrors` and passes the
+   * datagram on. Returns a function that removes the filter.
+   */
+  addDatagramFilter(filter: DatagramFilter): () => void {
+    // Copy on write: a filter removing itself mid-dispatch does not disturb the loop running it.
+    this.#filters = [...this.#filters, filter];
+    return () => {
+      this.#filters = this.#filters.filter((f) => f !== filter);
+    };
   }
 
   get timers(): SipTimerValues {
@@ -123,7 +154,7 @@ export class SipTransactionLayer {
    * (RFC 3581) so the response tells the reflexive address.
    */
   newVia(): string {
-    const { address, port } = this.transport.local;
+    const { address, port } = this.#transport.local;
     return formatVia({
       protocol: 'SIP/2.0/UDP',
       host: address,
@@ -165,9 +196,13 @@ export class SipTransactionLayer {
     if (error !== undefined) throw error;
   }
 
-  /** Feeds one datagram from the transport. Never throws. */
+  /** Feeds one datagram from the transport: to the datagram filters, then to SIP. Never throws. */
   receive(datagram: Uint8Array, source: TransportAddress): void {
     if (this.#closed) return;
+    if (this.#filters.length > 0 && this.#divert(datagram, source)) {
+      this.stats.diverted++;
+      return;
+    }
     this.stats.received++;
     const decoded = decodeSip(datagram, this.#options);
     if (!decoded.ok) {
@@ -182,6 +217,20 @@ export class SipTransactionLayer {
     const message = decoded.message;
     if (message.kind === 'response') this.#receiveResponse(message, source);
     else this.#receiveRequest(message, source);
+  }
+
+  /** Whether a datagram filter consumed the datagram. */
+  #divert(data: Uint8Array, source: TransportAddress): boolean {
+    const transport = this.#transport;
+    const datagram: InboundDatagram = { data, source, reply: (answer) => transport.send(answer, source) };
+    for (const filter of this.#filters) {
+      try {
+        if (filter(datagram)) return true;
+      } catch {
+        this.stats.handlerErrors++;
+      }
+    }
+    return false;
   }
 
   #receiveResponse(response: SipResponse, source: TransportAddress): void {
@@ -267,7 +316,7 @@ export class SipTransactionLayer {
 
   #send(datagram: Uint8Array, to: TransportAddress): SessionError | undefined {
     try {
-      this.transport.send(datagram, to);
+      this.#transport.send(datagram, to);
       this.stats.sent++;
       return undefined;
     } catch (error) {

@@ -15,3 +15,28 @@ export interface SipTransport {
   /** Sets who receives datagrams; one receiver at a time. */
   setReceiver(receiver: DatagramReceiver): void;
 }
+
+/**
+ * One datagram read from the SIP socket, as a {@link DatagramFilter} sees it: before the SIP codec, so it may be
+ * anything a peer sends to a SIP port (a STUN Binding request, an RFC 5626 CRLF keepalive, SIP, noise).
+ */
+export interface InboundDatagram {
+  /** The octets as read from the socket. */
+  readonly data: Uint8Array;
+  /** Where it came from: the address a {@link reply} goes to. */
+  readonly source: TransportAddress;
+  /**
+   * Sends `answer` to {@link source} from the socket this datagram arrived on (so a NAT between sees the same
+   * flow). Throws `SessionError` `TRANSPORT` once the socket is closed. Not counted in the layer's `stats.sent`,
+   * which counts SIP only.
+   */
+  reply(answer: Uint8Array): void;
+}
+
+/**
+ * Sees a datagram before the SIP layer does and returns `true` when it consumed it (answered it with
+ * {@link InboundDatagram.reply}, or took it elsewhere): the SIP layer then never sees it. `false` lets it go on to
+ * the SIP codec. Added with `SipTransactionLayer.addDatagramFilter`. Datagram transports only: a stream transport
+ * frames its own messages and has no datagrams to filter.
+ */
+export type DatagramFilter = (datagram: InboundDatagram) => boolean;

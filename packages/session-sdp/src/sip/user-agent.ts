@@ -97,7 +97,7 @@ export class SipUserAgent {
   }
 
   get local(): TransportAddress {
-    return this.layer.transport.local;
+    return this.layer.local;
   }
 
   /** Our Contact URI. */
