@@ -93,7 +93,7 @@ export class SipProxy {
   }
 
   get #self(): TransportAddress {
-    return this.#o.layer.transport.local;
+    return this.#o.layer.local;
   }
 
   /** Takes a request that is not a REGISTER and not the overlay's; every one is answered or forwarded. */

@@ -118,6 +118,7 @@ export class SipFront {
   #proxy: SipProxy | undefined;
   #invitations: Invitations | undefined;
   #sweepTimer: TimerHandle | undefined;
+  #removeKeepalives: (() => void) | undefined;
   #announced: { promise: Promise<void>; at: number } | undefined;
   #inFlight = 0;
   #answered = new AnsweredRegisters(0);
@@ -232,23 +233,20 @@ export class SipFront {
   }
 
   /**
-   * Takes the node's SIP datagrams first to answer RFC 5626 keepalives (STUN, CRLF), which the SIP codec would drop
-   * as malformed; everything else goes on to the node's transaction layer unchanged.
+   * Sees the node's SIP datagrams first to answer RFC 5626 keepalives (STUN, CRLF), which the SIP codec would drop
+   * as malformed; everything else goes on to the node's transaction layer unchanged. {@link close} removes the filter.
    */
   #answerKeepalives(node: OverlayNode): void {
-    const layer = node.ua.layer;
-    layer.transport.setReceiver((datagram, source) => {
-      const answer = this.#closed ? undefined : answerKeepalive(datagram, source);
-      if (answer === undefined) {
-        layer.receive(datagram, source);
-        return;
-      }
+    this.#removeKeepalives = node.ua.layer.addDatagramFilter((datagram) => {
+      const answer = answerKeepalive(datagram.data, datagram.source);
+      if (answer === undefined) return false;
       this.#counts.keepalives++;
       try {
-        layer.transport.send(answer, source);
+        datagram.reply(answer);
       } catch {
         // The socket is closing: nothing to keep alive.
       }
+      return true;
     });
   }
 
@@ -262,6 +260,7 @@ export class SipFront {
     if (this.#closed) return;
     this.#closed = true;
     this.#invitations?.stop();
+    this.#removeKeepalives?.();
     if (this.#sweepTimer !== undefined) this.#clock.clearTimer(this.#sweepTimer);
     this.#proxy?.clear();
     this.#answered.clear();
