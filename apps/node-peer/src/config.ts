@@ -39,14 +39,21 @@ export const configSchema = z
       .regex(/^[0-9a-fA-F]{64}$/, '64 hex digits (a raw Ed25519 public key)')
       .optional(),
     /**
-     * Digest challenges offered, in order of preference (default SHA-256 then MD5). Clients that read only the first
-     * challenge and know only MD5 (sipp 3.6) need MD5 first. Config file only.
+     * Digest challenges offered, in order of preference (default MD5 alone, as Kamailio: stock sipp, libre-based
+     * softphones and MD5-only desk phones register). `--digest sha-256,md5` (or `XPP_NODE_DIGEST`) adds SHA-256;
+     * README "Digest" lists the clients it breaks.
      */
     digestAlgorithms: z
       .array(z.enum(['SHA-256', 'MD5']))
       .min(1)
       .max(2)
+      .refine((list) => new Set(list).size === list.length, 'each algorithm once')
       .optional(),
+    /**
+     * Forward a local user's requests (From a user whose flow this peer holds, from that flow) to other domains.
+     * Default false: the proxy serves its own domain only, everything else is 403.
+     */
+    callOtherDomains: z.boolean().optional(),
     /** Thresholds of the spec §7 invite policy (defaults: @xpp/dht DEFAULT_INVITE_POLICY). Config file only. */
     invitePolicy: z
       .object({
@@ -85,11 +92,17 @@ export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
   XPP_NODE_JOIN_AOR: 'joinAor',
   XPP_NODE_JOIN_PASSWORD: 'joinPassword',
   XPP_NODE_ADMIN_PUBLIC_KEY: 'adminPublicKey',
+  XPP_NODE_DIGEST: 'digestAlgorithms',
+  XPP_NODE_CALL_OTHER_DOMAINS: 'callOtherDomains',
 };
 
 const NUMERIC: ReadonlySet<string> = new Set(['sipPort', 'xppPort', 'httpPort', 'dimensions']);
 
 function coerce(key: string, raw: string): unknown {
+  // `sha-256,md5` on the command line or in the environment; a config file gives the JSON array itself.
+  if (key === 'digestAlgorithms') return raw.split(',').map((name) => name.trim().toUpperCase());
+  if (key === 'callOtherDomains')
+    return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
   if (!NUMERIC.has(key)) return raw;
   return /^\d+$/.test(raw.trim()) ? Number(raw) : raw;
 }

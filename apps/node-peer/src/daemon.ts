@@ -1,7 +1,7 @@
 import { createDefaultInvitePolicy, OverlayNode, type SignedCredential } from '@xpp/dht';
 import type { NodeConfig } from './config.js';
 import { CREDENTIAL_REFRESH_MS, CredentialKeeper } from './credential-keeper.js';
-import { loadNodeKeys, type NodeKeys } from './data-dir.js';
+import { loadNodeKeys, loadRecordRouteKey, type NodeKeys } from './data-dir.js';
 import { startOpsHttpServer, type OpsHttpServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
@@ -70,6 +70,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     invitePolicy: createDefaultInvitePolicy(definedOnly(policy)),
     ...(intervalMs === undefined ? {} : { inviteIntervalMs: intervalMs }),
     ...(config.digestAlgorithms === undefined ? {} : { digestAlgorithms: config.digestAlgorithms }),
+    recordRouteKey: loadRecordRouteKey(config.dataDir),
+    callOtherDomains: config.callOtherDomains === true,
     logger: logger.child({ part: 'sip' }),
   });
   const node = await OverlayNode.create({

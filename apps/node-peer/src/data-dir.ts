@@ -9,6 +9,7 @@ import {
   importAdminPublicKey,
 } from '@xpp/dht';
 import { NodeError } from './errors.js';
+import { RECORD_ROUTE_KEY_SIZE } from './proxy/record-route.js';
 
 /** The files of a node's data directory (README: "Data directory"). */
 export const DATA_FILES = Object.freeze({
@@ -20,6 +21,8 @@ export const DATA_FILES = Object.freeze({
   peerId: 'peer.id',
   /** Signed credentials stored through this node, republished before they expire. */
   credentials: 'credentials.json',
+  /** HMAC key of this peer's Record-Route tokens, 64 hex digits, mode 0600: in-dialog requests survive a restart. */
+  recordRouteKey: 'record-route.key',
 });
 
 const PEER_ID_SIZE = 16;
@@ -146,6 +149,19 @@ export function loadNodeKeys(
     adminPublicKey: importAdminPublicKey(new Uint8Array(Buffer.from(publicHex, 'hex'))),
     adminPublicKeyHex: publicHex.toLowerCase(),
   };
+}
+
+/**
+ * This peer's Record-Route key (docs/decisions/node-peer-proxy.md, "Policy"), created 0600 on first use. Only this
+ * node may hold it: whoever has it can make Route headers this node forwards.
+ */
+export function loadRecordRouteKey(dataDir: string): Uint8Array {
+  ensureDir(dataDir);
+  const path = join(dataDir, DATA_FILES.recordRouteKey);
+  if (existsSync(path)) return hexFile(path, RECORD_ROUTE_KEY_SIZE, 'a Record-Route key');
+  const key = new Uint8Array(randomBytes(RECORD_ROUTE_KEY_SIZE));
+  write(path, Buffer.from(key).toString('hex'), 0o600);
+  return key;
 }
 
 /** The administrator private key of `dataDir` (for `user add`). */

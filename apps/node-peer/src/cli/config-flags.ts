@@ -23,8 +23,13 @@ export function withConfigFlags(command: Command): Command {
     .option(
       '--admin-public-key <hex>',
       "the overlay administrator's Ed25519 public key (default <data-dir>/admin.pub)",
-    );
+    )
+    .option('--digest <algorithms>', 'digest challenges in order, e.g. sha-256,md5 (default md5)')
+    .option('--call-other-domains', "forward local users' calls to other domains (default off)");
 }
+
+/** Flags whose configuration key is not their camel-cased name. */
+const FLAG_KEYS: Readonly<Record<string, string>> = { digest: 'digestAlgorithms' };
 
 /** Options of a command that are not configuration keys. */
 const NOT_CONFIG: ReadonlySet<string> = new Set([
@@ -48,7 +53,8 @@ export function commandConfig(
   if (typeof options['config'] === 'string') layers.push(fileLayer(options['config']));
   layers.push(envLayer(env));
   const flags: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) if (!NOT_CONFIG.has(key)) flags[key] = value;
+  for (const [key, value] of Object.entries(options))
+    if (!NOT_CONFIG.has(key)) flags[FLAG_KEYS[key] ?? key] = value;
   layers.push(flagLayer({ ...flags, ...extra }));
   return resolveConfig(layers);
 }

@@ -50,9 +50,12 @@ export function routesTo(route: string, self: TransportAddress): boolean {
   return target !== undefined && target.address === self.address && target.port === self.port;
 }
 
-/** The Record-Route (and Route) value that names this proxy: loose routing (RFC 3261 §16.6 step 4). */
-export function recordRouteValue(self: TransportAddress): string {
-  return `<sip:${formatHost(self.address)}:${self.port};lr>`;
+/**
+ * The Record-Route (and Route) value that names this proxy: loose routing (RFC 3261 §16.6 step 4), with `params`
+ * (`;name=value…`) after `lr`.
+ */
+export function recordRouteValue(self: TransportAddress, params = ''): string {
+  return `<sip:${formatHost(self.address)}:${self.port};lr${params}>`;
 }
 
 /**

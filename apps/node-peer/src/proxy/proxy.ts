@@ -1,10 +1,9 @@
-import { DhtError, normaliseAor, type LocationService } from '@xpp/dht';
+import { DhtError, type LocationService } from '@xpp/dht';
 import {
   SessionError,
   type SipTransactionLayer,
   createResponse,
   parseNameAddr,
-  parseSipUri,
   parseVia,
   responseTarget,
   type ServerTransaction,
@@ -18,12 +17,13 @@ import {
   cancelFor,
   forwardedRequest,
   maxForwardsOf,
-  recordRouteValue,
   routesTo,
   transactionKeyOf,
   uriTarget,
   withoutFirst,
 } from './forwarding.js';
+import { addresseeOf, fromLocalUser, resolveUri } from './policy.js';
+import { RecordRouteSigner } from './record-route.js';
 
 /** Default bound on INVITEs being forwarded (waiting for a final response) at once; more get 503. */
 export const DEFAULT_MAX_PENDING_INVITES = 512;
@@ -45,7 +45,11 @@ export type ProxyRejection =
   | 'overlay-error'
   | 'unmatched-cancel'
   | 'timeout'
-  | 'transport-error';
+  | 'transport-error'
+  /** A Route set that does not start with us, or a Request-URI of another domain: no open relay. */
+  | 'relay-refused'
+  | 'unsupported-uri'
+  | 'unknown-method';
 
 export interface SipProxyOptions {
   readonly domain: string;
@@ -55,6 +59,10 @@ export interface SipProxyOptions {
   /** This peer's id, hex: bindings whose flow peer it is are forwarded over the local flow. */
   readonly peerIdHex: string;
   readonly maxPendingInvites?: number;
+  /** Signs our Record-Route and recognises it in Route headers. Default: a random key (dialogs end with the process). */
+  readonly recordRoutes?: RecordRouteSigner;
+  /** Forward a local user's requests to other domains. Default false: nothing goes to another domain. */
+  readonly callOtherDomains?: boolean;
   /** A request for an AOR got its final status (forwarded back or answered here). */
   readonly onCall?: (event: { method: string; aor: string; status: number; to?: TransportAddress }) => void;
 }
@@ -80,12 +88,14 @@ export class SipProxy {
   readonly stats = { proxied: 0, rejected: {} as Record<string, number> };
   readonly #o: SipProxyOptions;
   readonly #maxPending: number;
+  readonly #recordRoutes: RecordRouteSigner;
   /** Upstream INVITE (top Via branch and sent-by) → what we forwarded, for CANCEL (§16.10). */
   readonly #pending = new Map<string, PendingInvite>();
 
   constructor(options: SipProxyOptions) {
     this.#o = options;
     this.#maxPending = options.maxPendingInvites ?? DEFAULT_MAX_PENDING_INVITES;
+    this.#recordRoutes = options.recordRoutes ?? new RecordRouteSigner();
   }
 
   get pendingInvites(): number {
@@ -96,8 +106,13 @@ export class SipProxy {
     return this.#o.layer.local;
   }
 
-  /** Takes a request that is not a REGISTER and not the overlay's; every one is answered or forwarded. */
-  handle(request: SipRequest, transaction: ServerTransaction | undefined): void {
+  /**
+   * Takes a request that is not a REGISTER and not the overlay's; every one is answered or forwarded, and forwarded
+   * only as the policy allows (docs/decisions/node-peer-proxy.md, "Policy"): in-dialog requests behind our own
+   * Record-Route, requests for users of the domain (through the location service), requests for a flow this peer
+   * holds, and — when configured — calls of a local user to another domain. Anything else is 403: no open relay.
+   */
+  handle(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
     if (request.method === 'CANCEL') {
       if (transaction !== undefined) this.#cancel(request, transaction);
       return;
@@ -106,49 +121,87 @@ export class SipProxy {
       this.#reject(request, transaction, 483, 'too-many-hops');
       return;
     }
-    let routed = false;
-    let current = request;
     const topRoute = request.headers.get('route');
-    if (topRoute !== undefined && routesTo(topRoute, this.#self)) {
-      current = { ...request, headers: withoutFirst(request.headers, 'route') };
-      routed = true;
-    }
-    const nextRoute = current.headers.get('route');
-    if (nextRoute !== undefined) {
-      const uri = parseNameAddr(nextRoute)?.uri;
-      const target = uri === undefined ? undefined : uriTarget(uri);
-      if (target === undefined) this.#reject(current, transaction, 404, 'not-found');
-      else this.#forward(current, transaction, { uri: current.uri, target });
+    if (topRoute === undefined) {
+      this.#route(request, transaction, source);
       return;
     }
-    const flow = this.#o.flows.byContact(current.uri);
-    if (flow !== undefined) {
-      this.#forward(current, transaction, { uri: current.uri, target: flow.source });
+    // A Route set must start with us (RFC 3261 §16.4): a preloaded one that does not is someone else's path.
+    if (!routesTo(topRoute, this.#self)) {
+      this.#reject(request, transaction, 403, 'relay-refused');
       return;
     }
-    const target = parseSipUri(current.uri);
-    if (target !== undefined && target.user === undefined && !routed) {
-      // The server itself (`OPTIONS sip:localhost`, a keepalive some clients send): only OPTIONS is served.
-      this.#answerServer(request, transaction);
+    const rest = { ...request, headers: withoutFirst(request.headers, 'route') };
+    if (this.#recordRoutes.recognises(topRoute, request)) {
+      this.#inDialog(rest, transaction);
       return;
     }
-    if (target?.host === this.#o.domain.toLowerCase() && current.method !== 'ACK') {
-      void this.#toAor(current, transaction);
-      return;
-    }
-    const direct = routed ? uriTarget(current.uri) : undefined;
-    if (direct !== undefined) {
-      this.#forward(current, transaction, { uri: current.uri, target: direct });
-      return;
-    }
-    this.#answerServer(request, transaction);
+    // Our address without our token: a client's outbound-proxy Route (RFC 3261 §8.1.2), followed by nothing but
+    // the Request-URI; a Route set that goes on from here was not made by us.
+    if (rest.headers.has('route')) this.#reject(request, transaction, 403, 'relay-refused');
+    else this.#route(rest, transaction, source);
   }
 
-  /** A request for no user: OPTIONS gets 200 with what we allow, anything else 404. */
+  /** A request behind our own Record-Route: to the next Route, else to the remote target (a flow of ours or the URI). */
+  #inDialog(request: SipRequest, transaction: ServerTransaction | undefined): void {
+    const nextRoute = request.headers.get('route');
+    const next = nextRoute === undefined ? undefined : parseNameAddr(nextRoute)?.uri;
+    const target =
+      next !== undefined
+        ? uriTarget(next)
+        : (this.#o.flows.byContact(request.uri)?.source ?? uriTarget(request.uri));
+    if (target === undefined) this.#reject(request, transaction, 404, 'not-found');
+    else this.#forward(request, transaction, { uri: request.uri, target });
+  }
+
+  /** A request that no Route of ours brought: by its Request-URI alone. */
+  #route(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
+    const flow = this.#o.flows.byContact(request.uri);
+    if (flow !== undefined) {
+      this.#forward(request, transaction, { uri: request.uri, target: flow.source });
+      return;
+    }
+    const addressee = addresseeOf(request.uri, this.#o.domain, this.#self);
+    switch (addressee.kind) {
+      case 'server':
+        this.#answerServer(request, transaction);
+        return;
+      case 'domain':
+        // An ACK outside any dialog and transaction has nowhere to go (the ACK of a 2xx carries our Route).
+        if (request.method === 'ACK') this.#count('not-found');
+        else void this.#toAor(request, transaction, addressee.aor);
+        return;
+      case 'bad-uri':
+        this.#reject(request, transaction, 400, 'bad-request');
+        return;
+      case 'other-scheme':
+        this.#reject(request, transaction, 416, 'unsupported-uri');
+        return;
+      case 'foreign':
+        if (this.#o.callOtherDomains === true && fromLocalUser(request, source, this.#o.flows))
+          void this.#toOtherDomain(request, transaction);
+        else this.#reject(request, transaction, 403, 'relay-refused');
+    }
+  }
+
+  /**
+   * A request for no user: OPTIONS gets 200 with what we allow, a method we do not know 501 with the same `Allow`
+   * (RFC 3261 §8.2.1), anything else 404.
+   */
   #answerServer(request: SipRequest, transaction: ServerTransaction | undefined): void {
     if (request.method === 'OPTIONS')
       transaction?.respond(createResponse(request, 200, { toTag: localTag(), headers: [['Allow', ALLOW]] }));
-    else this.#reject(request, transaction, 404, 'not-found');
+    else if (!KNOWN_METHODS.has(request.method)) {
+      this.#count('unknown-method');
+      transaction?.respond(createResponse(request, 501, { toTag: localTag(), headers: [['Allow', ALLOW]] }));
+    } else this.#reject(request, transaction, 404, 'not-found');
+  }
+
+  /** A local user's call to another domain (only with `callOtherDomains`): to the Request-URI's host. */
+  async #toOtherDomain(request: SipRequest, transaction: ServerTransaction | undefined): Promise<void> {
+    const target = await resolveUri(request.uri, this.#self);
+    if (target === undefined) this.#reject(request, transaction, 404, 'not-found');
+    else this.#forward(request, transaction, { uri: request.uri, target });
   }
 
   /**
@@ -179,14 +232,7 @@ export class SipProxy {
     return true;
   }
 
-  async #toAor(request: SipRequest, transaction: ServerTransaction | undefined): Promise<void> {
-    let aor: string;
-    try {
-      aor = normaliseAor(request.uri);
-    } catch {
-      this.#reject(request, transaction, 400, 'bad-request');
-      return;
-    }
+  async #toAor(request: SipRequest, transaction: ServerTransaction | undefined, aor: string): Promise<void> {
     let route: Route | ProxyRejection;
     try {
       route = await this.#locate(aor);
@@ -235,7 +281,7 @@ export class SipProxy {
     const forwarded = forwardedRequest(request, {
       uri: route.uri,
       via: layer.newVia(),
-      ...(request.method === 'INVITE' ? { recordRoute: recordRouteValue(this.#self) } : {}),
+      ...(request.method === 'INVITE' ? { recordRoute: this.#recordRoutes.value(request, this.#self) } : {}),
     });
     if (transaction === undefined) {
       // The ACK of a 2xx is end to end: no transaction, sent on as it is (§16.11).
@@ -331,11 +377,27 @@ export class SipProxy {
 }
 
 const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER';
+/**
+ * Methods of RFC 3261 and its extensions that this proxy routes to users: addressed to the server itself they get
+ * 404 (no such user), where any other method gets 501 Not Implemented.
+ */
+const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  ...ALLOW.split(', '),
+  'PRACK',
+  'SUBSCRIBE',
+  'NOTIFY',
+  'PUBLISH',
+  'INFO',
+  'REFER',
+  'MESSAGE',
+  'UPDATE',
+]);
 
 const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
   'too-many-hops': 483,
   'bad-request': 400,
-  'unknown-user': 404,
+  // The same answer as a known user without a binding: an unauthenticated caller learns nothing about who exists.
+  'unknown-user': 480,
   'no-binding': 480,
   'no-flow-peer': 480,
   'not-found': 404,
@@ -344,4 +406,7 @@ const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
   'unmatched-cancel': 481,
   timeout: 408,
   'transport-error': 503,
+  'relay-refused': 403,
+  'unsupported-uri': 416,
+  'unknown-method': 501,
 };

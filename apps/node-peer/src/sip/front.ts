@@ -21,6 +21,7 @@ import { NodeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { transactionKeyOf } from '../proxy/forwarding.js';
 import { SipProxy } from '../proxy/proxy.js';
+import { RecordRouteSigner } from '../proxy/record-route.js';
 import { AnsweredRegisters, DEFAULT_MAX_ANSWERED } from '../registrar/answered.js';
 import type { ExpiryBounds } from '../registrar/contacts.js';
 import { DEFAULT_MAX_FLOWS, FlowTable } from '../registrar/flows.js';
@@ -42,7 +43,7 @@ export interface SipFrontOptions {
   readonly invitePolicy?: InvitePolicy;
   readonly logger?: Logger;
   readonly clock?: Clock;
-  /** Digest challenges in order of preference; default SHA-256 then MD5 (`DEFAULT_DIGEST_ALGORITHMS`). */
+  /** Digest challenges in order of preference; default MD5 alone (`DEFAULT_DIGEST_ALGORITHMS`). */
   readonly digestAlgorithms?: readonly DigestAlgorithm[];
   /** Registration expiry bounds (Min-Expires 60 s, max and default 3600 s). */
   readonly expiry?: Partial<ExpiryBounds>;
@@ -50,6 +51,13 @@ export interface SipFrontOptions {
   readonly maxFlows?: number;
   /** Default {@link DEFAULT_MAX_PENDING_INVITES}. */
   readonly maxPendingInvites?: number;
+  /**
+   * HMAC key of this peer's Record-Route tokens (`RECORD_ROUTE_KEY_SIZE` octets); default random, so dialogs do
+   * not outlive the process. The daemon keeps it in the data directory.
+   */
+  readonly recordRouteKey?: Uint8Array;
+  /** Forward a local user's requests to other domains (default false: nothing leaves the domain). */
+  readonly callOtherDomains?: boolean;
   /** REGISTERs being checked against the overlay at once; more get 503. Default {@link DEFAULT_MAX_REGISTERS_IN_FLIGHT}. */
   readonly maxRegistersInFlight?: number;
   /** Answers of REGISTERs kept for retransmissions. Default {@link DEFAULT_MAX_ANSWERED}. */
@@ -198,6 +206,8 @@ export class SipFront {
       flows: this.#flows,
       peerIdHex: node.id,
       ...(this.#o.maxPendingInvites === undefined ? {} : { maxPendingInvites: this.#o.maxPendingInvites }),
+      recordRoutes: new RecordRouteSigner(this.#o.recordRouteKey),
+      callOtherDomains: this.#o.callOtherDomains ?? false,
       onCall: (event) => this.#emit('call', event),
     });
     this.#invitations = new Invitations({
@@ -280,7 +290,7 @@ export class SipFront {
       if (transaction !== undefined) this.#register(request, transaction, source);
       return true;
     }
-    this.#proxy?.handle(request, transaction);
+    this.#proxy?.handle(request, transaction, source);
     return true;
   }
 
