@@ -12,9 +12,13 @@ export class UdpListener {
     socket.on('message', (message) => this.datagrams.push(message));
   }
 
-  static async open(): Promise<UdpListener> {
+  /** Bound on 127.0.0.1 at `port` (default any). */
+  static async open(port = 0): Promise<UdpListener> {
     const socket = createSocket({ type: 'udp4', recvBufferSize: 1024 * 1024 });
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, '127.0.0.1', resolve);
+    });
     return new UdpListener(socket);
   }
 
