@@ -53,7 +53,7 @@ export const configSchema = z
      * Forward a local user's requests (From a user whose flow this peer holds, from that flow) to other domains.
      * Default false: the proxy serves its own domain only, everything else is 403.
      */
-    callOtherDomains: z.boolean().optional(),
+    foreignCalls: z.boolean().optional(),
     /** Thresholds of the spec §7 invite policy (defaults: @xpp/dht DEFAULT_INVITE_POLICY). Config file only. */
     invitePolicy: z
       .object({
@@ -93,7 +93,7 @@ export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
   XPP_NODE_JOIN_PASSWORD: 'joinPassword',
   XPP_NODE_ADMIN_PUBLIC_KEY: 'adminPublicKey',
   XPP_NODE_DIGEST: 'digestAlgorithms',
-  XPP_NODE_CALL_OTHER_DOMAINS: 'callOtherDomains',
+  XPP_NODE_FOREIGN_CALLS: 'foreignCalls',
 };
 
 const NUMERIC: ReadonlySet<string> = new Set(['sipPort', 'xppPort', 'httpPort', 'dimensions']);
@@ -101,7 +101,7 @@ const NUMERIC: ReadonlySet<string> = new Set(['sipPort', 'xppPort', 'httpPort', 
 function coerce(key: string, raw: string): unknown {
   // `sha-256,md5` on the command line or in the environment; a config file gives the JSON array itself.
   if (key === 'digestAlgorithms') return raw.split(',').map((name) => name.trim().toUpperCase());
-  if (key === 'callOtherDomains')
+  if (key === 'foreignCalls')
     return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
   if (!NUMERIC.has(key)) return raw;
   return /^\d+$/.test(raw.trim()) ? Number(raw) : raw;

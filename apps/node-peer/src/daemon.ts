@@ -71,7 +71,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     ...(intervalMs === undefined ? {} : { inviteIntervalMs: intervalMs }),
     ...(config.digestAlgorithms === undefined ? {} : { digestAlgorithms: config.digestAlgorithms }),
     recordRouteKey: loadRecordRouteKey(config.dataDir),
-    callOtherDomains: config.callOtherDomains === true,
+    foreignCalls: config.foreignCalls === true,
     logger: logger.child({ part: 'sip' }),
   });
   const node = await OverlayNode.create({

@@ -128,8 +128,8 @@ describe('xpp-node start with no config file', () => {
     expect(commandConfig({ digest: 'SHA-256, md5' }, {}).digestAlgorithms).toEqual(['SHA-256', 'MD5']);
     expect(commandConfig({}, { XPP_NODE_DIGEST: 'sha-256' }).digestAlgorithms).toEqual(['SHA-256']);
     expect(commandConfig({}, {}).digestAlgorithms).toBeUndefined();
-    expect(commandConfig({ callOtherDomains: true }, {}).callOtherDomains).toBe(true);
-    expect(commandConfig({}, { XPP_NODE_CALL_OTHER_DOMAINS: 'true' }).callOtherDomains).toBe(true);
+    expect(commandConfig({ foreignCalls: true }, {}).foreignCalls).toBe(true);
+    expect(commandConfig({}, { XPP_NODE_FOREIGN_CALLS: 'true' }).foreignCalls).toBe(true);
     const refused = await runXppNode(['start', '--digest', 'sha-1', ...anyPorts]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/digestAlgorithms\.0: .*\(from command line\)/);

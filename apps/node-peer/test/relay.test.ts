@@ -171,7 +171,7 @@ describe('no open relay (issue 17 item 1): raw UDP from an outsider', () => {
   });
 });
 
-describe('calls to other domains (callOtherDomains)', () => {
+describe('calls to other domains (foreignCalls)', () => {
   it('off by default: a registered user’s request to another domain is 403 and goes nowhere', async () => {
     const peer = overlay.peers[0]!;
     const { ua, registrar } = await overlay.client(peer, 'sip:alice@localhost', 'wonderland');
@@ -190,7 +190,7 @@ describe('calls to other domains (callOtherDomains)', () => {
   });
 
   it('on: forwarded for a user on its registered flow, 403 for anyone else', async () => {
-    const other = await TestOverlay.start(1, { callOtherDomains: true });
+    const other = await TestOverlay.start(1, { foreignCalls: true });
     const listener = await UdpListener.open();
     try {
       await other.addUser('alice', 'wonderland');

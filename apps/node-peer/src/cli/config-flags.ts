@@ -25,7 +25,7 @@ export function withConfigFlags(command: Command): Command {
       "the overlay administrator's Ed25519 public key (default <data-dir>/admin.pub)",
     )
     .option('--digest <algorithms>', 'digest challenges in order, e.g. sha-256,md5 (default md5)')
-    .option('--call-other-domains', "forward local users' calls to other domains (default off)");
+    .option('--foreign-calls', "forward local users' calls to other domains (default off)");
 }
 
 /** Flags whose configuration key is not their camel-cased name. */

@@ -62,7 +62,7 @@ export interface SipProxyOptions {
   /** Signs our Record-Route and recognises it in Route headers. Default: a random key (dialogs end with the process). */
   readonly recordRoutes?: RecordRouteSigner;
   /** Forward a local user's requests to other domains. Default false: nothing goes to another domain. */
-  readonly callOtherDomains?: boolean;
+  readonly foreignCalls?: boolean;
   /** A request for an AOR got its final status (forwarded back or answered here). */
   readonly onCall?: (event: { method: string; aor: string; status: number; to?: TransportAddress }) => void;
 }
@@ -178,7 +178,7 @@ export class SipProxy {
         this.#reject(request, transaction, 416, 'unsupported-uri');
         return;
       case 'foreign':
-        if (this.#o.callOtherDomains === true && fromLocalUser(request, source, this.#o.flows))
+        if (this.#o.foreignCalls === true && fromLocalUser(request, source, this.#o.flows))
           void this.#toOtherDomain(request, transaction);
         else this.#reject(request, transaction, 403, 'relay-refused');
     }
@@ -197,7 +197,7 @@ export class SipProxy {
     } else this.#reject(request, transaction, 404, 'not-found');
   }
 
-  /** A local user's call to another domain (only with `callOtherDomains`): to the Request-URI's host. */
+  /** A local user's call to another domain (only with `foreignCalls`): to the Request-URI's host. */
   async #toOtherDomain(request: SipRequest, transaction: ServerTransaction | undefined): Promise<void> {
     const target = await resolveUri(request.uri, this.#self);
     if (target === undefined) this.#reject(request, transaction, 404, 'not-found');

@@ -57,7 +57,7 @@ export interface SipFrontOptions {
    */
   readonly recordRouteKey?: Uint8Array;
   /** Forward a local user's requests to other domains (default false: nothing leaves the domain). */
-  readonly callOtherDomains?: boolean;
+  readonly foreignCalls?: boolean;
   /** REGISTERs being checked against the overlay at once; more get 503. Default {@link DEFAULT_MAX_REGISTERS_IN_FLIGHT}. */
   readonly maxRegistersInFlight?: number;
   /** Answers of REGISTERs kept for retransmissions. Default {@link DEFAULT_MAX_ANSWERED}. */
@@ -207,7 +207,7 @@ export class SipFront {
       peerIdHex: node.id,
       ...(this.#o.maxPendingInvites === undefined ? {} : { maxPendingInvites: this.#o.maxPendingInvites }),
       recordRoutes: new RecordRouteSigner(this.#o.recordRouteKey),
-      callOtherDomains: this.#o.callOtherDomains ?? false,
+      foreignCalls: this.#o.foreignCalls ?? false,
       onCall: (event) => this.#emit('call', event),
     });
     this.#invitations = new Invitations({
