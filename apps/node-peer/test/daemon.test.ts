@@ -161,7 +161,7 @@ describe('startNode', () => {
     expect(await bob.register()).toBe(200);
     expect(await alice.call('sip:bob@localhost')).toEqual({ invite: 200, bye: 200 });
     expect([...bob.answered.values()]).toEqual([{ ended: true }]);
-    expect(await alice.call('sip:nobody@localhost')).toMatchObject({ invite: 404 });
+    expect(await alice.call('sip:nobody@localhost')).toMatchObject({ invite: 480 });
 
     // The front's and the node's figures reach /metrics at each scrape.
     const metrics = await (await fetch(`http://127.0.0.1:${first.ports.http}/metrics`)).text();

@@ -66,6 +66,11 @@ function relayAttempts(peer: TestPeer): { name: string; uri: string; headers: Re
     },
     { name: 'no Route, foreign Request-URI', uri: `sip:victim@${f}`, headers: {} },
     {
+      name: 'Route set [the domain, foreign]',
+      uri: 'sip:alice@localhost',
+      headers: { Route: `<sip:localhost;lr>, <sip:${f};lr>` },
+    },
+    {
       name: 'a forged Record-Route token, [node, foreign]',
       uri: `sip:victim@${f}`,
       headers: { Route: `<sip:${node};lr;xpp-rr=${forged}>, <sip:${f};lr>`, To: `<sip:victim@${f}>;tag=t` },
@@ -121,7 +126,27 @@ describe('no open relay (issue 17 item 1): raw UDP from an outsider', () => {
     const reached = foreign.messages().map((m) => m.headers.get('call-id'));
     expect(reached).toEqual(overlay.peers.map((p) => `control-${p.sip.port}`));
     for (const peer of overlay.peers)
-      expect(peer.front.stats.rejected['relay-refused']).toBeGreaterThanOrEqual(27);
+      expect(peer.front.stats.rejected['relay-refused']).toBeGreaterThanOrEqual(30);
+  });
+
+  it('takes a client’s outbound-proxy Route naming it (address or domain) and routes by the Request-URI', async () => {
+    const peer = overlay.peers[0]!;
+    const send = async (method: string, uri: string, route: string) =>
+      statusLine(
+        await finalResponse(
+          mallory,
+          rawRequest(mallory.address, method, uri, { Route: route }),
+          peer.sip,
+          foreign,
+        ),
+      );
+    expect(await send('OPTIONS', 'sip:localhost', '<sip:localhost;lr>')).toBe('SIP/2.0 200 OK');
+    expect(await send('INVITE', 'sip:carol@localhost', `<sip:${at(peer.sip)};lr>`)).toBe(
+      'SIP/2.0 480 Temporarily Unavailable',
+    );
+    expect(await send('MESSAGE', `sip:victim@${at(foreign.address)}`, '<sip:localhost;lr>')).toBe(
+      'SIP/2.0 403 Forbidden',
+    );
   });
 
   it('recognises its token in the callee’s direction (To tag) but not with another Call-ID or tag', () => {

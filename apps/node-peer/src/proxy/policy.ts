@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { normaliseAor } from '@xpp/dht';
 import { parseNameAddr, parseSipUri, type SipRequest, type TransportAddress } from '@xpp/session-sdp';
 import type { FlowTable } from '../registrar/flows.js';
-import { uriTarget } from './forwarding.js';
+import { routesTo, uriTarget } from './forwarding.js';
 
 /**
  * Whom a Request-URI names, for the proxy's policy (docs/decisions/node-peer-proxy.md, "Policy"): this node as a
@@ -30,6 +30,20 @@ export function addresseeOf(uri: string, domain: string, self: TransportAddress)
   } catch {
     return { kind: 'bad-uri' };
   }
+}
+
+/**
+ * Whether a Route value names this node: its own address and port, or the served domain (a client whose outbound
+ * proxy is set to the domain's name, RFC 3261 §8.1.2) at this node's port or none.
+ */
+export function routeNamesUs(route: string, domain: string, self: TransportAddress): boolean {
+  if (routesTo(route, self)) return true;
+  const uri = parseSipUri(parseNameAddr(route)?.uri ?? '');
+  return (
+    uri !== undefined &&
+    uri.host.toLowerCase() === domain.toLowerCase() &&
+    (uri.port ?? self.port) === self.port
+  );
 }
 
 /**

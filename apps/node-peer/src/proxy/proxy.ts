@@ -17,12 +17,11 @@ import {
   cancelFor,
   forwardedRequest,
   maxForwardsOf,
-  routesTo,
   transactionKeyOf,
   uriTarget,
   withoutFirst,
 } from './forwarding.js';
-import { addresseeOf, fromLocalUser, resolveUri } from './policy.js';
+import { addresseeOf, fromLocalUser, resolveUri, routeNamesUs } from './policy.js';
 import { RecordRouteSigner } from './record-route.js';
 
 /** Default bound on INVITEs being forwarded (waiting for a final response) at once; more get 503. */
@@ -127,7 +126,7 @@ export class SipProxy {
       return;
     }
     // A Route set must start with us (RFC 3261 §16.4): a preloaded one that does not is someone else's path.
-    if (!routesTo(topRoute, this.#self)) {
+    if (!routeNamesUs(topRoute, this.#o.domain, this.#self)) {
       this.#reject(request, transaction, 403, 'relay-refused');
       return;
     }
