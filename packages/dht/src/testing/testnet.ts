@@ -479,8 +479,8 @@ export class Testnet {
   }
 
   /** Waits until `condition` holds (polling with a deadline). */
-  waitFor(condition: () => boolean, options: WaitOptions = {}): Promise<void> {
-    return waitFor(condition, options);
+  async waitFor(condition: () => boolean, options: WaitOptions = {}): Promise<void> {
+    await waitFor(condition, options);
   }
 
   /** Datagrams sent, received and lost on every transport of the testnet so far. */
