@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addUser } from '../src/cli/user-add.js';
 import { freeUdpPort } from '@xpp/test-kit';
-import { NodeProcess, waitFor } from '../test/support/node-process.js';
+import { waitFor } from '@xpp/reliability/testing';
+import { NodeProcess } from '../test/support/node-process.js';
 
 const SCENARIO = fileURLToPath(new URL('./register-load.xml', import.meta.url));
 const USERS = Number(process.env['BENCH_USERS'] ?? 2000);
@@ -99,9 +100,8 @@ async function overlay(
     const mine = await p.ports();
     ports.push(mine);
     await waitFor(
-      `peer ${i} invited`,
       async () => ((await fetch(`http://127.0.0.1:${mine.http}/healthz`)).status === 200 ? true : undefined),
-      60_000,
+      { what: `peer ${i} invited`, timeoutMs: 60_000, intervalMs: 50 },
     );
   }
   return { procs, http: ports.map((p) => p.http), sip: ports.map((p) => p.sip) };

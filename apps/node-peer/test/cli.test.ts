@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NodeProcess, runXppNode, waitFor } from './support/node-process.js';
+import { waitFor } from '@xpp/reliability/testing';
+import { NodeProcess, runXppNode } from './support/node-process.js';
 
 const running: NodeProcess[] = [];
 afterEach(() => {
@@ -90,9 +91,11 @@ describe('xpp-node CLI', () => {
     running.push(node);
     const ports = await node.ports();
     const base = `http://127.0.0.1:${ports.http}`;
-    await waitFor('healthz 200', async () =>
-      (await fetch(`${base}/healthz`)).status === 200 ? true : undefined,
-    );
+    await waitFor(async () => ((await fetch(`${base}/healthz`)).status === 200 ? true : undefined), {
+      what: 'healthz 200',
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
     // First start of a new overlay created the keys (README: "Data directory").
     expect(existsSync(join(dir, 'admin.key'))).toBe(true);
 

@@ -10,13 +10,13 @@ import {
   signCredential,
 } from '@xpp/dht';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@xpp/reliability/testing';
 import { DemoSipClient } from '../src/cli/demo/sip-client.js';
 import { addUser } from '../src/cli/user-add.js';
 import { configSchema, type NodeConfig, type NodeConfigInput } from '../src/config.js';
 import { startNode, type NodeHandle } from '../src/daemon.js';
 import { createLogger } from '../src/logger.js';
 import { NodeMetrics } from '../src/metrics.js';
-import { waitFor } from './support/node-process.js';
 
 const handles: NodeHandle[] = [];
 const clients: DemoSipClient[] = [];
@@ -70,7 +70,11 @@ async function firstAndCandidate(dir: string): Promise<{ first: NodeHandle; cand
 
 /** Asks the first peer's invite policy once the candidate is registered (the policy's own timer is slower). */
 async function invite(first: NodeHandle, candidate: NodeHandle): Promise<void> {
-  await waitFor('a registered candidate', () => (first.front.stats.clients > 0 ? true : undefined));
+  await waitFor(() => (first.front.stats.clients > 0 ? true : undefined), {
+    what: 'a registered candidate',
+    timeoutMs: 20_000,
+    intervalMs: 50,
+  });
   await first.front.evaluateInvitePolicy();
   await candidate.ready;
 }
@@ -115,10 +119,12 @@ describe('startNode', () => {
 
     await first.close();
     const restarted = await start(config(dir));
-    await waitFor('the credential republished', async () =>
-      (await restarted.node.get('sip:carol@localhost', RecordKind.CREDENTIAL)).length === 1
-        ? true
-        : undefined,
+    await waitFor(
+      async () =>
+        (await restarted.node.get('sip:carol@localhost', RecordKind.CREDENTIAL)).length === 1
+          ? true
+          : undefined,
+      { what: 'the credential republished', timeoutMs: 20_000, intervalMs: 50 },
     );
   });
 

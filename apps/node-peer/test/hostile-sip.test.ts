@@ -11,8 +11,9 @@ import {
 } from '@xpp/session-sdp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeDigestResponse, computeHa1 } from '@xpp/dht';
+import { waitFor } from '@xpp/reliability/testing';
 import { parseDigestParams } from '../src/registrar/authorization.js';
-import { TestOverlay, waitFor, type TestPeer } from './sipp/overlay.js';
+import { TestOverlay, type TestPeer } from './sipp/overlay.js';
 
 let overlay: TestOverlay;
 let peer: TestPeer;
@@ -76,10 +77,13 @@ async function statusOf(datagram: string): Promise<number> {
   const callId = /Call-ID: (\S+)/.exec(datagram)?.[1];
   send(datagram);
   let found: SipResponse | undefined;
-  await waitFor(() => {
-    found = responses.find((r) => r.headers.get('call-id') === callId && r.status >= 200);
-    return found !== undefined;
-  });
+  await waitFor(
+    () => {
+      found = responses.find((r) => r.headers.get('call-id') === callId && r.status >= 200);
+      return found !== undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
   return found!.status;
 }
 
@@ -94,7 +98,7 @@ describe('RFC 5626 keepalives on the SIP socket', () => {
       const request = encodeStunMessage({ type: StunType.BINDING_REQUEST, transactionId, attributes: [] });
       probe.send(request, peer.sip.port, peer.sip.address);
       probe.send(Buffer.from('\r\n\r\n'), peer.sip.port, peer.sip.address);
-      await waitFor(() => replies.length === 2);
+      await waitFor(() => replies.length === 2, { timeoutMs: 10_000 });
       const stun = replies.find((r) => r.length > 2)!;
       const response = decodeStunMessage(stun);
       expect(response.type).toBe(StunType.BINDING_SUCCESS);
@@ -116,7 +120,7 @@ describe('hostile SIP at a peer: typed answers or counted drops, and the peer ke
     send('REGISTER sip:localhost SIP/2.0\r\nVia: nonsense\r\n\r\n'); // no answerable headers
     send('\r\n\r\n\r\n'); // not a request, and not the CRLF keepalive either
     send(Buffer.alloc(20_000, 0x41)); // oversized
-    await waitFor(() => layer.stats.malformedDropped >= dropped + 4);
+    await waitFor(() => layer.stats.malformedDropped >= dropped + 4, { timeoutMs: 10_000 });
     expect(await statusOf(register({ Contact: '<not a uri' }))).toBe(400);
     expect(await statusOf(register({ Expires: 'soon' }))).toBe(400);
     expect(await statusOf(register({ 'Content-Length': '99' }))).toBe(400);
@@ -145,7 +149,7 @@ describe('hostile SIP at a peer: typed answers or counted drops, and the peer ke
     for (let i = 0; i < count; i++) send(register());
     // Every REGISTER is answered (401 from stateless nonces, or 503 when the transaction table is full) or
     // dropped by the kernel under the burst; none is kept.
-    await waitFor(() => responses.length - before >= count * 0.5, 20_000);
+    await waitFor(() => responses.length - before >= count * 0.5, { timeoutMs: 20_000 });
     const statuses = new Set(responses.slice(before).map((r) => r.status));
     expect([...statuses].every((s) => s === 401 || s === 503)).toBe(true);
     expect(layer.size).toBeLessThanOrEqual(DEFAULT_MAX_TRANSACTIONS);
@@ -184,7 +188,9 @@ describe('hostile SIP at a peer: typed answers or counted drops, and the peer ke
     expect(await statusOf(authorized)).toBe(200);
     const callId = /Call-ID: (\S+)/.exec(authorized)?.[1];
     send(authorized);
-    await waitFor(() => responses.filter((r) => r.headers.get('call-id') === callId).length === 2);
+    await waitFor(() => responses.filter((r) => r.headers.get('call-id') === callId).length === 2, {
+      timeoutMs: 10_000,
+    });
     const [first, again] = responses.filter((r) => r.headers.get('call-id') === callId);
     expect(again!.status).toBe(200);
     expect(again!.headers.get('to')).toBe(first!.headers.get('to'));

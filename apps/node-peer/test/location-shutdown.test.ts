@@ -1,6 +1,7 @@
 import { RecordKind } from '@xpp/dht';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestOverlay, waitFor } from './sipp/overlay.js';
+import { waitFor } from '@xpp/reliability/testing';
+import { TestOverlay } from './sipp/overlay.js';
 
 let overlay: TestOverlay;
 const users = Array.from({ length: 12 }, (_, i) => `user${i}`);
@@ -37,7 +38,7 @@ describe('graceful shutdown of a peer loses no registrations (bindings live in t
         ),
       ).catch(() => undefined);
     let found = await lookups();
-    await waitFor(async () => (found = await lookups()) !== undefined, 15_000);
+    await waitFor(async () => (found = await lookups()) !== undefined, { timeoutMs: 15_000 });
     for (const [i, bindings] of found!.entries()) {
       expect(bindings, users[i]).toHaveLength(1);
       expect(Buffer.from(bindings[0]!.flowPeer).toString('hex')).toBe(registrarPeer.node.id);

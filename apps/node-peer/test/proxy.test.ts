@@ -1,7 +1,8 @@
 import type { IncomingInvite, SipCall, SipRequest } from '@xpp/session-sdp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@xpp/reliability/testing';
 import { cancelFor } from '../src/proxy/forwarding.js';
-import { newRequest, TestOverlay, transact, waitFor } from './sipp/overlay.js';
+import { newRequest, TestOverlay, transact } from './sipp/overlay.js';
 
 let overlay: TestOverlay;
 beforeAll(async () => {
@@ -114,7 +115,7 @@ describe('proxy (RFC 3261 §16) between peers over real UDP', () => {
       OFFER.body,
     );
     const final = transact(alice.ua.layer, invite, a.sip);
-    await waitFor(() => pending.length === 1);
+    await waitFor(() => pending.length === 1, { timeoutMs: 10_000 });
     const cancel = await transact(alice.ua.layer, cancelFor(invite), a.sip);
     expect(cancel.at(-1)!.status).toBe(200);
     expect((await final).at(-1)!.status).toBe(487);

@@ -1,8 +1,9 @@
 import { systemClock, type Clock } from '@xpp/reliability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@xpp/reliability/testing';
 import { parseDigestParams } from '../src/registrar/authorization.js';
 import { RegisterClient } from '../src/sip/register-client.js';
-import { DOMAIN, TestOverlay, waitFor } from './sipp/overlay.js';
+import { DOMAIN, TestOverlay } from './sipp/overlay.js';
 
 let overlay: TestOverlay;
 beforeAll(async () => {
@@ -199,10 +200,12 @@ describe('registrar (RFC 3261 §10, RFC 7616 digest against overlay credentials)
       const { registrar, contact } = await short.client(peer, 'sip:alice@localhost', 'wonderland');
       expect((await registrar.register(2)).status).toBe(200);
       expect(peer.front.stats.bindings).toBe(1);
-      await waitFor(() => gone.length > 0, 10_000);
+      await waitFor(() => gone.length > 0, { timeoutMs: 10_000 });
       expect(gone).toEqual([`${contact} flow-expired`]);
       expect(peer.front.stats.bindings).toBe(0);
-      await waitFor(async () => (await peer.front.location!.lookup('sip:alice@localhost')).length === 0);
+      await waitFor(async () => (await peer.front.location!.lookup('sip:alice@localhost')).length === 0, {
+        timeoutMs: 10_000,
+      });
     } finally {
       await short.close();
     }

@@ -2,10 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@xpp/reliability/testing';
 import { DemoSipClient } from '../src/cli/demo/sip-client.js';
 import { addUser } from '../src/cli/user-add.js';
 import type { NodeStatus } from '../src/status.js';
-import { NodeProcess, waitFor } from './support/node-process.js';
+import { NodeProcess } from './support/node-process.js';
 
 const procs: NodeProcess[] = [];
 const clients: DemoSipClient[] = [];
@@ -50,8 +51,10 @@ describe('graceful shutdown (SIGTERM)', () => {
       ]);
       procs.push(p);
       const ports = await p.ports();
-      await waitFor(`peer ${name} invited`, async () =>
-        (await fetch(`http://127.0.0.1:${ports.http}/healthz`)).status === 200 ? true : undefined,
+      await waitFor(
+        async () =>
+          (await fetch(`http://127.0.0.1:${ports.http}/healthz`)).status === 200 ? true : undefined,
+        { what: `peer ${name} invited`, timeoutMs: 20_000, intervalMs: 50 },
       );
       peers.push(ports);
     }
@@ -80,10 +83,13 @@ describe('graceful shutdown (SIGTERM)', () => {
     expect(await leaving.exited).toEqual({ code: 0, signal: null });
     expect(leaving.logs().map((l) => l['msg'])).toContain('left the overlay, zone and records handed over');
     // The taker (c's sibling) merges the handed zone into its own: two peers, one zone each, the whole space.
-    const survivors = await waitFor('the taker merged the handed zone', async () => {
-      const s = [await status(a.http), await status(b.http)];
-      return s.every((x) => x.zones.length === 1) ? s : undefined;
-    });
+    const survivors = await waitFor(
+      async () => {
+        const s = [await status(a.http), await status(b.http)];
+        return s.every((x) => x.zones.length === 1) ? s : undefined;
+      },
+      { what: 'the taker merged the handed zone', timeoutMs: 20_000, intervalMs: 50 },
+    );
     expect(survivors.reduce((sum, x) => sum + x.volume, 0)).toBeCloseTo(1, 12);
 
     // Every user is still reachable from both remaining peers, and can register again (credential kept).

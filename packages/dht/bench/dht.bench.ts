@@ -4,6 +4,7 @@
 // JSON object of the figures.
 import { createHash, timingSafeEqual, verify } from 'node:crypto';
 import { Bench } from 'tinybench';
+import { FakeClock } from '@xpp/reliability/testing';
 import { decodeMessage, encodeMessage } from '@xpp/wire';
 import {
   DhtOperation,
@@ -35,8 +36,7 @@ const bindingValue = bindingCodec.encode({
 const put: PutRequest = { key: aors[0]!, kind: RecordKind.BINDING, value: bindingValue, lifetime: 3600 };
 const putJson = { ...put, value: Buffer.from(put.value).toString('base64') };
 
-let now = 0;
-const clock = { now: () => now };
+const clock = new FakeClock();
 const store = new RecordStore({ clock });
 const map = new Map<string, Uint8Array>();
 
@@ -136,7 +136,7 @@ function heapPerRecord(count: number): number {
   return used / count;
 }
 
-now += 1;
+clock.advance(1);
 sink += verifyCredential(credentialValue, admin.publicKey).serial;
 const figures = {
   putBodyOpsPerSec: Math.round(opsPerSec('PUT body → message → PUT body')),

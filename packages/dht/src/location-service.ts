@@ -34,7 +34,8 @@ export interface LocationServiceOptions {
   readonly storage: LocationStorage;
   /** Verifies every CREDENTIAL read from the overlay (spec §5): a peer never trusts an unsigned one. */
   readonly adminPublicKey: KeyObject;
-  readonly clock?: Clock;
+  /** Monotonic time for the credential cache. Default {@link systemClock}. */
+  readonly clock?: Pick<Clock, 'now'>;
   /** How long a verified credential (or its absence) is reused without a GET, ms. Default {@link DEFAULT_CREDENTIAL_CACHE_MS}. */
   readonly credentialCacheMs?: number;
   /** Credentials cached at most (least recently used go first). Default {@link DEFAULT_MAX_CACHED_CREDENTIALS}. */
@@ -70,7 +71,7 @@ export function peerRecordKey(peerIdHex: string): string {
 export class LocationService {
   readonly #storage: LocationStorage;
   readonly #adminKey: KeyObject;
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #cacheMs: number;
   readonly #maxCached: number;
   /**

@@ -3,7 +3,8 @@ import { DhtError } from './errors.js';
 import { MAX_HOP_LIMIT } from './limits.js';
 
 export interface PendingForwardTableOptions {
-  readonly clock: Clock;
+  /** Monotonic time for the forwards' deadlines. */
+  readonly clock: Pick<Clock, 'now'>;
   /** Entries at most; one more is `PENDING_FULL` (answered with 503). Default 4096. */
   readonly maxEntries?: number;
   /** Milliseconds before an unanswered forward times out (answered with 408). Default 10 000. */
@@ -25,7 +26,7 @@ interface Entry<T> {
  * `nextDeadline()` passes.
  */
 export class PendingForwardTable<K, T> {
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #maxEntries: number;
   readonly #timeoutMs: number;
   // One timeout for all: insertion order is deadline order, so expiry only ever looks at the head.

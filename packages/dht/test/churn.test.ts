@@ -1,5 +1,5 @@
 import { hashKey } from '@xpp/can';
-import { seededRandom } from '@xpp/reliability/testing';
+import { seededRandom, waitFor } from '@xpp/reliability/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OverlayNode } from '../src/index.js';
 import {
@@ -12,7 +12,6 @@ import {
   replicaProblems,
   settle,
   udpNode,
-  waitFor,
   unsettled,
   type CrashableNode,
 } from './overlay-support.js';
@@ -101,11 +100,10 @@ describe('churn over real UDP', () => {
     await Promise.all(victims.map(async (v) => v.node.close()));
     const nodes = live.map((m) => m.node);
     let why: string | undefined;
-    await waitFor(() => (why = unsettled(nodes)) === undefined, 'the overlay to heal', 60_000).catch(
-      (error: Error) => {
-        throw new Error(`${error.message}: ${why ?? ''}`);
-      },
-    );
+    await waitFor(() => (why = unsettled(nodes)) === undefined, {
+      what: () => `the overlay to heal: ${why ?? ''}`,
+      timeoutMs: 60_000,
+    });
     checkStructure(nodes);
     const missing = await missingRecords(nodes, records);
     // Each record is lost only when its owner and both replica holders died: ≈ 0.3^3 of them (2.7%). Without

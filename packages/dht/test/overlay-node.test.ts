@@ -1,4 +1,4 @@
-import { MemoryNetwork } from '@xpp/reliability/testing';
+import { MemoryNetwork, waitFor } from '@xpp/reliability/testing';
 import { MemoryTransport } from '@xpp/session-sdp/testing';
 import { placeXppCall, SipUserAgent, XppEndpoint } from '@xpp/session-sdp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,7 +13,6 @@ import {
   replicaProblems,
   settle,
   udpNode,
-  waitFor,
 } from './overlay-support.js';
 
 const nodes: OverlayNode[] = [];
@@ -141,7 +140,10 @@ describe('OverlayNode over real UDP on loopback', () => {
     const lost = holder.store.extract((r) => r.role === 'replica').length;
     expect(lost).toBeGreaterThan(0);
     expect(replicaProblems(overlay, 2)).not.toEqual([]);
-    await waitFor(() => replicaProblems(overlay, 2).length === 0, 'the lost replicas sent again', 10_000);
+    await waitFor(() => replicaProblems(overlay, 2).length === 0, {
+      what: 'the lost replicas sent again',
+      timeoutMs: 10_000,
+    });
     expect(holder.stats.recordsByRole.replica).toBe(lost);
     expect(holder.stats.refused['replicas-differ']).toBeGreaterThanOrEqual(1);
     expect(overlay.reduce((sum, n) => sum + n.stats.replication.differed, 0)).toBeGreaterThanOrEqual(1);

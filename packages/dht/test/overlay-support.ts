@@ -1,7 +1,7 @@
 // Shared by the overlay tests (not a test file itself): real-UDP nodes that can crash, growth by invitation,
 // structure and replica checks, and polling with a deadline (never a fixed sleep as an assertion).
 import { areNeighbours, chooseTakeover, hashKey, type Zone } from '@xpp/can';
-import { seededRandom } from '@xpp/reliability/testing';
+import { seededRandom, waitFor } from '@xpp/reliability/testing';
 import { UdpSipTransport } from '@xpp/session-sdp';
 import { expect } from 'vitest';
 import { OverlayNode, peerRecordCodec, RecordKind, type OverlayNodeOptions } from '../src/index.js';
@@ -57,15 +57,6 @@ export async function growOverlay<T extends { node: OverlayNode }>(
   return grown;
 }
 
-/** Polls `condition` until it holds or `timeout` ms pass; fails with `what` then. */
-export async function waitFor(condition: () => boolean, what: string, timeout = 30_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 const touching = (a: OverlayNode, b: OverlayNode) =>
   a.zones.some((x) => b.zones.some((y) => areNeighbours(x, y)));
 
@@ -110,11 +101,8 @@ export async function settle(overlay: readonly OverlayNode[], what = 'the overla
           : `${problems.length} replica problems: ${problems.slice(0, 3).join(', ')}`;
       return why === undefined;
     },
-    what,
-    60_000,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message} (${why ?? ''})`);
-  });
+    { what: () => `${what} (${why ?? ''})`, timeoutMs: 60_000 },
+  );
 }
 
 /** Asserts the structure: exact tiling; every table holds exactly the real neighbours, linked, and symmetric. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HOP_LIMIT, DhtError, PendingForwardTable, nextHopLimit } from '../src/index.js';
-import { FakeClock } from './support/fake-clock.js';
+import { FakeClock } from '@xpp/reliability/testing';
 
 function code(run: () => unknown): string {
   try {

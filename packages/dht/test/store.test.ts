@@ -14,7 +14,7 @@ import {
   type Binding,
   type StoreChange,
 } from '../src/index.js';
-import { FakeClock } from './support/fake-clock.js';
+import { FakeClock } from '@xpp/reliability/testing';
 
 const AOR = 'sip:alice@example.org';
 const admin = generateAdminKeyPair();

@@ -1,4 +1,5 @@
 export { FragmentError, type FragmentErrorCode } from './errors.js';
+export { type Clock, type TimerHandle, systemClock } from './clock.js';
 export { SEQ_MODULO, SEQ_HALF, seqAdd, seqDiff, seqLess, seqInWindow } from './serial.js';
 export { Fragmenter, type FragmenterOptions, type FragmentAddress } from './fragmenter.js';
 export {

@@ -2,6 +2,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE, MESSAGE_HEADER_SIZE, WireError, decodeMessage
 import { FragmentError } from './errors.js';
 import { checkRange } from './internal/options.js';
 import { SEQ_HALF, seqAdd } from './serial.js';
+import { type Clock, systemClock } from './clock.js';
 
 /** Default receive window (spec §5.1): octets held ahead of the next in-order fragment, per session. */
 export const DEFAULT_RECEIVE_WINDOW = 4 * 1024 * 1024;
@@ -47,8 +48,8 @@ export interface ReassemblerOptions {
   readonly initialSeq: number;
   /** Called synchronously, in order, with each complete message. It may be a view into a received datagram. */
   readonly onMessage: (message: Uint8Array) => void;
-  /** Source of milliseconds for the partial-message timeout. Default `performance.now()`. */
-  readonly clock?: { now(): number };
+  /** Source of monotonic milliseconds for the partial-message timeout. Default {@link systemClock}. */
+  readonly clock?: Pick<Clock, 'now'>;
   /** Octets held ahead of the next in-order fragment. Default 4 MiB. */
   readonly receiveWindow?: number;
   /** Largest message accepted, header included. Default 256 KiB. */
@@ -77,8 +78,6 @@ interface Held {
   readonly last: boolean;
 }
 
-const performanceClock = { now: () => performance.now() };
-
 /**
  * One session's in-order reassembler (spec §5.1): takes the payloads of `REL` fragments in any order, with
  * duplicates and sequence wrap-around, and releases complete messages in order. Memory is bounded by the
@@ -93,7 +92,7 @@ export class Reassembler {
   readonly partialTimeout: number;
 
   readonly #onMessage: (message: Uint8Array) => void;
-  readonly #clock: { now(): number };
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #held = new Map<number, Held>();
   readonly #drops: Record<ReassemblyDropReason, number> = {
     'window-full': 0,
@@ -117,7 +116,7 @@ export class Reassembler {
   constructor(options: ReassemblerOptions) {
     this.#next = checkRange(options.initialSeq, 0, 0xffff, 'initialSeq');
     this.#onMessage = options.onMessage;
-    this.#clock = options.clock ?? performanceClock;
+    this.#clock = options.clock ?? systemClock;
     this.receiveWindow = checkRange(
       options.receiveWindow ?? DEFAULT_RECEIVE_WINDOW,
       0,

@@ -31,11 +31,3 @@ export function pieces(
   }
   return out;
 }
-
-/** A clock the test moves by hand. */
-export class FakeClock {
-  time = 0;
-  now(): number {
-    return this.time;
-  }
-}

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { encodeMessage } from '@xpp/wire';
 import { describe, expect, it } from 'vitest';
 import { FragmentError, Fragmenter, HELD_FRAGMENT_OVERHEAD, Reassembler, seqAdd } from '../src/index.js';
-import { FakeClock, message, pieces, type Piece } from './helpers.js';
+import { FakeClock } from '../src/testing/index.js';
+import { message, pieces, type Piece } from './helpers.js';
 
 function setup(initialSeq: number, options: Partial<ConstructorParameters<typeof Reassembler>[0]> = {}) {
   const out: Uint8Array[] = [];
@@ -97,12 +98,12 @@ describe('Reassembler', () => {
     const { r, clock } = setup(0);
     expect(r.checkTimeout()).toBeUndefined();
     r.accept(list[0]!.seq, list[0]!.last, list[0]!.payload);
-    clock.time = 20_000;
+    clock.advance(20_000);
     r.accept(list[2]!.seq, list[2]!.last, list[2]!.payload);
     expect(r.partialDeadline()).toBe(50_000);
-    clock.time = 49_999;
+    clock.advance(29_999);
     expect(r.checkTimeout()).toBeUndefined();
-    clock.time = 50_000;
+    clock.advance(1);
     const error = r.checkTimeout();
     expect(FragmentError.is(error) && error.code === 'PARTIAL_TIMEOUT').toBe(true);
     r.reset();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LtagAllocator, SessionTable } from '../src/index.js';
-import { ManualClock } from './helpers/manual-clock.js';
+import { FakeClock } from '@xpp/fragment/testing';
 
 describe('LtagAllocator', () => {
   it('hands out distinct non-zero ltags up to its bound, then LTAG_EXHAUSTED', () => {
@@ -25,7 +25,7 @@ describe('LtagAllocator', () => {
   });
 
   it('quarantines released ltags before reuse', () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     let next = 0;
     const picks = [7, 7, 7, 7];
     const allocator = new LtagAllocator({
@@ -43,7 +43,7 @@ describe('LtagAllocator', () => {
   it('never hands out an ltag in use, whatever the order of operations', () => {
     fc.assert(
       fc.property(fc.array(fc.boolean(), { maxLength: 300 }), (ops) => {
-        const clock = new ManualClock();
+        const clock = new FakeClock();
         const allocator = new LtagAllocator({
           clock,
           quarantineMs: 10,

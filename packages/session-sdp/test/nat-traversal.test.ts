@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@xpp/fragment/testing';
 import { createNatTestbed, type NatTestbed } from '@xpp/netns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -25,12 +26,12 @@ function collect(child: ChildProcess): { lines: string[]; exited: Promise<number
   return { lines, exited };
 }
 
-async function waitFor(lines: string[], text: string, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!lines.some((l) => l.includes(text))) {
-    if (Date.now() > until) throw new Error(`no "${text}" within ${ms} ms: ${lines.join('\n')}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Waits for a child's output line containing `text`; the timeout error shows the output so far. */
+function lineWith(lines: string[], text: string, ms = 15_000): Promise<true> {
+  return waitFor(() => lines.some((l) => l.includes(text)), {
+    timeoutMs: ms,
+    what: () => `"${text}" in the output: ${lines.join('\n')}`,
+  });
 }
 
 interface Report {
@@ -69,7 +70,7 @@ describe('XPP session between two hosts behind their own NATs', () => {
         return collect(child);
       };
       const rendezvous = spawn(bed.server.ns, [script('rendezvous.mjs'), bed.server.address]);
-      await waitFor(rendezvous.lines, 'ready');
+      await lineWith(rendezvous.lines, 'ready');
       const callee = spawn(bob.ns, [
         script('peer.mjs'),
         'callee',
@@ -78,7 +79,7 @@ describe('XPP session between two hosts behind their own NATs', () => {
         bob.address,
         bed.server.address,
       ]);
-      await waitFor(callee.lines, 'registered');
+      await lineWith(callee.lines, 'registered');
       const caller = spawn(alice.ns, [
         script('peer.mjs'),
         'caller',

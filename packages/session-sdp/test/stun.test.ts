@@ -13,7 +13,7 @@ import {
   readMappedAddress,
   stunBinding,
 } from '../src/index.js';
-import { ManualClock } from './helpers/manual-clock.js';
+import { FakeClock } from '@xpp/fragment/testing';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 
@@ -79,7 +79,7 @@ describe('STUN codec', () => {
 
 describe('STUN binding transaction', () => {
   it('retransmits at 0, 500, 1500 … 31500 ms and fails at 39.5 s (RFC 8489 §6.2.1)', async () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const sent: number[] = [];
     const transaction = new StunBindingTransaction(
       { address: '192.0.2.9', port: 3478 },
@@ -95,7 +95,7 @@ describe('STUN binding transaction', () => {
   });
 
   it('ignores responses from elsewhere or for other transactions, reports error responses', async () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const server = { address: '192.0.2.9', port: 3478 };
     const transaction = new StunBindingTransaction(server, () => undefined, { clock });
     const result = transaction.start();

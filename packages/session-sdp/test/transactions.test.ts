@@ -10,7 +10,7 @@ import {
   type ServerTransaction,
 } from '../src/index.js';
 import { CaptureTransport } from './helpers/capture-transport.js';
-import { ManualClock } from './helpers/manual-clock.js';
+import { FakeClock } from '@xpp/fragment/testing';
 
 const peer = { address: '198.51.100.7', port: 5070 };
 
@@ -20,7 +20,7 @@ function setup() {
 
 /** A layer on a manual clock and a capturing transport, with `options` (timers, bound). */
 function setupWith(options: { timers?: { T1: number }; maxTransactions?: number }) {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const transport = new CaptureTransport(() => clock.now());
   const requests: { request: SipRequest; transaction: ServerTransaction | undefined }[] = [];
   const stray: SipResponse[] = [];
@@ -337,7 +337,7 @@ describe('transaction layer', () => {
   });
 
   it('bounds its transactions: 503 beyond the limit', () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const transport = new CaptureTransport(() => clock.now());
     const layer = new SipTransactionLayer({
       transport,
@@ -357,7 +357,7 @@ describe('transaction layer', () => {
   });
 
   it('turns a send failure into a transport error', () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const layer = new SipTransactionLayer({
       transport: {
         local: { address: '127.0.0.1', port: 1 },

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SipTransactionLayer, SipUserAgent, answerXppSession, buildSdp } from '../src/index.js';
 import { CaptureTransport } from './helpers/capture-transport.js';
-import { ManualClock } from './helpers/manual-clock.js';
+import { FakeClock } from '@xpp/fragment/testing';
 
 const sdp = buildSdp({ address: '198.51.100.7', port: 7000, ltag: 0x77, candidates: [] });
 
@@ -44,7 +44,7 @@ describe('user agent under hostile input (manual clock)', () => {
     );
     fc.assert(
       fc.property(fc.array(step, { maxLength: 25 }), fc.boolean(), (steps, accept) => {
-        const clock = new ManualClock();
+        const clock = new FakeClock();
         const transport = new CaptureTransport(() => clock.now());
         const ua = new SipUserAgent({
           transport,
@@ -81,7 +81,7 @@ describe('user agent under hostile input (manual clock)', () => {
   });
 
   it('answers 500 for a request handler that throws, and counts it', () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const transport = new CaptureTransport(() => clock.now());
     const layer = new SipTransactionLayer({
       transport,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SipUserAgent, type IncomingInvite, type SipCall, type SipMessage } from '../src/index.js';
 import { CaptureTransport } from './helpers/capture-transport.js';
-import { ManualClock } from './helpers/manual-clock.js';
+import { FakeClock } from '@xpp/fragment/testing';
 
 function invite(branch: string, method = 'INVITE'): string {
   return [
@@ -21,7 +21,7 @@ function invite(branch: string, method = 'INVITE'): string {
 const status = (m: SipMessage) => (m.kind === 'response' ? m.status : 0);
 
 function setup(onInvite: (invite: IncomingInvite) => void) {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const transport = new CaptureTransport(() => clock.now());
   const ua = new SipUserAgent({ transport, clock, onInvite, answerTimeoutMs: 10_000 });
   return { clock, transport, ua };
@@ -134,7 +134,7 @@ describe('route set (RFC 3261 §12.1)', () => {
     void accepted?.catch(() => undefined);
 
     // The UAC side: a 2xx with the same Record-Route makes a route set 2, 1 (reversed); ACK and BYE go to .2.
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const uacTransport = new CaptureTransport(() => clock.now());
     const uac = new SipUserAgent({ transport: uacTransport, clock });
     const pending = uac.invite('sip:xpp@198.51.100.7:5070', { contentType: 'text/plain', body: 'offer' });

@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import fc from 'fast-check';
+import { waitFor } from '@xpp/fragment/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   SessionError,
@@ -147,7 +148,10 @@ describe('SIP user agent over loopback UDP', () => {
     socket.send(base('BYE', '1 INVITE'), bob.local.port, '127.0.0.1');
     socket.send(base('BYE', '1 BYE'), bob.local.port, '127.0.0.1');
     socket.send('\x00\xff not sip', bob.local.port, '127.0.0.1');
-    await waitFor(() => replies.length >= 2 && bob.layer.stats.malformedDropped >= 1);
+    await waitFor(() => replies.length >= 2 && bob.layer.stats.malformedDropped >= 1, {
+      timeoutMs: 5000,
+      intervalMs: 10,
+    });
     const statuses = replies
       .map((r) => (parseSipMessage(new TextEncoder().encode(r)) as { status: number }).status)
       .sort();
@@ -184,7 +188,7 @@ describe('SIP user agent over loopback UDP', () => {
       ].join('\r\n');
     socket.send(request('REGISTER'), bob.local.port, '127.0.0.1');
     socket.send(request('OPTIONS'), bob.local.port, '127.0.0.1');
-    await waitFor(() => replies.length >= 2);
+    await waitFor(() => replies.length >= 2, { timeoutMs: 5000, intervalMs: 10 });
     const byMethod = Object.fromEntries(
       replies.map((r) => {
         const response = parseSipMessage(new TextEncoder().encode(r)) as SipResponse;
@@ -208,7 +212,7 @@ describe('SIP user agent over loopback UDP', () => {
       }),
       { numRuns: 200 },
     );
-    await waitFor(() => bob.layer.stats.received >= 150);
+    await waitFor(() => bob.layer.stats.received >= 150, { timeoutMs: 5000, intervalMs: 10 });
     const alice = await agent();
     const offer = await offerXppSession(alice, bob.contactUri, describeXpp(5000, 1));
     expect(offer.remote.ltag).toBe(2);
@@ -216,11 +220,3 @@ describe('SIP user agent over loopback UDP', () => {
     socket.close();
   });
 });
-
-async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -103,15 +103,6 @@ export class TestOverlay {
   }
 }
 
-/** Polls `condition` until it holds or `ms` pass (socket timing on a loaded box: never a fixed sleep). */
-export async function waitFor(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** Sends `request` through `layer` in a client transaction; resolves with every response, the final one last. */
 export function transact(
   layer: SipTransactionLayer,

@@ -1,23 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@xpp/reliability/testing';
 
 /** The committed launcher of the built `xpp-node` (tests run after the build). */
 export const XPP_NODE = fileURLToPath(new URL('../../bin/xpp-node.js', import.meta.url));
-
-/** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** A running `xpp-node` child process with its output collected. */
 export class NodeProcess {
@@ -48,12 +34,15 @@ export class NodeProcess {
 
   /** The ports from the `node started` log line, once printed. */
   ports(): Promise<{ sip: number; xpp: number; http: number }> {
-    return waitFor('the node started log line', () => {
-      if (this.child.exitCode !== null)
-        throw new Error(`xpp-node exited ${this.child.exitCode}: ${this.stderr}`);
-      const line = this.logs().find((l) => l['msg'] === 'node started');
-      return line?.['ports'] as { sip: number; xpp: number; http: number } | undefined;
-    });
+    return waitFor(
+      () => {
+        if (this.child.exitCode !== null)
+          throw new Error(`xpp-node exited ${this.child.exitCode}: ${this.stderr}`);
+        const line = this.logs().find((l) => l['msg'] === 'node started');
+        return line?.['ports'] as { sip: number; xpp: number; http: number } | undefined;
+      },
+      { what: 'the node started log line', timeoutMs: 20_000, intervalMs: 50 },
+    );
   }
 
   kill(): void {

@@ -355,25 +355,25 @@ export class Testnet {
 
   /** Waits until {@link isSettled}; the timeout error says what was still unsettled. */
   async settled(options: WaitOptions & SettleOptions = {}): Promise<void> {
-    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const steps = this.#unsettledSteps(options);
-      let step = steps.next();
-      while (step.done !== true) {
-        await new Promise((resolve) => setImmediate(resolve));
-        step = steps.next();
-      }
-      if (step.value === undefined) return;
-      if (Date.now() >= deadline) {
-        const detail = step.value === NOT_TILED ? `\n${this.tilingReport() ?? ''}` : '';
-        throw new TestnetError(
-          'TIMEOUT',
-          `timed out waiting for the overlay to settle: ${step.value}${detail}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 20));
-    }
+    let why: string | undefined;
+    await waitFor(
+      async () => {
+        // Checked in steps, yielding to I/O between them: a large testnet keeps its sessions served meanwhile.
+        const steps = this.#unsettledSteps(options);
+        let step = steps.next();
+        while (step.done !== true) {
+          await new Promise((resolve) => setImmediate(resolve));
+          step = steps.next();
+        }
+        why = step.value;
+        return why === undefined;
+      },
+      {
+        ...options,
+        what: () =>
+          `the overlay to settle: ${why ?? ''}${why === NOT_TILED ? `\n${this.tilingReport() ?? ''}` : ''}`,
+      },
+    );
   }
 
   /**
@@ -479,8 +479,8 @@ export class Testnet {
   }
 
   /** Waits until `condition` holds (polling with a deadline). */
-  waitFor(condition: () => boolean, options: WaitOptions = {}): Promise<void> {
-    return waitFor(condition, options);
+  async waitFor(condition: () => boolean, options: WaitOptions = {}): Promise<void> {
+    await waitFor(condition, options);
   }
 
   /** Datagrams sent, received and lost on every transport of the testnet so far. */

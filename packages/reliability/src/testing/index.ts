@@ -1,4 +1,12 @@
-export { FakeClock } from './fake-clock.js';
+// One fake clock and one waitFor for every package's tests, from `@xpp/fragment/testing`.
+export {
+  FakeClock,
+  FAKE_WALL_START,
+  waitFor,
+  WaitError,
+  type WaitErrorCode,
+  type WaitOptions,
+} from '@xpp/fragment/testing';
 export {
   MemoryNetwork,
   memoryChannelPair,

@@ -7,23 +7,39 @@ interface Timer {
   cancelled: boolean;
 }
 
+/** The wall time a {@link FakeClock} starts at unless told: 2026-01-01T00:00:00Z, fixed so runs repeat. */
+export const FAKE_WALL_START = Date.UTC(2026, 0, 1);
+
 /**
- * A {@link Clock} that moves only when told: tests run protocol timers (seconds of RTO backoff, keepalives)
- * without sleeping. Timers fire in time order, ties in the order they were set; a timer set while advancing
- * fires in the same call if it falls due.
+ * A {@link Clock} that moves only when told: tests run protocol timers (seconds of RTO backoff, keepalives) and
+ * expiries without sleeping. {@link advance} moves monotonic and wall time together; {@link stepWall} moves
+ * wall time alone, as an NTP step does. Timers fire in time order, ties in the order they were set; a timer set
+ * while advancing fires in the same call if it falls due.
  */
 export class FakeClock implements Clock {
   #now: number;
+  #wallOffset: number;
   #order = 0;
   #heap: Timer[] = [];
   #live = 0;
 
-  constructor(start = 0) {
+  /** `start`: the first {@link now}; `wallStart`: the first {@link wallNow}, Unix ms. */
+  constructor(start = 0, wallStart = FAKE_WALL_START) {
     this.#now = start;
+    this.#wallOffset = wallStart - start;
   }
 
   now(): number {
     return this.#now;
+  }
+
+  wallNow(): number {
+    return this.#now + this.#wallOffset;
+  }
+
+  /** Moves wall time alone by `ms` (either way), firing nothing: a system clock step. */
+  stepWall(ms: number): void {
+    this.#wallOffset += ms;
   }
 
   setTimer(callback: () => void, delayMs: number): TimerHandle {
