@@ -5,7 +5,8 @@ import { parseSipMessage, type TransportAddress } from '@xpp/session-sdp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandConfig } from '../src/cli/config-flags.js';
 import { freeUdpPort, runSipp, sippVersion } from './sipp/run.js';
-import { NodeProcess, runXppNode, waitFor } from './support/node-process.js';
+import { waitFor } from '@xpp/reliability/testing';
+import { NodeProcess, runXppNode } from './support/node-process.js';
 import { finalResponse, rawRequest, statusLine, UdpListener } from './support/raw-sip.js';
 
 // Issue 17 item 5: what `xpp-node start` does with no config file, seen from the wire. Only the ports (any free
@@ -26,9 +27,11 @@ async function start(dir: string, ...flags: string[]): Promise<{ sip: TransportA
   const node = new NodeProcess(['start', '--data-dir', dir, ...anyPorts, ...flags]);
   running.push(node);
   const ports = await node.ports();
-  await waitFor('healthz 200', async () =>
-    (await fetch(`http://127.0.0.1:${ports.http}/healthz`)).status === 200 ? true : undefined,
-  );
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.http}/healthz`)).status === 200, {
+    what: 'healthz 200',
+    timeoutMs: 20_000,
+    intervalMs: 50,
+  });
   return { sip: { address: '127.0.0.1', port: ports.sip }, http: ports.http };
 }
 
@@ -110,9 +113,11 @@ describe('xpp-node start with no config file', () => {
         rawRequest(client.address, method, 'sip:alice@localhost', { CSeq: `1 ${method}` }).text,
         sip,
       );
-      await waitFor('the request at alice', () =>
-        alice.messages().some((m) => m.kind === 'request' && m.method === method) ? true : undefined,
-      );
+      await waitFor(() => alice.messages().some((m) => m.kind === 'request' && m.method === method), {
+        what: 'the request at alice',
+        timeoutMs: 20_000,
+        intervalMs: 50,
+      });
     } finally {
       alice.close();
     }

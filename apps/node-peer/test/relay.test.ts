@@ -2,7 +2,8 @@ import { SipHeaders, parseSipMessage, type SipRequest, type TransportAddress } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveUri } from '../src/proxy/policy.js';
 import { RecordRouteSigner } from '../src/proxy/record-route.js';
-import { newRequest, TestOverlay, transact, waitFor, type TestPeer } from './sipp/overlay.js';
+import { waitFor } from '@xpp/reliability/testing';
+import { newRequest, TestOverlay, transact, type TestPeer } from './sipp/overlay.js';
 import { finalResponse, rawRequest, statusLine, UdpListener } from './support/raw-sip.js';
 
 // Injected so that the test can make a real token for its positive control (each daemon keeps its own key).
@@ -121,7 +122,7 @@ describe('no open relay (issue 17 item 1): raw UDP from an outsider', () => {
       });
       mallory.send(control.text, peer.sip);
       controls++;
-      await waitFor(() => foreign.datagrams.length >= controls);
+      await waitFor(() => foreign.datagrams.length >= controls, { timeoutMs: 10_000 });
     }
     const reached = foreign.messages().map((m) => m.headers.get('call-id'));
     expect(reached).toEqual(overlay.peers.map((p) => `control-${p.sip.port}`));
@@ -238,7 +239,7 @@ describe('calls to other domains (foreignCalls)', () => {
         timeout: () => undefined,
         transportError: () => undefined,
       });
-      await waitFor(() => listener.messages().length > 0);
+      await waitFor(() => listener.messages().length > 0, { timeoutMs: 10_000 });
       const [arrived] = listener.messages();
       expect(arrived).toMatchObject({ kind: 'request', method: 'MESSAGE', uri });
       expect(arrived!.headers.get('call-id')).toBe(request.headers.get('call-id'));

@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { parseSipMessage, type SipMessage, type TransportAddress } from '@xpp/session-sdp';
-import { waitFor } from '../sipp/overlay.js';
+import { waitFor } from '@xpp/reliability/testing';
 
 /** A UDP socket on loopback that keeps every datagram it receives, as an outsider's or a foreign host's would. */
 export class UdpListener {
@@ -90,21 +90,24 @@ export async function finalResponse(
 ): Promise<string> {
   client.send(request.text, to);
   let found: string | undefined;
-  await waitFor(() => {
-    const relayed = relayedTo?.messages().some((m) => m.headers.get('call-id') === request.callId);
-    if (relayed === true) throw new Error(`${request.callId} was relayed to ${relayedTo?.address.port}`);
-    found = client.datagrams
-      .find((d) => {
-        try {
-          const m = parseSipMessage(d);
-          return m.kind === 'response' && m.status >= 200 && m.headers.get('call-id') === request.callId;
-        } catch {
-          return false;
-        }
-      })
-      ?.toString();
-    return found !== undefined;
-  });
+  await waitFor(
+    () => {
+      const relayed = relayedTo?.messages().some((m) => m.headers.get('call-id') === request.callId);
+      if (relayed === true) throw new Error(`${request.callId} was relayed to ${relayedTo?.address.port}`);
+      found = client.datagrams
+        .find((d) => {
+          try {
+            const m = parseSipMessage(d);
+            return m.kind === 'response' && m.status >= 200 && m.headers.get('call-id') === request.callId;
+          } catch {
+            return false;
+          }
+        })
+        ?.toString();
+      return found !== undefined;
+    },
+    { timeoutMs: 10_000 },
+  );
   return found as string;
 }
 
