@@ -156,7 +156,7 @@ describe('startNode', () => {
       peer: { address: '127.0.0.1', port: first.ports.sip },
     });
     clients.push(wrong);
-    expect(await wrong.register()).toBe(403);
+    expect(await wrong.register()).toBe(401);
     expect(await alice.register()).toBe(200);
     expect(await bob.register()).toBe(200);
     expect(await alice.call('sip:bob@localhost')).toEqual({ invite: 200, bye: 200 });
