@@ -13,6 +13,7 @@ import {
   type TransportAddress,
 } from '@xpp/session-sdp';
 import type { FlowTable } from '../registrar/flows.js';
+import { flowForRequest, retargetedFor } from './flow-match.js';
 import { localTag } from '../sip/tags.js';
 import {
   cancelFor,
@@ -121,9 +122,10 @@ export class SipProxy {
       else this.#forward(current, transaction, { uri: current.uri, target });
       return;
     }
-    const flow = this.#o.flows.byContact(current.uri);
-    if (flow !== undefined) {
-      this.#forward(current, transaction, { uri: current.uri, target: flow.source });
+    // A contact of one of our flows: delivered only for the registration or dialog it belongs to (flow-match.ts).
+    const delivery = flowForRequest(this.#o.flows, current);
+    if (delivery !== undefined) {
+      this.#forward(current, transaction, { uri: delivery.uri, target: delivery.flow.source });
       return;
     }
     const target = parseSipUri(current.uri);
@@ -222,7 +224,10 @@ export class SipProxy {
     }
     const peer = await this.#o.location.peer(flowPeer);
     const target = peer === undefined ? undefined : uriTarget(peer.contact.uri);
-    return target === undefined ? 'no-flow-peer' : { uri: best.contact, target, flowPeer };
+    // The flow peer learns whose registration the contact is for from the Request-URI (flow-match.ts).
+    return target === undefined
+      ? 'no-flow-peer'
+      : { uri: retargetedFor(best.contact, aor), target, flowPeer };
   }
 
   #forward(

@@ -230,7 +230,7 @@ export class SipFront {
         })),
       invite: async (candidate) => {
         if (node.state !== 'peer') throw new NodeError('NOT_RUNNING', 'this node is not a peer yet');
-        return (await node.invite(inviteTarget(candidate.id, this.#flows.byContact(candidate.id)?.source)))
+        return (await node.invite(inviteTarget(candidate.id, xppFlowSource(this.#flows, candidate.id))))
           .peerId;
       },
       onResult: (candidate, result) => {
@@ -459,6 +459,11 @@ function inviteTarget(contact: string, source: TransportAddress | undefined): st
     port: source.port,
     params: new Map(),
   });
+}
+
+/** The source of the `+sip.xpp-peer` flow registered with `contact` (the candidates are listed by contact). */
+function xppFlowSource(flows: FlowTable, contact: string): TransportAddress | undefined {
+  return flows.withContact(contact).find((flow) => flow.xppPeer)?.source;
 }
 
 function overloaded(request: SipRequest): SipResponse {

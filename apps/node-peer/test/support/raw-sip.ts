@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { computeDigestResponse, computeHa1 } from '@xpp/dht';
-import { parseSipMessage, type SipResponse, type TransportAddress } from '@xpp/session-sdp';
+import { parseSipMessage, type SipRequest, type SipResponse, type TransportAddress } from '@xpp/session-sdp';
 import { parseDigestParams } from '../../src/registrar/authorization.js';
 
 /**
@@ -8,6 +8,12 @@ import { parseDigestParams } from '../../src/registrar/authorization.js';
  * source its own address) that writes requests as text and reads the answers, with no SIP stack in between.
  */
 export class RawSipClient {
+  /** Every request this socket received. */
+  readonly received: SipRequest[] = [];
+  /** Answer INVITE and BYE 200 (a callee that picks up), else answer nothing. */
+  answer = false;
+  /** The user part of the Contact of those answers. */
+  contactUser = 'callee';
   readonly #socket: Socket;
   readonly #waiting = new Map<string, (response: SipResponse) => void>();
   #sequence = 0;
@@ -21,7 +27,12 @@ export class RawSipClient {
       } catch {
         return;
       }
-      if (parsed.kind !== 'response' || parsed.status < 200) return;
+      if (parsed.kind === 'request') {
+        this.received.push(parsed);
+        if (this.answer && (parsed.method === 'INVITE' || parsed.method === 'BYE')) this.#ok(parsed);
+        return;
+      }
+      if (parsed.status < 200) return;
       const callId = parsed.headers.get('call-id') ?? '';
       this.#waiting.get(callId)?.(parsed);
       this.#waiting.delete(callId);
@@ -52,9 +63,11 @@ export class RawSipClient {
   ): Promise<SipResponse> {
     const n = ++this.#sequence;
     const { address, port } = this.local;
-    const callId = `raw-${port}-${n}-${Math.random().toString(36).slice(2)}`;
+    const fresh = `raw-${port}-${n}-${Math.random().toString(36).slice(2)}`;
+    // Answers are matched by Call-ID: the caller's own when it gives one (a request within a dialog).
+    const callId = headers['Call-ID'] ?? fresh;
     const all: Record<string, string | undefined> = {
-      Via: `SIP/2.0/UDP ${address}:${port};branch=z9hG4bK-raw-${port}-${n}-${callId};rport`,
+      Via: `SIP/2.0/UDP ${address}:${port};branch=z9hG4bK-raw-${port}-${n}-${fresh};rport`,
       From: `<sip:outsider@${address}>;tag=r${n}`,
       To: `<${uri}>`,
       'Call-ID': callId,
@@ -107,6 +120,35 @@ export class RawSipClient {
     });
     const final = await this.request(registrar, 'REGISTER', uri, { ...base, Authorization: authorization });
     return { challenge, final, nonce };
+  }
+
+  /** Sends a request without waiting for any answer: `headers` in order, as given. */
+  send(target: TransportAddress, method: string, uri: string, headers: [string, string][]): void {
+    const lines = headers.map(([name, value]) => `${name}: ${value}`);
+    const text = `${method} ${uri} SIP/2.0\r\n${lines.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`;
+    this.#socket.send(text, target.port, target.address);
+  }
+
+  /** A 200 to `request` sent back where its top Via says (received/rport), with a To tag and our Contact. */
+  #ok(request: SipRequest): void {
+    const copy = (name: string) => request.headers.getAll(name).map((v) => `${name}: ${v}`);
+    const to = request.headers.get('to') ?? '';
+    const lines = [
+      ...copy('Via'),
+      ...copy('Record-Route'),
+      ...copy('From'),
+      `To: ${/;tag=/.test(to) ? to : `${to};tag=callee`}`,
+      ...copy('Call-ID'),
+      ...copy('CSeq'),
+      `Contact: <sip:${this.contactUser}@${this.local.address}:${this.local.port}>`,
+    ];
+    const via = /received=([^;]+)/.exec(request.headers.get('via') ?? '');
+    const rport = /rport=(\d+)/.exec(request.headers.get('via') ?? '');
+    const sentBy = /SIP\/2\.0\/UDP ([^:;]+):(\d+)/.exec(request.headers.get('via') ?? '');
+    const address = via?.[1] ?? sentBy?.[1] ?? '127.0.0.1';
+    const port = Number(rport?.[1] ?? sentBy?.[2] ?? 5060);
+    const text = `SIP/2.0 200 OK\r\n${lines.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`;
+    this.#socket.send(text, port, address);
   }
 
   close(): void {
