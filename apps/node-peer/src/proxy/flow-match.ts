@@ -39,9 +39,9 @@ export function flowForRequest(
     const flow = aor === undefined ? undefined : flows.ofAorContact(aor, request.uri);
     return flow === undefined ? undefined : { flow, uri: formatSipUri({ ...uri, params }) };
   }
-  const to = request.headers.get('to');
-  const inDialog = to !== undefined && parseNameAddr(to)?.params.get('tag') != null;
-  if (!inDialog) return undefined;
+  const to = request.headers.get('to') ?? '';
+  const tag = parseNameAddr(to)?.params.get('tag');
+  if (typeof tag !== 'string' || tag === '') return undefined;
   const parties = new Set([aorOf(to), aorOf(request.headers.get('from') ?? '')]);
   const flow = flows.withContact(request.uri).find((f) => parties.has(f.aor));
   return flow === undefined ? undefined : { flow, uri: request.uri };
