@@ -14,8 +14,13 @@ export const configSchema = z
       .max(253)
       .regex(/^[a-z0-9.-]+$/i, 'a host name')
       .default('localhost'),
-    /** Address the SIP, XPP and HTTP sockets bind. */
+    /** Address the SIP and XPP sockets bind. */
     host: z.union([z.ipv4(), z.ipv6()]).default('127.0.0.1'),
+    /**
+     * Address the HTTP side (/healthz, /metrics, /status, admin) binds: loopback unless the operator opens it, so
+     * the node's figures are not published wherever its SIP side is (admin stays local-only whatever this says).
+     */
+    httpHost: z.union([z.ipv4(), z.ipv6()]).default('127.0.0.1'),
     sipPort: port.default(5060),
     xppPort: port.default(5070),
     httpPort: port.default(9464),
@@ -85,6 +90,7 @@ export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
   XPP_NODE_SIP_PORT: 'sipPort',
   XPP_NODE_XPP_PORT: 'xppPort',
   XPP_NODE_HTTP_PORT: 'httpPort',
+  XPP_NODE_HTTP_HOST: 'httpHost',
   XPP_NODE_DATA_DIR: 'dataDir',
   XPP_NODE_DIMENSIONS: 'dimensions',
   XPP_NODE_LOG_LEVEL: 'logLevel',

@@ -1,4 +1,5 @@
 import { createDefaultInvitePolicy, OverlayNode, type SignedCredential } from '@xpp/dht';
+import { AdminRequestGuard } from './admin-auth.js';
 import type { NodeConfig } from './config.js';
 import { CREDENTIAL_REFRESH_MS, CredentialKeeper } from './credential-keeper.js';
 import { loadNodeKeys, loadRecordRouteKey, type NodeKeys } from './data-dir.js';
@@ -143,13 +144,14 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   let http: OpsHttpServer;
   try {
     http = await startOpsHttpServer({
-      host: config.host,
+      host: config.httpHost,
       port: config.httpPort,
       metrics,
       isServing: () => closing === undefined && node.state === 'peer',
       status: () => nodeStatus(node, front, config),
       beforeScrape: () => syncMetrics(metrics, node, front),
       admin: {
+        guard: new AdminRequestGuard(keys.adminPublicKey),
         addCredential: async (value) => {
           const c = await keeper.add(node, value);
           logger.info({ aor: c.aor, serial: c.serial }, 'credential stored');
@@ -165,7 +167,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     throw error;
   }
   const ports = { sip: node.ua.local.port, xpp: node.endpoint.address.port, http: http.port };
-  logger.info({ peerId: node.id, domain: config.domain, host: config.host, ports }, 'node started');
+  logger.info(
+    { peerId: node.id, domain: config.domain, host: config.host, httpHost: config.httpHost, ports },
+    'node started',
+  );
 
   return {
     config,

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AdminRequestGuard } from './admin-auth.js';
 import type { NodeMetrics } from './metrics.js';
 
 export interface OpsHttpServer {
@@ -7,12 +8,20 @@ export interface OpsHttpServer {
   close(): Promise<void>;
 }
 
+/** Where signed credentials are posted. */
+export const ADMIN_CREDENTIALS_PATH = '/admin/credentials';
+
 /** Largest admin request body read, octets (a signed credential is a few hundred). */
 export const MAX_ADMIN_BODY = 16 * 1024;
 
 /** What an admin request may change; each answers with a JSON body or throws an error carrying `status`. */
 export interface AdminHandlers {
-  /** POST /admin/credentials `{"credential":"<hex of a signed CREDENTIAL value>"}`. */
+  /**
+   * Checks that each admin request is signed by the administrator, fresh and not replayed (`SignedAdminRequest`
+   * bodies, as `xpp-node user add` sends them).
+   */
+  readonly guard: AdminRequestGuard;
+  /** POST /admin/credentials, the payload being the octets of a signed CREDENTIAL value. */
   addCredential(value: Uint8Array): Promise<Record<string, unknown>>;
 }
 
@@ -64,17 +73,19 @@ function errorStatus(error: unknown): number {
 async function addCredential(req: IncomingMessage, res: ServerResponse, admin: AdminHandlers): Promise<void> {
   const text = await readBody(req);
   if (text === undefined) return json(res, 413, { error: `body larger than ${MAX_ADMIN_BODY} octets` });
-  let hex: unknown;
+  let body: unknown;
   try {
-    hex = (JSON.parse(text) as { credential?: unknown }).credential;
+    body = JSON.parse(text);
   } catch {
-    hex = undefined;
+    body = undefined;
   }
-  if (typeof hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(hex)) {
-    return json(res, 400, { error: 'expected {"credential": "<hex>"}' });
-  }
+  // Signed for this path, fresh and never seen: a captured request cannot be sent again (spec §5: the
+  // administrator's signature; the timestamp and nonce make it one request, not a reusable token).
+  const checked = admin.guard.check(ADMIN_CREDENTIALS_PATH, body);
+  if (!(checked instanceof Uint8Array))
+    return json(res, checked.status, { error: checked.error, code: checked.code });
   try {
-    json(res, 201, await admin.addCredential(new Uint8Array(Buffer.from(hex, 'hex'))));
+    json(res, 201, await admin.addCredential(checked));
   } catch (error) {
     const e = error as { message?: string; code?: string };
     json(res, errorStatus(error), { error: e.message ?? String(error), code: e.code });
@@ -88,7 +99,7 @@ async function addCredential(req: IncomingMessage, res: ServerResponse, admin: A
 export async function startOpsHttpServer(options: OpsHttpOptions): Promise<OpsHttpServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/admin/credentials' && options.admin) {
+    if (path === ADMIN_CREDENTIALS_PATH && options.admin) {
       if (!isLocal(req)) return json(res, 403, { error: 'admin endpoints answer local requests only' });
       if (req.method !== 'POST') return void res.writeHead(405, { allow: 'POST' }).end();
       void addCredential(req, res, options.admin);

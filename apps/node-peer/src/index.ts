@@ -23,5 +23,12 @@ export {
   CREDENTIAL_REFRESH_MS,
 } from './credential-keeper.js';
 export { MAX_ADMIN_BODY, type AdminHandlers, type OpsHttpOptions } from './http-server.js';
+export {
+  AdminRequestGuard,
+  signAdminRequest,
+  type SignedAdminRequest,
+  type AdminRefusal,
+} from './admin-auth.js';
 export { SipFront, type SipFrontOptions, type SipFrontStats } from './sip/front.js';
+export { DEFAULT_AUTH_LIMITS, type AuthLimits } from './registrar/auth-limiter.js';
 export { registerAsCandidate, type CandidateOptions, type CandidateResult } from './sip/candidate.js';

@@ -81,6 +81,7 @@ export function syncMetrics(metrics: NodeMetrics, node: OverlayNode, front: SipF
   metrics.advance(metrics.registrations, { result: 'ok' }, sip.registrations);
   metrics.advance(metrics.registrations, { result: 'challenged' }, sip.challenges);
   metrics.advance(metrics.registrations, { result: 'auth-failed' }, sip.authFailures);
+  metrics.advance(metrics.registrations, { result: 'auth-backoff' }, sip.authBackoffs);
   metrics.advance(metrics.proxied, {}, sip.proxied);
   for (const [reason, total] of Object.entries(sip.rejected))
     metrics.advance(metrics.sipRejected, { reason }, total);

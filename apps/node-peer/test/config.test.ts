@@ -20,6 +20,7 @@ describe('configuration', () => {
     expect(resolveConfig([])).toEqual({
       domain: 'localhost',
       host: '127.0.0.1',
+      httpHost: '127.0.0.1',
       sipPort: 5060,
       xppPort: 5070,
       httpPort: 9464,

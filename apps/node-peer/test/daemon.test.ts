@@ -11,10 +11,12 @@ import {
 } from '@xpp/dht';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@xpp/reliability/testing';
+import { signAdminRequest } from '../src/admin-auth.js';
 import { DemoSipClient } from '../src/cli/demo/sip-client.js';
 import { addUser } from '../src/cli/user-add.js';
 import { configSchema, type NodeConfig, type NodeConfigInput } from '../src/config.js';
 import { startNode, type NodeHandle } from '../src/daemon.js';
+import { loadAdminPrivateKey } from '../src/data-dir.js';
 import { createLogger } from '../src/logger.js';
 import { NodeMetrics } from '../src/metrics.js';
 
@@ -112,7 +114,14 @@ describe('startNode', () => {
     );
     const res = await fetch(`http://127.0.0.1:${first.ports.http}/admin/credentials`, {
       method: 'POST',
-      body: JSON.stringify({ credential: Buffer.from(encodeCredential(forged)).toString('hex') }),
+      // A well-formed signed request (the administrator key of the data directory) carrying a forged credential.
+      body: JSON.stringify(
+        signAdminRequest(
+          '/admin/credentials',
+          Buffer.from(encodeCredential(forged)).toString('hex'),
+          loadAdminPrivateKey(dir),
+        ),
+      ),
     });
     expect(res.status).toBe(403);
     expect(await first.node.get('sip:mallory@localhost', RecordKind.CREDENTIAL)).toHaveLength(0);
@@ -162,7 +171,7 @@ describe('startNode', () => {
       peer: { address: '127.0.0.1', port: first.ports.sip },
     });
     clients.push(wrong);
-    expect(await wrong.register()).toBe(403);
+    expect(await wrong.register()).toBe(401);
     expect(await alice.register()).toBe(200);
     expect(await bob.register()).toBe(200);
     expect(await alice.call('sip:bob@localhost')).toEqual({ invite: 200, bye: 200 });

@@ -1,9 +1,14 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { generateAdminKeyPair } from '@xpp/dht';
+import { AdminRequestGuard, signAdminRequest } from '../src/admin-auth.js';
 import { startOpsHttpServer, type OpsHttpServer } from '../src/http-server.js';
 import { NodeMetrics } from '../src/metrics.js';
 
 let server: OpsHttpServer | undefined;
+const admin = generateAdminKeyPair();
+/** A body as `user add` sends it: the payload signed with a timestamp and a nonce. */
+const signed = (hex: string) => JSON.stringify(signAdminRequest('/admin/credentials', hex, admin.privateKey));
 afterEach(async () => {
   await server?.close();
   server = undefined;
@@ -56,6 +61,7 @@ describe('ops HTTP server', () => {
       metrics: new NodeMetrics(),
       isServing: () => true,
       admin: {
+        guard: new AdminRequestGuard(admin.publicKey),
         addCredential: (value) => {
           const hex = Buffer.from(value).toString('hex');
           seen.push(hex);
@@ -69,15 +75,15 @@ describe('ops HTTP server', () => {
     });
     const post = (body: string) =>
       fetch(`http://127.0.0.1:${server!.port}/admin/credentials`, { method: 'POST', body });
-    const ok = await post(JSON.stringify({ credential: 'c0ffee' }));
+    const ok = await post(signed('c0ffee'));
     expect(ok.status).toBe(201);
     expect(await ok.json()).toEqual({ aor: 'sip:alice@localhost' });
-    const refused = await post(JSON.stringify({ credential: 'bad0' }));
+    const refused = await post(signed('bad0'));
     expect(refused.status).toBe(403);
     expect(await refused.json()).toEqual({ error: 'not signed', code: 'BAD_SIGNATURE' });
     expect((await post('{')).status).toBe(400);
-    expect((await post(JSON.stringify({ credential: 'xyz' }))).status).toBe(400);
-    expect((await post(JSON.stringify({ credential: 'ab'.repeat(10_000) }))).status).toBe(413);
+    expect((await post(JSON.stringify({ credential: 'c0ffee' }))).status).toBe(400);
+    expect((await post(signed('ab'.repeat(10_000)))).status).toBe(413);
     expect((await fetch(`http://127.0.0.1:${server.port}/admin/credentials`)).status).toBe(405);
     expect(seen).toEqual(['c0ffee', 'bad0']);
   });
@@ -90,6 +96,7 @@ describe('ops HTTP server', () => {
       metrics: new NodeMetrics(),
       isServing: () => true,
       admin: {
+        guard: new AdminRequestGuard(admin.publicKey),
         addCredential: () => {
           calls++;
           return Promise.resolve({});
@@ -112,7 +119,7 @@ describe('ops HTTP server', () => {
         },
       );
       req.on('error', reject);
-      req.end(JSON.stringify({ credential: 'c0ffee' }));
+      req.end(signed('c0ffee'));
     });
     expect(status).toBe(403);
     expect(calls).toBe(0);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseDigestAuthorization } from '../src/registrar/authorization.js';
+import { AuthFailureLimiter } from '../src/registrar/auth-limiter.js';
 import { NonceIssuer } from '../src/registrar/nonces.js';
 import { RANDOM_POOL_OCTETS, RandomPool } from '../src/sip/random-pool.js';
 import { localTag } from '../src/sip/tags.js';
@@ -111,5 +112,54 @@ describe('nonces', () => {
     expect(issuer.verify(old, '00000001')).toBe('stale');
     now += 1;
     expect(issuer.verify(issuer.issue(), '00000001')).toBe('ok');
+  });
+});
+
+describe('nonces bound to an address, counts recorded after the response verifies', () => {
+  it('accepts a bound nonce only from the address it was issued to', () => {
+    const issuer = new NonceIssuer();
+    const nonce = issuer.issue('192.0.2.1');
+    expect(issuer.check(nonce, '00000001', '192.0.2.2')).toBe('invalid');
+    expect(issuer.check(nonce, '00000001')).toBe('invalid');
+    expect(issuer.check(nonce, '00000001', '192.0.2.1')).toBe('ok');
+  });
+
+  it('check records nothing; record refuses a count recorded first by a concurrent request', () => {
+    const issuer = new NonceIssuer();
+    const nonce = issuer.issue('192.0.2.1');
+    expect(issuer.check(nonce, '00000001', '192.0.2.1')).toBe('ok');
+    expect(issuer.check(nonce, '00000001', '192.0.2.1')).toBe('ok');
+    expect(issuer.tracked).toBe(0);
+    expect(issuer.record(nonce, '00000001')).toBe('ok');
+    expect(issuer.record(nonce, '00000001')).toBe('replayed');
+    expect(issuer.check(nonce, '00000001', '192.0.2.1')).toBe('replayed');
+  });
+});
+
+describe('failed-answer back-off per (AOR, address)', () => {
+  it('makes a pair wait after its free failures, doubling up to the cap, and never another pair', () => {
+    const limiter = new AuthFailureLimiter({ freeFailures: 2, backoffMs: 100, maxBackoffMs: 350 });
+    limiter.failed('sip:a@x', '192.0.2.1', 0);
+    limiter.failed('sip:a@x', '192.0.2.1', 0);
+    expect(limiter.waitMs('sip:a@x', '192.0.2.1', 0)).toBe(0);
+    limiter.failed('sip:a@x', '192.0.2.1', 0);
+    expect(limiter.waitMs('sip:a@x', '192.0.2.1', 0)).toBe(100);
+    limiter.failed('sip:a@x', '192.0.2.1', 100);
+    expect(limiter.waitMs('sip:a@x', '192.0.2.1', 100)).toBe(200);
+    limiter.failed('sip:a@x', '192.0.2.1', 300);
+    expect(limiter.waitMs('sip:a@x', '192.0.2.1', 300)).toBe(350);
+    expect(limiter.waitMs('sip:a@x', '192.0.2.2', 300)).toBe(0);
+    expect(limiter.waitMs('sip:b@x', '192.0.2.1', 300)).toBe(0);
+    limiter.succeeded('sip:a@x', '192.0.2.1');
+    expect(limiter.waitMs('sip:a@x', '192.0.2.1', 300)).toBe(0);
+  });
+
+  it('forgets quiet pairs and stays within its bound', () => {
+    const limiter = new AuthFailureLimiter({ freeFailures: 0, forgetAfterMs: 1_000, maxPairs: 10 });
+    limiter.failed('sip:a@x', '192.0.2.1', 0);
+    expect(limiter.waitMs('sip:a@x', '192.0.2.1', 500)).toBeGreaterThan(0);
+    expect(limiter.waitMs('sip:a@x', '192.0.2.1', 1_001)).toBe(0);
+    for (let i = 0; i < 50; i++) limiter.failed(`sip:u${i}@x`, '192.0.2.1', 2_000);
+    expect(limiter.size).toBe(10);
   });
 });

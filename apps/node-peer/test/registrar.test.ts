@@ -55,13 +55,13 @@ describe('registrar (RFC 3261 §10, RFC 7616 digest against overlay credentials)
     expect(peer.front.stats.registrations).toBeGreaterThanOrEqual(1);
   });
 
-  it('refuses a wrong password 403, an unknown user 404, and binding another user’s AOR 403', async () => {
+  it('answers a wrong password, an unknown user and binding another user’s AOR alike: a fresh 401', async () => {
     const peer = overlay.peers[2]!;
     const before = peer.front.stats.authFailures;
     const wrong = await overlay.client(peer, 'sip:alice@localhost', 'guess');
-    expect((await wrong.registrar.register(600)).status).toBe(403);
+    expect((await wrong.registrar.register(600)).status).toBe(401);
     const unknown = await overlay.client(peer, 'sip:nobody@localhost', 'x');
-    expect((await unknown.registrar.register(600)).status).toBe(404);
+    expect((await unknown.registrar.register(600)).status).toBe(401);
     // Alice's own username and password, but Bob's AOR in To: the credential checked is Bob's.
     const { ua } = await overlay.client(peer, 'sip:bob@localhost', undefined);
     const impostor = new RegisterClient({
@@ -72,8 +72,8 @@ describe('registrar (RFC 3261 §10, RFC 7616 digest against overlay credentials)
       password: 'wonderland',
       contact: `<${ua.contactUri}>`,
     });
-    expect((await impostor.register(600)).status).toBe(403);
-    expect(peer.front.stats.authFailures).toBe(before + 2);
+    expect((await impostor.register(600)).status).toBe(401);
+    expect(peer.front.stats.authFailures).toBe(before + 3);
     expect(await overlay.peers[0]!.front.location!.lookup('sip:bob@localhost')).toEqual([]);
     expect(await overlay.peers[0]!.front.location!.lookup('sip:nobody@localhost')).toEqual([]);
   });

@@ -32,7 +32,7 @@ describe('interop with sipp (Debian sip-tester, unmodified) against a 3-peer ove
     expect(bindings.map((b) => b.contact)).toContain(`sip:alice@127.0.0.1:${port}`);
   });
 
-  it('a wrong password: 401, then 403, and no binding', async () => {
+  it('a wrong password: 401, then a fresh 401, and no binding', async () => {
     const peer = overlay.peers[0]!;
     const before = peer.front.stats.authFailures;
     const run = await runSipp('register-wrong-password.xml', {

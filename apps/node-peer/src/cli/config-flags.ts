@@ -13,7 +13,8 @@ export function withConfigFlags(command: Command): Command {
   return command
     .option('-c, --config <file>', 'JSON config file (defaults < file < XPP_NODE_* environment < flags)')
     .option('--domain <name>', 'SIP domain served by the overlay (default localhost)')
-    .option('--host <address>', 'address the SIP, XPP and HTTP sockets bind (default 127.0.0.1)')
+    .option('--host <address>', 'address the SIP and XPP sockets bind and advertise (default 127.0.0.1)')
+    .option('--http-host <address>', 'address the HTTP side binds (default 127.0.0.1: this machine only)')
     .option('--sip-port <port>', 'SIP over UDP (default 5060)')
     .option('--xpp-port <port>', 'XPP over UDP (default 5070)')
     .option('--http-port <port>', '/healthz, /metrics, /status and admin (default 9464)')

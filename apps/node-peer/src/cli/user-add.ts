@@ -1,7 +1,9 @@
 import { createCredential, encodeCredential, signCredential } from '@xpp/dht';
+import { signAdminRequest } from '../admin-auth.js';
 import type { NodeConfig } from '../config.js';
 import { loadAdminPrivateKey } from '../data-dir.js';
 import { NodeError } from '../errors.js';
+import { ADMIN_CREDENTIALS_PATH } from '../http-server.js';
 
 export interface UserAddInput {
   readonly aor: string;
@@ -13,9 +15,15 @@ export interface UserAddInput {
   readonly via?: string;
 }
 
-/** Where the admin endpoints of the node named by `via` (or the local one) are. */
-export function nodeUrl(config: Pick<NodeConfig, 'httpPort'>, via: string | undefined): string {
-  const base = via ?? `http://127.0.0.1:${config.httpPort}`;
+/** Where the admin endpoints of the node named by `via` (or the local one, at its HTTP host) are. */
+export function nodeUrl(
+  config: Pick<NodeConfig, 'httpPort'> & Partial<Pick<NodeConfig, 'httpHost'>>,
+  via: string | undefined,
+): string {
+  const host = config.httpHost ?? '127.0.0.1';
+  // A wildcard bind is reached on loopback; an IPv6 literal goes in brackets.
+  const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const base = via ?? `http://${local}:${config.httpPort}`;
   return /^https?:\/\//.test(base) ? base.replace(/\/+$/, '') : `http://${base}`;
 }
 
@@ -25,7 +33,7 @@ export function nodeUrl(config: Pick<NodeConfig, 'httpPort'>, via: string | unde
  * node's local admin endpoint.
  */
 export async function addUser(
-  config: Pick<NodeConfig, 'domain' | 'dataDir' | 'httpPort'>,
+  config: Pick<NodeConfig, 'domain' | 'dataDir' | 'httpPort'> & Partial<Pick<NodeConfig, 'httpHost'>>,
   input: UserAddInput,
 ): Promise<{ aor: string; username: string; realm: string; serial: number }> {
   const adminKey = loadAdminPrivateKey(config.dataDir);
@@ -46,7 +54,14 @@ export async function addUser(
     res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ credential: Buffer.from(encodeCredential(credential)).toString('hex') }),
+      // Signed, timestamped and with a nonce: the node takes it once, within five minutes.
+      body: JSON.stringify(
+        signAdminRequest(
+          ADMIN_CREDENTIALS_PATH,
+          Buffer.from(encodeCredential(credential)).toString('hex'),
+          adminKey,
+        ),
+      ),
       signal: AbortSignal.timeout(30_000),
     });
   } catch (cause) {

@@ -12,6 +12,7 @@ import {
   type TransportAddress,
 } from '@xpp/session-sdp';
 import type { FlowTable } from '../registrar/flows.js';
+import { flowForRequest, retargetedFor } from './flow-match.js';
 import { localTag } from '../sip/tags.js';
 import {
   cancelFor,
@@ -145,19 +146,23 @@ export class SipProxy {
   #inDialog(request: SipRequest, transaction: ServerTransaction | undefined): void {
     const nextRoute = request.headers.get('route');
     const next = nextRoute === undefined ? undefined : parseNameAddr(nextRoute)?.uri;
-    const target =
-      next !== undefined
-        ? uriTarget(next)
-        : (this.#o.flows.byContact(request.uri)?.source ?? uriTarget(request.uri));
+    // A contact of one of our flows is delivered only for the dialog it belongs to (flow-match.ts).
+    const delivery = next === undefined ? flowForRequest(this.#o.flows, request) : undefined;
+    if (delivery !== undefined) {
+      this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source });
+      return;
+    }
+    const target = next !== undefined ? uriTarget(next) : uriTarget(request.uri);
     if (target === undefined) this.#reject(request, transaction, 404, 'not-found');
     else this.#forward(request, transaction, { uri: request.uri, target });
   }
 
   /** A request that no Route of ours brought: by its Request-URI alone. */
   #route(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
-    const flow = this.#o.flows.byContact(request.uri);
-    if (flow !== undefined) {
-      this.#forward(request, transaction, { uri: request.uri, target: flow.source });
+    // A contact of one of our flows: delivered only for the registration or dialog it belongs to (flow-match.ts).
+    const delivery = flowForRequest(this.#o.flows, request);
+    if (delivery !== undefined) {
+      this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source });
       return;
     }
     const addressee = addresseeOf(request.uri, this.#o.domain, this.#self);
@@ -267,7 +272,10 @@ export class SipProxy {
     }
     const peer = await this.#o.location.peer(flowPeer);
     const target = peer === undefined ? undefined : uriTarget(peer.contact.uri);
-    return target === undefined ? 'no-flow-peer' : { uri: best.contact, target, flowPeer };
+    // The flow peer learns whose registration the contact is for from the Request-URI (flow-match.ts).
+    return target === undefined
+      ? 'no-flow-peer'
+      : { uri: retargetedFor(best.contact, aor), target, flowPeer };
   }
 
   #forward(

@@ -24,12 +24,15 @@ export interface Flow {
  * The flows of clients registered through this peer, keyed by AOR and binding identity, with indexes by contact
  * URI (how an incoming request is matched to a flow), by AOR (what a registrar's 200 lists) and of the flows that
  * advertised `+sip.xpp-peer` (the invite policy's candidates), so that no REGISTER or policy tick walks every flow.
- * Bounded; pure (time comes in as arguments).
+ * The contact index keeps every flow with a given contact, whatever its AOR: a user who registers another user's
+ * contact URI adds a flow of her own AOR beside his, never replaces his, and a request is matched to a flow by
+ * contact *and* AOR ({@link ofAorContact}). Bounded; pure (time comes in as arguments).
  */
 export class FlowTable {
   readonly #max: number;
   readonly #flows = new Map<string, Flow>();
-  readonly #byContact = new Map<string, Flow>();
+  /** Contact URI without parameters → the flows registered with it, by flow key (one per AOR and identity). */
+  readonly #byContact = new Map<string, Map<string, Flow>>();
   /** AOR → its flows by flow key; an AOR without flows has no entry. */
   readonly #byAor = new Map<string, Map<string, Flow>>();
   /** Flows that advertised `+sip.xpp-peer`, by flow key. */
@@ -65,7 +68,10 @@ export class FlowTable {
     const stored: Flow = { ...flow, since: sameSource ? previous.since : now };
     if (previous !== undefined) this.#unindex(key, previous);
     this.#flows.set(key, stored);
-    this.#byContact.set(contactKey(stored.binding.contact), stored);
+    const contact = contactKey(stored.binding.contact);
+    let withContact = this.#byContact.get(contact);
+    if (withContact === undefined) this.#byContact.set(contact, (withContact = new Map()));
+    withContact.set(key, stored);
     let ofAor = this.#byAor.get(stored.aor);
     if (ofAor === undefined) this.#byAor.set(stored.aor, (ofAor = new Map()));
     ofAor.set(key, stored);
@@ -98,9 +104,18 @@ export class FlowTable {
     return this.#xppPeers.values();
   }
 
-  /** The flow whose contact URI is `uri`, URI parameters aside (a request retargeted to a contact, in-dialog). */
-  byContact(uri: string): Flow | undefined {
-    return this.#byContact.get(contactKey(uri));
+  /** Every flow registered with contact URI `uri`, URI parameters aside, of whatever AOR. */
+  withContact(uri: string): Flow[] {
+    const flows = this.#byContact.get(contactKey(uri));
+    return flows === undefined ? [] : [...flows.values()];
+  }
+
+  /**
+   * The flow of `aor` registered with contact `uri` (URI parameters aside): where a request retargeted to that
+   * contact for that AOR, or within a dialog of that AOR, goes. Never another AOR's flow with the same contact.
+   */
+  ofAorContact(aor: string, uri: string): Flow | undefined {
+    return this.withContact(uri).find((flow) => flow.aor === aor);
   }
 
   /** The flow of `aor` with binding identity `binding`. */
@@ -133,7 +148,9 @@ export class FlowTable {
 
   #unindex(key: string, flow: Flow): void {
     const contact = contactKey(flow.binding.contact);
-    if (this.#byContact.get(contact) === flow) this.#byContact.delete(contact);
+    const withContact = this.#byContact.get(contact);
+    if (withContact?.get(key) === flow) withContact.delete(key);
+    if (withContact?.size === 0) this.#byContact.delete(contact);
     const ofAor = this.#byAor.get(flow.aor);
     ofAor?.delete(key);
     if (ofAor?.size === 0) this.#byAor.delete(flow.aor);

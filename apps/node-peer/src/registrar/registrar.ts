@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import {
+  createCredential,
   DhtError,
   normaliseAor,
+  verifyDigest,
+  type Credential,
   REMOVED_BINDING_LIFETIME,
   type Binding,
   type DigestAlgorithm,
@@ -15,6 +19,7 @@ import {
   type SipResponse,
   type TransportAddress,
 } from '@xpp/session-sdp';
+import type { AuthFailureLimiter } from './auth-limiter.js';
 import { parseDigestAuthorization } from './authorization.js';
 import {
   DEFAULT_EXPIRY_BOUNDS,
@@ -33,6 +38,10 @@ export interface RegistrarOptions {
   readonly location: LocationService;
   readonly flows: FlowTable;
   readonly nonces: NonceIssuer;
+  /** Back-off of failed answers per (AOR, source address). */
+  readonly limiter: AuthFailureLimiter;
+  /** This peer's SIP address: a digest `uri` naming it names this registrar. */
+  readonly local?: () => TransportAddress;
   /** This peer's id: the flow peer of the bindings it stores. */
   readonly peerId: Uint8Array;
   readonly clock: Clock;
@@ -54,7 +63,7 @@ export type RegisterResult =
   | 'queried'
   | 'challenged'
   | 'auth-failed'
-  | 'unknown-user'
+  | 'auth-backoff'
   | 'forbidden'
   | 'bad-request'
   | 'too-brief'
@@ -79,10 +88,17 @@ export interface RegisterOutcome {
 export class Registrar {
   readonly #o: RegistrarOptions;
   readonly #bounds: ExpiryBounds;
+  /** What an unknown AOR's answer is checked against: a random password nobody knows. */
+  readonly #standIn: Credential;
 
   constructor(options: RegistrarOptions) {
     this.#o = options;
     this.#bounds = { ...DEFAULT_EXPIRY_BOUNDS, ...options.expiry };
+    this.#standIn = createCredential({
+      aor: `sip:unknown@${options.domain}`,
+      realm: options.domain,
+      password: randomBytes(16).toString('hex'),
+    });
   }
 
   get bounds(): ExpiryBounds {
@@ -120,25 +136,43 @@ export class Registrar {
     const authorization = request.headers.get('authorization');
     const credentials = authorization === undefined ? undefined : parseDigestAuthorization(authorization);
     if (credentials === undefined || credentials.realm !== this.#o.domain)
-      return answer(401, 'challenged', this.#challenge(false));
-    const nonce = this.#o.nonces.verify(credentials.nonce, credentials.nc);
-    if (nonce !== 'ok') return answer(401, 'challenged', this.#challenge(nonce === 'stale'));
+      return answer(401, 'challenged', this.#challenge(false, source));
+    // RFC 2617 §3.2.2.5: the digest covers the uri the client names, which must name what this request does: a
+    // response computed for another resource is not an answer to this request.
+    if (!this.#namesThisRegistrar(credentials.uri, request.uri))
+      return answer(400, 'bad-request', [], 'Bad Request - digest uri does not match the Request-URI');
+    const nonce = this.#o.nonces.check(credentials.nonce, credentials.nc, source.address);
+    if (nonce !== 'ok') return answer(401, 'challenged', this.#challenge(nonce === 'stale', source));
+    const now = this.#o.clock.now();
+    const wait = this.#o.limiter.waitMs(aor, source.address, now);
+    if (wait > 0)
+      return answer(
+        403,
+        'auth-backoff',
+        [['Retry-After', String(Math.ceil(wait / 1000))]],
+        'Forbidden - too many failed attempts from this address, retry later',
+      );
     const fields: DigestResponseFields = { ...credentials, method: request.method };
+    let verdict: 'ok' | 'failed';
     try {
-      const verdict = await this.#o.location.verifyDigest(aor, fields);
-      if (verdict === 'unknown-user') return answer(404, 'unknown-user');
-      if (verdict === 'wrong-response')
-        return answer(403, 'auth-failed', [], 'Forbidden - wrong credentials');
+      verdict = await this.#verify(aor, fields);
     } catch (error) {
-      if (DhtError.is(error, 'UNSUPPORTED_DIGEST')) return answer(401, 'challenged', this.#challenge(false));
-      if (DhtError.is(error, 'BAD_SIGNATURE') || DhtError.is(error, 'CREDENTIAL_REFUSED'))
-        return answer(403, 'auth-failed', [], 'Forbidden - credential not signed by the administrator');
+      if (DhtError.is(error, 'UNSUPPORTED_DIGEST'))
+        return answer(401, 'challenged', this.#challenge(false, source));
       return this.#overlayFailure(error, answer);
     }
+    if (verdict === 'failed') {
+      // Spec §6: an unknown user and a wrong password get the same fresh challenge, limited the same way.
+      this.#o.limiter.failed(aor, source.address, this.#o.clock.now());
+      return answer(401, 'auth-failed', this.#challenge(false, source));
+    }
+    // The count is recorded only now that the response verified: a wrong answer never uses up a client's counts.
+    const recorded = this.#o.nonces.record(credentials.nonce, credentials.nc as string);
+    if (recorded !== 'ok') return answer(401, 'challenged', this.#challenge(recorded === 'stale', source));
+    this.#o.limiter.succeeded(aor, source.address);
 
     const bound: { contact: RegisterContact; expires: number }[] = [];
     const removed: string[] = [];
-    const now = this.#o.clock.now();
     // Whether this peer already held a flow of the AOR: then its 200 lists the bindings it holds instead of reading
     // them back from the overlay (docs/decisions/node-peer-register-throughput.md).
     const heldBefore = this.#o.flows.hasAor(aor);
@@ -209,9 +243,48 @@ export class Registrar {
     return held;
   }
 
-  /** One challenge per algorithm, in order of preference, sharing one nonce. */
-  #challenge(stale: boolean): [string, string][] {
-    const nonce = this.#o.nonces.issue();
+  /**
+   * Whether `fields` answer the challenge for `aor`. A missing credential, one whose signature fails and a wrong
+   * response are all `failed`, and an unknown AOR is checked against a stand-in credential so that its answer takes
+   * the same steps (an overlay read, one digest computed) as a known one's: neither the status nor the work done
+   * tells which users exist.
+   */
+  async #verify(aor: string, fields: DigestResponseFields): Promise<'ok' | 'failed'> {
+    let credential: Credential | undefined;
+    try {
+      credential = await this.#o.location.credential(aor);
+    } catch (error) {
+      if (DhtError.is(error, 'BAD_SIGNATURE') || DhtError.is(error, 'CREDENTIAL_REFUSED')) return 'failed';
+      throw error;
+    }
+    if (credential === undefined) {
+      verifyDigest(this.#standIn, fields);
+      return 'failed';
+    }
+    return verifyDigest(credential, fields) ? 'ok' : 'failed';
+  }
+
+  /**
+   * Whether a digest `uri` names this request's target: the Request-URI itself, or — a REGISTER's Request-URI
+   * names the registrar — this peer's own SIP address, which stock clients put there (sipp uses `sip:ip:port` of
+   * the server it sends to).
+   */
+  #namesThisRegistrar(digestUri: string, requestUri: string): boolean {
+    if (sameRequestUri(digestUri, requestUri)) return true;
+    const local = this.#o.local?.();
+    const named = parseSipUri(digestUri);
+    return (
+      local !== undefined &&
+      named !== undefined &&
+      named.user === undefined &&
+      named.host.toLowerCase() === local.address.toLowerCase() &&
+      (named.port ?? 5060) === local.port
+    );
+  }
+
+  /** One challenge per algorithm, in order of preference, sharing one nonce bound to the client's address. */
+  #challenge(stale: boolean, source: TransportAddress): [string, string][] {
+    const nonce = this.#o.nonces.issue(source.address);
     return (this.#o.digestAlgorithms ?? DEFAULT_DIGEST_ALGORITHMS).map((algorithm) => [
       'WWW-Authenticate',
       `Digest realm="${this.#o.domain}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`,
@@ -238,4 +311,27 @@ export class Registrar {
       'Server Internal Error - overlay unavailable',
     );
   }
+}
+
+/**
+ * Whether the digest `uri` names the Request-URI: the same text, or the same SIP URI once parsed (host case,
+ * parameter order). Anything that does not parse must match exactly.
+ */
+function sameRequestUri(digestUri: string, requestUri: string): boolean {
+  if (digestUri === requestUri) return true;
+  const a = parseSipUri(digestUri);
+  const b = parseSipUri(requestUri);
+  if (a === undefined || b === undefined) return false;
+  const params = (p: ReadonlyMap<string, string | null>) =>
+    [...p]
+      .map(([k, v]) => `${k.toLowerCase()}=${v ?? ''}`)
+      .sort()
+      .join(';');
+  return (
+    a.scheme === b.scheme &&
+    a.user === b.user &&
+    a.host.toLowerCase() === b.host.toLowerCase() &&
+    (a.port ?? 5060) === (b.port ?? 5060) &&
+    params(a.params) === params(b.params)
+  );
 }

@@ -23,6 +23,7 @@ import { transactionKeyOf } from '../proxy/forwarding.js';
 import { SipProxy } from '../proxy/proxy.js';
 import { RecordRouteSigner } from '../proxy/record-route.js';
 import { AnsweredRegisters, DEFAULT_MAX_ANSWERED } from '../registrar/answered.js';
+import { AuthFailureLimiter, type AuthLimits } from '../registrar/auth-limiter.js';
 import type { ExpiryBounds } from '../registrar/contacts.js';
 import { DEFAULT_MAX_FLOWS, FlowTable } from '../registrar/flows.js';
 import { NonceIssuer } from '../registrar/nonces.js';
@@ -65,6 +66,8 @@ export interface SipFrontOptions {
   /** Nonce lifetime, ms (default 300 000) and nonces tracked for replay protection (default 100 000). */
   readonly nonceLifetimeMs?: number;
   readonly maxTrackedNonces?: number;
+  /** Back-off of failed digest answers per (AOR, source address); defaults in `DEFAULT_AUTH_LIMITS`. */
+  readonly authLimits?: Partial<AuthLimits>;
   /** How often the invite policy is asked, ms. Default 5 000. */
   readonly inviteIntervalMs?: number;
   /** First backoff after a failed invitation, ms. Default 30 000. */
@@ -91,8 +94,10 @@ export interface SipFrontStats {
   clients: number;
   /** 401 challenges sent. */
   challenges: number;
-  /** REGISTERs refused for wrong credentials (403). */
+  /** REGISTERs whose digest failed: a wrong response or an unknown user, answered alike (a fresh 401). */
   authFailures: number;
+  /** REGISTERs refused unchecked (403, Retry-After) while their (AOR, address) pair waits after failures. */
+  authBackoffs: number;
   /** Requests forwarded by the proxy. */
   proxied: number;
   /** Requests answered with an error, by reason. */
@@ -118,7 +123,15 @@ export class SipFront {
   readonly #events = new TypedEvents<SipFrontEvents>();
   readonly #flows: FlowTable;
   readonly #nonces: NonceIssuer;
-  readonly #counts = { registrations: 0, challenges: 0, authFailures: 0, keepalives: 0, listenerErrors: 0 };
+  readonly #counts = {
+    registrations: 0,
+    challenges: 0,
+    authFailures: 0,
+    authBackoffs: 0,
+    keepalives: 0,
+    listenerErrors: 0,
+  };
+  readonly #limiter: AuthFailureLimiter;
   readonly #rejected: Record<string, number> = {};
   #node: OverlayNode | undefined;
   #location: LocationService | undefined;
@@ -144,6 +157,7 @@ export class SipFront {
       ...(options.nonceLifetimeMs === undefined ? {} : { lifetime: options.nonceLifetimeMs }),
       ...(options.maxTrackedNonces === undefined ? {} : { maxTracked: options.maxTrackedNonces }),
     });
+    this.#limiter = new AuthFailureLimiter(options.authLimits);
     this.#rateSince = this.#clock.now();
     this.hooks = {
       onSipRequest: (request, transaction, source) => this.#onRequest(request, transaction, source),
@@ -190,6 +204,8 @@ export class SipFront {
       location,
       flows: this.#flows,
       nonces: this.#nonces,
+      limiter: this.#limiter,
+      local: () => node.ua.layer.local,
       peerId: node.peerId,
       clock: this.#clock,
       ...(this.#o.expiry === undefined ? {} : { expiry: this.#o.expiry }),
@@ -224,7 +240,7 @@ export class SipFront {
         })),
       invite: async (candidate) => {
         if (node.state !== 'peer') throw new NodeError('NOT_RUNNING', 'this node is not a peer yet');
-        return (await node.invite(inviteTarget(candidate.id, this.#flows.byContact(candidate.id)?.source)))
+        return (await node.invite(inviteTarget(candidate.id, xppFlowSource(this.#flows, candidate.id))))
           .peerId;
       },
       onResult: (candidate, result) => {
@@ -274,6 +290,7 @@ export class SipFront {
     if (this.#sweepTimer !== undefined) this.#clock.clearTimer(this.#sweepTimer);
     this.#proxy?.clear();
     this.#answered.clear();
+    this.#limiter.clear();
     this.#flows.clear();
     this.#events.removeAll();
   }
@@ -351,6 +368,10 @@ export class SipFront {
         this.#counts.authFailures++;
         this.#reject(outcome.result);
         break;
+      case 'auth-backoff':
+        this.#counts.authBackoffs++;
+        this.#reject(outcome.result);
+        break;
       default:
         this.#reject(outcome.result);
     }
@@ -426,6 +447,7 @@ function isForOverlay(request: SipRequest, peerIdHex: string): boolean {
 
 const STATELESS_RESULTS: ReadonlySet<RegisterResult> = new Set<RegisterResult>([
   'challenged',
+  'auth-backoff',
   'bad-request',
   'forbidden',
   'too-brief',
@@ -447,6 +469,11 @@ function inviteTarget(contact: string, source: TransportAddress | undefined): st
     port: source.port,
     params: new Map(),
   });
+}
+
+/** The source of the `+sip.xpp-peer` flow registered with `contact` (the candidates are listed by contact). */
+function xppFlowSource(flows: FlowTable, contact: string): TransportAddress | undefined {
+  return flows.withContact(contact).find((flow) => flow.xppPeer)?.source;
 }
 
 function overloaded(request: SipRequest): SipResponse {
