@@ -70,6 +70,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     invitePolicy: createDefaultInvitePolicy(definedOnly(policy)),
     ...(intervalMs === undefined ? {} : { inviteIntervalMs: intervalMs }),
     ...(config.digestAlgorithms === undefined ? {} : { digestAlgorithms: config.digestAlgorithms }),
+    ...(config.sipTransactionLimits === undefined
+      ? {}
+      : { transactionLimits: definedOnly(config.sipTransactionLimits) }),
     logger: logger.child({ part: 'sip' }),
   });
   const node = await OverlayNode.create({

@@ -7,6 +7,7 @@ import {
   parseSipUri,
   parseVia,
   responseTarget,
+  statelessToTag,
   type ServerTransaction,
   type SipRequest,
   type SipResponse,
@@ -146,8 +147,12 @@ export class SipProxy {
 
   /** A request for no user: OPTIONS gets 200 with what we allow, anything else 404. */
   #answerServer(request: SipRequest, transaction: ServerTransaction | undefined): void {
+    // Stateless (RFC 3261 §8.2.7): the answer depends on the request alone, so it holds no slot for Timer J and a
+    // flood of OPTIONS fills no table.
     if (request.method === 'OPTIONS')
-      transaction?.respond(createResponse(request, 200, { toTag: localTag(), headers: [['Allow', ALLOW]] }));
+      transaction?.respondStateless(
+        createResponse(request, 200, { toTag: statelessToTag(request), headers: [['Allow', ALLOW]] }),
+      );
     else this.#reject(request, transaction, 404, 'not-found');
   }
 

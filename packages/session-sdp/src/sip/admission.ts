@@ -52,12 +52,13 @@ export interface ServerTransactionLimits {
 }
 
 /**
- * Defaults, sized by memory (docs/decisions/node-peer-proxy.md, "Overload"): a server transaction of an ordinary
- * request (≈ 600-octet request, parsed, its last response and timers) measured about 5 KiB of heap, so 16 384 of
- * them take about 80 MiB; at the codec's 16 KiB limit on both request and response a slot is ≈ 50 KiB, and the
- * per-source and per-address shares bound what one attacker holds (1 024 × 50 KiB ≈ 50 MiB per class).
- * Per source, a priority class may hold 1 024 (another peer forwards many clients' requests from one port); one
- * IP address 4 096 (clients behind one NAT); an `other` request 128 per source and 1 024 per address.
+ * Defaults, sized by memory (docs/decisions/node-peer-proxy.md, "Overload"). A non-INVITE server transaction of a
+ * 600-octet request, answered and waiting out Timer J, measured 3.9 KiB of heap (request parsed, response bytes,
+ * timers, table entries); with a 4 KB request 7.3 KiB. 16 384 ordinary ones take ≈ 64 MiB. The worst case, long
+ * headers that every response copies (Via, From, To) up to the codec's 16 KiB, is ≈ 36 KiB a slot, ≈ 576 MiB for a
+ * full table: reaching it takes at least 12 source addresses (`other` requests stop at 1 024 per address and at
+ * `total - reserved`). Per source, a priority class may hold 1 024 (another peer forwards many clients' requests
+ * from one port); per address 4 096 (clients behind one NAT); `other` requests 128 per source, 1 024 per address.
  */
 export const DEFAULT_SERVER_TRANSACTION_LIMITS: ServerTransactionLimits = {
   total: 16_384,
