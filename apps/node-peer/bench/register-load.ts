@@ -1,7 +1,10 @@
 // `pnpm --filter @xpp/node-peer bench`: sipp REGISTER load with digest against one peer of a 5-peer overlay of
 // real `xpp-node` processes on loopback, at rising offered rates; the baseline is the same load against a
 // one-peer overlay (every record local, no overlay hops) measured in the same run. Last line: one JSON object.
+// BENCH_CASE=flood: the same REGISTER load at one rate (BENCH_FLOOD_RATE, default 250/s) against a one-peer overlay,
+// without and then with one source flooding OPTIONS at BENCH_FLOOD_PPS (default 5 000/s), in one run.
 import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +19,8 @@ const USERS = Number(process.env['BENCH_USERS'] ?? 2000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const RATES = (process.env['BENCH_RATES'] ?? '250,500,1000,2000').split(',').map(Number);
 const PEERS = 5;
+const FLOOD_RATE = Number(process.env['BENCH_FLOOD_RATE'] ?? 250);
+const FLOOD_PPS = Number(process.env['BENCH_FLOOD_PPS'] ?? 5000);
 
 interface RunResult {
   readonly offered: number;
@@ -245,6 +250,73 @@ function sustained(results: readonly RunResult[]): RunResult & { sustained: bool
   return { ...results.reduce((best, r) => (r.perSec > best.perSec ? r : best)), sustained: false };
 }
 
+/**
+ * One UDP source sending OPTIONS for unknown users of the domain (each proxied, and held for Timer J when admitted)
+ * at `pps`, in bursts every 10 ms, until stopped. Returns a function that stops it and says how many it sent.
+ */
+async function flood(sipPort: number, pps: number): Promise<() => Promise<number>> {
+  const socket = createSocket('udp4');
+  socket.on('message', () => undefined);
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const port = socket.address().port;
+  let sent = 0;
+  const burst = Math.max(1, Math.round(pps / 100));
+  const timer = setInterval(() => {
+    for (let i = 0; i < burst; i++) {
+      const n = sent++;
+      const text =
+        `OPTIONS sip:nobody${n}@localhost SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bK-f${n};rport\r\n` +
+        `From: <sip:flood@localhost>;tag=f${n}\r\nTo: <sip:nobody${n}@localhost>\r\nCall-ID: flood-${n}\r\n` +
+        `CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`;
+      socket.send(text, sipPort, '127.0.0.1');
+    }
+  }, 10);
+  return async () => {
+    clearInterval(timer);
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    return sent;
+  };
+}
+
+/** BENCH_CASE=flood: REGISTER load alone, then with the flood, against one peer; prints one JSON line. */
+async function measureFlood(): Promise<void> {
+  const base = mkdtempSync(join(tmpdir(), 'xpp-bench-flood-'));
+  const net = await overlay(base, 1, 0);
+  try {
+    const users = await addUsers(base, net.http[0]!);
+    const target = { sip: net.sip[0]!, pid: net.procs[0]!.child.pid! };
+    const quiet = await sipp(mkdtempSync(join(base, 'sipp-quiet-')), users, target, FLOOD_RATE);
+    const stop = await flood(target.sip, FLOOD_PPS);
+    const loaded = await sipp(mkdtempSync(join(base, 'sipp-flood-')), users, target, FLOOD_RATE);
+    const flooded = await stop();
+    const metrics = await (await fetch(`http://127.0.0.1:${net.http[0]!}/metrics`)).text();
+    const refused = [...metrics.matchAll(/sip_rejected_total\{reason="(overload-[a-z]+)"\} (\d+)/g)].map(
+      ([, reason, n]) => `${reason} ${n}`,
+    );
+    for (const [label, r] of [['no flood', quiet] as const, ['flood', loaded] as const])
+      console.log(
+        `${label}: offered ${r.offered}/s → ${r.perSec}/s ok, failures ${(r.failureRate * 100).toFixed(2)}%, ` +
+          `p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms`,
+      );
+    console.log(`flood: ${flooded} OPTIONS sent; refused: ${refused.join(', ') || 'none'}`);
+    console.log(
+      JSON.stringify({
+        case: 'flood',
+        floodPps: FLOOD_PPS,
+        registerPerSec: loaded.perSec,
+        p99Ms: Number(loaded.p99Ms.toFixed(2)),
+        failureRate: Number(loaded.failureRate.toFixed(4)),
+        quietRegisterPerSec: quiet.perSec,
+        quietP99Ms: Number(quiet.p99Ms.toFixed(2)),
+        ratioToQuiet: Number((loaded.perSec / Math.max(1, quiet.perSec)).toFixed(2)),
+      }),
+    );
+  } finally {
+    for (const p of net.procs) p.child.kill('SIGTERM');
+    await Promise.all(net.procs.map((p) => p.exited));
+  }
+}
+
 const version = /SIPp v\S+/.exec(spawnSync('sipp', ['-v'], { encoding: 'utf8' }).stdout ?? '')?.[0];
 if (version === undefined) throw new Error('sipp is not installed: `apt-get install -y sip-tester`');
 console.log(
@@ -252,6 +324,11 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );
+if (process.env['BENCH_CASE'] === 'flood') {
+  console.log(`${USERS} users, ${SECONDS} s per run, ${FLOOD_RATE} REGISTER/s, flood ${FLOOD_PPS} OPTIONS/s`);
+  await measureFlood();
+  process.exit(0);
+}
 console.log(`${USERS} users, ${SECONDS} s per offered rate, rates ${RATES.join(', ')}/s`);
 const baseline = sustained(await measure('1-peer baseline', 1, 0));
 const main = sustained(await measure(`one peer of ${PEERS}`, PEERS, 2));

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_SERVER_TRANSACTION_LIMITS } from '@xpp/session-sdp';
 import { z } from 'zod';
 import { NodeError } from './errors.js';
 
@@ -70,6 +71,28 @@ export const configSchema = z
         intervalMs: z.number().int().min(50).optional(),
       })
       .strict()
+      .optional(),
+    /**
+     * Server transaction shares (defaults: @xpp/session-sdp DEFAULT_SERVER_TRANSACTION_LIMITS, sized by memory;
+     * docs/decisions/node-peer-proxy.md "Overload"). Config file only.
+     */
+    sipTransactionLimits: z
+      .object({
+        total: z.number().int().min(1).optional(),
+        reserved: z.number().int().min(0).optional(),
+        perSource: z.number().int().min(1).optional(),
+        perAddress: z.number().int().min(1).optional(),
+        otherPerSource: z.number().int().min(0).optional(),
+        otherPerAddress: z.number().int().min(0).optional(),
+        retryAfterS: z.number().int().min(0).max(86_400).optional(),
+      })
+      .strict()
+      .refine(
+        (l) =>
+          (l.reserved ?? DEFAULT_SERVER_TRANSACTION_LIMITS.reserved) <=
+          (l.total ?? DEFAULT_SERVER_TRANSACTION_LIMITS.total),
+        { message: 'reserved must not exceed total', path: ['reserved'] },
+      )
       .optional(),
   })
   .strict();

@@ -73,6 +73,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     ...(config.digestAlgorithms === undefined ? {} : { digestAlgorithms: config.digestAlgorithms }),
     recordRouteKey: loadRecordRouteKey(config.dataDir),
     foreignCalls: config.foreignCalls === true,
+    ...(config.sipTransactionLimits === undefined
+      ? {}
+      : { transactionLimits: definedOnly(config.sipTransactionLimits) }),
     logger: logger.child({ part: 'sip' }),
   });
   const node = await OverlayNode.create({

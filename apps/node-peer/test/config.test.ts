@@ -87,4 +87,14 @@ describe('configuration', () => {
     expect(error.message).toMatch(/invitePolicy\.maxClients: .*\(from config file x\.json\)/);
     expect(error.message).toMatch(/often/);
   });
+
+  it('takes SIP server transaction limits from a config file, and refuses a reserve larger than the total', () => {
+    const file = (values: Record<string, unknown>) => ({ source: 'config file x.json', values });
+    expect(
+      resolveConfig([file({ sipTransactionLimits: { perSource: 16, retryAfterS: 10 } })])
+        .sipTransactionLimits,
+    ).toEqual({ perSource: 16, retryAfterS: 10 });
+    const error = problem(() => resolveConfig([file({ sipTransactionLimits: { total: 100 } })]));
+    expect(error.message).toMatch(/sipTransactionLimits\.reserved: reserved must not exceed total/);
+  });
 });

@@ -73,8 +73,22 @@ export type {
 export { ClientTransaction, type ClientTransactionEvent, ackForFailure } from './sip/client-transaction.js';
 export { ServerTransaction, type ServerTransactionEvent } from './sip/server-transaction.js';
 export {
+  TransactionAdmission,
+  DEFAULT_SERVER_TRANSACTION_LIMITS,
+  admissionClassOf,
+  isLoopback,
+  type AdmissionClass,
+  type AdmissionRefusal,
+  type AdmissionResult,
+  type AdmissionTicket,
+  type ServerTransactionLimits,
+  type TransactionAdmissionPolicy,
+} from './sip/admission.js';
+export { statelessToTag } from './sip/stateless.js';
+export {
   SipTransactionLayer,
   DEFAULT_MAX_TRANSACTIONS,
+  type OverloadReason,
   type SipLayerStats,
   type SipTransactionLayerOptions,
 } from './sip/transaction-layer.js';

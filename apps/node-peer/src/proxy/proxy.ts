@@ -6,6 +6,7 @@ import {
   parseNameAddr,
   parseVia,
   responseTarget,
+  statelessToTag,
   type ServerTransaction,
   type SipRequest,
   type SipResponse,
@@ -193,11 +194,17 @@ export class SipProxy {
    * (RFC 3261 §8.2.1), anything else 404.
    */
   #answerServer(request: SipRequest, transaction: ServerTransaction | undefined): void {
+    // Stateless (RFC 3261 §8.2.7): the answer depends on the request alone, so it holds no slot for Timer J and a
+    // flood of OPTIONS fills no table.
     if (request.method === 'OPTIONS')
-      transaction?.respond(createResponse(request, 200, { toTag: localTag(), headers: [['Allow', ALLOW]] }));
+      transaction?.respondStateless(
+        createResponse(request, 200, { toTag: statelessToTag(request), headers: [['Allow', ALLOW]] }),
+      );
     else if (!KNOWN_METHODS.has(request.method)) {
       this.#count('unknown-method');
-      transaction?.respond(createResponse(request, 501, { toTag: localTag(), headers: [['Allow', ALLOW]] }));
+      transaction?.respondStateless(
+        createResponse(request, 501, { toTag: statelessToTag(request), headers: [['Allow', ALLOW]] }),
+      );
     } else this.#reject(request, transaction, 404, 'not-found');
   }
 

@@ -16,6 +16,8 @@ import {
   type SipRequestHook,
   type SipResponse,
   type TransportAddress,
+  TransactionAdmission,
+  type ServerTransactionLimits,
 } from '@xpp/session-sdp';
 import { NodeError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -79,6 +81,11 @@ export interface SipFrontOptions {
    * registration; refreshed by a REGISTER once less than the longest registration is left.
    */
   readonly peerRecordLifetime?: number;
+  /**
+   * Server transaction shares per source, per address and in total on the node's SIP socket (default
+   * `DEFAULT_SERVER_TRANSACTION_LIMITS`, sized by memory): what keeps a flood from one source off everyone else.
+   */
+  readonly transactionLimits?: Partial<ServerTransactionLimits>;
 }
 
 export const DEFAULT_MAX_REGISTERS_IN_FLIGHT = 512;
@@ -100,7 +107,10 @@ export interface SipFrontStats {
   authBackoffs: number;
   /** Requests forwarded by the proxy. */
   proxied: number;
-  /** Requests answered with an error, by reason. */
+  /**
+   * Requests answered with an error, by reason; `overload-<reason>` are the SIP layer's 503s for want of a server
+   * transaction slot (`source`, `address`, `reserved`, `class`, `total`, `table`).
+   */
   rejected: Record<string, number>;
   /** RFC 5626 keepalives (STUN Binding, CRLF) answered on the SIP socket. */
   keepalives: number;
@@ -175,6 +185,8 @@ export class SipFront {
     const rejected: Record<string, number> = { ...this.#rejected };
     for (const [reason, n] of Object.entries(proxy?.rejected ?? {}))
       rejected[reason] = (rejected[reason] ?? 0) + n;
+    for (const [reason, n] of Object.entries(this.#node?.ua.layer.stats.overloadByReason ?? {}))
+      if (n > 0) rejected[`overload-${reason}`] = n;
     return {
       ...this.#counts,
       bindings: this.#flows.size,
@@ -193,6 +205,7 @@ export class SipFront {
     if (this.#node !== undefined)
       throw new NodeError('ALREADY_RUNNING', 'this SIP front is already attached to a node');
     this.#node = node;
+    node.ua.layer.setAdmissionPolicy(new TransactionAdmission(this.#o.transactionLimits));
     const location = new LocationService({
       storage: node,
       adminPublicKey: this.#o.adminPublicKey,

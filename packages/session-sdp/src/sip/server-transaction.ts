@@ -46,6 +46,17 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
     this.transition({ type: 'respond', response });
   }
 
+  /**
+   * Answers as a stateless UAS (RFC 3261 §8.2.7): sends `response` once and ends the transaction at once, so it
+   * holds no table slot for Timer J (or H). A retransmitted request then meets no transaction and is answered
+   * afresh, so use it only for answers that depend on the request alone (OPTIONS to the server, 405, 501) and
+   * give them a To tag from `statelessToTag`, the same for every retransmission.
+   */
+  respondStateless(response: SipResponse): void {
+    this.transition({ type: 'respond', response });
+    this.abandon();
+  }
+
   transition(event: ServerTransactionEvent): void {
     const { T1, T2, T4 } = this.context.timers;
     const state = this.current;

@@ -2,6 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '@xpp/reliability';
 import { SessionError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
+import {
+  TransactionAdmission,
+  type AdmissionRefusal,
+  type AdmissionTicket,
+  type TransactionAdmissionPolicy,
+} from './admission.js';
 import { ClientTransaction } from './client-transaction.js';
 import { createResponse, decodeSip, parseCSeq, serializeSip, type SipCodecLimits } from './codec.js';
 import type { SipRequest, SipResponse } from './message.js';
@@ -11,8 +17,15 @@ import type { ClientTransactionUser, TransactionContext } from './transaction-co
 import type { DatagramFilter, InboundDatagram, SipTransport } from './transport.js';
 import { BRANCH_MAGIC_COOKIE, branchOf, formatVia, parseVia, responseTarget, stampReceived } from './via.js';
 
-/** Default bound on live transactions (client and server together). */
-export const DEFAULT_MAX_TRANSACTIONS = 1_024;
+/**
+ * Default hard bound on live transactions, client and server together: room for the admission policy's server
+ * transactions (`DEFAULT_SERVER_TRANSACTION_LIMITS.total`, 16 384) and as many client transactions (a proxy opens
+ * one for each request it forwards). See the policy for the memory this takes.
+ */
+export const DEFAULT_MAX_TRANSACTIONS = 32_768;
+
+/** Why the layer refused a new request 503: the admission policy's reasons, or `table` (the hard bound). */
+export type OverloadReason = AdmissionRefusal | 'table';
 
 /** Counters of everything the layer dropped or answered on its own. */
 export interface SipLayerStats {
@@ -24,8 +37,10 @@ export interface SipLayerStats {
   badRequestsAnswered: number;
   /** Responses that matched no client transaction (passed to `onStrayResponse`). */
   strayResponses: number;
-  /** Requests refused with 503 because the transaction table was full. */
+  /** Requests refused with 503 (with Retry-After) for want of a server transaction slot, in all. */
   overloadRejected: number;
+  /** The same, by reason. */
+  overloadByReason: Record<OverloadReason, number>;
   sendErrors: number;
   /**
    * Exceptions thrown by `onRequest`/`onStrayResponse` (a thrown request handler gets 500 sent for it) and by
@@ -40,8 +55,13 @@ export interface SipTransactionLayerOptions extends SipCodecLimits {
   readonly transport: SipTransport;
   readonly clock?: Clock;
   readonly timers?: Partial<SipTimerValues>;
-  /** Default {@link DEFAULT_MAX_TRANSACTIONS}. */
+  /** Hard bound on live transactions, client and server. Default {@link DEFAULT_MAX_TRANSACTIONS}. */
   readonly maxTransactions?: number;
+  /**
+   * Who may open a server transaction (per-source, per-address and total shares). Default a
+   * {@link TransactionAdmission} with its default limits; see also {@link SipTransactionLayer.setAdmissionPolicy}.
+   */
+  readonly admission?: TransactionAdmissionPolicy;
   /**
    * A new request. `transaction` is the server transaction to answer through; it is undefined for an ACK that
    * matched none (the ACK of a 2xx, which belongs to the dialog).
@@ -68,6 +88,7 @@ export class SipTransactionLayer {
     badRequestsAnswered: 0,
     strayResponses: 0,
     overloadRejected: 0,
+    overloadByReason: { source: 0, address: 0, reserved: 0, class: 0, total: 0, table: 0 },
     sendErrors: 0,
     handlerErrors: 0,
     diverted: 0,
@@ -78,6 +99,9 @@ export class SipTransactionLayer {
   readonly #options: SipTransactionLayerOptions;
   readonly #clients = new Map<string, ClientTransaction>();
   readonly #servers = new Map<string, ServerTransaction>();
+  /** The admission slot each live server transaction holds, by key: released when it ends. */
+  readonly #tickets = new Map<string, AdmissionTicket>();
+  #admission: TransactionAdmissionPolicy;
   readonly #context: TransactionContext;
   readonly #maxTransactions: number;
   #closed = false;
@@ -86,6 +110,7 @@ export class SipTransactionLayer {
     this.#options = options;
     this.#transport = options.transport;
     this.#maxTransactions = options.maxTransactions ?? DEFAULT_MAX_TRANSACTIONS;
+    this.#admission = options.admission ?? new TransactionAdmission();
     this.#context = {
       clock: options.clock ?? systemClock,
       timers: { ...DEFAULT_SIP_TIMERS, ...options.timers },
@@ -93,6 +118,7 @@ export class SipTransactionLayer {
       terminated: (key) => {
         this.#clients.delete(key);
         this.#servers.delete(key);
+        this.#release(key);
       },
     };
     options.transport.setReceiver((datagram, source) => this.receive(datagram, source));
@@ -119,6 +145,14 @@ export class SipTransactionLayer {
     return () => {
       this.#filters = this.#filters.filter((f) => f !== filter);
     };
+  }
+
+  /**
+   * Replaces the admission policy for new server transactions (an application that shares a node's socket sets its
+   * own limits); transactions already admitted release their slots to the policy that admitted them.
+   */
+  setAdmissionPolicy(policy: TransactionAdmissionPolicy): void {
+    this.#admission = policy;
   }
 
   get timers(): SipTimerValues {
@@ -274,13 +308,18 @@ export class SipTransactionLayer {
       return;
     }
     if (this.size >= this.#maxTransactions) {
-      this.stats.overloadRejected++;
-      this.#answerStateless(request, source, 503);
+      this.#refuse(request, source, 'table', DEFAULT_RETRY_AFTER_S);
+      return;
+    }
+    const admission = this.#admission.admit(request, source);
+    if (!admission.admitted) {
+      this.#refuse(request, source, admission.reason, admission.retryAfterS);
       return;
     }
     const errorsBefore = this.stats.handlerErrors;
     const transaction = new ServerTransaction(key, request, responseTarget(stamped), this.#context);
     this.#servers.set(key, transaction);
+    this.#tickets.set(key, admission.ticket);
     if (request.method === 'INVITE') transaction.respond(createResponse(request, 100));
     this.#guard(() => this.#options.onRequest(request, transaction, source));
     // A transaction user that threw: answer 500 for it (ignored if it had already answered finally).
@@ -296,16 +335,36 @@ export class SipTransactionLayer {
     }
   }
 
-  #answerStateless(request: SipRequest, source: TransportAddress, status: number, reason?: string): void {
+  /** 503 with Retry-After, counted by reason: no transaction is kept for it. */
+  #refuse(request: SipRequest, source: TransportAddress, reason: OverloadReason, retryAfterS: number): void {
+    this.stats.overloadRejected++;
+    this.stats.overloadByReason[reason]++;
+    this.#answerStateless(request, source, 503, undefined, retryAfterS);
+  }
+
+  #release(key: string): void {
+    const ticket = this.#tickets.get(key);
+    if (ticket === undefined) return;
+    this.#tickets.delete(key);
+    ticket.release();
+  }
+
+  #answerStateless(
+    request: SipRequest,
+    source: TransportAddress,
+    status: number,
+    reason?: string,
+    retryAfterS?: number,
+  ): void {
     const via = parseVia(request.headers.get('via') ?? '');
     const stamped = via === undefined ? undefined : stampReceived(via, source);
     const target = stamped === undefined ? source : responseTarget(stamped);
     try {
-      const response = createResponse(
-        request,
-        status,
-        reason === undefined ? {} : { reason: reasonPhrase(reason) },
-      );
+      const response = createResponse(request, status, {
+        ...(reason === undefined ? {} : { reason: reasonPhrase(reason) }),
+        // A 503 says when to come back (RFC 3261 §21.5.4): clients that honour it stop adding to the load.
+        ...(retryAfterS === undefined ? {} : { headers: [['Retry-After', String(retryAfterS)]] }),
+      });
       if (stamped !== undefined) response.headers.setFirst('Via', formatVia(stamped));
       this.#send(serializeSip(response), target);
     } catch {
@@ -331,8 +390,13 @@ export class SipTransactionLayer {
     for (const transaction of [...this.#clients.values(), ...this.#servers.values()]) transaction.abandon();
     this.#clients.clear();
     this.#servers.clear();
+    for (const ticket of this.#tickets.values()) ticket.release();
+    this.#tickets.clear();
   }
 }
+
+/** Retry-After of the 503 for a full table, seconds (the policy's refusals carry their own). */
+const DEFAULT_RETRY_AFTER_S = 5;
 
 /** A reason phrase from an error message: one line, printable, bounded. */
 function reasonPhrase(text: string): string {

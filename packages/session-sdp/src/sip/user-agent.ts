@@ -9,6 +9,7 @@ import type { SipRequest, SipResponse } from './message.js';
 import { tagOf } from './name-addr.js';
 import type { ServerTransaction } from './server-transaction.js';
 import type { SipTimerValues } from './timer-set.js';
+import { statelessToTag } from './stateless.js';
 import { SipTransactionLayer } from './transaction-layer.js';
 import type { SipTransport } from './transport.js';
 import { UdpSipTransport, type UdpSipTransportOptions } from './udp-transport.js';
@@ -280,11 +281,21 @@ export class SipUserAgent {
         const invite = [...this.#pending.values()].find((p) => p.cancelledBy(request));
         return respond(invite === undefined ? 481 : 200);
       }
+      // Answers that depend on the request alone hold no slot for Timer J (a flood of them fills no table).
       case 'OPTIONS':
-        return respond(200, [['Allow', 'INVITE, ACK, BYE, CANCEL, OPTIONS']]);
+        return this.#respondStateless(request, transaction, 200);
       default:
-        return respond(501, [['Allow', 'INVITE, ACK, BYE, CANCEL, OPTIONS']]);
+        return this.#respondStateless(request, transaction, 501);
     }
+  }
+
+  #respondStateless(request: SipRequest, transaction: ServerTransaction, status: number): void {
+    transaction.respondStateless(
+      createResponse(request, status, {
+        toTag: statelessToTag(request),
+        headers: [['Allow', 'INVITE, ACK, BYE, CANCEL, OPTIONS']],
+      }),
+    );
   }
 
   #offerInvite(request: SipRequest, transaction: ServerTransaction, source: TransportAddress): void {
