@@ -12,7 +12,7 @@ import {
   type TransportAddress,
 } from '../src/index.js';
 import { CaptureTransport } from './helpers/capture-transport.js';
-import { ManualClock } from './helpers/manual-clock.js';
+import { FakeClock } from '@xpp/fragment/testing';
 
 let sequence = 0;
 /** A request from `from` with a fresh branch; `toTag` makes it an in-dialog request. */
@@ -115,7 +115,7 @@ describe('TransactionAdmission (pure policy)', () => {
 
 describe('the transaction layer with an admission policy', () => {
   function setup(policy: TransactionAdmission) {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const transport = new CaptureTransport(() => clock.now());
     const requests: { request: SipRequest; transaction: ServerTransaction | undefined }[] = [];
     const layer = new SipTransactionLayer({
