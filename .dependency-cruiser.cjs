@@ -14,6 +14,19 @@ const drawn = {
   'apps/node-peer': ['packages/dht', 'packages/session-sdp'],
 };
 
+// A package that is not in the drawing has no place in the layers yet: say where it goes before it is checked.
+const { existsSync, readdirSync } = require('node:fs');
+const { join } = require('node:path');
+for (const group of ['packages', 'apps']) {
+  for (const name of readdirSync(join(__dirname, group))) {
+    const pkg = `${group}/${name}`;
+    if (existsSync(join(__dirname, pkg, 'package.json')) && !(pkg in drawn))
+      throw new Error(
+        `.dependency-cruiser.cjs: ${pkg} is not in the drawn graph; add it with the packages it may import`,
+      );
+  }
+}
+
 // A package may use everything below it, not only its direct neighbours in the drawing (dht uses wire's codecs).
 // Walking the drawing also proves it acyclic: a cycle here would make every rule below meaningless.
 function below(pkg, path = []) {
