@@ -15,6 +15,9 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * command away: `fast` (everything not named in `slow`) and `slow`. `vitest run` runs both, so the full suite and
  * its report stay whole; `vitest run --project fast` (`pnpm test:fast`) or `--project slow` (`pnpm test:slow`)
  * run one. The split is by file, in each package's vitest.config.ts, so no test needs to know about it.
+ * The packages' `test:fast` scripts add `--no-isolate`: each worker then loads a package's modules once instead of
+ * once per file, which cuts the loop to less than half. `vitest run` (CI) keeps every file isolated, so a file that
+ * passes alone but fails in the fast loop leaks state (timers, listeners, module globals) into the next one.
  * @param {TestOptions} [test]
  * @param {Split} [split]
  */
