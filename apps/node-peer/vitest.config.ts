@@ -1,3 +1,14 @@
 import { packageConfig } from '@xpp/vitest-config';
 
-export default packageConfig();
+// `slow`: files that run for ~10 s or more on the 2-core machines; `pnpm test:fast` leaves them out.
+export default packageConfig(
+  {},
+  {
+    slow: [
+      'test/cli.test.ts', // starts and stops daemons
+      'test/shutdown.test.ts', // daemons handing over on SIGTERM
+      'test/demo.test.ts', // the demo: a 5-peer overlay
+      'test/sipp-interop.test.ts', // interop with sipp
+    ],
+  },
+);

@@ -1,3 +1,16 @@
 import { packageConfig } from '@xpp/vitest-config';
 
-export default packageConfig();
+// `slow`: files that run for ~10 s or more on the 2-core machines; `pnpm test:fast` leaves them out.
+export default packageConfig(
+  {},
+  {
+    slow: [
+      'test/simulation.test.ts', // the 1,000-peer simulation: minutes
+      'test/churn.test.ts', // churn over real UDP
+      'test/lossy.test.ts', // a lossy relay over real UDP
+      'test/testnet.test.ts', // testnets over real UDP
+      'test/overlay-node.test.ts', // a 40-peer overlay over real UDP
+      'test/node-security.test.ts', // overlays over real UDP
+    ],
+  },
+);

@@ -1,3 +1,11 @@
 import { packageConfig } from '@xpp/vitest-config';
 
-export default packageConfig();
+// `slow`: files that run for ~10 s or more on the 2-core machines; `pnpm test:fast` leaves them out.
+export default packageConfig(
+  {},
+  {
+    slow: [
+      'test/testbed.test.ts', // network namespaces and nftables, as root
+    ],
+  },
+);
