@@ -9,6 +9,8 @@ export default packageConfig(
       'test/shutdown.test.ts', // daemons handing over on SIGTERM
       'test/demo.test.ts', // the demo: a 5-peer overlay
       'test/sipp-interop.test.ts', // interop with sipp
+      'test/interop-defaults.test.ts', // xpp-node processes on defaults, with sipp
+      'test/overload.test.ts', // floods of thousands of requests
     ],
   },
 );
