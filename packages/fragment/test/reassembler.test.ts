@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { encodeMessage } from '@xpp/wire';
 import { describe, expect, it } from 'vitest';
-import { FragmentError, Fragmenter, HELD_FRAGMENT_OVERHEAD, Reassembler, seqAdd } from '../src/index.js';
+import { FragmentError, Fragmenter, HELD_FRAGMENT_OVERHEAD, Reassembler, seqAdd } from '@xpp/fragment';
 import { FakeClock, message, pieces, type Piece } from './helpers.js';
 
 function setup(initialSeq: number, options: Partial<ConstructorParameters<typeof Reassembler>[0]> = {}) {

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/index.js';
+import type { Clock } from '@xpp/dht';
 
 /** A clock the test moves by hand. */
 export class FakeClock implements Clock {

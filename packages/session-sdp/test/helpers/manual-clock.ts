@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../src/index.js';
+import type { Clock, TimerHandle } from '@xpp/session-sdp';
 
 interface Scheduled {
   readonly at: number;
