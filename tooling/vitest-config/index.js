@@ -34,7 +34,13 @@ export function selfAliases(dir) {
  */
 export function packageConfig(test = {}) {
   return defineConfig({
-    resolve: { alias: selfAliases(process.cwd()) },
+    // From the config's root, not the shell's directory: a workspace run (vitest projects) has one root per package.
+    plugins: [
+      {
+        name: 'xpp-self-aliases',
+        config: (config) => ({ resolve: { alias: selfAliases(config.root ?? process.cwd()) } }),
+      },
+    ],
     test: {
       include: ['test/**/*.test.ts'],
       reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
