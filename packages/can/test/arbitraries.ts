@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Zone, maxZoneDepth, type Point } from '../src/index.js';
+import { Zone, maxZoneDepth, type Point } from '@xpp/can';
 
 export const dimensions = fc.integer({ min: 1, max: 8 });
 export const coordinate = fc.integer({ min: 0, max: 0xffffffff });

@@ -1,7 +1,7 @@
 import { WireError } from '@xpp/wire';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Zone, pointCodec, zoneCodec } from '../src/index.js';
+import { Zone, pointCodec, zoneCodec } from '@xpp/can';
 import { dimensions, pointOf, zoneOf } from './arbitraries.js';
 
 /** Decoding untrusted octets either yields a value or throws a WireError — nothing else. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Zone, axisDistance, squaredDistance, torusDistance } from '../src/index.js';
+import { Zone, axisDistance, squaredDistance, torusDistance } from '@xpp/can';
 import { edgyCoordinate, zoneAndPoint } from './arbitraries.js';
 
 const M = 2 ** 32;

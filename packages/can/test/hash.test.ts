@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CanError, MAX_AOR_LENGTH, hashKey, normaliseAor } from '../src/index.js';
+import { CanError, MAX_AOR_LENGTH, hashKey, normaliseAor } from '@xpp/can';
 
 describe('hashing', () => {
   it('uses a prefix of the same digest for every d', () => {

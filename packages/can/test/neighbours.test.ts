@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Zone, areNeighbours, neighbourAxis, neighboursAmong } from '../src/index.js';
+import { Zone, areNeighbours, neighbourAxis, neighboursAmong } from '@xpp/can';
 import { zoneOf } from './arbitraries.js';
 
 const z = (d: number, path: string) => Zone.fromPath(d, path);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Zone, nextHop, type NeighbourZone } from '../src/index.js';
+import { Zone, nextHop, type NeighbourZone } from '@xpp/can';
 
 const z = (path: string, d = 2) => Zone.fromPath(d, path);
 const Q = 2 ** 30;

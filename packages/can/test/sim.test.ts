@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SimulatedOverlay, areNeighbours, runSimulation, type JoinRule } from '../src/index.js';
+import { SimulatedOverlay, areNeighbours, runSimulation, type JoinRule } from '@xpp/can';
 import { churn } from './arbitraries.js';
 
 /** Everything a consistent overlay must satisfy, checked by brute force against the overlay's own tables. */

@@ -6,7 +6,7 @@ import {
   Zone,
   chooseTakeover,
   takeoverDelayMs,
-} from '../src/index.js';
+} from '@xpp/can';
 
 const z = (path: string) => Zone.fromPath(2, path);
 

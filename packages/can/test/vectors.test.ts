@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { WireError, fromHex, toHex } from '@xpp/wire';
 import { describe, expect, it } from 'vitest';
-import { Zone, hashAor, hashKey, normaliseAor, pointCodec, zoneCodec } from '../src/index.js';
+import { Zone, hashAor, hashKey, normaliseAor, pointCodec, zoneCodec } from '@xpp/can';
 
 // Computed independently (Python hashlib and integer arithmetic), not by this package.
 interface Vectors {

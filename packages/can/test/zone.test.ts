@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CanError, Zone, maxZoneDepth } from '../src/index.js';
+import { CanError, Zone, maxZoneDepth } from '@xpp/can';
 import { dimensions, pointOf, zoneOf } from './arbitraries.js';
 
 const TWO_32 = 2 ** 32;

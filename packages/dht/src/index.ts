@@ -23,41 +23,16 @@ export {
   type Binding,
   type BindingId,
   type WireRecord,
-  u8Codec,
-  kindCodec,
-  keyCodec,
-  peerIdCodec,
-  opaquePointCodec,
-  opaqueZoneCodec,
   contactCodec,
   peerRecordCodec,
-  neighbourCodec,
   bindingIdCodec,
   bindingCodec,
   bindingSubkey,
 } from './values.js';
 export { DhtOperation } from './operations.js';
-export {
-  DhtOption,
-  type RecordPiece,
-  recordPieceCodec,
-  flagCodec,
-  operationTypeCodec,
-  type ReplicaDigest,
-  replicaDigestCodec,
-  REPLICA_DIGEST_OCTETS,
-} from './options.js';
-export {
-  MAX_RECORD_PIECE_SIZE,
-  encodeRecord,
-  decodeRecord,
-  recordOptions,
-  readRecords,
-  recordWireSize,
-  batchRecords,
-  valueOptions,
-  readValue,
-} from './records.js';
+export { DhtOption, type RecordPiece, type ReplicaDigest } from './options.js';
+// The bodies of the requests a client of the overlay sends (ROUTE, PUT, GET, REMOVE) and their answers; the
+// overlay's own upkeep (JOIN, LEAVE, NEIGHBOUR-UPDATE, TAKEOVER, REPLICATE) is spoken by `OverlayNode` alone.
 export {
   type RouteRequest,
   type PutRequest,
@@ -65,9 +40,6 @@ export {
   type GetRequest,
   type RecordsBody,
   type RemoveRequest,
-  type HandoffRequest,
-  type NeighbourUpdateRequest,
-  type TakeoverRequest,
   encodeRoute,
   decodeRoute,
   encodePut,
@@ -80,13 +52,6 @@ export {
   decodeRecords,
   encodeRemove,
   decodeRemove,
-  encodeHandoff,
-  decodeHandoff,
-  encodeNeighbourUpdate,
-  decodeNeighbourUpdate,
-  encodeTakeover,
-  decodeTakeover,
-  refusalOptions,
 } from './messages.js';
 export {
   type RecordRole,
@@ -145,12 +110,6 @@ export {
   createDefaultInvitePolicy,
   advertisesXppPeer,
 } from './invite-policy.js';
-export {
-  type PendingForwardTableOptions,
-  DEFAULT_PENDING_FORWARDS,
-  PendingForwardTable,
-  nextHopLimit,
-} from './pending-forwards.js';
 export { OverlayNode } from './node/overlay-node.js';
 export {
   OVERLAY_NODE_DEFAULTS,
@@ -169,16 +128,7 @@ export type {
   LeaveEvent,
   ReplicatedEvent,
 } from './node/events.js';
-export {
-  REPLICATE,
-  DEFAULT_REPLICAS,
-  type ReplicateRequest,
-  encodeReplicate,
-  decodeReplicate,
-  replicaTargets,
-  recordSetDigest,
-  sameDigest,
-} from './node/replication.js';
+export { DEFAULT_REPLICAS } from './node/replication.js';
 export type { ReplicationStats } from './node/replicator.js';
 export {
   type LocationStorage,

@@ -1,7 +1,7 @@
 import { hashKey } from '@xpp/can';
 import { seededRandom, waitFor } from '@xpp/reliability/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OverlayNode } from '../src/index.js';
+import { OverlayNode } from '@xpp/dht';
 import {
   checkStructure,
   FAST,

@@ -1,24 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WireError, type ValueCodec } from '@xpp/wire';
+import { bindingCodec, bindingIdCodec, contactCodec, DhtOption, peerRecordCodec } from '@xpp/dht';
+import { flagCodec, operationTypeCodec, recordPieceCodec, replicaDigestCodec } from '../src/options.js';
 import {
-  bindingCodec,
-  bindingIdCodec,
-  contactCodec,
-  DhtOption,
-  flagCodec,
   keyCodec,
   kindCodec,
   neighbourCodec,
-  operationTypeCodec,
   peerIdCodec,
-  peerRecordCodec,
   opaquePointCodec,
-  recordPieceCodec,
-  replicaDigestCodec,
   u8Codec,
   opaqueZoneCodec,
-} from '../src/index.js';
+} from '../src/values.js';
 import * as arb from './support/arbitraries.js';
 
 /** Decoding untrusted octets returns a value or throws a WireError, nothing else. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DHT_ERROR_STATUS, DhtError } from '../src/index.js';
+import { DHT_ERROR_STATUS, DhtError } from '@xpp/dht';
 
 /** An error whose name matches but whose code is not a DhtError code. */
 class ErrorCodeShim extends Error {
@@ -28,7 +28,7 @@ describe('DhtError', () => {
 
 describe('systemClock', () => {
   it('reads wall-clock milliseconds that do not go backwards', async () => {
-    const { systemClock } = await import('../src/index.js');
+    const { systemClock } = await import('@xpp/dht');
     const first = systemClock.now();
     expect(Math.abs(first - Date.now())).toBeLessThan(60_000);
     let last = first;

@@ -22,7 +22,7 @@ import {
   verifyCredential,
   verifyDigest,
   type DigestResponseFields,
-} from '../src/index.js';
+} from '@xpp/dht';
 
 function code(run: () => unknown): string {
   try {

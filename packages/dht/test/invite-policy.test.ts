@@ -5,7 +5,7 @@ import {
   advertisesXppPeer,
   createDefaultInvitePolicy,
   type InviteCandidate,
-} from '../src/index.js';
+} from '@xpp/dht';
 
 const MIN = DEFAULT_INVITE_POLICY.minStableFlowMs;
 const now = 100 * MIN;

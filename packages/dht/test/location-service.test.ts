@@ -13,7 +13,7 @@ import {
   signCredential,
   type Binding,
   type DigestResponseFields,
-} from '../src/index.js';
+} from '@xpp/dht';
 
 const admin = generateAdminKeyPair();
 const nodes: OverlayNode[] = [];

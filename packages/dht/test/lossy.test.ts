@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordKind } from '../src/index.js';
-import { createTestnet, workloadRecord, workloadUri, type Testnet } from '../src/testing/index.js';
+import { RecordKind } from '@xpp/dht';
+import { createTestnet, workloadRecord, workloadUri, type Testnet } from '@xpp/dht/testing';
 
 // 20 peers over real UDP on loopback, every datagram each of them sends (SIP and XPP) lost with probability 5%:
 // a lossy path in front of every socket. The node does nothing special; SIP retransmits its transactions and XPP

@@ -11,24 +11,26 @@ import {
 import {
   DhtError,
   DhtOption,
-  refusalOptions,
   DhtOperation,
   RecordKind,
   decodeGet,
-  decodeHandoff,
-  decodeNeighbourUpdate,
   decodePut,
   decodePutResponse,
   decodeRecords,
   decodeRemove,
   decodeRoute,
-  decodeTakeover,
   encodeGet,
-  encodeHandoff,
-  encodeNeighbourUpdate,
   encodePut,
   encodeRoute,
-} from '../src/index.js';
+} from '@xpp/dht';
+import {
+  refusalOptions,
+  decodeHandoff,
+  decodeNeighbourUpdate,
+  decodeTakeover,
+  encodeHandoff,
+  encodeNeighbourUpdate,
+} from '../src/messages.js';
 import * as arb from './support/arbitraries.js';
 
 const decoders: [string, (options: readonly XppOption[]) => unknown][] = [

@@ -8,7 +8,7 @@ import {
   RecordKind,
   signCredential,
   type OverlayNodeOptions,
-} from '../src/index.js';
+} from '@xpp/dht';
 import { growOverlay, recordKey, recordValue, settle } from './overlay-support.js';
 
 const nodes: OverlayNode[] = [];

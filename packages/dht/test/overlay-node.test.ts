@@ -2,7 +2,7 @@ import { MemoryNetwork, waitFor } from '@xpp/reliability/testing';
 import { MemoryTransport } from '@xpp/session-sdp/testing';
 import { placeXppCall, SipUserAgent, XppEndpoint } from '@xpp/session-sdp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DhtError, OverlayNode, RecordKind } from '../src/index.js';
+import { DhtError, OverlayNode, RecordKind } from '@xpp/dht';
 import { meanHops } from '../src/node/counters.js';
 import {
   checkStructure,

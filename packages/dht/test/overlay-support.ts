@@ -4,7 +4,7 @@ import { areNeighbours, chooseTakeover, hashKey, type Zone } from '@xpp/can';
 import { seededRandom, waitFor } from '@xpp/reliability/testing';
 import { UdpSipTransport } from '@xpp/session-sdp';
 import { expect } from 'vitest';
-import { OverlayNode, peerRecordCodec, RecordKind, type OverlayNodeOptions } from '../src/index.js';
+import { OverlayNode, peerRecordCodec, RecordKind, type OverlayNodeOptions } from '@xpp/dht';
 import { ImpairedTransport } from '../src/testing/impaired-transport.js';
 
 export interface CrashableNode {

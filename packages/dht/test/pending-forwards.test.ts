@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HOP_LIMIT, DhtError, PendingForwardTable, nextHopLimit } from '../src/index.js';
+import { DEFAULT_HOP_LIMIT, DhtError } from '@xpp/dht';
+import { PendingForwardTable, nextHopLimit } from '../src/pending-forwards.js';
 import { FakeClock } from '@xpp/reliability/testing';
 
 function code(run: () => unknown): string {

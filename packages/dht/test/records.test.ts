@@ -1,18 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OPTION_HEADER_SIZE, WireError } from '@xpp/wire';
+import { DhtOption, RecordKind, type WireRecord } from '@xpp/dht';
 import {
-  DhtOption,
   MAX_RECORD_PIECE_SIZE,
-  RecordKind,
   batchRecords,
   decodeRecord,
   encodeRecord,
   readRecords,
   recordOptions,
   recordWireSize,
-  type WireRecord,
-} from '../src/index.js';
+} from '../src/records.js';
 import * as arb from './support/arbitraries.js';
 
 describe('records on the wire', () => {

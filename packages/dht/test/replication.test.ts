@@ -4,12 +4,11 @@ import { decodeMessage, encodeMessage, WireError } from '@xpp/wire';
 import {
   decodeReplicate,
   encodeReplicate,
-  RecordKind,
   recordSetDigest,
   REPLICATE,
   sameDigest,
-  type StoredRecord,
-} from '../src/index.js';
+} from '../src/node/replication.js';
+import { RecordKind, type StoredRecord } from '@xpp/dht';
 import * as arb from './support/arbitraries.js';
 
 const stored = fc.record({

@@ -1,7 +1,7 @@
 import { areNeighbours, hashKey } from '@xpp/can';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordKind, type OverlayNode } from '../src/index.js';
-import { createTestnet, workloadRecord, workloadUri, type Testnet } from '../src/testing/index.js';
+import { RecordKind, type OverlayNode } from '@xpp/dht';
+import { createTestnet, workloadRecord, workloadUri, type Testnet } from '@xpp/dht/testing';
 
 // 1,000 peers in one process over the in-memory network: the very OverlayNode, SIP user agent, XPP endpoint and
 // secured sessions that run over UDP, only the datagram transport differs. Stages share one overlay, in order.

@@ -13,7 +13,7 @@ import {
   signCredential,
   type Binding,
   type StoreChange,
-} from '../src/index.js';
+} from '@xpp/dht';
 import { FakeClock } from '@xpp/reliability/testing';
 
 const AOR = 'sip:alice@example.org';

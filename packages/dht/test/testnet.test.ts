@@ -4,7 +4,7 @@ import { MemoryTransport } from '@xpp/session-sdp/testing';
 import { fileURLToPath } from 'node:url';
 import { readmeExamples } from '@xpp/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DhtError, peerRecordCodec, RecordKind } from '../src/index.js';
+import { DhtError, peerRecordCodec, RecordKind } from '@xpp/dht';
 import {
   createTestnet,
   ImpairedTransport,
@@ -12,7 +12,7 @@ import {
   waitFor,
   type Testnet,
   type TestnetOptions,
-} from '../src/testing/index.js';
+} from '@xpp/dht/testing';
 
 const open: Testnet[] = [];
 afterEach(async () => {

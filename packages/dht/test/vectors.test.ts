@@ -13,7 +13,7 @@ import {
   peerRecordCodec,
   verifyCredential,
   verifyDigest,
-} from '../src/index.js';
+} from '@xpp/dht';
 import {
   RFC8032_PUBLIC,
   RFC8032_SEED,

@@ -1,6 +1,6 @@
 import { Zone } from '@xpp/can';
 import { describe, expect, it } from 'vitest';
-import { ZoneHistory, tilingProblems } from '../src/testing/index.js';
+import { ZoneHistory, tilingProblems } from '@xpp/dht/testing';
 
 const zones = (...paths: string[]) => paths.map((p) => Zone.fromPath(2, p));
 

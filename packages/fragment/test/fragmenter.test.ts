@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Flag, decodeFragment, hasFlag } from '@xpp/wire';
 import { describe, expect, it } from 'vitest';
-import { FragmentError, Fragmenter } from '../src/index.js';
+import { FragmentError, Fragmenter } from '@xpp/fragment';
 import { message } from './helpers.js';
 
 const address = { localId: 0xaaaa, remoteId: 0xbbbb };

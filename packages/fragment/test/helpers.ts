@@ -1,5 +1,5 @@
 import { Option, decodeFragment, encodeMessage, hasFlag, Flag } from '@xpp/wire';
-import { Fragmenter } from '../src/index.js';
+import { Fragmenter } from '@xpp/fragment';
 
 /** An encoded PING request carrying `size` octets of DATA filled from `seed`. */
 export function message(number: number, size: number, seed = number): Uint8Array {

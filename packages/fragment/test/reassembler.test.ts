@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { encodeMessage } from '@xpp/wire';
 import { describe, expect, it } from 'vitest';
-import { FragmentError, Fragmenter, HELD_FRAGMENT_OVERHEAD, Reassembler, seqAdd } from '../src/index.js';
-import { FakeClock } from '../src/testing/index.js';
+import { FragmentError, Fragmenter, HELD_FRAGMENT_OVERHEAD, Reassembler, seqAdd } from '@xpp/fragment';
+import { FakeClock } from '@xpp/fragment/testing';
 import { message, pieces, type Piece } from './helpers.js';
 
 function setup(initialSeq: number, options: Partial<ConstructorParameters<typeof Reassembler>[0]> = {}) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { seqAdd, seqDiff, seqInWindow, seqLess } from '../src/index.js';
+import { seqAdd, seqDiff, seqInWindow, seqLess } from '@xpp/fragment';
 
 describe('serial arithmetic (RFC 1982, 16 bits)', () => {
   it.each([

@@ -1,7 +1,7 @@
 import { Flag, decodeAckRanges, decodeFragment, encodeFragment } from '@xpp/wire';
 import { describe, expect, it } from 'vitest';
-import { ReliabilityError, ReliableChannel } from '../src/index.js';
-import { FakeClock, MemoryNetwork, memoryChannelPair } from '../src/testing/index.js';
+import { ReliabilityError, ReliableChannel } from '@xpp/reliability';
+import { FakeClock, MemoryNetwork, memoryChannelPair } from '@xpp/reliability/testing';
 import { collect, equalBytes, handDriven, payloadMessage, randomSizes } from './helpers.js';
 
 function pair(options: ConstructorParameters<typeof MemoryNetwork>[0] = {}, channel = {}) {

@@ -1,6 +1,6 @@
 import { Option, encodeMessage } from '@xpp/wire';
-import { type ChannelOptions, type ReceivedMessage, ReliableChannel } from '../src/index.js';
-import { FakeClock, seededRandom } from '../src/testing/index.js';
+import { type ChannelOptions, type ReceivedMessage, ReliableChannel } from '@xpp/reliability';
+import { FakeClock, seededRandom } from '@xpp/reliability/testing';
 
 /**
  * An encoded request carrying `size` octets of DATA derived from `seed`, so any corruption shows. DATA values

@@ -2,8 +2,8 @@ import type { Socket } from 'node:dgram';
 import fc from 'fast-check';
 import { Flag, encodeFragment, encodeMessage } from '@xpp/wire';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bindUdp, createUdpChannel, socketAddress } from '../src/index.js';
-import { seededRandom } from '../src/testing/index.js';
+import { bindUdp, createUdpChannel, socketAddress } from '@xpp/reliability';
+import { seededRandom } from '@xpp/reliability/testing';
 import { collect, equalBytes, handDriven, payloadMessage } from './helpers.js';
 
 const sockets: Socket[] = [];

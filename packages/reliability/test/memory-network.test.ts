@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Operations, type ReliableChannel } from '../src/index.js';
-import { FakeClock, MemoryNetwork, memoryChannelPair } from '../src/testing/index.js';
+import { Operations, type ReliableChannel } from '@xpp/reliability';
+import { FakeClock, MemoryNetwork, memoryChannelPair } from '@xpp/reliability/testing';
 import { collect, equalBytes, payloadMessage } from './helpers.js';
 import { Operation, Option } from '@xpp/wire';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CongestionWindow, RtoEstimator } from '../src/index.js';
+import { CongestionWindow, RtoEstimator } from '@xpp/reliability';
 
 describe('RtoEstimator (RFC 6298)', () => {
   it('starts at T1 = 500 ms before any sample (§2.1, SIP T1 instead of 1 s)', () => {

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ReliableChannel, bindUdp, createUdpChannel, socketAddress } from '../src/index.js';
-import { LossyRelay, type LossyRelayOptions } from '../src/testing/index.js';
+import { type ReliableChannel, bindUdp, createUdpChannel, socketAddress } from '@xpp/reliability';
+import { LossyRelay, type LossyRelayOptions } from '@xpp/reliability/testing';
 import { collect, equalBytes, payloadMessage, randomSizes } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -8,7 +8,7 @@ import {
   bindUdp,
   createUdpChannel,
   socketAddress,
-} from '../src/index.js';
+} from '@xpp/reliability';
 import { payloadMessage } from './helpers.js';
 
 const sockets: Socket[] = [];

@@ -17,13 +17,13 @@ import {
   buildSdp,
   deriveDirectionalKeys,
   generateXppKeyPair,
-  makeCandidate,
   offerXppSession,
   parseSdp,
   parseSipMessage,
   serializeSip,
   type XppDescription,
 } from '../src/index.js';
+import { makeCandidate } from '../src/sdp/candidate.js';
 
 const DATAGRAM = 1200;
 const PLAIN_PAYLOAD = DATAGRAM - FRAGMENT_HEADER_SIZE;

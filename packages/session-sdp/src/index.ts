@@ -8,8 +8,6 @@ export type {
   ParsedXppDescription,
   BuildSdpOptions,
 } from './sdp/description.js';
-export { formatLtag, parseLtagValue } from './sdp/ltag.js';
-export { candidatePriority, makeCandidate, candidateTargets } from './sdp/candidate.js';
 export {
   XPP_SDP_PROTOCOL,
   DEFAULT_MAX_SDP_OCTETS,
@@ -92,7 +90,7 @@ export {
   type SipLayerStats,
   type SipTransactionLayerOptions,
 } from './sip/transaction-layer.js';
-export { SipDialog, type DialogState, uriAddress } from './sip/dialog.js';
+export { SipDialog, type DialogState } from './sip/dialog.js';
 export { SipCall, type CallEndReason } from './sip/call.js';
 export {
   SipUserAgent,
@@ -112,7 +110,9 @@ export {
   generateXppKeyPair,
   deriveDirectionalKeys,
 } from './crypto/keys.js';
-export { ReplayWindow, DEFAULT_REPLAY_WINDOW, MAX_REPLAY_WINDOW } from './crypto/replay-window.js';
+export { DEFAULT_REPLAY_WINDOW, MAX_REPLAY_WINDOW } from './crypto/replay-window.js';
+// The session table is the endpoint's own; its drop reasons are part of `EndpointDropReason`.
+export type { DropReason } from './demux/session-table.js';
 export {
   SessionCipher,
   COUNTER_SIZE,
@@ -124,21 +124,6 @@ export {
   type CipherStats,
 } from './crypto/session-cipher.js';
 
-export {
-  LtagAllocator,
-  DEFAULT_MAX_ACTIVE_LTAGS,
-  DEFAULT_LTAG_QUARANTINE_MS,
-  type LtagAllocatorOptions,
-} from './demux/ltag-allocator.js';
-export {
-  SessionTable,
-  DEFAULT_MAX_SESSIONS,
-  sameAddress,
-  type SessionEntry,
-  type RouteResult,
-  type DropReason,
-  type SessionTableStats,
-} from './demux/session-table.js';
 export {
   STUN_MAGIC_COOKIE,
   STUN_HEADER_SIZE,
@@ -153,10 +138,8 @@ export {
   decodeStunMessage,
   encodeMappedAddress,
   readMappedAddress,
-  crc32,
 } from './stun/codec.js';
 export {
-  StunBindingTransaction,
   stunBinding,
   DEFAULT_STUN_RTO_MS,
   DEFAULT_STUN_MAX_REQUESTS,

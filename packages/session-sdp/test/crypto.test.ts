@@ -2,14 +2,14 @@ import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync } from 'n
 import fc from 'fast-check';
 import { Flag, encodeFragmentHeader } from '@xpp/wire';
 import { describe, expect, it } from 'vitest';
+import { ReplayWindow } from '../src/crypto/replay-window.js';
 import {
-  ReplayWindow,
   SEAL_OVERHEAD,
   SessionCipher,
   deriveDirectionalKeys,
   generateXppKeyPair,
   type XppKeyPair,
-} from '../src/index.js';
+} from '@xpp/session-sdp';
 
 function header(seq: number, flags = Flag.REL | Flag.LFR): Uint8Array {
   const bytes = new Uint8Array(8);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LtagAllocator, SessionTable } from '../src/index.js';
+import { LtagAllocator } from '../src/demux/ltag-allocator.js';
+import { SessionTable } from '../src/demux/session-table.js';
 import { FakeClock } from '@xpp/fragment/testing';
 
 describe('LtagAllocator', () => {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import fc from 'fast-check';
 import { encodeFragment, Operation, Option } from '@xpp/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { XppEndpoint, type XppSession } from '../src/index.js';
+import { XppEndpoint, type XppSession } from '@xpp/session-sdp';
 
 // A live endpoint with an open secured session takes a stream of hostile datagrams: random bytes, and headers
 // that name the session's real ltags with random flags, sequence numbers and payloads. It must not crash, must

@@ -10,7 +10,7 @@ import {
   type XppDescription,
   type XppEndpointOptions,
   type XppSession,
-} from '../src/index.js';
+} from '@xpp/session-sdp';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -1,8 +1,8 @@
 import { MemoryNetwork } from '@xpp/reliability/testing';
 import { Operation, Option } from '@xpp/wire';
 import { describe, expect, it } from 'vitest';
-import { acceptXppCall, placeXppCall, SipUserAgent, XppEndpoint, type XppCall } from '../src/index.js';
-import { MemoryTransport } from '../src/testing.js';
+import { acceptXppCall, placeXppCall, SipUserAgent, XppEndpoint, type XppCall } from '@xpp/session-sdp';
+import { MemoryTransport } from '@xpp/session-sdp/testing';
 
 // The same endpoint, SIP and session code as over UDP, on an in-memory network: what large simulations run.
 describe('MemoryTransport', () => {

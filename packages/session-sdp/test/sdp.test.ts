@@ -1,15 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  SessionError,
-  buildSdp,
-  candidateTargets,
-  formatLtag,
-  makeCandidate,
-  parseLtagValue,
-  parseSdp,
-  type XppDescription,
-} from '../src/index.js';
+import { SessionError, buildSdp, parseSdp, type XppDescription } from '@xpp/session-sdp';
+import { candidateTargets, makeCandidate } from '../src/sdp/candidate.js';
+import { formatLtag, parseLtagValue } from '../src/sdp/ltag.js';
 
 const key = new Uint8Array(32).map((_, i) => i * 7);
 const offer: XppDescription = {

@@ -14,7 +14,7 @@ import {
   serializeSip,
   stampReceived,
   type SipRequest,
-} from '../src/index.js';
+} from '@xpp/session-sdp';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const crlf = (...lines: string[]) => lines.join('\r\n');

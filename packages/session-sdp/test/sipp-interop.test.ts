@@ -3,12 +3,12 @@ import {
   SipUserAgent,
   answerXppSession,
   deriveDirectionalKeys,
-  formatLtag,
   generateXppKeyPair,
   XppEndpoint,
   offerXppSession,
   type XppCallSetup,
-} from '../src/index.js';
+} from '@xpp/session-sdp';
+import { formatLtag } from '../src/sdp/ltag.js';
 import { fileURLToPath } from 'node:url';
 import { freeUdpPort, runSipp as runSippFile, sippVersion } from '@xpp/test-kit';
 

@@ -4,7 +4,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   SessionError,
   StunAttribute,
-  StunBindingTransaction,
   StunType,
   decodeStunMessage,
   encodeMappedAddress,
@@ -12,7 +11,8 @@ import {
   isStunMessage,
   readMappedAddress,
   stunBinding,
-} from '../src/index.js';
+} from '@xpp/session-sdp';
+import { StunBindingTransaction } from '../src/stun/binding.js';
 import { FakeClock } from '@xpp/fragment/testing';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));

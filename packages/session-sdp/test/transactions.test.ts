@@ -8,7 +8,7 @@ import {
   type SipRequest,
   type SipResponse,
   type ServerTransaction,
-} from '../src/index.js';
+} from '@xpp/session-sdp';
 import { CaptureTransport } from './helpers/capture-transport.js';
 import { FakeClock } from '@xpp/fragment/testing';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SipTransactionLayer, SipUserAgent, answerXppSession, buildSdp } from '../src/index.js';
+import { SipTransactionLayer, SipUserAgent, answerXppSession, buildSdp } from '@xpp/session-sdp';
 import { CaptureTransport } from './helpers/capture-transport.js';
 import { FakeClock } from '@xpp/fragment/testing';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SipUserAgent, type IncomingInvite, type SipCall, type SipMessage } from '../src/index.js';
+import { SipUserAgent, type IncomingInvite, type SipCall, type SipMessage } from '@xpp/session-sdp';
 import { CaptureTransport } from './helpers/capture-transport.js';
 import { FakeClock } from '@xpp/fragment/testing';
 

@@ -14,7 +14,7 @@ import {
   type IncomingInvite,
   type SipResponse,
   type XppDescription,
-} from '../src/index.js';
+} from '@xpp/session-sdp';
 
 const agents: SipUserAgent[] = [];
 async function agent(onInvite?: (invite: IncomingInvite) => void): Promise<SipUserAgent> {

@@ -9,7 +9,7 @@ import {
   type IncomingInvite,
   type XppCall,
   type XppEndpointOptions,
-} from '../src/index.js';
+} from '@xpp/session-sdp';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -14,7 +14,7 @@ import {
   type AckRange,
   type FragmentInit,
   type Message,
-} from '../src/index.js';
+} from '@xpp/wire';
 
 const u16 = fc.integer({ min: 0, max: 0xffff });
 

@@ -9,7 +9,7 @@ import {
   fragmentSize,
   hasFlag,
   MAX_DATAGRAM_SIZE,
-} from '../src/index.js';
+} from '@xpp/wire';
 import { codeOf } from './helpers.js';
 
 const base = { flags: Flag.REL, seq: 1, localId: 2, remoteId: 3 };

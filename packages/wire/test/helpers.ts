@@ -1,4 +1,4 @@
-import { WireError } from '../src/index.js';
+import { WireError } from '@xpp/wire';
 
 /** The `WireError` code `fn` throws, undefined if it returns, or a marker if it throws anything else. */
 export function codeOf(fn: () => unknown): string | undefined {

@@ -8,7 +8,7 @@ import {
   messageSize,
   Option,
   type Message,
-} from '../src/index.js';
+} from '@xpp/wire';
 import { codeOf } from './helpers.js';
 
 /** A message of exactly `size` octets made of DATA options. */

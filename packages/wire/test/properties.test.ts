@@ -16,7 +16,7 @@ import {
   toHex,
   u16ListCodec,
   utf8Codec,
-} from '../src/index.js';
+} from '@xpp/wire';
 import {
   ackRangesArb,
   decodeEverything,

@@ -10,7 +10,7 @@ import {
   utf8Codec,
   WireError,
   type XppOption,
-} from '../src/index.js';
+} from '@xpp/wire';
 import { codeOf } from './helpers.js';
 
 describe('base option types', () => {

@@ -14,7 +14,7 @@ import {
   toHex,
   WireError,
   type AckRange,
-} from '../src/index.js';
+} from '@xpp/wire';
 import vectors from './vectors.json' with { type: 'json' };
 
 interface Vector {

@@ -6,7 +6,7 @@ import {
   type Contact,
   type NeighbourInfo,
   type WireRecord,
-} from '../../src/index.js';
+} from '@xpp/dht';
 
 export const bytes = (min: number, max: number): fc.Arbitrary<Uint8Array> =>
   fc.uint8Array({ minLength: min, maxLength: max });

@@ -4,18 +4,16 @@ import { WireError, decodeMessage, defaultRegistry, encodeMessage, fromHex, type
 import {
   decodeCredential,
   decodeGet,
-  decodeHandoff,
-  decodeNeighbourUpdate,
   decodePut,
   decodePutResponse,
-  decodeRecord,
   decodeRecords,
   decodeRemove,
   decodeRoute,
-  decodeTakeover,
   bindingCodec,
   peerRecordCodec,
-} from '../../src/index.js';
+} from '@xpp/dht';
+import { decodeHandoff, decodeNeighbourUpdate, decodeTakeover } from '../../src/messages.js';
+import { decodeRecord } from '../../src/records.js';
 
 const bodyDecoders: ((options: readonly XppOption[]) => unknown)[] = [
   decodeRoute,

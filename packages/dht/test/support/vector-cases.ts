@@ -10,26 +10,28 @@ import {
   DhtOption,
   RecordKind,
   encodeGet,
-  encodeHandoff,
-  encodeNeighbourUpdate,
   encodePut,
   encodePutResponse,
   encodeRecords,
   encodeRemove,
   encodeRoute,
-  encodeTakeover,
   decodeGet,
-  decodeHandoff,
-  decodeNeighbourUpdate,
   decodePut,
   decodePutResponse,
   decodeRecords,
   decodeRemove,
   decodeRoute,
-  decodeTakeover,
   type Binding,
   type NeighbourInfo,
-} from '../../src/index.js';
+} from '@xpp/dht';
+import {
+  encodeHandoff,
+  encodeNeighbourUpdate,
+  encodeTakeover,
+  decodeHandoff,
+  decodeNeighbourUpdate,
+  decodeTakeover,
+} from '../../src/messages.js';
 
 // The inputs of the golden vectors (test/vectors.json). `scripts/vectors.ts` writes the file from them once;
 // the test checks that today's code still produces and reads exactly those octets.

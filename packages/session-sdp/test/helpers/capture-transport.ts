@@ -4,7 +4,7 @@ import {
   type SipMessage,
   type SipTransport,
   type TransportAddress,
-} from '../../src/index.js';
+} from '@xpp/session-sdp';
 
 /** Records what a SIP layer sends, with the manual clock's time; lets a test inject datagrams. */
 export class CaptureTransport implements SipTransport {
