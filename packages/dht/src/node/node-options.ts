@@ -1,5 +1,5 @@
 import { KeyObject } from 'node:crypto';
-import type { TakeoverOptions, Zone } from '@xpp/can';
+import type { TakeoverOptions } from '@xpp/can';
 import type { Clock } from '@xpp/reliability';
 import type {
   DatagramTransport,
@@ -12,7 +12,10 @@ import { createCredentialVerifier } from '../credential.js';
 import { DhtError } from '../errors.js';
 import type { RecordStoreOptions } from '../store.js';
 import { DEFAULT_REPLICAS } from './replication.js';
-import type { ReplicationStats } from './replicator.js';
+import type { NeighbourSummary, OverlayNodeState, OverlayNodeStats } from './types.js';
+
+// The node's public types live in types.ts (no module there imports back): re-exported here, where they were.
+export type { NeighbourSummary, OverlayNodeState, OverlayNodeStats };
 
 /** Failed calls in a row after which a peer that never answers is dropped as unreachable. */
 export const UNREACHABLE_AFTER_CALLS = 3;
@@ -94,49 +97,6 @@ export interface OverlayNodeOptions {
   readonly onSipRequest?: SipRequestHook;
   /** Sees SIP responses that match no transaction of the node first (a stateless proxy's). */
   readonly onSipStrayResponse?: SipUserAgentOptions['onStrayResponse'];
-}
-
-/** A neighbour as {@link OverlayNode.neighbours} lists it, with the figures of its XPP session when linked. */
-export interface NeighbourSummary {
-  readonly id: string;
-  readonly zones: readonly Zone[];
-  /** An open XPP session leads to it. */
-  readonly linked: boolean;
-  /** Smoothed round-trip time of that session, ms (after its first sample). */
-  readonly srttMs?: number;
-  /** Datagrams that session retransmitted so far. */
-  readonly retransmits: number;
-}
-
-export type OverlayNodeState = 'candidate' | 'peer' | 'leaving' | 'closed';
-
-export interface OverlayNodeStats {
-  readonly state: OverlayNodeState;
-  readonly zones: readonly string[];
-  readonly volume: number;
-  readonly neighbours: number;
-  readonly records: number;
-  /** Records held as the owner of their point, and as replicas for another owner. */
-  readonly recordsByRole: { readonly primary: number; readonly replica: number };
-  /** Operations handled here, by operation name and result (`ok` or the status code). */
-  readonly operations: Readonly<Record<string, number>>;
-  /** Requests this node started (put/get/remove), by operation name and result. */
-  readonly requests: Readonly<Record<string, number>>;
-  /** `hops[h]`: requests this node started that reached their owner in `h` hops (0 = this node). */
-  readonly hops: readonly number[];
-  /** Refused requests and INVITEs (403), and other counted drops, by reason. */
-  readonly refused: Readonly<Record<string, number>>;
-  readonly replication: ReplicationStats;
-  readonly takeovers: { readonly pending: number; readonly won: number; readonly yielded: number };
-  /** Calls to peers being placed or accepted. */
-  readonly connecting: number;
-  /** A re-announcement, re-replication and merge pass is scheduled or running. */
-  readonly settling: boolean;
-  /**
-   * True when nothing is pending: every change has been re-announced and re-replicated, and no takeover, replica
-   * write or call is in progress. The periodic refresh does not count as pending work.
-   */
-  readonly settled: boolean;
 }
 
 /** Refuses option values the node cannot run with, before any socket is opened. */
