@@ -10,7 +10,7 @@ import type {
 import { importAdminPublicKey } from '../admin-keys.js';
 import { createCredentialVerifier } from '../credential.js';
 import { DhtError } from '../errors.js';
-import type { RecordStoreOptions } from '../store.js';
+import type { RecordStore, RecordStoreOptions } from '../store.js';
 import { DEFAULT_REPLICAS } from './replication.js';
 import type { NeighbourSummary, OverlayNodeState, OverlayNodeStats } from './types.js';
 
@@ -55,8 +55,12 @@ export interface OverlayNodeOptions {
   readonly clock?: Clock;
   /** Session security (default `required`). */
   readonly security?: SecurityPolicy;
-  /** Bounds and credential verification of the local store. */
-  readonly store?: Omit<RecordStoreOptions, 'clock'>;
+  /**
+   * The node's records: a store to use as it is (a durable one; it brings its own clock, bounds and credential
+   * check, so `adminPublicKey` cannot be given with it), or the bounds and credential check of the in-memory store
+   * the node makes by default.
+   */
+  readonly store?: RecordStore | Omit<RecordStoreOptions, 'clock'>;
   /**
    * The overlay administrator's Ed25519 public key (spec §5): every CREDENTIAL this node stores — as owner, replica
    * holder or taker — must carry its signature (forged → 403, counted). Overrides `store.verifyCredential`.
@@ -114,6 +118,11 @@ export function checkOptions(options: OverlayNodeOptions): void {
     if (value !== undefined && !(Number.isFinite(value) && value > 0))
       throw new DhtError('INVALID_ARGUMENT', `${name} must be a positive number, got ${String(value)}`);
   }
+  if (options.adminPublicKey !== undefined && isRecordStore(options.store))
+    throw new DhtError(
+      'INVALID_ARGUMENT',
+      'adminPublicKey cannot reach a given store: build it with verifyCredential instead',
+    );
   for (const [name, value] of [
     ['replicas', options.replicas],
     ['settleDelay', options.settleDelay],
@@ -123,10 +132,18 @@ export function checkOptions(options: OverlayNodeOptions): void {
   }
 }
 
+/** Whether `store` is a store instance (rather than the options of the in-memory one). */
+export function isRecordStore(store: OverlayNodeOptions['store']): store is RecordStore {
+  return typeof (store as Partial<RecordStore> | undefined)?.select === 'function';
+}
+
 /** How the store checks CREDENTIAL signatures: with the administrator's key when one is given, else as `store` says. */
 export function credentialVerifier(options: OverlayNodeOptions): RecordStoreOptions['verifyCredential'] {
+  const store = options.store;
   return options.adminPublicKey === undefined
-    ? options.store?.verifyCredential
+    ? isRecordStore(store)
+      ? undefined
+      : store?.verifyCredential
     : createCredentialVerifier(
         options.adminPublicKey instanceof KeyObject
           ? options.adminPublicKey

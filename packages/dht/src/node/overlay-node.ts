@@ -10,7 +10,7 @@ import {
   type TakeoverCandidate,
   type TakeoverOptions,
 } from '@xpp/can';
-import { Emitter, ReliabilityError, systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
+import { Emitter, ReliabilityError, systemClock, type Clock } from '@xpp/reliability';
 import {
   acceptXppCall,
   placeXppCall,
@@ -50,11 +50,11 @@ import { DhtOperation } from '../operations.js';
 import { DhtOption } from '../options.js';
 import { nextHopLimit } from '../pending-forwards.js';
 import { batchRecords } from '../records.js';
-import { RecordStore, type StoredRecord } from '../store.js';
+import { MemoryRecordStore, type RecordStore, type StoredRecord } from '../store.js';
 import type { BindingId, Contact, NeighbourInfo, WireRecord } from '../values.js';
 import { Announcer } from './announcer.js';
 import { NodeCounters } from './counters.js';
-import type { NeighbourDownReason, OverlayNodeEvents, ZoneChangeCause } from './events.js';
+import type { NeighbourDownReason, OverlayNodeEvents } from './events.js';
 import {
   adjacent,
   awaitLink,
@@ -70,6 +70,7 @@ import {
 import {
   checkOptions,
   credentialVerifier,
+  isRecordStore,
   OVERLAY_NODE_DEFAULTS,
   UNREACHABLE_AFTER_CALLS,
   type NeighbourSummary,
@@ -82,7 +83,9 @@ import { PeerListDelta } from './peer-list-delta.js';
 import { peerFromUri } from './peer-uri.js';
 import { Probation } from './probation.js';
 import { decodeReplicate, encodeReplicate, recordSetDigest, REPLICATE, sameDigest } from './replication.js';
+import { Ownership } from './ownership.js';
 import { Replicator } from './replicator.js';
+import { Settler } from './settler.js';
 import {
   prefers,
   TakeoverTable,
@@ -92,14 +95,8 @@ import {
   type Takeover,
 } from './takeover.js';
 import { UnreachablePeers } from './unreachable-peers.js';
-import {
-  mergeSiblings,
-  overlapping,
-  pointOfDigest,
-  resolveOverlap,
-  subtractZones,
-  zoneContaining,
-} from './zones.js';
+import { ZoneRecords } from './zone-records.js';
+import { mergeSiblings, overlapping, resolveOverlap, subtractZones, zoneContaining } from './zones.js';
 
 /**
  * One XPP-PCAN peer (spec xpp-pcan): owns a zone of the CAN (two or more during a takeover), keeps an XPP
@@ -114,6 +111,7 @@ export class OverlayNode {
   readonly id: string;
   readonly dimensions: number;
   readonly store: RecordStore;
+  readonly #records: ZoneRecords;
   readonly endpoint: XppEndpoint;
   readonly ua: SipUserAgent;
   readonly #clock: Clock;
@@ -146,9 +144,8 @@ export class OverlayNode {
   readonly #deadPeers = new Map<string, DeadPeer>();
   readonly #takeovers: TakeoverTable;
   readonly #unreachable: UnreachablePeers;
-  #zones: Zone[] = [];
-  #version = 0;
-  #state: OverlayNodeState = 'candidate';
+  readonly #own: Ownership;
+  readonly #settler: Settler;
   /** The accepted invitation of a candidate, settled once the session is open. */
   #inviterCall: Promise<XppCall> | undefined;
   /** The session of the invitation a candidate accepted: the only one its JOIN may come on. */
@@ -157,17 +154,6 @@ export class OverlayNode {
   #invitation: symbol | undefined;
   /** The neighbour each session leads to, once known (handlers are registered before that: see #serve). */
   readonly #sessionPeers = new WeakMap<XppSession, string>();
-  /** Serialises what changes this node's zones from its own side: invite, leave, hand-back, takeover commit. */
-  #lock: Promise<void> = Promise.resolve();
-  /** A zone being handed to another peer: writes into it are refused (503) until it is gone. */
-  #handingOff: Zone | undefined;
-  #settleTimer: TimerHandle | undefined;
-  #refreshTimer: TimerHandle | undefined;
-  #settling = false;
-  #settleAgain = false;
-  /** Changes that asked for a settle pass, and how many of them the last finished pass covered. */
-  #changes = 0;
-  #settledChanges = 0;
   /** Changes of the neighbour list not announced yet. */
   readonly #delta: PeerListDelta;
   readonly #announcer: Announcer;
@@ -175,8 +161,6 @@ export class OverlayNode {
   #told: ReadonlySet<string> | undefined;
   readonly #replicator: Replicator;
   #takeoversWon = 0;
-  /** Until when background hand-backs wait after a takeover (see #commitTakeover). */
-  #handBackHold = 0;
   #takeoversYielded = 0;
   #connecting = 0;
 
@@ -188,12 +172,24 @@ export class OverlayNode {
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
     this.#takeovers = new TakeoverTable(this.#clock);
-    const verifyCredential = credentialVerifier(options);
-    this.store = new RecordStore({
-      ...options.store,
-      clock: this.#clock,
-      ...(verifyCredential === undefined ? {} : { verifyCredential }),
+    this.#own = new Ownership({
+      changed: (event) => {
+        this.#replicator.refresh();
+        // Who moved away from the old zones may abut the new ones.
+        this.#movedAway.clear();
+        this.#events.emit('zone-change', event);
+        this.#settler.request();
+      },
     });
+    const verifyCredential = credentialVerifier(options);
+    this.store = isRecordStore(options.store)
+      ? options.store
+      : new MemoryRecordStore({
+          ...options.store,
+          clock: this.#clock,
+          ...(verifyCredential === undefined ? {} : { verifyCredential }),
+        });
+    this.#records = new ZoneRecords(this.store, this.dimensions);
     this.#maxNeighbours = options.maxNeighbours ?? d.maxNeighbours;
     this.#neighbours = new NeighbourTable(this.#maxNeighbours);
     this.#delta = new PeerListDelta(this.#maxNeighbours);
@@ -215,13 +211,26 @@ export class OverlayNode {
     this.#refreshInterval = options.refreshInterval ?? d.refreshInterval;
     this.#unreachable = new UnreachablePeers(this.#clock, this.#refreshInterval, d.maxTombstones);
     this.#settleDelay = options.settleDelay ?? d.settleDelay;
+    this.#settler = new Settler({
+      clock: this.#clock,
+      settleDelay: this.#settleDelay,
+      refreshInterval: this.#refreshInterval,
+      state: () => this.#own.state,
+      pass: () => this.#settlePass(),
+      tick: () => {
+        this.#announcer.expire();
+        this.#pruneReplicas();
+        this.#replicator.verify();
+      },
+      failed: () => this.#counters.refuse('settle-failed'),
+    });
     this.#batchOctets = options.replicationBatchOctets ?? d.replicationBatchOctets;
     this.#points = pointCodec(this.dimensions);
     this.#peerInfo = new PeerInfoCodec(this.dimensions);
     this.#announcer = new Announcer({
       neighbours: this.#neighbours,
       delta: this.#delta,
-      self: () => this.#info(this.#zones),
+      self: () => this.#info(this.#own.zones),
       encode: (n) => this.#peerInfo.encode(n),
       request: (n, type, options) => this.#requestPeer(n, type, options),
     });
@@ -231,12 +240,12 @@ export class OverlayNode {
       replicas: this.#replicas,
       takeoverOptions: this.#takeoverOptions,
       batchOctets: this.#batchOctets,
-      zones: () => this.#zones,
-      pointOf: (record) => this.#pointOf(record),
+      zones: () => this.#own.zones,
+      pointOf: (record) => this.#records.pointOf(record),
       encodeZones: (zones) => this.#peerInfo.encodeZones(zones),
       request: (n, type, options) => this.#requestPeer(n, type, options),
       replicated: (event) => this.#events.emit('replicated', event),
-      resync: () => this.#scheduleSettle(),
+      resync: () => this.#settler.request(),
     });
     this.endpoint = init.endpoint;
     this.#sip = init.sip;
@@ -271,11 +280,11 @@ export class OverlayNode {
   }
 
   get state(): OverlayNodeState {
-    return this.#state;
+    return this.#own.state;
   }
 
   get zones(): readonly Zone[] {
-    return this.#zones;
+    return this.#own.zones;
   }
 
   /** Where other peers reach this node: its SIP URI (the INVITE that opens a session) and its XPP address. */
@@ -302,9 +311,9 @@ export class OverlayNode {
     const store = this.store.stats;
     const pendingTakeovers = this.#takeovers.pending;
     return {
-      state: this.#state,
-      zones: this.#zones.map((z) => z.toString()),
-      volume: this.#zones.reduce((sum, z) => sum + z.volume, 0),
+      state: this.#own.state,
+      zones: this.#own.zones.map((z) => z.toString()),
+      volume: this.#own.zones.reduce((sum, z) => sum + z.volume, 0),
       neighbours: this.#neighbours.size,
       records: store.records,
       recordsByRole: { primary: store.primaries, replica: store.replicas },
@@ -315,9 +324,9 @@ export class OverlayNode {
       replication: this.#replicator.stats,
       takeovers: { pending: pendingTakeovers, won: this.#takeoversWon, yielded: this.#takeoversYielded },
       connecting: this.#connecting,
-      settling: this.#settleTimer !== undefined || this.#settling,
+      settling: this.#settler.busy,
       settled:
-        this.#settledChanges === this.#changes &&
+        this.#settler.settled &&
         this.#replicator.inFlight === 0 &&
         this.#connecting === 0 &&
         pendingTakeovers === 0,
@@ -327,9 +336,9 @@ export class OverlayNode {
   /** Makes this node the first peer of a new overlay: it owns the whole space. */
   bootstrap(): void {
     this.#assertState('candidate');
-    this.#state = 'peer';
-    this.#setZones([Zone.root(this.dimensions)], 'bootstrap');
-    this.#startRefresh();
+    this.#own.setState('peer');
+    this.#own.set([Zone.root(this.dimensions)], 'bootstrap');
+    this.#settler.startRefresh();
   }
 
   /**
@@ -340,10 +349,10 @@ export class OverlayNode {
    */
   async invite(uri: string, options: { signal?: AbortSignal } = {}): Promise<{ peerId: string; zone: Zone }> {
     this.#assertState('peer');
-    return this.#exclusive(async () => {
+    return this.#own.exclusive(async () => {
       this.#assertState('peer');
-      const whole = this.#zones.length > 1;
-      const zone = whole ? (this.#zones[this.#zones.length - 1] as Zone) : this.#zones[0];
+      const whole = this.#own.zones.length > 1;
+      const zone = whole ? (this.#own.zones[this.#own.zones.length - 1] as Zone) : this.#own.zones[0];
       if (zone === undefined || (!whole && !zone.canSplit))
         throw new DhtError('INVALID_ARGUMENT', 'this node has no zone it can split');
       const call = await placeXppCall(this.ua, this.endpoint, uri, {
@@ -351,39 +360,36 @@ export class OverlayNode {
         onSession: (session) => this.#serve(session),
       });
       const [kept, handed] = whole ? [undefined, zone] : zone.split();
-      const remaining = this.#zones.filter((z) => z !== zone);
+      const remaining = this.#own.zones.filter((z) => z !== zone);
       if (kept !== undefined) remaining.unshift(kept);
-      const inHanded = (r: StoredRecord) => handed.contains(this.#pointOf(r));
-      this.#handingOff = handed;
-      const records = this.store.select(inHanded).map((r) => this.store.toWire(r));
-      const newcomerNeighbours = [
-        this.#info(remaining, this.#version + 1),
-        ...this.#neighbours.adjacentTo([handed]).map((n) => this.#peerInfo.encode(n)),
-      ];
-      let response: Message;
-      try {
-        response = await this.#request(
-          call,
-          DhtOperation.JOIN.type,
-          encodeHandoff({
-            zones: this.#peerInfo.encodeZones([handed]),
-            neighbours: newcomerNeighbours,
-            records,
-          }),
-        );
-      } catch (error) {
-        void call.hangUp().catch(() => undefined);
-        throw error;
-      } finally {
-        this.#handingOff = undefined;
-      }
-      this.store.extract(inHanded);
+      const response = await this.#own.whileHandingOff(handed, async () => {
+        const records = this.#records.wire(this.#records.inZones([handed]));
+        const newcomerNeighbours = [
+          this.#info(remaining, this.#own.version + 1),
+          ...this.#neighbours.adjacentTo([handed]).map((n) => this.#peerInfo.encode(n)),
+        ];
+        try {
+          return await this.#request(
+            call,
+            DhtOperation.JOIN.type,
+            encodeHandoff({
+              zones: this.#peerInfo.encodeZones([handed]),
+              neighbours: newcomerNeighbours,
+              records,
+            }),
+          );
+        } catch (error) {
+          void call.hangUp().catch(() => undefined);
+          throw error;
+        }
+      });
+      this.#records.take([handed]);
       const newcomer = DhtOption.NEIGHBOUR.require(response.options);
-      this.#setZones(remaining, 'invite');
+      this.#own.set(remaining, 'invite');
       const entry = this.#upsert({ ...newcomer, zones: this.#peerInfo.decodeZones(newcomer.zones) });
       if (entry !== undefined) this.#attach(entry, call, true);
       // Tell everyone else about our new zone and the newcomer; those no longer adjacent drop the link.
-      await this.#announcer.announce(this.#version, entry?.id);
+      await this.#announcer.announce(this.#own.version, entry?.id);
       this.#pruneNonAdjacent();
       return { peerId: peerIdHex(newcomer.peerId), zone: handed };
     });
@@ -395,26 +401,26 @@ export class OverlayNode {
    * and closes. Every point keeps exactly one owner. The last peer of an overlay just closes.
    */
   async leave(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#state === 'closed') return;
+    if (this.#own.state === 'closed') return;
     this.#assertState('peer');
     options.signal?.throwIfAborted();
-    await this.#exclusive(async () => {
+    await this.#own.exclusive(async () => {
       this.#assertState('peer');
-      this.#state = 'leaving';
+      this.#own.setState('leaving');
       try {
-        for (const zone of [...this.#zones]) {
+        for (const zone of [...this.#own.zones]) {
           options.signal?.throwIfAborted();
           const taker = this.#takerOf(zone);
           if (taker === undefined) break;
           await this.#handOff(zone, taker, options.signal);
         }
       } catch (error) {
-        this.#state = 'peer';
-        this.#scheduleSettle();
+        this.#own.setState('peer');
+        this.#settler.request();
         throw error;
       }
     });
-    if (this.#zones.length === 0) await this.#depart();
+    if (this.#own.zones.length === 0) await this.#depart();
     else await this.close();
   }
 
@@ -426,7 +432,7 @@ export class OverlayNode {
   async #depart(): Promise<void> {
     const gone = encodeNeighbourUpdate({
       neighbours: [
-        this.#info([], this.#version),
+        this.#info([], this.#own.version),
         ...[...this.#neighbours.values()].map((n) => this.#peerInfo.encode(n)),
       ],
     });
@@ -475,11 +481,9 @@ export class OverlayNode {
 
   /** Closes every session and both sockets (or transports: the node owns what it was given). */
   async close(): Promise<void> {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    for (const timer of [this.#settleTimer, this.#refreshTimer])
-      if (timer !== undefined) this.#clock.clearTimer(timer);
-    this.#settleTimer = this.#refreshTimer = undefined;
+    if (this.#own.state === 'closed') return;
+    this.#own.setState('closed');
+    this.#settler.stop();
     this.#takeovers.clear();
     this.#probation.clear();
     for (const n of [...this.#neighbours.values()]) {
@@ -493,7 +497,7 @@ export class OverlayNode {
 
   /** Checks that `nodes` tile the space exactly (spec §2: every point has exactly one owner). */
   static tiling(nodes: readonly OverlayNode[]): ReturnType<typeof checkTiling> {
-    return checkTiling(nodes.flatMap((n) => n.#zones));
+    return checkTiling(nodes.flatMap((n) => n.#own.zones));
   }
 
   // --- routing and storage -------------------------------------------------------------------------------
@@ -528,9 +532,9 @@ export class OverlayNode {
     inner: readonly XppOption[],
     received?: number,
   ): Promise<readonly XppOption[]> {
-    if (this.#state !== 'peer' && this.#state !== 'leaving')
+    if (this.#own.state !== 'peer' && this.#own.state !== 'leaving')
       throw new DhtError('NOT_A_PEER', 'this node owns no zone');
-    const decision = nextHop(target, this.#zones, this.#neighbours.routable());
+    const decision = nextHop(target, this.#own.zones, this.#neighbours.routable());
     if (decision.kind === 'mine') {
       const result = this.#execute(operation, inner, target);
       return received === undefined ? result : [...result, DhtOption.HOP_LIMIT.option(received, true)];
@@ -592,7 +596,7 @@ export class OverlayNode {
   }
 
   #assertWritable(point: Point): void {
-    if (this.#state === 'leaving' || this.#handingOff?.contains(point) === true)
+    if (!this.#own.writable(point))
       throw new DhtError('LEAVING', 'this zone is being handed to another peer; retry');
   }
 
@@ -639,7 +643,7 @@ export class OverlayNode {
 
   /** Sends a write the owner just made to the replica holders of the point's zone (not awaited, counted). */
   #replicateWrite(point: Point, type: number, options: readonly XppOption[]): void {
-    const zone = zoneContaining(this.#zones, point);
+    const zone = zoneContaining(this.#own.zones, point);
     if (zone !== undefined) this.#replicator.write(zone, type, options);
   }
 
@@ -648,72 +652,22 @@ export class OverlayNode {
     const owned = (p: Point) =>
       [...this.#neighbours.values()].some((n) => zoneContaining(n.zones, p) !== undefined) ||
       [...this.#takeovers.values()].some((t) => t.state !== 'done' && t.zone.contains(p));
-    const stale = this.store.extract((r) => r.role === 'replica' && !owned(this.#pointOf(r)));
+    const stale = this.#records.takeWhere('replica', (p) => !owned(p));
     if (stale.length > 0) this.#counters.refuse('stale-replicas-dropped');
   }
 
   // --- settling: re-announce, re-replicate, merge --------------------------------------------------------
 
-  #setZones(zones: Zone[], cause: ZoneChangeCause): void {
-    const previous = this.#zones;
-    this.#zones = zones;
-    this.#version++;
-    this.#replicator.refresh();
-    // Who moved away from the old zones may abut the new ones.
-    this.#movedAway.clear();
-    this.#events.emit('zone-change', { zones, previous, cause });
-    this.#scheduleSettle();
-  }
-
-  /** `routine`: the periodic refresh, which leaves `stats.settled` alone (nothing changed). */
-  #scheduleSettle(delay = this.#settleDelay, routine = false): void {
-    if (!routine) this.#changes++;
-    if (this.#settleTimer !== undefined || this.#state !== 'peer') return;
-    this.#settleTimer = this.#clock.setTimer(() => {
-      this.#settleTimer = undefined;
-      void this.#settle();
-    }, delay);
-  }
-
-  async #settle(): Promise<void> {
-    if (this.#settling) {
-      this.#settleAgain = true;
-      return;
-    }
-    this.#settling = true;
-    try {
-      do {
-        this.#settleAgain = false;
-        if (this.#state !== 'peer') return;
-        const changes = this.#changes;
-        await this.#exclusive(() => this.#reassign());
-        if (this.#state !== 'peer') return;
-        this.#pruneNonAdjacent();
-        this.#connectMissing();
-        if (this.#announcer.due(this.#version)) await this.#announcer.announce(this.#version);
-        else if (this.#delta.pending) await this.#announcer.announceDelta();
-        await this.#replicator.pass();
-        this.#settledChanges = changes;
-      } while (this.#settleAgain);
-    } catch {
-      this.#counters.refuse('settle-failed');
-    } finally {
-      this.#settling = false;
-    }
-  }
-
-  #startRefresh(): void {
-    if (this.#refreshTimer !== undefined) return;
-    const tick = () => {
-      this.#refreshTimer = undefined;
-      if (this.#state !== 'peer') return;
-      this.#announcer.expire();
-      this.#pruneReplicas();
-      this.#replicator.verify();
-      this.#scheduleSettle(0, true);
-      this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
-    };
-    this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
+  /** One settle pass (see Settler): false when this node stopped being a peer during it. */
+  async #settlePass(): Promise<boolean> {
+    await this.#own.exclusive(() => this.#reassign());
+    if (this.#own.state !== 'peer') return false;
+    this.#pruneNonAdjacent();
+    this.#connectMissing();
+    if (this.#announcer.due(this.#own.version)) await this.#announcer.announce(this.#own.version);
+    else if (this.#delta.pending) await this.#announcer.announceDelta();
+    await this.#replicator.pass();
+    return true;
   }
 
   /**
@@ -721,11 +675,11 @@ export class OverlayNode {
    * one back to the neighbour holding its sibling whole, who merges them (one hand-back per settle).
    */
   async #reassign(): Promise<void> {
-    if (this.#state !== 'peer') return;
-    const merged = mergeSiblings(this.#zones);
-    if (merged.length !== this.#zones.length) this.#setZones(merged, 'merge');
-    if (this.#zones.length < 2 || this.#clock.now() < this.#handBackHold) return;
-    for (const zone of this.#zones) {
+    if (this.#own.state !== 'peer') return;
+    const merged = mergeSiblings(this.#own.zones);
+    if (merged.length !== this.#own.zones.length) this.#own.set(merged, 'merge');
+    if (this.#own.zones.length < 2 || this.#own.handBacksHeld(this.#clock.now())) return;
+    for (const zone of this.#own.zones) {
       if (zone.depth === 0) continue;
       const sibling = zone.sibling();
       const holder = [...this.#neighbours.values()].find(
@@ -747,18 +701,14 @@ export class OverlayNode {
    * commits — the taker promotes them and owns the zone.
    */
   async #handOff(zone: Zone, taker: Neighbour, signal?: AbortSignal): Promise<void> {
-    const inZone = (r: StoredRecord) => zone.contains(this.#pointOf(r));
     const encoded = this.#peerInfo.encodeZones([zone]);
-    this.#handingOff = zone;
-    try {
-      const records = this.store
-        .select((r) => r.role === 'primary' && inZone(r))
-        .map((r) => this.store.toWire(r));
+    await this.#own.whileHandingOff(zone, async () => {
+      const records = this.#records.wire(this.#records.inZones([zone], 'primary'));
       for (const batch of batchRecords(records, this.#batchOctets)) {
         signal?.throwIfAborted();
         await this.#requestPeer(taker, REPLICATE.type, encodeReplicate({ zones: encoded, records: batch }));
       }
-      const remaining = this.#zones.filter((z) => !z.equals(zone));
+      const remaining = this.#own.zones.filter((z) => !z.equals(zone));
       const others = this.#neighbours
         .adjacentTo([zone])
         .filter((n) => n !== taker)
@@ -768,28 +718,24 @@ export class OverlayNode {
         DhtOperation.LEAVE.type,
         encodeHandoff({
           zones: encoded,
-          neighbours: [this.#info(remaining, this.#version + 1), ...others],
+          neighbours: [this.#info(remaining, this.#own.version + 1), ...others],
           records: [],
         }),
       );
-      this.store.extract(inZone);
+      this.#records.take([zone]);
       // The taker's zones as it answered: this node's next announcement tells its neighbours who owns the zone now.
       const taken = DhtOption.NEIGHBOUR.find(response.options);
       if (taken !== undefined && peerIdHex(taken.peerId) === taker.id)
         this.#upsert(this.#peerInfo.view(taken));
-      if (remaining.length === 0) {
-        this.#zones = [];
-        this.#version++;
-      } else this.#setZones(remaining, 'handoff');
+      if (remaining.length === 0) this.#own.vacate();
+      else this.#own.set(remaining, 'handoff');
       this.#events.emit('leave', {
         peer: this.id,
         taker: taker.id,
         zones: [zone],
         departed: remaining.length === 0,
       });
-    } finally {
-      this.#handingOff = undefined;
-    }
+    });
   }
 
   /** The neighbour that should take `zone` when this node hands it over (spec §3 preference). */
@@ -802,20 +748,11 @@ export class OverlayNode {
     return this.#neighbours.get(chooseTakeover(zone, candidates, this.#takeoverOptions).taker);
   }
 
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(work);
-    this.#lock = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  }
-
   // --- crash takeover (spec §3) --------------------------------------------------------------------------
 
   /** A neighbour's session died (keepalives unanswered, or delivery gave up): arm the takeover of its zones. */
   #onLinkDied(n: Neighbour): void {
-    if (this.#state !== 'peer' || this.#neighbours.get(n.id) !== n) return;
+    if (this.#own.state !== 'peer' || this.#neighbours.get(n.id) !== n) return;
     this.#forget(n, 'dead');
     const dead: DeadPeer = {
       id: n.id,
@@ -832,8 +769,8 @@ export class OverlayNode {
     const gone: PeerView = { id: n.id, peerId: n.peerId, zones: [], contact: n.contact, version: n.version };
     notePeer(this.#neighbours.values(), gone, this.#maxNeighbours);
     remember(this.#deadPeers, n.id, dead, OVERLAY_NODE_DEFAULTS.maxDeadPeers);
-    for (const zone of dead.zones) if (adjacent([zone], this.#zones)) this.#armTakeover(dead, zone);
-    this.#scheduleSettle();
+    for (const zone of dead.zones) if (adjacent([zone], this.#own.zones)) this.#armTakeover(dead, zone);
+    this.#settler.request();
   }
 
   /**
@@ -868,7 +805,7 @@ export class OverlayNode {
 
   /** This node's turn came (or a less preferred peer claimed first): claim the dead zone from the other survivors. */
   async #claim(t: Takeover): Promise<void> {
-    if (t.state !== 'waiting' || this.#state !== 'peer') return;
+    if (t.state !== 'waiting' || this.#own.state !== 'peer') return;
     const rest = this.#unownedPartsOf(t.zone);
     if (rest.length !== 1 || !(rest[0] as Zone).equals(t.zone)) {
       this.#narrow(t, rest);
@@ -879,7 +816,7 @@ export class OverlayNode {
     t.state = 'claiming';
     const body = [
       ...encodeTakeover({ deadPeer: t.dead.peerId, zones: this.#peerInfo.encodeZones([t.zone]) }),
-      DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true),
+      DhtOption.NEIGHBOUR.option(this.#info(this.#own.zones), true),
     ];
     const survivors = this.#survivorsOf(t);
     const answers = await Promise.all(
@@ -905,7 +842,7 @@ export class OverlayNode {
         return;
       }
     }
-    await this.#exclusive(async () => this.#commitTakeover(t));
+    await this.#own.exclusive(async () => this.#commitTakeover(t));
   }
 
   /**
@@ -952,37 +889,34 @@ export class OverlayNode {
     if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
     t.state = 'yielded';
     this.#takeoversYielded++;
-    this.#scheduleSettle();
+    this.#settler.request();
     // If the winner dies before announcing the zone, claim again.
     t.timer = this.#clock.setTimer(() => {
       t.timer = undefined;
-      if (this.#state !== 'peer' || !this.#takeovers.has(t)) return;
-      if (this.#unownedPartsOf(t.zone).length === 0 || !adjacent([t.zone], this.#zones)) {
+      if (this.#own.state !== 'peer' || !this.#takeovers.has(t)) return;
+      if (this.#unownedPartsOf(t.zone).length === 0 || !adjacent([t.zone], this.#own.zones)) {
         this.#takeovers.delete(t);
         this.#offerReplicas(t);
-        this.#scheduleSettle();
+        this.#settler.request();
       } else this.#waitToClaim(t);
     }, 3 * this.#claimTimeout);
   }
 
   #commitTakeover(t: Takeover): void {
-    if (t.state !== 'claiming' || this.#state !== 'peer') return;
+    if (t.state !== 'claiming' || this.#own.state !== 'peer') return;
     if (this.#ownedElsewhere(t.zone)) {
       this.#yield(t);
       return;
     }
     t.state = 'done';
     this.#takeoversWon++;
-    const promoted = this.store.setRole(
-      (r) => r.role === 'replica' && t.zone.contains(this.#pointOf(r)),
-      'primary',
-    );
-    this.#setZones([...this.#zones, t.zone], 'takeover');
+    const promoted = this.#records.promote([t.zone]);
+    this.#own.set([...this.#own.zones, t.zone], 'takeover');
     // A survivor that noticed the death later may race for the zone, and the repair makes the higher id give the
     // zone up (#repairOverlap): until every survivor has noticed, this node keeps its own zone rather than hand it
     // back for a merge, so that losing the race never leaves it with nothing.
-    this.#handBackHold = this.#clock.now() + this.#detectionWindow;
-    this.#clock.setTimer(() => this.#scheduleSettle(this.#settleDelay, true), this.#detectionWindow);
+    this.#own.holdHandBacks(this.#clock.now() + this.#detectionWindow);
+    this.#settler.requestLater(this.#detectionWindow);
     for (const p of t.dead.peers) this.#learnView(p);
     this.#events.emit('takeover', { deadPeer: t.dead.id, zone: t.zone, promoted });
     t.timer = this.#clock.setTimer(() => {
@@ -992,7 +926,7 @@ export class OverlayNode {
 
   /** This node as a takeover ranks it: by its current zones. */
   get #self(): TakeoverCandidate<string> {
-    return { id: this.id, zones: this.#zones };
+    return { id: this.id, zones: this.#own.zones };
   }
 
   /** Whether a neighbour owns (part of) `zone`: a dead zone someone has taken over already. */
@@ -1007,7 +941,10 @@ export class OverlayNode {
    * one that took the half it knew must not make the others drop the other half (a hole seen in the simulation).
    */
   #unownedPartsOf(zone: Zone): Zone[] {
-    return subtractZones([zone], [...this.#zones, ...[...this.#neighbours.values()].flatMap((n) => n.zones)]);
+    return subtractZones(
+      [zone],
+      [...this.#own.zones, ...[...this.#neighbours.values()].flatMap((n) => n.zones)],
+    );
   }
 
   /**
@@ -1018,8 +955,8 @@ export class OverlayNode {
     if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
     this.#takeovers.delete(t);
     this.#offerReplicas(t);
-    for (const part of rest) if (adjacent([part], this.#zones)) this.#armTakeover(t.dead, part, t);
-    this.#scheduleSettle();
+    for (const part of rest) if (adjacent([part], this.#own.zones)) this.#armTakeover(t.dead, part, t);
+    this.#settler.request();
   }
 
   /** Drops the pending takeovers of zones neighbours have announced they own now, all of each. */
@@ -1041,15 +978,13 @@ export class OverlayNode {
     for (const owner of this.#neighbours.values()) {
       if (t.holders.includes(owner.id) || !overlapping([t.zone], owner.zones)) continue;
       const parts = owner.zones.filter((z) => t.zone.overlaps(z)).map((z) => (t.zone.covers(z) ? z : t.zone));
-      const records = this.store
-        .select((r) => r.role === 'replica' && zoneContaining(parts, this.#pointOf(r)) !== undefined)
-        .map((r) => this.store.toWire(r));
+      const records = this.#records.wire(this.#records.inZones(parts, 'replica'));
       if (records.length > 0) void this.#handBackRecords(owner, parts, records);
     }
   }
 
   #onTakeover(from: string, request: Message): readonly XppOption[] {
-    if (this.#state !== 'peer') throw new DhtError('NOT_A_PEER', 'not a peer');
+    if (this.#own.state !== 'peer') throw new DhtError('NOT_A_PEER', 'not a peer');
     const claim = decodeTakeover(request.options);
     const claimer = DhtOption.NEIGHBOUR.find(request.options);
     const deadId = peerIdHex(claim.deadPeer);
@@ -1068,7 +1003,7 @@ export class OverlayNode {
     const now = this.#clock.now();
     for (const zone of this.#peerInfo.decodeZones(claim.zones)) {
       const t = this.#takeovers.get(deadId, zone);
-      if (t?.state === 'done' || overlapping([zone], this.#zones) || this.#ownedElsewhere(zone)) {
+      if (t?.state === 'done' || overlapping([zone], this.#own.zones) || this.#ownedElsewhere(zone)) {
         this.#tellOwners(from, zone);
         throw new DhtError('CONFLICT', `zone ${zone.path} is taken already`);
       }
@@ -1126,7 +1061,7 @@ export class OverlayNode {
 
   #onInvite(invite: IncomingInvite): void {
     const caller = peerFromUri(invite.request.headers.get('from'));
-    if (this.#state === 'candidate') {
+    if (this.#own.state === 'candidate') {
       // Passive join: the latest invitation a candidate accepted opens the session its JOIN must come on. An earlier
       // one that brought no JOIN yet (its inviter gave up or crashed) is hung up: its JOIN would now be refused, and
       // only one JOIN can ever succeed since the candidate is then a peer.
@@ -1146,13 +1081,13 @@ export class OverlayNode {
       return;
     }
     let known = caller === undefined ? undefined : this.#neighbours.get(caller);
-    if (known === undefined && caller !== undefined && this.#state === 'peer') {
+    if (known === undefined && caller !== undefined && this.#own.state === 'peer') {
       // A neighbour of a neighbour (met in its announced list) calls to coordinate a takeover.
       const view = this.#secondDegree(caller);
       if (view !== undefined) known = this.#upsert(view);
     }
     if (known === undefined && caller !== undefined && this.#onProbation(invite, caller)) return;
-    if (this.#state !== 'peer' || known === undefined || known.link?.session.isOpen === true) {
+    if (this.#own.state !== 'peer' || known === undefined || known.link?.session.isOpen === true) {
       this.#counters.refuse('uninvited-invite');
       invite.reject(403);
       return;
@@ -1178,7 +1113,7 @@ export class OverlayNode {
    * hung up unless the caller's own NEIGHBOUR-UPDATE shows zones abutting this node's within a request timeout.
    */
   #onProbation(invite: IncomingInvite, caller: string): boolean {
-    if (this.#state !== 'peer') return false;
+    if (this.#own.state !== 'peer') return false;
     const entry = this.#probation.begin(caller, (expired) => {
       this.#counters.refuse('probation-expired');
       void expired.call?.hangUp().catch(() => undefined);
@@ -1250,7 +1185,7 @@ export class OverlayNode {
    * sides called each other at once, both keep the call placed by the lower id.
    */
   #attach(n: Neighbour, call: XppCall, placedHere: boolean): void {
-    if (this.#state === 'closed' || this.#neighbours.get(n.id) !== n) {
+    if (this.#own.state === 'closed' || this.#neighbours.get(n.id) !== n) {
       void call.hangUp().catch(() => undefined);
       return;
     }
@@ -1303,7 +1238,7 @@ export class OverlayNode {
     session.handle(
       DhtOperation.ROUTE.type,
       fromPeer('ROUTE', (_sender, request) => {
-        if (this.#state !== 'peer' && this.#state !== 'leaving')
+        if (this.#own.state !== 'peer' && this.#own.state !== 'leaving')
           throw new DhtError('NOT_A_PEER', 'not a peer');
         const route = decodeRoute(request.options);
         return this.#route(this.#points.decode(route.target), route.operation, route.inner, route.hopLimit);
@@ -1368,33 +1303,34 @@ export class OverlayNode {
 
   /** A PUT or REMOVE sent directly (not routed) is a replica write, and never for a point this node owns. */
   #assertReplica(replica: boolean, key: string): void {
-    if (this.#state !== 'peer' && this.#state !== 'leaving') throw new DhtError('NOT_A_PEER', 'not a peer');
+    if (this.#own.state !== 'peer' && this.#own.state !== 'leaving')
+      throw new DhtError('NOT_A_PEER', 'not a peer');
     if (!replica) throw new WireError('BAD_VALUE', 'a direct PUT or REMOVE must be a replica write');
-    if (zoneContaining(this.#zones, hashKey(key, this.dimensions)) !== undefined)
+    if (zoneContaining(this.#own.zones, hashKey(key, this.dimensions)) !== undefined)
       throw new DhtError('CONFLICT', 'this node owns that point: it holds no replica of it');
   }
 
   #onReplicate(from: string, request: Message): readonly XppOption[] {
-    if (this.#state !== 'peer' && this.#state !== 'leaving') throw new DhtError('NOT_A_PEER', 'not a peer');
+    if (this.#own.state !== 'peer' && this.#own.state !== 'leaving')
+      throw new DhtError('NOT_A_PEER', 'not a peer');
     const body = decodeReplicate(request.options);
     const zones = this.#peerInfo.decodeZones(body.zones);
-    if (overlapping(zones, this.#zones)) throw new DhtError('CONFLICT', 'replicas of a zone this node owns');
-    const held = (r: StoredRecord) =>
-      r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined;
+    if (overlapping(zones, this.#own.zones))
+      throw new DhtError('CONFLICT', 'replicas of a zone this node owns');
     if (body.digest !== undefined) {
-      if (!sameDigest(recordSetDigest(this.store.select(held)), body.digest)) {
+      if (!sameDigest(recordSetDigest(this.#records.inZones(zones, 'replica')), body.digest)) {
         this.#counters.refuse('replicas-differ');
         throw new DhtError('CONFLICT', 'the replicas held here differ from the owner’s');
       }
       return [];
     }
     if (body.records.length === 0) {
-      const dropped = this.store.extract(held);
+      const dropped = this.#records.take(zones, 'replica');
       this.#returnDeadReplicas(from, zones, dropped);
       return [];
     }
     this.#assertWithin(body.records, zones);
-    const result = this.store.insert(body.records, 'replica');
+    const result = this.#records.insert(body.records, 'replica');
     const [refused] = result.refused;
     if (refused !== undefined) throw refused.error;
     return [];
@@ -1417,16 +1353,15 @@ export class OverlayNode {
       .filter((d) => d.diedAt >= since)
       .flatMap((d) => d.zones)
       .filter((z) => overlapping([z], zones));
-    const records = dropped
-      .filter((r) => zoneContaining(dead, this.#pointOf(r)) !== undefined)
-      .map((r) => this.store.toWire(r))
+    const records = this.#records
+      .wire(dropped.filter((r) => this.#records.within(r, dead)))
       .filter((r) => r.lifetime > 0);
     if (records.length > 0) void this.#handBackRecords(owner, zones, records);
   }
 
   /** A candidate receives its zone, records and neighbours from the peer that invited it. */
   #onJoin(session: XppSession, request: Message): readonly XppOption[] {
-    if (this.#state !== 'candidate' || session !== this.#inviterSession) {
+    if (this.#own.state !== 'candidate' || session !== this.#inviterSession) {
       this.#counters.refuse('uninvited-join');
       throw new DhtError('FORBIDDEN', 'JOIN is accepted only by a candidate, from the peer that invited it');
     }
@@ -1434,9 +1369,9 @@ export class OverlayNode {
     const zones = this.#peerInfo.decodeZones(handoff.zones);
     const [inviterInfo] = handoff.neighbours;
     if (inviterInfo === undefined) throw new DhtError('INVALID_ARGUMENT', 'JOIN lists no neighbours');
-    this.#state = 'peer';
-    this.store.insert(handoff.records, 'primary');
-    this.#setZones(zones, 'join');
+    this.#own.setState('peer');
+    this.#records.insert(handoff.records, 'primary');
+    this.#own.set(zones, 'join');
     for (const info of handoff.neighbours)
       this.#upsert({ ...info, zones: this.#peerInfo.decodeZones(info.zones) });
     // The first neighbour listed is the inviter, whose session this is; the link is its once the call settles.
@@ -1445,13 +1380,13 @@ export class OverlayNode {
       this.#sessionPeers.set(session, inviter.id);
       void this.#inviterCall?.then((call) => this.#attach(inviter, call, false));
     }
-    this.#startRefresh();
-    return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
+    this.#settler.startRefresh();
+    return [DhtOption.NEIGHBOUR.option(this.#info(this.#own.zones), true)];
   }
 
   /** A neighbour hands this node a zone (it leaves, or hands back one of several zones): take it and its records. */
   #onLeave(from: string, request: Message): readonly XppOption[] {
-    if (this.#state !== 'peer') throw new DhtError('LEAVING', 'this node is not taking zones now');
+    if (this.#own.state !== 'peer') throw new DhtError('LEAVING', 'this node is not taking zones now');
     const handoff = decodeHandoff(request.options);
     const zones = this.#peerInfo.decodeZones(handoff.zones);
     const [senderInfo, ...others] = handoff.neighbours;
@@ -1459,18 +1394,16 @@ export class OverlayNode {
       throw new WireError('BAD_VALUE', 'a LEAVE lists its sender first');
     const senderZones = this.#peerInfo.decodeZones(senderInfo.zones);
     if (handoff.returned === true) {
-      if (!zones.every((z) => this.#zones.some((m) => m.covers(z))))
+      if (!zones.every((z) => this.#own.zones.some((m) => m.covers(z))))
         throw new DhtError('CONFLICT', 'records returned for zones this node does not own');
       return this.#onHandedBack(from, { ...senderInfo, zones: senderZones }, zones, handoff.records);
     }
-    if (overlapping(zones, this.#zones)) throw new DhtError('CONFLICT', 'this node owns part of that zone');
-    this.store.insert(handoff.records, 'primary');
-    this.store.setRole(
-      (r) => r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined,
-      'primary',
-    );
+    if (overlapping(zones, this.#own.zones))
+      throw new DhtError('CONFLICT', 'this node owns part of that zone');
+    this.#records.insert(handoff.records, 'primary');
+    this.#records.promote(zones);
     const departed = senderZones.length === 0;
-    this.#setZones([...this.#zones, ...zones], departed ? 'leave' : 'handoff');
+    this.#own.set([...this.#own.zones, ...zones], departed ? 'leave' : 'handoff');
     this.#noteSender(from, { ...senderInfo, zones: senderZones });
     for (const info of others) {
       const n = this.#learn(info, from);
@@ -1478,7 +1411,7 @@ export class OverlayNode {
     }
     this.#events.emit('leave', { peer: from, taker: this.id, zones, departed });
     // The handing peer passes the taker's new zones on to its own neighbours (see #handOff).
-    return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
+    return [DhtOption.NEIGHBOUR.option(this.#info(this.#own.zones), true)];
   }
 
   /**
@@ -1493,20 +1426,16 @@ export class OverlayNode {
   ): readonly XppOption[] {
     this.#assertWithin(records, zones);
     // A key this node holds primaries of may have been written here since: its copy stands.
-    const held = new Set(
-      this.store
-        .select((r) => r.role === 'primary' && zoneContaining(zones, this.#pointOf(r)) !== undefined)
-        .map((r) => `${r.kind}/${r.key}`),
-    );
+    const held = new Set(this.#records.inZones(zones, 'primary').map((r) => `${r.kind}/${r.key}`));
     const missing = records.filter((r) => !held.has(`${r.kind}/${r.key}`));
-    this.store.insert(missing, 'primary');
+    this.#records.insert(missing, 'primary');
     if (missing.length > 0) {
       // The new primaries go to this zone's replica holders at the next pass.
       this.#replicator.refresh();
-      this.#scheduleSettle();
+      this.#settler.request();
     }
     this.#noteSender(from, sender);
-    return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
+    return [DhtOption.NEIGHBOUR.option(this.#info(this.#own.zones), true)];
   }
 
   /** The sender of a LEAVE as it says it is now: gone when it owns nothing any more, else updated. */
@@ -1558,7 +1487,7 @@ export class OverlayNode {
     if (announced !== undefined && first !== undefined && peerIdHex(first.peerId) === from)
       if (announced.version === first.version) this.#repairOverlap(announced);
     this.#resolveTakeovers();
-    if (this.#neighbours.changes !== before) this.#scheduleSettle();
+    if (this.#neighbours.changes !== before) this.#settler.request();
     await Promise.allSettled(connects);
     return [];
   }
@@ -1601,7 +1530,7 @@ export class OverlayNode {
 
   /** Whether `zones` abut this node's, or overlap them (a double owner, kept until the overlap is repaired). */
   #touches(zones: readonly Zone[]): boolean {
-    return adjacent(zones, this.#zones) || overlapping(zones, this.#zones);
+    return adjacent(zones, this.#own.zones) || overlapping(zones, this.#own.zones);
   }
 
   /**
@@ -1632,8 +1561,8 @@ export class OverlayNode {
    * sides decide alike), keeping the records there as replicas (docs/decisions/dht-double-ownership.md).
    */
   #repairOverlap(peer: Neighbour): void {
-    if (this.#state !== 'peer' || !overlapping(peer.zones, this.#zones)) return;
-    if (this.#handingOff !== undefined) {
+    if (this.#own.state !== 'peer' || !overlapping(peer.zones, this.#own.zones)) return;
+    if (this.#own.handingOff !== undefined) {
       // The taker of a zone being handed over may announce it before its answer arrives here: look again after.
       this.#clock.setTimer(() => {
         const again = this.#neighbours.get(peer.id);
@@ -1641,22 +1570,20 @@ export class OverlayNode {
       }, this.#claimTimeout);
       return;
     }
-    const kept = resolveOverlap(this.id, this.#zones, peer.id, peer.zones);
-    if (kept.length === this.#zones.length && kept.every((z, i) => z.equals(this.#zones[i] as Zone))) return;
+    const kept = resolveOverlap(this.id, this.#own.zones, peer.id, peer.zones);
+    if (kept.length === this.#own.zones.length && kept.every((z, i) => z.equals(this.#own.zones[i] as Zone)))
+      return;
     this.#counters.refuse('double-ownership-repaired');
     // What this node gives up is what the peer announced of it: the smaller of each overlapping pair.
-    const given = this.#zones.flatMap((m) =>
+    const given = this.#own.zones.flatMap((m) =>
       peer.zones.filter((t) => m.overlaps(t)).map((t) => (m.covers(t) ? t : m)),
     );
-    const inGiven = (r: StoredRecord) => zoneContaining(given, this.#pointOf(r)) !== undefined;
-    const records = this.store
-      .select((r) => r.role === 'primary' && inGiven(r))
-      .map((r) => this.store.toWire(r));
-    this.store.setRole((r) => r.role === 'primary' && inGiven(r), 'replica');
-    this.#setZones(kept, 'repair');
+    const records = this.#records.wire(this.#records.inZones(given, 'primary'));
+    this.#records.demote(given);
+    this.#own.set(kept, 'repair');
     // All this node held is the other peer's (it took a dead zone and had handed its own away): it owns nothing, so
     // it is no longer a peer. It leaves as a peer that handed everything over does; its operator may rejoin it.
-    if (kept.length === 0) this.#state = 'leaving';
+    if (kept.length === 0) this.#own.setState('leaving');
     void (async () => {
       await this.#handBackRecords(peer, given, records);
       if (kept.length === 0) await this.#depart();
@@ -1677,7 +1604,7 @@ export class OverlayNode {
     for (const batch of batchRecords(records, this.#batchOctets)) {
       const body = encodeHandoff({
         zones: encoded,
-        neighbours: [this.#info(this.#zones)],
+        neighbours: [this.#info(this.#own.zones)],
         records: batch,
         returned: true,
       });
@@ -1694,7 +1621,7 @@ export class OverlayNode {
   #learnView(p: PeerView): void {
     if (p.id === this.id || this.#gone.buries(p.id, p.version) || this.#unreachable.has(p.id)) return;
     if (this.#movedAway.buries(p.id, p.version)) return;
-    if (!adjacent(p.zones, this.#zones)) return;
+    if (!adjacent(p.zones, this.#own.zones)) return;
     const n = this.#neighbours.get(p.id) ?? this.#upsert(p);
     if (n !== undefined && n.link === undefined) void this.#connect(n);
   }
@@ -1724,7 +1651,7 @@ export class OverlayNode {
         this.#unreachableAfterFailure(n);
         // Call again soon (a settle pass calls who is missing) rather than at the next refresh: the peer may not
         // have known this node a moment ago, or it is dead and must be found out within a request timeout.
-        if (this.#neighbours.get(n.id) === n) this.#scheduleSettle(this.#claimTimeout);
+        if (this.#neighbours.get(n.id) === n) this.#settler.request(this.#claimTimeout);
       } finally {
         n.connecting = undefined;
         this.#connecting--;
@@ -1788,7 +1715,7 @@ export class OverlayNode {
     if (n !== undefined && this.#neighbours.changes !== before) {
       this.#delta.changed(n.id, this.#told);
       if (isNew) this.#delta.welcome(n.id);
-      this.#scheduleSettle();
+      this.#settler.request();
     }
     return n;
   }
@@ -1804,7 +1731,7 @@ export class OverlayNode {
       this.#delta.changed(n.id, this.#told, this.#peerInfo.encode(n));
       this.#movedAway.bury(n.id, n.version);
     } else this.#delta.changed(n.id, this.#told, { ...this.#peerInfo.encode(n), zones: [] });
-    this.#scheduleSettle();
+    this.#settler.request();
     this.#replicator.forget(n.id);
     for (const wake of n.waiters.splice(0)) wake(undefined);
     this.#events.emit('neighbour-down', { id: n.id, zones: n.zones, reason });
@@ -1819,11 +1746,7 @@ export class OverlayNode {
 
   // --- helpers -------------------------------------------------------------------------------------------
 
-  #pointOf(record: StoredRecord): Point {
-    return pointOfDigest(record.keyDigest, this.dimensions);
-  }
-
-  #info(zones: readonly Zone[], version = this.#version): NeighbourInfo {
+  #info(zones: readonly Zone[], version = this.#own.version): NeighbourInfo {
     return {
       peerId: this.peerId,
       zones: this.#peerInfo.encodeZones(zones),
@@ -1833,6 +1756,7 @@ export class OverlayNode {
   }
 
   #assertState(state: OverlayNodeState): void {
-    if (this.#state !== state) throw new DhtError('NOT_A_PEER', `node is ${this.#state}, expected ${state}`);
+    if (this.#own.state !== state)
+      throw new DhtError('NOT_A_PEER', `node is ${this.#own.state}, expected ${state}`);
   }
 }
