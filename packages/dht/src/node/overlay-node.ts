@@ -3,14 +3,12 @@ import {
   checkTiling,
   chooseTakeover,
   hashKey,
-  nextHop,
   pointCodec,
   Zone,
-  type Point,
   type TakeoverCandidate,
   type TakeoverOptions,
 } from '@xpp/can';
-import { Emitter, ReliabilityError, systemClock, type Clock } from '@xpp/reliability';
+import { Emitter, systemClock, type Clock } from '@xpp/reliability';
 import {
   acceptXppCall,
   placeXppCall,
@@ -23,41 +21,33 @@ import {
   type XppSession,
 } from '@xpp/session-sdp';
 import { WireError, type Message, type XppOption } from '@xpp/wire';
-import { DhtError, statusOf } from '../errors.js';
+import { DhtError } from '../errors.js';
 import { type RecordKind } from '../kinds.js';
 import { DEFAULT_HOP_LIMIT } from '../limits.js';
 import {
-  decodeGet,
   decodeHandoff,
   decodeNeighbourUpdate,
-  decodePut,
   decodePutResponse,
   decodeRecords,
-  decodeRemove,
   decodeRoute,
   decodeTakeover,
   encodeGet,
   encodeHandoff,
   encodeNeighbourUpdate,
   encodePut,
-  encodePutResponse,
-  encodeRecords,
   encodeRemove,
-  encodeRoute,
   encodeTakeover,
 } from '../messages.js';
 import { DhtOperation } from '../operations.js';
 import { DhtOption } from '../options.js';
-import { nextHopLimit } from '../pending-forwards.js';
 import { batchRecords } from '../records.js';
-import { MemoryRecordStore, type RecordStore, type StoredRecord } from '../store.js';
+import { MemoryRecordStore, type RecordStore } from '../store.js';
 import type { BindingId, Contact, NeighbourInfo, WireRecord } from '../values.js';
 import { Announcer } from './announcer.js';
 import { NodeCounters } from './counters.js';
 import type { NeighbourDownReason, OverlayNodeEvents } from './events.js';
 import {
   adjacent,
-  awaitLink,
   neighbourSummary,
   NeighbourTable,
   notePeer,
@@ -72,7 +62,6 @@ import {
   credentialVerifier,
   isRecordStore,
   OVERLAY_NODE_DEFAULTS,
-  UNREACHABLE_AFTER_CALLS,
   type NeighbourSummary,
   type OverlayNodeOptions,
   type OverlayNodeState,
@@ -82,9 +71,15 @@ import { PeerInfoCodec, type PeerEntry } from './peer-info.js';
 import { PeerListDelta } from './peer-list-delta.js';
 import { peerFromUri } from './peer-uri.js';
 import { Probation } from './probation.js';
-import { decodeReplicate, encodeReplicate, recordSetDigest, REPLICATE, sameDigest } from './replication.js';
+import { encodeReplicate, REPLICATE } from './replication.js';
 import { Ownership } from './ownership.js';
 import { Replicator } from './replicator.js';
+import { assertWithin, ReplicaHolder } from './replica-holder.js';
+import { NeighbourRights } from './rights.js';
+import { Router } from './routing.js';
+import { Dispatcher, type OverlayHandler } from './dispatch.js';
+import { Links } from './links.js';
+import { serving } from './parts.js';
 import { Settler } from './settler.js';
 import {
   prefers,
@@ -152,17 +147,18 @@ export class OverlayNode {
   #inviterSession: XppSession | undefined;
   /** Which accepted invitation is the current one (a later one supersedes it until a JOIN arrives). */
   #invitation: symbol | undefined;
-  /** The neighbour each session leads to, once known (handlers are registered before that: see #serve). */
-  readonly #sessionPeers = new WeakMap<XppSession, string>();
   /** Changes of the neighbour list not announced yet. */
   readonly #delta: PeerListDelta;
   readonly #announcer: Announcer;
   /** While an announcement is applied: who heard it too (its sender and the peers it lists). */
   #told: ReadonlySet<string> | undefined;
   readonly #replicator: Replicator;
+  readonly #router: Router;
+  readonly #replicaHolder: ReplicaHolder;
+  readonly #dispatcher: Dispatcher;
+  readonly #links: Links;
   #takeoversWon = 0;
   #takeoversYielded = 0;
-  #connecting = 0;
 
   private constructor(init: { endpoint: XppEndpoint; sip: DatagramTransport; options: OverlayNodeOptions }) {
     const options = init.options;
@@ -219,7 +215,7 @@ export class OverlayNode {
       pass: () => this.#settlePass(),
       tick: () => {
         this.#announcer.expire();
-        this.#pruneReplicas();
+        this.#replicaHolder.prune();
         this.#replicator.verify();
       },
       failed: () => this.#counters.refuse('settle-failed'),
@@ -232,7 +228,7 @@ export class OverlayNode {
       delta: this.#delta,
       self: () => this.#info(this.#own.zones),
       encode: (n) => this.#peerInfo.encode(n),
-      request: (n, type, options) => this.#requestPeer(n, type, options),
+      request: (n, type, options) => this.#links.requestPeer(n, type, options),
     });
     this.#replicator = new Replicator({
       neighbours: this.#neighbours,
@@ -243,10 +239,83 @@ export class OverlayNode {
       zones: () => this.#own.zones,
       pointOf: (record) => this.#records.pointOf(record),
       encodeZones: (zones) => this.#peerInfo.encodeZones(zones),
-      request: (n, type, options) => this.#requestPeer(n, type, options),
+      request: (n, type, options) => this.#links.requestPeer(n, type, options),
       replicated: (event) => this.#events.emit('replicated', event),
       resync: () => this.#settler.request(),
     });
+    this.#router = new Router({
+      hopLimit: this.#hopLimit,
+      points: this.#points,
+      store: this.store,
+      counters: this.#counters,
+      state: () => this.#own.state,
+      zones: () => this.#own.zones,
+      writable: (point) => this.#own.writable(point),
+      routable: () => this.#neighbours.routable(),
+      neighbour: (id) => this.#neighbours.get(id),
+      requestPeer: (n, type, options, timeout) => this.#links.requestPeer(n, type, options, timeout),
+      replicateWrite: (point, type, options) => {
+        const zone = zoneContaining(this.#own.zones, point);
+        if (zone !== undefined) this.#replicator.write(zone, type, options);
+      },
+    });
+    this.#replicaHolder = new ReplicaHolder({
+      dimensions: this.dimensions,
+      records: this.#records,
+      counters: this.#counters,
+      state: () => this.#own.state,
+      zones: () => this.#own.zones,
+      decodeZones: (zones) => this.#peerInfo.decodeZones(zones),
+      neighbour: (id) => this.#neighbours.get(id),
+      ownedNearby: (p) =>
+        [...this.#neighbours.values()].some((n) => zoneContaining(n.zones, p) !== undefined) ||
+        [...this.#takeovers.values()].some((t) => t.state !== 'done' && t.zone.contains(p)),
+      // Peers dead for long enough that every takeover of their zones is over are left out: their replicas are the
+      // owner's own copies by now, and sending them back on every re-replication would only double it.
+      recentDeadZones: () => {
+        const since = this.#clock.now() - 4 * this.#detectionWindow;
+        return [...this.#deadPeers.values()].filter((d) => d.diedAt >= since).flatMap((d) => d.zones);
+      },
+      handBack: (owner, zones, records) => void this.#handBackRecords(owner, zones, records),
+    });
+    this.#links = new Links({
+      selfId: this.id,
+      clock: this.#clock,
+      dialer: {
+        place: (uri, onSession, signal) =>
+          placeXppCall(this.ua, this.endpoint, uri, {
+            ...(signal === undefined ? {} : { signal }),
+            onSession,
+          }),
+        accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
+      },
+      counters: this.#counters,
+      timeout: this.#timeout,
+      claimTimeout: this.#claimTimeout,
+      state: () => this.#own.state,
+      isCurrent: (n) => this.#neighbours.get(n.id) === n,
+      serve: (session) => this.#dispatcher.serve(session),
+      linkDied: (n) => this.#onLinkDied(n),
+      linkUp: (n) => this.#events.emit('neighbour-up', { id: n.id, zones: n.zones }),
+      unreachable: (n) => {
+        this.#forget(n, 'unreachable');
+        this.#unreachable.mark(n.id);
+      },
+      hello: () => this.#announcer.partialUpdate(),
+      requestSettle: (delay, routine) => this.#settler.request(delay, routine),
+    });
+    this.#dispatcher = new Dispatcher(
+      {
+        counters: this.#counters,
+        rights: new NeighbourRights({
+          counters: this.#counters,
+          isNeighbour: (id) => this.#neighbours.get(id) !== undefined,
+          admit: (from, request) => this.#admit(from, request),
+        }),
+        peerOf: (session) => this.#links.peerOf(session),
+      },
+      this.#handlers(),
+    );
     this.endpoint = init.endpoint;
     this.#sip = init.sip;
     this.ua = new SipUserAgent({
@@ -323,12 +392,12 @@ export class OverlayNode {
       refused: { ...this.#counters.refused },
       replication: this.#replicator.stats,
       takeovers: { pending: pendingTakeovers, won: this.#takeoversWon, yielded: this.#takeoversYielded },
-      connecting: this.#connecting,
+      connecting: this.#links.connecting,
       settling: this.#settler.busy,
       settled:
         this.#settler.settled &&
         this.#replicator.inFlight === 0 &&
-        this.#connecting === 0 &&
+        this.#links.connecting === 0 &&
         pendingTakeovers === 0,
     };
   }
@@ -357,7 +426,7 @@ export class OverlayNode {
         throw new DhtError('INVALID_ARGUMENT', 'this node has no zone it can split');
       const call = await placeXppCall(this.ua, this.endpoint, uri, {
         ...options,
-        onSession: (session) => this.#serve(session),
+        onSession: (session) => this.#dispatcher.serve(session),
       });
       const [kept, handed] = whole ? [undefined, zone] : zone.split();
       const remaining = this.#own.zones.filter((z) => z !== zone);
@@ -369,7 +438,7 @@ export class OverlayNode {
           ...this.#neighbours.adjacentTo([handed]).map((n) => this.#peerInfo.encode(n)),
         ];
         try {
-          return await this.#request(
+          return await this.#links.request(
             call,
             DhtOperation.JOIN.type,
             encodeHandoff({
@@ -387,7 +456,7 @@ export class OverlayNode {
       const newcomer = DhtOption.NEIGHBOUR.require(response.options);
       this.#own.set(remaining, 'invite');
       const entry = this.#upsert({ ...newcomer, zones: this.#peerInfo.decodeZones(newcomer.zones) });
-      if (entry !== undefined) this.#attach(entry, call, true);
+      if (entry !== undefined) this.#links.attach(entry, call, true);
       // Tell everyone else about our new zone and the newcomer; those no longer adjacent drop the link.
       await this.#announcer.announce(this.#own.version, entry?.id);
       this.#pruneNonAdjacent();
@@ -438,7 +507,9 @@ export class OverlayNode {
     });
     await Promise.allSettled(
       [...this.#neighbours.values()].map((n) =>
-        n.link === undefined ? undefined : this.#request(n.link, DhtOperation.NEIGHBOUR_UPDATE.type, gone),
+        n.link === undefined
+          ? undefined
+          : this.#links.request(n.link, DhtOperation.NEIGHBOUR_UPDATE.type, gone),
       ),
     );
     await this.close();
@@ -446,7 +517,7 @@ export class OverlayNode {
 
   /** Stores a record at the owner of its key's point. Resolves with the lifetime granted, in seconds. */
   async put(key: string, kind: RecordKind, value: Uint8Array, lifetime: number): Promise<number> {
-    const response = await this.#originate(
+    const response = await this.#router.originate(
       'PUT',
       hashKey(key, this.dimensions),
       DhtOperation.PUT.type,
@@ -457,7 +528,7 @@ export class OverlayNode {
 
   /** The records of `key` and `kind` at the owner of the key's point (empty when there are none). */
   async get(key: string, kind: RecordKind): Promise<WireRecord[]> {
-    const response = await this.#originate(
+    const response = await this.#router.originate(
       'GET',
       hashKey(key, this.dimensions),
       DhtOperation.GET.type,
@@ -471,7 +542,7 @@ export class OverlayNode {
    * of a BINDING record set.
    */
   async remove(key: string, kind: RecordKind, bindingId?: BindingId): Promise<void> {
-    await this.#originate(
+    await this.#router.originate(
       'REMOVE',
       hashKey(key, this.dimensions),
       DhtOperation.REMOVE.type,
@@ -500,162 +571,6 @@ export class OverlayNode {
     return checkTiling(nodes.flatMap((n) => n.#own.zones));
   }
 
-  // --- routing and storage -------------------------------------------------------------------------------
-
-  /** A request this node starts: routed, counted by result, its hop count added to the histogram. */
-  async #originate(
-    name: string,
-    target: Point,
-    operation: number,
-    inner: readonly XppOption[],
-  ): Promise<readonly XppOption[]> {
-    try {
-      const response = await this.#route(target, operation, inner);
-      const left = DhtOption.HOP_LIMIT.findAll(response).pop();
-      this.#counters.hop(left === undefined ? 0 : this.#hopLimit - left + 1);
-      this.#counters.count(this.#counters.started, name, 'ok');
-      return response;
-    } catch (error) {
-      this.#counters.count(this.#counters.started, name, String(statusOf(error)));
-      throw error;
-    }
-  }
-
-  /**
-   * Delivers `operation` to the owner of `target`, here or hop by hop (ROUTE), and returns its response options.
-   * `received` is the hop limit of the ROUTE that brought it here (undefined when this node starts it); the owner
-   * appends it to its response, so that the node that started the request learns how many hops it took.
-   */
-  async #route(
-    target: Point,
-    operation: number,
-    inner: readonly XppOption[],
-    received?: number,
-  ): Promise<readonly XppOption[]> {
-    if (this.#own.state !== 'peer' && this.#own.state !== 'leaving')
-      throw new DhtError('NOT_A_PEER', 'this node owns no zone');
-    const decision = nextHop(target, this.#own.zones, this.#neighbours.routable());
-    if (decision.kind === 'mine') {
-      const result = this.#execute(operation, inner, target);
-      return received === undefined ? result : [...result, DhtOption.HOP_LIMIT.option(received, true)];
-    }
-    if (decision.kind === 'dead-end') throw new DhtError('NO_ROUTE', 'no neighbour is closer to the target');
-    const next = this.#neighbours.get(decision.next.id);
-    if (next === undefined) throw new DhtError('NO_ROUTE', `neighbour ${decision.next.id} is gone`);
-    const hopLimit = received === undefined ? this.#hopLimit : nextHopLimit(received);
-    const response = await this.#requestPeer(
-      next,
-      DhtOperation.ROUTE.type,
-      encodeRoute({ target: this.#points.encode(target), hopLimit, operation, inner }),
-    );
-    return response.options;
-  }
-
-  /** Runs a storage operation as the owner of `point`; refusals are `DhtError`s. Writes are replicated. */
-  #execute(operation: number, inner: readonly XppOption[], point: Point): readonly XppOption[] {
-    switch (operation) {
-      case DhtOperation.PUT.type: {
-        const put = decodePut(inner);
-        if (put.replica === true) throw new WireError('BAD_VALUE', 'a routed PUT cannot be a replica');
-        this.#assertWritable(point);
-        const result = this.store.put({
-          key: put.key,
-          kind: put.kind,
-          value: put.value,
-          lifetime: put.lifetime,
-        });
-        this.#replicateWrite(
-          point,
-          DhtOperation.PUT.type,
-          encodePut({
-            key: put.key,
-            kind: put.kind,
-            value: put.value,
-            lifetime: result.lifetime,
-            replica: true,
-          }),
-        );
-        return encodePutResponse({ lifetime: result.lifetime });
-      }
-      case DhtOperation.GET.type: {
-        const get = decodeGet(inner);
-        const records = this.store.get(get.key, get.kind).filter((r) => r.role === 'primary');
-        return encodeRecords({ records: records.map((r) => this.store.toWire(r)) });
-      }
-      case DhtOperation.REMOVE.type: {
-        const remove = decodeRemove(inner);
-        if (remove.replica === true) throw new WireError('BAD_VALUE', 'a routed REMOVE cannot be a replica');
-        this.#assertWritable(point);
-        this.store.remove(remove.key, remove.kind, remove.bindingId);
-        this.#replicateWrite(point, DhtOperation.REMOVE.type, encodeRemove({ ...remove, replica: true }));
-        return [];
-      }
-      default:
-        throw new DhtError('INVALID_ARGUMENT', `operation 0x${operation.toString(16)} cannot be routed`);
-    }
-  }
-
-  #assertWritable(point: Point): void {
-    if (!this.#own.writable(point))
-      throw new DhtError('LEAVING', 'this zone is being handed to another peer; retry');
-  }
-
-  async #request(
-    link: XppCall,
-    type: number,
-    options: readonly XppOption[],
-    timeout = this.#timeout,
-  ): Promise<Message> {
-    try {
-      return await link.session.request(type, options, { timeout });
-    } catch (error) {
-      if (ReliabilityError.is(error) && error.code === 'ERROR_RESPONSE') {
-        throw new DhtError('REMOTE_ERROR', error.message, { cause: error, status: error.status ?? 500 });
-      }
-      throw new DhtError('NO_ROUTE', `request to a neighbour failed: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  }
-
-  /**
-   * A request to neighbour `n` over its current link. When that link ends under the request — two calls crossed
-   * and the other one was kept, say — the request goes again on the link that replaced it (at most twice more).
-   */
-  async #requestPeer(
-    n: Neighbour,
-    type: number,
-    options: readonly XppOption[],
-    timeout = this.#timeout,
-  ): Promise<Message> {
-    for (let attempt = 0; ; attempt++) {
-      const link = await awaitLink(n, this.#clock, timeout);
-      try {
-        return await this.#request(link, type, options, timeout);
-      } catch (error) {
-        const replaced = !link.session.isOpen && this.#neighbours.get(n.id) === n;
-        if (attempt >= 2 || !replaced || (DhtError.is(error) && error.code === 'REMOTE_ERROR')) throw error;
-      }
-    }
-  }
-
-  // --- replication (spec §4) -----------------------------------------------------------------------------
-
-  /** Sends a write the owner just made to the replica holders of the point's zone (not awaited, counted). */
-  #replicateWrite(point: Point, type: number, options: readonly XppOption[]): void {
-    const zone = zoneContaining(this.#own.zones, point);
-    if (zone !== undefined) this.#replicator.write(zone, type, options);
-  }
-
-  /** A replica holder drops the replicas whose owner is no neighbour of its any more (it could never take them). */
-  #pruneReplicas(): void {
-    const owned = (p: Point) =>
-      [...this.#neighbours.values()].some((n) => zoneContaining(n.zones, p) !== undefined) ||
-      [...this.#takeovers.values()].some((t) => t.state !== 'done' && t.zone.contains(p));
-    const stale = this.#records.takeWhere('replica', (p) => !owned(p));
-    if (stale.length > 0) this.#counters.refuse('stale-replicas-dropped');
-  }
-
   // --- settling: re-announce, re-replicate, merge --------------------------------------------------------
 
   /** One settle pass (see Settler): false when this node stopped being a peer during it. */
@@ -663,7 +578,7 @@ export class OverlayNode {
     await this.#own.exclusive(() => this.#reassign());
     if (this.#own.state !== 'peer') return false;
     this.#pruneNonAdjacent();
-    this.#connectMissing();
+    this.#links.connectMissing(this.#neighbours.values());
     if (this.#announcer.due(this.#own.version)) await this.#announcer.announce(this.#own.version);
     else if (this.#delta.pending) await this.#announcer.announceDelta();
     await this.#replicator.pass();
@@ -706,14 +621,18 @@ export class OverlayNode {
       const records = this.#records.wire(this.#records.inZones([zone], 'primary'));
       for (const batch of batchRecords(records, this.#batchOctets)) {
         signal?.throwIfAborted();
-        await this.#requestPeer(taker, REPLICATE.type, encodeReplicate({ zones: encoded, records: batch }));
+        await this.#links.requestPeer(
+          taker,
+          REPLICATE.type,
+          encodeReplicate({ zones: encoded, records: batch }),
+        );
       }
       const remaining = this.#own.zones.filter((z) => !z.equals(zone));
       const others = this.#neighbours
         .adjacentTo([zone])
         .filter((n) => n !== taker)
         .map((n) => this.#peerInfo.encode(n));
-      const response = await this.#requestPeer(
+      const response = await this.#links.requestPeer(
         taker,
         DhtOperation.LEAVE.type,
         encodeHandoff({
@@ -863,7 +782,7 @@ export class OverlayNode {
         n = this.#upsert(view);
         if (n === undefined) continue;
       }
-      if (n.link === undefined) void this.#connect(n);
+      if (n.link === undefined) void this.#links.connect(n);
       survivors.push(n);
     }
     // And neighbours abutting the zone that the dead peer's list lacked (it may not have heard of them yet).
@@ -873,7 +792,7 @@ export class OverlayNode {
 
   async #sendClaim(n: Neighbour, body: readonly XppOption[], timeout: number): Promise<ClaimAnswer> {
     try {
-      await this.#requestPeer(n, DhtOperation.TAKEOVER.type, body, timeout);
+      await this.#links.requestPeer(n, DhtOperation.TAKEOVER.type, body, timeout);
       return 'ok';
     } catch (error) {
       return DhtError.is(error) && error.status === 409 ? 'refused' : 'unreachable';
@@ -1054,7 +973,7 @@ export class OverlayNode {
       return n === undefined || n === peer ? [] : [n];
     });
     const notice = this.#announcer.partialUpdate(entries);
-    void this.#requestPeer(peer, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
+    void this.#links.requestPeer(peer, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
   }
 
   // --- sessions and handlers -----------------------------------------------------------------------------
@@ -1073,7 +992,7 @@ export class OverlayNode {
       const accepting = acceptXppCall(invite, this.endpoint, {
         onSession: (session) => {
           if (this.#invitation === token) this.#inviterSession = session;
-          this.#serve(session);
+          this.#dispatcher.serve(session);
         },
       });
       this.#inviterCall = accepting;
@@ -1092,19 +1011,7 @@ export class OverlayNode {
       invite.reject(403);
       return;
     }
-    const n = known;
-    this.#connecting++;
-    void acceptXppCall(invite, this.endpoint, {
-      onSession: (session) => {
-        this.#sessionPeers.set(session, n.id);
-        this.#serve(session);
-      },
-    })
-      .then(
-        (call) => this.#attach(n, call, false),
-        () => this.#counters.refuse('invite-failed'),
-      )
-      .finally(() => this.#connecting--);
+    this.#links.acceptFrom(invite, known);
   }
 
   /**
@@ -1121,14 +1028,14 @@ export class OverlayNode {
     if (entry === undefined) return false;
     void acceptXppCall(invite, this.endpoint, {
       onSession: (session) => {
-        this.#sessionPeers.set(session, caller);
-        this.#serve(session);
+        this.#links.bind(session, caller);
+        this.#dispatcher.serve(session);
       },
     }).then(
       (call) => {
         entry.call = call;
         const n = this.#neighbours.get(caller);
-        if (entry.admitted && n !== undefined) this.#attach(n, call, false);
+        if (entry.admitted && n !== undefined) this.#links.attach(n, call, false);
         else if (!this.#probation.holds(caller, entry)) void call.hangUp().catch(() => undefined);
       },
       () => {
@@ -1155,7 +1062,8 @@ export class OverlayNode {
       const call = entry.call;
       if (call !== undefined) {
         const notice = this.#announcer.partialUpdate();
-        void this.#request(call, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
+        void this.#links
+          .request(call, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
           .catch(() => undefined)
           .finally(() => void call.hangUp().catch(() => undefined));
       }
@@ -1166,7 +1074,7 @@ export class OverlayNode {
     if (n === undefined) return undefined;
     this.#probation.end(caller);
     entry.admitted = true;
-    if (entry.call !== undefined) this.#attach(n, entry.call, false);
+    if (entry.call !== undefined) this.#links.attach(n, entry.call, false);
     return caller;
   }
 
@@ -1180,183 +1088,63 @@ export class OverlayNode {
     return undefined;
   }
 
-  /**
-   * Makes `call` the link to neighbour `n` (its session is already served) and wakes who waits for it. When both
-   * sides called each other at once, both keep the call placed by the lower id.
-   */
-  #attach(n: Neighbour, call: XppCall, placedHere: boolean): void {
-    if (this.#own.state === 'closed' || this.#neighbours.get(n.id) !== n) {
-      void call.hangUp().catch(() => undefined);
-      return;
-    }
-    const current = n.link;
-    if (current !== undefined && current !== call && current.session.isOpen) {
-      const lowerPlacedThis = placedHere ? this.id < n.id : n.id < this.id;
-      if (!lowerPlacedThis) {
-        void call.hangUp().catch(() => undefined);
-        return;
-      }
-      n.link = call;
-      void current.hangUp().catch(() => undefined);
-    } else n.link = call;
-    n.failedCalls = 0;
-    this.#sessionPeers.set(call.session, n.id);
-    call.session.on('close', (error) => {
-      if (n.link !== call) return;
-      n.link = undefined;
-      n.linklessSince = this.#clock.now();
-      if (error !== undefined) this.#onLinkDied(n);
-    });
-    for (const wake of n.waiters.splice(0)) wake(call);
-    if (current === undefined) this.#events.emit('neighbour-up', { id: n.id, zones: n.zones });
-  }
-
-  /**
-   * Registers the overlay's handlers on a session as soon as it exists — before it is open, since the peer may send
-   * its first request the moment its own side opens. Who the session leads to is looked up per request.
-   */
-  #serve(session: XppSession): void {
-    const from = () => this.#sessionPeers.get(session);
-    const guard =
-      (name: string, run: (request: Message) => Promise<readonly XppOption[]> | readonly XppOption[]) =>
-      async (request: Message): Promise<readonly XppOption[]> => {
-        try {
-          const result = await run(request);
-          this.#counters.count(this.#counters.handled, name, 'ok');
-          return result;
-        } catch (error) {
-          const status = statusOf(error);
-          this.#counters.count(this.#counters.handled, name, String(status));
-          throw new ReliabilityError('ERROR_RESPONSE', (error as Error).message.slice(0, 512), { status });
-        }
-      };
-    /** Handlers that only a known peer may use (spec §5: storage and overlay operations need a peer session). */
-    const fromPeer = (
-      name: string,
-      run: (sender: string, request: Message) => Promise<readonly XppOption[]> | readonly XppOption[],
-    ) => guard(name, (request) => run(this.#requireNeighbour(from()), request));
-    session.handle(
-      DhtOperation.ROUTE.type,
-      fromPeer('ROUTE', (_sender, request) => {
-        if (this.#own.state !== 'peer' && this.#own.state !== 'leaving')
-          throw new DhtError('NOT_A_PEER', 'not a peer');
-        const route = decodeRoute(request.options);
-        return this.#route(this.#points.decode(route.target), route.operation, route.inner, route.hopLimit);
-      }),
-    );
-    session.handle(
-      DhtOperation.JOIN.type,
-      guard('JOIN', (request) => this.#onJoin(session, request)),
-    );
-    session.handle(
-      DhtOperation.NEIGHBOUR_UPDATE.type,
-      guard('NEIGHBOUR-UPDATE', (request) =>
-        this.#onNeighbourUpdate(this.#admit(from(), request) ?? this.#requireNeighbour(from()), request),
-      ),
-    );
-    session.handle(
-      DhtOperation.LEAVE.type,
-      fromPeer('LEAVE', (sender, request) => this.#onLeave(sender, request)),
-    );
-    session.handle(
-      DhtOperation.TAKEOVER.type,
-      fromPeer('TAKEOVER', (sender, request) => this.#onTakeover(sender, request)),
-    );
-    session.handle(
-      REPLICATE.type,
-      fromPeer('REPLICATE', (sender, request) => this.#onReplicate(sender, request)),
-    );
-    session.handle(
-      DhtOperation.PUT.type,
-      fromPeer('PUT', (_sender, request) => {
-        const put = decodePut(request.options);
-        this.#assertReplica(put.replica === true, put.key);
-        this.store.put({
-          key: put.key,
-          kind: put.kind,
-          value: put.value,
-          lifetime: put.lifetime,
-          role: 'replica',
-        });
-        return [];
-      }),
-    );
-    session.handle(
-      DhtOperation.REMOVE.type,
-      fromPeer('REMOVE', (_sender, request) => {
-        const remove = decodeRemove(request.options);
-        this.#assertReplica(remove.replica === true, remove.key);
-        this.store.remove(remove.key, remove.kind, remove.bindingId);
-        return [];
-      }),
-    );
-  }
-
-  #requireNeighbour(from: string | undefined): string {
-    const n = from === undefined ? undefined : this.#neighbours.get(from);
-    if (n === undefined) {
-      this.#counters.refuse('not-a-neighbour');
-      throw new DhtError('FORBIDDEN', 'only neighbours may send this');
-    }
-    return n.id;
-  }
-
-  /** A PUT or REMOVE sent directly (not routed) is a replica write, and never for a point this node owns. */
-  #assertReplica(replica: boolean, key: string): void {
-    if (this.#own.state !== 'peer' && this.#own.state !== 'leaving')
-      throw new DhtError('NOT_A_PEER', 'not a peer');
-    if (!replica) throw new WireError('BAD_VALUE', 'a direct PUT or REMOVE must be a replica write');
-    if (zoneContaining(this.#own.zones, hashKey(key, this.dimensions)) !== undefined)
-      throw new DhtError('CONFLICT', 'this node owns that point: it holds no replica of it');
-  }
-
-  #onReplicate(from: string, request: Message): readonly XppOption[] {
-    if (this.#own.state !== 'peer' && this.#own.state !== 'leaving')
-      throw new DhtError('NOT_A_PEER', 'not a peer');
-    const body = decodeReplicate(request.options);
-    const zones = this.#peerInfo.decodeZones(body.zones);
-    if (overlapping(zones, this.#own.zones))
-      throw new DhtError('CONFLICT', 'replicas of a zone this node owns');
-    if (body.digest !== undefined) {
-      if (!sameDigest(recordSetDigest(this.#records.inZones(zones, 'replica')), body.digest)) {
-        this.#counters.refuse('replicas-differ');
-        throw new DhtError('CONFLICT', 'the replicas held here differ from the owner’s');
-      }
-      return [];
-    }
-    if (body.records.length === 0) {
-      const dropped = this.#records.take(zones, 'replica');
-      this.#returnDeadReplicas(from, zones, dropped);
-      return [];
-    }
-    this.#assertWithin(body.records, zones);
-    const result = this.#records.insert(body.records, 'replica');
-    const [refused] = result.refused;
-    if (refused !== undefined) throw refused.error;
-    return [];
-  }
-
-  /**
-   * The owner of `zones` told this node to drop its replicas there. Those of a dead peer's zone go back to the owner
-   * first (LEAVE with RETURN; it keeps what it has no primary of): the owner may have taken the zone over without
-   * them — a survivor that knew only part of the dead zone, ranked first for that part while holding none of its
-   * replicas — and the holder may not have known the taker when its own takeover gave way (#offerReplicas). In the
-   * 1,000-peer simulation such records were lost.
-   */
-  #returnDeadReplicas(from: string, zones: readonly Zone[], dropped: readonly StoredRecord[]): void {
-    const owner = this.#neighbours.get(from);
-    if (owner === undefined || dropped.length === 0) return;
-    // Peers dead for long enough that every takeover of their zones is over are left out: their replicas are the
-    // owner's own copies by now, and sending them back on every re-replication would only double it.
-    const since = this.#clock.now() - 4 * this.#detectionWindow;
-    const dead = [...this.#deadPeers.values()]
-      .filter((d) => d.diedAt >= since)
-      .flatMap((d) => d.zones)
-      .filter((z) => overlapping([z], zones));
-    const records = this.#records
-      .wire(dropped.filter((r) => this.#records.within(r, dead)))
-      .filter((r) => r.lifetime > 0);
-    if (records.length > 0) void this.#handBackRecords(owner, zones, records);
+  /** The overlay operations a session serves, each with who may send it (see Dispatcher, NeighbourRights). */
+  #handlers(): OverlayHandler[] {
+    return [
+      {
+        op: DhtOperation.ROUTE.type,
+        name: 'ROUTE',
+        access: 'neighbour',
+        handle: (request) => {
+          if (!serving(this.#own.state)) throw new DhtError('NOT_A_PEER', 'not a peer');
+          const route = decodeRoute(request.options);
+          const target = this.#points.decode(route.target);
+          return this.#router.route(target, route.operation, route.inner, route.hopLimit);
+        },
+      },
+      {
+        op: DhtOperation.JOIN.type,
+        name: 'JOIN',
+        access: 'open',
+        handle: (request, session) => this.#onJoin(session, request),
+      },
+      {
+        op: DhtOperation.NEIGHBOUR_UPDATE.type,
+        name: 'NEIGHBOUR-UPDATE',
+        access: 'announcer',
+        handle: (request, sender) => this.#onNeighbourUpdate(sender, request),
+      },
+      {
+        op: DhtOperation.LEAVE.type,
+        name: 'LEAVE',
+        access: 'neighbour',
+        handle: (request, sender) => this.#onLeave(sender, request),
+      },
+      {
+        op: DhtOperation.TAKEOVER.type,
+        name: 'TAKEOVER',
+        access: 'neighbour',
+        handle: (request, sender) => this.#onTakeover(sender, request),
+      },
+      {
+        op: REPLICATE.type,
+        name: 'REPLICATE',
+        access: 'neighbour',
+        handle: (request, sender) => this.#replicaHolder.onReplicate(sender, request),
+      },
+      {
+        op: DhtOperation.PUT.type,
+        name: 'PUT',
+        access: 'neighbour',
+        handle: (request) => this.#replicaHolder.onPut(request),
+      },
+      {
+        op: DhtOperation.REMOVE.type,
+        name: 'REMOVE',
+        access: 'neighbour',
+        handle: (request) => this.#replicaHolder.onRemove(request),
+      },
+    ];
   }
 
   /** A candidate receives its zone, records and neighbours from the peer that invited it. */
@@ -1377,8 +1165,8 @@ export class OverlayNode {
     // The first neighbour listed is the inviter, whose session this is; the link is its once the call settles.
     const inviter = this.#neighbours.get(peerIdHex(inviterInfo.peerId));
     if (inviter !== undefined) {
-      this.#sessionPeers.set(session, inviter.id);
-      void this.#inviterCall?.then((call) => this.#attach(inviter, call, false));
+      this.#links.bind(session, inviter.id);
+      void this.#inviterCall?.then((call) => this.#links.attach(inviter, call, false));
     }
     this.#settler.startRefresh();
     return [DhtOption.NEIGHBOUR.option(this.#info(this.#own.zones), true)];
@@ -1407,7 +1195,7 @@ export class OverlayNode {
     this.#noteSender(from, { ...senderInfo, zones: senderZones });
     for (const info of others) {
       const n = this.#learn(info, from);
-      if (n !== undefined) void this.#connect(n);
+      if (n !== undefined) void this.#links.connect(n);
     }
     this.#events.emit('leave', { peer: from, taker: this.id, zones, departed });
     // The handing peer passes the taker's new zones on to its own neighbours (see #handOff).
@@ -1424,7 +1212,7 @@ export class OverlayNode {
     zones: readonly Zone[],
     records: readonly WireRecord[],
   ): readonly XppOption[] {
-    this.#assertWithin(records, zones);
+    assertWithin(records, zones, this.dimensions);
     // A key this node holds primaries of may have been written here since: its copy stands.
     const held = new Set(this.#records.inZones(zones, 'primary').map((r) => `${r.kind}/${r.key}`));
     const missing = records.filter((r) => !held.has(`${r.kind}/${r.key}`));
@@ -1450,13 +1238,6 @@ export class OverlayNode {
     } else this.#upsert(sender);
   }
 
-  /** Records sent along with `zones` (replicated, returned) must each lie in one of them. */
-  #assertWithin(records: readonly WireRecord[], zones: readonly Zone[]): void {
-    for (const record of records)
-      if (zoneContaining(zones, hashKey(record.key, this.dimensions)) === undefined)
-        throw new WireError('BAD_VALUE', `record ${record.key} lies outside the zones it is sent with`);
-  }
-
   async #onNeighbourUpdate(from: string, request: Message): Promise<readonly XppOption[]> {
     const update = decodeNeighbourUpdate(request.options);
     const before = this.#neighbours.changes;
@@ -1476,7 +1257,7 @@ export class OverlayNode {
     try {
       for (const info of update.neighbours) {
         const n = this.#learn(info, from);
-        if (n !== undefined) connects.push(this.#connect(n));
+        if (n !== undefined) connects.push(this.#links.connect(n));
       }
     } finally {
       this.#told = undefined;
@@ -1551,7 +1332,7 @@ export class OverlayNode {
         [n, m],
       ] as const) {
         const notice = this.#announcer.partialUpdate([about]);
-        void this.#requestPeer(to, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
+        void this.#links.requestPeer(to, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
       }
     }
   }
@@ -1609,7 +1390,7 @@ export class OverlayNode {
         returned: true,
       });
       try {
-        await this.#requestPeer(peer, DhtOperation.LEAVE.type, body);
+        await this.#links.requestPeer(peer, DhtOperation.LEAVE.type, body);
       } catch {
         this.#counters.refuse('repair-handback-failed');
         return;
@@ -1623,68 +1404,7 @@ export class OverlayNode {
     if (this.#movedAway.buries(p.id, p.version)) return;
     if (!adjacent(p.zones, this.#own.zones)) return;
     const n = this.#neighbours.get(p.id) ?? this.#upsert(p);
-    if (n !== undefined && n.link === undefined) void this.#connect(n);
-  }
-
-  #connect(n: Neighbour, signal: AbortSignal = AbortSignal.timeout(this.#timeout)): Promise<void> {
-    if (n.connecting !== undefined) return n.connecting;
-    this.#connecting++;
-    const attempt = (async () => {
-      try {
-        const refusedBefore = n.failedCalls > 0;
-        const call = await placeXppCall(this.ua, this.endpoint, n.contact.uri, {
-          signal,
-          onSession: (session) => {
-            this.#sessionPeers.set(session, n.id);
-            this.#serve(session);
-          },
-        });
-        this.#attach(n, call, true);
-        // A peer that refused the last call did not know this node: it took this one on probation, and learns
-        // this node from its own entry (#admit).
-        if (refusedBefore && n.link === call) {
-          const hello = this.#announcer.partialUpdate();
-          void this.#requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, hello).catch(() => undefined);
-        }
-      } catch {
-        this.#counters.refuse('connect-failed');
-        this.#unreachableAfterFailure(n);
-        // Call again soon (a settle pass calls who is missing) rather than at the next refresh: the peer may not
-        // have known this node a moment ago, or it is dead and must be found out within a request timeout.
-        if (this.#neighbours.get(n.id) === n) this.#settler.request(this.#claimTimeout);
-      } finally {
-        n.connecting = undefined;
-        this.#connecting--;
-      }
-    })();
-    n.connecting = attempt;
-    return attempt;
-  }
-
-  /**
-   * A peer this node failed to call 3 times in a row, without a link for a request timeout, is dropped and not
-   * taken from relayed lists for a refresh interval: it may be dead without this node ever having had a session
-   * to notice it. It can still call in.
-   */
-  #unreachableAfterFailure(n: Neighbour): void {
-    const now = this.#clock.now();
-    n.failedCalls++;
-    if (n.link !== undefined || this.#neighbours.get(n.id) !== n) return;
-    if (n.failedCalls < UNREACHABLE_AFTER_CALLS || now - n.linklessSince < this.#timeout) return;
-    this.#forget(n, 'unreachable');
-    this.#unreachable.mark(n.id);
-  }
-
-  /**
-   * Calls neighbours left without a link (a crossed call lost, a session ended cleanly): the lower id at once,
-   * the other side once the link has been missing for a claim timeout.
-   */
-  #connectMissing(): void {
-    const late = this.#clock.now() - this.#claimTimeout;
-    for (const n of this.#neighbours.values()) {
-      if (n.link !== undefined || n.connecting !== undefined) continue;
-      if (this.id < n.id || n.linklessSince < late) void this.#connect(n);
-    }
+    if (n !== undefined && n.link === undefined) void this.#links.connect(n);
   }
 
   /**
@@ -1698,11 +1418,11 @@ export class OverlayNode {
       if (this.#touches(n.zones)) continue;
       const abutting = this.#neighbours.adjacentTo(n.zones).filter((m) => m !== n);
       const notice = this.#announcer.partialUpdate(abutting);
-      const link = n.link;
-      n.link = undefined;
+      const link = this.#links.detach(n);
       this.#forget(n, 'pruned');
       if (link === undefined) continue;
-      void this.#request(link, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
+      void this.#links
+        .request(link, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
         .catch(() => undefined)
         .finally(() => void link.hangUp().catch(() => undefined));
     }
@@ -1739,8 +1459,7 @@ export class OverlayNode {
 
   #drop(n: Neighbour, reason: NeighbourDownReason): void {
     this.#forget(n, reason);
-    const link = n.link;
-    n.link = undefined;
+    const link = this.#links.detach(n);
     if (link !== undefined) void link.hangUp().catch(() => undefined);
   }
 

@@ -5,7 +5,7 @@ import type { Message, XppOption } from '@xpp/wire';
 import type { Neighbour, PeerView } from '../../src/node/neighbour-table.js';
 
 /** What a fake session answers a request with: options, or an error response with a status. */
-export type FakeAnswer = readonly XppOption[] | { readonly status: number } | 'hang';
+export type FakeAnswer = readonly XppOption[] | { readonly status: number } | 'hang' | 'closed';
 
 /** One request a fake session was sent. */
 export interface SentRequest {
@@ -15,7 +15,7 @@ export interface SentRequest {
 
 /**
  * A stand-in for an XPP session without sockets: records what it is sent and answers as `answer` says (options,
- * an error status as the real session reports it, or never), keeps the handlers registered on it, and closes
+ * an error status as the real session reports it, a closed session, or never), keeps the handlers registered on it, and closes
  * with or without an error as a test says.
  */
 export class FakeSession {
@@ -38,6 +38,7 @@ export class FakeSession {
     if (!this.#open) return Promise.reject(new ReliabilityError('CLOSED', 'session closed'));
     const answer = this.answer(type, options);
     if (answer === 'hang') return new Promise<Message>(() => undefined);
+    if (answer === 'closed') return Promise.reject(new ReliabilityError('CLOSED', 'session closed'));
     if ('status' in answer)
       return Promise.reject(
         new ReliabilityError('ERROR_RESPONSE', `refused ${answer.status}`, { status: answer.status }),
