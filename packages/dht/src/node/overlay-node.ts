@@ -45,15 +45,13 @@ import { MemoryRecordStore, type RecordStore } from '../store.js';
 import type { BindingId, Contact, NeighbourInfo, WireRecord } from '../values.js';
 import { Announcer } from './announcer.js';
 import { NodeCounters } from './counters.js';
-import type { NeighbourDownReason, OverlayNodeEvents } from './events.js';
+import type { OverlayNodeEvents } from './events.js';
 import {
   adjacent,
   neighbourSummary,
   NeighbourTable,
   notePeer,
   peerIdHex,
-  remember,
-  Tombstones,
   type Neighbour,
   type PeerView,
 } from './neighbour-table.js';
@@ -67,7 +65,7 @@ import {
   type OverlayNodeState,
   type OverlayNodeStats,
 } from './node-options.js';
-import { PeerInfoCodec, type PeerEntry } from './peer-info.js';
+import { PeerInfoCodec } from './peer-info.js';
 import { PeerListDelta } from './peer-list-delta.js';
 import { peerFromUri } from './peer-uri.js';
 import { Probation } from './probation.js';
@@ -79,6 +77,8 @@ import { NeighbourRights } from './rights.js';
 import { Router } from './routing.js';
 import { Dispatcher, type OverlayHandler } from './dispatch.js';
 import { Links } from './links.js';
+import { Membership } from './membership.js';
+import { PeerMemory } from './peer-memory.js';
 import { serving } from './parts.js';
 import { Settler } from './settler.js';
 import {
@@ -89,7 +89,6 @@ import {
   type DeadPeer,
   type Takeover,
 } from './takeover.js';
-import { UnreachablePeers } from './unreachable-peers.js';
 import { ZoneRecords } from './zone-records.js';
 import { mergeSiblings, overlapping, resolveOverlap, subtractZones, zoneContaining } from './zones.js';
 
@@ -127,18 +126,10 @@ export class OverlayNode {
   readonly #peerInfo: PeerInfoCodec;
   readonly #events = new Emitter<OverlayNodeEvents>();
   readonly #counters = new NodeCounters();
-  readonly #gone: Tombstones;
-  /**
-   * Peers dropped as no longer adjacent, with the version that showed it: a neighbour that has not heard of their
-   * move yet may still relay an older version, which must not bring them back (and set off a call they refuse).
-   */
-  readonly #movedAway: Tombstones;
-  /** Pairs of neighbours told of each other's overlapping zones, and when (at most once a refresh interval). */
-  readonly #introduced = new Map<string, number>();
   readonly #probation: Probation;
-  readonly #deadPeers = new Map<string, DeadPeer>();
   readonly #takeovers: TakeoverTable;
-  readonly #unreachable: UnreachablePeers;
+  readonly #memory: PeerMemory;
+  readonly #members: Membership;
   readonly #own: Ownership;
   readonly #settler: Settler;
   /** The accepted invitation of a candidate, settled once the session is open. */
@@ -150,8 +141,6 @@ export class OverlayNode {
   /** Changes of the neighbour list not announced yet. */
   readonly #delta: PeerListDelta;
   readonly #announcer: Announcer;
-  /** While an announcement is applied: who heard it too (its sender and the peers it lists). */
-  #told: ReadonlySet<string> | undefined;
   readonly #replicator: Replicator;
   readonly #router: Router;
   readonly #replicaHolder: ReplicaHolder;
@@ -172,7 +161,7 @@ export class OverlayNode {
       changed: (event) => {
         this.#replicator.refresh();
         // Who moved away from the old zones may abut the new ones.
-        this.#movedAway.clear();
+        this.#memory.movedAway.clear();
         this.#events.emit('zone-change', event);
         this.#settler.request();
       },
@@ -189,8 +178,6 @@ export class OverlayNode {
     this.#maxNeighbours = options.maxNeighbours ?? d.maxNeighbours;
     this.#neighbours = new NeighbourTable(this.#maxNeighbours);
     this.#delta = new PeerListDelta(this.#maxNeighbours);
-    this.#gone = new Tombstones(d.maxTombstones);
-    this.#movedAway = new Tombstones(d.maxTombstones);
     this.#hopLimit = options.hopLimit ?? DEFAULT_HOP_LIMIT;
     this.#timeout = options.requestTimeout ?? d.requestTimeout;
     this.#probation = new Probation(this.#clock, {
@@ -205,7 +192,11 @@ export class OverlayNode {
       (options.keepaliveInterval ?? d.keepaliveInterval) *
       ((options.keepaliveMisses ?? d.keepaliveMisses) + 1);
     this.#refreshInterval = options.refreshInterval ?? d.refreshInterval;
-    this.#unreachable = new UnreachablePeers(this.#clock, this.#refreshInterval, d.maxTombstones);
+    this.#memory = new PeerMemory(this.#clock, {
+      maxTombstones: d.maxTombstones,
+      maxDeadPeers: d.maxDeadPeers,
+      unreachableFor: this.#refreshInterval,
+    });
     this.#settleDelay = options.settleDelay ?? d.settleDelay;
     this.#settler = new Settler({
       clock: this.#clock,
@@ -243,6 +234,35 @@ export class OverlayNode {
       replicated: (event) => this.#events.emit('replicated', event),
       resync: () => this.#settler.request(),
     });
+    this.#members = new Membership({
+      selfId: this.id,
+      clock: this.#clock,
+      table: this.#neighbours,
+      delta: this.#delta,
+      memory: this.#memory,
+      peerInfo: this.#peerInfo,
+      counters: this.#counters,
+      maxNeighbours: this.#maxNeighbours,
+      refreshInterval: this.#refreshInterval,
+      claimTimeout: this.#claimTimeout,
+      links: {
+        connect: (n, signal) => this.#links.connect(n, signal),
+        detach: (n) => this.#links.detach(n),
+        request: (link, type, options, timeout) => this.#links.request(link, type, options, timeout),
+        requestPeer: (n, type, options, timeout) => this.#links.requestPeer(n, type, options, timeout),
+      },
+      announcer: this.#announcer,
+      zones: () => this.#own.zones,
+      coordinating: () => this.#takeovers.coordinating(),
+      repairOverlap: (n) => this.#repairOverlap(n),
+      resolveTakeovers: () => this.#resolveTakeovers(),
+      forgotten: (n, reason) => {
+        this.#replicator.forget(n.id);
+        for (const wake of n.waiters.splice(0)) wake(undefined);
+        this.#events.emit('neighbour-down', { id: n.id, zones: n.zones, reason });
+      },
+      requestSettle: (delay, routine) => this.#settler.request(delay, routine),
+    });
     this.#router = new Router({
       hopLimit: this.#hopLimit,
       points: this.#points,
@@ -272,10 +292,7 @@ export class OverlayNode {
         [...this.#takeovers.values()].some((t) => t.state !== 'done' && t.zone.contains(p)),
       // Peers dead for long enough that every takeover of their zones is over are left out: their replicas are the
       // owner's own copies by now, and sending them back on every re-replication would only double it.
-      recentDeadZones: () => {
-        const since = this.#clock.now() - 4 * this.#detectionWindow;
-        return [...this.#deadPeers.values()].filter((d) => d.diedAt >= since).flatMap((d) => d.zones);
-      },
+      recentDeadZones: () => this.#memory.deadZonesSince(this.#clock.now() - 4 * this.#detectionWindow),
       handBack: (owner, zones, records) => void this.#handBackRecords(owner, zones, records),
     });
     this.#links = new Links({
@@ -293,13 +310,13 @@ export class OverlayNode {
       timeout: this.#timeout,
       claimTimeout: this.#claimTimeout,
       state: () => this.#own.state,
-      isCurrent: (n) => this.#neighbours.get(n.id) === n,
+      isCurrent: (n) => this.#members.isCurrent(n),
       serve: (session) => this.#dispatcher.serve(session),
       linkDied: (n) => this.#onLinkDied(n),
       linkUp: (n) => this.#events.emit('neighbour-up', { id: n.id, zones: n.zones }),
       unreachable: (n) => {
-        this.#forget(n, 'unreachable');
-        this.#unreachable.mark(n.id);
+        this.#members.forget(n, 'unreachable');
+        this.#memory.unreachable.mark(n.id);
       },
       hello: () => this.#announcer.partialUpdate(),
       requestSettle: (delay, routine) => this.#settler.request(delay, routine),
@@ -455,11 +472,11 @@ export class OverlayNode {
       this.#records.take([handed]);
       const newcomer = DhtOption.NEIGHBOUR.require(response.options);
       this.#own.set(remaining, 'invite');
-      const entry = this.#upsert({ ...newcomer, zones: this.#peerInfo.decodeZones(newcomer.zones) });
+      const entry = this.#members.upsert({ ...newcomer, zones: this.#peerInfo.decodeZones(newcomer.zones) });
       if (entry !== undefined) this.#links.attach(entry, call, true);
       // Tell everyone else about our new zone and the newcomer; those no longer adjacent drop the link.
       await this.#announcer.announce(this.#own.version, entry?.id);
-      this.#pruneNonAdjacent();
+      this.#members.pruneNonAdjacent();
       return { peerId: peerIdHex(newcomer.peerId), zone: handed };
     });
   }
@@ -577,7 +594,7 @@ export class OverlayNode {
   async #settlePass(): Promise<boolean> {
     await this.#own.exclusive(() => this.#reassign());
     if (this.#own.state !== 'peer') return false;
-    this.#pruneNonAdjacent();
+    this.#members.pruneNonAdjacent();
     this.#links.connectMissing(this.#neighbours.values());
     if (this.#announcer.due(this.#own.version)) await this.#announcer.announce(this.#own.version);
     else if (this.#delta.pending) await this.#announcer.announceDelta();
@@ -645,7 +662,7 @@ export class OverlayNode {
       // The taker's zones as it answered: this node's next announcement tells its neighbours who owns the zone now.
       const taken = DhtOption.NEIGHBOUR.find(response.options);
       if (taken !== undefined && peerIdHex(taken.peerId) === taker.id)
-        this.#upsert(this.#peerInfo.view(taken));
+        this.#members.upsert(this.#peerInfo.view(taken));
       if (remaining.length === 0) this.#own.vacate();
       else this.#own.set(remaining, 'handoff');
       this.#events.emit('leave', {
@@ -672,7 +689,7 @@ export class OverlayNode {
   /** A neighbour's session died (keepalives unanswered, or delivery gave up): arm the takeover of its zones. */
   #onLinkDied(n: Neighbour): void {
     if (this.#own.state !== 'peer' || this.#neighbours.get(n.id) !== n) return;
-    this.#forget(n, 'dead');
+    this.#members.forget(n, 'dead');
     const dead: DeadPeer = {
       id: n.id,
       peerId: n.peerId,
@@ -684,10 +701,9 @@ export class OverlayNode {
     // Buried like a peer that left, so that lists relayed by peers that have not noticed cannot bring it back; a
     // peer only cut off from this node can still speak for itself (#learn, #admit). Out of the lists this node
     // keeps of its neighbours' neighbours too: a taker must not call it from one of them.
-    this.#gone.bury(n.id, n.version);
+    this.#memory.markDead(dead);
     const gone: PeerView = { id: n.id, peerId: n.peerId, zones: [], contact: n.contact, version: n.version };
     notePeer(this.#neighbours.values(), gone, this.#maxNeighbours);
-    remember(this.#deadPeers, n.id, dead, OVERLAY_NODE_DEFAULTS.maxDeadPeers);
     for (const zone of dead.zones) if (adjacent([zone], this.#own.zones)) this.#armTakeover(dead, zone);
     this.#settler.request();
   }
@@ -778,8 +794,13 @@ export class OverlayNode {
       let n = this.#neighbours.get(id);
       if (n === undefined) {
         const view = t.dead.peers.find((p) => p.id === id);
-        if (view === undefined || this.#gone.buries(id, view.version) || this.#unreachable.has(id)) continue;
-        n = this.#upsert(view);
+        if (
+          view === undefined ||
+          this.#memory.gone.buries(id, view.version) ||
+          this.#memory.unreachable.has(id)
+        )
+          continue;
+        n = this.#members.upsert(view);
         if (n === undefined) continue;
       }
       if (n.link === undefined) void this.#links.connect(n);
@@ -836,7 +857,7 @@ export class OverlayNode {
     // back for a merge, so that losing the race never leaves it with nothing.
     this.#own.holdHandBacks(this.#clock.now() + this.#detectionWindow);
     this.#settler.requestLater(this.#detectionWindow);
-    for (const p of t.dead.peers) this.#learnView(p);
+    for (const p of t.dead.peers) this.#members.learnView(p);
     this.#events.emit('takeover', { deadPeer: t.dead.id, zone: t.zone, promoted });
     t.timer = this.#clock.setTimer(() => {
       this.#takeovers.delete(t);
@@ -932,7 +953,7 @@ export class OverlayNode {
       // do not keep splitting them (docs/decisions/dht-takeover.md).
       const held = t.granted;
       if (held !== undefined && held.id !== from && now - held.at < this.#grantHold) {
-        this.#tellOf(from, [held.id]);
+        this.#members.tellOf(from, [held.id]);
         throw new DhtError('CONFLICT', `zone ${zone.path} was granted to another claimer`);
       }
       const claimant = { id: from, zones: claimerZones };
@@ -958,22 +979,10 @@ export class OverlayNode {
     const owners = [...this.#neighbours.values()].filter(
       (n) => n.id !== claimer && overlapping([zone], n.zones),
     );
-    this.#tellOf(
+    this.#members.tellOf(
       claimer,
       owners.map((n) => n.id),
     );
-  }
-
-  /** Sends neighbour `to` the entries of the neighbours `about` (and this node's) in a PARTIAL update. */
-  #tellOf(to: string, about: readonly string[]): void {
-    const peer = this.#neighbours.get(to);
-    if (peer === undefined) return;
-    const entries = about.flatMap((id) => {
-      const n = this.#neighbours.get(id);
-      return n === undefined || n === peer ? [] : [n];
-    });
-    const notice = this.#announcer.partialUpdate(entries);
-    void this.#links.requestPeer(peer, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
   }
 
   // --- sessions and handlers -----------------------------------------------------------------------------
@@ -1002,8 +1011,8 @@ export class OverlayNode {
     let known = caller === undefined ? undefined : this.#neighbours.get(caller);
     if (known === undefined && caller !== undefined && this.#own.state === 'peer') {
       // A neighbour of a neighbour (met in its announced list) calls to coordinate a takeover.
-      const view = this.#secondDegree(caller);
-      if (view !== undefined) known = this.#upsert(view);
+      const view = this.#memory.secondDegree(caller, this.#neighbours.values());
+      if (view !== undefined) known = this.#members.upsert(view);
     }
     if (known === undefined && caller !== undefined && this.#onProbation(invite, caller)) return;
     if (this.#own.state !== 'peer' || known === undefined || known.link?.session.isOpen === true) {
@@ -1056,7 +1065,7 @@ export class OverlayNode {
     const [first] = decodeNeighbourUpdate(request.options).neighbours;
     if (first === undefined || peerIdHex(first.peerId) !== caller) return undefined;
     const view = this.#peerInfo.view(first);
-    if (!this.#touches(view.zones)) {
+    if (!this.#members.touches(view.zones)) {
       // It holds an old view of this node: show it this node's zones, so that it drops this node, and hang up.
       this.#probation.end(caller);
       const call = entry.call;
@@ -1069,23 +1078,13 @@ export class OverlayNode {
       }
       return undefined;
     }
-    this.#gone.unbury(view.id);
-    const n = this.#upsert(view);
+    this.#memory.gone.unbury(view.id);
+    const n = this.#members.upsert(view);
     if (n === undefined) return undefined;
     this.#probation.end(caller);
     entry.admitted = true;
     if (entry.call !== undefined) this.#links.attach(n, entry.call, false);
     return caller;
-  }
-
-  /** A peer that one of this node's neighbours (or dead neighbours) lists as its own neighbour. */
-  #secondDegree(id: string): PeerView | undefined {
-    for (const source of [...this.#neighbours.values(), ...this.#deadPeers.values()]) {
-      const view = source.peers.find((p) => p.id === id);
-      if (view === undefined || this.#gone.buries(view.id, view.version)) continue;
-      if (!this.#movedAway.buries(view.id, view.version)) return view;
-    }
-    return undefined;
   }
 
   /** The overlay operations a session serves, each with who may send it (see Dispatcher, NeighbourRights). */
@@ -1112,7 +1111,7 @@ export class OverlayNode {
         op: DhtOperation.NEIGHBOUR_UPDATE.type,
         name: 'NEIGHBOUR-UPDATE',
         access: 'announcer',
-        handle: (request, sender) => this.#onNeighbourUpdate(sender, request),
+        handle: (request, sender) => this.#members.onNeighbourUpdate(sender, request),
       },
       {
         op: DhtOperation.LEAVE.type,
@@ -1161,7 +1160,7 @@ export class OverlayNode {
     this.#records.insert(handoff.records, 'primary');
     this.#own.set(zones, 'join');
     for (const info of handoff.neighbours)
-      this.#upsert({ ...info, zones: this.#peerInfo.decodeZones(info.zones) });
+      this.#members.upsert({ ...info, zones: this.#peerInfo.decodeZones(info.zones) });
     // The first neighbour listed is the inviter, whose session this is; the link is its once the call settles.
     const inviter = this.#neighbours.get(peerIdHex(inviterInfo.peerId));
     if (inviter !== undefined) {
@@ -1192,9 +1191,9 @@ export class OverlayNode {
     this.#records.promote(zones);
     const departed = senderZones.length === 0;
     this.#own.set([...this.#own.zones, ...zones], departed ? 'leave' : 'handoff');
-    this.#noteSender(from, { ...senderInfo, zones: senderZones });
+    this.#members.noteSender(from, { ...senderInfo, zones: senderZones });
     for (const info of others) {
-      const n = this.#learn(info, from);
+      const n = this.#members.learn(info, from);
       if (n !== undefined) void this.#links.connect(n);
     }
     this.#events.emit('leave', { peer: from, taker: this.id, zones, departed });
@@ -1222,119 +1221,8 @@ export class OverlayNode {
       this.#replicator.refresh();
       this.#settler.request();
     }
-    this.#noteSender(from, sender);
+    this.#members.noteSender(from, sender);
     return [DhtOption.NEIGHBOUR.option(this.#info(this.#own.zones), true)];
-  }
-
-  /** The sender of a LEAVE as it says it is now: gone when it owns nothing any more, else updated. */
-  #noteSender(
-    from: string,
-    sender: Omit<NeighbourInfo, 'zones'> & { readonly zones: readonly Zone[] },
-  ): void {
-    if (sender.zones.length === 0) {
-      this.#gone.bury(from, sender.version);
-      const known = this.#neighbours.get(from);
-      if (known !== undefined) this.#forget(known, 'left');
-    } else this.#upsert(sender);
-  }
-
-  async #onNeighbourUpdate(from: string, request: Message): Promise<readonly XppOption[]> {
-    const update = decodeNeighbourUpdate(request.options);
-    const before = this.#neighbours.changes;
-    const sender = this.#neighbours.get(from);
-    // A full list replaces the sender's previous one; a partial one is merged as each entry is learned (#learn).
-    if (sender !== undefined && update.partial !== true) {
-      sender.peers = update.neighbours
-        .filter((info) => peerIdHex(info.peerId) !== from)
-        .slice(0, this.#maxNeighbours)
-        .map((info) => this.#peerInfo.view(info));
-    }
-    const connects: Promise<void>[] = [];
-    // What a full list changes here, its sender told every peer on it: those need not hear it from this node.
-    this.#told = new Set(
-      update.partial === true ? [from] : [from, ...update.neighbours.map((i) => peerIdHex(i.peerId))],
-    );
-    try {
-      for (const info of update.neighbours) {
-        const n = this.#learn(info, from);
-        if (n !== undefined) connects.push(this.#links.connect(n));
-      }
-    } finally {
-      this.#told = undefined;
-    }
-    // The sender's own entry is the one authority on its zones: a double ownership is repaired on it alone.
-    const first = update.neighbours[0];
-    const announced = this.#neighbours.get(from);
-    if (announced !== undefined && first !== undefined && peerIdHex(first.peerId) === from)
-      if (announced.version === first.version) this.#repairOverlap(announced);
-    this.#resolveTakeovers();
-    if (this.#neighbours.changes !== before) this.#settler.request();
-    await Promise.allSettled(connects);
-    return [];
-  }
-
-  /**
-   * Applies one announced peer to the table: a peer that owns nothing is gone; one no longer adjacent is dropped;
-   * an adjacent one is added or updated. Returns a new neighbour this node should call.
-   */
-  #learn(info: NeighbourInfo, from: string | undefined): Neighbour | undefined {
-    const view = this.#peerInfo.view(info);
-    const known = this.#neighbours.get(view.id);
-    if (view.id === this.id) return undefined;
-    if (this.#gone.buries(view.id, view.version)) {
-      // Only the peer itself, over a live session, is believed when it says it is still here.
-      if (view.id !== from || view.zones.length === 0) return undefined;
-      this.#gone.unbury(view.id);
-    }
-    notePeer(this.#neighbours.values(), view, this.#maxNeighbours);
-    if (known === undefined && this.#movedAway.buries(view.id, view.version)) return undefined;
-    if (known === undefined && view.id !== from && this.#unreachable.has(view.id)) return undefined;
-    if (view.zones.length === 0) {
-      if (known !== undefined && view.id !== from && known.link?.session.isOpen === true) return undefined;
-      this.#gone.bury(view.id, view.version);
-      if (known !== undefined && known.version <= view.version) this.#drop(known, 'left');
-      return undefined;
-    }
-    if (!this.#touches(view.zones)) {
-      if (known === undefined || (view.id !== from && known.version > view.version)) return undefined;
-      // Peers met to coordinate a takeover stay until it is decided (see #pruneNonAdjacent).
-      if (this.#takeovers.coordinating()) this.#upsert(view);
-      else this.#drop(known, 'pruned');
-      return undefined;
-    }
-    const n = this.#upsert(view);
-    if (n !== undefined && n.version === view.version) this.#introduceOverlapping(n);
-    return n !== undefined && n.link === undefined && n.connecting === undefined && view.id !== from
-      ? n
-      : undefined;
-  }
-
-  /** Whether `zones` abut this node's, or overlap them (a double owner, kept until the overlap is repaired). */
-  #touches(zones: readonly Zone[]): boolean {
-    return adjacent(zones, this.#own.zones) || overlapping(zones, this.#own.zones);
-  }
-
-  /**
-   * Two neighbours of this node claim overlapping zones (they raced for a dead zone without knowing each other):
-   * each is told of the other, so that they meet and repair it (#repairOverlap).
-   */
-  #introduceOverlapping(n: Neighbour): void {
-    for (const m of this.#neighbours.values()) {
-      if (m === n || !overlapping(m.zones, n.zones)) continue;
-      // Once per pair and refresh interval: an entry may be stale, and then its overlap is not for them to fix.
-      const pair = m.id < n.id ? `${m.id}/${n.id}` : `${n.id}/${m.id}`;
-      const now = this.#clock.now();
-      if ((this.#introduced.get(pair) ?? -Infinity) > now - this.#refreshInterval) continue;
-      remember(this.#introduced, pair, now, OVERLAY_NODE_DEFAULTS.maxTombstones);
-      this.#counters.refuse('double-ownership-seen');
-      for (const [to, about] of [
-        [m, n],
-        [n, m],
-      ] as const) {
-        const notice = this.#announcer.partialUpdate([about]);
-        void this.#links.requestPeer(to, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
-      }
-    }
   }
 
   /**
@@ -1396,71 +1284,6 @@ export class OverlayNode {
         return;
       }
     }
-  }
-
-  /** Adds a peer a dead neighbour listed, when it is adjacent to this node now, and calls it. */
-  #learnView(p: PeerView): void {
-    if (p.id === this.id || this.#gone.buries(p.id, p.version) || this.#unreachable.has(p.id)) return;
-    if (this.#movedAway.buries(p.id, p.version)) return;
-    if (!adjacent(p.zones, this.#own.zones)) return;
-    const n = this.#neighbours.get(p.id) ?? this.#upsert(p);
-    if (n !== undefined && n.link === undefined) void this.#links.connect(n);
-  }
-
-  /**
-   * Drops the peers that are no neighbours any more. Each first hears this node's zones, so that it drops this
-   * node too rather than call it again on what it knew before, and the neighbours of this node that abut it: when
-   * this node handed a zone back, the peer now owning it is one of them, and nobody else would tell.
-   */
-  #pruneNonAdjacent(): void {
-    if (this.#takeovers.coordinating()) return;
-    for (const n of [...this.#neighbours.values()]) {
-      if (this.#touches(n.zones)) continue;
-      const abutting = this.#neighbours.adjacentTo(n.zones).filter((m) => m !== n);
-      const notice = this.#announcer.partialUpdate(abutting);
-      const link = this.#links.detach(n);
-      this.#forget(n, 'pruned');
-      if (link === undefined) continue;
-      void this.#links
-        .request(link, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
-        .catch(() => undefined)
-        .finally(() => void link.hangUp().catch(() => undefined));
-    }
-  }
-
-  #upsert(info: PeerEntry): Neighbour | undefined {
-    const before = this.#neighbours.changes;
-    const isNew = this.#neighbours.get(peerIdHex(info.peerId)) === undefined;
-    const n = this.#neighbours.upsert(info, this.#clock.now());
-    if (n !== undefined && this.#neighbours.changes !== before) {
-      this.#delta.changed(n.id, this.#told);
-      if (isNew) this.#delta.welcome(n.id);
-      this.#settler.request();
-    }
-    return n;
-  }
-
-  /** Removes `n` from the table (its link, if any, is left to whoever ends it). */
-  #forget(n: Neighbour, reason: NeighbourDownReason): void {
-    if (this.#neighbours.get(n.id) !== n) return;
-    this.#neighbours.delete(n.id);
-    // The others hear that it left this node's list: with its new zones when it moved away, as owning nothing when
-    // it left or died — so that a taker does not call a dead peer from a stale list. A receiver with a live link
-    // to it does not believe a relayed death (#learn).
-    if (reason === 'pruned') {
-      this.#delta.changed(n.id, this.#told, this.#peerInfo.encode(n));
-      this.#movedAway.bury(n.id, n.version);
-    } else this.#delta.changed(n.id, this.#told, { ...this.#peerInfo.encode(n), zones: [] });
-    this.#settler.request();
-    this.#replicator.forget(n.id);
-    for (const wake of n.waiters.splice(0)) wake(undefined);
-    this.#events.emit('neighbour-down', { id: n.id, zones: n.zones, reason });
-  }
-
-  #drop(n: Neighbour, reason: NeighbourDownReason): void {
-    this.#forget(n, reason);
-    const link = this.#links.detach(n);
-    if (link !== undefined) void link.hangUp().catch(() => undefined);
   }
 
   // --- helpers -------------------------------------------------------------------------------------------
