@@ -8,26 +8,12 @@ import {
   UdpSipTransport,
   XppEndpoint,
   type DatagramTransport,
-  type IncomingInvite,
-  type XppCall,
-  type XppSession,
 } from '@xpp/session-sdp';
-import { type Message, type XppOption } from '@xpp/wire';
 import { DhtError } from '../errors.js';
 import { type RecordKind } from '../kinds.js';
 import { DEFAULT_HOP_LIMIT } from '../limits.js';
-import {
-  decodeHandoff,
-  decodeNeighbourUpdate,
-  decodePutResponse,
-  decodeRecords,
-  decodeRoute,
-  encodeGet,
-  encodePut,
-  encodeRemove,
-} from '../messages.js';
+import { decodePutResponse, decodeRecords, encodeGet, encodePut, encodeRemove } from '../messages.js';
 import { DhtOperation } from '../operations.js';
-import { DhtOption } from '../options.js';
 import { MemoryRecordStore, type RecordStore } from '../store.js';
 import type { BindingId, Contact, NeighbourInfo, WireRecord } from '../values.js';
 import { Announcer } from './announcer.js';
@@ -46,21 +32,19 @@ import {
 } from './node-options.js';
 import { PeerInfoCodec } from './peer-info.js';
 import { PeerListDelta } from './peer-list-delta.js';
-import { peerFromUri } from './peer-uri.js';
-import { Probation } from './probation.js';
-import { REPLICATE } from './replication.js';
 import { Ownership } from './ownership.js';
 import { Replicator } from './replicator.js';
 import { ReplicaHolder } from './replica-holder.js';
 import { NeighbourRights } from './rights.js';
 import { Router } from './routing.js';
-import { Dispatcher, type OverlayHandler } from './dispatch.js';
+import { Dispatcher } from './dispatch.js';
+import { overlayHandlers } from './handlers.js';
 import { Links } from './links.js';
 import { Membership } from './membership.js';
 import { TakeoverCoordinator } from './takeover-coordinator.js';
+import { Admission } from './admission.js';
 import { ZoneTransfer } from './zone-transfer.js';
 import { PeerMemory } from './peer-memory.js';
-import { serving } from './parts.js';
 import { Settler } from './settler.js';
 import { ZoneRecords } from './zone-records.js';
 import { zoneContaining } from './zones.js';
@@ -99,18 +83,12 @@ export class OverlayNode {
   readonly #peerInfo: PeerInfoCodec;
   readonly #events = new Emitter<OverlayNodeEvents>();
   readonly #counters = new NodeCounters();
-  readonly #probation: Probation;
+  readonly #admission: Admission;
   readonly #takeovers: TakeoverCoordinator;
   readonly #memory: PeerMemory;
   readonly #members: Membership;
   readonly #own: Ownership;
   readonly #settler: Settler;
-  /** The accepted invitation of a candidate, settled once the session is open. */
-  #inviterCall: Promise<XppCall> | undefined;
-  /** The session of the invitation a candidate accepted: the only one its JOIN may come on. */
-  #inviterSession: XppSession | undefined;
-  /** Which accepted invitation is the current one (a later one supersedes it until a JOIN arrives). */
-  #invitation: symbol | undefined;
   /** Changes of the neighbour list not announced yet. */
   readonly #delta: PeerListDelta;
   readonly #announcer: Announcer;
@@ -151,11 +129,6 @@ export class OverlayNode {
     this.#delta = new PeerListDelta(this.#maxNeighbours);
     this.#hopLimit = options.hopLimit ?? DEFAULT_HOP_LIMIT;
     this.#timeout = options.requestTimeout ?? d.requestTimeout;
-    this.#probation = new Probation(this.#clock, {
-      capacity: d.maxProbation,
-      maxRefused: d.maxTombstones,
-      timeout: this.#timeout,
-    });
     this.#replicas = options.replicas ?? d.replicas;
     this.#takeoverOptions = options.takeover ?? {};
     this.#claimTimeout = options.claimTimeout ?? d.claimTimeout;
@@ -205,6 +178,32 @@ export class OverlayNode {
       replicated: (event) => this.#events.emit('replicated', event),
       resync: () => this.#settler.request(),
     });
+    this.#links = new Links({
+      selfId: this.id,
+      clock: this.#clock,
+      dialer: {
+        place: (uri, onSession, signal) =>
+          placeXppCall(this.ua, this.endpoint, uri, {
+            ...(signal === undefined ? {} : { signal }),
+            onSession,
+          }),
+        accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
+      },
+      counters: this.#counters,
+      timeout: this.#timeout,
+      claimTimeout: this.#claimTimeout,
+      state: () => this.#own.state,
+      isCurrent: (n) => this.#members.isCurrent(n),
+      serve: (session) => this.#dispatcher.serve(session),
+      linkDied: (n) => this.#takeovers.linkDied(n),
+      linkUp: (n) => this.#events.emit('neighbour-up', { id: n.id, zones: n.zones }),
+      unreachable: (n) => {
+        this.#members.forget(n, 'unreachable');
+        this.#memory.unreachable.mark(n.id);
+      },
+      hello: () => this.#announcer.partialUpdate(),
+      requestSettle: (delay, routine) => this.#settler.request(delay, routine),
+    });
     this.#members = new Membership({
       selfId: this.id,
       clock: this.#clock,
@@ -216,12 +215,7 @@ export class OverlayNode {
       maxNeighbours: this.#maxNeighbours,
       refreshInterval: this.#refreshInterval,
       claimTimeout: this.#claimTimeout,
-      links: {
-        connect: (n, signal) => this.#links.connect(n, signal),
-        detach: (n) => this.#links.detach(n),
-        request: (link, type, options, timeout) => this.#links.request(link, type, options, timeout),
-        requestPeer: (n, type, options, timeout) => this.#links.requestPeer(n, type, options, timeout),
-      },
+      links: this.#links,
       announcer: this.#announcer,
       zones: () => this.#own.zones,
       coordinating: () => this.#takeovers.coordinating(),
@@ -251,10 +245,7 @@ export class OverlayNode {
       records: this.#records,
       peerInfo: this.#peerInfo,
       members: this.#members,
-      links: {
-        connect: (n, signal) => this.#links.connect(n, signal),
-        requestPeer: (n, type, options, timeout) => this.#links.requestPeer(n, type, options, timeout),
-      },
+      links: this.#links,
       exclusive: (work) => this.#own.exclusive(work),
       info: (zones) => this.#info(zones),
       take: (zone) => {
@@ -282,12 +273,7 @@ export class OverlayNode {
       peerInfo: this.#peerInfo,
       counters: this.#counters,
       members: this.#members,
-      links: {
-        request: (link, type, options, timeout) => this.#links.request(link, type, options, timeout),
-        requestPeer: (n, type, options, timeout) => this.#links.requestPeer(n, type, options, timeout),
-        attach: (n, call, placedHere) => this.#links.attach(n, call, placedHere),
-        connect: (n, signal) => this.#links.connect(n, signal),
-      },
+      links: this.#links,
       announcer: this.#announcer,
       place: (uri, signal) =>
         placeXppCall(this.ua, this.endpoint, uri, {
@@ -302,6 +288,30 @@ export class OverlayNode {
       left: (event) => this.#events.emit('leave', event),
       requestSettle: (delay, routine) => this.#settler.request(delay, routine),
       close: () => this.close(),
+    });
+    this.#admission = new Admission({
+      clock: this.#clock,
+      timeout: this.#timeout,
+      claimTimeout: this.#claimTimeout,
+      probation: { capacity: d.maxProbation, maxRefused: d.maxTombstones },
+      counters: this.#counters,
+      table: this.#neighbours,
+      memory: this.#memory,
+      peerInfo: this.#peerInfo,
+      members: this.#members,
+      links: this.#links,
+      announcer: this.#announcer,
+      accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
+      serve: (session) => this.#dispatcher.serve(session),
+      state: () => this.#own.state,
+      zones: () => this.#own.zones,
+      becomePeer: (zones, records) => {
+        this.#own.setState('peer');
+        this.#records.insert(records, 'primary');
+        this.#own.set(zones, 'join');
+      },
+      joined: () => this.#settler.startRefresh(),
+      info: (zones) => this.#info(zones),
     });
     this.#router = new Router({
       hopLimit: this.#hopLimit,
@@ -335,43 +345,26 @@ export class OverlayNode {
       recentDeadZones: () => this.#memory.deadZonesSince(this.#clock.now() - 4 * this.#detectionWindow),
       handBack: (owner, zones, records) => void this.#transfer.handBack(owner, zones, records),
     });
-    this.#links = new Links({
-      selfId: this.id,
-      clock: this.#clock,
-      dialer: {
-        place: (uri, onSession, signal) =>
-          placeXppCall(this.ua, this.endpoint, uri, {
-            ...(signal === undefined ? {} : { signal }),
-            onSession,
-          }),
-        accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
-      },
-      counters: this.#counters,
-      timeout: this.#timeout,
-      claimTimeout: this.#claimTimeout,
-      state: () => this.#own.state,
-      isCurrent: (n) => this.#members.isCurrent(n),
-      serve: (session) => this.#dispatcher.serve(session),
-      linkDied: (n) => this.#takeovers.linkDied(n),
-      linkUp: (n) => this.#events.emit('neighbour-up', { id: n.id, zones: n.zones }),
-      unreachable: (n) => {
-        this.#members.forget(n, 'unreachable');
-        this.#memory.unreachable.mark(n.id);
-      },
-      hello: () => this.#announcer.partialUpdate(),
-      requestSettle: (delay, routine) => this.#settler.request(delay, routine),
-    });
     this.#dispatcher = new Dispatcher(
       {
         counters: this.#counters,
         rights: new NeighbourRights({
           counters: this.#counters,
           isNeighbour: (id) => this.#neighbours.get(id) !== undefined,
-          admit: (from, request) => this.#admit(from, request),
+          admit: (from, request) => this.#admission.admit(from, request),
         }),
         peerOf: (session) => this.#links.peerOf(session),
       },
-      this.#handlers(),
+      overlayHandlers({
+        state: () => this.#own.state,
+        points: this.#points,
+        router: this.#router,
+        admission: this.#admission,
+        members: this.#members,
+        transfer: this.#transfer,
+        takeovers: this.#takeovers,
+        replicas: this.#replicaHolder,
+      }),
     );
     this.endpoint = init.endpoint;
     this.#sip = init.sip;
@@ -379,7 +372,7 @@ export class OverlayNode {
       transport: init.sip,
       clock: this.#clock,
       user: this.id,
-      onInvite: (invite) => this.#onInvite(invite),
+      onInvite: (invite) => this.#admission.onInvite(invite),
       ...(options.onSipRequest === undefined ? {} : { onRequest: options.onSipRequest }),
       ...(options.onSipStrayResponse === undefined ? {} : { onStrayResponse: options.onSipStrayResponse }),
     });
@@ -540,7 +533,7 @@ export class OverlayNode {
     this.#settler.stop();
     this.#takeovers.stop();
     this.#transfer.stop();
-    this.#probation.clear();
+    this.#admission.stop();
     for (const n of [...this.#neighbours.values()]) {
       for (const wake of n.waiters.splice(0)) wake(undefined);
       n.link?.session.close();
@@ -570,190 +563,6 @@ export class OverlayNode {
   }
 
   // --- sessions and handlers -----------------------------------------------------------------------------
-
-  #onInvite(invite: IncomingInvite): void {
-    const caller = peerFromUri(invite.request.headers.get('from'));
-    if (this.#own.state === 'candidate') {
-      // Passive join: the latest invitation a candidate accepted opens the session its JOIN must come on. An earlier
-      // one that brought no JOIN yet (its inviter gave up or crashed) is hung up: its JOIN would now be refused, and
-      // only one JOIN can ever succeed since the candidate is then a peer.
-      const previous = this.#inviterCall;
-      if (previous !== undefined) void previous.then((call) => call.hangUp()).catch(() => undefined);
-      const token = Symbol('invitation');
-      this.#invitation = token;
-      this.#inviterSession = undefined;
-      const accepting = acceptXppCall(invite, this.endpoint, {
-        onSession: (session) => {
-          if (this.#invitation === token) this.#inviterSession = session;
-          this.#dispatcher.serve(session);
-        },
-      });
-      this.#inviterCall = accepting;
-      accepting.catch(() => this.#counters.refuse('invite-failed'));
-      return;
-    }
-    let known = caller === undefined ? undefined : this.#neighbours.get(caller);
-    if (known === undefined && caller !== undefined && this.#own.state === 'peer') {
-      // A neighbour of a neighbour (met in its announced list) calls to coordinate a takeover.
-      const view = this.#memory.secondDegree(caller, this.#neighbours.values());
-      if (view !== undefined) known = this.#members.upsert(view);
-    }
-    if (known === undefined && caller !== undefined && this.#onProbation(invite, caller)) return;
-    if (this.#own.state !== 'peer' || known === undefined || known.link?.session.isOpen === true) {
-      this.#counters.refuse('uninvited-invite');
-      invite.reject(403);
-      return;
-    }
-    this.#links.acceptFrom(invite, known);
-  }
-
-  /**
-   * Admits an unknown caller on probation when it was refused once before (it must know this node as a neighbour
-   * from somewhere this node has not heard yet) and there is room; remembers it as refused otherwise. The call is
-   * hung up unless the caller's own NEIGHBOUR-UPDATE shows zones abutting this node's within a request timeout.
-   */
-  #onProbation(invite: IncomingInvite, caller: string): boolean {
-    if (this.#own.state !== 'peer') return false;
-    const entry = this.#probation.begin(caller, (expired) => {
-      this.#counters.refuse('probation-expired');
-      void expired.call?.hangUp().catch(() => undefined);
-    });
-    if (entry === undefined) return false;
-    void acceptXppCall(invite, this.endpoint, {
-      onSession: (session) => {
-        this.#links.bind(session, caller);
-        this.#dispatcher.serve(session);
-      },
-    }).then(
-      (call) => {
-        entry.call = call;
-        const n = this.#neighbours.get(caller);
-        if (entry.admitted && n !== undefined) this.#links.attach(n, call, false);
-        else if (!this.#probation.holds(caller, entry)) void call.hangUp().catch(() => undefined);
-      },
-      () => {
-        this.#counters.refuse('invite-failed');
-        if (this.#probation.holds(caller, entry)) this.#probation.end(caller);
-      },
-    );
-    return true;
-  }
-
-  /**
-   * The neighbour a NEIGHBOUR-UPDATE on a probation session makes of its caller, when the update's first entry is
-   * the caller itself with zones abutting this node's; undefined otherwise (the update is refused as usual).
-   */
-  #admit(caller: string | undefined, request: Message): string | undefined {
-    const entry = caller === undefined ? undefined : this.#probation.get(caller);
-    if (caller === undefined || entry === undefined) return undefined;
-    const [first] = decodeNeighbourUpdate(request.options).neighbours;
-    if (first === undefined || peerIdHex(first.peerId) !== caller) return undefined;
-    const view = this.#peerInfo.view(first);
-    if (!this.#members.touches(view.zones)) {
-      // It holds an old view of this node: show it this node's zones, so that it drops this node, and hang up.
-      this.#probation.end(caller);
-      const call = entry.call;
-      if (call !== undefined) {
-        const notice = this.#announcer.partialUpdate();
-        void this.#links
-          .request(call, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
-          .catch(() => undefined)
-          .finally(() => void call.hangUp().catch(() => undefined));
-      }
-      return undefined;
-    }
-    this.#memory.gone.unbury(view.id);
-    const n = this.#members.upsert(view);
-    if (n === undefined) return undefined;
-    this.#probation.end(caller);
-    entry.admitted = true;
-    if (entry.call !== undefined) this.#links.attach(n, entry.call, false);
-    return caller;
-  }
-
-  /** The overlay operations a session serves, each with who may send it (see Dispatcher, NeighbourRights). */
-  #handlers(): OverlayHandler[] {
-    return [
-      {
-        op: DhtOperation.ROUTE.type,
-        name: 'ROUTE',
-        access: 'neighbour',
-        handle: (request) => {
-          if (!serving(this.#own.state)) throw new DhtError('NOT_A_PEER', 'not a peer');
-          const route = decodeRoute(request.options);
-          const target = this.#points.decode(route.target);
-          return this.#router.route(target, route.operation, route.inner, route.hopLimit);
-        },
-      },
-      {
-        op: DhtOperation.JOIN.type,
-        name: 'JOIN',
-        access: 'open',
-        handle: (request, session) => this.#onJoin(session, request),
-      },
-      {
-        op: DhtOperation.NEIGHBOUR_UPDATE.type,
-        name: 'NEIGHBOUR-UPDATE',
-        access: 'announcer',
-        handle: (request, sender) => this.#members.onNeighbourUpdate(sender, request),
-      },
-      {
-        op: DhtOperation.LEAVE.type,
-        name: 'LEAVE',
-        access: 'neighbour',
-        handle: (request, sender) => this.#transfer.onLeave(sender, request),
-      },
-      {
-        op: DhtOperation.TAKEOVER.type,
-        name: 'TAKEOVER',
-        access: 'neighbour',
-        handle: (request, sender) => this.#takeovers.onTakeover(sender, request),
-      },
-      {
-        op: REPLICATE.type,
-        name: 'REPLICATE',
-        access: 'neighbour',
-        handle: (request, sender) => this.#replicaHolder.onReplicate(sender, request),
-      },
-      {
-        op: DhtOperation.PUT.type,
-        name: 'PUT',
-        access: 'neighbour',
-        handle: (request) => this.#replicaHolder.onPut(request),
-      },
-      {
-        op: DhtOperation.REMOVE.type,
-        name: 'REMOVE',
-        access: 'neighbour',
-        handle: (request) => this.#replicaHolder.onRemove(request),
-      },
-    ];
-  }
-
-  /** A candidate receives its zone, records and neighbours from the peer that invited it. */
-  #onJoin(session: XppSession, request: Message): readonly XppOption[] {
-    if (this.#own.state !== 'candidate' || session !== this.#inviterSession) {
-      this.#counters.refuse('uninvited-join');
-      throw new DhtError('FORBIDDEN', 'JOIN is accepted only by a candidate, from the peer that invited it');
-    }
-    const handoff = decodeHandoff(request.options);
-    const zones = this.#peerInfo.decodeZones(handoff.zones);
-    const [inviterInfo] = handoff.neighbours;
-    if (inviterInfo === undefined) throw new DhtError('INVALID_ARGUMENT', 'JOIN lists no neighbours');
-    this.#own.setState('peer');
-    this.#records.insert(handoff.records, 'primary');
-    this.#own.set(zones, 'join');
-    for (const info of handoff.neighbours)
-      this.#members.upsert({ ...info, zones: this.#peerInfo.decodeZones(info.zones) });
-    // The first neighbour listed is the inviter, whose session this is; the link is its once the call settles.
-    const inviter = this.#neighbours.get(peerIdHex(inviterInfo.peerId));
-    if (inviter !== undefined) {
-      this.#links.bind(session, inviter.id);
-      void this.#inviterCall?.then((call) => this.#links.attach(inviter, call, false));
-    }
-    this.#settler.startRefresh();
-    return [DhtOption.NEIGHBOUR.option(this.#info(this.#own.zones), true)];
-  }
 
   // --- helpers -------------------------------------------------------------------------------------------
 
