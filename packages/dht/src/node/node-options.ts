@@ -10,6 +10,7 @@ import type {
 import { importAdminPublicKey } from '../admin-keys.js';
 import { createCredentialVerifier } from '../credential.js';
 import { DhtError } from '../errors.js';
+import { DEFAULT_HOP_LIMIT } from '../limits.js';
 import type { RecordStore, RecordStoreOptions } from '../store.js';
 import { DEFAULT_REPLICAS } from './replication.js';
 import type { NeighbourSummary, OverlayNodeState, OverlayNodeStats } from './types.js';
@@ -101,6 +102,39 @@ export interface OverlayNodeOptions {
   readonly onSipRequest?: SipRequestHook;
   /** Sees SIP responses that match no transaction of the node first (a stateless proxy's). */
   readonly onSipStrayResponse?: SipUserAgentOptions['onStrayResponse'];
+}
+
+/** The node's timers and bounds: the options given, else the defaults. */
+export interface NodeSettings {
+  readonly maxNeighbours: number;
+  readonly hopLimit: number;
+  readonly timeout: number;
+  readonly replicas: number;
+  readonly takeoverOptions: TakeoverOptions;
+  readonly claimTimeout: number;
+  /** How long a crash may go unnoticed by a neighbour: a keepalive interval per allowed miss, and one more. */
+  readonly detectionWindow: number;
+  readonly refreshInterval: number;
+  readonly settleDelay: number;
+  readonly batchOctets: number;
+}
+
+export function nodeSettings(options: OverlayNodeOptions): NodeSettings {
+  const d = OVERLAY_NODE_DEFAULTS;
+  return {
+    maxNeighbours: options.maxNeighbours ?? d.maxNeighbours,
+    hopLimit: options.hopLimit ?? DEFAULT_HOP_LIMIT,
+    timeout: options.requestTimeout ?? d.requestTimeout,
+    replicas: options.replicas ?? d.replicas,
+    takeoverOptions: options.takeover ?? {},
+    claimTimeout: options.claimTimeout ?? d.claimTimeout,
+    detectionWindow:
+      (options.keepaliveInterval ?? d.keepaliveInterval) *
+      ((options.keepaliveMisses ?? d.keepaliveMisses) + 1),
+    refreshInterval: options.refreshInterval ?? d.refreshInterval,
+    settleDelay: options.settleDelay ?? d.settleDelay,
+    batchOctets: options.replicationBatchOctets ?? d.replicationBatchOctets,
+  };
 }
 
 /** Refuses option values the node cannot run with, before any socket is opened. */

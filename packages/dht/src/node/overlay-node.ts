@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { checkTiling, hashKey, pointCodec, Zone, type TakeoverOptions } from '@xpp/can';
+import { checkTiling, hashKey, pointCodec, Zone } from '@xpp/can';
 import { Emitter, systemClock, type Clock } from '@xpp/reliability';
 import {
   acceptXppCall,
@@ -11,7 +11,6 @@ import {
 } from '@xpp/session-sdp';
 import { DhtError } from '../errors.js';
 import { type RecordKind } from '../kinds.js';
-import { DEFAULT_HOP_LIMIT } from '../limits.js';
 import { decodePutResponse, decodeRecords, encodeGet, encodePut, encodeRemove } from '../messages.js';
 import { DhtOperation } from '../operations.js';
 import { MemoryRecordStore, type RecordStore } from '../store.js';
@@ -22,6 +21,7 @@ import type { OverlayNodeEvents } from './events.js';
 import { neighbourSummary, NeighbourTable, peerIdHex } from './neighbour-table.js';
 import {
   checkOptions,
+  nodeSettings,
   credentialVerifier,
   isRecordStore,
   OVERLAY_NODE_DEFAULTS,
@@ -68,17 +68,6 @@ export class OverlayNode {
   readonly #clock: Clock;
   readonly #sip: DatagramTransport;
   readonly #neighbours: NeighbourTable;
-  readonly #maxNeighbours: number;
-  readonly #hopLimit: number;
-  readonly #timeout: number;
-  readonly #replicas: number;
-  readonly #takeoverOptions: TakeoverOptions;
-  readonly #claimTimeout: number;
-  /** How long a crash may go unnoticed by a neighbour: a keepalive interval per allowed miss, and one more. */
-  readonly #detectionWindow: number;
-  readonly #refreshInterval: number;
-  readonly #settleDelay: number;
-  readonly #batchOctets: number;
   readonly #points: ReturnType<typeof pointCodec>;
   readonly #peerInfo: PeerInfoCodec;
   readonly #events = new Emitter<OverlayNodeEvents>();
@@ -102,6 +91,13 @@ export class OverlayNode {
   private constructor(init: { endpoint: XppEndpoint; sip: DatagramTransport; options: OverlayNodeOptions }) {
     const options = init.options;
     const d = OVERLAY_NODE_DEFAULTS;
+    const s = nodeSettings(options);
+    // What most parts read of the node, and how they ask for a settle pass.
+    const view = {
+      state: () => this.#own.state,
+      zones: () => this.#own.zones,
+      requestSettle: (delay?: number, routine?: boolean) => this.#settler.request(delay, routine),
+    };
     this.peerId = options.peerId ?? new Uint8Array(randomBytes(16));
     this.id = peerIdHex(this.peerId);
     this.dimensions = options.dimensions ?? 4;
@@ -124,29 +120,17 @@ export class OverlayNode {
           ...(verifyCredential === undefined ? {} : { verifyCredential }),
         });
     this.#records = new ZoneRecords(this.store, this.dimensions);
-    this.#maxNeighbours = options.maxNeighbours ?? d.maxNeighbours;
-    this.#neighbours = new NeighbourTable(this.#maxNeighbours);
-    this.#delta = new PeerListDelta(this.#maxNeighbours);
-    this.#hopLimit = options.hopLimit ?? DEFAULT_HOP_LIMIT;
-    this.#timeout = options.requestTimeout ?? d.requestTimeout;
-    this.#replicas = options.replicas ?? d.replicas;
-    this.#takeoverOptions = options.takeover ?? {};
-    this.#claimTimeout = options.claimTimeout ?? d.claimTimeout;
-    this.#detectionWindow =
-      (options.keepaliveInterval ?? d.keepaliveInterval) *
-      ((options.keepaliveMisses ?? d.keepaliveMisses) + 1);
-    this.#refreshInterval = options.refreshInterval ?? d.refreshInterval;
+    this.#neighbours = new NeighbourTable(s.maxNeighbours);
+    this.#delta = new PeerListDelta(s.maxNeighbours);
     this.#memory = new PeerMemory(this.#clock, {
       maxTombstones: d.maxTombstones,
       maxDeadPeers: d.maxDeadPeers,
-      unreachableFor: this.#refreshInterval,
+      unreachableFor: s.refreshInterval,
     });
-    this.#settleDelay = options.settleDelay ?? d.settleDelay;
     this.#settler = new Settler({
       clock: this.#clock,
-      settleDelay: this.#settleDelay,
-      refreshInterval: this.#refreshInterval,
-      state: () => this.#own.state,
+      ...s,
+      ...view,
       pass: () => this.#settlePass(),
       tick: () => {
         this.#announcer.expire();
@@ -155,7 +139,6 @@ export class OverlayNode {
       },
       failed: () => this.#counters.refuse('settle-failed'),
     });
-    this.#batchOctets = options.replicationBatchOctets ?? d.replicationBatchOctets;
     this.#points = pointCodec(this.dimensions);
     this.#peerInfo = new PeerInfoCodec(this.dimensions);
     this.#announcer = new Announcer({
@@ -168,10 +151,8 @@ export class OverlayNode {
     this.#replicator = new Replicator({
       neighbours: this.#neighbours,
       store: this.store,
-      replicas: this.#replicas,
-      takeoverOptions: this.#takeoverOptions,
-      batchOctets: this.#batchOctets,
-      zones: () => this.#own.zones,
+      ...s,
+      ...view,
       pointOf: (record) => this.#records.pointOf(record),
       encodeZones: (zones) => this.#peerInfo.encodeZones(zones),
       request: (n, type, options) => this.#links.requestPeer(n, type, options),
@@ -190,9 +171,8 @@ export class OverlayNode {
         accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
       },
       counters: this.#counters,
-      timeout: this.#timeout,
-      claimTimeout: this.#claimTimeout,
-      state: () => this.#own.state,
+      ...s,
+      ...view,
       isCurrent: (n) => this.#members.isCurrent(n),
       serve: (session) => this.#dispatcher.serve(session),
       linkDied: (n) => this.#takeovers.linkDied(n),
@@ -202,7 +182,6 @@ export class OverlayNode {
         this.#memory.unreachable.mark(n.id);
       },
       hello: () => this.#announcer.partialUpdate(),
-      requestSettle: (delay, routine) => this.#settler.request(delay, routine),
     });
     this.#members = new Membership({
       selfId: this.id,
@@ -212,12 +191,10 @@ export class OverlayNode {
       memory: this.#memory,
       peerInfo: this.#peerInfo,
       counters: this.#counters,
-      maxNeighbours: this.#maxNeighbours,
-      refreshInterval: this.#refreshInterval,
-      claimTimeout: this.#claimTimeout,
+      ...s,
       links: this.#links,
       announcer: this.#announcer,
-      zones: () => this.#own.zones,
+      ...view,
       coordinating: () => this.#takeovers.coordinating(),
       repairOverlap: (n) => this.#transfer.repairOverlap(n),
       resolveTakeovers: () => this.#takeovers.resolve(),
@@ -226,20 +203,12 @@ export class OverlayNode {
         for (const wake of n.waiters.splice(0)) wake(undefined);
         this.#events.emit('neighbour-down', { id: n.id, zones: n.zones, reason });
       },
-      requestSettle: (delay, routine) => this.#settler.request(delay, routine),
     });
     this.#takeovers = new TakeoverCoordinator({
       selfId: this.id,
       clock: this.#clock,
-      takeoverOptions: this.#takeoverOptions,
-      replicas: this.#replicas,
-      claimTimeout: this.#claimTimeout,
-      timeout: this.#timeout,
-      detectionWindow: this.#detectionWindow,
-      maxNeighbours: this.#maxNeighbours,
-      state: () => this.#own.state,
-      zones: () => this.#own.zones,
-      requestSettle: (delay, routine) => this.#settler.request(delay, routine),
+      ...s,
+      ...view,
       table: this.#neighbours,
       memory: this.#memory,
       records: this.#records,
@@ -264,9 +233,7 @@ export class OverlayNode {
       selfId: this.id,
       dimensions: this.dimensions,
       clock: this.#clock,
-      claimTimeout: this.#claimTimeout,
-      batchOctets: this.#batchOctets,
-      takeoverOptions: this.#takeoverOptions,
+      ...s,
       own: this.#own,
       table: this.#neighbours,
       records: this.#records,
@@ -286,13 +253,12 @@ export class OverlayNode {
         this.#settler.request();
       },
       left: (event) => this.#events.emit('leave', event),
-      requestSettle: (delay, routine) => this.#settler.request(delay, routine),
+      ...view,
       close: () => this.close(),
     });
     this.#admission = new Admission({
       clock: this.#clock,
-      timeout: this.#timeout,
-      claimTimeout: this.#claimTimeout,
+      ...s,
       probation: { capacity: d.maxProbation, maxRefused: d.maxTombstones },
       counters: this.#counters,
       table: this.#neighbours,
@@ -303,8 +269,7 @@ export class OverlayNode {
       announcer: this.#announcer,
       accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
       serve: (session) => this.#dispatcher.serve(session),
-      state: () => this.#own.state,
-      zones: () => this.#own.zones,
+      ...view,
       becomePeer: (zones, records) => {
         this.#own.setState('peer');
         this.#records.insert(records, 'primary');
@@ -314,12 +279,11 @@ export class OverlayNode {
       info: (zones) => this.#info(zones),
     });
     this.#router = new Router({
-      hopLimit: this.#hopLimit,
+      ...s,
       points: this.#points,
       store: this.store,
       counters: this.#counters,
-      state: () => this.#own.state,
-      zones: () => this.#own.zones,
+      ...view,
       writable: (point) => this.#own.writable(point),
       routable: () => this.#neighbours.routable(),
       neighbour: (id) => this.#neighbours.get(id),
@@ -333,8 +297,7 @@ export class OverlayNode {
       dimensions: this.dimensions,
       records: this.#records,
       counters: this.#counters,
-      state: () => this.#own.state,
-      zones: () => this.#own.zones,
+      ...view,
       decodeZones: (zones) => this.#peerInfo.decodeZones(zones),
       neighbour: (id) => this.#neighbours.get(id),
       ownedNearby: (p) =>
@@ -342,7 +305,7 @@ export class OverlayNode {
         this.#takeovers.pendingAt(p),
       // Peers dead for long enough that every takeover of their zones is over are left out: their replicas are the
       // owner's own copies by now, and sending them back on every re-replication would only double it.
-      recentDeadZones: () => this.#memory.deadZonesSince(this.#clock.now() - 4 * this.#detectionWindow),
+      recentDeadZones: () => this.#memory.deadZonesSince(this.#clock.now() - 4 * s.detectionWindow),
       handBack: (owner, zones, records) => void this.#transfer.handBack(owner, zones, records),
     });
     this.#dispatcher = new Dispatcher(
