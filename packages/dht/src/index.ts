@@ -64,9 +64,11 @@ export {
   type RecordStoreOptions,
   type StoreStats,
   type StoreLimits,
+  type InsertResult,
   DEFAULT_STORE_LIMITS,
   RECORD_OVERHEAD,
   RecordStore,
+  MemoryRecordStore,
 } from './store.js';
 export { MAX_AOR_LENGTH, normaliseAor, aorUser } from './aor.js';
 export {

@@ -2,6 +2,13 @@ import { createHash } from 'node:crypto';
 import { WireError } from '@xpp/wire';
 import type { Clock } from './clock.js';
 import type { CredentialVerifier } from './credential.js';
+import {
+  DEFAULT_STORE_LIMITS,
+  positiveInteger,
+  RECORD_OVERHEAD,
+  type RecordStoreOptions,
+  type StoreLimits,
+} from './store-limits.js';
 import { DhtError } from './errors.js';
 import { MinHeap } from './internal/min-heap.js';
 import { parseRecordKind, RecordKind } from './kinds.js';
@@ -54,49 +61,48 @@ export type StoreChange =
 
 export type RecordPredicate = (record: StoredRecord) => boolean;
 
-export interface RecordStoreOptions {
-  readonly clock: Clock;
-  /** Records (each binding counts as one). Default {@link DEFAULT_STORE_LIMITS}.maxRecords. */
-  readonly maxRecords?: number;
-  /** Octets of keys, values and per-record overhead together. */
-  readonly maxOctets?: number;
-  /** Octets of one value. */
-  readonly maxValueSize?: number;
-  /** Octets of one UTF-8 key (at most the wire's 1024). */
-  readonly maxKeySize?: number;
-  /** Seconds; longer lifetimes are capped to it. */
-  readonly maxLifetime?: number;
-  /** Bindings one AOR may hold. */
-  readonly maxBindingsPerAor?: number;
-  /**
-   * Checks CREDENTIAL records (administrator signature, key = AOR): `createCredentialVerifier(adminPublicKey)`.
-   * Without it every CREDENTIAL is refused (`CREDENTIAL_REFUSED`): a peer never holds an unverified credential.
-   */
-  readonly verifyCredential?: CredentialVerifier;
+export {
+  DEFAULT_STORE_LIMITS,
+  RECORD_OVERHEAD,
+  type RecordStoreOptions,
+  type StoreLimits,
+} from './store-limits.js';
+
+/** What `insert` stored and refused (one bad record does not stop the others). */
+export interface InsertResult {
+  readonly stored: number;
+  readonly refused: readonly { record: WireRecord; error: DhtError }[];
 }
 
-/** The bounds a store enforces. */
-export interface StoreLimits {
-  readonly maxRecords: number;
-  readonly maxOctets: number;
-  readonly maxValueSize: number;
-  readonly maxKeySize: number;
-  readonly maxLifetime: number;
-  readonly maxBindingsPerAor: number;
+/**
+ * A node's records, wherever they are kept (docs/decisions/dht-record-store-seam.md): the in-memory
+ * {@link MemoryRecordStore} by default, a durable store behind the same methods. Synchronous: the node's
+ * handlers and its routing decide on what the store answers within one turn.
+ */
+export interface RecordStore {
+  readonly limits: Readonly<StoreLimits>;
+  readonly stats: StoreStats;
+  /** Calls `listener` after every change; returns the function that stops it. */
+  onChange(listener: (change: StoreChange) => void): () => void;
+  /** Stores a value (throws `DhtError` when it is refused). */
+  put(input: PutInput): PutResult;
+  /** The live records under (key, kind). */
+  get(key: string, kind: number): StoredRecord[];
+  /** Removes every record under (key, kind), or only the binding `bindingId`; returns how many went. */
+  remove(key: string, kind: number, bindingId?: BindingId): number;
+  /** Live records matching `predicate`. */
+  select(predicate: RecordPredicate): StoredRecord[];
+  /** Removes and returns the live records matching `predicate`. */
+  extract(predicate: RecordPredicate): StoredRecord[];
+  /** Sets the role of the matching records; returns how many changed. */
+  setRole(predicate: RecordPredicate, role: RecordRole): number;
+  /** Stores records received from another peer with their remaining lifetimes. */
+  insert(records: readonly WireRecord[], role: RecordRole): InsertResult;
+  /** The record as sent to another peer: its remaining lifetime in whole seconds, rounded up. */
+  toWire(record: StoredRecord): WireRecord;
+  /** Drops every expired record; returns how many. */
+  sweep(): number;
 }
-
-/** Default bounds of a store (README: "Bounds"). */
-export const DEFAULT_STORE_LIMITS: StoreLimits = Object.freeze({
-  maxRecords: 100_000,
-  maxOctets: 64 * 1024 * 1024,
-  maxValueSize: 64 * 1024,
-  maxKeySize: MAX_KEY_SIZE,
-  maxLifetime: 86_400,
-  maxBindingsPerAor: 16,
-});
-
-/** Octets charged per record on top of its key, subkey and value (maps, object headers). */
-export const RECORD_OVERHEAD = 128;
 
 export interface StoreStats {
   readonly records: number;
@@ -118,14 +124,6 @@ interface Group {
   readonly entries: Map<string, StoredRecord>;
 }
 
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v < 1) {
-    throw new DhtError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${String(v)}`);
-  }
-  return v;
-}
-
 function invalidValue(kind: string, cause: unknown): DhtError {
   if (DhtError.is(cause)) return cause;
   const why = WireError.is(cause) ? cause.message : String(cause);
@@ -137,7 +135,7 @@ function invalidValue(kind: string, cause: unknown): DhtError {
  * bounded in records, octets, value size and lifetime. Expired records are never returned; `sweep()` frees them
  * (a full store sweeps before refusing). Pure: no timers, no I/O.
  */
-export class RecordStore {
+export class MemoryRecordStore implements RecordStore {
   readonly #clock: Clock;
   readonly #limits: StoreLimits;
   readonly #verifyCredential: CredentialVerifier | undefined;
@@ -475,10 +473,7 @@ export class RecordStore {
    * Stores records received in a handoff or replication with their remaining lifetimes. One bad or refused
    * record does not stop the others: the refusals are returned with their errors.
    */
-  insert(
-    records: readonly WireRecord[],
-    role: RecordRole,
-  ): { readonly stored: number; readonly refused: readonly { record: WireRecord; error: DhtError }[] } {
+  insert(records: readonly WireRecord[], role: RecordRole): InsertResult {
     let stored = 0;
     const refused: { record: WireRecord; error: DhtError }[] = [];
     for (const record of records) {
@@ -511,3 +506,9 @@ export class RecordStore {
     return this.#sweep(this.#clock.now());
   }
 }
+
+/**
+ * @deprecated Use {@link MemoryRecordStore}; `RecordStore` is the interface now. Kept so that `new RecordStore(…)`
+ * (public until the store became a seam) still builds the in-memory store.
+ */
+export const RecordStore = MemoryRecordStore;

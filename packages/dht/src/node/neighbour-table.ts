@@ -3,7 +3,7 @@ import type { Clock } from '@xpp/reliability';
 import type { XppCall } from '@xpp/session-sdp';
 import { DhtError } from '../errors.js';
 import type { Contact } from '../values.js';
-import type { NeighbourSummary } from './node-options.js';
+import type { NeighbourSummary } from './types.js';
 
 /** A neighbour as this node knows it: its zones and contact from its latest announcement, and our link to it. */
 export interface Neighbour {

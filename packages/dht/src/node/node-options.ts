@@ -1,5 +1,5 @@
 import { KeyObject } from 'node:crypto';
-import type { TakeoverOptions, Zone } from '@xpp/can';
+import type { TakeoverOptions } from '@xpp/can';
 import type { Clock } from '@xpp/reliability';
 import type {
   DatagramTransport,
@@ -10,9 +10,13 @@ import type {
 import { importAdminPublicKey } from '../admin-keys.js';
 import { createCredentialVerifier } from '../credential.js';
 import { DhtError } from '../errors.js';
-import type { RecordStoreOptions } from '../store.js';
+import { DEFAULT_HOP_LIMIT } from '../limits.js';
+import type { RecordStore, RecordStoreOptions } from '../store.js';
 import { DEFAULT_REPLICAS } from './replication.js';
-import type { ReplicationStats } from './replicator.js';
+import type { NeighbourSummary, OverlayNodeState, OverlayNodeStats } from './types.js';
+
+// The node's public types live in types.ts (no module there imports back): re-exported here, where they were.
+export type { NeighbourSummary, OverlayNodeState, OverlayNodeStats };
 
 /** Failed calls in a row after which a peer that never answers is dropped as unreachable. */
 export const UNREACHABLE_AFTER_CALLS = 3;
@@ -52,8 +56,12 @@ export interface OverlayNodeOptions {
   readonly clock?: Clock;
   /** Session security (default `required`). */
   readonly security?: SecurityPolicy;
-  /** Bounds and credential verification of the local store. */
-  readonly store?: Omit<RecordStoreOptions, 'clock'>;
+  /**
+   * The node's records: a store to use as it is (a durable one; it brings its own clock, bounds and credential
+   * check, so `adminPublicKey` cannot be given with it), or the bounds and credential check of the in-memory store
+   * the node makes by default.
+   */
+  readonly store?: RecordStore | Omit<RecordStoreOptions, 'clock'>;
   /**
    * The overlay administrator's Ed25519 public key (spec §5): every CREDENTIAL this node stores — as owner, replica
    * holder or taker — must carry its signature (forged → 403, counted). Overrides `store.verifyCredential`.
@@ -96,47 +104,37 @@ export interface OverlayNodeOptions {
   readonly onSipStrayResponse?: SipUserAgentOptions['onStrayResponse'];
 }
 
-/** A neighbour as {@link OverlayNode.neighbours} lists it, with the figures of its XPP session when linked. */
-export interface NeighbourSummary {
-  readonly id: string;
-  readonly zones: readonly Zone[];
-  /** An open XPP session leads to it. */
-  readonly linked: boolean;
-  /** Smoothed round-trip time of that session, ms (after its first sample). */
-  readonly srttMs?: number;
-  /** Datagrams that session retransmitted so far. */
-  readonly retransmits: number;
+/** The node's timers and bounds: the options given, else the defaults. */
+export interface NodeSettings {
+  readonly maxNeighbours: number;
+  readonly hopLimit: number;
+  readonly timeout: number;
+  readonly replicas: number;
+  readonly takeoverOptions: TakeoverOptions;
+  readonly claimTimeout: number;
+  /** How long a crash may go unnoticed by a neighbour: a keepalive interval per allowed miss, and one more. */
+  readonly detectionWindow: number;
+  readonly refreshInterval: number;
+  readonly settleDelay: number;
+  readonly batchOctets: number;
 }
 
-export type OverlayNodeState = 'candidate' | 'peer' | 'leaving' | 'closed';
-
-export interface OverlayNodeStats {
-  readonly state: OverlayNodeState;
-  readonly zones: readonly string[];
-  readonly volume: number;
-  readonly neighbours: number;
-  readonly records: number;
-  /** Records held as the owner of their point, and as replicas for another owner. */
-  readonly recordsByRole: { readonly primary: number; readonly replica: number };
-  /** Operations handled here, by operation name and result (`ok` or the status code). */
-  readonly operations: Readonly<Record<string, number>>;
-  /** Requests this node started (put/get/remove), by operation name and result. */
-  readonly requests: Readonly<Record<string, number>>;
-  /** `hops[h]`: requests this node started that reached their owner in `h` hops (0 = this node). */
-  readonly hops: readonly number[];
-  /** Refused requests and INVITEs (403), and other counted drops, by reason. */
-  readonly refused: Readonly<Record<string, number>>;
-  readonly replication: ReplicationStats;
-  readonly takeovers: { readonly pending: number; readonly won: number; readonly yielded: number };
-  /** Calls to peers being placed or accepted. */
-  readonly connecting: number;
-  /** A re-announcement, re-replication and merge pass is scheduled or running. */
-  readonly settling: boolean;
-  /**
-   * True when nothing is pending: every change has been re-announced and re-replicated, and no takeover, replica
-   * write or call is in progress. The periodic refresh does not count as pending work.
-   */
-  readonly settled: boolean;
+export function nodeSettings(options: OverlayNodeOptions): NodeSettings {
+  const d = OVERLAY_NODE_DEFAULTS;
+  return {
+    maxNeighbours: options.maxNeighbours ?? d.maxNeighbours,
+    hopLimit: options.hopLimit ?? DEFAULT_HOP_LIMIT,
+    timeout: options.requestTimeout ?? d.requestTimeout,
+    replicas: options.replicas ?? d.replicas,
+    takeoverOptions: options.takeover ?? {},
+    claimTimeout: options.claimTimeout ?? d.claimTimeout,
+    detectionWindow:
+      (options.keepaliveInterval ?? d.keepaliveInterval) *
+      ((options.keepaliveMisses ?? d.keepaliveMisses) + 1),
+    refreshInterval: options.refreshInterval ?? d.refreshInterval,
+    settleDelay: options.settleDelay ?? d.settleDelay,
+    batchOctets: options.replicationBatchOctets ?? d.replicationBatchOctets,
+  };
 }
 
 /** Refuses option values the node cannot run with, before any socket is opened. */
@@ -154,6 +152,11 @@ export function checkOptions(options: OverlayNodeOptions): void {
     if (value !== undefined && !(Number.isFinite(value) && value > 0))
       throw new DhtError('INVALID_ARGUMENT', `${name} must be a positive number, got ${String(value)}`);
   }
+  if (options.adminPublicKey !== undefined && isRecordStore(options.store))
+    throw new DhtError(
+      'INVALID_ARGUMENT',
+      'adminPublicKey cannot reach a given store: build it with verifyCredential instead',
+    );
   for (const [name, value] of [
     ['replicas', options.replicas],
     ['settleDelay', options.settleDelay],
@@ -163,10 +166,18 @@ export function checkOptions(options: OverlayNodeOptions): void {
   }
 }
 
+/** Whether `store` is a store instance (rather than the options of the in-memory one). */
+export function isRecordStore(store: OverlayNodeOptions['store']): store is RecordStore {
+  return typeof (store as Partial<RecordStore> | undefined)?.select === 'function';
+}
+
 /** How the store checks CREDENTIAL signatures: with the administrator's key when one is given, else as `store` says. */
 export function credentialVerifier(options: OverlayNodeOptions): RecordStoreOptions['verifyCredential'] {
+  const store = options.store;
   return options.adminPublicKey === undefined
-    ? options.store?.verifyCredential
+    ? isRecordStore(store)
+      ? undefined
+      : store?.verifyCredential
     : createCredentialVerifier(
         options.adminPublicKey instanceof KeyObject
           ? options.adminPublicKey

@@ -1,16 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  checkTiling,
-  chooseTakeover,
-  hashKey,
-  nextHop,
-  pointCodec,
-  Zone,
-  type Point,
-  type TakeoverCandidate,
-  type TakeoverOptions,
-} from '@xpp/can';
-import { Emitter, ReliabilityError, systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
+import { checkTiling, hashKey, pointCodec, Zone } from '@xpp/can';
+import { Emitter, systemClock, type Clock } from '@xpp/reliability';
 import {
   acceptXppCall,
   placeXppCall,
@@ -18,88 +8,46 @@ import {
   UdpSipTransport,
   XppEndpoint,
   type DatagramTransport,
-  type IncomingInvite,
-  type XppCall,
-  type XppSession,
 } from '@xpp/session-sdp';
-import { WireError, type Message, type XppOption } from '@xpp/wire';
-import { DhtError, statusOf } from '../errors.js';
+import { DhtError } from '../errors.js';
 import { type RecordKind } from '../kinds.js';
-import { DEFAULT_HOP_LIMIT } from '../limits.js';
-import {
-  decodeGet,
-  decodeHandoff,
-  decodeNeighbourUpdate,
-  decodePut,
-  decodePutResponse,
-  decodeRecords,
-  decodeRemove,
-  decodeRoute,
-  decodeTakeover,
-  encodeGet,
-  encodeHandoff,
-  encodeNeighbourUpdate,
-  encodePut,
-  encodePutResponse,
-  encodeRecords,
-  encodeRemove,
-  encodeRoute,
-  encodeTakeover,
-} from '../messages.js';
+import { decodePutResponse, decodeRecords, encodeGet, encodePut, encodeRemove } from '../messages.js';
 import { DhtOperation } from '../operations.js';
-import { DhtOption } from '../options.js';
-import { nextHopLimit } from '../pending-forwards.js';
-import { batchRecords } from '../records.js';
-import { RecordStore, type StoredRecord } from '../store.js';
+import { MemoryRecordStore, type RecordStore } from '../store.js';
 import type { BindingId, Contact, NeighbourInfo, WireRecord } from '../values.js';
 import { Announcer } from './announcer.js';
 import { NodeCounters } from './counters.js';
-import type { NeighbourDownReason, OverlayNodeEvents, ZoneChangeCause } from './events.js';
-import {
-  adjacent,
-  awaitLink,
-  neighbourSummary,
-  NeighbourTable,
-  notePeer,
-  peerIdHex,
-  remember,
-  Tombstones,
-  type Neighbour,
-  type PeerView,
-} from './neighbour-table.js';
+import type { OverlayNodeEvents } from './events.js';
+import { neighbourSummary, NeighbourTable, peerIdHex } from './neighbour-table.js';
 import {
   checkOptions,
+  nodeSettings,
   credentialVerifier,
+  isRecordStore,
   OVERLAY_NODE_DEFAULTS,
-  UNREACHABLE_AFTER_CALLS,
   type NeighbourSummary,
   type OverlayNodeOptions,
   type OverlayNodeState,
   type OverlayNodeStats,
 } from './node-options.js';
-import { PeerInfoCodec, type PeerEntry } from './peer-info.js';
+import { PeerInfoCodec } from './peer-info.js';
 import { PeerListDelta } from './peer-list-delta.js';
-import { peerFromUri } from './peer-uri.js';
-import { Probation } from './probation.js';
-import { decodeReplicate, encodeReplicate, recordSetDigest, REPLICATE, sameDigest } from './replication.js';
+import { Ownership } from './ownership.js';
 import { Replicator } from './replicator.js';
-import {
-  prefers,
-  TakeoverTable,
-  takeoverOrder,
-  type ClaimAnswer,
-  type DeadPeer,
-  type Takeover,
-} from './takeover.js';
-import { UnreachablePeers } from './unreachable-peers.js';
-import {
-  mergeSiblings,
-  overlapping,
-  pointOfDigest,
-  resolveOverlap,
-  subtractZones,
-  zoneContaining,
-} from './zones.js';
+import { ReplicaHolder } from './replica-holder.js';
+import { NeighbourRights } from './rights.js';
+import { Router } from './routing.js';
+import { Dispatcher } from './dispatch.js';
+import { overlayHandlers } from './handlers.js';
+import { Links } from './links.js';
+import { Membership } from './membership.js';
+import { TakeoverCoordinator } from './takeover-coordinator.js';
+import { Admission } from './admission.js';
+import { ZoneTransfer } from './zone-transfer.js';
+import { PeerMemory } from './peer-memory.js';
+import { Settler } from './settler.js';
+import { ZoneRecords } from './zone-records.js';
+import { zoneContaining } from './zones.js';
 
 /**
  * One XPP-PCAN peer (spec xpp-pcan): owns a zone of the CAN (two or more during a takeover), keeps an XPP
@@ -114,137 +62,280 @@ export class OverlayNode {
   readonly id: string;
   readonly dimensions: number;
   readonly store: RecordStore;
+  readonly #records: ZoneRecords;
   readonly endpoint: XppEndpoint;
   readonly ua: SipUserAgent;
   readonly #clock: Clock;
   readonly #sip: DatagramTransport;
   readonly #neighbours: NeighbourTable;
-  readonly #maxNeighbours: number;
-  readonly #hopLimit: number;
-  readonly #timeout: number;
-  readonly #replicas: number;
-  readonly #takeoverOptions: TakeoverOptions;
-  readonly #claimTimeout: number;
-  /** How long a crash may go unnoticed by a neighbour: a keepalive interval per allowed miss, and one more. */
-  readonly #detectionWindow: number;
-  readonly #refreshInterval: number;
-  readonly #settleDelay: number;
-  readonly #batchOctets: number;
   readonly #points: ReturnType<typeof pointCodec>;
   readonly #peerInfo: PeerInfoCodec;
   readonly #events = new Emitter<OverlayNodeEvents>();
   readonly #counters = new NodeCounters();
-  readonly #gone: Tombstones;
-  /**
-   * Peers dropped as no longer adjacent, with the version that showed it: a neighbour that has not heard of their
-   * move yet may still relay an older version, which must not bring them back (and set off a call they refuse).
-   */
-  readonly #movedAway: Tombstones;
-  /** Pairs of neighbours told of each other's overlapping zones, and when (at most once a refresh interval). */
-  readonly #introduced = new Map<string, number>();
-  readonly #probation: Probation;
-  readonly #deadPeers = new Map<string, DeadPeer>();
-  readonly #takeovers: TakeoverTable;
-  readonly #unreachable: UnreachablePeers;
-  #zones: Zone[] = [];
-  #version = 0;
-  #state: OverlayNodeState = 'candidate';
-  /** The accepted invitation of a candidate, settled once the session is open. */
-  #inviterCall: Promise<XppCall> | undefined;
-  /** The session of the invitation a candidate accepted: the only one its JOIN may come on. */
-  #inviterSession: XppSession | undefined;
-  /** Which accepted invitation is the current one (a later one supersedes it until a JOIN arrives). */
-  #invitation: symbol | undefined;
-  /** The neighbour each session leads to, once known (handlers are registered before that: see #serve). */
-  readonly #sessionPeers = new WeakMap<XppSession, string>();
-  /** Serialises what changes this node's zones from its own side: invite, leave, hand-back, takeover commit. */
-  #lock: Promise<void> = Promise.resolve();
-  /** A zone being handed to another peer: writes into it are refused (503) until it is gone. */
-  #handingOff: Zone | undefined;
-  #settleTimer: TimerHandle | undefined;
-  #refreshTimer: TimerHandle | undefined;
-  #settling = false;
-  #settleAgain = false;
-  /** Changes that asked for a settle pass, and how many of them the last finished pass covered. */
-  #changes = 0;
-  #settledChanges = 0;
+  readonly #admission: Admission;
+  readonly #takeovers: TakeoverCoordinator;
+  readonly #memory: PeerMemory;
+  readonly #members: Membership;
+  readonly #own: Ownership;
+  readonly #settler: Settler;
   /** Changes of the neighbour list not announced yet. */
   readonly #delta: PeerListDelta;
   readonly #announcer: Announcer;
-  /** While an announcement is applied: who heard it too (its sender and the peers it lists). */
-  #told: ReadonlySet<string> | undefined;
   readonly #replicator: Replicator;
-  #takeoversWon = 0;
-  /** Until when background hand-backs wait after a takeover (see #commitTakeover). */
-  #handBackHold = 0;
-  #takeoversYielded = 0;
-  #connecting = 0;
+  readonly #router: Router;
+  readonly #replicaHolder: ReplicaHolder;
+  readonly #dispatcher: Dispatcher;
+  readonly #links: Links;
+  readonly #transfer: ZoneTransfer;
 
   private constructor(init: { endpoint: XppEndpoint; sip: DatagramTransport; options: OverlayNodeOptions }) {
     const options = init.options;
     const d = OVERLAY_NODE_DEFAULTS;
+    const s = nodeSettings(options);
+    // What most parts read of the node, and how they ask for a settle pass.
+    const view = {
+      state: () => this.#own.state,
+      zones: () => this.#own.zones,
+      requestSettle: (delay?: number, routine?: boolean) => this.#settler.request(delay, routine),
+    };
     this.peerId = options.peerId ?? new Uint8Array(randomBytes(16));
     this.id = peerIdHex(this.peerId);
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
-    this.#takeovers = new TakeoverTable(this.#clock);
+    this.#own = new Ownership({
+      changed: (event) => {
+        this.#replicator.refresh();
+        // Who moved away from the old zones may abut the new ones.
+        this.#memory.movedAway.clear();
+        this.#events.emit('zone-change', event);
+        this.#settler.request();
+      },
+    });
     const verifyCredential = credentialVerifier(options);
-    this.store = new RecordStore({
-      ...options.store,
+    this.store = isRecordStore(options.store)
+      ? options.store
+      : new MemoryRecordStore({
+          ...options.store,
+          clock: this.#clock,
+          ...(verifyCredential === undefined ? {} : { verifyCredential }),
+        });
+    this.#records = new ZoneRecords(this.store, this.dimensions);
+    this.#neighbours = new NeighbourTable(s.maxNeighbours);
+    this.#delta = new PeerListDelta(s.maxNeighbours);
+    this.#memory = new PeerMemory(this.#clock, {
+      maxTombstones: d.maxTombstones,
+      maxDeadPeers: d.maxDeadPeers,
+      unreachableFor: s.refreshInterval,
+    });
+    this.#settler = new Settler({
       clock: this.#clock,
-      ...(verifyCredential === undefined ? {} : { verifyCredential }),
+      ...s,
+      ...view,
+      pass: () => this.#settlePass(),
+      tick: () => {
+        this.#announcer.expire();
+        this.#replicaHolder.prune();
+        this.#replicator.verify();
+      },
+      failed: () => this.#counters.refuse('settle-failed'),
     });
-    this.#maxNeighbours = options.maxNeighbours ?? d.maxNeighbours;
-    this.#neighbours = new NeighbourTable(this.#maxNeighbours);
-    this.#delta = new PeerListDelta(this.#maxNeighbours);
-    this.#gone = new Tombstones(d.maxTombstones);
-    this.#movedAway = new Tombstones(d.maxTombstones);
-    this.#hopLimit = options.hopLimit ?? DEFAULT_HOP_LIMIT;
-    this.#timeout = options.requestTimeout ?? d.requestTimeout;
-    this.#probation = new Probation(this.#clock, {
-      capacity: d.maxProbation,
-      maxRefused: d.maxTombstones,
-      timeout: this.#timeout,
-    });
-    this.#replicas = options.replicas ?? d.replicas;
-    this.#takeoverOptions = options.takeover ?? {};
-    this.#claimTimeout = options.claimTimeout ?? d.claimTimeout;
-    this.#detectionWindow =
-      (options.keepaliveInterval ?? d.keepaliveInterval) *
-      ((options.keepaliveMisses ?? d.keepaliveMisses) + 1);
-    this.#refreshInterval = options.refreshInterval ?? d.refreshInterval;
-    this.#unreachable = new UnreachablePeers(this.#clock, this.#refreshInterval, d.maxTombstones);
-    this.#settleDelay = options.settleDelay ?? d.settleDelay;
-    this.#batchOctets = options.replicationBatchOctets ?? d.replicationBatchOctets;
     this.#points = pointCodec(this.dimensions);
     this.#peerInfo = new PeerInfoCodec(this.dimensions);
     this.#announcer = new Announcer({
       neighbours: this.#neighbours,
       delta: this.#delta,
-      self: () => this.#info(this.#zones),
+      self: () => this.#info(this.#own.zones),
       encode: (n) => this.#peerInfo.encode(n),
-      request: (n, type, options) => this.#requestPeer(n, type, options),
+      request: (n, type, options) => this.#links.requestPeer(n, type, options),
     });
     this.#replicator = new Replicator({
       neighbours: this.#neighbours,
       store: this.store,
-      replicas: this.#replicas,
-      takeoverOptions: this.#takeoverOptions,
-      batchOctets: this.#batchOctets,
-      zones: () => this.#zones,
-      pointOf: (record) => this.#pointOf(record),
+      ...s,
+      ...view,
+      pointOf: (record) => this.#records.pointOf(record),
       encodeZones: (zones) => this.#peerInfo.encodeZones(zones),
-      request: (n, type, options) => this.#requestPeer(n, type, options),
+      request: (n, type, options) => this.#links.requestPeer(n, type, options),
       replicated: (event) => this.#events.emit('replicated', event),
-      resync: () => this.#scheduleSettle(),
+      resync: () => this.#settler.request(),
     });
+    this.#links = new Links({
+      selfId: this.id,
+      clock: this.#clock,
+      dialer: {
+        place: (uri, onSession, signal) =>
+          placeXppCall(this.ua, this.endpoint, uri, {
+            ...(signal === undefined ? {} : { signal }),
+            onSession,
+          }),
+        accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
+      },
+      counters: this.#counters,
+      ...s,
+      ...view,
+      isCurrent: (n) => this.#members.isCurrent(n),
+      serve: (session) => this.#dispatcher.serve(session),
+      linkDied: (n) => this.#takeovers.linkDied(n),
+      linkUp: (n) => this.#events.emit('neighbour-up', { id: n.id, zones: n.zones }),
+      unreachable: (n) => {
+        this.#members.forget(n, 'unreachable');
+        this.#memory.unreachable.mark(n.id);
+      },
+      hello: () => this.#announcer.partialUpdate(),
+    });
+    this.#members = new Membership({
+      selfId: this.id,
+      clock: this.#clock,
+      table: this.#neighbours,
+      delta: this.#delta,
+      memory: this.#memory,
+      peerInfo: this.#peerInfo,
+      counters: this.#counters,
+      ...s,
+      links: this.#links,
+      announcer: this.#announcer,
+      ...view,
+      coordinating: () => this.#takeovers.coordinating(),
+      repairOverlap: (n) => this.#transfer.repairOverlap(n),
+      resolveTakeovers: () => this.#takeovers.resolve(),
+      forgotten: (n, reason) => {
+        this.#replicator.forget(n.id);
+        for (const wake of n.waiters.splice(0)) wake(undefined);
+        this.#events.emit('neighbour-down', { id: n.id, zones: n.zones, reason });
+      },
+    });
+    this.#takeovers = new TakeoverCoordinator({
+      selfId: this.id,
+      clock: this.#clock,
+      ...s,
+      ...view,
+      table: this.#neighbours,
+      memory: this.#memory,
+      records: this.#records,
+      peerInfo: this.#peerInfo,
+      members: this.#members,
+      links: this.#links,
+      exclusive: (work) => this.#own.exclusive(work),
+      info: (zones) => this.#info(zones),
+      take: (zone) => {
+        const promoted = this.#records.promote([zone]);
+        this.#own.set([...this.#own.zones, zone], 'takeover');
+        return promoted;
+      },
+      holdHandBacks: (until) => {
+        this.#own.holdHandBacks(until);
+        this.#settler.requestLater(until - this.#clock.now());
+      },
+      took: (event) => this.#events.emit('takeover', event),
+      handBack: (owner, zones, records) => this.#transfer.handBack(owner, zones, records),
+    });
+    this.#transfer = new ZoneTransfer({
+      selfId: this.id,
+      dimensions: this.dimensions,
+      clock: this.#clock,
+      ...s,
+      own: this.#own,
+      table: this.#neighbours,
+      records: this.#records,
+      peerInfo: this.#peerInfo,
+      counters: this.#counters,
+      members: this.#members,
+      links: this.#links,
+      announcer: this.#announcer,
+      place: (uri, signal) =>
+        placeXppCall(this.ua, this.endpoint, uri, {
+          ...(signal === undefined ? {} : { signal }),
+          onSession: (session) => this.#dispatcher.serve(session),
+        }),
+      info: (zones, version) => this.#info(zones, version),
+      newPrimaries: () => {
+        this.#replicator.refresh();
+        this.#settler.request();
+      },
+      left: (event) => this.#events.emit('leave', event),
+      ...view,
+      close: () => this.close(),
+    });
+    this.#admission = new Admission({
+      clock: this.#clock,
+      ...s,
+      probation: { capacity: d.maxProbation, maxRefused: d.maxTombstones },
+      counters: this.#counters,
+      table: this.#neighbours,
+      memory: this.#memory,
+      peerInfo: this.#peerInfo,
+      members: this.#members,
+      links: this.#links,
+      announcer: this.#announcer,
+      accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
+      serve: (session) => this.#dispatcher.serve(session),
+      ...view,
+      becomePeer: (zones, records) => {
+        this.#own.setState('peer');
+        this.#records.insert(records, 'primary');
+        this.#own.set(zones, 'join');
+      },
+      joined: () => this.#settler.startRefresh(),
+      info: (zones) => this.#info(zones),
+    });
+    this.#router = new Router({
+      ...s,
+      points: this.#points,
+      store: this.store,
+      counters: this.#counters,
+      ...view,
+      writable: (point) => this.#own.writable(point),
+      routable: () => this.#neighbours.routable(),
+      neighbour: (id) => this.#neighbours.get(id),
+      requestPeer: (n, type, options, timeout) => this.#links.requestPeer(n, type, options, timeout),
+      replicateWrite: (point, type, options) => {
+        const zone = zoneContaining(this.#own.zones, point);
+        if (zone !== undefined) this.#replicator.write(zone, type, options);
+      },
+    });
+    this.#replicaHolder = new ReplicaHolder({
+      dimensions: this.dimensions,
+      records: this.#records,
+      counters: this.#counters,
+      ...view,
+      decodeZones: (zones) => this.#peerInfo.decodeZones(zones),
+      neighbour: (id) => this.#neighbours.get(id),
+      ownedNearby: (p) =>
+        [...this.#neighbours.values()].some((n) => zoneContaining(n.zones, p) !== undefined) ||
+        this.#takeovers.pendingAt(p),
+      // Peers dead for long enough that every takeover of their zones is over are left out: their replicas are the
+      // owner's own copies by now, and sending them back on every re-replication would only double it.
+      recentDeadZones: () => this.#memory.deadZonesSince(this.#clock.now() - 4 * s.detectionWindow),
+      handBack: (owner, zones, records) => void this.#transfer.handBack(owner, zones, records),
+    });
+    this.#dispatcher = new Dispatcher(
+      {
+        counters: this.#counters,
+        rights: new NeighbourRights({
+          counters: this.#counters,
+          isNeighbour: (id) => this.#neighbours.get(id) !== undefined,
+          admit: (from, request) => this.#admission.admit(from, request),
+        }),
+        peerOf: (session) => this.#links.peerOf(session),
+      },
+      overlayHandlers({
+        state: () => this.#own.state,
+        points: this.#points,
+        router: this.#router,
+        admission: this.#admission,
+        members: this.#members,
+        transfer: this.#transfer,
+        takeovers: this.#takeovers,
+        replicas: this.#replicaHolder,
+      }),
+    );
     this.endpoint = init.endpoint;
     this.#sip = init.sip;
     this.ua = new SipUserAgent({
       transport: init.sip,
       clock: this.#clock,
       user: this.id,
-      onInvite: (invite) => this.#onInvite(invite),
+      onInvite: (invite) => this.#admission.onInvite(invite),
       ...(options.onSipRequest === undefined ? {} : { onRequest: options.onSipRequest }),
       ...(options.onSipStrayResponse === undefined ? {} : { onStrayResponse: options.onSipStrayResponse }),
     });
@@ -271,11 +362,11 @@ export class OverlayNode {
   }
 
   get state(): OverlayNodeState {
-    return this.#state;
+    return this.#own.state;
   }
 
   get zones(): readonly Zone[] {
-    return this.#zones;
+    return this.#own.zones;
   }
 
   /** Where other peers reach this node: its SIP URI (the INVITE that opens a session) and its XPP address. */
@@ -302,9 +393,9 @@ export class OverlayNode {
     const store = this.store.stats;
     const pendingTakeovers = this.#takeovers.pending;
     return {
-      state: this.#state,
-      zones: this.#zones.map((z) => z.toString()),
-      volume: this.#zones.reduce((sum, z) => sum + z.volume, 0),
+      state: this.#own.state,
+      zones: this.#own.zones.map((z) => z.toString()),
+      volume: this.#own.zones.reduce((sum, z) => sum + z.volume, 0),
       neighbours: this.#neighbours.size,
       records: store.records,
       recordsByRole: { primary: store.primaries, replica: store.replicas },
@@ -313,13 +404,13 @@ export class OverlayNode {
       hops: [...this.#counters.hops],
       refused: { ...this.#counters.refused },
       replication: this.#replicator.stats,
-      takeovers: { pending: pendingTakeovers, won: this.#takeoversWon, yielded: this.#takeoversYielded },
-      connecting: this.#connecting,
-      settling: this.#settleTimer !== undefined || this.#settling,
+      takeovers: { pending: pendingTakeovers, won: this.#takeovers.won, yielded: this.#takeovers.yielded },
+      connecting: this.#links.connecting,
+      settling: this.#settler.busy,
       settled:
-        this.#settledChanges === this.#changes &&
+        this.#settler.settled &&
         this.#replicator.inFlight === 0 &&
-        this.#connecting === 0 &&
+        this.#links.connecting === 0 &&
         pendingTakeovers === 0,
     };
   }
@@ -327,9 +418,9 @@ export class OverlayNode {
   /** Makes this node the first peer of a new overlay: it owns the whole space. */
   bootstrap(): void {
     this.#assertState('candidate');
-    this.#state = 'peer';
-    this.#setZones([Zone.root(this.dimensions)], 'bootstrap');
-    this.#startRefresh();
+    this.#own.setState('peer');
+    this.#own.set([Zone.root(this.dimensions)], 'bootstrap');
+    this.#settler.startRefresh();
   }
 
   /**
@@ -340,52 +431,9 @@ export class OverlayNode {
    */
   async invite(uri: string, options: { signal?: AbortSignal } = {}): Promise<{ peerId: string; zone: Zone }> {
     this.#assertState('peer');
-    return this.#exclusive(async () => {
+    return this.#own.exclusive(async () => {
       this.#assertState('peer');
-      const whole = this.#zones.length > 1;
-      const zone = whole ? (this.#zones[this.#zones.length - 1] as Zone) : this.#zones[0];
-      if (zone === undefined || (!whole && !zone.canSplit))
-        throw new DhtError('INVALID_ARGUMENT', 'this node has no zone it can split');
-      const call = await placeXppCall(this.ua, this.endpoint, uri, {
-        ...options,
-        onSession: (session) => this.#serve(session),
-      });
-      const [kept, handed] = whole ? [undefined, zone] : zone.split();
-      const remaining = this.#zones.filter((z) => z !== zone);
-      if (kept !== undefined) remaining.unshift(kept);
-      const inHanded = (r: StoredRecord) => handed.contains(this.#pointOf(r));
-      this.#handingOff = handed;
-      const records = this.store.select(inHanded).map((r) => this.store.toWire(r));
-      const newcomerNeighbours = [
-        this.#info(remaining, this.#version + 1),
-        ...this.#neighbours.adjacentTo([handed]).map((n) => this.#peerInfo.encode(n)),
-      ];
-      let response: Message;
-      try {
-        response = await this.#request(
-          call,
-          DhtOperation.JOIN.type,
-          encodeHandoff({
-            zones: this.#peerInfo.encodeZones([handed]),
-            neighbours: newcomerNeighbours,
-            records,
-          }),
-        );
-      } catch (error) {
-        void call.hangUp().catch(() => undefined);
-        throw error;
-      } finally {
-        this.#handingOff = undefined;
-      }
-      this.store.extract(inHanded);
-      const newcomer = DhtOption.NEIGHBOUR.require(response.options);
-      this.#setZones(remaining, 'invite');
-      const entry = this.#upsert({ ...newcomer, zones: this.#peerInfo.decodeZones(newcomer.zones) });
-      if (entry !== undefined) this.#attach(entry, call, true);
-      // Tell everyone else about our new zone and the newcomer; those no longer adjacent drop the link.
-      await this.#announcer.announce(this.#version, entry?.id);
-      this.#pruneNonAdjacent();
-      return { peerId: peerIdHex(newcomer.peerId), zone: handed };
+      return this.#transfer.invite(uri, options.signal);
     });
   }
 
@@ -395,52 +443,20 @@ export class OverlayNode {
    * and closes. Every point keeps exactly one owner. The last peer of an overlay just closes.
    */
   async leave(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#state === 'closed') return;
+    if (this.#own.state === 'closed') return;
     this.#assertState('peer');
     options.signal?.throwIfAborted();
-    await this.#exclusive(async () => {
+    await this.#own.exclusive(async () => {
       this.#assertState('peer');
-      this.#state = 'leaving';
-      try {
-        for (const zone of [...this.#zones]) {
-          options.signal?.throwIfAborted();
-          const taker = this.#takerOf(zone);
-          if (taker === undefined) break;
-          await this.#handOff(zone, taker, options.signal);
-        }
-      } catch (error) {
-        this.#state = 'peer';
-        this.#scheduleSettle();
-        throw error;
-      }
+      await this.#transfer.handOverAll(options.signal);
     });
-    if (this.#zones.length === 0) await this.#depart();
+    if (this.#own.zones.length === 0) await this.#transfer.depart();
     else await this.close();
-  }
-
-  /**
-   * Tells every neighbour that this node owns nothing now, and closes. Nobody may keep a link or an entry to a peer
-   * that owns nothing; the neighbours' entries go with it (the takers' new zones among them), so that they meet
-   * the peers that own its zones now.
-   */
-  async #depart(): Promise<void> {
-    const gone = encodeNeighbourUpdate({
-      neighbours: [
-        this.#info([], this.#version),
-        ...[...this.#neighbours.values()].map((n) => this.#peerInfo.encode(n)),
-      ],
-    });
-    await Promise.allSettled(
-      [...this.#neighbours.values()].map((n) =>
-        n.link === undefined ? undefined : this.#request(n.link, DhtOperation.NEIGHBOUR_UPDATE.type, gone),
-      ),
-    );
-    await this.close();
   }
 
   /** Stores a record at the owner of its key's point. Resolves with the lifetime granted, in seconds. */
   async put(key: string, kind: RecordKind, value: Uint8Array, lifetime: number): Promise<number> {
-    const response = await this.#originate(
+    const response = await this.#router.originate(
       'PUT',
       hashKey(key, this.dimensions),
       DhtOperation.PUT.type,
@@ -451,7 +467,7 @@ export class OverlayNode {
 
   /** The records of `key` and `kind` at the owner of the key's point (empty when there are none). */
   async get(key: string, kind: RecordKind): Promise<WireRecord[]> {
-    const response = await this.#originate(
+    const response = await this.#router.originate(
       'GET',
       hashKey(key, this.dimensions),
       DhtOperation.GET.type,
@@ -465,7 +481,7 @@ export class OverlayNode {
    * of a BINDING record set.
    */
   async remove(key: string, kind: RecordKind, bindingId?: BindingId): Promise<void> {
-    await this.#originate(
+    await this.#router.originate(
       'REMOVE',
       hashKey(key, this.dimensions),
       DhtOperation.REMOVE.type,
@@ -475,13 +491,12 @@ export class OverlayNode {
 
   /** Closes every session and both sockets (or transports: the node owns what it was given). */
   async close(): Promise<void> {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    for (const timer of [this.#settleTimer, this.#refreshTimer])
-      if (timer !== undefined) this.#clock.clearTimer(timer);
-    this.#settleTimer = this.#refreshTimer = undefined;
-    this.#takeovers.clear();
-    this.#probation.clear();
+    if (this.#own.state === 'closed') return;
+    this.#own.setState('closed');
+    this.#settler.stop();
+    this.#takeovers.stop();
+    this.#transfer.stop();
+    this.#admission.stop();
     for (const n of [...this.#neighbours.values()]) {
       for (const wake of n.waiters.splice(0)) wake(undefined);
       n.link?.session.close();
@@ -493,1337 +508,28 @@ export class OverlayNode {
 
   /** Checks that `nodes` tile the space exactly (spec §2: every point has exactly one owner). */
   static tiling(nodes: readonly OverlayNode[]): ReturnType<typeof checkTiling> {
-    return checkTiling(nodes.flatMap((n) => n.#zones));
-  }
-
-  // --- routing and storage -------------------------------------------------------------------------------
-
-  /** A request this node starts: routed, counted by result, its hop count added to the histogram. */
-  async #originate(
-    name: string,
-    target: Point,
-    operation: number,
-    inner: readonly XppOption[],
-  ): Promise<readonly XppOption[]> {
-    try {
-      const response = await this.#route(target, operation, inner);
-      const left = DhtOption.HOP_LIMIT.findAll(response).pop();
-      this.#counters.hop(left === undefined ? 0 : this.#hopLimit - left + 1);
-      this.#counters.count(this.#counters.started, name, 'ok');
-      return response;
-    } catch (error) {
-      this.#counters.count(this.#counters.started, name, String(statusOf(error)));
-      throw error;
-    }
-  }
-
-  /**
-   * Delivers `operation` to the owner of `target`, here or hop by hop (ROUTE), and returns its response options.
-   * `received` is the hop limit of the ROUTE that brought it here (undefined when this node starts it); the owner
-   * appends it to its response, so that the node that started the request learns how many hops it took.
-   */
-  async #route(
-    target: Point,
-    operation: number,
-    inner: readonly XppOption[],
-    received?: number,
-  ): Promise<readonly XppOption[]> {
-    if (this.#state !== 'peer' && this.#state !== 'leaving')
-      throw new DhtError('NOT_A_PEER', 'this node owns no zone');
-    const decision = nextHop(target, this.#zones, this.#neighbours.routable());
-    if (decision.kind === 'mine') {
-      const result = this.#execute(operation, inner, target);
-      return received === undefined ? result : [...result, DhtOption.HOP_LIMIT.option(received, true)];
-    }
-    if (decision.kind === 'dead-end') throw new DhtError('NO_ROUTE', 'no neighbour is closer to the target');
-    const next = this.#neighbours.get(decision.next.id);
-    if (next === undefined) throw new DhtError('NO_ROUTE', `neighbour ${decision.next.id} is gone`);
-    const hopLimit = received === undefined ? this.#hopLimit : nextHopLimit(received);
-    const response = await this.#requestPeer(
-      next,
-      DhtOperation.ROUTE.type,
-      encodeRoute({ target: this.#points.encode(target), hopLimit, operation, inner }),
-    );
-    return response.options;
-  }
-
-  /** Runs a storage operation as the owner of `point`; refusals are `DhtError`s. Writes are replicated. */
-  #execute(operation: number, inner: readonly XppOption[], point: Point): readonly XppOption[] {
-    switch (operation) {
-      case DhtOperation.PUT.type: {
-        const put = decodePut(inner);
-        if (put.replica === true) throw new WireError('BAD_VALUE', 'a routed PUT cannot be a replica');
-        this.#assertWritable(point);
-        const result = this.store.put({
-          key: put.key,
-          kind: put.kind,
-          value: put.value,
-          lifetime: put.lifetime,
-        });
-        this.#replicateWrite(
-          point,
-          DhtOperation.PUT.type,
-          encodePut({
-            key: put.key,
-            kind: put.kind,
-            value: put.value,
-            lifetime: result.lifetime,
-            replica: true,
-          }),
-        );
-        return encodePutResponse({ lifetime: result.lifetime });
-      }
-      case DhtOperation.GET.type: {
-        const get = decodeGet(inner);
-        const records = this.store.get(get.key, get.kind).filter((r) => r.role === 'primary');
-        return encodeRecords({ records: records.map((r) => this.store.toWire(r)) });
-      }
-      case DhtOperation.REMOVE.type: {
-        const remove = decodeRemove(inner);
-        if (remove.replica === true) throw new WireError('BAD_VALUE', 'a routed REMOVE cannot be a replica');
-        this.#assertWritable(point);
-        this.store.remove(remove.key, remove.kind, remove.bindingId);
-        this.#replicateWrite(point, DhtOperation.REMOVE.type, encodeRemove({ ...remove, replica: true }));
-        return [];
-      }
-      default:
-        throw new DhtError('INVALID_ARGUMENT', `operation 0x${operation.toString(16)} cannot be routed`);
-    }
-  }
-
-  #assertWritable(point: Point): void {
-    if (this.#state === 'leaving' || this.#handingOff?.contains(point) === true)
-      throw new DhtError('LEAVING', 'this zone is being handed to another peer; retry');
-  }
-
-  async #request(
-    link: XppCall,
-    type: number,
-    options: readonly XppOption[],
-    timeout = this.#timeout,
-  ): Promise<Message> {
-    try {
-      return await link.session.request(type, options, { timeout });
-    } catch (error) {
-      if (ReliabilityError.is(error) && error.code === 'ERROR_RESPONSE') {
-        throw new DhtError('REMOTE_ERROR', error.message, { cause: error, status: error.status ?? 500 });
-      }
-      throw new DhtError('NO_ROUTE', `request to a neighbour failed: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  }
-
-  /**
-   * A request to neighbour `n` over its current link. When that link ends under the request — two calls crossed
-   * and the other one was kept, say — the request goes again on the link that replaced it (at most twice more).
-   */
-  async #requestPeer(
-    n: Neighbour,
-    type: number,
-    options: readonly XppOption[],
-    timeout = this.#timeout,
-  ): Promise<Message> {
-    for (let attempt = 0; ; attempt++) {
-      const link = await awaitLink(n, this.#clock, timeout);
-      try {
-        return await this.#request(link, type, options, timeout);
-      } catch (error) {
-        const replaced = !link.session.isOpen && this.#neighbours.get(n.id) === n;
-        if (attempt >= 2 || !replaced || (DhtError.is(error) && error.code === 'REMOTE_ERROR')) throw error;
-      }
-    }
-  }
-
-  // --- replication (spec §4) -----------------------------------------------------------------------------
-
-  /** Sends a write the owner just made to the replica holders of the point's zone (not awaited, counted). */
-  #replicateWrite(point: Point, type: number, options: readonly XppOption[]): void {
-    const zone = zoneContaining(this.#zones, point);
-    if (zone !== undefined) this.#replicator.write(zone, type, options);
-  }
-
-  /** A replica holder drops the replicas whose owner is no neighbour of its any more (it could never take them). */
-  #pruneReplicas(): void {
-    const owned = (p: Point) =>
-      [...this.#neighbours.values()].some((n) => zoneContaining(n.zones, p) !== undefined) ||
-      [...this.#takeovers.values()].some((t) => t.state !== 'done' && t.zone.contains(p));
-    const stale = this.store.extract((r) => r.role === 'replica' && !owned(this.#pointOf(r)));
-    if (stale.length > 0) this.#counters.refuse('stale-replicas-dropped');
+    return checkTiling(nodes.flatMap((n) => n.#own.zones));
   }
 
   // --- settling: re-announce, re-replicate, merge --------------------------------------------------------
 
-  #setZones(zones: Zone[], cause: ZoneChangeCause): void {
-    const previous = this.#zones;
-    this.#zones = zones;
-    this.#version++;
-    this.#replicator.refresh();
-    // Who moved away from the old zones may abut the new ones.
-    this.#movedAway.clear();
-    this.#events.emit('zone-change', { zones, previous, cause });
-    this.#scheduleSettle();
-  }
-
-  /** `routine`: the periodic refresh, which leaves `stats.settled` alone (nothing changed). */
-  #scheduleSettle(delay = this.#settleDelay, routine = false): void {
-    if (!routine) this.#changes++;
-    if (this.#settleTimer !== undefined || this.#state !== 'peer') return;
-    this.#settleTimer = this.#clock.setTimer(() => {
-      this.#settleTimer = undefined;
-      void this.#settle();
-    }, delay);
-  }
-
-  async #settle(): Promise<void> {
-    if (this.#settling) {
-      this.#settleAgain = true;
-      return;
-    }
-    this.#settling = true;
-    try {
-      do {
-        this.#settleAgain = false;
-        if (this.#state !== 'peer') return;
-        const changes = this.#changes;
-        await this.#exclusive(() => this.#reassign());
-        if (this.#state !== 'peer') return;
-        this.#pruneNonAdjacent();
-        this.#connectMissing();
-        if (this.#announcer.due(this.#version)) await this.#announcer.announce(this.#version);
-        else if (this.#delta.pending) await this.#announcer.announceDelta();
-        await this.#replicator.pass();
-        this.#settledChanges = changes;
-      } while (this.#settleAgain);
-    } catch {
-      this.#counters.refuse('settle-failed');
-    } finally {
-      this.#settling = false;
-    }
-  }
-
-  #startRefresh(): void {
-    if (this.#refreshTimer !== undefined) return;
-    const tick = () => {
-      this.#refreshTimer = undefined;
-      if (this.#state !== 'peer') return;
-      this.#announcer.expire();
-      this.#pruneReplicas();
-      this.#replicator.verify();
-      this.#scheduleSettle(0, true);
-      this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
-    };
-    this.#refreshTimer = this.#clock.setTimer(tick, this.#refreshInterval);
-  }
-
-  /**
-   * CAN background reassignment (spec §3): sibling zones held here merge; a node holding several zones hands
-   * one back to the neighbour holding its sibling whole, who merges them (one hand-back per settle).
-   */
-  async #reassign(): Promise<void> {
-    if (this.#state !== 'peer') return;
-    const merged = mergeSiblings(this.#zones);
-    if (merged.length !== this.#zones.length) this.#setZones(merged, 'merge');
-    if (this.#zones.length < 2 || this.#clock.now() < this.#handBackHold) return;
-    for (const zone of this.#zones) {
-      if (zone.depth === 0) continue;
-      const sibling = zone.sibling();
-      const holder = [...this.#neighbours.values()].find(
-        (n) => n.link?.session.isOpen === true && n.zones.some((z) => z.equals(sibling)),
-      );
-      // Two multi-zone holders of each other's siblings would swap forever: only the higher id hands back.
-      if (holder === undefined || (holder.zones.length > 1 && holder.id > this.id)) continue;
-      try {
-        await this.#handOff(zone, holder);
-      } catch {
-        this.#counters.refuse('handback-failed');
-      }
-      return;
-    }
-  }
-
-  /**
-   * Hands `zone` with its records to `taker` (LEAVE): the records travel ahead as replica batches, then LEAVE
-   * commits — the taker promotes them and owns the zone.
-   */
-  async #handOff(zone: Zone, taker: Neighbour, signal?: AbortSignal): Promise<void> {
-    const inZone = (r: StoredRecord) => zone.contains(this.#pointOf(r));
-    const encoded = this.#peerInfo.encodeZones([zone]);
-    this.#handingOff = zone;
-    try {
-      const records = this.store
-        .select((r) => r.role === 'primary' && inZone(r))
-        .map((r) => this.store.toWire(r));
-      for (const batch of batchRecords(records, this.#batchOctets)) {
-        signal?.throwIfAborted();
-        await this.#requestPeer(taker, REPLICATE.type, encodeReplicate({ zones: encoded, records: batch }));
-      }
-      const remaining = this.#zones.filter((z) => !z.equals(zone));
-      const others = this.#neighbours
-        .adjacentTo([zone])
-        .filter((n) => n !== taker)
-        .map((n) => this.#peerInfo.encode(n));
-      const response = await this.#requestPeer(
-        taker,
-        DhtOperation.LEAVE.type,
-        encodeHandoff({
-          zones: encoded,
-          neighbours: [this.#info(remaining, this.#version + 1), ...others],
-          records: [],
-        }),
-      );
-      this.store.extract(inZone);
-      // The taker's zones as it answered: this node's next announcement tells its neighbours who owns the zone now.
-      const taken = DhtOption.NEIGHBOUR.find(response.options);
-      if (taken !== undefined && peerIdHex(taken.peerId) === taker.id)
-        this.#upsert(this.#peerInfo.view(taken));
-      if (remaining.length === 0) {
-        this.#zones = [];
-        this.#version++;
-      } else this.#setZones(remaining, 'handoff');
-      this.#events.emit('leave', {
-        peer: this.id,
-        taker: taker.id,
-        zones: [zone],
-        departed: remaining.length === 0,
-      });
-    } finally {
-      this.#handingOff = undefined;
-    }
-  }
-
-  /** The neighbour that should take `zone` when this node hands it over (spec §3 preference). */
-  #takerOf(zone: Zone): Neighbour | undefined {
-    const candidates = this.#neighbours
-      .adjacentTo([zone])
-      .filter((n) => n.zones.length > 0 && n.link?.session.isOpen === true)
-      .map((n) => ({ id: n.id, zones: n.zones }));
-    if (candidates.length === 0) return undefined;
-    return this.#neighbours.get(chooseTakeover(zone, candidates, this.#takeoverOptions).taker);
-  }
-
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(work);
-    this.#lock = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  }
-
-  // --- crash takeover (spec §3) --------------------------------------------------------------------------
-
-  /** A neighbour's session died (keepalives unanswered, or delivery gave up): arm the takeover of its zones. */
-  #onLinkDied(n: Neighbour): void {
-    if (this.#state !== 'peer' || this.#neighbours.get(n.id) !== n) return;
-    this.#forget(n, 'dead');
-    const dead: DeadPeer = {
-      id: n.id,
-      peerId: n.peerId,
-      version: n.version,
-      zones: n.zones,
-      peers: n.peers,
-      diedAt: this.#clock.now(),
-    };
-    // Buried like a peer that left, so that lists relayed by peers that have not noticed cannot bring it back; a
-    // peer only cut off from this node can still speak for itself (#learn, #admit). Out of the lists this node
-    // keeps of its neighbours' neighbours too: a taker must not call it from one of them.
-    this.#gone.bury(n.id, n.version);
-    const gone: PeerView = { id: n.id, peerId: n.peerId, zones: [], contact: n.contact, version: n.version };
-    notePeer(this.#neighbours.values(), gone, this.#maxNeighbours);
-    remember(this.#deadPeers, n.id, dead, OVERLAY_NODE_DEFAULTS.maxDeadPeers);
-    for (const zone of dead.zones) if (adjacent([zone], this.#zones)) this.#armTakeover(dead, zone);
-    this.#scheduleSettle();
-  }
-
-  /**
-   * Arms the takeover of `zone` of `dead`. A part of a dead zone (`whole`: the takeover of the rest, #narrow) keeps
-   * the ranking of the whole among the survivors that abut the part, so that a replica holder takes the part when
-   * one abuts it and the records go with the zone.
-   */
-  #armTakeover(dead: DeadPeer, zone: Zone, whole?: Takeover): void {
-    if (this.#takeovers.get(dead.id, zone) !== undefined) return;
-    const order =
-      whole === undefined
-        ? takeoverOrder(dead, zone, this.#self, this.#takeoverOptions)
-        : whole.order.filter(
-            (id) => id === this.id || adjacent(dead.peers.find((p) => p.id === id)?.zones ?? [], [zone]),
-          );
-    const holders = whole?.holders ?? order.slice(0, this.#replicas);
-    this.#waitToClaim(this.#takeovers.add(dead, zone, order, holders));
-  }
-
-  /**
-   * Survivors wait in takeover order, one claim timeout apart, so that the preferred one claims first even when
-   * volumes tie (spec §3 timers; docs/decisions/dht-takeover.md).
-   */
-  #waitToClaim(t: Takeover): void {
-    t.state = 'waiting';
-    const rank = Math.max(0, t.order.indexOf(this.id));
-    t.timer = this.#clock.setTimer(() => {
-      t.timer = undefined;
-      void this.#claim(t);
-    }, rank * this.#claimTimeout);
-  }
-
-  /** This node's turn came (or a less preferred peer claimed first): claim the dead zone from the other survivors. */
-  async #claim(t: Takeover): Promise<void> {
-    if (t.state !== 'waiting' || this.#state !== 'peer') return;
-    const rest = this.#unownedPartsOf(t.zone);
-    if (rest.length !== 1 || !(rest[0] as Zone).equals(t.zone)) {
-      this.#narrow(t, rest);
-      return;
-    }
-    if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
-    t.timer = undefined;
-    t.state = 'claiming';
-    const body = [
-      ...encodeTakeover({ deadPeer: t.dead.peerId, zones: this.#peerInfo.encodeZones([t.zone]) }),
-      DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true),
-    ];
-    const survivors = this.#survivorsOf(t);
-    const answers = await Promise.all(
-      survivors.map((n) =>
-        // A survivor called just now gets a request timeout for the call and the claim together.
-        this.#sendClaim(n, body, n.link === undefined ? this.#timeout : this.#claimTimeout),
-      ),
-    );
-    if (t.state !== 'claiming') return;
-    if (answers.includes('refused')) {
-      this.#yield(t);
-      return;
-    }
-    // A survivor whose session is open is alive as far as keepalives tell: one that did not answer within a claim
-    // timeout is slow (a loaded host), and committing without it let it take the zone too. It is asked once more,
-    // with a request timeout, before this node commits without its word.
-    const slow = survivors.filter((n, i) => answers[i] === 'unreachable' && n.link?.session.isOpen === true);
-    if (slow.length > 0) {
-      const again = await Promise.all(slow.map((n) => this.#sendClaim(n, body, this.#timeout)));
-      if (t.state !== 'claiming') return;
-      if (again.includes('refused')) {
-        this.#yield(t);
-        return;
-      }
-    }
-    await this.#exclusive(async () => this.#commitTakeover(t));
-  }
-
-  /**
-   * Every other survivor of `t`'s dead zone, in the table and called when not linked: in a CAN the neighbours of a
-   * zone are mostly not neighbours of each other, and a claim sent only over the links a survivor had reached
-   * few of them — in the 1,000-peer simulation many claimers had none, and most dead zones were taken twice or
-   * more. They become this node's neighbours if it takes the zone; if not, they are pruned once nothing is
-   * pending. Survivors known dead or unreachable are skipped.
-   */
-  #survivorsOf(t: Takeover): Neighbour[] {
-    const survivors: Neighbour[] = [];
-    for (const id of t.order) {
-      if (id === this.id) continue;
-      let n = this.#neighbours.get(id);
-      if (n === undefined) {
-        const view = t.dead.peers.find((p) => p.id === id);
-        if (view === undefined || this.#gone.buries(id, view.version) || this.#unreachable.has(id)) continue;
-        n = this.#upsert(view);
-        if (n === undefined) continue;
-      }
-      if (n.link === undefined) void this.#connect(n);
-      survivors.push(n);
-    }
-    // And neighbours abutting the zone that the dead peer's list lacked (it may not have heard of them yet).
-    for (const n of this.#neighbours.adjacentTo([t.zone])) if (!survivors.includes(n)) survivors.push(n);
-    return survivors;
-  }
-
-  async #sendClaim(n: Neighbour, body: readonly XppOption[], timeout: number): Promise<ClaimAnswer> {
-    try {
-      await this.#requestPeer(n, DhtOperation.TAKEOVER.type, body, timeout);
-      return 'ok';
-    } catch (error) {
-      return DhtError.is(error) && error.status === 409 ? 'refused' : 'unreachable';
-    }
-  }
-
-  /** How long a survivor refuses other claimers after a grant: less than a refused claimer waits (#yield). */
-  get #grantHold(): number {
-    return 2 * this.#claimTimeout;
-  }
-
-  #yield(t: Takeover): void {
-    if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
-    t.state = 'yielded';
-    this.#takeoversYielded++;
-    this.#scheduleSettle();
-    // If the winner dies before announcing the zone, claim again.
-    t.timer = this.#clock.setTimer(() => {
-      t.timer = undefined;
-      if (this.#state !== 'peer' || !this.#takeovers.has(t)) return;
-      if (this.#unownedPartsOf(t.zone).length === 0 || !adjacent([t.zone], this.#zones)) {
-        this.#takeovers.delete(t);
-        this.#offerReplicas(t);
-        this.#scheduleSettle();
-      } else this.#waitToClaim(t);
-    }, 3 * this.#claimTimeout);
-  }
-
-  #commitTakeover(t: Takeover): void {
-    if (t.state !== 'claiming' || this.#state !== 'peer') return;
-    if (this.#ownedElsewhere(t.zone)) {
-      this.#yield(t);
-      return;
-    }
-    t.state = 'done';
-    this.#takeoversWon++;
-    const promoted = this.store.setRole(
-      (r) => r.role === 'replica' && t.zone.contains(this.#pointOf(r)),
-      'primary',
-    );
-    this.#setZones([...this.#zones, t.zone], 'takeover');
-    // A survivor that noticed the death later may race for the zone, and the repair makes the higher id give the
-    // zone up (#repairOverlap): until every survivor has noticed, this node keeps its own zone rather than hand it
-    // back for a merge, so that losing the race never leaves it with nothing.
-    this.#handBackHold = this.#clock.now() + this.#detectionWindow;
-    this.#clock.setTimer(() => this.#scheduleSettle(this.#settleDelay, true), this.#detectionWindow);
-    for (const p of t.dead.peers) this.#learnView(p);
-    this.#events.emit('takeover', { deadPeer: t.dead.id, zone: t.zone, promoted });
-    t.timer = this.#clock.setTimer(() => {
-      this.#takeovers.delete(t);
-    }, 3 * this.#claimTimeout);
-  }
-
-  /** This node as a takeover ranks it: by its current zones. */
-  get #self(): TakeoverCandidate<string> {
-    return { id: this.id, zones: this.#zones };
-  }
-
-  /** Whether a neighbour owns (part of) `zone`: a dead zone someone has taken over already. */
-  #ownedElsewhere(zone: Zone): boolean {
-    for (const n of this.#neighbours.values()) if (overlapping([zone], n.zones)) return true;
-    return false;
-  }
-
-  /**
-   * The parts of `zone` that neither this node nor any neighbour owns, as zones. A dead zone partly owned is not
-   * taken: survivors may know different zones of the dead peer (one that missed its last merge saw two halves), and
-   * one that took the half it knew must not make the others drop the other half (a hole seen in the simulation).
-   */
-  #unownedPartsOf(zone: Zone): Zone[] {
-    return subtractZones([zone], [...this.#zones, ...[...this.#neighbours.values()].flatMap((n) => n.zones)]);
-  }
-
-  /**
-   * Part of `t`'s dead zone is owned now: `t` gives way to a takeover of each unowned part that abuts this node's
-   * zones, ranked and timed afresh; the parts that do not are left to the survivors they abut.
-   */
-  #narrow(t: Takeover, rest: readonly Zone[]): void {
-    if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
-    this.#takeovers.delete(t);
-    this.#offerReplicas(t);
-    for (const part of rest) if (adjacent([part], this.#zones)) this.#armTakeover(t.dead, part, t);
-    this.#scheduleSettle();
-  }
-
-  /** Drops the pending takeovers of zones neighbours have announced they own now, all of each. */
-  #resolveTakeovers(): void {
-    for (const t of [...this.#takeovers.values()]) {
-      if (t.state === 'done' || t.state === 'claiming' || this.#unownedPartsOf(t.zone).length > 0) continue;
-      if (t.timer !== undefined) this.#clock.clearTimer(t.timer);
-      this.#takeovers.delete(t);
-      this.#offerReplicas(t);
-    }
-  }
-
-  /**
-   * Another survivor took a dead zone this node holds replicas of. A taker this node does not rank among the
-   * replica holders may lack the records (survivors that rank alike never pick it, but a late or partial view
-   * can): they are handed to it (#handBackRecords), and it keeps those it has no primary of.
-   */
-  #offerReplicas(t: Takeover): void {
-    for (const owner of this.#neighbours.values()) {
-      if (t.holders.includes(owner.id) || !overlapping([t.zone], owner.zones)) continue;
-      const parts = owner.zones.filter((z) => t.zone.overlaps(z)).map((z) => (t.zone.covers(z) ? z : t.zone));
-      const records = this.store
-        .select((r) => r.role === 'replica' && zoneContaining(parts, this.#pointOf(r)) !== undefined)
-        .map((r) => this.store.toWire(r));
-      if (records.length > 0) void this.#handBackRecords(owner, parts, records);
-    }
-  }
-
-  #onTakeover(from: string, request: Message): readonly XppOption[] {
-    if (this.#state !== 'peer') throw new DhtError('NOT_A_PEER', 'not a peer');
-    const claim = decodeTakeover(request.options);
-    const claimer = DhtOption.NEIGHBOUR.find(request.options);
-    const deadId = peerIdHex(claim.deadPeer);
-    if (deadId === this.id) throw new DhtError('CONFLICT', 'this peer is alive');
-    const claimerZones =
-      claimer === undefined
-        ? (this.#neighbours.get(from)?.zones ?? [])
-        : this.#peerInfo.decodeZones(claimer.zones);
-    // A survivor that has not noticed the death yet learns it from the claim.
-    const stillHere = this.#neighbours.get(deadId);
-    if (stillHere !== undefined) {
-      this.#onLinkDied(stillHere);
-      stillHere.link?.session.close();
-    }
-    const granting: Takeover[] = [];
-    const now = this.#clock.now();
-    for (const zone of this.#peerInfo.decodeZones(claim.zones)) {
-      const t = this.#takeovers.get(deadId, zone);
-      if (t?.state === 'done' || overlapping([zone], this.#zones) || this.#ownedElsewhere(zone)) {
-        this.#tellOwners(from, zone);
-        throw new DhtError('CONFLICT', `zone ${zone.path} is taken already`);
-      }
-      if (t === undefined) continue;
-      // Granted to another claimer a moment ago: that one has likely committed, and its announcement is on the way.
-      // The hold ends before a refused claimer tries again (#yield), so that two claimers that split the grants
-      // do not keep splitting them (docs/decisions/dht-takeover.md).
-      const held = t.granted;
-      if (held !== undefined && held.id !== from && now - held.at < this.#grantHold) {
-        this.#tellOf(from, [held.id]);
-        throw new DhtError('CONFLICT', `zone ${zone.path} was granted to another claimer`);
-      }
-      const claimant = { id: from, zones: claimerZones };
-      if (t.state !== 'yielded' && prefers(t, this.#self, claimant, this.#takeoverOptions)) {
-        if (t.state === 'waiting') void this.#claim(t);
-        throw new DhtError('CONFLICT', `a preferred survivor claims zone ${zone.path}`);
-      }
-      granting.push(t);
-    }
-    for (const t of granting) {
-      if (t.state !== 'yielded') this.#yield(t);
-      t.granted = { id: from, at: now };
-    }
-    return [];
-  }
-
-  /**
-   * Tells a late claimer who owns `zone` now (this node and the neighbours holding part of it): it may not know
-   * them yet — the taker's announcement reaches only peers it can call, and a survivor that has not noticed the
-   * death yet refuses the taker's call on what it knew of it before.
-   */
-  #tellOwners(claimer: string, zone: Zone): void {
-    const owners = [...this.#neighbours.values()].filter(
-      (n) => n.id !== claimer && overlapping([zone], n.zones),
-    );
-    this.#tellOf(
-      claimer,
-      owners.map((n) => n.id),
-    );
-  }
-
-  /** Sends neighbour `to` the entries of the neighbours `about` (and this node's) in a PARTIAL update. */
-  #tellOf(to: string, about: readonly string[]): void {
-    const peer = this.#neighbours.get(to);
-    if (peer === undefined) return;
-    const entries = about.flatMap((id) => {
-      const n = this.#neighbours.get(id);
-      return n === undefined || n === peer ? [] : [n];
-    });
-    const notice = this.#announcer.partialUpdate(entries);
-    void this.#requestPeer(peer, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
+  /** One settle pass (see Settler): false when this node stopped being a peer during it. */
+  async #settlePass(): Promise<boolean> {
+    await this.#own.exclusive(() => this.#transfer.reassign());
+    if (this.#own.state !== 'peer') return false;
+    this.#members.pruneNonAdjacent();
+    this.#links.connectMissing(this.#neighbours.values());
+    if (this.#announcer.due(this.#own.version)) await this.#announcer.announce(this.#own.version);
+    else if (this.#delta.pending) await this.#announcer.announceDelta();
+    await this.#replicator.pass();
+    return true;
   }
 
   // --- sessions and handlers -----------------------------------------------------------------------------
 
-  #onInvite(invite: IncomingInvite): void {
-    const caller = peerFromUri(invite.request.headers.get('from'));
-    if (this.#state === 'candidate') {
-      // Passive join: the latest invitation a candidate accepted opens the session its JOIN must come on. An earlier
-      // one that brought no JOIN yet (its inviter gave up or crashed) is hung up: its JOIN would now be refused, and
-      // only one JOIN can ever succeed since the candidate is then a peer.
-      const previous = this.#inviterCall;
-      if (previous !== undefined) void previous.then((call) => call.hangUp()).catch(() => undefined);
-      const token = Symbol('invitation');
-      this.#invitation = token;
-      this.#inviterSession = undefined;
-      const accepting = acceptXppCall(invite, this.endpoint, {
-        onSession: (session) => {
-          if (this.#invitation === token) this.#inviterSession = session;
-          this.#serve(session);
-        },
-      });
-      this.#inviterCall = accepting;
-      accepting.catch(() => this.#counters.refuse('invite-failed'));
-      return;
-    }
-    let known = caller === undefined ? undefined : this.#neighbours.get(caller);
-    if (known === undefined && caller !== undefined && this.#state === 'peer') {
-      // A neighbour of a neighbour (met in its announced list) calls to coordinate a takeover.
-      const view = this.#secondDegree(caller);
-      if (view !== undefined) known = this.#upsert(view);
-    }
-    if (known === undefined && caller !== undefined && this.#onProbation(invite, caller)) return;
-    if (this.#state !== 'peer' || known === undefined || known.link?.session.isOpen === true) {
-      this.#counters.refuse('uninvited-invite');
-      invite.reject(403);
-      return;
-    }
-    const n = known;
-    this.#connecting++;
-    void acceptXppCall(invite, this.endpoint, {
-      onSession: (session) => {
-        this.#sessionPeers.set(session, n.id);
-        this.#serve(session);
-      },
-    })
-      .then(
-        (call) => this.#attach(n, call, false),
-        () => this.#counters.refuse('invite-failed'),
-      )
-      .finally(() => this.#connecting--);
-  }
-
-  /**
-   * Admits an unknown caller on probation when it was refused once before (it must know this node as a neighbour
-   * from somewhere this node has not heard yet) and there is room; remembers it as refused otherwise. The call is
-   * hung up unless the caller's own NEIGHBOUR-UPDATE shows zones abutting this node's within a request timeout.
-   */
-  #onProbation(invite: IncomingInvite, caller: string): boolean {
-    if (this.#state !== 'peer') return false;
-    const entry = this.#probation.begin(caller, (expired) => {
-      this.#counters.refuse('probation-expired');
-      void expired.call?.hangUp().catch(() => undefined);
-    });
-    if (entry === undefined) return false;
-    void acceptXppCall(invite, this.endpoint, {
-      onSession: (session) => {
-        this.#sessionPeers.set(session, caller);
-        this.#serve(session);
-      },
-    }).then(
-      (call) => {
-        entry.call = call;
-        const n = this.#neighbours.get(caller);
-        if (entry.admitted && n !== undefined) this.#attach(n, call, false);
-        else if (!this.#probation.holds(caller, entry)) void call.hangUp().catch(() => undefined);
-      },
-      () => {
-        this.#counters.refuse('invite-failed');
-        if (this.#probation.holds(caller, entry)) this.#probation.end(caller);
-      },
-    );
-    return true;
-  }
-
-  /**
-   * The neighbour a NEIGHBOUR-UPDATE on a probation session makes of its caller, when the update's first entry is
-   * the caller itself with zones abutting this node's; undefined otherwise (the update is refused as usual).
-   */
-  #admit(caller: string | undefined, request: Message): string | undefined {
-    const entry = caller === undefined ? undefined : this.#probation.get(caller);
-    if (caller === undefined || entry === undefined) return undefined;
-    const [first] = decodeNeighbourUpdate(request.options).neighbours;
-    if (first === undefined || peerIdHex(first.peerId) !== caller) return undefined;
-    const view = this.#peerInfo.view(first);
-    if (!this.#touches(view.zones)) {
-      // It holds an old view of this node: show it this node's zones, so that it drops this node, and hang up.
-      this.#probation.end(caller);
-      const call = entry.call;
-      if (call !== undefined) {
-        const notice = this.#announcer.partialUpdate();
-        void this.#request(call, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
-          .catch(() => undefined)
-          .finally(() => void call.hangUp().catch(() => undefined));
-      }
-      return undefined;
-    }
-    this.#gone.unbury(view.id);
-    const n = this.#upsert(view);
-    if (n === undefined) return undefined;
-    this.#probation.end(caller);
-    entry.admitted = true;
-    if (entry.call !== undefined) this.#attach(n, entry.call, false);
-    return caller;
-  }
-
-  /** A peer that one of this node's neighbours (or dead neighbours) lists as its own neighbour. */
-  #secondDegree(id: string): PeerView | undefined {
-    for (const source of [...this.#neighbours.values(), ...this.#deadPeers.values()]) {
-      const view = source.peers.find((p) => p.id === id);
-      if (view === undefined || this.#gone.buries(view.id, view.version)) continue;
-      if (!this.#movedAway.buries(view.id, view.version)) return view;
-    }
-    return undefined;
-  }
-
-  /**
-   * Makes `call` the link to neighbour `n` (its session is already served) and wakes who waits for it. When both
-   * sides called each other at once, both keep the call placed by the lower id.
-   */
-  #attach(n: Neighbour, call: XppCall, placedHere: boolean): void {
-    if (this.#state === 'closed' || this.#neighbours.get(n.id) !== n) {
-      void call.hangUp().catch(() => undefined);
-      return;
-    }
-    const current = n.link;
-    if (current !== undefined && current !== call && current.session.isOpen) {
-      const lowerPlacedThis = placedHere ? this.id < n.id : n.id < this.id;
-      if (!lowerPlacedThis) {
-        void call.hangUp().catch(() => undefined);
-        return;
-      }
-      n.link = call;
-      void current.hangUp().catch(() => undefined);
-    } else n.link = call;
-    n.failedCalls = 0;
-    this.#sessionPeers.set(call.session, n.id);
-    call.session.on('close', (error) => {
-      if (n.link !== call) return;
-      n.link = undefined;
-      n.linklessSince = this.#clock.now();
-      if (error !== undefined) this.#onLinkDied(n);
-    });
-    for (const wake of n.waiters.splice(0)) wake(call);
-    if (current === undefined) this.#events.emit('neighbour-up', { id: n.id, zones: n.zones });
-  }
-
-  /**
-   * Registers the overlay's handlers on a session as soon as it exists — before it is open, since the peer may send
-   * its first request the moment its own side opens. Who the session leads to is looked up per request.
-   */
-  #serve(session: XppSession): void {
-    const from = () => this.#sessionPeers.get(session);
-    const guard =
-      (name: string, run: (request: Message) => Promise<readonly XppOption[]> | readonly XppOption[]) =>
-      async (request: Message): Promise<readonly XppOption[]> => {
-        try {
-          const result = await run(request);
-          this.#counters.count(this.#counters.handled, name, 'ok');
-          return result;
-        } catch (error) {
-          const status = statusOf(error);
-          this.#counters.count(this.#counters.handled, name, String(status));
-          throw new ReliabilityError('ERROR_RESPONSE', (error as Error).message.slice(0, 512), { status });
-        }
-      };
-    /** Handlers that only a known peer may use (spec §5: storage and overlay operations need a peer session). */
-    const fromPeer = (
-      name: string,
-      run: (sender: string, request: Message) => Promise<readonly XppOption[]> | readonly XppOption[],
-    ) => guard(name, (request) => run(this.#requireNeighbour(from()), request));
-    session.handle(
-      DhtOperation.ROUTE.type,
-      fromPeer('ROUTE', (_sender, request) => {
-        if (this.#state !== 'peer' && this.#state !== 'leaving')
-          throw new DhtError('NOT_A_PEER', 'not a peer');
-        const route = decodeRoute(request.options);
-        return this.#route(this.#points.decode(route.target), route.operation, route.inner, route.hopLimit);
-      }),
-    );
-    session.handle(
-      DhtOperation.JOIN.type,
-      guard('JOIN', (request) => this.#onJoin(session, request)),
-    );
-    session.handle(
-      DhtOperation.NEIGHBOUR_UPDATE.type,
-      guard('NEIGHBOUR-UPDATE', (request) =>
-        this.#onNeighbourUpdate(this.#admit(from(), request) ?? this.#requireNeighbour(from()), request),
-      ),
-    );
-    session.handle(
-      DhtOperation.LEAVE.type,
-      fromPeer('LEAVE', (sender, request) => this.#onLeave(sender, request)),
-    );
-    session.handle(
-      DhtOperation.TAKEOVER.type,
-      fromPeer('TAKEOVER', (sender, request) => this.#onTakeover(sender, request)),
-    );
-    session.handle(
-      REPLICATE.type,
-      fromPeer('REPLICATE', (sender, request) => this.#onReplicate(sender, request)),
-    );
-    session.handle(
-      DhtOperation.PUT.type,
-      fromPeer('PUT', (_sender, request) => {
-        const put = decodePut(request.options);
-        this.#assertReplica(put.replica === true, put.key);
-        this.store.put({
-          key: put.key,
-          kind: put.kind,
-          value: put.value,
-          lifetime: put.lifetime,
-          role: 'replica',
-        });
-        return [];
-      }),
-    );
-    session.handle(
-      DhtOperation.REMOVE.type,
-      fromPeer('REMOVE', (_sender, request) => {
-        const remove = decodeRemove(request.options);
-        this.#assertReplica(remove.replica === true, remove.key);
-        this.store.remove(remove.key, remove.kind, remove.bindingId);
-        return [];
-      }),
-    );
-  }
-
-  #requireNeighbour(from: string | undefined): string {
-    const n = from === undefined ? undefined : this.#neighbours.get(from);
-    if (n === undefined) {
-      this.#counters.refuse('not-a-neighbour');
-      throw new DhtError('FORBIDDEN', 'only neighbours may send this');
-    }
-    return n.id;
-  }
-
-  /** A PUT or REMOVE sent directly (not routed) is a replica write, and never for a point this node owns. */
-  #assertReplica(replica: boolean, key: string): void {
-    if (this.#state !== 'peer' && this.#state !== 'leaving') throw new DhtError('NOT_A_PEER', 'not a peer');
-    if (!replica) throw new WireError('BAD_VALUE', 'a direct PUT or REMOVE must be a replica write');
-    if (zoneContaining(this.#zones, hashKey(key, this.dimensions)) !== undefined)
-      throw new DhtError('CONFLICT', 'this node owns that point: it holds no replica of it');
-  }
-
-  #onReplicate(from: string, request: Message): readonly XppOption[] {
-    if (this.#state !== 'peer' && this.#state !== 'leaving') throw new DhtError('NOT_A_PEER', 'not a peer');
-    const body = decodeReplicate(request.options);
-    const zones = this.#peerInfo.decodeZones(body.zones);
-    if (overlapping(zones, this.#zones)) throw new DhtError('CONFLICT', 'replicas of a zone this node owns');
-    const held = (r: StoredRecord) =>
-      r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined;
-    if (body.digest !== undefined) {
-      if (!sameDigest(recordSetDigest(this.store.select(held)), body.digest)) {
-        this.#counters.refuse('replicas-differ');
-        throw new DhtError('CONFLICT', 'the replicas held here differ from the owner’s');
-      }
-      return [];
-    }
-    if (body.records.length === 0) {
-      const dropped = this.store.extract(held);
-      this.#returnDeadReplicas(from, zones, dropped);
-      return [];
-    }
-    this.#assertWithin(body.records, zones);
-    const result = this.store.insert(body.records, 'replica');
-    const [refused] = result.refused;
-    if (refused !== undefined) throw refused.error;
-    return [];
-  }
-
-  /**
-   * The owner of `zones` told this node to drop its replicas there. Those of a dead peer's zone go back to the owner
-   * first (LEAVE with RETURN; it keeps what it has no primary of): the owner may have taken the zone over without
-   * them — a survivor that knew only part of the dead zone, ranked first for that part while holding none of its
-   * replicas — and the holder may not have known the taker when its own takeover gave way (#offerReplicas). In the
-   * 1,000-peer simulation such records were lost.
-   */
-  #returnDeadReplicas(from: string, zones: readonly Zone[], dropped: readonly StoredRecord[]): void {
-    const owner = this.#neighbours.get(from);
-    if (owner === undefined || dropped.length === 0) return;
-    // Peers dead for long enough that every takeover of their zones is over are left out: their replicas are the
-    // owner's own copies by now, and sending them back on every re-replication would only double it.
-    const since = this.#clock.now() - 4 * this.#detectionWindow;
-    const dead = [...this.#deadPeers.values()]
-      .filter((d) => d.diedAt >= since)
-      .flatMap((d) => d.zones)
-      .filter((z) => overlapping([z], zones));
-    const records = dropped
-      .filter((r) => zoneContaining(dead, this.#pointOf(r)) !== undefined)
-      .map((r) => this.store.toWire(r))
-      .filter((r) => r.lifetime > 0);
-    if (records.length > 0) void this.#handBackRecords(owner, zones, records);
-  }
-
-  /** A candidate receives its zone, records and neighbours from the peer that invited it. */
-  #onJoin(session: XppSession, request: Message): readonly XppOption[] {
-    if (this.#state !== 'candidate' || session !== this.#inviterSession) {
-      this.#counters.refuse('uninvited-join');
-      throw new DhtError('FORBIDDEN', 'JOIN is accepted only by a candidate, from the peer that invited it');
-    }
-    const handoff = decodeHandoff(request.options);
-    const zones = this.#peerInfo.decodeZones(handoff.zones);
-    const [inviterInfo] = handoff.neighbours;
-    if (inviterInfo === undefined) throw new DhtError('INVALID_ARGUMENT', 'JOIN lists no neighbours');
-    this.#state = 'peer';
-    this.store.insert(handoff.records, 'primary');
-    this.#setZones(zones, 'join');
-    for (const info of handoff.neighbours)
-      this.#upsert({ ...info, zones: this.#peerInfo.decodeZones(info.zones) });
-    // The first neighbour listed is the inviter, whose session this is; the link is its once the call settles.
-    const inviter = this.#neighbours.get(peerIdHex(inviterInfo.peerId));
-    if (inviter !== undefined) {
-      this.#sessionPeers.set(session, inviter.id);
-      void this.#inviterCall?.then((call) => this.#attach(inviter, call, false));
-    }
-    this.#startRefresh();
-    return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
-  }
-
-  /** A neighbour hands this node a zone (it leaves, or hands back one of several zones): take it and its records. */
-  #onLeave(from: string, request: Message): readonly XppOption[] {
-    if (this.#state !== 'peer') throw new DhtError('LEAVING', 'this node is not taking zones now');
-    const handoff = decodeHandoff(request.options);
-    const zones = this.#peerInfo.decodeZones(handoff.zones);
-    const [senderInfo, ...others] = handoff.neighbours;
-    if (senderInfo === undefined || peerIdHex(senderInfo.peerId) !== from)
-      throw new WireError('BAD_VALUE', 'a LEAVE lists its sender first');
-    const senderZones = this.#peerInfo.decodeZones(senderInfo.zones);
-    if (handoff.returned === true) {
-      if (!zones.every((z) => this.#zones.some((m) => m.covers(z))))
-        throw new DhtError('CONFLICT', 'records returned for zones this node does not own');
-      return this.#onHandedBack(from, { ...senderInfo, zones: senderZones }, zones, handoff.records);
-    }
-    if (overlapping(zones, this.#zones)) throw new DhtError('CONFLICT', 'this node owns part of that zone');
-    this.store.insert(handoff.records, 'primary');
-    this.store.setRole(
-      (r) => r.role === 'replica' && zoneContaining(zones, this.#pointOf(r)) !== undefined,
-      'primary',
-    );
-    const departed = senderZones.length === 0;
-    this.#setZones([...this.#zones, ...zones], departed ? 'leave' : 'handoff');
-    this.#noteSender(from, { ...senderInfo, zones: senderZones });
-    for (const info of others) {
-      const n = this.#learn(info, from);
-      if (n !== undefined) void this.#connect(n);
-    }
-    this.#events.emit('leave', { peer: from, taker: this.id, zones, departed });
-    // The handing peer passes the taker's new zones on to its own neighbours (see #handOff).
-    return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
-  }
-
-  /**
-   * A peer that owned part of this node's zones too (a double ownership) gave it up and hands its records here
-   * (#handBackRecords): they become primaries, where this node has none of its own of them.
-   */
-  #onHandedBack(
-    from: string,
-    sender: Omit<NeighbourInfo, 'zones'> & { readonly zones: readonly Zone[] },
-    zones: readonly Zone[],
-    records: readonly WireRecord[],
-  ): readonly XppOption[] {
-    this.#assertWithin(records, zones);
-    // A key this node holds primaries of may have been written here since: its copy stands.
-    const held = new Set(
-      this.store
-        .select((r) => r.role === 'primary' && zoneContaining(zones, this.#pointOf(r)) !== undefined)
-        .map((r) => `${r.kind}/${r.key}`),
-    );
-    const missing = records.filter((r) => !held.has(`${r.kind}/${r.key}`));
-    this.store.insert(missing, 'primary');
-    if (missing.length > 0) {
-      // The new primaries go to this zone's replica holders at the next pass.
-      this.#replicator.refresh();
-      this.#scheduleSettle();
-    }
-    this.#noteSender(from, sender);
-    return [DhtOption.NEIGHBOUR.option(this.#info(this.#zones), true)];
-  }
-
-  /** The sender of a LEAVE as it says it is now: gone when it owns nothing any more, else updated. */
-  #noteSender(
-    from: string,
-    sender: Omit<NeighbourInfo, 'zones'> & { readonly zones: readonly Zone[] },
-  ): void {
-    if (sender.zones.length === 0) {
-      this.#gone.bury(from, sender.version);
-      const known = this.#neighbours.get(from);
-      if (known !== undefined) this.#forget(known, 'left');
-    } else this.#upsert(sender);
-  }
-
-  /** Records sent along with `zones` (replicated, returned) must each lie in one of them. */
-  #assertWithin(records: readonly WireRecord[], zones: readonly Zone[]): void {
-    for (const record of records)
-      if (zoneContaining(zones, hashKey(record.key, this.dimensions)) === undefined)
-        throw new WireError('BAD_VALUE', `record ${record.key} lies outside the zones it is sent with`);
-  }
-
-  async #onNeighbourUpdate(from: string, request: Message): Promise<readonly XppOption[]> {
-    const update = decodeNeighbourUpdate(request.options);
-    const before = this.#neighbours.changes;
-    const sender = this.#neighbours.get(from);
-    // A full list replaces the sender's previous one; a partial one is merged as each entry is learned (#learn).
-    if (sender !== undefined && update.partial !== true) {
-      sender.peers = update.neighbours
-        .filter((info) => peerIdHex(info.peerId) !== from)
-        .slice(0, this.#maxNeighbours)
-        .map((info) => this.#peerInfo.view(info));
-    }
-    const connects: Promise<void>[] = [];
-    // What a full list changes here, its sender told every peer on it: those need not hear it from this node.
-    this.#told = new Set(
-      update.partial === true ? [from] : [from, ...update.neighbours.map((i) => peerIdHex(i.peerId))],
-    );
-    try {
-      for (const info of update.neighbours) {
-        const n = this.#learn(info, from);
-        if (n !== undefined) connects.push(this.#connect(n));
-      }
-    } finally {
-      this.#told = undefined;
-    }
-    // The sender's own entry is the one authority on its zones: a double ownership is repaired on it alone.
-    const first = update.neighbours[0];
-    const announced = this.#neighbours.get(from);
-    if (announced !== undefined && first !== undefined && peerIdHex(first.peerId) === from)
-      if (announced.version === first.version) this.#repairOverlap(announced);
-    this.#resolveTakeovers();
-    if (this.#neighbours.changes !== before) this.#scheduleSettle();
-    await Promise.allSettled(connects);
-    return [];
-  }
-
-  /**
-   * Applies one announced peer to the table: a peer that owns nothing is gone; one no longer adjacent is dropped;
-   * an adjacent one is added or updated. Returns a new neighbour this node should call.
-   */
-  #learn(info: NeighbourInfo, from: string | undefined): Neighbour | undefined {
-    const view = this.#peerInfo.view(info);
-    const known = this.#neighbours.get(view.id);
-    if (view.id === this.id) return undefined;
-    if (this.#gone.buries(view.id, view.version)) {
-      // Only the peer itself, over a live session, is believed when it says it is still here.
-      if (view.id !== from || view.zones.length === 0) return undefined;
-      this.#gone.unbury(view.id);
-    }
-    notePeer(this.#neighbours.values(), view, this.#maxNeighbours);
-    if (known === undefined && this.#movedAway.buries(view.id, view.version)) return undefined;
-    if (known === undefined && view.id !== from && this.#unreachable.has(view.id)) return undefined;
-    if (view.zones.length === 0) {
-      if (known !== undefined && view.id !== from && known.link?.session.isOpen === true) return undefined;
-      this.#gone.bury(view.id, view.version);
-      if (known !== undefined && known.version <= view.version) this.#drop(known, 'left');
-      return undefined;
-    }
-    if (!this.#touches(view.zones)) {
-      if (known === undefined || (view.id !== from && known.version > view.version)) return undefined;
-      // Peers met to coordinate a takeover stay until it is decided (see #pruneNonAdjacent).
-      if (this.#takeovers.coordinating()) this.#upsert(view);
-      else this.#drop(known, 'pruned');
-      return undefined;
-    }
-    const n = this.#upsert(view);
-    if (n !== undefined && n.version === view.version) this.#introduceOverlapping(n);
-    return n !== undefined && n.link === undefined && n.connecting === undefined && view.id !== from
-      ? n
-      : undefined;
-  }
-
-  /** Whether `zones` abut this node's, or overlap them (a double owner, kept until the overlap is repaired). */
-  #touches(zones: readonly Zone[]): boolean {
-    return adjacent(zones, this.#zones) || overlapping(zones, this.#zones);
-  }
-
-  /**
-   * Two neighbours of this node claim overlapping zones (they raced for a dead zone without knowing each other):
-   * each is told of the other, so that they meet and repair it (#repairOverlap).
-   */
-  #introduceOverlapping(n: Neighbour): void {
-    for (const m of this.#neighbours.values()) {
-      if (m === n || !overlapping(m.zones, n.zones)) continue;
-      // Once per pair and refresh interval: an entry may be stale, and then its overlap is not for them to fix.
-      const pair = m.id < n.id ? `${m.id}/${n.id}` : `${n.id}/${m.id}`;
-      const now = this.#clock.now();
-      if ((this.#introduced.get(pair) ?? -Infinity) > now - this.#refreshInterval) continue;
-      remember(this.#introduced, pair, now, OVERLAY_NODE_DEFAULTS.maxTombstones);
-      this.#counters.refuse('double-ownership-seen');
-      for (const [to, about] of [
-        [m, n],
-        [n, m],
-      ] as const) {
-        const notice = this.#announcer.partialUpdate([about]);
-        void this.#requestPeer(to, DhtOperation.NEIGHBOUR_UPDATE.type, notice).catch(() => undefined);
-      }
-    }
-  }
-
-  /**
-   * A peer announced zones overlapping this node's: gives up the overlapping part as `resolveOverlap` decides (both
-   * sides decide alike), keeping the records there as replicas (docs/decisions/dht-double-ownership.md).
-   */
-  #repairOverlap(peer: Neighbour): void {
-    if (this.#state !== 'peer' || !overlapping(peer.zones, this.#zones)) return;
-    if (this.#handingOff !== undefined) {
-      // The taker of a zone being handed over may announce it before its answer arrives here: look again after.
-      this.#clock.setTimer(() => {
-        const again = this.#neighbours.get(peer.id);
-        if (again !== undefined) this.#repairOverlap(again);
-      }, this.#claimTimeout);
-      return;
-    }
-    const kept = resolveOverlap(this.id, this.#zones, peer.id, peer.zones);
-    if (kept.length === this.#zones.length && kept.every((z, i) => z.equals(this.#zones[i] as Zone))) return;
-    this.#counters.refuse('double-ownership-repaired');
-    // What this node gives up is what the peer announced of it: the smaller of each overlapping pair.
-    const given = this.#zones.flatMap((m) =>
-      peer.zones.filter((t) => m.overlaps(t)).map((t) => (m.covers(t) ? t : m)),
-    );
-    const inGiven = (r: StoredRecord) => zoneContaining(given, this.#pointOf(r)) !== undefined;
-    const records = this.store
-      .select((r) => r.role === 'primary' && inGiven(r))
-      .map((r) => this.store.toWire(r));
-    this.store.setRole((r) => r.role === 'primary' && inGiven(r), 'replica');
-    this.#setZones(kept, 'repair');
-    // All this node held is the other peer's (it took a dead zone and had handed its own away): it owns nothing, so
-    // it is no longer a peer. It leaves as a peer that handed everything over does; its operator may rejoin it.
-    if (kept.length === 0) this.#state = 'leaving';
-    void (async () => {
-      await this.#handBackRecords(peer, given, records);
-      if (kept.length === 0) await this.#depart();
-    })();
-  }
-
-  /**
-   * Returns records of `zones` to `peer`, which owns them (LEAVE with RETURN): the records of zones given up in a
-   * repair, or replicas of a dead zone its taker may lack (#offerReplicas) — only the survivors holding a dead
-   * zone's replicas promote them on a takeover. What fails to go stays here as replicas.
-   */
-  async #handBackRecords(
-    peer: Neighbour,
-    zones: readonly Zone[],
-    records: readonly WireRecord[],
-  ): Promise<void> {
-    const encoded = this.#peerInfo.encodeZones(zones);
-    for (const batch of batchRecords(records, this.#batchOctets)) {
-      const body = encodeHandoff({
-        zones: encoded,
-        neighbours: [this.#info(this.#zones)],
-        records: batch,
-        returned: true,
-      });
-      try {
-        await this.#requestPeer(peer, DhtOperation.LEAVE.type, body);
-      } catch {
-        this.#counters.refuse('repair-handback-failed');
-        return;
-      }
-    }
-  }
-
-  /** Adds a peer a dead neighbour listed, when it is adjacent to this node now, and calls it. */
-  #learnView(p: PeerView): void {
-    if (p.id === this.id || this.#gone.buries(p.id, p.version) || this.#unreachable.has(p.id)) return;
-    if (this.#movedAway.buries(p.id, p.version)) return;
-    if (!adjacent(p.zones, this.#zones)) return;
-    const n = this.#neighbours.get(p.id) ?? this.#upsert(p);
-    if (n !== undefined && n.link === undefined) void this.#connect(n);
-  }
-
-  #connect(n: Neighbour, signal: AbortSignal = AbortSignal.timeout(this.#timeout)): Promise<void> {
-    if (n.connecting !== undefined) return n.connecting;
-    this.#connecting++;
-    const attempt = (async () => {
-      try {
-        const refusedBefore = n.failedCalls > 0;
-        const call = await placeXppCall(this.ua, this.endpoint, n.contact.uri, {
-          signal,
-          onSession: (session) => {
-            this.#sessionPeers.set(session, n.id);
-            this.#serve(session);
-          },
-        });
-        this.#attach(n, call, true);
-        // A peer that refused the last call did not know this node: it took this one on probation, and learns
-        // this node from its own entry (#admit).
-        if (refusedBefore && n.link === call) {
-          const hello = this.#announcer.partialUpdate();
-          void this.#requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, hello).catch(() => undefined);
-        }
-      } catch {
-        this.#counters.refuse('connect-failed');
-        this.#unreachableAfterFailure(n);
-        // Call again soon (a settle pass calls who is missing) rather than at the next refresh: the peer may not
-        // have known this node a moment ago, or it is dead and must be found out within a request timeout.
-        if (this.#neighbours.get(n.id) === n) this.#scheduleSettle(this.#claimTimeout);
-      } finally {
-        n.connecting = undefined;
-        this.#connecting--;
-      }
-    })();
-    n.connecting = attempt;
-    return attempt;
-  }
-
-  /**
-   * A peer this node failed to call 3 times in a row, without a link for a request timeout, is dropped and not
-   * taken from relayed lists for a refresh interval: it may be dead without this node ever having had a session
-   * to notice it. It can still call in.
-   */
-  #unreachableAfterFailure(n: Neighbour): void {
-    const now = this.#clock.now();
-    n.failedCalls++;
-    if (n.link !== undefined || this.#neighbours.get(n.id) !== n) return;
-    if (n.failedCalls < UNREACHABLE_AFTER_CALLS || now - n.linklessSince < this.#timeout) return;
-    this.#forget(n, 'unreachable');
-    this.#unreachable.mark(n.id);
-  }
-
-  /**
-   * Calls neighbours left without a link (a crossed call lost, a session ended cleanly): the lower id at once,
-   * the other side once the link has been missing for a claim timeout.
-   */
-  #connectMissing(): void {
-    const late = this.#clock.now() - this.#claimTimeout;
-    for (const n of this.#neighbours.values()) {
-      if (n.link !== undefined || n.connecting !== undefined) continue;
-      if (this.id < n.id || n.linklessSince < late) void this.#connect(n);
-    }
-  }
-
-  /**
-   * Drops the peers that are no neighbours any more. Each first hears this node's zones, so that it drops this
-   * node too rather than call it again on what it knew before, and the neighbours of this node that abut it: when
-   * this node handed a zone back, the peer now owning it is one of them, and nobody else would tell.
-   */
-  #pruneNonAdjacent(): void {
-    if (this.#takeovers.coordinating()) return;
-    for (const n of [...this.#neighbours.values()]) {
-      if (this.#touches(n.zones)) continue;
-      const abutting = this.#neighbours.adjacentTo(n.zones).filter((m) => m !== n);
-      const notice = this.#announcer.partialUpdate(abutting);
-      const link = n.link;
-      n.link = undefined;
-      this.#forget(n, 'pruned');
-      if (link === undefined) continue;
-      void this.#request(link, DhtOperation.NEIGHBOUR_UPDATE.type, notice, this.#claimTimeout)
-        .catch(() => undefined)
-        .finally(() => void link.hangUp().catch(() => undefined));
-    }
-  }
-
-  #upsert(info: PeerEntry): Neighbour | undefined {
-    const before = this.#neighbours.changes;
-    const isNew = this.#neighbours.get(peerIdHex(info.peerId)) === undefined;
-    const n = this.#neighbours.upsert(info, this.#clock.now());
-    if (n !== undefined && this.#neighbours.changes !== before) {
-      this.#delta.changed(n.id, this.#told);
-      if (isNew) this.#delta.welcome(n.id);
-      this.#scheduleSettle();
-    }
-    return n;
-  }
-
-  /** Removes `n` from the table (its link, if any, is left to whoever ends it). */
-  #forget(n: Neighbour, reason: NeighbourDownReason): void {
-    if (this.#neighbours.get(n.id) !== n) return;
-    this.#neighbours.delete(n.id);
-    // The others hear that it left this node's list: with its new zones when it moved away, as owning nothing when
-    // it left or died — so that a taker does not call a dead peer from a stale list. A receiver with a live link
-    // to it does not believe a relayed death (#learn).
-    if (reason === 'pruned') {
-      this.#delta.changed(n.id, this.#told, this.#peerInfo.encode(n));
-      this.#movedAway.bury(n.id, n.version);
-    } else this.#delta.changed(n.id, this.#told, { ...this.#peerInfo.encode(n), zones: [] });
-    this.#scheduleSettle();
-    this.#replicator.forget(n.id);
-    for (const wake of n.waiters.splice(0)) wake(undefined);
-    this.#events.emit('neighbour-down', { id: n.id, zones: n.zones, reason });
-  }
-
-  #drop(n: Neighbour, reason: NeighbourDownReason): void {
-    this.#forget(n, reason);
-    const link = n.link;
-    n.link = undefined;
-    if (link !== undefined) void link.hangUp().catch(() => undefined);
-  }
-
   // --- helpers -------------------------------------------------------------------------------------------
 
-  #pointOf(record: StoredRecord): Point {
-    return pointOfDigest(record.keyDigest, this.dimensions);
-  }
-
-  #info(zones: readonly Zone[], version = this.#version): NeighbourInfo {
+  #info(zones: readonly Zone[], version = this.#own.version): NeighbourInfo {
     return {
       peerId: this.peerId,
       zones: this.#peerInfo.encodeZones(zones),
@@ -1833,6 +539,7 @@ export class OverlayNode {
   }
 
   #assertState(state: OverlayNodeState): void {
-    if (this.#state !== state) throw new DhtError('NOT_A_PEER', `node is ${this.#state}, expected ${state}`);
+    if (this.#own.state !== state)
+      throw new DhtError('NOT_A_PEER', `node is ${this.#own.state}, expected ${state}`);
   }
 }

@@ -4,21 +4,12 @@ import { batchRecords } from '../records.js';
 import type { RecordStore, StoredRecord } from '../store.js';
 import type { WireRecord } from '../values.js';
 import type { ReplicatedEvent } from './events.js';
+import type { ReplicationStats } from './types.js';
 import { adjacent, type Neighbour, type NeighbourTable } from './neighbour-table.js';
 import { DhtError } from '../errors.js';
 import { encodeReplicate, recordSetDigest, REPLICATE, replicaTargets } from './replication.js';
 
-/** Replication counters of a node (`stats.replication`). */
-export interface ReplicationStats {
-  /** Replica writes and zone copies under way. */
-  readonly inFlight: number;
-  readonly sent: number;
-  readonly failed: number;
-  /** Digest checks sent to holders (one per holder and zone, each refresh). */
-  readonly checked: number;
-  /** Checks a holder answered with a difference: the zone was sent to it again. */
-  readonly differed: number;
-}
+export type { ReplicationStats };
 
 /** What a replicator needs of its node: its table, store and zones, and a request to a neighbour. */
 export interface ReplicatorContext {

@@ -1,0 +1,75 @@
+import { ReliabilityError } from '@xpp/reliability';
+import type { XppSession } from '@xpp/session-sdp';
+import type { Message, XppOption } from '@xpp/wire';
+import { statusOf } from '../errors.js';
+import type { NodeCounters } from './counters.js';
+import type { Rights } from './rights.js';
+
+type Answer = Promise<readonly XppOption[]> | readonly XppOption[];
+
+/** One overlay operation a session serves: its type, the name it is counted by, who may send it, and the work. */
+export type OverlayHandler =
+  | {
+      readonly op: number;
+      readonly name: string;
+      readonly access: 'open';
+      handle(request: Message, session: XppSession): Answer;
+    }
+  | {
+      readonly op: number;
+      readonly name: string;
+      readonly access: 'neighbour' | 'announcer';
+      handle(request: Message, sender: string): Answer;
+    };
+
+/** What the dispatcher needs of its node. */
+export interface DispatchContext {
+  readonly counters: NodeCounters;
+  readonly rights: Rights;
+  /** The neighbour a session leads to, once known. */
+  peerOf(session: XppSession): string | undefined;
+}
+
+/**
+ * Registers the overlay's handlers on each session. Every request is checked by the rights first, then handled;
+ * the result is counted by operation and status, and a refusal goes back as an error response with its status.
+ */
+export class Dispatcher {
+  readonly #ctx: DispatchContext;
+  readonly #handlers: readonly OverlayHandler[];
+
+  constructor(ctx: DispatchContext, handlers: readonly OverlayHandler[]) {
+    this.#ctx = ctx;
+    this.#handlers = handlers;
+  }
+
+  /**
+   * Registers the handlers on `session` as soon as it exists — before it is open, since the peer may send its first
+   * request the moment its own side opens. Who the session leads to is looked up per request.
+   */
+  serve(session: XppSession): void {
+    for (const h of this.#handlers)
+      session.handle(h.op, (request) => this.#guard(h.name, () => this.#run(h, request, session)));
+  }
+
+  #run(h: OverlayHandler, request: Message, session: XppSession): Answer {
+    if (h.access === 'open') return h.handle(request, session);
+    const from = this.#ctx.peerOf(session);
+    const rights = this.#ctx.rights;
+    const sender = h.access === 'announcer' ? rights.announcer(from, request) : rights.neighbour(from);
+    return h.handle(request, sender);
+  }
+
+  async #guard(name: string, run: () => Answer): Promise<readonly XppOption[]> {
+    const counters = this.#ctx.counters;
+    try {
+      const result = await run();
+      counters.count(counters.handled, name, 'ok');
+      return result;
+    } catch (error) {
+      const status = statusOf(error);
+      counters.count(counters.handled, name, String(status));
+      throw new ReliabilityError('ERROR_RESPONSE', (error as Error).message.slice(0, 512), { status });
+    }
+  }
+}

@@ -1,0 +1,225 @@
+import type { Clock } from '@xpp/reliability';
+import { ReliabilityError } from '@xpp/reliability';
+import type { IncomingInvite, XppCall, XppSession } from '@xpp/session-sdp';
+import type { Message, XppOption } from '@xpp/wire';
+import { DhtError } from '../errors.js';
+import { DhtOperation } from '../operations.js';
+import type { NodeCounters } from './counters.js';
+import { awaitLink, type Neighbour } from './neighbour-table.js';
+import { UNREACHABLE_AFTER_CALLS } from './node-options.js';
+import type { SettleTrigger } from './parts.js';
+import type { OverlayNodeState } from './types.js';
+
+/** How calls are placed and accepted (SIP INVITE and the XPP session it sets up). */
+export interface Dialer {
+  place(uri: string, onSession: (session: XppSession) => void, signal?: AbortSignal): Promise<XppCall>;
+  accept(invite: IncomingInvite, onSession: (session: XppSession) => void): Promise<XppCall>;
+}
+
+/** What the links need of their node. */
+export interface LinksContext extends SettleTrigger {
+  readonly selfId: string;
+  readonly clock: Clock;
+  readonly dialer: Dialer;
+  readonly counters: NodeCounters;
+  /** Deadline of one request, ms. */
+  readonly timeout: number;
+  readonly claimTimeout: number;
+  state(): OverlayNodeState;
+  /** Whether `n` is still the table's entry of its peer. */
+  isCurrent(n: Neighbour): boolean;
+  /** Registers the overlay's handlers on a new session. */
+  serve(session: XppSession): void;
+  /** The link to `n` ended with an error (keepalives unanswered, delivery gave up). */
+  linkDied(n: Neighbour): void;
+  /** A first link to `n` opened. */
+  linkUp(n: Neighbour): void;
+  /** `n` could not be called often enough: forget it and do not take it from relayed lists for a while. */
+  unreachable(n: Neighbour): void;
+  /** This node's own entry, as a PARTIAL update (what a peer that refused our last call learns us from). */
+  hello(): readonly XppOption[];
+}
+
+/**
+ * The sessions to this node's neighbours: placing and accepting calls, the rule that keeps one link when two
+ * calls cross, requests over the current link (again on the link that replaced it), calling whoever is left
+ * without a link, and marking peers that never answer. Writes only the link fields of a `Neighbour`.
+ */
+export class Links {
+  readonly #ctx: LinksContext;
+  /** The neighbour each session leads to, once known (handlers are registered before that). */
+  readonly #sessionPeers = new WeakMap<XppSession, string>();
+  #connecting = 0;
+
+  constructor(ctx: LinksContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Calls being placed or accepted. */
+  get connecting(): number {
+    return this.#connecting;
+  }
+
+  bind(session: XppSession, id: string): void {
+    this.#sessionPeers.set(session, id);
+  }
+
+  peerOf(session: XppSession): string | undefined {
+    return this.#sessionPeers.get(session);
+  }
+
+  /** One request over `link`; a refusal is `REMOTE_ERROR` with its status, anything else `NO_ROUTE`. */
+  async request(
+    link: XppCall,
+    type: number,
+    options: readonly XppOption[],
+    timeout = this.#ctx.timeout,
+  ): Promise<Message> {
+    try {
+      return await link.session.request(type, options, { timeout });
+    } catch (error) {
+      if (ReliabilityError.is(error) && error.code === 'ERROR_RESPONSE') {
+        throw new DhtError('REMOTE_ERROR', error.message, { cause: error, status: error.status ?? 500 });
+      }
+      throw new DhtError('NO_ROUTE', `request to a neighbour failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * A request to neighbour `n` over its current link. When that link ends under the request — two calls crossed
+   * and the other one was kept, say — the request goes again on the link that replaced it (at most twice more).
+   */
+  async requestPeer(
+    n: Neighbour,
+    type: number,
+    options: readonly XppOption[],
+    timeout = this.#ctx.timeout,
+  ): Promise<Message> {
+    for (let attempt = 0; ; attempt++) {
+      const link = await awaitLink(n, this.#ctx.clock, timeout);
+      try {
+        return await this.request(link, type, options, timeout);
+      } catch (error) {
+        const replaced = !link.session.isOpen && this.#ctx.isCurrent(n);
+        if (attempt >= 2 || !replaced || (DhtError.is(error) && error.code === 'REMOTE_ERROR')) throw error;
+      }
+    }
+  }
+
+  /**
+   * Makes `call` the link to neighbour `n` (its session is already served) and wakes who waits for it. When both
+   * sides called each other at once, both keep the call placed by the lower id.
+   */
+  attach(n: Neighbour, call: XppCall, placedHere: boolean): void {
+    if (this.#ctx.state() === 'closed' || !this.#ctx.isCurrent(n)) {
+      void call.hangUp().catch(() => undefined);
+      return;
+    }
+    const current = n.link;
+    if (current !== undefined && current !== call && current.session.isOpen) {
+      const lowerPlacedThis = placedHere ? this.#ctx.selfId < n.id : n.id < this.#ctx.selfId;
+      if (!lowerPlacedThis) {
+        void call.hangUp().catch(() => undefined);
+        return;
+      }
+      n.link = call;
+      void current.hangUp().catch(() => undefined);
+    } else n.link = call;
+    n.failedCalls = 0;
+    this.#sessionPeers.set(call.session, n.id);
+    call.session.on('close', (error) => {
+      if (n.link !== call) return;
+      n.link = undefined;
+      n.linklessSince = this.#ctx.clock.now();
+      if (error !== undefined) this.#ctx.linkDied(n);
+    });
+    for (const wake of n.waiters.splice(0)) wake(call);
+    if (current === undefined) this.#ctx.linkUp(n);
+  }
+
+  /** Takes the link away from `n` (it is being dropped); the caller ends it. */
+  detach(n: Neighbour): XppCall | undefined {
+    const link = n.link;
+    n.link = undefined;
+    return link;
+  }
+
+  /** Accepts a known neighbour's call and makes it the link when it is set up. */
+  acceptFrom(invite: IncomingInvite, n: Neighbour): void {
+    this.#connecting++;
+    void this.#ctx.dialer
+      .accept(invite, (session) => {
+        this.#sessionPeers.set(session, n.id);
+        this.#ctx.serve(session);
+      })
+      .then(
+        (call) => this.attach(n, call, false),
+        () => this.#ctx.counters.refuse('invite-failed'),
+      )
+      .finally(() => this.#connecting--);
+  }
+
+  /** Calls `n` (once at a time). */
+  connect(n: Neighbour, signal: AbortSignal = AbortSignal.timeout(this.#ctx.timeout)): Promise<void> {
+    if (n.connecting !== undefined) return n.connecting;
+    this.#connecting++;
+    const attempt = (async () => {
+      try {
+        const refusedBefore = n.failedCalls > 0;
+        const call = await this.#ctx.dialer.place(
+          n.contact.uri,
+          (session) => {
+            this.#sessionPeers.set(session, n.id);
+            this.#ctx.serve(session);
+          },
+          signal,
+        );
+        this.attach(n, call, true);
+        // A peer that refused the last call did not know this node: it took this one on probation, and learns
+        // this node from its own entry (admission).
+        if (refusedBefore && n.link === call) {
+          const hello = this.#ctx.hello();
+          void this.requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, hello).catch(() => undefined);
+        }
+      } catch {
+        this.#ctx.counters.refuse('connect-failed');
+        this.#unreachableAfterFailure(n);
+        // Call again soon (a settle pass calls who is missing) rather than at the next refresh: the peer may not
+        // have known this node a moment ago, or it is dead and must be found out within a request timeout.
+        if (this.#ctx.isCurrent(n)) this.#ctx.requestSettle(this.#ctx.claimTimeout);
+      } finally {
+        n.connecting = undefined;
+        this.#connecting--;
+      }
+    })();
+    n.connecting = attempt;
+    return attempt;
+  }
+
+  /**
+   * Calls neighbours left without a link (a crossed call lost, a session ended cleanly): the lower id at once,
+   * the other side once the link has been missing for a claim timeout.
+   */
+  connectMissing(neighbours: Iterable<Neighbour>): void {
+    const late = this.#ctx.clock.now() - this.#ctx.claimTimeout;
+    for (const n of neighbours) {
+      if (n.link !== undefined || n.connecting !== undefined) continue;
+      if (this.#ctx.selfId < n.id || n.linklessSince < late) void this.connect(n);
+    }
+  }
+
+  /**
+   * A peer this node failed to call 3 times in a row, without a link for a request timeout, is dropped and not
+   * taken from relayed lists for a refresh interval: it may be dead without this node ever having had a session
+   * to notice it. It can still call in.
+   */
+  #unreachableAfterFailure(n: Neighbour): void {
+    const now = this.#ctx.clock.now();
+    n.failedCalls++;
+    if (n.link !== undefined || !this.#ctx.isCurrent(n)) return;
+    if (n.failedCalls < UNREACHABLE_AFTER_CALLS || now - n.linklessSince < this.#ctx.timeout) return;
+    this.#ctx.unreachable(n);
+  }
+}

@@ -1,0 +1,144 @@
+import { nextHop, type NeighbourZone, type Point } from '@xpp/can';
+import type { ValueCodec, XppOption } from '@xpp/wire';
+import { WireError } from '@xpp/wire';
+import { DhtError, statusOf } from '../errors.js';
+import {
+  decodeGet,
+  decodePut,
+  decodeRemove,
+  encodePut,
+  encodePutResponse,
+  encodeRecords,
+  encodeRemove,
+  encodeRoute,
+} from '../messages.js';
+import { DhtOperation } from '../operations.js';
+import { DhtOption } from '../options.js';
+import { nextHopLimit } from '../pending-forwards.js';
+import type { RecordStore } from '../store.js';
+import type { NodeCounters } from './counters.js';
+import type { Neighbour } from './neighbour-table.js';
+import { serving, type NodeView, type PeerRequest } from './parts.js';
+
+/** What routing needs of its node. */
+export interface RouterContext extends NodeView {
+  /** Hop limit of the ROUTEs this node starts. */
+  readonly hopLimit: number;
+  readonly points: ValueCodec<Point>;
+  readonly store: RecordStore;
+  readonly counters: NodeCounters;
+  /** Whether a write at `point` may be made here now (see Ownership). */
+  writable(point: Point): boolean;
+  routable(): NeighbourZone<string>[];
+  neighbour(id: string): Neighbour | undefined;
+  requestPeer: PeerRequest;
+  /** Sends a write the owner just made to the replica holders of the point's zone (not awaited). */
+  replicateWrite(point: Point, type: number, options: readonly XppOption[]): void;
+}
+
+/**
+ * Greedy routing (spec xpp-pcan §3) and the owner's side of PUT/GET/REMOVE: a request goes hop by hop (ROUTE) to
+ * the owner of its target point, which runs it on its store, replicates a write and answers with the hop limit it
+ * received, so that the node that started it learns how many hops it took.
+ */
+export class Router {
+  readonly #ctx: RouterContext;
+
+  constructor(ctx: RouterContext) {
+    this.#ctx = ctx;
+  }
+
+  /** A request this node starts: routed, counted by result, its hop count added to the histogram. */
+  async originate(
+    name: string,
+    target: Point,
+    operation: number,
+    inner: readonly XppOption[],
+  ): Promise<readonly XppOption[]> {
+    const counters = this.#ctx.counters;
+    try {
+      const response = await this.route(target, operation, inner);
+      const left = DhtOption.HOP_LIMIT.findAll(response).pop();
+      counters.hop(left === undefined ? 0 : this.#ctx.hopLimit - left + 1);
+      counters.count(counters.started, name, 'ok');
+      return response;
+    } catch (error) {
+      counters.count(counters.started, name, String(statusOf(error)));
+      throw error;
+    }
+  }
+
+  /**
+   * Delivers `operation` to the owner of `target`, here or hop by hop (ROUTE), and returns its response options.
+   * `received` is the hop limit of the ROUTE that brought it here (undefined when this node starts it); the owner
+   * appends it to its response.
+   */
+  async route(
+    target: Point,
+    operation: number,
+    inner: readonly XppOption[],
+    received?: number,
+  ): Promise<readonly XppOption[]> {
+    if (!serving(this.#ctx.state())) throw new DhtError('NOT_A_PEER', 'this node owns no zone');
+    const decision = nextHop(target, this.#ctx.zones(), this.#ctx.routable());
+    if (decision.kind === 'mine') {
+      const result = this.#execute(operation, inner, target);
+      return received === undefined ? result : [...result, DhtOption.HOP_LIMIT.option(received, true)];
+    }
+    if (decision.kind === 'dead-end') throw new DhtError('NO_ROUTE', 'no neighbour is closer to the target');
+    const next = this.#ctx.neighbour(decision.next.id);
+    if (next === undefined) throw new DhtError('NO_ROUTE', `neighbour ${decision.next.id} is gone`);
+    const hopLimit = received === undefined ? this.#ctx.hopLimit : nextHopLimit(received);
+    const response = await this.#ctx.requestPeer(
+      next,
+      DhtOperation.ROUTE.type,
+      encodeRoute({ target: this.#ctx.points.encode(target), hopLimit, operation, inner }),
+    );
+    return response.options;
+  }
+
+  /** Runs a storage operation as the owner of `point`; refusals are `DhtError`s. Writes are replicated. */
+  #execute(operation: number, inner: readonly XppOption[], point: Point): readonly XppOption[] {
+    const store = this.#ctx.store;
+    switch (operation) {
+      case DhtOperation.PUT.type: {
+        const put = decodePut(inner);
+        if (put.replica === true) throw new WireError('BAD_VALUE', 'a routed PUT cannot be a replica');
+        this.#assertWritable(point);
+        const result = store.put({ key: put.key, kind: put.kind, value: put.value, lifetime: put.lifetime });
+        this.#ctx.replicateWrite(
+          point,
+          DhtOperation.PUT.type,
+          encodePut({
+            key: put.key,
+            kind: put.kind,
+            value: put.value,
+            lifetime: result.lifetime,
+            replica: true,
+          }),
+        );
+        return encodePutResponse({ lifetime: result.lifetime });
+      }
+      case DhtOperation.GET.type: {
+        const get = decodeGet(inner);
+        const records = store.get(get.key, get.kind).filter((r) => r.role === 'primary');
+        return encodeRecords({ records: records.map((r) => store.toWire(r)) });
+      }
+      case DhtOperation.REMOVE.type: {
+        const remove = decodeRemove(inner);
+        if (remove.replica === true) throw new WireError('BAD_VALUE', 'a routed REMOVE cannot be a replica');
+        this.#assertWritable(point);
+        store.remove(remove.key, remove.kind, remove.bindingId);
+        this.#ctx.replicateWrite(point, DhtOperation.REMOVE.type, encodeRemove({ ...remove, replica: true }));
+        return [];
+      }
+      default:
+        throw new DhtError('INVALID_ARGUMENT', `operation 0x${operation.toString(16)} cannot be routed`);
+    }
+  }
+
+  #assertWritable(point: Point): void {
+    if (!this.#ctx.writable(point))
+      throw new DhtError('LEAVING', 'this zone is being handed to another peer; retry');
+  }
+}
