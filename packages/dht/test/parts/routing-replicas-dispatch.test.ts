@@ -12,7 +12,7 @@ import {
   peerRecordCodec,
   RecordKind,
   type WireRecord,
-} from '../../src/index.js';
+} from '@xpp/dht';
 import { NodeCounters } from '../../src/node/counters.js';
 import { Dispatcher, type OverlayHandler } from '../../src/node/dispatch.js';
 import type { Neighbour } from '../../src/node/neighbour-table.js';

@@ -7,7 +7,7 @@ import {
   RecordKind,
   RecordStore,
   type RecordStore as Store,
-} from '../../src/index.js';
+} from '@xpp/dht';
 import { checkOptions, isRecordStore } from '../../src/node/node-options.js';
 import { ZoneRecords } from '../../src/node/zone-records.js';
 

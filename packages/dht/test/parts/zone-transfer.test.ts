@@ -2,14 +2,8 @@ import { hashKey, Zone } from '@xpp/can';
 import { FakeClock } from '@xpp/reliability/testing';
 import type { Message, XppOption } from '@xpp/wire';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeHandoff,
-  DhtOperation,
-  encodeHandoff,
-  MemoryRecordStore,
-  peerRecordCodec,
-  RecordKind,
-} from '../../src/index.js';
+import { DhtOperation, MemoryRecordStore, peerRecordCodec, RecordKind } from '@xpp/dht';
+import { decodeHandoff, encodeHandoff } from '../../src/messages.js';
 import { NodeCounters } from '../../src/node/counters.js';
 import { NeighbourTable, type Neighbour } from '../../src/node/neighbour-table.js';
 import { Ownership } from '../../src/node/ownership.js';
