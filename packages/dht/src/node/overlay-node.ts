@@ -55,7 +55,7 @@ import { zoneContaining } from './zones.js';
  * hash into its zones and replicates them to the peers that would take its zones over. A node starts as a
  * candidate; it becomes a peer by `bootstrap()` (the first peer of an overlay, owning the whole space) or by being
  * invited by a peer (`invite()` on that peer); it goes by `leave()` (handing its zones over) or by crashing (its
- * neighbours take over). See docs/decisions/dht-overlay-node-plan.md.
+ * neighbours take over). Its parts: docs/architecture.md, "The overlay node's parts".
  */
 export class OverlayNode {
   readonly peerId: Uint8Array;
