@@ -1,6 +1,6 @@
-import sodium from 'sodium-native';
 import { FRAGMENT_HEADER_SIZE } from '@xpp/wire';
 import { SessionError } from '../errors.js';
+import { aead } from './aead.js';
 import { KEY_SIZE, type DirectionalKeys } from './keys.js';
 import { DEFAULT_REPLAY_WINDOW, ReplayWindow } from './replay-window.js';
 
@@ -150,12 +150,11 @@ export class SessionCipher {
     const nonce = this.#sendNonce;
     nonce.set(out.subarray(0, COUNTER_SIZE), NONCE_SIZE - COUNTER_SIZE);
     const ciphertextEnd = COUNTER_SIZE + plaintext.length;
-    sodium.crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+    aead.seal(
       out.subarray(COUNTER_SIZE, ciphertextEnd),
       out.subarray(ciphertextEnd),
       plaintext,
       header,
-      null,
       nonce,
       this.#sendKey,
     );
@@ -181,17 +180,15 @@ export class SessionCipher {
     const nonce = this.#receiveNonce;
     nonce.set(sealed.subarray(0, COUNTER_SIZE), NONCE_SIZE - COUNTER_SIZE);
     const ciphertextEnd = sealed.length - TAG_SIZE;
-    try {
-      sodium.crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-        plaintext,
-        null,
-        sealed.subarray(COUNTER_SIZE, ciphertextEnd),
-        sealed.subarray(ciphertextEnd),
-        header,
-        nonce,
-        this.#receiveKey,
-      );
-    } catch {
+    const authentic = aead.open(
+      plaintext,
+      sealed.subarray(COUNTER_SIZE, ciphertextEnd),
+      sealed.subarray(ciphertextEnd),
+      header,
+      nonce,
+      this.#receiveKey,
+    );
+    if (!authentic) {
       this.stats.authFailed++;
       return 'AUTH_FAILED';
     }
