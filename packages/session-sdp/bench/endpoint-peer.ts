@@ -4,8 +4,10 @@
 import { createInterface } from 'node:readline';
 import { XppEndpoint, type XppDescription } from '../src/index.js';
 import { descriptionFromJson, descriptionToJson } from './description-json.js';
+import { useAead } from './node-crypto-aead.js';
 
 const security = process.argv[2] === 'plain' ? 'off' : 'required';
+useAead(process.argv[3] === 'node-crypto' ? 'node-crypto' : 'sodium');
 const endpoint = await XppEndpoint.bind({ security });
 const lines = createInterface({ input: process.stdin });
 let received = 0;

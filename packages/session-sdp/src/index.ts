@@ -121,6 +121,7 @@ export {
   MAX_COUNTER,
   type OpenFailure,
   type OpenResult,
+  type OpenDatagramResult,
   type CipherStats,
 } from './crypto/session-cipher.js';
 

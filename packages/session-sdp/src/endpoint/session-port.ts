@@ -1,6 +1,6 @@
 import type { DatagramPort } from '@xpp/reliability';
-import { FRAGMENT_HEADER_SIZE } from '@xpp/wire';
-import type { SessionCipher } from '../crypto/session-cipher.js';
+import { SEAL_OVERHEAD, type SessionCipher } from '../crypto/session-cipher.js';
+import { slabAllocator } from '../internal/slab.js';
 import type { TransportAddress } from '../sdp/description.js';
 import type { DatagramTransport } from '../transport/datagram-transport.js';
 
@@ -14,6 +14,7 @@ export class SessionPort implements DatagramPort {
   readonly #transport: DatagramTransport;
   readonly #cipher: SessionCipher | undefined;
   readonly #targets: readonly TransportAddress[];
+  readonly #allocate = slabAllocator();
   #remote: TransportAddress | undefined;
 
   constructor(
@@ -38,18 +39,15 @@ export class SessionPort implements DatagramPort {
   send(datagram: Uint8Array): void {
     let wire = datagram;
     if (this.#cipher !== undefined) {
-      const header = datagram.subarray(0, FRAGMENT_HEADER_SIZE);
-      let sealed: Uint8Array;
+      // Sealed into new slab memory, not over `datagram`: reliability keeps that one for retransmission.
+      wire = this.#allocate(datagram.length + SEAL_OVERHEAD);
       try {
-        sealed = this.#cipher.seal(header, datagram.subarray(FRAGMENT_HEADER_SIZE));
+        this.#cipher.sealDatagram(datagram, wire);
       } catch {
         // Counter exhausted: nothing more may leave under this key; reliability sees it as loss and gives up.
         this.sendErrors++;
         return;
       }
-      wire = new Uint8Array(FRAGMENT_HEADER_SIZE + sealed.length);
-      wire.set(header, 0);
-      wire.set(sealed, FRAGMENT_HEADER_SIZE);
     }
     const targets = this.#remote === undefined ? this.#targets : [this.#remote];
     for (const target of targets) {

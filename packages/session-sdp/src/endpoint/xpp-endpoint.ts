@@ -7,7 +7,7 @@ import {
   type Clock,
   type OperationsOptions,
 } from '@xpp/reliability';
-import { decodeFragment, Flag, FRAGMENT_HEADER_SIZE, WireError } from '@xpp/wire';
+import { decodeFragment, Flag, WireError } from '@xpp/wire';
 import { deriveDirectionalKeys, generateXppKeyPair, type XppKeyPair } from '../crypto/keys.js';
 import { SessionCipher, type OpenFailure } from '../crypto/session-cipher.js';
 import { LtagAllocator } from '../demux/ltag-allocator.js';
@@ -399,15 +399,13 @@ export class XppEndpoint {
     const row = routed.entry.session;
     let datagram = msg;
     if (row.cipher !== undefined) {
-      const headerBytes = msg.subarray(0, FRAGMENT_HEADER_SIZE);
-      const opened = row.cipher.open(headerBytes, header.payload);
+      // In place: `msg` is this datagram's own memory (a new buffer per read), used for nothing else.
+      const opened = row.cipher.openDatagram(msg);
       if (!opened.ok) {
         this.#drops[opened.reason]++;
         return;
       }
-      datagram = new Uint8Array(FRAGMENT_HEADER_SIZE + opened.plaintext.length);
-      datagram.set(headerBytes, 0);
-      datagram.set(opened.plaintext, FRAGMENT_HEADER_SIZE);
+      datagram = opened.datagram;
     } else if (
       !routed.fromKnownAddress &&
       routed.entry.remote !== undefined &&
