@@ -3,7 +3,7 @@
 // `node --import tsx bench/round-trip-cpu.ts`; used to profile (`--cpu-prof`), not part of `pnpm bench`.
 import { Operation, Option } from '@xpp/wire';
 import { Operations, ReliableChannel, type SendOptions } from '../src/index.js';
-import { pooledAllocator } from '../src/internal/pool.js';
+import { pooledAllocator } from '@xpp/wire';
 
 const ROUND_TRIPS = 30_000;
 

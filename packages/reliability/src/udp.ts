@@ -1,7 +1,7 @@
 import { type Socket, createSocket } from 'node:dgram';
 import { ReliableChannel } from './channel.js';
 import type { ChannelOptions } from './channel-types.js';
-import { pooledAllocator } from './internal/pool.js';
+import { pooledAllocator } from '@xpp/wire';
 import type { DatagramPort } from './port.js';
 
 /** An IP address and UDP port. */

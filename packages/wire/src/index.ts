@@ -70,3 +70,4 @@ export {
   messageFromJson,
   parseJson,
 } from './json.js';
+export { pooledAllocator } from './pooled-allocator.js';

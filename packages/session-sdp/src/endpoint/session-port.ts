@@ -1,6 +1,6 @@
 import type { DatagramPort } from '@xpp/reliability';
 import { SEAL_OVERHEAD, type SessionCipher } from '../crypto/session-cipher.js';
-import { slabAllocator } from '../internal/slab.js';
+import { pooledAllocator } from '@xpp/wire';
 import type { TransportAddress } from '../sdp/description.js';
 import type { DatagramTransport } from '../transport/datagram-transport.js';
 
@@ -14,7 +14,7 @@ export class SessionPort implements DatagramPort {
   readonly #transport: DatagramTransport;
   readonly #cipher: SessionCipher | undefined;
   readonly #targets: readonly TransportAddress[];
-  readonly #allocate = slabAllocator();
+  readonly #allocate = pooledAllocator();
   #remote: TransportAddress | undefined;
 
   constructor(

@@ -4,7 +4,8 @@ const SLAB = 8 * 1024;
 /**
  * An allocator of plain `Uint8Array` views carved from shared 8 KiB slabs, as `Buffer.allocUnsafe` does for
  * small sizes, but without `Buffer`'s subclass (whose `subarray` costs a JavaScript constructor call per view).
- * Memory is not zeroed: callers overwrite all of it. Larger requests get their own buffer.
+ * Memory is not zeroed: callers overwrite all of it. Larger requests get their own buffer. A slab is never reused
+ * once full, so a view handed to a socket queue is not overwritten by a later one.
  */
 export function pooledAllocator(): (size: number) => Uint8Array {
   let slab = new ArrayBuffer(SLAB);

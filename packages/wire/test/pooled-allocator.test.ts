@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pooledAllocator } from '../src/internal/pool.js';
+import { pooledAllocator } from '@xpp/wire';
 
 describe('pooledAllocator', () => {
   it('hands out views of exactly the size asked for that never overlap while alive', () => {
