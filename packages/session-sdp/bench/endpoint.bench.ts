@@ -1,4 +1,5 @@
-// The XPP endpoint end to end on loopback: session setup time by SIP (INVITE → open session), and what
+// The XPP endpoint end to end on loopback: session setup time by SIP (INVITE → open session), unauthenticated
+// and authenticated (a=xpp-auth, alternating, see setup-auth.ts), and what
 // security costs — sealed vs plaintext request/response latency and bulk goodput, measured in the same run
 // against a receiver in another process — with each AEAD (libsodium, the package's, and node:crypto, the one it
 // replaced) interleaved round by round, plus seal+open of one datagram by each. Figures are medians over the
@@ -10,16 +11,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Operation, Option } from '@xpp/wire';
 import {
-  acceptXppCall,
-  placeXppCall,
   SEAL_OVERHEAD,
   SessionCipher,
-  SipUserAgent,
   XppEndpoint,
-  type XppCall,
   type XppSession,
 } from '../src/index.js';
 import { descriptionFromJson, descriptionToJson } from './description-json.js';
+import { AUTH_BLOB_OCTETS, measureSetups } from './setup-auth.js';
 import { useAead, type AeadName } from './node-crypto-aead.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
@@ -34,24 +32,6 @@ const SEALS = quick ? 5_000 : 50_000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
-
-async function measureSetup(): Promise<number> {
-  const a = await XppEndpoint.bind();
-  const b = await XppEndpoint.bind();
-  const pending: Promise<XppCall>[] = [];
-  const uaA = await SipUserAgent.listen({});
-  const uaB = await SipUserAgent.listen({ onInvite: (invite) => pending.push(acceptXppCall(invite, b)) });
-  const times: number[] = [];
-  for (let i = 0; i < SETUPS; i++) {
-    const start = performance.now();
-    const call = await placeXppCall(uaA, a, uaB.contactUri);
-    times.push(performance.now() - start);
-    await call.hangUp();
-  }
-  await Promise.allSettled(pending);
-  await Promise.all([uaA.close(), uaB.close(), a.close(), b.close()]);
-  return median(times);
-}
 
 type Mode = 'plain' | 'secure-sodium' | 'secure-node-crypto';
 const aeadOf = (mode: Mode): AeadName => (mode === 'secure-node-crypto' ? 'node-crypto' : 'sodium');
@@ -142,7 +122,7 @@ interface Round {
   goodputMBps: number;
 }
 
-const setupMs = await measureSetup();
+const setups = await measureSetups(ROUNDS, SETUPS);
 const modes: Mode[] = ['plain', 'secure-sodium', 'secure-node-crypto'];
 const runs: Record<Mode, Round[]> = { plain: [], 'secure-sodium': [], 'secure-node-crypto': [] };
 const seals: Record<AeadName, number[]> = { sodium: [], 'node-crypto': [] };
@@ -206,14 +186,33 @@ console.log(
   `seal+open of a 1200-octet datagram: sodium ${sodiumSeal.median} µs (${sodiumSeal.min}–${sodiumSeal.max}), ` +
     `node:crypto ${nodeSeal.median} µs (${nodeSeal.min}–${nodeSeal.max}); ${ROUNDS} rounds, medians (range)`,
 );
-console.log(`session setup by SIP (INVITE → open), median of ${SETUPS}: ${setupMs.toFixed(2)} ms`);
+const setupMs = spread(
+  setups.map((r) => r.plainMs),
+  2,
+);
+const authSetupMs = spread(
+  setups.map((r) => r.authMs),
+  2,
+);
+const authSetupRatio = spread(
+  setups.map((r) => r.authMs / r.plainMs),
+  2,
+);
+console.log(
+  `session setup by SIP (INVITE → open), ${SETUPS} alternating pairs × ${ROUNDS} rounds: ` +
+    `${setupMs.median} ms (${setupMs.min}–${setupMs.max}) unauthenticated, ${authSetupMs.median} ms ` +
+    `(${authSetupMs.min}–${authSetupMs.max}) authenticated (${AUTH_BLOB_OCTETS}-octet a=xpp-auth, Ed25519); ` +
+    `ratio ${authSetupRatio.median} (${authSetupRatio.min}–${authSetupRatio.max})`,
+);
 const goodputRatio = ratio('secure-sodium', 'goodputMBps');
 const goodputRatioNode = ratio('secure-node-crypto', 'goodputMBps');
 const p50Ratio = ratio('secure-sodium', 'p50Us');
 const p50RatioNode = ratio('secure-node-crypto', 'p50Us');
 console.log(
   JSON.stringify({
-    setupMs: Number(setupMs.toFixed(2)),
+    setupMs: setupMs.median,
+    authSetupMs: authSetupMs.median,
+    authSetupRatio: authSetupRatio.median,
     rounds: ROUNDS,
     loadAverage1m: Number((loadavg()[0] ?? 0).toFixed(2)),
     secureGoodputRatio: goodputRatio.median,
@@ -231,6 +230,8 @@ console.log(
       sealOpenUs: nodeSeal.median,
     },
     range: {
+      setupMs: [setupMs.min, setupMs.max],
+      authSetupRatio: [authSetupRatio.min, authSetupRatio.max],
       secureGoodputRatio: [goodputRatio.min, goodputRatio.max],
       secureP50Ratio: [p50Ratio.min, p50Ratio.max],
       sealOpenUs: [sodiumSeal.min, sodiumSeal.max],

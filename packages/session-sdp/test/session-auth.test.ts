@@ -154,6 +154,73 @@ describe('authenticated XPP sessions (a=xpp-auth)', () => {
   });
 });
 
+describe('what authentication rests on', () => {
+  it('signs the Call-ID the INVITE carries: a preset one is sent as is, a malformed one refused', async () => {
+    const seen: string[] = [];
+    const b = await peer();
+    const endpoint = b.endpoint;
+    const ua = await SipUserAgent.listen({
+      onInvite: (invite) => {
+        seen.push(invite.request.headers.get('call-id') ?? '');
+        acceptXppCall(invite, endpoint).catch(() => undefined);
+      },
+    });
+    closers.push(() => ua.close());
+    const a = await peer();
+    const callId = a.ua.newCallId();
+    await placeXppCall(a.ua, a.endpoint, ua.contactUri, { callId });
+    expect(seen).toEqual([callId]);
+    for (const bad of ['two words', 'a@b@c', 'x'.repeat(257), 'crlf\r\nX: y']) {
+      expect(
+        (await rejection(a.ua.invite(ua.contactUri, { contentType: 'x/y', body: '' }, { callId: bad }))).code,
+      ).toBe('INVALID_ARGUMENT');
+    }
+  });
+
+  it('works with a certificate-like authenticator (admin-endorsed keys, two Ed25519 checks per side)', async () => {
+    const admin = toyIdentity('admin');
+    const b = await peer({ auth: toyAuthenticator(bob, [], { admin, blobOctets: 160 }) });
+    const a = await peer();
+    const call = await placeXppCall(a.ua, a.endpoint, b.ua.contactUri, {
+      auth: toyAuthenticator(alice, [], { admin, blobOctets: 160 }),
+    });
+    expect(call.peer).toBe(Buffer.from(bob.publicKey).toString('hex'));
+    const other = toyIdentity('other admin');
+    const refused = await rejection(
+      placeXppCall(a.ua, a.endpoint, b.ua.contactUri, {
+        auth: toyAuthenticator(mallory, [], { admin: other, blobOctets: 160 }),
+      }),
+    );
+    expect(refused.status).toBe(403);
+  });
+
+  it('bounds an asynchronous verify by the call signal (ABORTED, and the INVITE is not left hanging)', async () => {
+    const endpoint = await XppEndpoint.bind();
+    const controller = new AbortController();
+    const accepted: Promise<XppCall>[] = [];
+    const ua = await SipUserAgent.listen({
+      onInvite: (invite) => {
+        const call = acceptXppCall(invite, endpoint, {
+          auth: authOf(bob, { verifyDelayMs: 60_000 }),
+          signal: controller.signal,
+        });
+        call.catch(() => undefined);
+        accepted.push(call);
+        setTimeout(() => controller.abort(), 20);
+      },
+    });
+    closers.push(
+      () => endpoint.close(),
+      () => ua.close(),
+    );
+    const a = await peer();
+    const refused = await rejection(placeXppCall(a.ua, a.endpoint, ua.contactUri, { auth: authOf(alice) }));
+    expect(refused.status).toBe(480);
+    expect((await rejection(accepted[0]!)).code).toBe('ABORTED');
+    expect(endpoint.stats.authRefused).toBe(0);
+  });
+});
+
 type Rewrite = (text: string, from: 'caller' | 'callee') => string;
 
 /** A UDP relay between the caller's UA and the callee's: what the callee answers goes back through it (rport). */
