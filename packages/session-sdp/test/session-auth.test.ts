@@ -304,6 +304,43 @@ describe('a man in the middle that rewrites the SDP', () => {
     expect((await b.accepted[0]!).peer).toBe('alice');
   });
 
+  it('a replayed authenticated INVITE passes verify but opens no session (no X25519 private key)', async () => {
+    const endpoint = await XppEndpoint.bind({ channel: { giveUpAfter: 500 } });
+    const accepted: Promise<XppCall>[] = [];
+    const ua = await SipUserAgent.listen({
+      timers: { T1: 20 },
+      onInvite: (invite) => {
+        const call = acceptXppCall(invite, endpoint, { auth: authOf(bob) });
+        call.catch(() => undefined);
+        accepted.push(call);
+      },
+    });
+    closers.push(
+      () => endpoint.close(),
+      () => ua.close(),
+    );
+    const a = await peer();
+    let captured: string | undefined;
+    const via = await relay(ua.local, (text, from) => {
+      if (from === 'caller' && text.startsWith('INVITE')) captured = text;
+      return text;
+    });
+    const call = await placeXppCall(a.ua, a.endpoint, ua.contactUri, {
+      auth: authOf(alice),
+      nextHop: { address: via.address, port: via.port },
+    });
+    await call.hangUp();
+    await new Promise((r) => setTimeout(r, 64 * 20 + 200)); // past Timer L: a new transaction, not a retransmission
+    const replayer = createSocket('udp4');
+    closers.push(() => new Promise<void>((resolve) => replayer.close(() => resolve())));
+    replayer.send(Buffer.from(captured!, 'utf8'), ua.local.port, ua.local.address);
+    await expect.poll(() => accepted.length, { timeout: 5000 }).toBe(2);
+    const replay = await rejection(accepted[1]!);
+    expect(['SETUP_TIMEOUT', 'SIP_TIMEOUT']).toContain(replay.code);
+    expect(endpoint.stats.sessions).toBe(0);
+    expect(a.endpoint.stats.sessions).toBe(0);
+  }, 20_000);
+
   it.each(attacks)('rewriting %s opens no session either way', async (_, rewrite, side) => {
     const b = await peer({ auth: authOf(bob) });
     const a = await peer();
