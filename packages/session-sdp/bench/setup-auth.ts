@@ -1,7 +1,9 @@
 // Session setup by SIP (INVITE → open session), unauthenticated against authenticated (xpp-pcan §5.5), on the
-// same endpoints in the same run: setups alternate one by one (the first of each pair rotating), so a busy
-// machine's drift hits both alike. The authenticator is certificate-like and real: Ed25519 via node:crypto, a
-// 160-octet blob (public key ‖ admin signature over it ‖ transcript signature), two verifications per side.
+// same endpoints in the same run: the kinds alternate setup by setup (the first one rotating), so a busy
+// machine's drift hits all alike. The authenticators are real Ed25519 via node:crypto:
+// - `auth`: a 150-octet blob (key ‖ padding ‖ signature), one signature and one verification per side;
+// - `cert`: certificate-like, a 160-octet blob (key ‖ admin signature over it ‖ signature), one signature and two
+//   verifications per side plus a key import — what an overlay that checks a certificate every time pays.
 import {
   acceptXppCall,
   placeXppCall,
@@ -12,22 +14,29 @@ import {
 } from '../src/index.js';
 import { toyAuthenticator, toyIdentity } from '../test/helpers/toy-auth.js';
 
-export interface SetupRound {
-  /** Median ms of the unauthenticated setups of this round. */
-  readonly plainMs: number;
-  /** Median ms of the authenticated ones. */
-  readonly authMs: number;
-}
+export const SETUP_KINDS = ['plain', 'auth', 'cert'] as const;
+export type SetupKind = (typeof SETUP_KINDS)[number];
+/** Medians (ms) of one round's setups of each kind. */
+export type SetupRound = Readonly<Record<SetupKind, number>>;
 
-export const AUTH_BLOB_OCTETS = 160;
+export const AUTH_BLOB_OCTETS = 150;
+export const CERT_BLOB_OCTETS = 160;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-/** `rounds` rounds of `setups` pairs; each round reports the medians of its two kinds. */
+/** `rounds` rounds of `setups` setups of each kind. */
 export async function measureSetups(rounds: number, setups: number): Promise<SetupRound[]> {
-  const admin = toyIdentity('admin');
-  const authA = toyAuthenticator(toyIdentity('a'), [], { admin, blobOctets: AUTH_BLOB_OCTETS });
-  const authB = toyAuthenticator(toyIdentity('b'), [], { admin, blobOctets: AUTH_BLOB_OCTETS });
+  const [idA, idB, admin] = [toyIdentity('a'), toyIdentity('b'), toyIdentity('admin')];
+  const auths: Record<Exclude<SetupKind, 'plain'>, [SessionAuthenticator, SessionAuthenticator]> = {
+    auth: [
+      toyAuthenticator(idA, [idA, idB], { blobOctets: AUTH_BLOB_OCTETS }),
+      toyAuthenticator(idB, [idA, idB], { blobOctets: AUTH_BLOB_OCTETS }),
+    ],
+    cert: [
+      toyAuthenticator(idA, [], { admin, blobOctets: CERT_BLOB_OCTETS }),
+      toyAuthenticator(idB, [], { admin, blobOctets: CERT_BLOB_OCTETS }),
+    ],
+  };
   const a = await XppEndpoint.bind();
   const b = await XppEndpoint.bind();
   const pending: Promise<XppCall>[] = [];
@@ -36,32 +45,37 @@ export async function measureSetups(rounds: number, setups: number): Promise<Set
       onInvite: (invite) => pending.push(acceptXppCall(invite, b, auth === undefined ? {} : { auth })),
     });
   const uaA = await SipUserAgent.listen({});
-  const plainB = await callee();
-  const authUaB = await callee(authB);
-  const once = async (auth: boolean): Promise<number> => {
+  const callees: Record<SetupKind, SipUserAgent> = {
+    plain: await callee(),
+    auth: await callee(auths.auth[1]),
+    cert: await callee(auths.cert[1]),
+  };
+  const once = async (kind: SetupKind): Promise<number> => {
     const start = performance.now();
-    const call = auth
-      ? await placeXppCall(uaA, a, authUaB.contactUri, { auth: authA })
-      : await placeXppCall(uaA, a, plainB.contactUri);
+    const call = await placeXppCall(
+      uaA,
+      a,
+      callees[kind].contactUri,
+      kind === 'plain' ? {} : { auth: auths[kind][0] },
+    );
     const ms = performance.now() - start;
     await call.hangUp();
     return ms;
   };
   // Warm-up: the first calls pay for JIT and key set-up, not for what is compared.
-  for (let i = 0; i < 3; i++) await once(i % 2 === 0);
+  for (let i = 0; i < 6; i++) await once(SETUP_KINDS[i % SETUP_KINDS.length]!);
   const results: SetupRound[] = [];
   for (let round = 0; round < rounds; round++) {
-    const plain: number[] = [];
-    const auth: number[] = [];
+    const times: Record<SetupKind, number[]> = { plain: [], auth: [], cert: [] };
     for (let i = 0; i < setups; i++) {
-      const authFirst = (round + i) % 2 === 0;
-      for (const withAuth of authFirst ? [true, false] : [false, true]) {
-        (withAuth ? auth : plain).push(await once(withAuth));
+      for (let k = 0; k < SETUP_KINDS.length; k++) {
+        const kind = SETUP_KINDS[(round + i + k) % SETUP_KINDS.length]!;
+        times[kind].push(await once(kind));
       }
     }
-    results.push({ plainMs: median(plain), authMs: median(auth) });
+    results.push({ plain: median(times.plain), auth: median(times.auth), cert: median(times.cert) });
   }
   await Promise.allSettled(pending);
-  await Promise.all([uaA.close(), plainB.close(), authUaB.close(), a.close(), b.close()]);
+  await Promise.all([uaA.close(), ...Object.values(callees).map((ua) => ua.close()), a.close(), b.close()]);
   return results;
 }
