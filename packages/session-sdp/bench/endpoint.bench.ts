@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Operation, Option } from '@xpp/wire';
 import { SEAL_OVERHEAD, SessionCipher, XppEndpoint, type XppSession } from '../src/index.js';
 import { descriptionFromJson, descriptionToJson } from './description-json.js';
-import { AUTH_BLOB_OCTETS, measureSetups } from './setup-auth.js';
+import { AUTH_BLOB_OCTETS, measureSetups, type SetupKind } from './setup-auth.js';
 import { useAead, type AeadName } from './node-crypto-aead.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
@@ -179,31 +179,30 @@ console.log(
   `seal+open of a 1200-octet datagram: sodium ${sodiumSeal.median} µs (${sodiumSeal.min}–${sodiumSeal.max}), ` +
     `node:crypto ${nodeSeal.median} µs (${nodeSeal.min}–${nodeSeal.max}); ${ROUNDS} rounds, medians (range)`,
 );
-const setupMs = spread(
-  setups.map((r) => r.plain),
-  2,
-);
-const authSetupMs = spread(
-  setups.map((r) => r.auth),
-  2,
-);
-/** Per round: authenticated ÷ unauthenticated median setup (the same endpoints, alternating). */
-const setupRatio = (kind: 'auth' | 'cert') =>
+/** A kind's per-round medians, wall-clock or CPU, as median and range over the rounds. */
+const setupOf = (kind: SetupKind, cpu = false) =>
   spread(
-    setups.map((r) => r[kind] / r.plain),
+    setups.map((r) => (cpu ? r.cpuMs : r.ms)[kind]),
     2,
   );
+/** Per round: authenticated ÷ unauthenticated median setup (the same endpoints, alternating). */
+const setupRatio = (kind: 'auth' | 'cert', cpu = false) =>
+  spread(
+    setups.map((r) => (cpu ? r.cpuMs : r.ms)[kind] / (cpu ? r.cpuMs : r.ms).plain),
+    2,
+  );
+const setupMs = setupOf('plain');
+const authSetupMs = setupOf('auth');
+const certSetupMs = setupOf('cert');
 const authSetupRatio = setupRatio('auth');
 const certSetupRatio = setupRatio('cert');
-const certSetupMs = spread(
-  setups.map((r) => r.cert),
-  2,
-);
+const authSetupCpuRatio = setupRatio('auth', true);
 console.log(
   `session setup by SIP (INVITE → open), ${SETUPS} of each kind alternating × ${ROUNDS} rounds, ms: ` +
-    `unauthenticated ${show(setupMs)}; authenticated, ${AUTH_BLOB_OCTETS}-octet Ed25519 ` +
-    `${show(authSetupMs)}, ratio ${show(authSetupRatio)}; certificate-like (two verifications) ` +
-    `${show(certSetupMs)}, ratio ${show(certSetupRatio)}`,
+    `unauthenticated ${show(setupMs)}; authenticated, ${AUTH_BLOB_OCTETS}-octet Ed25519 ${show(authSetupMs)}, ` +
+    `ratio ${show(authSetupRatio)}; certificate-like (two verifications) ${show(certSetupMs)}, ratio ` +
+    `${show(certSetupRatio)}. CPU ms per setup (both ends): ${show(setupOf('plain', true))}, ` +
+    `${show(setupOf('auth', true))}, ${show(setupOf('cert', true))}; ratio ${show(authSetupCpuRatio)}`,
 );
 const goodputRatio = ratio('secure-sodium', 'goodputMBps');
 const goodputRatioNode = ratio('secure-node-crypto', 'goodputMBps');
@@ -216,6 +215,8 @@ console.log(
     authSetupRatio: authSetupRatio.median,
     certAuthSetupMs: certSetupMs.median,
     certAuthSetupRatio: certSetupRatio.median,
+    authSetupCpuRatio: authSetupCpuRatio.median,
+    certAuthSetupCpuRatio: setupRatio('cert', true).median,
     rounds: ROUNDS,
     loadAverage1m: Number((loadavg()[0] ?? 0).toFixed(2)),
     secureGoodputRatio: goodputRatio.median,
@@ -236,6 +237,7 @@ console.log(
       setupMs: [setupMs.min, setupMs.max],
       authSetupRatio: [authSetupRatio.min, authSetupRatio.max],
       certAuthSetupRatio: [certSetupRatio.min, certSetupRatio.max],
+      authSetupCpuRatio: [authSetupCpuRatio.min, authSetupCpuRatio.max],
       secureGoodputRatio: [goodputRatio.min, goodputRatio.max],
       secureP50Ratio: [p50Ratio.min, p50Ratio.max],
       sealOpenUs: [sodiumSeal.min, sodiumSeal.max],

@@ -16,8 +16,14 @@ import { toyAuthenticator, toyIdentity } from '../test/helpers/toy-auth.js';
 
 export const SETUP_KINDS = ['plain', 'auth', 'cert'] as const;
 export type SetupKind = (typeof SETUP_KINDS)[number];
-/** Medians (ms) of one round's setups of each kind. */
-export type SetupRound = Readonly<Record<SetupKind, number>>;
+/**
+ * Medians of one round's setups of each kind: wall-clock ms, and the process's CPU ms over the same interval
+ * (both ends run in this process) — the CPU figure is what a loaded machine distorts least.
+ */
+export interface SetupRound {
+  readonly ms: Readonly<Record<SetupKind, number>>;
+  readonly cpuMs: Readonly<Record<SetupKind, number>>;
+}
 
 export const AUTH_BLOB_OCTETS = 150;
 export const CERT_BLOB_OCTETS = 160;
@@ -50,7 +56,8 @@ export async function measureSetups(rounds: number, setups: number): Promise<Set
     auth: await callee(auths.auth[1]),
     cert: await callee(auths.cert[1]),
   };
-  const once = async (kind: SetupKind): Promise<number> => {
+  const once = async (kind: SetupKind): Promise<{ ms: number; cpuMs: number }> => {
+    const cpu = process.cpuUsage();
     const start = performance.now();
     const call = await placeXppCall(
       uaA,
@@ -59,21 +66,27 @@ export async function measureSetups(rounds: number, setups: number): Promise<Set
       kind === 'plain' ? {} : { auth: auths[kind][0] },
     );
     const ms = performance.now() - start;
+    const used = process.cpuUsage(cpu);
     await call.hangUp();
-    return ms;
+    return { ms, cpuMs: (used.user + used.system) / 1000 };
   };
   // Warm-up: the first calls pay for JIT and key set-up, not for what is compared.
   for (let i = 0; i < 6; i++) await once(SETUP_KINDS[i % SETUP_KINDS.length]!);
   const results: SetupRound[] = [];
   for (let round = 0; round < rounds; round++) {
-    const times: Record<SetupKind, number[]> = { plain: [], auth: [], cert: [] };
+    const wall: Record<SetupKind, number[]> = { plain: [], auth: [], cert: [] };
+    const cpu: Record<SetupKind, number[]> = { plain: [], auth: [], cert: [] };
     for (let i = 0; i < setups; i++) {
       for (let k = 0; k < SETUP_KINDS.length; k++) {
         const kind = SETUP_KINDS[(round + i + k) % SETUP_KINDS.length]!;
-        times[kind].push(await once(kind));
+        const measured = await once(kind);
+        wall[kind].push(measured.ms);
+        cpu[kind].push(measured.cpuMs);
       }
     }
-    results.push({ plain: median(times.plain), auth: median(times.auth), cert: median(times.cert) });
+    const medians = (xs: Record<SetupKind, number[]>) =>
+      Object.fromEntries(SETUP_KINDS.map((kind) => [kind, median(xs[kind])])) as Record<SetupKind, number>;
+    results.push({ ms: medians(wall), cpuMs: medians(cpu) });
   }
   await Promise.allSettled(pending);
   await Promise.all([uaA.close(), ...Object.values(callees).map((ua) => ua.close()), a.close(), b.close()]);
