@@ -177,6 +177,25 @@ describe('what authentication rests on', () => {
     }
   });
 
+  it('reports a failing sign as INVALID_ARGUMENT, and refuses auth with security off', async () => {
+    const b = await peer({ auth: authOf(bob) });
+    const a = await peer();
+    const broken: SessionAuthenticator = {
+      sign: () => {
+        throw new Error('no key');
+      },
+      verify: () => 'x',
+    };
+    const failed = await rejection(placeXppCall(a.ua, a.endpoint, b.ua.contactUri, { auth: broken }));
+    expect(failed.code).toBe('INVALID_ARGUMENT');
+    const plain = await XppEndpoint.bind({ security: 'off' });
+    closers.push(() => plain.close());
+    const off = await rejection(placeXppCall(a.ua, plain, b.ua.contactUri, { auth: authOf(alice) }));
+    expect(off.code).toBe('INVALID_ARGUMENT');
+    expect(b.accepted).toHaveLength(0);
+    await noSessions(a, b, { endpoint: plain, ua: a.ua });
+  });
+
   it('works with a certificate-like authenticator (admin-endorsed keys, two Ed25519 checks per side)', async () => {
     const admin = toyIdentity('admin');
     const b = await peer({ auth: toyAuthenticator(bob, [], { admin, blobOctets: 160 }) });

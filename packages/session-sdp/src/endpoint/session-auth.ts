@@ -71,7 +71,14 @@ export function signDescription(
     publicKey: local.publicKey,
     ...(offer === undefined ? {} : { offer: sideOf(offer) }),
   });
-  return { ...local, auth: auth.sign(transcript) };
+  let signed: Uint8Array;
+  try {
+    signed = auth.sign(transcript);
+  } catch (cause) {
+    // The authenticator is the application's: its failure still leaves this package as a SessionError.
+    throw new SessionError('INVALID_ARGUMENT', 'SessionAuthenticator.sign failed', { cause });
+  }
+  return { ...local, auth: signed };
 }
 
 /**
