@@ -5,6 +5,11 @@ import {
   CERTIFICATE_CLOCK_SKEW,
   DhtError,
   certificateRefusalOf,
+  createCredential,
+  createCredentialVerifier,
+  encodeCredential,
+  signCredential,
+  verifyCredential,
   decodePeerCertificate,
   encodePeerCertificate,
   exportAdminPublicKey,
@@ -117,6 +122,23 @@ describe('AdminKeySet', () => {
     expect(refusal(() => verifyPeerCertificate(byNew, { ...policy, admins: both }))).toBe('accepted');
     expect(refusal(() => verifyPeerCertificate(certify(), { ...policy, admins: both }))).toBe('accepted');
     expect(refusal(() => verifyPeerCertificate(byNew, policy))).toBe('bad-signature');
+  });
+
+  it('verifies credentials signed by either key of a rotation, and no other', () => {
+    const next = generateAdminKeyPair();
+    const both = new AdminKeySet([admins.publicKeys[0] as Uint8Array, next.publicKey]);
+    const credential = createCredential({ aor: 'sip:alice@example.org', realm: KAT.domain, password: 'pw' });
+    const verifier = createCredentialVerifier(both);
+    for (const key of [admin, next.privateKey]) {
+      expect(verifier('sip:alice@example.org', encodeCredential(signCredential(credential, key))).aor).toBe(
+        'sip:alice@example.org',
+      );
+    }
+    const rogue = encodeCredential(signCredential(credential, generateAdminKeyPair().privateKey));
+    expect(() => verifier('sip:alice@example.org', rogue)).toThrow(
+      expect.objectContaining({ code: 'BAD_SIGNATURE' }),
+    );
+    expect(() => verifyCredential(rogue, both)).toThrow(expect.objectContaining({ code: 'BAD_SIGNATURE' }));
   });
 });
 
