@@ -1,19 +1,12 @@
+import type { SessionAuthenticator } from '@xpp/session-sdp';
 import type { AdminKeySet } from './admin-key-set.js';
 import { CertificateCache, checkCertifiedSignature } from './certificate-cache.js';
 import { encodePeerCertificate, type PeerCertificate } from './certificate.js';
 import { signWithIdentity, type PeerIdentity } from './identity.js';
 import { CertificateRefusedError, certificateRefusalOf, type CertificateRefusal } from './refusal.js';
 
-/**
- * How the two ends of an XPP session are authenticated (spec §5.5): the shape of `@xpp/session-sdp`'s
- * `SessionAuthenticator`, declared here so that this package's policy does not depend on that type's arrival.
- */
-export interface SessionAuthenticator {
-  /** The octets of this side's `a=xpp-auth` for `transcript`. */
-  sign(transcript: Uint8Array): Uint8Array;
-  /** The remote side's peer id (hex); throws when `auth` does not hold. */
-  verify(auth: Uint8Array, transcript: Uint8Array): string | Promise<string>;
-}
+// The authenticator shape is session-sdp's (xpp-pcan §5.5 mechanism); this package supplies the certificate policy.
+export type { SessionAuthenticator };
 
 /** A wall clock in milliseconds (the project's `Clock` has it). */
 export interface WallClock {
