@@ -118,6 +118,15 @@ describe('createPeerAuthenticator (spec §5.5)', () => {
     expect(await outcome(() => verifier.verify(blob, transcript))).toBe('expired');
   });
 
+  it('asks isRevoked on every use of a cached certificate', async () => {
+    let revoked = false;
+    const verifier = authenticator(bob, { isRevoked: () => revoked });
+    const blob = authenticator(alice).sign(transcript);
+    expect(await outcome(() => verifier.verify(blob, transcript))).toBe(alice.id);
+    revoked = true;
+    expect(await outcome(() => verifier.verify(blob, transcript))).toBe('revoked');
+  });
+
   it('asks isRevoked (sync or async) and refuses a revoked peer', async () => {
     const blob = authenticator(alice).sign(transcript);
     const counted: CertificateRefusal[] = [];
