@@ -4,6 +4,7 @@ import { systemClock, type Clock } from './clock.js';
 import { encodeCredential, verifyCredential, type SignedCredential } from './credential.js';
 import { verifyDigest, type DigestResponseFields } from './digest.js';
 import { DhtError } from './errors.js';
+import type { AdminKeySet } from './membership/admin-key-set.js';
 import { RecordKind } from './kinds.js';
 import {
   bindingCodec,
@@ -33,7 +34,7 @@ export type DigestVerdict = 'ok' | 'unknown-user' | 'wrong-response';
 export interface LocationServiceOptions {
   readonly storage: LocationStorage;
   /** Verifies every CREDENTIAL read from the overlay (spec §5): a peer never trusts an unsigned one. */
-  readonly adminPublicKey: KeyObject;
+  readonly adminPublicKey: KeyObject | AdminKeySet;
   /** Monotonic time for the credential cache. Default {@link systemClock}. */
   readonly clock?: Pick<Clock, 'now'>;
   /** How long a verified credential (or its absence) is reused without a GET, ms. Default {@link DEFAULT_CREDENTIAL_CACHE_MS}. */
@@ -70,7 +71,7 @@ export function peerRecordKey(peerIdHex: string): string {
  */
 export class LocationService {
   readonly #storage: LocationStorage;
-  readonly #adminKey: KeyObject;
+  readonly #adminKey: KeyObject | AdminKeySet;
   readonly #clock: Pick<Clock, 'now'>;
   readonly #cacheMs: number;
   readonly #maxCached: number;

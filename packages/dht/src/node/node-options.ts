@@ -10,6 +10,7 @@ import type {
 import { importAdminPublicKey } from '../admin-keys.js';
 import { createCredentialVerifier } from '../credential.js';
 import { DhtError } from '../errors.js';
+import { AdminKeySet } from '../membership/admin-key-set.js';
 import { DEFAULT_HOP_LIMIT } from '../limits.js';
 import type { RecordStore, RecordStoreOptions } from '../store.js';
 import { DEFAULT_REPLICAS } from './replication.js';
@@ -64,9 +65,10 @@ export interface OverlayNodeOptions {
   readonly store?: RecordStore | Omit<RecordStoreOptions, 'clock'>;
   /**
    * The overlay administrator's Ed25519 public key (spec §5): every CREDENTIAL this node stores — as owner, replica
-   * holder or taker — must carry its signature (forged → 403, counted). Overrides `store.verifyCredential`.
+   * holder or taker — must carry its signature (forged → 403, counted). Overrides `store.verifyCredential`. A set
+   * accepts a signature by any of its keys (rotation).
    */
-  readonly adminPublicKey?: KeyObject | Uint8Array | string;
+  readonly adminPublicKey?: KeyObject | Uint8Array | string | AdminKeySet;
   /** Neighbours kept at most. Default 128. */
   readonly maxNeighbours?: number;
   /** Hop limit of the ROUTEs this node starts. Default 64. */
@@ -179,7 +181,7 @@ export function credentialVerifier(options: OverlayNodeOptions): RecordStoreOpti
       ? undefined
       : store?.verifyCredential
     : createCredentialVerifier(
-        options.adminPublicKey instanceof KeyObject
+        options.adminPublicKey instanceof KeyObject || options.adminPublicKey instanceof AdminKeySet
           ? options.adminPublicKey
           : importAdminPublicKey(options.adminPublicKey),
       );
