@@ -1,6 +1,6 @@
 export { DhtError, DHT_ERROR_STATUS, type DhtErrorCode } from './errors.js';
 export { type Clock, systemClock } from './clock.js';
-export { RecordKind, isRecordKind, parseRecordKind, recordKindName } from './kinds.js';
+export { RecordKind, isRecordKind, isLasting, parseRecordKind, recordKindName } from './kinds.js';
 export {
   MIN_PEER_ID_SIZE,
   MAX_PEER_ID_SIZE,
@@ -67,9 +67,16 @@ export {
   type InsertResult,
   DEFAULT_STORE_LIMITS,
   RECORD_OVERHEAD,
+  LASTING_LIFETIME,
   RecordStore,
   MemoryRecordStore,
 } from './store.js';
+export {
+  type AdminRecordChecks,
+  type RevocationVerifier,
+  DEFAULT_TOMBSTONE_RETENTION,
+} from './credential-book.js';
+export type { WriterRefusal } from './writer-quota.js';
 export { MAX_AOR_LENGTH, normaliseAor, aorUser } from './aor.js';
 export {
   type AdminKeyPair,
@@ -97,6 +104,19 @@ export {
   verifyCredential,
   createCredentialVerifier,
 } from './credential.js';
+export {
+  type CredentialRemoval,
+  type PublicCredential,
+  type CredentialRecordValue,
+  type RemovalVerifier,
+  signCredentialRemoval,
+  encodeCredentialRemoval,
+  encodePublicCredential,
+  publicCredential,
+  decodeCredentialRecord,
+  verifyCredentialRemoval,
+  createRemovalVerifier,
+} from './credential-record.js';
 export {
   type DigestResponseFields,
   parseDigestAlgorithm,

@@ -9,6 +9,7 @@ import type {
 } from '@xpp/session-sdp';
 import { importAdminPublicKey } from '../admin-keys.js';
 import { createCredentialVerifier } from '../credential.js';
+import { createRemovalVerifier } from '../credential-record.js';
 import { DhtError } from '../errors.js';
 import { DEFAULT_HOP_LIMIT } from '../limits.js';
 import type { RecordStore, RecordStoreOptions } from '../store.js';
@@ -178,9 +179,19 @@ export function credentialVerifier(options: OverlayNodeOptions): RecordStoreOpti
     ? isRecordStore(store)
       ? undefined
       : store?.verifyCredential
-    : createCredentialVerifier(
-        options.adminPublicKey instanceof KeyObject
-          ? options.adminPublicKey
-          : importAdminPublicKey(options.adminPublicKey),
-      );
+    : createCredentialVerifier(adminKeyOf(options.adminPublicKey));
+}
+
+/** The tombstone check of a node's own store: from `adminPublicKey`, else as `store` gives it. */
+export function removalVerifier(options: OverlayNodeOptions): RecordStoreOptions['verifyCredentialRemoval'] {
+  const store = options.store;
+  return options.adminPublicKey === undefined
+    ? isRecordStore(store)
+      ? undefined
+      : store?.verifyCredentialRemoval
+    : createRemovalVerifier(adminKeyOf(options.adminPublicKey));
+}
+
+function adminKeyOf(key: KeyObject | Uint8Array | string): KeyObject {
+  return key instanceof KeyObject ? key : importAdminPublicKey(key);
 }

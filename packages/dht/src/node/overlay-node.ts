@@ -24,6 +24,7 @@ import {
   nodeSettings,
   credentialVerifier,
   isRecordStore,
+  removalVerifier,
   OVERLAY_NODE_DEFAULTS,
   type NeighbourSummary,
   type OverlayNodeOptions,
@@ -112,12 +113,14 @@ export class OverlayNode {
       },
     });
     const verifyCredential = credentialVerifier(options);
+    const verifyCredentialRemoval = removalVerifier(options);
     this.store = isRecordStore(options.store)
       ? options.store
       : new MemoryRecordStore({
           ...options.store,
           clock: this.#clock,
           ...(verifyCredential === undefined ? {} : { verifyCredential }),
+          ...(verifyCredentialRemoval === undefined ? {} : { verifyCredentialRemoval }),
         });
     this.#records = new ZoneRecords(this.store, this.dimensions);
     this.#neighbours = new NeighbourTable(s.maxNeighbours);

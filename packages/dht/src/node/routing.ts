@@ -16,6 +16,8 @@ import { DhtOperation } from '../operations.js';
 import { DhtOption } from '../options.js';
 import { nextHopLimit } from '../pending-forwards.js';
 import type { RecordStore } from '../store.js';
+import { answerable } from './public-records.js';
+import { assertRemovable } from './replica-holder.js';
 import type { NodeCounters } from './counters.js';
 import type { Neighbour } from './neighbour-table.js';
 import { serving, type NodeView, type PeerRequest } from './parts.js';
@@ -122,11 +124,12 @@ export class Router {
       case DhtOperation.GET.type: {
         const get = decodeGet(inner);
         const records = store.get(get.key, get.kind).filter((r) => r.role === 'primary');
-        return encodeRecords({ records: records.map((r) => store.toWire(r)) });
+        return encodeRecords({ records: answerable(records.map((r) => store.toWire(r))) });
       }
       case DhtOperation.REMOVE.type: {
         const remove = decodeRemove(inner);
         if (remove.replica === true) throw new WireError('BAD_VALUE', 'a routed REMOVE cannot be a replica');
+        assertRemovable(remove.kind);
         this.#assertWritable(point);
         store.remove(remove.key, remove.kind, remove.bindingId);
         this.#ctx.replicateWrite(point, DhtOperation.REMOVE.type, encodeRemove({ ...remove, replica: true }));
