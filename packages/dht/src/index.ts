@@ -30,6 +30,20 @@ export {
   bindingSubkey,
 } from './values.js';
 export { DhtOperation } from './operations.js';
+export { type OriginAuthority, unverifiedOrigin, originBytes, withOrigin, originOf } from './origin.js';
+export {
+  type BindChange,
+  type RegisterBindRequest,
+  type AuthorizeRequest,
+  type BindResponse,
+  encodeRegisterBind,
+  decodeRegisterBind,
+  encodeAuthorize,
+  decodeAuthorize,
+  encodeBindResponse,
+  decodeBindResponse,
+} from './bind-messages.js';
+export { MAX_ORIGIN_SIZE, digestFieldsCodec, verdictCodec, originCodec } from './bind-values.js';
 export { DhtOption, type RecordPiece, type ReplicaDigest } from './options.js';
 // The bodies of the requests a client of the overlay sends (ROUTE, PUT, GET, REMOVE) and their answers; the
 // overlay's own upkeep (JOIN, LEAVE, NEIGHBOUR-UPDATE, TAKEOVER, REPLICATE) is spoken by `OverlayNode` alone.
@@ -120,6 +134,7 @@ export {
 export {
   type DigestResponseFields,
   parseDigestAlgorithm,
+  assertSupportedDigest,
   computeDigestResponse,
   verifyDigest,
 } from './digest.js';
@@ -157,6 +172,7 @@ export {
   type RegisteredBinding,
   type DigestVerdict,
   type LocationServiceOptions,
+  type RegisterBindResult,
   DEFAULT_CREDENTIAL_CACHE_MS,
   DEFAULT_PEER_CACHE_MS,
   MAX_CACHED_PEERS,

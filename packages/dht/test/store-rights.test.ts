@@ -118,7 +118,10 @@ describe('credential serials (spec §5.6)', () => {
   });
 
   it('refuses tombstones without a removal check, public views always, and another AOR', () => {
-    const store = new MemoryRecordStore({ clock: new FakeClock(), verifyCredential: checks.verifyCredential });
+    const store = new MemoryRecordStore({
+      clock: new FakeClock(),
+      verifyCredential: checks.verifyCredential,
+    });
     expect(refusal(put(store, tombstone(1)))).toBe('CREDENTIAL_REFUSED 403');
     const { store: full } = storeWith();
     const view = encodePublicCredential(
