@@ -30,7 +30,14 @@ export {
   bindingSubkey,
 } from './values.js';
 export { DhtOperation } from './operations.js';
-export { type OriginAuthority, unverifiedOrigin, originBytes, withOrigin, originOf } from './origin.js';
+export {
+  type OriginAuthority,
+  unverifiedOrigin,
+  membershipOrigin,
+  originBytes,
+  withOrigin,
+  originOf,
+} from './origin.js';
 export {
   type BindChange,
   type RegisterBindRequest,

@@ -1,6 +1,13 @@
-import { generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AdminKeySet,
+  generatePeerIdentity,
+  issuePeerCertificate,
+  membershipOrigin,
+  originBytes,
+  DhtOperation,
+  encodeAuthorize,
   bindingCodec,
   computeDigestResponse,
   computeHa1,
@@ -16,44 +23,35 @@ import {
   signCredentialRemoval,
   type Binding,
   type DigestResponseFields,
-  type OriginAuthority,
 } from '@xpp/dht';
 import { toHex } from '@xpp/wire';
 import { growOverlay, settle } from './overlay-support.js';
 
-// REGISTER-BIND and AUTHORIZE (spec §5.6) over three peers on real UDP. The ORIGIN is signed here by a stand-in for
-// the membership authority (Ed25519 per peer, keys known to all), so that forged origins can be attacked.
+// REGISTER-BIND and AUTHORIZE (spec §5.6) over three certified peers on real UDP, each ORIGIN signed by the peer's
+// identity key under its certificate (membershipOrigin).
 
 const admin = generateAdminKeyPair();
-const keys = new Map<string, KeyObject>();
+const DOMAIN = 'example.org';
 const nodes: OverlayNode[] = [];
 let services: LocationService[] = [];
 const AOR = 'sip:alice@example.org';
 
-/** ORIGIN = peer id (16) ‖ Ed25519 signature of the peer whose id it names. */
-function authority(peerId: Uint8Array, privateKey: KeyObject): OriginAuthority {
-  return {
-    verified: true,
-    sign: (bytes) => Buffer.concat([peerId, sign(null, bytes, privateKey)]),
-    verify: (origin, bytes) => {
-      const id = toHex(origin.subarray(0, 16));
-      const key = keys.get(id);
-      if (key === undefined || !verify(null, bytes, key, origin.subarray(16)))
-        throw new DhtError('FORBIDDEN', 'bad origin signature');
-      return id;
-    },
-  };
-}
+const admins = new AdminKeySet([admin.publicKey]);
+const clock = { wallNow: () => Date.now() };
+const now = Math.floor(Date.now() / 1000);
 
-async function peer(options: { signWith?: KeyObject } = {}): Promise<OverlayNode> {
-  const peerId = new Uint8Array(randomBytes(16));
-  const pair = generateKeyPairSync('ed25519');
-  keys.set(toHex(peerId), pair.publicKey);
+/** A certified peer whose ORIGIN is made and checked by `membershipOrigin` (certificate ‖ identity signature). */
+async function peer(options: { certifiedBy?: KeyObject } = {}): Promise<OverlayNode> {
+  const identity = generatePeerIdentity();
+  const certificate = issuePeerCertificate(
+    { publicKey: identity.publicKey, domain: DOMAIN, notBefore: now - 60, notAfter: now + 86_400 },
+    options.certifiedBy ?? admin.privateKey,
+  );
   return OverlayNode.create({
     dimensions: 2,
-    peerId,
-    adminPublicKey: admin.publicKey,
-    origin: authority(peerId, options.signWith ?? pair.privateKey),
+    peerId: identity.peerId,
+    adminPublicKey: admins,
+    origin: membershipOrigin({ identity, certificate, admins, domain: DOMAIN, clock }),
   });
 }
 
@@ -191,7 +189,8 @@ describe('REGISTER-BIND and AUTHORIZE over real UDP', () => {
     ).toMatch(/409$/);
   });
   it('refuses a request whose ORIGIN signature does not hold', async () => {
-    const rogue = await peer({ signWith: generateKeyPairSync('ed25519').privateKey });
+    // Its certificate is another administrator's: every ORIGIN it makes is refused by the owner.
+    const rogue = await peer({ certifiedBy: generateAdminKeyPair().privateKey });
     try {
       await nodes[0]!.invite(rogue.ua.contactUri);
       await settle([...nodes, rogue]);
@@ -202,5 +201,38 @@ describe('REGISTER-BIND and AUTHORIZE over real UDP', () => {
     } finally {
       await rogue.close();
     }
+  });
+
+  it('refuses an ORIGIN moved to another request or made under another administrator', () => {
+    const identity = generatePeerIdentity();
+    const cert = (by: KeyObject) =>
+      issuePeerCertificate(
+        { publicKey: identity.publicKey, domain: DOMAIN, notBefore: now - 60, notAfter: now + 60 },
+        by,
+      );
+    const own = membershipOrigin({
+      identity,
+      certificate: cert(admin.privateKey),
+      admins,
+      domain: DOMAIN,
+      clock,
+    });
+    const type = DhtOperation.AUTHORIZE.type;
+    const bytes = originBytes(type, encodeAuthorize({ aor: AOR, digest: answer('secret') }));
+    const origin = own.sign(bytes);
+    expect(own.verify(origin, bytes)).toBe(identity.id);
+    const other = originBytes(
+      type,
+      encodeAuthorize({ aor: 'sip:bob@example.org', digest: answer('secret') }),
+    );
+    expect(() => own.verify(origin, other)).toThrow();
+    const foreign = membershipOrigin({
+      identity,
+      certificate: cert(generateAdminKeyPair().privateKey),
+      admins,
+      domain: DOMAIN,
+      clock,
+    });
+    expect(() => own.verify(foreign.sign(bytes), bytes)).toThrow();
   });
 });
