@@ -9,8 +9,11 @@ import type {
 } from '@xpp/session-sdp';
 import { importAdminPublicKey } from '../admin-keys.js';
 import { createCredentialVerifier } from '../credential.js';
+import { createRemovalVerifier } from '../credential-record.js';
 import { DhtError } from '../errors.js';
 import { AdminKeySet } from '../membership/admin-key-set.js';
+import { createRevocationVerifier } from '../membership/revocation.js';
+import type { OriginAuthority } from '../origin.js';
 import { DEFAULT_HOP_LIMIT } from '../limits.js';
 import type { RecordStore, RecordStoreOptions } from '../store.js';
 import { DEFAULT_REPLICAS } from './replication.js';
@@ -69,6 +72,12 @@ export interface OverlayNodeOptions {
    * accepts a signature by any of its keys (rotation).
    */
   readonly adminPublicKey?: KeyObject | Uint8Array | string | AdminKeySet;
+  /**
+   * Signs the ORIGIN of the writes this node starts and verifies those it owns (spec §5.6): a binding's flow peer and
+   * a writer's bounds are the origin's. Membership sets it from the node's identity and certificate; without, the
+   * origin is this node's peer id, believed as given (`unverifiedOrigin`).
+   */
+  readonly origin?: OriginAuthority;
   /** Neighbours kept at most. Default 128. */
   readonly maxNeighbours?: number;
   /** Hop limit of the ROUTEs this node starts. Default 64. */
@@ -180,9 +189,27 @@ export function credentialVerifier(options: OverlayNodeOptions): RecordStoreOpti
     ? isRecordStore(store)
       ? undefined
       : store?.verifyCredential
-    : createCredentialVerifier(
-        options.adminPublicKey instanceof KeyObject || options.adminPublicKey instanceof AdminKeySet
-          ? options.adminPublicKey
-          : importAdminPublicKey(options.adminPublicKey),
-      );
+    : createCredentialVerifier(adminKeyOf(options.adminPublicKey));
+}
+
+/** The tombstone check of a node's own store: from `adminPublicKey`, else as `store` gives it. */
+export function removalVerifier(options: OverlayNodeOptions): RecordStoreOptions['verifyCredentialRemoval'] {
+  const store = options.store;
+  return options.adminPublicKey === undefined
+    ? isRecordStore(store)
+      ? undefined
+      : store?.verifyCredentialRemoval
+    : createRemovalVerifier(adminKeyOf(options.adminPublicKey));
+}
+
+/** The REVOCATION check of a node's own store: from `adminPublicKey`, else as `store` gives it. */
+export function revocationVerifier(options: OverlayNodeOptions): RecordStoreOptions['verifyRevocation'] {
+  const store = options.store;
+  if (options.adminPublicKey === undefined) return isRecordStore(store) ? undefined : store?.verifyRevocation;
+  const key = options.adminPublicKey;
+  return createRevocationVerifier(key instanceof AdminKeySet ? key : new AdminKeySet([key]));
+}
+
+function adminKeyOf(key: KeyObject | Uint8Array | string | AdminKeySet): KeyObject | AdminKeySet {
+  return key instanceof KeyObject || key instanceof AdminKeySet ? key : importAdminPublicKey(key);
 }
