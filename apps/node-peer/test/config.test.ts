@@ -25,9 +25,15 @@ describe('configuration', () => {
       xppPort: 5070,
       httpPort: 9464,
       dataDir: './.xpp-node',
+      store: 'disk',
       dimensions: 4,
       logLevel: 'info',
     });
+  });
+
+  it('keeps records on disk unless told memory (XPP_NODE_STORE, or `--memory` on start and join)', () => {
+    expect(resolveConfig([envLayer({ XPP_NODE_STORE: 'memory' })]).store).toBe('memory');
+    expect(() => resolveConfig([envLayer({ XPP_NODE_STORE: 'tape' })])).toThrow(/store/);
   });
 
   it('layers file < environment < flags', () => {
