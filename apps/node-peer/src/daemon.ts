@@ -87,6 +87,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     createAdmin: !joining,
   });
   const keeper = new CredentialKeeper(config.dataDir, keys.adminPublicKey);
+  // Opened before anything else runs: a damaged file stops the start here, with nothing to undo.
+  const store = config.store === 'disk' ? openStore(config, keys, logger) : undefined;
   const { intervalMs, ...policy } = config.invitePolicy ?? {};
   const front = new SipFront({
     domain: config.domain,
@@ -101,7 +103,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       : { transactionLimits: definedOnly(config.sipTransactionLimits) }),
     logger: logger.child({ part: 'sip' }),
   });
-  const store = config.store === 'disk' ? openStore(config, keys, logger) : undefined;
   let node: OverlayNode;
   try {
     node = await OverlayNode.create({
