@@ -80,8 +80,14 @@ function child(what: string, file: string): Record<string, number> {
 
 /** µs per committed row of the store's table under one setting: what `synchronous` and grouping cost. */
 function durabilityCost(what: string, file: string): Record<string, number> {
-  const [, synchronous, grouping] = what.split(':') as [string, string, string];
+  const [, synchronous, grouping, locking = 'EXCLUSIVE'] = what.split(':') as [
+    string,
+    string,
+    string,
+    string?,
+  ];
   const db = new BetterSqlite3(file);
+  db.pragma(`locking_mode = ${locking}`);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
   for (const step of MIGRATIONS) step.up(db);
@@ -122,6 +128,7 @@ const MEASURES = [
   'sqlite-write',
   'sqlite-load',
   'cost:NORMAL:each',
+  'cost:NORMAL:each:NORMAL',
   'cost:FULL:each',
   'cost:NORMAL:group',
   'cost:OFF:each',
@@ -154,6 +161,7 @@ function parent(): void {
     memoryRssPerBindingB: Math.round(m('memory', 'rssPerBindingB')),
     sqliteRssPerBindingB: Math.round(m('sqlite-load', 'rssPerBindingB')),
     usPerCommitNormal: Number(m('cost:NORMAL:each', 'usPerRow').toFixed(1)),
+    usPerCommitNormalSharedLocking: Number(m('cost:NORMAL:each:NORMAL', 'usPerRow').toFixed(1)),
     usPerCommitFull: Number(m('cost:FULL:each', 'usPerRow').toFixed(1)),
     usPerCommitOff: Number(m('cost:OFF:each', 'usPerRow').toFixed(1)),
     usPerRowGroupOf100Normal: Number(m('cost:NORMAL:group', 'usPerRow').toFixed(1)),
