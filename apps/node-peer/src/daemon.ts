@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   createCredentialVerifier,
   createDefaultInvitePolicy,
+  createRemovalVerifier,
   OverlayNode,
   type SignedCredential,
 } from '@xpp/dht';
@@ -58,12 +59,16 @@ export function candidateAor(config: Pick<NodeConfig, 'domain'>, peerIdHex: stri
   return `sip:peer-${peerIdHex.slice(0, 16)}@${config.domain}`;
 }
 
-/** The node's durable record store, `<dataDir>/records.db`, checking credentials with the overlay's key. */
+/**
+ * The node's durable record store, `<dataDir>/records.db`, checking credentials and their removals with the
+ * overlay's key (what the node would give its own store from `adminPublicKey`).
+ */
 function openStore(config: NodeConfig, keys: NodeKeys, logger: Logger): SqliteRecordStore {
   const store = SqliteRecordStore.open({
     file: join(config.dataDir, DATA_FILES.records),
     clock: systemClock,
     verifyCredential: createCredentialVerifier(keys.adminPublicKey),
+    verifyCredentialRemoval: createRemovalVerifier(keys.adminPublicKey),
   });
   const { records, expired, refused, schema, ms } = store.loaded;
   logger.info(

@@ -21,7 +21,8 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   {
     version: 1,
-    description: 'records with their absolute expiry and role',
+    // expires_at NULL: a record without lifetime (CREDENTIAL, REVOCATION); writer: the per-writer bounds' peer.
+    description: 'records with their absolute expiry, role and writer',
     up: (db) => {
       db.exec(`
         CREATE TABLE records (
@@ -29,8 +30,9 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
           key TEXT NOT NULL,
           subkey TEXT NOT NULL,
           value BLOB NOT NULL,
-          expires_at INTEGER NOT NULL,
+          expires_at INTEGER,
           replica INTEGER NOT NULL,
+          writer TEXT,
           PRIMARY KEY (kind, key, subkey)
         ) WITHOUT ROWID;
       `);

@@ -3,6 +3,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
 import {
   DhtError,
+  LASTING_LIFETIME,
   MemoryRecordStore,
   type BindingId,
   type Clock,
@@ -48,8 +49,9 @@ interface Row {
   readonly key: string;
   readonly subkey: string;
   readonly value: Uint8Array;
-  readonly expires_at: number;
+  readonly expires_at: number | null;
   readonly replica: number;
+  readonly writer: string | null;
 }
 
 /** SQLite's result codes that mean "this file is not a sound database". */
@@ -104,7 +106,7 @@ export class SqliteRecordStore implements RecordStore {
   readonly #clock: Clock;
   readonly #db: Database;
   readonly #memory: MemoryRecordStore;
-  readonly #upsert: Statement<[number, string, string, Uint8Array, number, number]>;
+  readonly #upsert: Statement<[number, string, string, Uint8Array, number | null, number, string | null]>;
   readonly #delete: Statement<[number, string, string]>;
   readonly #setReplica: Statement<[number, number, string, string]>;
   readonly #transaction: (run: () => unknown) => unknown;
@@ -127,7 +129,8 @@ export class SqliteRecordStore implements RecordStore {
         options.clock.wallNow(),
       );
       this.#upsert = this.#db.prepare(
-        'INSERT OR REPLACE INTO records (kind, key, subkey, value, expires_at, replica) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO records (kind, key, subkey, value, expires_at, replica, writer) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?)',
       );
       this.#delete = this.#db.prepare('DELETE FROM records WHERE kind = ? AND key = ? AND subkey = ?');
       this.#setReplica = this.#db.prepare(
@@ -153,7 +156,7 @@ export class SqliteRecordStore implements RecordStore {
     let records = 0;
     const refusedRows: Row[] = [];
     const rows = this.#db
-      .prepare<[], Row>('SELECT kind, key, subkey, value, expires_at, replica FROM records')
+      .prepare<[], Row>('SELECT kind, key, subkey, value, expires_at, replica, writer FROM records')
       .all();
     for (const row of rows) {
       try {
@@ -162,8 +165,10 @@ export class SqliteRecordStore implements RecordStore {
           kind: row.kind,
           // A view as a plain Uint8Array: the store copies it, and its records hold Uint8Arrays, not Buffers.
           value: new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.length),
-          lifetime: Math.ceil((row.expires_at - wallNow) / 1000),
+          // A record without lifetime ignores it; a tombstone is granted its whole retention again.
+          lifetime: row.expires_at === null ? LASTING_LIFETIME : Math.ceil((row.expires_at - wallNow) / 1000),
           role: row.replica === 1 ? 'replica' : 'primary',
+          ...(row.writer === null ? {} : { writer: row.writer }),
         });
         records++;
       } catch (error) {
@@ -182,9 +187,12 @@ export class SqliteRecordStore implements RecordStore {
     const r = change.record;
     try {
       if (change.type === 'put') {
-        const wallExpiry = r.expiresAt - this.#clock.now() + this.#clock.wallNow();
+        const wallExpiry =
+          r.expiresAt === Infinity
+            ? null
+            : Math.round(r.expiresAt - this.#clock.now() + this.#clock.wallNow());
         const replica = r.role === 'replica' ? 1 : 0;
-        this.#upsert.run(r.kind, r.key, r.subkey, r.value, Math.round(wallExpiry), replica);
+        this.#upsert.run(r.kind, r.key, r.subkey, r.value, wallExpiry, replica, r.writer ?? null);
       } else if (change.type === 'remove') this.#delete.run(r.kind, r.key, r.subkey);
       else this.#setReplica.run(r.role === 'replica' ? 1 : 0, r.kind, r.key, r.subkey);
     } catch (error) {

@@ -199,7 +199,7 @@ export function recordStoreContract(name: string, make: RecordStoreFactory, api:
       forged[forged.length - 1]! ^= 1;
       assert.deepEqual(put(store, forged), { code: 'BAD_SIGNATURE', status: 403 });
       assert.equal(codeOf(put(store, credential(3), 'sip:bob@example.org')), 'CREDENTIAL_REFUSED');
-      assert.deepEqual(put(store, credential(1)), { code: 'STALE_CREDENTIAL', status: 409 });
+      assert.deepEqual(put(store, credential(1)), { code: 'STALE_SERIAL', status: 409 });
       assert.equal(put(store, credential(3)), 'accepted');
       assert.equal(store.get(AOR, RecordKind.CREDENTIAL).length, 1);
     });
