@@ -4,8 +4,7 @@ import { decodeCredentialRecord, type RemovalVerifier } from './credential-recor
 import { DhtError } from './errors.js';
 import { RecordKind } from './kinds.js';
 
-/** Checks a REVOCATION record (administrator signature, key = `revoked:<peer id hex>`); throws `DhtError`. */
-export type RevocationVerifier = (key: string, value: Uint8Array) => void;
+import type { RevocationVerifier } from './membership/revocation.js';
 
 /** The signature checks of the records only the administrator writes (spec §5.6). */
 export interface AdminRecordChecks {

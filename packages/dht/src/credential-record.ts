@@ -3,6 +3,7 @@ import { WireError } from '@xpp/wire';
 import { normaliseAor } from './aor.js';
 import { decodeCredential, SIGNATURE_SIZE, type Credential, type SignedCredential } from './credential.js';
 import { DhtError } from './errors.js';
+import { AdminKeySet } from './membership/admin-key-set.js';
 import { ByteReader, ByteWriter, fromUtf8 } from './internal/bytes.js';
 import { checkSize } from './internal/codec.js';
 
@@ -136,11 +137,15 @@ export function decodeCredentialRecord(bytes: Uint8Array): CredentialRecordValue
 /** Whether the removal's signature is the administrator's; `BAD_SIGNATURE` otherwise. */
 export function verifyCredentialRemoval(
   removal: CredentialRemoval,
-  adminPublicKey: KeyObject,
+  adminPublicKey: KeyObject | AdminKeySet,
 ): CredentialRemoval {
   let ok = false;
   try {
-    ok = verify(null, removalSigningBytes(removal.aor, removal.serial), adminPublicKey, removal.signature);
+    const message = removalSigningBytes(removal.aor, removal.serial);
+    ok =
+      adminPublicKey instanceof AdminKeySet
+        ? adminPublicKey.verify(message, removal.signature)
+        : verify(null, message, adminPublicKey, removal.signature);
   } catch {
     ok = false;
   }
@@ -153,7 +158,7 @@ export function verifyCredentialRemoval(
 export type RemovalVerifier = (key: string, value: CredentialRemoval) => CredentialRemoval;
 
 /** The tombstone verifier every peer configures with the overlay's administrator public key. */
-export function createRemovalVerifier(adminPublicKey: KeyObject): RemovalVerifier {
+export function createRemovalVerifier(adminPublicKey: KeyObject | AdminKeySet): RemovalVerifier {
   return (key, removal) => {
     verifyCredentialRemoval(removal, adminPublicKey);
     if (removal.aor !== key)

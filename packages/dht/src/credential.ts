@@ -2,6 +2,7 @@ import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { WireError } from '@xpp/wire';
 import { aorUser, normaliseAor } from './aor.js';
 import { DhtError } from './errors.js';
+import { AdminKeySet } from './membership/admin-key-set.js';
 import { ByteReader, ByteWriter, fromUtf8 } from './internal/bytes.js';
 import { checkSize } from './internal/codec.js';
 
@@ -147,12 +148,13 @@ export function decodeCredential(bytes: Uint8Array): SignedCredential {
 }
 
 /**
- * The credential, once its signature verifies against the administrator's public key. Octets that are not a
+ * The credential, once its signature verifies against the administrator's public key (or any key of a set, during
+ * a rotation). Octets that are not a
  * credential are `INVALID_VALUE`; a signature that does not verify is `BAD_SIGNATURE` (both refuse the record).
  */
 export function verifyCredential(
   value: Uint8Array | SignedCredential,
-  adminPublicKey: KeyObject,
+  adminPublicKey: KeyObject | AdminKeySet,
 ): SignedCredential {
   let credential: SignedCredential;
   try {
@@ -163,7 +165,11 @@ export function verifyCredential(
   }
   let ok = false;
   try {
-    ok = verify(null, credentialSigningBytes(credential), adminPublicKey, credential.signature);
+    const message = credentialSigningBytes(credential);
+    ok =
+      adminPublicKey instanceof AdminKeySet
+        ? adminPublicKey.verify(message, credential.signature)
+        : verify(null, message, adminPublicKey, credential.signature);
   } catch {
     ok = false;
   }
@@ -178,8 +184,8 @@ export function verifyCredential(
 /** Checks a CREDENTIAL record before a store accepts it: signature, and key = the credential's AOR. */
 export type CredentialVerifier = (key: string, value: Uint8Array) => SignedCredential;
 
-/** The verifier every peer configures with the overlay's administrator public key. */
-export function createCredentialVerifier(adminPublicKey: KeyObject): CredentialVerifier {
+/** The verifier every peer configures with the overlay's administrator public key (or key set). */
+export function createCredentialVerifier(adminPublicKey: KeyObject | AdminKeySet): CredentialVerifier {
   return (key, value) => {
     const credential = verifyCredential(value, adminPublicKey);
     if (credential.aor !== key) {

@@ -85,11 +85,7 @@ export {
   RecordStore,
   MemoryRecordStore,
 } from './store.js';
-export {
-  type AdminRecordChecks,
-  type RevocationVerifier,
-  DEFAULT_TOMBSTONE_RETENTION,
-} from './credential-book.js';
+export { type AdminRecordChecks, DEFAULT_TOMBSTONE_RETENTION } from './credential-book.js';
 export type { WriterRefusal } from './writer-quota.js';
 export { MAX_AOR_LENGTH, normaliseAor, aorUser } from './aor.js';
 export {
@@ -182,3 +178,4 @@ export {
   LocationService,
   peerRecordKey,
 } from './location-service.js';
+export * from './membership/index.js';

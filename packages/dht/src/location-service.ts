@@ -15,6 +15,7 @@ import {
 } from './credential-record.js';
 import { assertSupportedDigest, verifyDigest, type DigestResponseFields } from './digest.js';
 import { DhtError } from './errors.js';
+import type { AdminKeySet } from './membership/admin-key-set.js';
 import { RecordKind } from './kinds.js';
 import {
   bindingCodec,
@@ -59,7 +60,7 @@ export type { DigestVerdict } from './bind-values.js';
 export interface LocationServiceOptions {
   readonly storage: LocationStorage;
   /** Verifies every CREDENTIAL read from the overlay (spec §5): a peer never trusts an unsigned one. */
-  readonly adminPublicKey: KeyObject;
+  readonly adminPublicKey: KeyObject | AdminKeySet;
   /** Monotonic time for the credential cache. Default {@link systemClock}. */
   readonly clock?: Pick<Clock, 'now'>;
   /** How long a verified credential (or its absence) is reused without a GET, ms. Default {@link DEFAULT_CREDENTIAL_CACHE_MS}. */
@@ -96,7 +97,7 @@ export function peerRecordKey(peerIdHex: string): string {
  */
 export class LocationService {
   readonly #storage: LocationStorage;
-  readonly #adminKey: KeyObject;
+  readonly #adminKey: KeyObject | AdminKeySet;
   readonly #clock: Pick<Clock, 'now'>;
   readonly #cacheMs: number;
   readonly #maxCached: number;

@@ -2,6 +2,11 @@ import { toHex } from '@xpp/wire';
 import type { XppOption } from '@xpp/wire';
 import { DhtError } from './errors.js';
 import { ByteWriter } from './internal/bytes.js';
+import type { AdminKeySet } from './membership/admin-key-set.js';
+import type { PeerCertificate } from './membership/certificate.js';
+import type { PeerIdentity } from './membership/identity.js';
+import { createOriginVerifier, signOrigin } from './membership/origin.js';
+import type { WallClock } from './membership/peer-authenticator.js';
 import { DhtOption } from './options.js';
 
 /**
@@ -35,20 +40,38 @@ export function unverifiedOrigin(peerId: Uint8Array): OriginAuthority {
 }
 
 /**
- * The octets an ORIGIN signs: the label `xpp-pcan origin v1`, the operation type (u16), then every option of the
- * request but ORIGIN itself, in order, each as u16 type ‖ u32 length ‖ value. Binding the whole request keeps an
- * ORIGIN from being moved to another request.
+ * With membership (spec §5.6): the ORIGIN is this peer's certificate and its identity key's signature over the
+ * request (`signOrigin`), and an ORIGIN is believed only when its certificate holds under `admins` and `domain` and
+ * its key signed the request (`createOriginVerifier`, certificates cached); the peer id is the certified one.
+ */
+export function membershipOrigin(options: {
+  identity: PeerIdentity;
+  certificate: PeerCertificate;
+  admins: AdminKeySet;
+  domain: string;
+  clock: WallClock;
+}): OriginAuthority {
+  const verifier = createOriginVerifier(options);
+  return {
+    sign: (bytes) => signOrigin(options.identity, options.certificate, bytes),
+    verify: verifier,
+    verified: true,
+  };
+}
+
+/**
+ * The octets an ORIGIN signs (`signOrigin` prefixes its label `xpp-pcan origin v1`): the operation type (u16), then
+ * every option of the request but ORIGIN itself, in order, each as u16 type ‖ u32 length ‖ value. Binding the whole
+ * request keeps an ORIGIN from being moved to another request.
  */
 export function originBytes(operation: number, options: readonly XppOption[]): Uint8Array {
-  const w = new ByteWriter().bytes(LABEL).u16(operation, 'operation');
+  const w = new ByteWriter().u16(operation, 'operation');
   for (const option of options) {
     if (option.type === DhtOption.ORIGIN.type) continue;
     w.u16(option.type, 'option type').u32(option.value.length, 'option length').bytes(option.value);
   }
   return w.finish();
 }
-
-const LABEL = new TextEncoder().encode('xpp-pcan origin v1');
 
 /** The options of a request with its ORIGIN appended. */
 export function withOrigin(

@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js';
 import type { CredentialVerifier } from './credential.js';
-import type { RevocationVerifier } from './credential-book.js';
+import type { RevocationVerifier } from './membership/revocation.js';
 import type { RemovalVerifier } from './credential-record.js';
 import { DhtError } from './errors.js';
 import { MAX_KEY_SIZE } from './limits.js';
@@ -29,7 +29,10 @@ export interface RecordStoreOptions {
    * (`CREDENTIAL_REFUSED`).
    */
   readonly verifyCredentialRemoval?: RemovalVerifier;
-  /** Checks REVOCATION records (administrator signature). Without it every REVOCATION is refused. */
+  /**
+   * Checks REVOCATION records (`createRevocationVerifier(admins)`: signature, key = `revoked:<peer id hex>`). Without
+   * it every REVOCATION is refused.
+   */
   readonly verifyRevocation?: RevocationVerifier;
   /** Records one writing peer may hold here. Default a quarter of `maxRecords`. */
   readonly maxRecordsPerWriter?: number;

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AdminKeySet,
+  createRevocationVerifier,
+  encodeRevocation,
+  issueRevocation,
+  revocationKey,
   DhtError,
   LASTING_LIFETIME,
   MemoryRecordStore,
@@ -145,29 +150,36 @@ describe('credential serials (spec §5.6)', () => {
 });
 
 describe('REVOCATION records', () => {
-  const key = `revoked:${'ab'.repeat(16)}`;
-  const value = Uint8Array.of(1, 2, 3);
+  const peerId = new Uint8Array(16).fill(0xab);
+  const key = revocationKey('ab'.repeat(16));
+  const revocation = (at: number, signer = admin.privateKey) =>
+    encodeRevocation(issueRevocation(peerId, at, signer));
   const putRevocation =
-    (store: MemoryRecordStore, v = value) =>
+    (store: MemoryRecordStore, v = revocation(1_000)) =>
     () =>
       store.put({ key, kind: RecordKind.REVOCATION, value: v, lifetime: 1 });
 
   it('are refused without an administrator check, kept without lifetime with one, never replaced', () => {
     expect(refusal(putRevocation(storeWith().store))).toBe('CREDENTIAL_REFUSED 403');
-    const seen: string[] = [];
     const { store, clock } = storeWith({
-      verifyRevocation: (k, v) => {
-        seen.push(k);
-        if (v[0] !== 1) throw new DhtError('BAD_SIGNATURE', 'not signed');
-      },
+      verifyRevocation: createRevocationVerifier(new AdminKeySet([admin.publicKey])),
     });
-    expect(refusal(putRevocation(store, Uint8Array.of(9)))).toBe('BAD_SIGNATURE 403');
+    expect(refusal(putRevocation(store, revocation(1_000, other.privateKey)))).toBe('BAD_SIGNATURE 403');
     expect(putRevocation(store)().lifetime).toBe(LASTING_LIFETIME);
-    expect(seen).toEqual([key, key]);
     clock.advance(1000 * DAY);
     expect(store.get(key, RecordKind.REVOCATION)).toHaveLength(1);
     expect(refusal(putRevocation(store))).toBe('accepted');
-    expect(refusal(putRevocation(store, Uint8Array.of(1, 9)))).toBe('STALE_SERIAL 409');
+    expect(refusal(putRevocation(store, revocation(2_000)))).toBe('STALE_SERIAL 409');
+    expect(
+      refusal(() =>
+        store.put({
+          key: revocationKey('cd'.repeat(16)),
+          kind: RecordKind.REVOCATION,
+          value: revocation(1),
+          lifetime: 1,
+        }),
+      ),
+    ).toMatch(/^INVALID_KEY/);
   });
 });
 

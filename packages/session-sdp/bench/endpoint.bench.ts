@@ -1,4 +1,5 @@
-// The XPP endpoint end to end on loopback: session setup time by SIP (INVITE → open session), and what
+// The XPP endpoint end to end on loopback: session setup time by SIP (INVITE → open session), unauthenticated
+// and authenticated (a=xpp-auth, alternating, see setup-auth.ts), and what
 // security costs — sealed vs plaintext request/response latency and bulk goodput, measured in the same run
 // against a receiver in another process — with each AEAD (libsodium, the package's, and node:crypto, the one it
 // replaced) interleaved round by round, plus seal+open of one datagram by each. Figures are medians over the
@@ -9,17 +10,9 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Operation, Option } from '@xpp/wire';
-import {
-  acceptXppCall,
-  placeXppCall,
-  SEAL_OVERHEAD,
-  SessionCipher,
-  SipUserAgent,
-  XppEndpoint,
-  type XppCall,
-  type XppSession,
-} from '../src/index.js';
+import { SEAL_OVERHEAD, SessionCipher, XppEndpoint, type XppSession } from '../src/index.js';
 import { descriptionFromJson, descriptionToJson } from './description-json.js';
+import { AUTH_BLOB_OCTETS, measureSetups, type SetupKind } from './setup-auth.js';
 import { useAead, type AeadName } from './node-crypto-aead.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
@@ -34,24 +27,6 @@ const SEALS = quick ? 5_000 : 50_000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
-
-async function measureSetup(): Promise<number> {
-  const a = await XppEndpoint.bind();
-  const b = await XppEndpoint.bind();
-  const pending: Promise<XppCall>[] = [];
-  const uaA = await SipUserAgent.listen({});
-  const uaB = await SipUserAgent.listen({ onInvite: (invite) => pending.push(acceptXppCall(invite, b)) });
-  const times: number[] = [];
-  for (let i = 0; i < SETUPS; i++) {
-    const start = performance.now();
-    const call = await placeXppCall(uaA, a, uaB.contactUri);
-    times.push(performance.now() - start);
-    await call.hangUp();
-  }
-  await Promise.allSettled(pending);
-  await Promise.all([uaA.close(), uaB.close(), a.close(), b.close()]);
-  return median(times);
-}
 
 type Mode = 'plain' | 'secure-sodium' | 'secure-node-crypto';
 const aeadOf = (mode: Mode): AeadName => (mode === 'secure-node-crypto' ? 'node-crypto' : 'sodium');
@@ -142,7 +117,7 @@ interface Round {
   goodputMBps: number;
 }
 
-const setupMs = await measureSetup();
+const setups = await measureSetups(ROUNDS, SETUPS);
 const modes: Mode[] = ['plain', 'secure-sodium', 'secure-node-crypto'];
 const runs: Record<Mode, Round[]> = { plain: [], 'secure-sodium': [], 'secure-node-crypto': [] };
 const seals: Record<AeadName, number[]> = { sodium: [], 'node-crypto': [] };
@@ -186,18 +161,16 @@ const ratio = (mode: Mode, key: keyof Round) =>
     2,
   );
 
+const show = (s: Spread) => `${s.median} (${s.min}–${s.max})`;
 const table = Object.fromEntries(
-  modes.map((mode) => {
-    const show = (s: Spread) => `${s.median} (${s.min}–${s.max})`;
-    return [
-      mode,
-      {
-        'p50 µs': show(field(mode, 'p50Us', 0)),
-        'p99 µs': show(field(mode, 'p99Us', 0)),
-        'goodput MB/s': show(field(mode, 'goodputMBps', 1)),
-      },
-    ];
-  }),
+  modes.map((mode) => [
+    mode,
+    {
+      'p50 µs': show(field(mode, 'p50Us', 0)),
+      'p99 µs': show(field(mode, 'p99Us', 0)),
+      'goodput MB/s': show(field(mode, 'goodputMBps', 1)),
+    },
+  ]),
 );
 console.table(table);
 const sodiumSeal = spread(seals.sodium, 2);
@@ -206,14 +179,44 @@ console.log(
   `seal+open of a 1200-octet datagram: sodium ${sodiumSeal.median} µs (${sodiumSeal.min}–${sodiumSeal.max}), ` +
     `node:crypto ${nodeSeal.median} µs (${nodeSeal.min}–${nodeSeal.max}); ${ROUNDS} rounds, medians (range)`,
 );
-console.log(`session setup by SIP (INVITE → open), median of ${SETUPS}: ${setupMs.toFixed(2)} ms`);
+/** A kind's per-round medians, wall-clock or CPU, as median and range over the rounds. */
+const setupOf = (kind: SetupKind, cpu = false) =>
+  spread(
+    setups.map((r) => (cpu ? r.cpuMs : r.ms)[kind]),
+    2,
+  );
+/** Per round: authenticated ÷ unauthenticated median setup (the same endpoints, alternating). */
+const setupRatio = (kind: 'auth' | 'cert', cpu = false) =>
+  spread(
+    setups.map((r) => (cpu ? r.cpuMs : r.ms)[kind] / (cpu ? r.cpuMs : r.ms).plain),
+    2,
+  );
+const setupMs = setupOf('plain');
+const authSetupMs = setupOf('auth');
+const certSetupMs = setupOf('cert');
+const authSetupRatio = setupRatio('auth');
+const certSetupRatio = setupRatio('cert');
+const authSetupCpuRatio = setupRatio('auth', true);
+console.log(
+  `session setup by SIP (INVITE → open), ${SETUPS} of each kind alternating × ${ROUNDS} rounds, ms: ` +
+    `unauthenticated ${show(setupMs)}; authenticated, ${AUTH_BLOB_OCTETS}-octet Ed25519 ${show(authSetupMs)}, ` +
+    `ratio ${show(authSetupRatio)}; certificate-like (two verifications) ${show(certSetupMs)}, ratio ` +
+    `${show(certSetupRatio)}. CPU ms per setup (both ends): ${show(setupOf('plain', true))}, ` +
+    `${show(setupOf('auth', true))}, ${show(setupOf('cert', true))}; ratio ${show(authSetupCpuRatio)}`,
+);
 const goodputRatio = ratio('secure-sodium', 'goodputMBps');
 const goodputRatioNode = ratio('secure-node-crypto', 'goodputMBps');
 const p50Ratio = ratio('secure-sodium', 'p50Us');
 const p50RatioNode = ratio('secure-node-crypto', 'p50Us');
 console.log(
   JSON.stringify({
-    setupMs: Number(setupMs.toFixed(2)),
+    setupMs: setupMs.median,
+    authSetupMs: authSetupMs.median,
+    authSetupRatio: authSetupRatio.median,
+    certAuthSetupMs: certSetupMs.median,
+    certAuthSetupRatio: certSetupRatio.median,
+    authSetupCpuRatio: authSetupCpuRatio.median,
+    certAuthSetupCpuRatio: setupRatio('cert', true).median,
     rounds: ROUNDS,
     loadAverage1m: Number((loadavg()[0] ?? 0).toFixed(2)),
     secureGoodputRatio: goodputRatio.median,
@@ -231,6 +234,10 @@ console.log(
       sealOpenUs: nodeSeal.median,
     },
     range: {
+      setupMs: [setupMs.min, setupMs.max],
+      authSetupRatio: [authSetupRatio.min, authSetupRatio.max],
+      certAuthSetupRatio: [certSetupRatio.min, certSetupRatio.max],
+      authSetupCpuRatio: [authSetupCpuRatio.min, authSetupCpuRatio.max],
       secureGoodputRatio: [goodputRatio.min, goodputRatio.max],
       secureP50Ratio: [p50Ratio.min, p50Ratio.max],
       sealOpenUs: [sodiumSeal.min, sodiumSeal.max],

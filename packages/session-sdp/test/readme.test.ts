@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 const examples = readmeExamples(fileURLToPath(new URL('..', import.meta.url)));
 
 describe('README', () => {
-  it('has the two examples', () => {
-    expect(examples).toHaveLength(2);
+  it('has the three examples', () => {
+    expect(examples).toHaveLength(3);
   });
 
   examples.forEach((example, i) => {

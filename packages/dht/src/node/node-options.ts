@@ -11,6 +11,8 @@ import { importAdminPublicKey } from '../admin-keys.js';
 import { createCredentialVerifier } from '../credential.js';
 import { createRemovalVerifier } from '../credential-record.js';
 import { DhtError } from '../errors.js';
+import { AdminKeySet } from '../membership/admin-key-set.js';
+import { createRevocationVerifier } from '../membership/revocation.js';
 import type { OriginAuthority } from '../origin.js';
 import { DEFAULT_HOP_LIMIT } from '../limits.js';
 import type { RecordStore, RecordStoreOptions } from '../store.js';
@@ -66,9 +68,10 @@ export interface OverlayNodeOptions {
   readonly store?: RecordStore | Omit<RecordStoreOptions, 'clock'>;
   /**
    * The overlay administrator's Ed25519 public key (spec §5): every CREDENTIAL this node stores — as owner, replica
-   * holder or taker — must carry its signature (forged → 403, counted). Overrides `store.verifyCredential`.
+   * holder or taker — must carry its signature (forged → 403, counted). Overrides `store.verifyCredential`. A set
+   * accepts a signature by any of its keys (rotation).
    */
-  readonly adminPublicKey?: KeyObject | Uint8Array | string;
+  readonly adminPublicKey?: KeyObject | Uint8Array | string | AdminKeySet;
   /**
    * Signs the ORIGIN of the writes this node starts and verifies those it owns (spec §5.6): a binding's flow peer and
    * a writer's bounds are the origin's. Membership sets it from the node's identity and certificate; without, the
@@ -199,6 +202,14 @@ export function removalVerifier(options: OverlayNodeOptions): RecordStoreOptions
     : createRemovalVerifier(adminKeyOf(options.adminPublicKey));
 }
 
-function adminKeyOf(key: KeyObject | Uint8Array | string): KeyObject {
-  return key instanceof KeyObject ? key : importAdminPublicKey(key);
+/** The REVOCATION check of a node's own store: from `adminPublicKey`, else as `store` gives it. */
+export function revocationVerifier(options: OverlayNodeOptions): RecordStoreOptions['verifyRevocation'] {
+  const store = options.store;
+  if (options.adminPublicKey === undefined) return isRecordStore(store) ? undefined : store?.verifyRevocation;
+  const key = options.adminPublicKey;
+  return createRevocationVerifier(key instanceof AdminKeySet ? key : new AdminKeySet([key]));
+}
+
+function adminKeyOf(key: KeyObject | Uint8Array | string | AdminKeySet): KeyObject | AdminKeySet {
+  return key instanceof KeyObject || key instanceof AdminKeySet ? key : importAdminPublicKey(key);
 }

@@ -35,6 +35,7 @@ import {
   credentialVerifier,
   isRecordStore,
   removalVerifier,
+  revocationVerifier,
   OVERLAY_NODE_DEFAULTS,
   type NeighbourSummary,
   type OverlayNodeOptions,
@@ -126,6 +127,7 @@ export class OverlayNode {
     });
     const verifyCredential = credentialVerifier(options);
     const verifyCredentialRemoval = removalVerifier(options);
+    const verifyRevocation = revocationVerifier(options);
     this.store = isRecordStore(options.store)
       ? options.store
       : new MemoryRecordStore({
@@ -133,6 +135,7 @@ export class OverlayNode {
           clock: this.#clock,
           ...(verifyCredential === undefined ? {} : { verifyCredential }),
           ...(verifyCredentialRemoval === undefined ? {} : { verifyCredentialRemoval }),
+          ...(verifyRevocation === undefined ? {} : { verifyRevocation }),
         });
     this.#records = new ZoneRecords(this.store, this.dimensions);
     this.#neighbours = new NeighbourTable(s.maxNeighbours);
