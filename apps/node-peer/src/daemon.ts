@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import {
+  AdminKeySet,
   createCredentialVerifier,
   createDefaultInvitePolicy,
   createRemovalVerifier,
+  createRevocationVerifier,
   OverlayNode,
   type SignedCredential,
 } from '@xpp/dht';
@@ -60,8 +62,8 @@ export function candidateAor(config: Pick<NodeConfig, 'domain'>, peerIdHex: stri
 }
 
 /**
- * The node's durable record store, `<dataDir>/records.db`, checking credentials and their removals with the
- * overlay's key (what the node would give its own store from `adminPublicKey`).
+ * The node's durable record store, `<dataDir>/records.db`, checking credentials, their removals and
+ * revocations with the overlay's key (what the node would give its own store from `adminPublicKey`).
  */
 function openStore(config: NodeConfig, keys: NodeKeys, logger: Logger): SqliteRecordStore {
   const store = SqliteRecordStore.open({
@@ -69,6 +71,7 @@ function openStore(config: NodeConfig, keys: NodeKeys, logger: Logger): SqliteRe
     clock: systemClock,
     verifyCredential: createCredentialVerifier(keys.adminPublicKey),
     verifyCredentialRemoval: createRemovalVerifier(keys.adminPublicKey),
+    verifyRevocation: createRevocationVerifier(new AdminKeySet([keys.adminPublicKey])),
   });
   const { records, expired, refused, schema, ms } = store.loaded;
   logger.info(

@@ -8,6 +8,7 @@ import {
 } from '../credential.js';
 import { generateAdminKeyPair } from '../admin-keys.js';
 import { DhtError } from '../errors.js';
+import { LASTING_LIFETIME } from '../credential-book.js';
 import { RecordKind } from '../kinds.js';
 import { RECORD_OVERHEAD, type RecordStoreOptions } from '../store-limits.js';
 import type { RecordStore, StoreChange, StoreStats } from '../store.js';
@@ -202,6 +203,17 @@ export function recordStoreContract(name: string, make: RecordStoreFactory, api:
       assert.deepEqual(put(store, credential(1)), { code: 'STALE_SERIAL', status: 409 });
       assert.equal(put(store, credential(3)), 'accepted');
       assert.equal(store.get(AOR, RecordKind.CREDENTIAL).length, 1);
+    });
+
+    it('keeps a credential without lifetime, handed over as lasting', () => {
+      const clock = new FakeClock();
+      const store = fresh({ verifyCredential }, clock);
+      store.put({ key: AOR, kind: RecordKind.CREDENTIAL, value: credential(7), lifetime: 1 });
+      clock.advance(2 * 86_400_000);
+      store.sweep();
+      const [kept] = store.get(AOR, RecordKind.CREDENTIAL);
+      assert.ok(kept !== undefined);
+      assert.equal(store.toWire(kept).lifetime, LASTING_LIFETIME);
     });
 
     it('selects and extracts by predicate, hands records over with remaining lifetimes, and tracks roles', () => {
