@@ -12,8 +12,6 @@ import {
 import { recordStoreContract } from '@xpp/dht/testing';
 import { FakeClock } from '@xpp/reliability/testing';
 
-const AOR = 'sip:alice@example.org';
-
 function binding(instance: string, regId = 1, contact = `sip:alice@192.0.2.1;ob=${instance}`): Uint8Array {
   const b: Binding = { instanceId: instance, regId, contact, flowPeer: Uint8Array.of(9) };
   return bindingCodec.encode(b);
