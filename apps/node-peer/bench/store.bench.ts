@@ -91,7 +91,7 @@ function durabilityCost(what: string, file: string): Record<string, number> {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
   for (const step of MIGRATIONS) step.up(db);
-  const insert = db.prepare('INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, 0)');
+  const insert = db.prepare('INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, 0, NULL)');
   // An fsync a commit costs milliseconds: fewer rows give the same per-row figure in seconds, not minutes.
   const rows = Math.min(BINDINGS, synchronous === 'FULL' && grouping === 'each' ? 1_000 : 20_000);
   const values = Array.from({ length: rows }, (_, i) => bindingValue(i));
