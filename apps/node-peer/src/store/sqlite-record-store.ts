@@ -287,7 +287,7 @@ function openDatabase(file: string): Database {
     chmodSync(file, 0o600);
     db = new BetterSqlite3(file);
     // One process owns the file (a second node on the same data directory is refused, SQLITE_BUSY), and it
-    // takes no file locks per transaction: a third of a commit's cost (node-peer-durable-store.md).
+    // takes no file locks per transaction (up to a third of a commit's cost, node-peer-durable-store.md).
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
