@@ -27,6 +27,11 @@ export const configSchema = z
     httpPort: port.default(9464),
     /** Keys and local state. */
     dataDir: z.string().min(1).default('./.xpp-node'),
+    /**
+     * Where the node keeps its records: `disk`, an SQLite file in `dataDir` (`records.db`) that survives a restart,
+     * or `memory` (`--memory`), lost when the process ends — for tests and benchmarks.
+     */
+    store: z.enum(['disk', 'memory']).default('disk'),
     /** CAN dimensions; every peer of an overlay uses the same (spec xpp-pcan §2). */
     dimensions: z.number().int().min(1).max(8).default(4),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -115,6 +120,7 @@ export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
   XPP_NODE_HTTP_PORT: 'httpPort',
   XPP_NODE_HTTP_HOST: 'httpHost',
   XPP_NODE_DATA_DIR: 'dataDir',
+  XPP_NODE_STORE: 'store',
   XPP_NODE_DIMENSIONS: 'dimensions',
   XPP_NODE_LOG_LEVEL: 'logLevel',
   XPP_NODE_JOIN_VIA: 'joinVia',

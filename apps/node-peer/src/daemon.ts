@@ -1,14 +1,25 @@
-import { createDefaultInvitePolicy, OverlayNode, type SignedCredential } from '@xpp/dht';
+import { join } from 'node:path';
+import {
+  AdminKeySet,
+  createCredentialVerifier,
+  createDefaultInvitePolicy,
+  createRemovalVerifier,
+  createRevocationVerifier,
+  OverlayNode,
+  type SignedCredential,
+} from '@xpp/dht';
+import { systemClock } from '@xpp/reliability';
 import { AdminRequestGuard } from './admin-auth.js';
 import type { NodeConfig } from './config.js';
 import { CREDENTIAL_REFRESH_MS, CredentialKeeper } from './credential-keeper.js';
-import { loadNodeKeys, loadRecordRouteKey, type NodeKeys } from './data-dir.js';
+import { DATA_FILES, loadNodeKeys, loadRecordRouteKey, type NodeKeys } from './data-dir.js';
 import { startOpsHttpServer, type OpsHttpServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
 import { registerAsCandidate } from './sip/candidate.js';
 import { SipFront } from './sip/front.js';
 import { nodeStatus, observeOverlay, syncMetrics, type NodeStatus } from './status.js';
+import { SqliteRecordStore } from './store/sqlite-record-store.js';
 
 export interface StartNodeOptions {
   /** Default: pino on stdout at the configured level (pretty in a terminal). */
@@ -51,6 +62,26 @@ export function candidateAor(config: Pick<NodeConfig, 'domain'>, peerIdHex: stri
 }
 
 /**
+ * The node's durable record store, `<dataDir>/records.db`, checking credentials, their removals and
+ * revocations with the overlay's key (what the node would give its own store from `adminPublicKey`).
+ */
+function openStore(config: NodeConfig, keys: NodeKeys, logger: Logger): SqliteRecordStore {
+  const store = SqliteRecordStore.open({
+    file: join(config.dataDir, DATA_FILES.records),
+    clock: systemClock,
+    verifyCredential: createCredentialVerifier(keys.adminPublicKey),
+    verifyCredentialRemoval: createRemovalVerifier(keys.adminPublicKey),
+    verifyRevocation: createRevocationVerifier(new AdminKeySet([keys.adminPublicKey])),
+  });
+  const { records, expired, refused, schema, ms } = store.loaded;
+  logger.info(
+    { file: store.file, records, expired, refused, schema: schema.to, ms: Math.round(ms) },
+    'record store opened',
+  );
+  return store;
+}
+
+/**
  * Assembles a node (README: "What a node runs"): keys from the data directory, the overlay node on the configured
  * ports sharing its SIP socket with the registrar/proxy front, the first peer of a new overlay or a candidate that
  * registers with `joinVia` and waits for its invitation, and the HTTP side (/healthz, /metrics, /status, admin).
@@ -64,6 +95,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     createAdmin: !joining,
   });
   const keeper = new CredentialKeeper(config.dataDir, keys.adminPublicKey);
+  // Opened before anything else runs: a damaged file stops the start here, with nothing to undo.
+  const store = config.store === 'disk' ? openStore(config, keys, logger) : undefined;
   const { intervalMs, ...policy } = config.invitePolicy ?? {};
   const front = new SipFront({
     domain: config.domain,
@@ -78,15 +111,23 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       : { transactionLimits: definedOnly(config.sipTransactionLimits) }),
     logger: logger.child({ part: 'sip' }),
   });
-  const node = await OverlayNode.create({
-    host: config.host,
-    sipPort: config.sipPort,
-    xppPort: config.xppPort,
-    dimensions: config.dimensions,
-    peerId: keys.peerId,
-    adminPublicKey: keys.adminPublicKey,
-    ...front.hooks,
-  });
+  let node: OverlayNode;
+  try {
+    node = await OverlayNode.create({
+      host: config.host,
+      sipPort: config.sipPort,
+      xppPort: config.xppPort,
+      dimensions: config.dimensions,
+      peerId: keys.peerId,
+      clock: systemClock,
+      // A store instance checks credentials itself (the node refuses adminPublicKey beside one).
+      ...(store === undefined ? { adminPublicKey: keys.adminPublicKey } : { store }),
+      ...front.hooks,
+    });
+  } catch (error) {
+    store?.close();
+    throw error;
+  }
   front.attach(node);
   observeOverlay(node, metrics, logger);
   for (const event of ['registered', 'unregistered', 'invited', 'call'] as const) {
@@ -114,6 +155,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         }
       }
       await node.close();
+      store?.close();
       logger.info('stopped');
     })());
 
@@ -167,6 +209,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     if (refresh !== undefined) clearInterval(refresh);
     await front.close();
     await node.close();
+    store?.close();
     throw error;
   }
   const ports = { sip: node.ua.local.port, xpp: node.endpoint.address.port, http: http.port };

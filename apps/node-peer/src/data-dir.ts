@@ -21,6 +21,8 @@ export const DATA_FILES = Object.freeze({
   peerId: 'peer.id',
   /** Signed credentials stored through this node, republished before they expire. */
   credentials: 'credentials.json',
+  /** The overlay records this peer holds (SQLite, mode 0600, with `-wal` and `-shm` beside it); not with `--memory`. */
+  records: 'records.db',
   /** HMAC key of this peer's Record-Route tokens, 64 hex digits, mode 0600: in-dialog requests survive a restart. */
   recordRouteKey: 'record-route.key',
 });

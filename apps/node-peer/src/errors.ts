@@ -8,7 +8,13 @@ export type NodeErrorCode =
   | 'NOT_RUNNING'
   | 'ALREADY_RUNNING'
   /** A running node answered an admin or status request with an error. */
-  | 'REFUSED';
+  | 'REFUSED'
+  /** The record store's file is not a sound database (torn, truncated, overwritten): the peer will not serve it. */
+  | 'STORE_CORRUPT'
+  /** The record store's file has a schema this release does not know (newer, or not a record store at all). */
+  | 'STORE_SCHEMA'
+  /** The record store's file could not be opened, read or written (permissions, a full disk). */
+  | 'STORE_IO';
 
 const NODE_ERROR_CODES: ReadonlySet<string> = new Set<NodeErrorCode>([
   'INVALID_CONFIG',
@@ -17,6 +23,9 @@ const NODE_ERROR_CODES: ReadonlySet<string> = new Set<NodeErrorCode>([
   'NOT_RUNNING',
   'ALREADY_RUNNING',
   'REFUSED',
+  'STORE_CORRUPT',
+  'STORE_SCHEMA',
+  'STORE_IO',
 ]);
 
 export class NodeError extends XppError<NodeErrorCode> {

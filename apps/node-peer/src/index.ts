@@ -32,3 +32,9 @@ export {
 export { SipFront, type SipFrontOptions, type SipFrontStats } from './sip/front.js';
 export { DEFAULT_AUTH_LIMITS, type AuthLimits } from './registrar/auth-limiter.js';
 export { registerAsCandidate, type CandidateOptions, type CandidateResult } from './sip/candidate.js';
+export {
+  SqliteRecordStore,
+  type SqliteRecordStoreOptions,
+  type SqliteLoadReport,
+} from './store/sqlite-record-store.js';
+export { MIGRATIONS, SCHEMA_VERSION, type Migration, type MigrationDatabase } from './store/schema.js';

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { commandConfig } from '../src/cli/config-flags.js';
 import { envLayer, fileLayer, flagLayer, resolveConfig } from '../src/config.js';
 import { NodeError } from '../src/errors.js';
 
@@ -25,9 +26,17 @@ describe('configuration', () => {
       xppPort: 5070,
       httpPort: 9464,
       dataDir: './.xpp-node',
+      store: 'disk',
       dimensions: 4,
       logLevel: 'info',
     });
+  });
+
+  it('keeps records on disk unless told memory (XPP_NODE_STORE, or `--memory` on start and join)', () => {
+    expect(resolveConfig([envLayer({ XPP_NODE_STORE: 'memory' })]).store).toBe('memory');
+    expect(() => resolveConfig([envLayer({ XPP_NODE_STORE: 'tape' })])).toThrow(/store/);
+    expect(commandConfig({ memory: true }, {}).store).toBe('memory');
+    expect(commandConfig({}, {}).store).toBe('disk');
   });
 
   it('layers file < environment < flags', () => {

@@ -1,8 +1,9 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import {
+  bindingCodec,
   createCredential,
   encodeCredential,
   generateAdminKeyPair,
@@ -16,7 +17,7 @@ import { DemoSipClient } from '../src/cli/demo/sip-client.js';
 import { addUser } from '../src/cli/user-add.js';
 import { configSchema, type NodeConfig, type NodeConfigInput } from '../src/config.js';
 import { startNode, type NodeHandle } from '../src/daemon.js';
-import { loadAdminPrivateKey } from '../src/data-dir.js';
+import { DATA_FILES, loadAdminPrivateKey } from '../src/data-dir.js';
 import { createLogger } from '../src/logger.js';
 import { NodeMetrics } from '../src/metrics.js';
 
@@ -96,6 +97,35 @@ describe('startNode', () => {
     const again = await start(config(dir));
     expect(again.node.id).toBe(id);
     expect(again.keys.adminPublicKeyHex).toBe(key);
+  });
+
+  it('keeps its records in <data-dir>/records.db across an abrupt stop; --memory keeps none', async () => {
+    const value = bindingCodec.encode({
+      instanceId: 'urn:uuid:1',
+      regId: 1,
+      contact: 'sip:dora@192.0.2.7:5060',
+      flowPeer: Uint8Array.of(1),
+    });
+    const aor = 'sip:dora@localhost';
+    for (const store of ['disk', 'memory'] as const) {
+      const dir = scratch();
+      const first = await start(config(dir, { store }));
+      await first.node.put(aor, RecordKind.BINDING, value, 600);
+      await first.close(); // no LEAVE: as a kill or a power cut leaves it
+      const again = await start(config(dir, { store }));
+      expect((await again.node.get(aor, RecordKind.BINDING)).length, store).toBe(store === 'disk' ? 1 : 0);
+      expect(existsSync(join(dir, DATA_FILES.records)), store).toBe(store === 'disk');
+    }
+  });
+
+  it('refuses to start on a damaged record store, naming the file', async () => {
+    const dir = scratch();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, DATA_FILES.records), Buffer.alloc(4096, 0x42));
+    await expect(start(config(dir))).rejects.toMatchObject({
+      code: 'STORE_CORRUPT',
+      message: expect.stringContaining(join(dir, DATA_FILES.records)),
+    });
   });
 
   it('stores only credentials signed by the administrator, and republishes them at the next start', async () => {

@@ -42,6 +42,7 @@ const NOT_CONFIG: ReadonlySet<string> = new Set([
   'username',
   'md5',
   'aor',
+  'memory',
 ]);
 
 /** The configuration a command runs with: embedded defaults, then `--config`, the environment and its flags. */
@@ -56,6 +57,8 @@ export function commandConfig(
   const flags: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options))
     if (!NOT_CONFIG.has(key)) flags[FLAG_KEYS[key] ?? key] = value;
+  // `--memory` (start and join) is the `store: memory` setting.
+  if (options['memory'] === true) flags['store'] = 'memory';
   layers.push(flagLayer({ ...flags, ...extra }));
   return resolveConfig(layers);
 }

@@ -15,6 +15,8 @@ export interface CliIo {
   readonly process: Pick<NodeJS.Process, 'on' | 'exit'>;
 }
 
+const MEMORY_FLAG = 'keep records in memory only, lost at exit (default: <data-dir>/records.db on disk)';
+
 /** Exit code of a command-line or configuration mistake (as opposed to 1, a failure while running). */
 export const USAGE_EXIT = 2;
 
@@ -27,7 +29,10 @@ function buildProgram(io: CliIo): Command {
     .showHelpAfterError();
 
   withConfigFlags(
-    program.command('start').description('run a node; alone, the first peer of a new overlay'),
+    program
+      .command('start')
+      .description('run a node; alone, the first peer of a new overlay')
+      .option('--memory', MEMORY_FLAG),
   ).action(async (options: Record<string, unknown>) => {
     const config = commandConfig(options, io.env);
     if (config.joinVia !== undefined) {
@@ -45,7 +50,8 @@ function buildProgram(io: CliIo): Command {
       .description('start as a candidate: register with a peer (+sip.xpp-peer) and wait to be invited')
       .requiredOption('--via <host:port>', "an overlay peer's SIP address")
       .option('--aor <aor>', 'the AOR to register as (default sip:peer-<id>@<domain>)')
-      .option('--password <password>', "the AOR's digest password"),
+      .option('--password <password>', "the AOR's digest password")
+      .option('--memory', MEMORY_FLAG),
   ).action(async (options: Record<string, unknown>) => {
     const config = commandConfig(options, io.env, {
       joinVia: options['via'],

@@ -17,3 +17,8 @@ export { waitFor, type WaitOptions } from './wait.js';
 export { ZoneHistory, tilingProblems, type TilingProblem } from './zone-history.js';
 export { TestnetError, type TestnetErrorCode } from './errors.js';
 export { workloadRecord, workloadUri, type WorkloadRecord } from './workload.js';
+export {
+  recordStoreContract,
+  type ContractTestApi,
+  type RecordStoreFactory,
+} from './record-store-contract.js';

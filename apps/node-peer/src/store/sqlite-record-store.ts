@@ -1,0 +1,303 @@
+import { chmodSync, closeSync, openSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
+import {
+  DhtError,
+  LASTING_LIFETIME,
+  MemoryRecordStore,
+  type BindingId,
+  type Clock,
+  type InsertResult,
+  type PutInput,
+  type PutResult,
+  type RecordPredicate,
+  type RecordRole,
+  type RecordStore,
+  type RecordStoreOptions,
+  type StoreChange,
+  type StoreLimits,
+  type StoreStats,
+  type StoredRecord,
+  type WireRecord,
+} from '@xpp/dht';
+import { NodeError } from '../errors.js';
+import { migrate, type Migration, MIGRATIONS } from './schema.js';
+
+export interface SqliteRecordStoreOptions extends RecordStoreOptions {
+  /** The database file (created 0600 when absent; `-wal` and `-shm` files beside it take the same mode). */
+  readonly file: string;
+  /** The schema's steps (tests give their own to exercise a migration). Default {@link MIGRATIONS}. */
+  readonly migrations?: readonly Migration[];
+}
+
+/** What opening the file found. */
+export interface SqliteLoadReport {
+  /** Records loaded into memory. */
+  readonly records: number;
+  /** Rows dropped because they had expired while the peer was down. */
+  readonly expired: number;
+  /** Rows dropped because the store refuses them now (tighter bounds, a changed administrator key). */
+  readonly refused: number;
+  /** The schema version the file had (0: new file) and has now. */
+  readonly schema: { readonly from: number; readonly to: number };
+  /** Milliseconds the open took, integrity check and load included. */
+  readonly ms: number;
+}
+
+interface Row {
+  readonly kind: number;
+  readonly key: string;
+  readonly subkey: string;
+  readonly value: Uint8Array;
+  readonly expires_at: number | null;
+  readonly replica: number;
+  readonly writer: string | null;
+}
+
+/** SQLite's result codes that mean "this file is not a sound database". */
+const CORRUPT_CODES: ReadonlySet<string> = new Set([
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+  'SQLITE_CORRUPT_VTAB',
+]);
+
+function sqliteCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
+}
+
+/** A typed error naming the file for anything SQLite throws; our own errors pass through. */
+function storeError(file: string, error: unknown, doing: string): Error {
+  if (NodeError.is(error) || DhtError.is(error)) return error;
+  const code = sqliteCode(error);
+  const why = error instanceof Error ? error.message : String(error);
+  if (code !== undefined && CORRUPT_CODES.has(code)) {
+    return new NodeError(
+      'STORE_CORRUPT',
+      `record store ${file} is damaged (${why}): the peer will not serve from it; move it away to start ` +
+        'empty and refill from the replicas, or restore a copy',
+      { cause: error },
+    );
+  }
+  if (code === 'SQLITE_BUSY') {
+    return new NodeError(
+      'STORE_IO',
+      `record store ${file} is in use by another process (another node on the same data directory?)`,
+      { cause: error },
+    );
+  }
+  return new NodeError('STORE_IO', `record store ${file}: ${doing} failed: ${why}`, { cause: error });
+}
+
+/**
+ * A {@link RecordStore} whose records survive the process (docs/decisions/node-peer-durable-store.md). It answers
+ * from an in-memory store — the same code, bounds and accounting as a `--memory` node — and writes every change
+ * through to SQLite before the call returns, so what the node acknowledges is committed: WAL with
+ * `synchronous=NORMAL` survives a kill -9 of the process (a power loss is covered by the replicas on other hosts).
+ * Each mutating call is one transaction: a handoff of a thousand records is one commit.
+ *
+ * Expiries are kept on the wall clock (Unix ms), so a record expires at the same moment after a restart as without
+ * one; in memory they stay on the monotonic clock as the node expects. A reload grants the whole seconds left,
+ * rounded up — as a handoff to another peer does.
+ */
+export class SqliteRecordStore implements RecordStore {
+  readonly file: string;
+  readonly loaded: SqliteLoadReport;
+  readonly #clock: Clock;
+  readonly #db: Database;
+  readonly #memory: MemoryRecordStore;
+  readonly #upsert: Statement<[number, string, string, Uint8Array, number | null, number, string | null]>;
+  readonly #delete: Statement<[number, string, string]>;
+  readonly #setReplica: Statement<[number, number, string, string]>;
+  readonly #transaction: (run: () => unknown) => unknown;
+  #loading = true;
+  #closed = false;
+
+  /** Opens (or creates) `options.file`; throws `NodeError` STORE_CORRUPT / STORE_SCHEMA / STORE_IO naming it. */
+  static open(options: SqliteRecordStoreOptions): SqliteRecordStore {
+    return new SqliteRecordStore(options);
+  }
+
+  private constructor(options: SqliteRecordStoreOptions) {
+    const started = performance.now();
+    this.file = options.file;
+    this.#clock = options.clock;
+    this.#memory = new MemoryRecordStore(options);
+    this.#db = openDatabase(options.file);
+    try {
+      const schema = migrate(this.#db, this.file, options.migrations ?? MIGRATIONS, () =>
+        options.clock.wallNow(),
+      );
+      this.#upsert = this.#db.prepare(
+        'INSERT OR REPLACE INTO records (kind, key, subkey, value, expires_at, replica, writer) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      this.#delete = this.#db.prepare('DELETE FROM records WHERE kind = ? AND key = ? AND subkey = ?');
+      this.#setReplica = this.#db.prepare(
+        'UPDATE records SET replica = ? WHERE kind = ? AND key = ? AND subkey = ?',
+      );
+      this.#transaction = this.#db.transaction((run: () => unknown) => run());
+      // First listener: the row is written before anyone else hears of the change.
+      this.#memory.onChange((change) => this.#write(change));
+      const counts = this.#load();
+      this.loaded = { ...counts, schema, ms: performance.now() - started };
+    } catch (error) {
+      this.#db.close();
+      throw storeError(this.file, error, 'opening');
+    } finally {
+      this.#loading = false;
+    }
+  }
+
+  /** Reads every row into memory; drops the expired and the refused ones from the file. */
+  #load(): { records: number; expired: number; refused: number } {
+    const wallNow = this.#clock.wallNow();
+    const expired = this.#db.prepare('DELETE FROM records WHERE expires_at <= ?').run(wallNow).changes;
+    let records = 0;
+    const refusedRows: Row[] = [];
+    const rows = this.#db
+      .prepare<[], Row>('SELECT kind, key, subkey, value, expires_at, replica, writer FROM records')
+      .all();
+    for (const row of rows) {
+      try {
+        this.#memory.put({
+          key: row.key,
+          kind: row.kind,
+          // A view as a plain Uint8Array: the store copies it, and its records hold Uint8Arrays, not Buffers.
+          value: new Uint8Array(row.value.buffer, row.value.byteOffset, row.value.length),
+          // A record without lifetime ignores it; a tombstone is granted its whole retention again.
+          lifetime: row.expires_at === null ? LASTING_LIFETIME : Math.ceil((row.expires_at - wallNow) / 1000),
+          role: row.replica === 1 ? 'replica' : 'primary',
+          ...(row.writer === null ? {} : { writer: row.writer }),
+        });
+        records++;
+      } catch (error) {
+        if (!DhtError.is(error)) throw error;
+        refusedRows.push(row);
+      }
+    }
+    this.#db.transaction(() => {
+      for (const row of refusedRows) this.#delete.run(row.kind, row.key, row.subkey);
+    })();
+    return { records, expired, refused: refusedRows.length };
+  }
+
+  #write(change: StoreChange): void {
+    if (this.#loading) return;
+    const r = change.record;
+    try {
+      if (change.type === 'put') {
+        const wallExpiry =
+          r.expiresAt === Infinity
+            ? null
+            : Math.round(r.expiresAt - this.#clock.now() + this.#clock.wallNow());
+        const replica = r.role === 'replica' ? 1 : 0;
+        this.#upsert.run(r.kind, r.key, r.subkey, r.value, wallExpiry, replica, r.writer ?? null);
+      } else if (change.type === 'remove') this.#delete.run(r.kind, r.key, r.subkey);
+      else this.#setReplica.run(r.role === 'replica' ? 1 : 0, r.kind, r.key, r.subkey);
+    } catch (error) {
+      throw storeError(this.file, error, 'writing');
+    }
+  }
+
+  /** Runs a mutating call in one transaction: its changes are committed together, once, before it returns. */
+  #atomic<T>(run: () => T): T {
+    if (this.#closed) throw new NodeError('STORE_IO', `record store ${this.file} is closed`);
+    // A refusal (DhtError) is an answer, not a failure: what the call changed before refusing (expired records
+    // swept to make room) is committed, and the refusal thrown after the commit. A write failure rolls back.
+    let refusal: DhtError | undefined;
+    const result = this.#transaction(() => {
+      try {
+        return run();
+      } catch (error) {
+        if (!DhtError.is(error)) throw error;
+        refusal = error;
+        return undefined;
+      }
+    }) as T;
+    if (refusal !== undefined) throw refusal;
+    return result;
+  }
+
+  get limits(): Readonly<StoreLimits> {
+    return this.#memory.limits;
+  }
+
+  get stats(): StoreStats {
+    return this.#memory.stats;
+  }
+
+  onChange(listener: (change: StoreChange) => void): () => void {
+    return this.#memory.onChange(listener);
+  }
+
+  put(input: PutInput): PutResult {
+    return this.#atomic(() => this.#memory.put(input));
+  }
+
+  get(key: string, kind: number): StoredRecord[] {
+    return this.#memory.get(key, kind);
+  }
+
+  remove(key: string, kind: number, bindingId?: BindingId): number {
+    return this.#atomic(() => this.#memory.remove(key, kind, bindingId));
+  }
+
+  select(predicate: RecordPredicate): StoredRecord[] {
+    return this.#memory.select(predicate);
+  }
+
+  extract(predicate: RecordPredicate): StoredRecord[] {
+    return this.#atomic(() => this.#memory.extract(predicate));
+  }
+
+  setRole(predicate: RecordPredicate, role: RecordRole): number {
+    return this.#atomic(() => this.#memory.setRole(predicate, role));
+  }
+
+  insert(records: readonly WireRecord[], role: RecordRole): InsertResult {
+    return this.#atomic(() => this.#memory.insert(records, role));
+  }
+
+  toWire(record: StoredRecord): WireRecord {
+    return this.#memory.toWire(record);
+  }
+
+  sweep(): number {
+    return this.#atomic(() => this.#memory.sweep());
+  }
+
+  /** Checkpoints the WAL into the file and closes it; the store refuses every change afterwards. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+}
+
+/**
+ * Opens the file with the durability settings of docs/decisions/node-peer-durable-store.md and checks it is a
+ * sound database before anything is read from it.
+ */
+function openDatabase(file: string): Database {
+  let db: Database | undefined;
+  try {
+    // Created 0600 before SQLite opens it: it holds credentials' HA1s. SQLite gives -wal and -shm the same mode.
+    closeSync(openSync(file, 'a', 0o600));
+    chmodSync(file, 0o600);
+    db = new BetterSqlite3(file);
+    // One process owns the file (a second node on the same data directory is refused, SQLITE_BUSY), and it
+    // takes no file locks per transaction (up to a third of a commit's cost, node-peer-durable-store.md).
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') {
+      throw Object.assign(new Error(`integrity check: ${String(check)}`), { code: 'SQLITE_CORRUPT' });
+    }
+    return db;
+  } catch (error) {
+    db?.close();
+    throw storeError(file, error, 'opening');
+  }
+}
