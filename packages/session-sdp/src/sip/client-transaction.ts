@@ -1,4 +1,4 @@
-import type { TransportAddress } from '../sdp/description.js';
+import type { SipAddress } from './transport.js';
 import { serializeSip } from './codec.js';
 import { SipHeaders } from './headers.js';
 import type { SipRequest, SipResponse } from './message.js';
@@ -27,7 +27,7 @@ export class ClientTransaction extends TransactionBase<Exclude<ClientTransaction
   constructor(
     key: string,
     request: SipRequest,
-    target: TransportAddress,
+    target: SipAddress,
     context: TransactionContext,
     user: ClientTransactionUser,
   ) {

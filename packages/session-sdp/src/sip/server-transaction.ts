@@ -1,5 +1,5 @@
 import type { SessionError } from '../errors.js';
-import type { TransportAddress } from '../sdp/description.js';
+import type { SipAddress } from './transport.js';
 import { serializeSip } from './codec.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { TransactionBase, type TransactionCommonEvent } from './transaction-base.js';
@@ -33,7 +33,7 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
   constructor(
     key: string,
     request: SipRequest,
-    target: TransportAddress,
+    target: SipAddress,
     context: TransactionContext,
     observer: ServerTransactionObserver = {},
   ) {

@@ -1,5 +1,5 @@
 import type { SessionError } from '../errors.js';
-import type { TransportAddress } from '../sdp/description.js';
+import type { SipAddress } from './transport.js';
 import type { SipRequest } from './message.js';
 import { TimerSet, type SipTimerName } from './timer-set.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -16,7 +16,7 @@ export type TransactionCommonEvent =
 export abstract class TransactionBase<State extends string> {
   readonly key: string;
   readonly request: SipRequest;
-  readonly target: TransportAddress;
+  readonly target: SipAddress;
   readonly isInvite: boolean;
   protected current: State | 'terminated';
   /** The retransmission interval now (T1 doubling, capped or not by T2 as each machine says). */
@@ -27,7 +27,7 @@ export abstract class TransactionBase<State extends string> {
   protected constructor(
     key: string,
     request: SipRequest,
-    target: TransportAddress,
+    target: SipAddress,
     context: TransactionContext,
     initial: (isInvite: boolean) => State,
   ) {
