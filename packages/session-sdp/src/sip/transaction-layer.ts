@@ -20,6 +20,7 @@ import {
   type InboundDatagram,
   type SipAddress,
   type SipTransport,
+  type SipTransportName,
 } from './transport.js';
 import { BRANCH_MAGIC_COOKIE, branchOf, formatVia, parseVia, responseTarget, stampReceived } from './via.js';
 
@@ -159,6 +160,15 @@ export class SipTransactionLayer {
    */
   setAdmissionPolicy(policy: TransactionAdmissionPolicy): void {
     this.#admission = policy;
+  }
+
+  /**
+   * Where this layer is reached over `transport` (what a Via or Record-Route names for it): {@link local} for UDP,
+   * the listener's address for TCP or TLS; undefined when the layer's transport has no such listener.
+   */
+  localFor(transport: SipTransportName): TransportAddress | undefined {
+    if (this.#transport.localFor !== undefined) return this.#transport.localFor(transport);
+    return transport === 'UDP' ? this.#transport.local : undefined;
   }
 
   get timers(): SipTimerValues {
