@@ -149,7 +149,8 @@ describe('SIP over TCP and TLS against xpp-node start', () => {
         port: await freeUdpPort(),
         remote: { address: '127.0.0.1', port: accept },
         auth: { username: 'alice', password: 'wonderland' },
-        extraArgs: ['-t', 't1'],
+        // sipp's digest `uri` is the address it sends to (stunnel's here) unless told: the Request-URI's host (sipp adds `sip:`).
+        extraArgs: ['-t', 't1', '-auth_uri', 'localhost'],
       });
       ok(run);
       // The probe above and sipp's connection: each a TLS connection through stunnel.
