@@ -137,16 +137,18 @@ export class StreamSipTransport implements DatagramTransport {
     const address = options.address ?? '127.0.0.1';
     if (options.transport === 'TLS' && (options.tls?.cert === undefined || options.tls.key === undefined))
       throw new SessionError('TRANSPORT', 'a TLS transport needs a certificate and a key');
-    let transport: StreamSipTransport | undefined;
+    // The server's callbacks need the transport, which needs the bound server: filled in once listening.
+    const ref: { transport?: StreamSipTransport } = {};
     const server =
       options.transport === 'TLS'
         ? createTlsServer({ handshakeTimeout: limits.messageTimeoutMs, ...options.tls }, (socket) => {
-            if (transport === undefined) socket.destroy();
-            else transport.#attach(socket);
+            if (ref.transport === undefined) socket.destroy();
+            else ref.transport.#attach(socket);
           })
         : createNetServer();
     // Caps are checked on the raw socket, before a TLS handshake costs anything.
     server.on('connection', (socket: Socket) => {
+      const transport = ref.transport;
       if (transport === undefined) socket.destroy();
       else if (transport.#admit(socket) && options.transport === 'TCP') transport.#attach(socket);
     });
@@ -170,8 +172,8 @@ export class StreamSipTransport implements DatagramTransport {
     server.on('error', () => undefined);
     const bound = server.address();
     const port = typeof bound === 'object' && bound !== null ? bound.port : (options.port ?? 0);
-    transport = new StreamSipTransport(server, { address, port }, options, limits);
-    return transport;
+    ref.transport = new StreamSipTransport(server, { address, port }, options, limits);
+    return ref.transport;
   }
 
   /** Connections open now, inbound and outbound. */
