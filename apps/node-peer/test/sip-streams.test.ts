@@ -54,6 +54,13 @@ beforeAll(async () => {
     ]),
   );
   expect(added.code, added.stderr).toBe(0);
+  const bob = await runXppNode(
+    ['user', 'add', 'sip:bob@localhost', '--password', 'builder', '--data-dir', data].concat([
+      '--http-port',
+      String(http),
+    ]),
+  );
+  expect(bob.code, bob.stderr).toBe(0);
 }, 60_000);
 afterAll(() => node?.kill());
 
@@ -158,6 +165,34 @@ describe('SIP over TCP and TLS against xpp-node start', () => {
     } finally {
       stunnel.kill();
     }
+  });
+
+  it('a call from a sipp UAC over TCP to a callee registered over UDP: Record-Route names TCP, ACK and BYE follow it', async () => {
+    const calleePort = await freeUdpPort();
+    ok(
+      await runSipp('register.xml', {
+        service: 'bob',
+        port: calleePort,
+        remote: sip,
+        auth: { username: 'bob', password: 'builder' },
+      }),
+    );
+    const callee = runSipp('uas.xml', { service: 'bob', port: calleePort });
+    const caller = await runSipp('uac.xml', {
+      service: 'bob',
+      port: await freeUdpPort(),
+      remote: sip,
+      extraArgs: ['-t', 't1'],
+    });
+    ok(caller);
+    const uas = await callee;
+    ok(uas);
+    // The callee sees the caller's side of the proxy as a TCP hop (RFC 3261 §16.6 step 4); the caller's ACK and BYE
+    // came back through it over its connection.
+    expect(uas.logs).toMatch(
+      /record-route: Record-Route: <sip:127\.0\.0\.1:\d+;lr;transport=tcp;xpp-rr=[\w-]{22}>/,
+    );
+    expect(caller.logs).toContain('SIP/2.0/TCP');
   });
 
   it('malformed stream input is closed or answered as the RFCs say, counted, and other clients go on', async () => {
