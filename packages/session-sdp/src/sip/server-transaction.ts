@@ -67,7 +67,7 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
           if (this.isInvite && state === 'completed') {
             this.current = 'confirmed';
             this.timers.cancelAll();
-            this.timers.start('I', T4);
+            this.timers.start('I', this.reliable ? 0 : T4);
           }
           // In Accepted the layer passes the ACK (of our 2xx) to the TU (RFC 6026): nothing to do here.
         } else if (state === 'accepted') {
@@ -129,11 +129,11 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
     if (!this.send(bytes)) return;
     if (this.isInvite) {
       this.current = 'completed';
-      this.timers.start('G', T1);
+      if (!this.reliable) this.timers.start('G', T1);
       this.timers.start('H', 64 * T1);
     } else {
       this.current = 'completed';
-      this.timers.start('J', 64 * T1);
+      this.timers.start('J', this.reliable ? 0 : 64 * T1);
     }
   }
 }
