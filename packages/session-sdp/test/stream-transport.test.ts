@@ -319,3 +319,27 @@ describe('SIP over TCP and TLS (RFC 3261 §18)', () => {
     expect(plain.messages).toEqual([]);
   });
 });
+
+describe('closing a stream transport', () => {
+  it('ends sockets still in their TLS handshake too, at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sip-tls-'));
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'].concat(
+        ['-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+      ),
+      { stdio: 'ignore' },
+    );
+    const tls = await StreamSipTransport.listen({
+      transport: 'TLS',
+      tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) },
+    });
+    // A client that connects and never starts the handshake.
+    const idle = tcpClient(tls.local.port);
+    await until(() => tls.connections === 1);
+    const started = Date.now();
+    await tls.close();
+    await idle.closed;
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});

@@ -113,6 +113,8 @@ export class StreamSipTransport implements DatagramTransport {
   readonly #connections = new Map<string, Connection>();
   /** Inbound connections per remote IP address (raw sockets, counted before any TLS handshake). */
   readonly #perAddress = new Map<string, number>();
+  /** Every socket open, framed or still in its TLS handshake: {@link close} ends them all. */
+  readonly #sockets = new Set<Socket>();
   #open = 0;
   #receiver: DatagramReceiver = () => undefined;
   #closed = false;
@@ -208,7 +210,7 @@ export class StreamSipTransport implements DatagramTransport {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    for (const connection of this.#connections.values()) connection.socket.destroy();
+    for (const socket of this.#sockets) socket.destroy();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
@@ -229,7 +231,9 @@ export class StreamSipTransport implements DatagramTransport {
     }
     this.#open++;
     this.#perAddress.set(address, perAddress + 1);
+    this.#sockets.add(socket);
     socket.once('close', () => {
+      this.#sockets.delete(socket);
       this.#open--;
       const left = (this.#perAddress.get(address) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(address);
@@ -260,7 +264,11 @@ export class StreamSipTransport implements DatagramTransport {
         : netConnect({ host: to.address, port: to.port });
     this.stats.opened++;
     this.#open++;
-    socket.once('close', () => this.#open--);
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#open--;
+    });
     return this.#track(socket, { address: to.address, port: to.port, transport: this.transport });
   }
 
@@ -329,11 +337,12 @@ export class StreamSipTransport implements DatagramTransport {
     const request = decoded.ok ? decoded.message : decoded.answerable;
     if (request === undefined || request.kind !== 'request' || request.method === 'ACK') return;
     const reason = status === 400 ? 'Bad Request - Content-Length required on a stream' : undefined;
-    this.#write(
-      connection,
-      serializeSip(createResponse(request, status, reason === undefined ? {} : { reason })),
-    );
-    this.stats.answered++;
+    try {
+      const response = createResponse(request, status, reason === undefined ? {} : { reason });
+      if (this.#write(connection, serializeSip(response))) this.stats.answered++;
+    } catch {
+      // Headers that parse but cannot be echoed: the connection closes unanswered.
+    }
   }
 
   /** Queues `octets`; false when the connection is closing or its backlog would pass the limit (then closed). */
