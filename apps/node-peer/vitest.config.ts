@@ -11,6 +11,7 @@ export default packageConfig(
       'test/sipp-interop.test.ts', // interop with sipp
       'test/interop-defaults.test.ts', // xpp-node processes on defaults, with sipp
       'test/overload.test.ts', // floods of thousands of requests
+      'test/sip-streams.test.ts', // an xpp-node process over TCP and TLS, with sipp and stunnel4
     ],
   },
 );

@@ -22,7 +22,14 @@ export const configSchema = z
      * the node's figures are not published wherever its SIP side is (admin stays local-only whatever this says).
      */
     httpHost: z.union([z.ipv4(), z.ipv6()]).default('127.0.0.1'),
+    /** SIP over UDP and over TCP, both on this port (RFC 3261 §18). */
     sipPort: port.default(5060),
+    /** SIP over TLS, when `tlsCert` and `tlsKey` are given. */
+    tlsPort: port.default(5061),
+    /** PEM certificate chain of SIP over TLS; with `tlsKey`, turns TLS on (`--tls-cert`). */
+    tlsCert: z.string().min(1).optional(),
+    /** PEM private key of SIP over TLS (`--tls-key`). */
+    tlsKey: z.string().min(1).optional(),
     xppPort: port.default(5070),
     httpPort: port.default(9464),
     /** Keys and local state. */
@@ -99,8 +106,27 @@ export const configSchema = z
         { message: 'reserved must not exceed total', path: ['reserved'] },
       )
       .optional(),
+    /**
+     * Bounds of SIP over TCP and TLS (defaults: @xpp/session-sdp DEFAULT_STREAM_LIMITS;
+     * docs/decisions/session-sdp-stream-transports.md). Config file only.
+     */
+    sipStreamLimits: z
+      .object({
+        maxConnections: z.number().int().min(1).optional(),
+        maxConnectionsPerAddress: z.number().int().min(1).optional(),
+        idleTimeoutMs: z.number().int().min(1_000).optional(),
+        messageTimeoutMs: z.number().int().min(100).optional(),
+        maxHeaderOctets: z.number().int().min(1_024).optional(),
+        maxBodyOctets: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), {
+    message: 'tlsCert and tlsKey go together',
+    path: ['tlsKey'],
+  });
 
 export type NodeConfig = z.infer<typeof configSchema>;
 export type NodeConfigInput = z.input<typeof configSchema>;
@@ -117,6 +143,9 @@ export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
   XPP_NODE_HOST: 'host',
   XPP_NODE_SIP_PORT: 'sipPort',
   XPP_NODE_XPP_PORT: 'xppPort',
+  XPP_NODE_TLS_PORT: 'tlsPort',
+  XPP_NODE_TLS_CERT: 'tlsCert',
+  XPP_NODE_TLS_KEY: 'tlsKey',
   XPP_NODE_HTTP_PORT: 'httpPort',
   XPP_NODE_HTTP_HOST: 'httpHost',
   XPP_NODE_DATA_DIR: 'dataDir',
@@ -131,7 +160,7 @@ export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
   XPP_NODE_FOREIGN_CALLS: 'foreignCalls',
 };
 
-const NUMERIC: ReadonlySet<string> = new Set(['sipPort', 'xppPort', 'httpPort', 'dimensions']);
+const NUMERIC: ReadonlySet<string> = new Set(['sipPort', 'tlsPort', 'xppPort', 'httpPort', 'dimensions']);
 
 function coerce(key: string, raw: string): unknown {
   // `sha-256,md5` on the command line or in the environment; a config file gives the JSON array itself.

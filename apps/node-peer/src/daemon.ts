@@ -18,6 +18,7 @@ import { createLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
 import { registerAsCandidate } from './sip/candidate.js';
 import { SipFront } from './sip/front.js';
+import { openSipTransports, sipStreamStatus, type NodeSipTransports } from './sip/transports.js';
 import { nodeStatus, observeOverlay, syncMetrics, type NodeStatus } from './status.js';
 import { SqliteRecordStore } from './store/sqlite-record-store.js';
 
@@ -36,8 +37,18 @@ export interface NodeHandle {
   readonly metrics: NodeMetrics;
   readonly logger: Logger;
   readonly keys: NodeKeys;
-  /** Bound ports (the configured ones, or what the system chose for 0). */
-  readonly ports: { readonly sip: number; readonly xpp: number; readonly http: number };
+  /** The SIP sockets: UDP and TCP on the SIP port, TLS when configured (their counters). */
+  readonly sipTransports: NodeSipTransports;
+  /**
+   * Bound ports (the configured ones, or what the system chose for 0). `sip` serves UDP and TCP; `sipTls` is there
+   * when TLS is configured.
+   */
+  readonly ports: {
+    readonly sip: number;
+    readonly sipTls?: number;
+    readonly xpp: number;
+    readonly http: number;
+  };
   /** Settles once this node is a peer: at once for a first peer, when invited for a candidate. */
   readonly ready: Promise<void>;
   status(): NodeStatus;
@@ -111,12 +122,13 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       : { transactionLimits: definedOnly(config.sipTransactionLimits) }),
     logger: logger.child({ part: 'sip' }),
   });
+  // UDP and TCP on the SIP port, TLS when configured (README "Ports"); the node owns them from here on.
+  const sipTransports = await openSipTransports(config);
   let node: OverlayNode;
   try {
     node = await OverlayNode.create({
       host: config.host,
-      sipPort: config.sipPort,
-      xppPort: config.xppPort,
+      transports: { sip: sipTransports.set, xpp: sipTransports.xpp },
       dimensions: config.dimensions,
       peerId: keys.peerId,
       clock: systemClock,
@@ -125,6 +137,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       ...front.hooks,
     });
   } catch (error) {
+    await Promise.all([sipTransports.set.close(), sipTransports.xpp.close()]);
     store?.close();
     throw error;
   }
@@ -193,8 +206,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       port: config.httpPort,
       metrics,
       isServing: () => closing === undefined && node.state === 'peer',
-      status: () => nodeStatus(node, front, config),
-      beforeScrape: () => syncMetrics(metrics, node, front),
+      status: () => nodeStatus(node, front, config, sipStreamStatus(sipTransports)),
+      beforeScrape: () => syncMetrics(metrics, node, front, sipStreamStatus(sipTransports)),
       admin: {
         guard: new AdminRequestGuard(keys.adminPublicKey),
         addCredential: async (value) => {
@@ -212,7 +225,12 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     store?.close();
     throw error;
   }
-  const ports = { sip: node.ua.local.port, xpp: node.endpoint.address.port, http: http.port };
+  const ports = {
+    sip: node.ua.local.port,
+    ...(sipTransports.tls === undefined ? {} : { sipTls: sipTransports.tls.local.port }),
+    xpp: node.endpoint.address.port,
+    http: http.port,
+  };
   logger.info(
     { peerId: node.id, domain: config.domain, host: config.host, httpHost: config.httpHost, ports },
     'node started',
@@ -225,9 +243,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     metrics,
     logger,
     keys,
+    sipTransports,
     ports,
     ready,
-    status: () => nodeStatus(node, front, config),
+    status: () => nodeStatus(node, front, config, sipStreamStatus(sipTransports)),
     addCredential: (value) => keeper.add(node, value),
     leave: () => stop(true),
     close: () => stop(false),

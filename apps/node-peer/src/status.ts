@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 import type { NodeConfig } from './config.js';
 import type { NodeMetrics } from './metrics.js';
 import type { SipFront } from './sip/front.js';
+import type { SipStreamStatus } from './sip/transports.js';
 
 /** What `/status` answers and `xpp-node status` prints. */
 export interface NodeStatus {
@@ -21,6 +22,8 @@ export interface NodeStatus {
   readonly sessions: number;
   /** The SIP front's own figures (clients, bindings, requests). */
   readonly front: SipFront['stats'];
+  /** SIP over TCP (and TLS): connections, refusals and closes by reason (docs/decisions/session-sdp-stream-transports.md). */
+  readonly sipStreams?: SipStreamStatus;
   readonly operations: Readonly<Record<string, number>>;
 }
 
@@ -28,6 +31,7 @@ export function nodeStatus(
   node: OverlayNode,
   front: SipFront,
   config: Pick<NodeConfig, 'domain'>,
+  streams?: SipStreamStatus,
 ): NodeStatus {
   const stats = node.stats;
   return {
@@ -45,12 +49,18 @@ export function nodeStatus(
     storeOctets: node.store.stats.octets,
     sessions: node.endpoint.stats.sessions,
     front: front.stats,
+    ...(streams === undefined ? {} : { sipStreams: streams }),
     operations: stats.operations,
   };
 }
 
 /** Copies the node's and the front's figures into the Prometheus series (before each scrape). */
-export function syncMetrics(metrics: NodeMetrics, node: OverlayNode, front: SipFront): void {
+export function syncMetrics(
+  metrics: NodeMetrics,
+  node: OverlayNode,
+  front: SipFront,
+  streams?: SipStreamStatus,
+): void {
   const stats = node.stats;
   metrics.peer.set(node.state === 'peer' ? 1 : 0);
   metrics.sessions.set(node.endpoint.stats.sessions);
@@ -85,6 +95,17 @@ export function syncMetrics(metrics: NodeMetrics, node: OverlayNode, front: SipF
   metrics.advance(metrics.proxied, {}, sip.proxied);
   for (const [reason, total] of Object.entries(sip.rejected))
     metrics.advance(metrics.sipRejected, { reason }, total);
+  // Stream connections refused at the caps, and closed for breaking a limit: `tcp-refused-address`, `tls-closed-timeout`…
+  for (const [name, t] of [
+    ['tcp', streams?.tcp],
+    ['tls', streams?.tls],
+  ] as const) {
+    if (t === undefined) continue;
+    for (const [reason, total] of Object.entries(t.refused))
+      metrics.advance(metrics.sipRejected, { reason: `${name}-refused-${reason}` }, total);
+    for (const reason of ['timeout', 'framing', 'tooLarge', 'backlog'] as const)
+      metrics.advance(metrics.sipRejected, { reason: `${name}-closed-${reason}` }, t.closed[reason]);
+  }
 }
 
 /** Counts and logs the overlay's events: neighbours coming and going, zone changes, takeovers, leaves. */

@@ -23,6 +23,7 @@ describe('configuration', () => {
       host: '127.0.0.1',
       httpHost: '127.0.0.1',
       sipPort: 5060,
+      tlsPort: 5061,
       xppPort: 5070,
       httpPort: 9464,
       dataDir: './.xpp-node',
@@ -37,6 +38,15 @@ describe('configuration', () => {
     expect(() => resolveConfig([envLayer({ XPP_NODE_STORE: 'tape' })])).toThrow(/store/);
     expect(commandConfig({ memory: true }, {}).store).toBe('memory');
     expect(commandConfig({}, {}).store).toBe('disk');
+  });
+
+  it('TLS needs both a certificate and a key', () => {
+    expect(() => resolveConfig([{ source: 'command line', values: { tlsCert: 'cert.pem' } }])).toThrow(
+      /tlsKey: tlsCert and tlsKey go together/,
+    );
+    expect(
+      resolveConfig([{ source: 'f', values: { tlsCert: 'c.pem', tlsKey: 'k.pem', tlsPort: 0 } }]),
+    ).toMatchObject({ tlsCert: 'c.pem', tlsKey: 'k.pem', tlsPort: 0 });
   });
 
   it('layers file < environment < flags', () => {

@@ -59,10 +59,31 @@ export {
   serializeSip,
   createResponse,
 } from './sip/codec.js';
-export { type SipTransport, type DatagramReceiver } from './sip/transport.js';
+export {
+  type SipTransport,
+  type DatagramReceiver,
+  type SipAddress,
+  type SipTransportName,
+  isStreamTransport,
+} from './sip/transport.js';
 // Datagrams that are not SIP, answered or diverted on the SIP socket (SipTransactionLayer.addDatagramFilter).
 export type { DatagramFilter, InboundDatagram } from './sip/transport.js';
 export { UdpSipTransport, type UdpSipTransportOptions } from './sip/udp-transport.js';
+export {
+  SipStreamFramer,
+  type SipStreamFrame,
+  type SipStreamFramerLimits,
+  DEFAULT_STREAM_MAX_HEADER_OCTETS,
+  DEFAULT_STREAM_MAX_BODY_OCTETS,
+} from './sip/stream-framer.js';
+export {
+  StreamSipTransport,
+  type StreamSipTransportOptions,
+  type StreamTransportStats,
+  type StreamLimits,
+  DEFAULT_STREAM_LIMITS,
+} from './sip/stream-transport.js';
+export { SipTransportSet } from './sip/transport-set.js';
 export { DEFAULT_SIP_TIMERS, type SipTimerValues, type SipTimerName } from './sip/timer-set.js';
 export type {
   ClientTransactionUser,

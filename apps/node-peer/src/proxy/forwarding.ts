@@ -8,6 +8,7 @@ import {
   parseSipUri,
   parseVia,
   SipHeaders,
+  type SipAddress,
   type SipRequest,
   type TransportAddress,
 } from '@xpp/session-sdp';
@@ -37,10 +38,15 @@ export function maxForwardsOf(request: SipRequest): number {
 }
 
 /** The address a SIP URI with an IP host names (port 5060 by default), or undefined. */
-export function uriTarget(uri: string): TransportAddress | undefined {
+export function uriTarget(uri: string): SipAddress | undefined {
   const parsed = parseSipUri(uri);
   if (parsed === undefined || isIP(parsed.host) === 0) return undefined;
-  return { address: parsed.host, port: parsed.port ?? 5060 };
+  // RFC 3263 §4.1 for a numeric host: `transport=` picks it, `sips:` means TLS (port 5061 by default).
+  const param = parsed.params.get('transport');
+  const named = typeof param === 'string' ? param.toUpperCase() : undefined;
+  const transport = parsed.scheme === 'sips' ? 'TLS' : named === 'TCP' || named === 'TLS' ? named : undefined;
+  const port = parsed.port ?? (transport === 'TLS' ? 5061 : 5060);
+  return transport === undefined ? { address: parsed.host, port } : { address: parsed.host, port, transport };
 }
 
 /** True when the URI of a Route / Record-Route value points at `self` (same IP and port). */

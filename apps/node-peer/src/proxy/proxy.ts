@@ -10,6 +10,7 @@ import {
   type ServerTransaction,
   type SipRequest,
   type SipResponse,
+  type SipAddress,
   type TransportAddress,
 } from '@xpp/session-sdp';
 import type { FlowTable } from '../registrar/flows.js';
@@ -19,6 +20,7 @@ import {
   cancelFor,
   forwardedRequest,
   maxForwardsOf,
+  routesTo,
   transactionKeyOf,
   uriTarget,
   withoutFirst,
@@ -75,7 +77,7 @@ interface PendingInvite {
 
 interface Route {
   readonly uri: string;
-  readonly target: TransportAddress;
+  readonly target: SipAddress;
   /** The flow peer the target was read from (its cached PEER record is dropped when it does not answer). */
   readonly flowPeer?: string;
 }
@@ -108,6 +110,19 @@ export class SipProxy {
   }
 
   /**
+   * Our Record-Route for a forwarded INVITE. It names the transport of the side that is a stream: the caller's when
+   * its request came over TCP/TLS, else the callee's target's (one entry serves both sides; two stream clients of
+   * different transports through one peer would need RFC 5658 double Record-Route, not done: see
+   * docs/decisions/session-sdp-stream-transports.md). TLS names the TLS listener's port.
+   */
+  #recordRoute(request: SipRequest, transaction: ServerTransaction | undefined, route: Route): string {
+    const inbound = transaction?.target.transport;
+    const facing = inbound === 'TCP' || inbound === 'TLS' ? inbound : route.target.transport;
+    if (facing !== 'TCP' && facing !== 'TLS') return this.#recordRoutes.value(request, this.#self);
+    return this.#recordRoutes.value(request, this.#o.layer.localFor(facing) ?? this.#self, facing);
+  }
+
+  /**
    * Takes a request that is not a REGISTER and not the overlay's; every one is answered or forwarded, and forwarded
    * only as the policy allows (docs/decisions/node-peer-proxy.md, "Policy"): in-dialog requests behind our own
    * Record-Route, requests for users of the domain (through the location service), requests for a flow this peer
@@ -128,7 +143,11 @@ export class SipProxy {
       return;
     }
     // A Route set must start with us (RFC 3261 §16.4): a preloaded one that does not is someone else's path.
-    if (!routeNamesUs(topRoute, this.#o.domain, this.#self)) {
+    const tls = this.#o.layer.localFor('TLS');
+    if (
+      !routeNamesUs(topRoute, this.#o.domain, this.#self) &&
+      !(tls !== undefined && routesTo(topRoute, tls))
+    ) {
       this.#reject(request, transaction, 403, 'relay-refused');
       return;
     }
@@ -295,7 +314,7 @@ export class SipProxy {
     const forwarded = forwardedRequest(request, {
       uri: route.uri,
       via: layer.newVia(),
-      ...(request.method === 'INVITE' ? { recordRoute: this.#recordRoutes.value(request, this.#self) } : {}),
+      ...(request.method === 'INVITE' ? { recordRoute: this.#recordRoute(request, transaction, route) } : {}),
     });
     if (transaction === undefined) {
       // The ACK of a 2xx is end to end: no transaction, sent on as it is (§16.11).

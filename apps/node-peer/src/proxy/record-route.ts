@@ -25,10 +25,15 @@ export class RecordRouteSigner {
     this.#key = createSecretKey(key);
   }
 
-  /** `<sip:ip:port;lr;xpp-rr=token>` for `request` at `self` (RFC 3261 §16.6 step 4, loose routing). */
-  value(request: SipRequest, self: TransportAddress): string {
+  /**
+   * `<sip:ip:port;lr;xpp-rr=token>` for `request` at `self` (RFC 3261 §16.6 step 4, loose routing), with
+   * `;transport=tcp|tls` when the client side of the dialog reaches this node over a stream (RFC 3261 §16.6: the URI
+   * must reach this proxy the way the UA will send).
+   */
+  value(request: SipRequest, self: TransportAddress, transport?: 'TCP' | 'TLS'): string {
     const token = this.#token(request.headers.get('call-id') ?? '', fromTag(request) ?? '');
-    return recordRouteValue(self, `;${RECORD_ROUTE_PARAM}=${token.toString('base64url')}`);
+    const via = transport === undefined ? '' : `;transport=${transport.toLowerCase()}`;
+    return recordRouteValue(self, `${via};${RECORD_ROUTE_PARAM}=${token.toString('base64url')}`);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { TransportAddress } from '../sdp/description.js';
+import type { SipAddress } from './transport.js';
 import { serializeSip } from './codec.js';
 import { SipHeaders } from './headers.js';
 import type { SipRequest, SipResponse } from './message.js';
@@ -27,7 +27,7 @@ export class ClientTransaction extends TransactionBase<Exclude<ClientTransaction
   constructor(
     key: string,
     request: SipRequest,
-    target: TransportAddress,
+    target: SipAddress,
     context: TransactionContext,
     user: ClientTransactionUser,
   ) {
@@ -43,7 +43,7 @@ export class ClientTransaction extends TransactionBase<Exclude<ClientTransaction
     switch (event.type) {
       case 'start':
         if (this.send(this.#bytes)) {
-          this.timers.start(this.isInvite ? 'A' : 'E', T1);
+          if (!this.reliable) this.timers.start(this.isInvite ? 'A' : 'E', T1);
           this.timers.start(this.isInvite ? 'B' : 'F', 64 * T1);
         }
         return;
@@ -99,9 +99,9 @@ export class ClientTransaction extends TransactionBase<Exclude<ClientTransaction
     if (this.isInvite) {
       this.#ack = serializeSip(ackForFailure(this.request, response));
       this.send(this.#ack);
-      this.timers.start('D', Math.max(32_000, 64 * this.context.timers.T1));
+      this.timers.start('D', this.reliable ? 0 : Math.max(32_000, 64 * this.context.timers.T1));
     } else {
-      this.timers.start('K', T4);
+      this.timers.start('K', this.reliable ? 0 : T4);
     }
     this.#user.response(response);
   }

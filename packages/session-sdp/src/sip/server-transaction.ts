@@ -1,5 +1,5 @@
 import type { SessionError } from '../errors.js';
-import type { TransportAddress } from '../sdp/description.js';
+import type { SipAddress } from './transport.js';
 import { serializeSip } from './codec.js';
 import type { SipRequest, SipResponse } from './message.js';
 import { TransactionBase, type TransactionCommonEvent } from './transaction-base.js';
@@ -33,7 +33,7 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
   constructor(
     key: string,
     request: SipRequest,
-    target: TransportAddress,
+    target: SipAddress,
     context: TransactionContext,
     observer: ServerTransactionObserver = {},
   ) {
@@ -67,7 +67,7 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
           if (this.isInvite && state === 'completed') {
             this.current = 'confirmed';
             this.timers.cancelAll();
-            this.timers.start('I', T4);
+            this.timers.start('I', this.reliable ? 0 : T4);
           }
           // In Accepted the layer passes the ACK (of our 2xx) to the TU (RFC 6026): nothing to do here.
         } else if (state === 'accepted') {
@@ -129,11 +129,11 @@ export class ServerTransaction extends TransactionBase<Exclude<ServerTransaction
     if (!this.send(bytes)) return;
     if (this.isInvite) {
       this.current = 'completed';
-      this.timers.start('G', T1);
+      if (!this.reliable) this.timers.start('G', T1);
       this.timers.start('H', 64 * T1);
     } else {
       this.current = 'completed';
-      this.timers.start('J', 64 * T1);
+      this.timers.start('J', this.reliable ? 0 : 64 * T1);
     }
   }
 }

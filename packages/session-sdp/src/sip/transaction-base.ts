@@ -1,5 +1,5 @@
 import type { SessionError } from '../errors.js';
-import type { TransportAddress } from '../sdp/description.js';
+import { isStreamTransport, type SipAddress } from './transport.js';
 import type { SipRequest } from './message.js';
 import { TimerSet, type SipTimerName } from './timer-set.js';
 import type { TransactionContext } from './transaction-context.js';
@@ -16,8 +16,13 @@ export type TransactionCommonEvent =
 export abstract class TransactionBase<State extends string> {
   readonly key: string;
   readonly request: SipRequest;
-  readonly target: TransportAddress;
+  readonly target: SipAddress;
   readonly isInvite: boolean;
+  /**
+   * Whether the target is reached over a stream (TCP, TLS): RFC 3261 §17 then sends no retransmissions (Timers A, E,
+   * G) and waits no time for them (Timers D, I, J, K are zero).
+   */
+  protected readonly reliable: boolean;
   protected current: State | 'terminated';
   /** The retransmission interval now (T1 doubling, capped or not by T2 as each machine says). */
   protected interval: number;
@@ -27,7 +32,7 @@ export abstract class TransactionBase<State extends string> {
   protected constructor(
     key: string,
     request: SipRequest,
-    target: TransportAddress,
+    target: SipAddress,
     context: TransactionContext,
     initial: (isInvite: boolean) => State,
   ) {
@@ -35,6 +40,7 @@ export abstract class TransactionBase<State extends string> {
     this.request = request;
     this.target = target;
     this.isInvite = request.method === 'INVITE';
+    this.reliable = isStreamTransport(target);
     this.current = initial(this.isInvite);
     this.interval = context.timers.T1;
     this.context = context;

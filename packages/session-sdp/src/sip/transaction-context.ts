@@ -1,6 +1,6 @@
 import type { Clock } from '@xpp/reliability';
 import type { SessionError } from '../errors.js';
-import type { TransportAddress } from '../sdp/description.js';
+import type { SipAddress } from './transport.js';
 import type { SipResponse } from './message.js';
 import type { SipTimerValues } from './timer-set.js';
 
@@ -9,7 +9,7 @@ export interface TransactionContext {
   readonly clock: Clock;
   readonly timers: SipTimerValues;
   /** Sends bytes; returns the error instead of throwing so a state machine can take it as an event. */
-  send(datagram: Uint8Array, to: TransportAddress): SessionError | undefined;
+  send(datagram: Uint8Array, to: SipAddress): SessionError | undefined;
   /** Called once when the transaction reaches Terminated. */
   terminated(key: string): void;
 }

@@ -14,7 +14,14 @@ import type { SipRequest, SipResponse } from './message.js';
 import { ServerTransaction } from './server-transaction.js';
 import { DEFAULT_SIP_TIMERS, type SipTimerValues } from './timer-set.js';
 import type { ClientTransactionUser, TransactionContext } from './transaction-context.js';
-import type { DatagramFilter, InboundDatagram, SipTransport } from './transport.js';
+import {
+  isStreamTransport,
+  type DatagramFilter,
+  type InboundDatagram,
+  type SipAddress,
+  type SipTransport,
+  type SipTransportName,
+} from './transport.js';
 import { BRANCH_MAGIC_COOKIE, branchOf, formatVia, parseVia, responseTarget, stampReceived } from './via.js';
 
 /**
@@ -69,10 +76,10 @@ export interface SipTransactionLayerOptions extends SipCodecLimits {
   readonly onRequest: (
     request: SipRequest,
     transaction: ServerTransaction | undefined,
-    source: TransportAddress,
+    source: SipAddress,
   ) => void;
   /** A response that matched no client transaction (a 2xx retransmission after the INVITE transaction ended). */
-  readonly onStrayResponse?: (response: SipResponse, source: TransportAddress) => void;
+  readonly onStrayResponse?: (response: SipResponse, source: SipAddress) => void;
 }
 
 /**
@@ -155,6 +162,15 @@ export class SipTransactionLayer {
     this.#admission = policy;
   }
 
+  /**
+   * Where this layer is reached over `transport` (what a Via or Record-Route names for it): {@link local} for UDP,
+   * the listener's address for TCP or TLS; undefined when the layer's transport has no such listener.
+   */
+  localFor(transport: SipTransportName): TransportAddress | undefined {
+    if (this.#transport.localFor !== undefined) return this.#transport.localFor(transport);
+    return transport === 'UDP' ? this.#transport.local : undefined;
+  }
+
   get timers(): SipTimerValues {
     return this.#context.timers;
   }
@@ -204,7 +220,7 @@ export class SipTransactionLayer {
    * Starts a client transaction for `request` (its top Via must carry a branch; ACK of a 2xx is sent with
    * {@link sendStateless} instead). Throws `TOO_LARGE` when the table is full, `CLOSED` after {@link close}.
    */
-  sendRequest(request: SipRequest, target: TransportAddress, user: ClientTransactionUser): ClientTransaction {
+  sendRequest(request: SipRequest, target: SipAddress, user: ClientTransactionUser): ClientTransaction {
     if (this.#closed) throw new SessionError('CLOSED', 'SIP transaction layer is closed');
     if (this.size >= this.#maxTransactions) {
       throw new SessionError('TOO_LARGE', `more than ${this.#maxTransactions} SIP transactions`);
@@ -218,20 +234,41 @@ export class SipTransactionLayer {
       );
     }
     const key = `${branch}|${request.method}`;
-    const transaction = new ClientTransaction(key, request, target, this.#context, user);
+    const sent = this.#viaForTransport(request, target);
+    const transaction = new ClientTransaction(key, sent, target, this.#context, user);
     this.#clients.set(key, transaction);
     transaction.transition({ type: 'start' });
     return transaction;
   }
 
   /** Sends a message outside any transaction (the ACK of a 2xx, a 2xx retransmission). */
-  sendStateless(message: SipRequest | SipResponse, target: TransportAddress): void {
-    const error = this.#send(serializeSip(message), target);
+  sendStateless(message: SipRequest | SipResponse, target: SipAddress): void {
+    const sent = message.kind === 'request' ? this.#viaForTransport(message, target) : message;
+    const error = this.#send(serializeSip(sent), target);
     if (error !== undefined) throw error;
   }
 
-  /** Feeds one datagram from the transport: to the datagram filters, then to SIP. Never throws. */
-  receive(datagram: Uint8Array, source: TransportAddress): void {
+  /**
+   * RFC 3261 §18.1.1: the transport fills in the transport and sent-by of the top Via. A request this layer's Via
+   * tops (any caller's `newVia()`, UDP at {@link local}) that goes out over TCP or TLS gets that protocol and the
+   * address of that listener, so the responses come back to it. A Via of someone else is left alone.
+   */
+  #viaForTransport(request: SipRequest, target: SipAddress): SipRequest {
+    const transport = target.transport ?? 'UDP';
+    if (transport === 'UDP') return request;
+    const via = parseVia(request.headers.get('via') ?? '');
+    const local = this.#transport.local;
+    if (via?.protocol !== 'SIP/2.0/UDP' || via.host !== local.address || via.port !== local.port)
+      return request;
+    const sentBy = this.#transport.localFor?.(transport) ?? local;
+    const headers = request.headers
+      .clone()
+      .setFirst('Via', formatVia({ ...via, protocol: `SIP/2.0/${transport}`, port: sentBy.port }));
+    return { ...request, headers };
+  }
+
+  /** Feeds one datagram (or one message framed from a stream) from the transport: filters, then SIP. Never throws. */
+  receive(datagram: Uint8Array, source: SipAddress): void {
     if (this.#closed) return;
     if (this.#filters.length > 0 && this.#divert(datagram, source)) {
       this.stats.diverted++;
@@ -254,7 +291,7 @@ export class SipTransactionLayer {
   }
 
   /** Whether a datagram filter consumed the datagram. */
-  #divert(data: Uint8Array, source: TransportAddress): boolean {
+  #divert(data: Uint8Array, source: SipAddress): boolean {
     const transport = this.#transport;
     const datagram: InboundDatagram = { data, source, reply: (answer) => transport.send(answer, source) };
     for (const filter of this.#filters) {
@@ -267,7 +304,7 @@ export class SipTransactionLayer {
     return false;
   }
 
-  #receiveResponse(response: SipResponse, source: TransportAddress): void {
+  #receiveResponse(response: SipResponse, source: SipAddress): void {
     const via = parseVia(response.headers.get('via') ?? '');
     const branch = via === undefined ? undefined : branchOf(via);
     const method = parseCSeq(response.headers.get('cseq'))?.method;
@@ -280,7 +317,7 @@ export class SipTransactionLayer {
     this.#guard(() => this.#options.onStrayResponse?.(response, source));
   }
 
-  #receiveRequest(received: SipRequest, source: TransportAddress): void {
+  #receiveRequest(received: SipRequest, source: SipAddress): void {
     const topVia = parseVia(received.headers.get('via') ?? '');
     const branch = topVia === undefined ? undefined : branchOf(topVia);
     if (topVia === undefined || branch === undefined) {
@@ -317,7 +354,7 @@ export class SipTransactionLayer {
       return;
     }
     const errorsBefore = this.stats.handlerErrors;
-    const transaction = new ServerTransaction(key, request, responseTarget(stamped), this.#context);
+    const transaction = new ServerTransaction(key, request, replyTarget(stamped, source), this.#context);
     this.#servers.set(key, transaction);
     this.#tickets.set(key, admission.ticket);
     if (request.method === 'INVITE') transaction.respond(createResponse(request, 100));
@@ -336,7 +373,7 @@ export class SipTransactionLayer {
   }
 
   /** 503 with Retry-After, counted by reason: no transaction is kept for it. */
-  #refuse(request: SipRequest, source: TransportAddress, reason: OverloadReason, retryAfterS: number): void {
+  #refuse(request: SipRequest, source: SipAddress, reason: OverloadReason, retryAfterS: number): void {
     this.stats.overloadRejected++;
     this.stats.overloadByReason[reason]++;
     this.#answerStateless(request, source, 503, undefined, retryAfterS);
@@ -351,14 +388,14 @@ export class SipTransactionLayer {
 
   #answerStateless(
     request: SipRequest,
-    source: TransportAddress,
+    source: SipAddress,
     status: number,
     reason?: string,
     retryAfterS?: number,
   ): void {
     const via = parseVia(request.headers.get('via') ?? '');
     const stamped = via === undefined ? undefined : stampReceived(via, source);
-    const target = stamped === undefined ? source : responseTarget(stamped);
+    const target = stamped === undefined ? source : replyTarget(stamped, source);
     try {
       const response = createResponse(request, status, {
         ...(reason === undefined ? {} : { reason: reasonPhrase(reason) }),
@@ -373,7 +410,7 @@ export class SipTransactionLayer {
     }
   }
 
-  #send(datagram: Uint8Array, to: TransportAddress): SessionError | undefined {
+  #send(datagram: Uint8Array, to: SipAddress): SessionError | undefined {
     try {
       this.#transport.send(datagram, to);
       this.stats.sent++;
@@ -393,6 +430,14 @@ export class SipTransactionLayer {
     for (const ticket of this.#tickets.values()) ticket.release();
     this.#tickets.clear();
   }
+}
+
+/**
+ * Where the responses to a request go: over a stream, back on the connection it came on (RFC 3261 §18.2.2; the
+ * transport reopens one to that address if it closed); over UDP, the top Via's received/rport (RFC 3581).
+ */
+function replyTarget(via: Parameters<typeof responseTarget>[0], source: SipAddress): SipAddress {
+  return isStreamTransport(source) ? source : responseTarget(via);
 }
 
 /** Retry-After of the 503 for a full table, seconds (the policy's refusals carry their own). */

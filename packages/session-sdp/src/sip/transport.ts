@@ -1,7 +1,27 @@
 import type { TransportAddress } from '../sdp/description.js';
 
-/** Receives every datagram a transport reads, with its source. */
-export type DatagramReceiver = (datagram: Uint8Array, source: TransportAddress) => void;
+/** The transports SIP runs over here (RFC 3261 §18): UDP datagrams, or TCP and TLS streams. */
+export type SipTransportName = 'UDP' | 'TCP' | 'TLS';
+
+/**
+ * A SIP peer's address with the transport that reaches it. Without `transport` it is UDP (what every address was
+ * before streams). A stream source names the connection a message came on: a response to it goes back on that
+ * connection (RFC 3261 §18.2.2), and a request to it reuses it (a RFC 5626 flow).
+ */
+export interface SipAddress extends TransportAddress {
+  readonly transport?: SipTransportName;
+}
+
+/** Whether `address` is reached over a stream (TCP, TLS). */
+export function isStreamTransport(address: SipAddress): boolean {
+  return address.transport === 'TCP' || address.transport === 'TLS';
+}
+
+/**
+ * Receives every datagram a transport reads (for a stream, every message it framed), with its source. A stream
+ * source carries its `transport`.
+ */
+export type DatagramReceiver = (datagram: Uint8Array, source: SipAddress) => void;
 
 /**
  * The `send(datagram)` port the SIP layer writes through. {@link UdpSipTransport} is the real one; tests may
@@ -10,10 +30,18 @@ export type DatagramReceiver = (datagram: Uint8Array, source: TransportAddress) 
 export interface SipTransport {
   /** The address and port datagrams are sent from (what a Via and Contact advertise). */
   readonly local: TransportAddress;
-  /** Sends one datagram; throws `SessionError` `TRANSPORT` when closed. */
-  send(datagram: Uint8Array, to: TransportAddress): void;
+  /**
+   * Sends one datagram (or one whole message on a stream: `to.transport` picks it). Throws `SessionError`
+   * `TRANSPORT` when closed, or when `to` names a transport this one does not have.
+   */
+  send(datagram: Uint8Array, to: SipAddress): void;
   /** Sets who receives datagrams; one receiver at a time. */
   setReceiver(receiver: DatagramReceiver): void;
+  /**
+   * The address a Via sent-by names for messages sent over `transport` (a TLS listener has its own port); undefined
+   * when this transport does not have it. Absent: UDP only, at {@link local}.
+   */
+  localFor?(transport: SipTransportName): TransportAddress | undefined;
 }
 
 /**
