@@ -43,12 +43,12 @@ function meter(total: number, extra: () => object = () => ({})) {
 const total = Number(process.argv[3] ?? 64 * 1024 * 1024);
 
 /** Binds, tells the runner its port, learns the runner's and connects a channel to it (ltag 2 to ltag 1). */
-async function xppChannel() {
+async function xppChannel(piggybackAcks = false) {
   const socket = await bindUdp();
   send({ port: socketAddress(socket).port });
   const { port } = await command();
   const remote = { address: '127.0.0.1', port: port as number };
-  return connectUdpChannel({ socket, remote, localId: 2, remoteId: 1 });
+  return connectUdpChannel({ socket, remote, localId: 2, remoteId: 1, piggybackAcks });
 }
 
 if (role === 'raw') {
@@ -95,8 +95,8 @@ if (role === 'raw') {
   const socket = createSocket('udp4');
   socket.on('message', (d, from) => socket.send(d, from.port, from.address));
   socket.bind(0, '127.0.0.1', () => send({ port: socket.address().port }));
-} else if (role === 'echo-xpp') {
-  const channel = await xppChannel();
+} else if (role === 'echo-xpp' || role === 'echo-xpp-piggyback') {
+  const channel = await xppChannel(role === 'echo-xpp-piggyback');
   new Operations(channel); // answers PING with its DATA
   await channel.open();
 } else {

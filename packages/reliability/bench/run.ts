@@ -12,6 +12,7 @@ import type { UdxConstructor } from './udx.js';
 const MB = 1e6;
 const TOTAL = Number(process.env['BENCH_MB'] ?? 64) * 1024 * 1024;
 const ROUND_TRIPS = Number(process.env['BENCH_RTT'] ?? 10_000);
+const ECHO_ROUNDS = Number(process.env['BENCH_ECHO_ROUNDS'] ?? 3);
 const DATAGRAM = 1200;
 const CHUNK = 64 * 1024;
 
@@ -170,8 +171,12 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-async function latency(roundTrip: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+async function latency(
+  roundTrip: () => Promise<unknown>,
+  measuring: () => void = () => {},
+): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < 500; i++) await roundTrip(); // warm-up: JIT, RTT estimate
+  measuring();
   const samples: number[] = [];
   for (let i = 0; i < ROUND_TRIPS; i++) {
     const t = performance.now();
@@ -202,8 +207,18 @@ async function udpEcho(): Promise<{ p50: number; p99: number }> {
   return result;
 }
 
-async function xppEcho(): Promise<{ p50: number; p99: number }> {
-  const echo = peer('echo-xpp');
+interface XppEchoResult {
+  p50: number;
+  p99: number;
+  /** Datagrams both ways per request/response (requests, responses and stand-alone ACKs), measured rounds only. */
+  datagrams: number;
+  /** Of those, stand-alone ACK datagrams both ways. */
+  acks: number;
+}
+
+/** PING request/response, one at a time; `piggybackAcks` on both channels or on neither. */
+async function xppEcho(piggybackAcks: boolean): Promise<XppEchoResult> {
+  const echo = peer(piggybackAcks ? 'echo-xpp-piggyback' : 'echo-xpp');
   const { port } = await echo.next<{ port: number }>();
   const socket = await bindUdp();
   echo.tell({ port: socketAddress(socket).port });
@@ -212,24 +227,95 @@ async function xppEcho(): Promise<{ p50: number; p99: number }> {
     remote: { address: '127.0.0.1', port },
     localId: 1,
     remoteId: 2,
+    piggybackAcks,
   });
   await channel.open();
   const operations = new Operations(channel);
   const data = [Option.DATA.option(new Uint8Array(100))];
   const deadline = process.env['BENCH_NO_DEADLINE'] ? { timeout: Number.POSITIVE_INFINITY } : {};
-  const result = await latency(() => operations.request(Operation.PING.type, data, deadline));
+  // The peer's ACKs arrive here (no loss on loopback), so this side's counters see both directions.
+  const count = (): number[] => {
+    const s = channel.stats;
+    return [s.datagramsSent + s.datagramsReceived, s.ackDatagramsSent];
+  };
+  let start = [0, 0];
+  const result = await latency(
+    () => operations.request(Operation.PING.type, data, deadline),
+    () => {
+      start = count();
+    },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 20)); // the last delayed ACK
+  const end = count();
+  const standalone = (end[0] as number) - (start[0] as number) - 2 * ROUND_TRIPS;
   channel.close();
   socket.close();
   echo.stop();
-  return result;
+  return {
+    ...result,
+    datagrams: ((end[0] as number) - (start[0] as number)) / ROUND_TRIPS,
+    acks: standalone / ROUND_TRIPS,
+  };
+}
+
+/**
+ * The echo with ACKs piggybacked and without, interleaved over `ECHO_ROUNDS` rounds in this run (the machine's
+ * load moves between rounds); the median round of each by p50.
+ */
+async function xppEchoBoth(): Promise<{ on: XppEchoResult; off: XppEchoResult; spread: string }> {
+  const on: XppEchoResult[] = [];
+  const off: XppEchoResult[] = [];
+  for (let i = 0; i < ECHO_ROUNDS; i++) {
+    off.push(await xppEcho(false));
+    on.push(await xppEcho(true));
+  }
+  const median = (rs: XppEchoResult[]): XppEchoResult =>
+    [...rs].sort((a, b) => a.p50 - b.p50)[Math.floor(rs.length / 2)] as XppEchoResult;
+  const range = (rs: XppEchoResult[]): string =>
+    `${round(Math.min(...rs.map((r) => r.p50)), 1)}–${round(Math.max(...rs.map((r) => r.p50)), 1)}`;
+  return { on: median(on), off: median(off), spread: `p50 range off ${range(off)} µs, on ${range(on)} µs` };
 }
 
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
+const echoRows = (
+  echo: Awaited<ReturnType<typeof xppEchoBoth>>,
+  udp: { p50: number; p99: number },
+): [string, string][] => [
+  ['raw UDP echo', `p50 ${round(udp.p50, 1)} µs, p99 ${round(udp.p99, 1)} µs`],
+  ...(
+    [
+      ['XPP PING, stand-alone ACKs', echo.off],
+      ['XPP PING, piggybacked ACKs', echo.on],
+    ] as const
+  ).map(([name, r]): [string, string] => [
+    name,
+    `p50 ${round(r.p50, 1)} µs, p99 ${round(r.p99, 1)} µs, ${round(r.datagrams)} datagrams per request ` +
+      `(${round(r.acks)} of them ACKs)`,
+  ]),
+  ['  (interleaved rounds)', `${ECHO_ROUNDS} each, ${echo.spread}`],
+];
+
 if (process.env['BENCH_ONLY'] === 'xpp') {
   const r = await xpp(undefined);
   console.log('xpp direct', round(mbps(r)), 'MB/s', r);
-  if (process.env['BENCH_RTT'] !== '0') console.log('xpp echo', await xppEcho());
+  if (process.env['BENCH_RTT'] !== '0') console.log('xpp echo', await xppEchoBoth());
+  process.exit(0);
+}
+if (process.env['BENCH_ONLY'] === 'echo') {
+  const udp = await udpEcho();
+  const echo = await xppEchoBoth();
+  for (const [name, value] of echoRows(echo, udp)) console.log(`${name.padEnd(28)} ${value}`);
+  console.log(
+    JSON.stringify({
+      p50Us: round(echo.on.p50, 1),
+      p50RatioUdp: round(echo.on.p50 / udp.p50),
+      p50UsStandaloneAcks: round(echo.off.p50, 1),
+      datagramsPerRequest: round(echo.on.datagrams),
+      datagramsPerRequestStandaloneAcks: round(echo.off.datagrams),
+      udpP50Us: round(udp.p50, 1),
+    }),
+  );
   process.exit(0);
 }
 const raw = await rawBlast();
@@ -239,7 +325,7 @@ const ours = await xpp(undefined);
 const relayed0 = await xpp(0);
 const relayed5 = await xpp(0.05);
 const echoRaw = await udpEcho();
-const echoXpp = await xppEcho();
+const echoXpp = await xppEchoBoth();
 
 const rows: [string, string][] = [
   [
@@ -258,8 +344,7 @@ const rows: [string, string][] = [
     'XPP, relay, 5% loss',
     `${round(mbps(relayed5))} MB/s, ${relayed5.retransmits} retransmits, ${relayed5.timeouts} timeouts`,
   ],
-  ['raw UDP echo', `p50 ${round(echoRaw.p50, 1)} µs, p99 ${round(echoRaw.p99, 1)} µs`],
-  ['XPP PING request/response', `p50 ${round(echoXpp.p50, 1)} µs, p99 ${round(echoXpp.p99, 1)} µs`],
+  ...echoRows(echoXpp, echoRaw),
 ];
 console.log(`bulk ${TOTAL / 1024 / 1024} MiB one way, ${ROUND_TRIPS} round trips, Node ${process.version}`);
 for (const [name, value] of rows) console.log(`${name.padEnd(28)} ${value}`);
@@ -270,13 +355,16 @@ console.log(
     ratioUdpCeiling: round(mbps(ours) / mbps(raw.sent)),
     ratioTcp: round(mbps(ours) / mbps(tcpReport)),
     ratioLoss5: round(mbps(relayed5) / mbps(relayed0)),
-    p50Us: round(echoXpp.p50, 1),
-    p50RatioUdp: round(echoXpp.p50 / echoRaw.p50),
+    p50Us: round(echoXpp.on.p50, 1),
+    p50RatioUdp: round(echoXpp.on.p50 / echoRaw.p50),
     ratioUdpReceived: round(mbps(ours) / mbps(raw.received)),
     udxMBps: round(mbps(udxReport)),
     udpSentMBps: round(mbps(raw.sent)),
     loss5MBps: round(mbps(relayed5)),
-    p99Us: round(echoXpp.p99, 1),
+    p99Us: round(echoXpp.on.p99, 1),
+    p50UsStandaloneAcks: round(echoXpp.off.p50, 1),
+    datagramsPerRequest: round(echoXpp.on.datagrams),
+    datagramsPerRequestStandaloneAcks: round(echoXpp.off.datagrams),
     udpP50Us: round(echoRaw.p50, 1),
   }),
 );

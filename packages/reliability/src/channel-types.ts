@@ -14,7 +14,7 @@ export type ChannelDropReason =
   | 'no-syn'
   /** A second SYN with another initial sequence number. */
   | 'unexpected-syn'
-  /** An ACK whose range payload is malformed (its header number is still used). */
+  /** Malformed ACK ranges (a bare ACK's header number still counts), or a malformed ACK trailer (data dropped). */
   | 'bad-ack'
   /** ACK ranges beyond the per-datagram work budget. */
   | 'ack-budget'
@@ -94,7 +94,14 @@ export interface ChannelOptions {
   readonly ackHistory?: number;
   readonly minProbeTimeout?: number;
   readonly ackDelay?: number;
+  /** Default 8; 2 with `piggybackAcks` (spec §5.2 profile v2: at once for the second unacknowledged fragment). */
   readonly ackEvery?: number;
+  /**
+   * Acknowledge on the fragments this side sends anyway (a response acknowledges its request; spec §5.2, profile
+   * v2), and read such fragments from the peer. Only for a peer that negotiated it (`a=xpp-ack:piggyback` in both
+   * SDP bodies): an older peer would take the fragment for a bare ACK and drop its payload. Default false.
+   */
+  readonly piggybackAcks?: boolean;
 }
 
 export interface SendOptions {
@@ -132,6 +139,8 @@ export interface ChannelStats {
   readonly probes: number;
   readonly timeouts: number;
   readonly ackDatagramsSent: number;
+  /** Data fragments that also carried acknowledgements (`piggybackAcks`), each a stand-alone ACK saved. */
+  readonly piggybackedAcks: number;
   readonly keepalivesSent: number;
   readonly messagesSent: number;
   readonly messagesReceived: number;

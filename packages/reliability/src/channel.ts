@@ -6,8 +6,11 @@ import {
   Flag,
   type Message,
   WireError,
+  ackTrailerSize,
+  decodeAckTrailer,
   decodeFragment,
   encodeAckRanges,
+  encodeAckTrailer,
   encodeMessage,
   messageSize,
 } from '@xpp/wire';
@@ -99,7 +102,7 @@ export class ReliableChannel {
         options: o,
         fragmenter: this.#fragmenter,
         allocate,
-        transmit: (datagram) => this.#transmit(datagram),
+        transmit: (datagram) => this.#transmitData(datagram),
         drop,
         synAcked: () => this.#checkOpen(),
         fail: (error) => this.close(error),
@@ -257,24 +260,41 @@ export class ReliableChannel {
       return;
     }
     this.#keepalive.heard();
-    const flags = fragment.flags;
+    let flags = fragment.flags;
+    let payload = fragment.payload;
     if ((flags & Flag.ACK) !== 0) {
-      if ((flags & Flag.KPA) === 0) this.#sender.onAck(fragment.seq, fragment.payload);
-      return;
+      if ((flags & Flag.KPA) !== 0) return;
+      if (!this.#o.piggybackAcks || (flags & (Flag.REL | Flag.LFR)) === 0 || (flags & Flag.SYN) !== 0) {
+        this.#sender.onAck(fragment.seq, payload);
+        return;
+      }
+      // Data with a piggybacked ACK (spec §5.2, profile v2): the acknowledgement first, then the data as usual.
+      let trailer;
+      try {
+        trailer = decodeAckTrailer(payload);
+      } catch (error) {
+        if (!WireError.is(error)) throw error;
+        this.#drops['bad-ack']++;
+        return;
+      }
+      this.#sender.onPiggybackedAck(trailer.ranges);
+      if (this.#closed) return;
+      flags &= ~Flag.ACK;
+      payload = trailer.data;
     }
     if ((flags & Flag.KPA) !== 0) {
       this.#sendControl(Flag.KPA | Flag.ACK, fragment.seq);
       return;
     }
     if ((flags & Flag.REL) !== 0) {
-      this.#receiver.onReliable(fragment.seq, flags, fragment.payload);
+      this.#receiver.onReliable(fragment.seq, flags, payload);
       return;
     }
     if ((flags & Flag.LFR) === 0) {
       this.#drops['unreliable-not-last']++;
       return;
     }
-    this.#receiver.deliver(fragment.payload, false);
+    this.#receiver.deliver(payload, false);
   }
 
   get stats(): ChannelStats {
@@ -302,6 +322,7 @@ export class ReliableChannel {
       probes: sender.stats.probes,
       timeouts: sender.stats.timeouts,
       ackDatagramsSent: receiver.stats.ackDatagramsSent,
+      piggybackedAcks: receiver.stats.piggybackedAcks,
       keepalivesSent: this.#keepalive.sent,
       messagesSent: sender.stats.messagesSent,
       messagesReceived: receiver.stats.messagesReceived,
@@ -368,6 +389,28 @@ export class ReliableChannel {
   #transmit(datagram: Uint8Array): void {
     this.#datagramsSent++;
     this.#port.send(datagram);
+  }
+
+  /**
+   * A datagram of the send path (data, SYN, retransmissions). With `piggybackAcks`, a data fragment that has room
+   * leaves as a copy with `ACK` set and whatever waits to be acknowledged in its trailer (spec §5.2, profile v2);
+   * the copy keeps the stored datagram clean, so a retransmission carries fresh acknowledgements, never stale ones.
+   */
+  #transmitData(datagram: Uint8Array): void {
+    if (this.#o.piggybackAcks && this.#receiver.acksPending && ((datagram[1] as number) & Flag.SYN) === 0) {
+      const room = this.#o.maxDatagramSize - datagram.length - ackTrailerSize(0);
+      const ranges =
+        room >= ACK_RANGE_SIZE ? this.#receiver.takeAcks(Math.floor(room / ACK_RANGE_SIZE)) : undefined;
+      if (ranges !== undefined) {
+        const out = this.#allocate(datagram.length + ackTrailerSize(ranges.length));
+        out.set(datagram);
+        out[1] = (datagram[1] as number) | Flag.ACK;
+        encodeAckTrailer(ranges, out, datagram.length);
+        this.#transmit(out);
+        return;
+      }
+    }
+    this.#transmit(datagram);
   }
 
   /** An ACK or KPA datagram; its fields are this channel's own, already valid, so no encoder checks. */

@@ -19,6 +19,11 @@ export const Defaults = {
   ackDelay: 2,
   /** Small-message acknowledgements pending that are sent at once without waiting for `ackDelay`. */
   ackEvery: 8,
+  /**
+   * `ackEvery` when ACKs ride on data (`piggybackAcks`): responses carry most of them, so a stand-alone ACK is
+   * left only for what no fragment leaves with, and spec §5.2 (profile v2) bounds that at the second one.
+   */
+  piggybackAckEvery: 2,
   /** Retransmissions of one fragment after timeouts before its message fails with `TIMEOUT`. */
   maxRetries: 7,
   /** Milliseconds after a fragment was first sent before its message fails with `TIMEOUT` (64×T1). */

@@ -103,4 +103,31 @@ describe('Receiver', () => {
     clock.advance(1000);
     expect(acks).toEqual([]);
   });
+
+  it('hands its pending ACKs to a leaving data fragment (with the history), or leaves them if they do not fit', () => {
+    const { clock, r, acks, fragments } = receiver({ piggybackAcks: true });
+    r.acceptPeerSyn(500);
+    const [one] = fragments(payloadMessage(1, 10), 501);
+    const [three] = fragments(payloadMessage(3, 10), 503);
+    expect(r.takeAcks(8)).toBeUndefined(); // nothing waits
+    r.onReliable(one!.seq, one!.flags, one!.payload);
+    expect([r.acksPending, r.timerArmed]).toEqual([true, true]);
+    expect(r.takeAcks(8)).toEqual([
+      { first: 501, count: 1 },
+      { first: 501, count: 1 },
+    ]);
+    // the flush timer stays (cheaper than clearing it per exchange) and finds nothing to send
+    expect([r.acksPending, r.timerArmed, r.stats.piggybackedAcks]).toEqual([false, true, 1]);
+    clock.advance(10);
+    expect([acks, r.timerArmed]).toEqual([[], false]);
+    r.onReliable(three!.seq, three!.flags, three!.payload); // held out of order: a second run would not fit
+    r.onReliable(501, one!.flags, one!.payload); // a duplicate, acknowledged again
+    expect(r.takeAcks(1)).toBeUndefined();
+    expect(r.takeAcks(2)).toEqual([
+      { first: 503, count: 1 },
+      { first: 501, count: 1 },
+    ]); // no room left for the history
+    clock.advance(10);
+    expect(acks).toEqual([]);
+  });
 });

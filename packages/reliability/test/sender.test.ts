@@ -134,4 +134,20 @@ describe('Sender', () => {
     expect(clock.pending).toBe(0);
     expect(s.pending.size).toBe(0);
   });
+
+  it('takes a piggybacked ACK: its first number gives the RTT sample, its ranges the rest', () => {
+    const { clock, s, drops } = sender();
+    for (let i = 0; i < 4; i++) void s.enqueue(payloadMessage(i, 10), undefined, undefined);
+    s.pump();
+    expect(s.window.outstanding).toBe(4);
+    clock.advance(30);
+    s.onPiggybackedAck([
+      { first: 100, count: 1 },
+      { first: 101, count: 2 },
+      { first: 0x9000, count: 0x100 }, // far outside the window: ignored
+    ]);
+    expect([s.window.outstanding, s.stats.messagesSent, s.rto.srtt]).toEqual([1, 3, 30]);
+    s.onPiggybackedAck([]);
+    expect([s.window.outstanding, drops]).toEqual([1, []]);
+  });
 });

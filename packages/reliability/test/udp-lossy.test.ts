@@ -1,6 +1,7 @@
 import type { Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ReliableChannel, bindUdp, createUdpChannel, socketAddress } from '@xpp/reliability';
+import { Operation, Option } from '@xpp/wire';
+import { Operations, type ReliableChannel, bindUdp, createUdpChannel, socketAddress } from '@xpp/reliability';
 import { LossyRelay, type LossyRelayOptions } from '@xpp/reliability/testing';
 import { collect, equalBytes, payloadMessage, randomSizes } from './helpers.js';
 
@@ -89,4 +90,31 @@ describe('real UDP through a lossy relay: 1,000 messages, exactly once, in order
     expect(received.map((r) => r.bytes.length)).toEqual(messages.map((m) => m.length));
     received.forEach((r, i) => expect(equalBytes(r.bytes, messages[i]!)).toBe(true));
   });
+
+  it(
+    'answers every request with piggybacked ACKs through 5% loss, duplication and reordering',
+    { timeout: 60_000 },
+    async () => {
+      const { a, b, relay } = await relayedPair(
+        { drop: 0.05, duplicate: 0.02, reorder: 0.02, delay: 0, seed: 21 },
+        { piggybackAcks: true },
+      );
+      await Promise.all([a.open(), b.open()]);
+      const client = new Operations(a);
+      new Operations(b);
+      const sizes = randomSizes(300, 8 * 1024, 21);
+      const data = sizes.map((size, i) => payloadMessage(i, size));
+      // 16 requests in flight at a time, so responses, requests and stand-alone ACKs all interleave
+      for (let at = 0; at < data.length; at += 16) {
+        const batch = data.slice(at, at + 16);
+        const responses = await Promise.all(
+          batch.map((d) => client.request(Operation.PING.type, [Option.DATA.option(d)], { timeout: 30_000 })),
+        );
+        responses.forEach((r, i) => expect(equalBytes(Option.DATA.find(r.options)!, batch[i]!)).toBe(true));
+      }
+      expect(relay.stats.dropped).toBeGreaterThan(0);
+      expect(a.stats.piggybackedAcks + b.stats.piggybackedAcks).toBeGreaterThan(0);
+      expect(a.stats.drops['bad-ack'] + b.stats.drops['bad-ack']).toBe(0);
+    },
+  );
 });

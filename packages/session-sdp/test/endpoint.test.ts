@@ -200,6 +200,59 @@ describe('XppEndpoint session setup (real UDP on loopback)', () => {
   });
 });
 
+describe('XppEndpoint piggybacked ACKs (a=xpp-ack:piggyback, real UDP on loopback)', () => {
+  async function exchange(a: XppEndpoint, b: XppEndpoint, count: number) {
+    const offer = a.prepare();
+    const answer = b.prepare();
+    const [sa, sb] = await Promise.all([offer.open(answer.description), answer.open(offer.description)]);
+    const answers = [];
+    // one at a time, as a client does; and 16 at once, so requests, responses and ACKs interleave
+    for (let i = 0; i < count; i++) answers.push(await ping(sa, `one ${i}`));
+    answers.push(...(await Promise.all(Array.from({ length: 16 }, (_, i) => ping(sb, `many ${i}`)))));
+    await new Promise((r) => setTimeout(r, 20)); // the last stand-alone ACKs
+    return { offer, answer, sa, sb, answers };
+  }
+
+  it('between two endpoints that offer it, responses carry the ACKs of their requests', async () => {
+    const a = await endpoint({ piggybackAcks: true });
+    const b = await endpoint({ piggybackAcks: true });
+    const { offer, sa, sb, answers } = await exchange(a, b, 50);
+    expect(offer.description.piggybackAcks).toBe(true);
+    expect(answers).toEqual([
+      ...Array.from({ length: 50 }, (_, i) => `one ${i}`),
+      ...Array.from({ length: 16 }, (_, i) => `many ${i}`),
+    ]);
+    const [ca, cb] = [sa.stats.channel, sb.stats.channel];
+    expect(cb.piggybackedAcks).toBeGreaterThanOrEqual(50);
+    expect(ca.piggybackedAcks).toBeGreaterThan(0);
+    // 50 one-at-a-time exchanges and 16 concurrent ones: far fewer stand-alone ACKs than exchanges
+    expect(ca.ackDatagramsSent + cb.ackDatagramsSent).toBeLessThan(30);
+    expect(ca.drops['bad-ack'] + cb.drops['bad-ack']).toBe(0);
+  });
+
+  it('with a peer that does not offer it, stand-alone ACKs are used and every request is answered', async () => {
+    const fresh = await endpoint({ piggybackAcks: true });
+    const old = await endpoint(); // offers nothing, as before piggybacking
+    for (const [a, b] of [
+      [fresh, old],
+      [old, fresh],
+    ] as const) {
+      const { offer, answer, sa, sb, answers } = await exchange(a, b, 30);
+      expect([offer.description.piggybackAcks, answer.description.piggybackAcks]).toEqual(
+        a === fresh ? [true, undefined] : [undefined, true],
+      );
+      expect(answers).toHaveLength(46);
+      const [ca, cb] = [sa.stats.channel, sb.stats.channel];
+      expect(ca.piggybackedAcks + cb.piggybackedAcks).toBe(0);
+      expect(ca.ackDatagramsSent).toBeGreaterThan(0);
+      expect(cb.ackDatagramsSent).toBeGreaterThan(0);
+      expect(ca.drops['bad-ack'] + cb.drops['bad-ack']).toBe(0);
+      sa.close();
+      sb.close();
+    }
+  });
+});
+
 describe('XppEndpoint NAT rebinding', () => {
   it('keeps the session when the peer reappears from a new address, once its fragments authenticate', async () => {
     const a = await endpoint();

@@ -52,6 +52,17 @@ describe('buildSdp / parseSdp', () => {
     expect(parsed).toEqual({ ...offer, ignoredLines: [] });
   });
 
+  it('offers piggybacked ACKs with a=xpp-ack:piggyback, and reads it among unknown modes', () => {
+    const text = buildSdp({ ...offer, piggybackAcks: true });
+    expect(text).toContain('a=xpp-ack:piggyback\r\n');
+    expect(parseSdp(text)).toEqual({ ...offer, piggybackAcks: true, ignoredLines: [] });
+    expect(buildSdp(offer)).not.toContain('xpp-ack');
+    expect(parseSdp(buildSdp(offer)).piggybackAcks).toBeUndefined();
+    expect(parseSdp(minimal('a=ltag:0x1\r\na=xpp-ack: future piggyback')).piggybackAcks).toBe(true);
+    expect(parseSdp(minimal('a=ltag:0x1\r\na=xpp-ack:future')).piggybackAcks).toBeUndefined();
+    expect(parseSdp(minimal('a=ltag:0x1\r\na=xpp-ack:piggybacks')).piggybackAcks).toBeUndefined();
+  });
+
   it('writes IPv6 descriptions', () => {
     const text = buildSdp({ address: '::1', port: 7, ltag: 1, candidates: [] });
     expect(text).toContain('c=IN IP6 ::1');

@@ -3,9 +3,11 @@
 import { writeFileSync } from 'node:fs';
 import {
   decodeAckRanges,
+  decodeAckTrailer,
   decodeFragment,
   decodeMessage,
   encodeAckRanges,
+  encodeAckTrailer,
   encodeFragment,
   encodeMessage,
   Flag,
@@ -21,7 +23,7 @@ import {
 
 interface Vector {
   name: string;
-  kind: 'fragment' | 'message' | 'ackRanges';
+  kind: 'fragment' | 'message' | 'ackRanges' | 'ackTrailer';
   hex: string;
   json?: unknown;
   canonicalHex?: string;
@@ -40,7 +42,12 @@ function message(name: string, m: Message): void {
   vectors.push({ name, kind: 'message', hex, json: messageToJson(decodeMessage(fromHex(hex))) });
 }
 function bad(name: string, kind: Vector['kind'], hex: string): void {
-  const decode = { fragment: decodeFragment, message: decodeMessage, ackRanges: decodeAckRanges }[kind];
+  const decode = {
+    fragment: decodeFragment,
+    message: decodeMessage,
+    ackRanges: decodeAckRanges,
+    ackTrailer: decodeAckTrailer,
+  }[kind];
   try {
     decode(fromHex(hex));
   } catch (error) {
@@ -205,6 +212,46 @@ vectors.push({
 });
 bad('ACK ranges: not a multiple of 4 octets', 'ackRanges', '000100');
 bad('ACK ranges: count 0', 'ackRanges', '00010000');
+
+// Profile v2 piggybacked ACK (docs/decisions/reliability-piggyback-ack.md): a response's own fragment sets ACK
+// and ends with the acknowledged ranges and their count in one octet.
+function withTrailer(data: Uint8Array, ranges: { first: number; count: number }[]): Uint8Array {
+  const out = new Uint8Array(data.length + ranges.length * 4 + 1);
+  out.set(data);
+  encodeAckTrailer(ranges, out, data.length);
+  return out;
+}
+fragment('ACK|REL|LFR: "hello" acknowledging seq 7 in its trailer', {
+  flags: Flag.ACK | Flag.REL | Flag.LFR,
+  seq: 0x0100,
+  localId: 0xbbbb,
+  remoteId: 0xaaaa,
+  payload: withTrailer(text('hello'), [{ first: 7, count: 1 }]),
+});
+for (const [name, data, ranges] of [
+  ['ACK trailer: "hello", acknowledging seq 7', text('hello'), [{ first: 7, count: 1 }]],
+  [
+    'ACK trailer: empty data, two ranges, one across the wrap',
+    new Uint8Array(0),
+    [
+      { first: 0xfffe, count: 4 },
+      { first: 0x0010, count: 64 },
+    ],
+  ],
+] as const) {
+  const bytes = withTrailer(data, [...ranges]);
+  const decoded = decodeAckTrailer(bytes);
+  vectors.push({
+    name,
+    kind: 'ackTrailer',
+    hex: toHex(bytes),
+    json: { data: toHex(decoded.data), ranges: decoded.ranges },
+  });
+}
+bad('ACK trailer: empty payload', 'ackTrailer', '');
+bad('ACK trailer: count 0', 'ackTrailer', '68656c6c6f00');
+bad('ACK trailer: count 2, one range present', 'ackTrailer', '0007000102');
+bad('ACK trailer: a range of count 0', 'ackTrailer', '6800070000' + '01');
 
 writeFileSync(new URL('../test/vectors.json', import.meta.url), `${JSON.stringify(vectors, null, 2)}\n`);
 console.log(`${vectors.length} vectors`);

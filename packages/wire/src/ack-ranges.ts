@@ -55,3 +55,66 @@ export function decodeAckRanges(payload: Uint8Array): AckRange[] {
   }
   return out;
 }
+
+/** Most ranges one piggybacked ACK trailer carries: its count is one octet. */
+export const MAX_ACK_TRAILER_RANGES = 0xff;
+
+/** Octets of an ACK trailer of `count` ranges: the ranges, then the one-octet count. */
+export function ackTrailerSize(count: number): number {
+  return count * ACK_RANGE_SIZE + 1;
+}
+
+/** A data fragment's payload with a piggybacked ACK (profile v2, spec §5.2): its own octets and the ranges. */
+export interface AckTrailer {
+  /** The fragment's own payload (a piece of a message), the trailer removed; a view, not a copy. */
+  readonly data: Uint8Array;
+  /** What the fragment acknowledges; the first range's first number plays a bare ACK's header number. */
+  readonly ranges: AckRange[];
+}
+
+/**
+ * Writes the trailer of a piggybacked ACK at `offset` of `target`: `count` ranges (u16 first, u16 count) and
+ * then `count` itself in one octet, so the receiver finds it from the datagram's end. Returns the octets written.
+ * Throws `WireError` (`INVALID_FIELD`, `TOO_LARGE`).
+ */
+export function encodeAckTrailer(ranges: readonly AckRange[], target: Uint8Array, offset: number): number {
+  if (ranges.length === 0 || ranges.length > MAX_ACK_TRAILER_RANGES) {
+    throw new WireError(
+      'INVALID_FIELD',
+      `an ACK trailer carries 1..${MAX_ACK_TRAILER_RANGES} ranges, got ${ranges.length}`,
+    );
+  }
+  const size = ackTrailerSize(ranges.length);
+  if (offset + size > target.length) {
+    throw new WireError(
+      'TOO_LARGE',
+      `ACK trailer needs ${size} octets at ${offset}, the buffer has ${target.length}`,
+    );
+  }
+  encodeAckRanges(ranges, target, offset);
+  target[offset + size - 1] = ranges.length;
+  return size;
+}
+
+/**
+ * Splits the payload of a fragment that carries a piggybacked ACK (flags `ACK` with `REL` or `LFR`) into its own
+ * octets and the acknowledged ranges. Throws `WireError` (`TRUNCATED`, `BAD_VALUE`) and nothing else.
+ */
+export function decodeAckTrailer(payload: Uint8Array): AckTrailer {
+  const length = payload.length;
+  if (length === 0) throw new WireError('TRUNCATED', 'piggybacked ACK without its trailer');
+  const count = payload[length - 1] as number;
+  if (count === 0) throw new WireError('BAD_VALUE', 'ACK trailer with 0 ranges');
+  const size = ackTrailerSize(count);
+  if (size > length) {
+    throw new WireError(
+      'TRUNCATED',
+      `ACK trailer of ${count} ranges needs ${size} octets, the payload has ${length}`,
+    );
+  }
+  const start = length - size;
+  return {
+    data: payload.subarray(0, start),
+    ranges: decodeAckRanges(payload.subarray(start, length - 1)),
+  };
+}

@@ -59,6 +59,11 @@ export {
   MAX_ACK_RANGE_COUNT,
   encodeAckRanges,
   decodeAckRanges,
+  type AckTrailer,
+  MAX_ACK_TRAILER_RANGES,
+  ackTrailerSize,
+  encodeAckTrailer,
+  decodeAckTrailer,
 } from './ack-ranges.js';
 export { toHex, fromHex } from './hex.js';
 export {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import {
   decodeAckRanges,
+  decodeAckTrailer,
   decodeFragment,
   decodeMessage,
   decodeMessageHeader,
@@ -70,6 +71,7 @@ export function decodeEverything(bytes: Uint8Array): unknown {
     decodeMessage,
     decodeMessageHeader,
     decodeAckRanges,
+    decodeAckTrailer,
     (b) => {
       const m = decodeMessage(b, { maxMessageSize: 1 << 20 });
       for (const option of m.options) defaultRegistry.option(option.type)?.decode(option);

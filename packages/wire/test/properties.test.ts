@@ -1,10 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  ackTrailerSize,
   decodeAckRanges,
+  decodeAckTrailer,
   decodeFragment,
   decodeMessage,
   encodeAckRanges,
+  encodeAckTrailer,
   encodeFragment,
   encodeMessage,
   errorCodec,
@@ -16,6 +19,7 @@ import {
   toHex,
   u16ListCodec,
   utf8Codec,
+  WireError,
 } from '@xpp/wire';
 import {
   ackRangesArb,
@@ -89,6 +93,41 @@ describe('encode → decode is the identity', () => {
           expect(u16ListCodec.decode(u16ListCodec.encode(list))).toEqual(list);
         },
       ),
+      { numRuns },
+    );
+  });
+});
+
+describe('piggybacked ACK trailer (profile v2)', () => {
+  it('data ‖ trailer splits back into the same data and ranges', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1200 }), ackRangesArb, (data, list) => {
+        const ranges = list.length === 0 ? [{ first: 0, count: 1 }] : list;
+        const out = new Uint8Array(data.length + ackTrailerSize(ranges.length));
+        out.set(data);
+        expect(encodeAckTrailer(ranges, out, data.length)).toBe(out.length - data.length);
+        const split = decodeAckTrailer(out);
+        expect([...split.data]).toEqual([...data]);
+        expect(split.ranges).toEqual(ranges);
+      }),
+      { numRuns },
+    );
+  });
+
+  it('any payload either splits within its own octets or throws WireError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), (payload) => {
+        let split;
+        try {
+          split = decodeAckTrailer(payload);
+        } catch (error) {
+          expect(WireError.is(error)).toBe(true);
+          return;
+        }
+        // the trailer is exactly what follows the data: nothing read beyond, nothing left over
+        expect(split.data.length + ackTrailerSize(split.ranges.length)).toBe(payload.length);
+        for (const r of split.ranges) expect(r.count).toBeGreaterThan(0);
+      }),
       { numRuns },
     );
   });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeAckRanges,
+  decodeAckTrailer,
   decodeFragment,
   decodeMessage,
   encodeAckRanges,
+  encodeAckTrailer,
   encodeFragment,
   encodeMessage,
   fragmentFromJson,
@@ -19,7 +21,7 @@ import vectors from './vectors.json' with { type: 'json' };
 
 interface Vector {
   name: string;
-  kind: 'fragment' | 'message' | 'ackRanges';
+  kind: 'fragment' | 'message' | 'ackRanges' | 'ackTrailer';
   hex: string;
   json?: unknown;
   canonicalHex?: string;
@@ -60,9 +62,12 @@ describe('committed vectors (test/vectors.json)', () => {
     it(`${v.kind}: ${v.name}`, () => {
       const bytes = fromHex(v.hex);
       if (v.error !== undefined) {
-        const decode = { fragment: decodeFragment, message: decodeMessage, ackRanges: decodeAckRanges }[
-          v.kind
-        ];
+        const decode = {
+          fragment: decodeFragment,
+          message: decodeMessage,
+          ackRanges: decodeAckRanges,
+          ackTrailer: decodeAckTrailer,
+        }[v.kind];
         let caught: unknown;
         try {
           decode(bytes);
@@ -80,6 +85,16 @@ describe('committed vectors (test/vectors.json)', () => {
       } else if (v.kind === 'message') {
         expect(messageToJson(decodeMessage(bytes))).toEqual(v.json);
         expect(toHex(encodeMessage(messageFromJson(v.json)))).toBe(canonical);
+      } else if (v.kind === 'ackTrailer') {
+        const { data, ranges } = decodeAckTrailer(bytes);
+        expect({ data: toHex(data), ranges }).toEqual(v.json);
+        const json = v.json as { data: string; ranges: AckRange[] };
+        const out = new Uint8Array(bytes.length);
+        out.set(fromHex(json.data));
+        expect(encodeAckTrailer(json.ranges, out, json.data.length / 2)).toBe(
+          bytes.length - json.data.length / 2,
+        );
+        expect(toHex(out)).toBe(canonical);
       } else {
         expect(decodeAckRanges(bytes)).toEqual(v.json);
         expect(toHex(encodeAckRanges(v.json as AckRange[]))).toBe(canonical);

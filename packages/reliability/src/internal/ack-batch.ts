@@ -14,6 +14,21 @@ export class AckBatch {
     return this.#size;
   }
 
+  /** Runs of consecutive numbers waiting: the ranges {@link drain} would return. */
+  get runs(): number {
+    return this.#firsts.length;
+  }
+
+  /** Empties the batch into one list of ranges, oldest first (for a piggybacked ACK, which has no header number). */
+  drain(): AckRange[] {
+    const ranges: AckRange[] = [];
+    for (let i = 0; i < this.#firsts.length; i++) {
+      ranges.push({ first: this.#firsts[i] as number, count: this.#counts[i] as number });
+    }
+    this.clear();
+    return ranges;
+  }
+
   add(seq: number): void {
     const n = this.#firsts.length;
     if (n > 0) {

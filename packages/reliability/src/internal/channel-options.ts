@@ -36,7 +36,9 @@ export function resolveChannelOptions(options: ChannelOptions): ResolvedChannelO
     ackHistory: options.ackHistory ?? Defaults.ackHistory,
     minProbeTimeout: options.minProbeTimeout ?? Defaults.minProbeTimeout,
     ackDelay: options.ackDelay ?? Defaults.ackDelay,
-    ackEvery: options.ackEvery ?? Defaults.ackEvery,
+    ackEvery:
+      options.ackEvery ?? (options.piggybackAcks === true ? Defaults.piggybackAckEvery : Defaults.ackEvery),
+    piggybackAcks: options.piggybackAcks ?? false,
   };
   for (const [name, value] of Object.entries(o)) checkOption(name, value);
   checkOption('localId', o.localId, 0xffff);
@@ -47,7 +49,7 @@ export function resolveChannelOptions(options: ChannelOptions): ResolvedChannelO
   return o;
 }
 
-export function checkOption(name: string, value: number, max = 2 ** 32): void {
+export function checkOption(name: string, value: unknown, max = 2 ** 32): void {
   if (typeof value !== 'number') return;
   if (!Number.isFinite(value) || value < 0 || value > max) {
     throw new ReliabilityError(

@@ -11,6 +11,7 @@ import { RetransmitTimer } from './retransmit-timer.js';
 import { FragmentState, type Outgoing, SendWindow, type SentFragment, describe } from './send-window.js';
 
 const NOOP = (): void => {};
+const NO_RANGES: readonly AckRange[] = [];
 
 /** What the send path needs from its channel. */
 export interface SenderContext {
@@ -224,32 +225,45 @@ export class Sender {
 
   /** An ACK datagram: its header's number, and the ranges in its payload. */
   onAck(seq: number, payload: Uint8Array): void {
-    const window = this.window;
-    const outstanding = window.outstanding;
-    if (outstanding === 0) return;
-    let acked = this.#ackOne(seq, true) ? 1 : 0;
+    if (this.window.outstanding === 0) return;
+    let ranges: readonly AckRange[] = NO_RANGES;
     if (payload.length > 0) {
-      let ranges: AckRange[];
       try {
         ranges = decodeAckRanges(payload);
       } catch (error) {
         if (!WireError.is(error)) throw error;
         this.#context.drop('bad-ack');
-        ranges = [];
       }
-      // Hostile ranges cannot make us loop: at most twice the outstanding window per datagram.
-      let budget = 2 * outstanding + 2;
-      for (const range of ranges) {
-        const start = Math.max(seqDiff(range.first, window.una), 0);
-        const end = Math.min(seqDiff(range.first, window.una) + range.count, outstanding);
-        for (let off = start; off < end; off++) {
-          if (--budget < 0) break;
-          if (this.#ackOne((window.una + off) & 0xffff, false)) acked++;
-        }
-        if (budget < 0) {
-          this.#context.drop('ack-budget');
-          break;
-        }
+    }
+    this.#acknowledge(seq, ranges);
+  }
+
+  /**
+   * The ranges of an ACK that came on the peer's data (spec §5.2, profile v2). The first range's first number
+   * stands for a bare ACK's header number: the one that may give an RTT sample.
+   */
+  onPiggybackedAck(ranges: readonly AckRange[]): void {
+    const first = ranges[0];
+    if (first === undefined || this.window.outstanding === 0) return;
+    this.#acknowledge(first.first, ranges);
+  }
+
+  #acknowledge(seq: number, ranges: readonly AckRange[]): void {
+    const window = this.window;
+    const outstanding = window.outstanding;
+    let acked = this.#ackOne(seq, true) ? 1 : 0;
+    // Hostile ranges cannot make us loop: at most twice the outstanding window per datagram.
+    let budget = 2 * outstanding + 2;
+    for (const range of ranges) {
+      const start = Math.max(seqDiff(range.first, window.una), 0);
+      const end = Math.min(seqDiff(range.first, window.una) + range.count, outstanding);
+      for (let off = start; off < end; off++) {
+        if (--budget < 0) break;
+        if (this.#ackOne((window.una + off) & 0xffff, false)) acked++;
+      }
+      if (budget < 0) {
+        this.#context.drop('ack-budget');
+        break;
       }
     }
     if (acked === 0) return;

@@ -73,10 +73,16 @@ export interface XppEndpointOptions {
   readonly maxSessions?: number;
   /** Host addresses to advertise as candidates. Default the bound address, or every non-internal IPv4 one for a wildcard bind. */
   readonly hostAddresses?: readonly string[];
+  /**
+   * Offer `a=xpp-ack:piggyback`, and let a session's responses and data carry its ACKs when the peer offered it
+   * too (spec §5.2, profile v2); with any other peer, stand-alone ACKs as before. Default false for now: with it
+   * on, `@xpp/dht`'s churn test (a tiling overlap right after a graceful LEAVE) fails more often (timing race).
+   */
+  readonly piggybackAcks?: boolean;
   /** Passed to every session's reliable channel (datagram size, windows, timers, keepalive). */
   readonly channel?: Omit<
     ChannelOptions,
-    'localId' | 'remoteId' | 'port' | 'clock' | 'initialSeq' | 'peerInitialSeq'
+    'localId' | 'remoteId' | 'port' | 'clock' | 'initialSeq' | 'peerInitialSeq' | 'piggybackAcks'
   >;
   /** Passed to every session's request/response layer. */
   readonly operations?: Omit<OperationsOptions, 'clock'>;
@@ -238,6 +244,7 @@ export class XppEndpoint {
       port: first.port,
       ltag,
       candidates,
+      ...(this.#options.piggybackAcks === true ? { piggybackAcks: true } : {}),
       ...(keyPair === undefined ? {} : { publicKey: keyPair.publicKey }),
     };
     let settled = false;
@@ -355,6 +362,8 @@ export class XppEndpoint {
       remoteId: remote.ltag,
       port,
       clock: this.#clock,
+      // Only when both descriptions carry a=xpp-ack:piggyback: an older peer would drop the data of such a fragment.
+      piggybackAcks: this.#options.piggybackAcks === true && remote.piggybackAcks === true,
     });
     const operations = new Operations(channel, { ...this.#options.operations, clock: this.#clock });
     const session = new XppSession({
@@ -445,7 +454,7 @@ export class XppEndpoint {
       this.#drops['out-of-window']++;
       return;
     }
-    if ((header.flags & Flag.ACK) === 0) row.peerSeq = header.seq;
+    if (carriesOwnSeq(header.flags)) row.peerSeq = header.seq;
     if (!routed.fromKnownAddress) {
       const rebinding = routed.entry.remote !== undefined;
       this.#table.bind(routed.entry.localLtag, source);
@@ -461,9 +470,17 @@ export class XppEndpoint {
 
 /** Plaintext sessions move to a new address only for a fragment near the peer's current sequence (spec §2). */
 function inRebindWindow(row: Row, header: { flags: number; seq: number }): boolean {
-  if (row.peerSeq === undefined || (header.flags & Flag.ACK) !== 0) return false;
+  if (row.peerSeq === undefined || !carriesOwnSeq(header.flags)) return false;
   const ahead = (header.seq - row.peerSeq) & 0xffff;
   return ahead <= REBIND_WINDOW_AHEAD || 0x10000 - ahead <= REBIND_WINDOW_BEHIND;
+}
+
+/**
+ * Whether a fragment's number is the peer's own: not that of a bare ACK (or KPA|ACK), which is ours; data with a
+ * piggybacked ACK (`ACK` with `REL` or `LFR`) keeps its own number.
+ */
+function carriesOwnSeq(flags: number): boolean {
+  return (flags & Flag.ACK) === 0 || ((flags & (Flag.REL | Flag.LFR)) !== 0 && (flags & Flag.KPA) === 0);
 }
 
 function describeTargets(remote: XppDescription): string {

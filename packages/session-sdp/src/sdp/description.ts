@@ -27,6 +27,8 @@ export interface XppDescription {
   readonly ltag: number;
   /** `a=candidate` lines; empty when the side gave none. */
   readonly candidates: readonly XppCandidate[];
+  /** `a=xpp-ack:piggyback`: this side reads ACKs carried on data (spec §5.2, profile v2). */
+  readonly piggybackAcks?: boolean;
   /** The raw 32-octet X25519 public key of `a=xpp-key:x25519:…`, if present. */
   readonly publicKey?: Uint8Array;
   /**

@@ -25,6 +25,9 @@ const KEY_VALUE = /^x25519:([A-Za-z0-9_-]{43})=?$/;
 const AUTH_VALUE = /^[A-Za-z0-9_-]+$/;
 /** Characters of the unpadded base64url of {@link MAX_XPP_AUTH_OCTETS} octets. */
 const MAX_AUTH_CHARS = Math.ceil((MAX_XPP_AUTH_OCTETS * 4) / 3);
+/** `a=xpp-ack:<mode> …` (spec §5.2, profile v2): `piggyback` is the one mode so far; unknown ones are ignored. */
+const XPP_ACK = 'xpp-ack:';
+const PIGGYBACK = 'piggyback';
 
 export interface ParseSdpOptions {
   /** Larger bodies are refused with `TOO_LARGE`. Default {@link DEFAULT_MAX_SDP_OCTETS}. */
@@ -45,6 +48,7 @@ export function buildSdp(description: XppDescription, options: BuildSdpOptions =
   checkLtag(description.ltag);
   description.candidates.forEach(checkCandidate);
   const attributes = [{ value: `ltag:${formatLtag(description.ltag)}` }];
+  if (description.piggybackAcks === true) attributes.push({ value: `${XPP_ACK}${PIGGYBACK}` });
   if (description.publicKey !== undefined) {
     if (description.publicKey.length !== X25519_PUBLIC_KEY_SIZE) {
       throw new SessionError(
@@ -121,6 +125,9 @@ export function parseSdp(text: string, options: ParseSdpOptions = {}): ParsedXpp
   }
   const ignoredLines: string[] = [];
   const attributes = [...(media.invalid ?? []), ...(session.invalid ?? [])].map((a) => String(a.value));
+  const piggybackAcks = attributes.some(
+    (a) => a.startsWith(XPP_ACK) && a.slice(XPP_ACK.length).trim().split(/\s+/).includes(PIGGYBACK),
+  );
   const ltag = readLtag(attributes, located);
   const publicKey = readKey(attributes, located);
   const auth = readAuth(attributes, located);
@@ -144,6 +151,7 @@ export function parseSdp(text: string, options: ParseSdpOptions = {}): ParsedXpp
     }
   }
   return {
+    ...(piggybackAcks ? { piggybackAcks } : {}),
     address,
     port: media.port,
     ltag,
