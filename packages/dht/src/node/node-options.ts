@@ -36,8 +36,8 @@ export const OVERLAY_NODE_DEFAULTS = Object.freeze({
   maxTombstones: 1024,
   /** Dead neighbours remembered (with their neighbour lists) while their zones are taken over. */
   maxDeadPeers: 256,
-  /** Unknown callers admitted at once to show, by their own announcement, that they abut this node. */
-  maxProbation: 8,
+  /** Callers with a session that are not neighbours yet (their own announcement must come within a request timeout). */
+  maxCallers: 8,
 });
 
 export interface OverlayNodeOptions {

@@ -8,6 +8,9 @@ import {
   UdpSipTransport,
   XppEndpoint,
   type DatagramTransport,
+  type IncomingInvite,
+  type XppCall,
+  type XppSession,
 } from '@xpp/session-sdp';
 import { DhtError } from '../errors.js';
 import { type RecordKind } from '../kinds.js';
@@ -47,6 +50,8 @@ import { ZoneTransfer } from './zone-transfer.js';
 import { PeerMemory } from './peer-memory.js';
 import { Settler } from './settler.js';
 import { ZoneRecords } from './zone-records.js';
+import { ZoneClaims } from './zone-claims.js';
+import { peerFromUri } from './peer-uri.js';
 import { zoneContaining } from './zones.js';
 
 /**
@@ -87,6 +92,7 @@ export class OverlayNode {
   readonly #dispatcher: Dispatcher;
   readonly #links: Links;
   readonly #transfer: ZoneTransfer;
+  readonly #claims: ZoneClaims;
 
   private constructor(init: { endpoint: XppEndpoint; sip: DatagramTransport; options: OverlayNodeOptions }) {
     const options = init.options;
@@ -102,6 +108,11 @@ export class OverlayNode {
     this.id = peerIdHex(this.peerId);
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
+    this.#claims = new ZoneClaims({
+      counters: this.#counters,
+      zones: () => this.#own.zones,
+      contested: () => this.#contested(),
+    });
     this.#own = new Ownership({
       changed: (event) => {
         this.#replicator.refresh();
@@ -168,7 +179,6 @@ export class OverlayNode {
             ...(signal === undefined ? {} : { signal }),
             onSession,
           }),
-        accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
       },
       counters: this.#counters,
       ...s,
@@ -194,6 +204,7 @@ export class OverlayNode {
       ...s,
       links: this.#links,
       announcer: this.#announcer,
+      claims: this.#claims,
       ...view,
       coordinating: () => this.#takeovers.coordinating(),
       repairOverlap: (n) => this.#transfer.repairOverlap(n),
@@ -215,6 +226,7 @@ export class OverlayNode {
       peerInfo: this.#peerInfo,
       members: this.#members,
       links: this.#links,
+      claims: this.#claims,
       exclusive: (work) => this.#own.exclusive(work),
       info: (zones) => this.#info(zones),
       take: (zone) => {
@@ -242,6 +254,8 @@ export class OverlayNode {
       members: this.#members,
       links: this.#links,
       announcer: this.#announcer,
+      claims: this.#claims,
+      contested: () => this.#contested(),
       place: (uri, signal) =>
         placeXppCall(this.ua, this.endpoint, uri, {
           ...(signal === undefined ? {} : { signal }),
@@ -257,9 +271,10 @@ export class OverlayNode {
       close: () => this.close(),
     });
     this.#admission = new Admission({
+      selfId: this.id,
       clock: this.#clock,
       ...s,
-      probation: { capacity: d.maxProbation, maxRefused: d.maxTombstones },
+      maxCallers: d.maxCallers,
       counters: this.#counters,
       table: this.#neighbours,
       memory: this.#memory,
@@ -267,7 +282,7 @@ export class OverlayNode {
       members: this.#members,
       links: this.#links,
       announcer: this.#announcer,
-      accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
+      accept: (invite, onSession, admit) => this.#accept(invite, onSession, admit),
       serve: (session) => this.#dispatcher.serve(session),
       ...view,
       becomePeer: (zones, records) => {
@@ -297,6 +312,7 @@ export class OverlayNode {
       dimensions: this.dimensions,
       records: this.#records,
       counters: this.#counters,
+      claims: this.#claims,
       ...view,
       decodeZones: (zones) => this.#peerInfo.decodeZones(zones),
       neighbour: (id) => this.#neighbours.get(id),
@@ -536,6 +552,32 @@ export class OverlayNode {
       contact: this.contact,
       version,
     };
+  }
+
+  /** See ZoneClaimsContext.contested: the zones of the dead peers remembered, and the zone being handed over. */
+  #contested(): Zone[] {
+    const handing = this.#own.handingOff;
+    return [
+      ...[...this.#memory.deadPeers.values()].flatMap((d) => d.zones),
+      ...(handing === undefined ? [] : [handing]),
+    ];
+  }
+
+  /**
+   * Accepts a call (see AcceptCall). Without membership nothing authenticates the caller: its id is the user part
+   * of the INVITE's From, which anyone can write — for tests and benches in a closed network only.
+   */
+  async #accept(
+    invite: IncomingInvite,
+    onSession: (session: XppSession) => void,
+    admit: (peer: string | undefined) => boolean,
+  ): Promise<{ call: XppCall; peer: string | undefined }> {
+    const peer = peerFromUri(invite.request.headers.get('from'));
+    if (!admit(peer)) {
+      invite.reject(403);
+      throw new DhtError('FORBIDDEN', 'caller refused');
+    }
+    return { call: await acceptXppCall(invite, this.endpoint, { onSession }), peer };
   }
 
   #assertState(state: OverlayNodeState): void {

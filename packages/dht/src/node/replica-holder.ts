@@ -8,6 +8,7 @@ import type { NodeCounters } from './counters.js';
 import type { Neighbour } from './neighbour-table.js';
 import { serving, type NodeView } from './parts.js';
 import { decodeReplicate, recordSetDigest, sameDigest } from './replication.js';
+import type { ZoneClaims } from './zone-claims.js';
 import type { ZoneRecords } from './zone-records.js';
 import { overlapping, zoneContaining } from './zones.js';
 
@@ -16,6 +17,7 @@ export interface ReplicaHolderContext extends NodeView {
   readonly dimensions: number;
   readonly records: ZoneRecords;
   readonly counters: NodeCounters;
+  readonly claims: Pick<ZoneClaims, 'within' | 'point'>;
   decodeZones(zones: readonly Uint8Array[]): Zone[];
   neighbour(id: string): Neighbour | undefined;
   /** Whether a neighbour owns `point`, or a takeover of it is pending here. */
@@ -54,6 +56,8 @@ export class ReplicaHolder {
     const body = decodeReplicate(request.options);
     const zones = ctx.decodeZones(body.zones);
     if (overlapping(zones, ctx.zones())) throw new DhtError('CONFLICT', 'replicas of a zone this node owns');
+    // Only the owner of a zone replicates it (or tells a holder to drop it, which returns a dead zone's replicas).
+    ctx.claims.within(zones, ctx.neighbour(from)?.zones ?? [], 'a REPLICATE');
     if (body.digest !== undefined) {
       if (!sameDigest(recordSetDigest(ctx.records.inZones(zones, 'replica')), body.digest)) {
         ctx.counters.refuse('replicas-differ');
@@ -74,9 +78,9 @@ export class ReplicaHolder {
   }
 
   /** A PUT sent directly (not routed): the owner's replica write. */
-  onPut(request: Message): readonly XppOption[] {
+  onPut(from: string, request: Message): readonly XppOption[] {
     const put = decodePut(request.options);
-    this.#assertReplica(put.replica === true, put.key);
+    this.#assertReplica(from, put.replica === true, put.key);
     this.#ctx.records.store.put({
       key: put.key,
       kind: put.kind,
@@ -88,9 +92,9 @@ export class ReplicaHolder {
   }
 
   /** A REMOVE sent directly (not routed): the owner's replica write. */
-  onRemove(request: Message): readonly XppOption[] {
+  onRemove(from: string, request: Message): readonly XppOption[] {
     const remove = decodeRemove(request.options);
-    this.#assertReplica(remove.replica === true, remove.key);
+    this.#assertReplica(from, remove.replica === true, remove.key);
     this.#ctx.records.store.remove(remove.key, remove.kind, remove.bindingId);
     return [];
   }
@@ -101,12 +105,17 @@ export class ReplicaHolder {
     if (stale.length > 0) this.#ctx.counters.refuse('stale-replicas-dropped');
   }
 
-  /** A PUT or REMOVE sent directly (not routed) is a replica write, and never for a point this node owns. */
-  #assertReplica(replica: boolean, key: string): void {
+  /**
+   * A PUT or REMOVE sent directly (not routed) is a replica write, never for a point this node owns, and only from
+   * the owner of the point (spec §5.6: nobody writes in another's zone).
+   */
+  #assertReplica(from: string, replica: boolean, key: string): void {
     if (!serving(this.#ctx.state())) throw new DhtError('NOT_A_PEER', 'not a peer');
     if (!replica) throw new WireError('BAD_VALUE', 'a direct PUT or REMOVE must be a replica write');
-    if (zoneContaining(this.#ctx.zones(), hashKey(key, this.#ctx.dimensions)) !== undefined)
+    const point = hashKey(key, this.#ctx.dimensions);
+    if (zoneContaining(this.#ctx.zones(), point) !== undefined)
       throw new DhtError('CONFLICT', 'this node owns that point: it holds no replica of it');
+    this.#ctx.claims.point(point, this.#ctx.neighbour(from)?.zones ?? [], 'a replica write');
   }
 
   /**

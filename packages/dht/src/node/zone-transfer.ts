@@ -19,6 +19,7 @@ import type { SettleTrigger } from './parts.js';
 import type { PeerInfoCodec } from './peer-info.js';
 import { assertWithin } from './replica-holder.js';
 import { encodeReplicate, REPLICATE } from './replication.js';
+import type { ZoneClaims } from './zone-claims.js';
 import type { ZoneRecords } from './zone-records.js';
 import { mergeSiblings, overlapping, resolveOverlap } from './zones.js';
 
@@ -39,6 +40,9 @@ export interface ZoneTransferContext extends SettleTrigger {
   readonly members: Pick<Membership, 'upsert' | 'learn' | 'noteSender' | 'pruneNonAdjacent'>;
   readonly links: Pick<Links, 'request' | 'requestPeer' | 'attach' | 'connect'>;
   readonly announcer: Pick<Announcer, 'announce'>;
+  readonly claims: Pick<ZoneClaims, 'notOwn' | 'within'>;
+  /** See ZoneClaimsContext.contested. */
+  contested(): readonly Zone[];
   /** Calls a candidate (its session served as the node's are). */
   place(uri: string, signal?: AbortSignal): Promise<XppCall>;
   /** This node's entry with `zones` (at `version`, by default the current one). */
@@ -251,6 +255,13 @@ export class ZoneTransfer {
     if (senderInfo === undefined || peerIdHex(senderInfo.peerId) !== from)
       throw new WireError('BAD_VALUE', 'a LEAVE lists its sender first');
     const senderZones = this.#ctx.peerInfo.decodeZones(senderInfo.zones);
+    // What the sender keeps is not this node's; what it hands over it held (or it is a dead zone it took a moment
+    // ago, before its announcement arrived here). Records returned are for zones this node owns (below).
+    this.#ctx.claims.notOwn(senderZones);
+    if (handoff.returned !== true) {
+      const held = [...(this.#ctx.table.get(from)?.zones ?? []), ...this.#ctx.contested()];
+      this.#ctx.claims.within(zones, held, 'a LEAVE');
+    }
     if (handoff.returned === true) {
       if (!zones.every((z) => this.#ctx.own.zones.some((m) => m.covers(z))))
         throw new DhtError('CONFLICT', 'records returned for zones this node does not own');
