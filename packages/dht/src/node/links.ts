@@ -165,6 +165,12 @@ export class Links {
           },
           signal,
         );
+        // The SIP URI dialled names nobody: the callee is who its certificate says (with membership).
+        if (call.peer !== undefined && call.peer !== n.id) {
+          void call.hangUp().catch(() => undefined);
+          this.#ctx.counters.refuse('claim-not-sender');
+          throw new DhtError('FORBIDDEN', `the peer at ${n.contact.uri} is ${call.peer}, not ${n.id}`);
+        }
         this.attach(n, call, true);
         // The callee may not know this node yet (it learns neighbours from others' lists, which can lag): it takes
         // the call, and this node's own entry makes it a neighbour (admission, dht-admission.md).

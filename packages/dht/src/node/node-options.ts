@@ -9,6 +9,9 @@ import type {
 } from '@xpp/session-sdp';
 import { importAdminPublicKey } from '../admin-keys.js';
 import { createCredentialVerifier } from '../credential.js';
+import type { AdminKeySet } from '../membership/admin-key-set.js';
+import type { PeerCertificate } from '../membership/certificate.js';
+import type { PeerIdentity } from '../membership/identity.js';
 import { DhtError } from '../errors.js';
 import { DEFAULT_HOP_LIMIT } from '../limits.js';
 import type { RecordStore, RecordStoreOptions } from '../store.js';
@@ -40,6 +43,17 @@ export const OVERLAY_NODE_DEFAULTS = Object.freeze({
   maxCallers: 8,
 });
 
+/**
+ * Certified membership (spec xpp-pcan §5, docs/decisions/dht-admission.md): the node's identity and certificate,
+ * and the overlay's admin keys and domain against which every other peer's certificate is checked.
+ */
+export interface NodeMembership {
+  readonly identity: PeerIdentity;
+  readonly certificate: PeerCertificate;
+  readonly admins: AdminKeySet;
+  readonly domain: string;
+}
+
 export interface OverlayNodeOptions {
   /** Address the node's SIP and XPP sockets bind (UDP). Default `127.0.0.1`. */
   readonly host?: string;
@@ -51,8 +65,14 @@ export interface OverlayNodeOptions {
   readonly transports?: { readonly sip: DatagramTransport; readonly xpp: DatagramTransport };
   /** CAN dimensions, the same for every peer of an overlay. Default 4. */
   readonly dimensions?: number;
-  /** 16 random octets by default. */
+  /** 16 random octets by default; with `membership`, its identity's (a different one is `INVALID_ARGUMENT`). */
   readonly peerId?: Uint8Array;
+  /**
+   * Certified membership: every call this node places or accepts is authenticated (spec §5.5) — a peer without a
+   * valid certificate of `admins` for `domain`, or revoked, is refused (403) — and the session's peer is the
+   * certified one. Without it nothing authenticates a caller (its id is its SIP From): tests and benches only.
+   */
+  readonly membership?: NodeMembership;
   readonly clock?: Clock;
   /** Session security (default `required`). */
   readonly security?: SecurityPolicy;
@@ -152,6 +172,15 @@ export function checkOptions(options: OverlayNodeOptions): void {
     if (value !== undefined && !(Number.isFinite(value) && value > 0))
       throw new DhtError('INVALID_ARGUMENT', `${name} must be a positive number, got ${String(value)}`);
   }
+  const membership = options.membership;
+  if (
+    membership !== undefined &&
+    options.peerId !== undefined &&
+    Buffer.compare(options.peerId, membership.identity.peerId) !== 0
+  )
+    throw new DhtError('INVALID_ARGUMENT', 'peerId must be the membership identity’s (it is derived from its key)');
+  if (membership !== undefined && Buffer.compare(membership.identity.publicKey, membership.certificate.publicKey) !== 0)
+    throw new DhtError('INVALID_ARGUMENT', 'the membership certificate is not for its identity’s key');
   if (options.adminPublicKey !== undefined && isRecordStore(options.store))
     throw new DhtError(
       'INVALID_ARGUMENT',

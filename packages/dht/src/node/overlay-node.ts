@@ -9,11 +9,15 @@ import {
   XppEndpoint,
   type DatagramTransport,
   type IncomingInvite,
+  type SessionAuthenticator,
   type XppCall,
   type XppSession,
 } from '@xpp/session-sdp';
 import { DhtError } from '../errors.js';
-import { type RecordKind } from '../kinds.js';
+import { RecordKind } from '../kinds.js';
+import { createPeerAuthenticator } from '../membership/peer-authenticator.js';
+import { revocationKey } from '../membership/revocation.js';
+import { Revocations } from './revocations.js';
 import { decodePutResponse, decodeRecords, encodeGet, encodePut, encodeRemove } from '../messages.js';
 import { DhtOperation } from '../operations.js';
 import { MemoryRecordStore, type RecordStore } from '../store.js';
@@ -93,6 +97,9 @@ export class OverlayNode {
   readonly #links: Links;
   readonly #transfer: ZoneTransfer;
   readonly #claims: ZoneClaims;
+  /** Authenticates every call with membership (spec §5.5); undefined without. */
+  readonly #auth: SessionAuthenticator | undefined;
+  readonly #revocations: Revocations | undefined;
 
   private constructor(init: { endpoint: XppEndpoint; sip: DatagramTransport; options: OverlayNodeOptions }) {
     const options = init.options;
@@ -104,10 +111,28 @@ export class OverlayNode {
       zones: () => this.#own.zones,
       requestSettle: (delay?: number, routine?: boolean) => this.#settler.request(delay, routine),
     };
-    this.peerId = options.peerId ?? new Uint8Array(randomBytes(16));
+    const membership = options.membership;
+    this.peerId = membership?.identity.peerId ?? options.peerId ?? new Uint8Array(randomBytes(16));
     this.id = peerIdHex(this.peerId);
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
+    if (membership !== undefined) {
+      this.#revocations = new Revocations({
+        clock: this.#clock,
+        admins: membership.admins,
+        wait: s.claimTimeout,
+        max: d.maxTombstones,
+        lookup: (id) => this.#lookupRevocation(id),
+        alone: () => this.#own.state !== 'peer' || this.#neighbours.size === 0,
+      });
+      const revocations = this.#revocations;
+      this.#auth = createPeerAuthenticator({
+        ...membership,
+        clock: this.#clock,
+        isRevoked: (id) => revocations.isRevoked(id),
+        refused: (reason) => this.#counters.refuse(`certificate-${reason}`),
+      });
+    }
     this.#claims = new ZoneClaims({
       counters: this.#counters,
       zones: () => this.#own.zones,
@@ -144,6 +169,7 @@ export class OverlayNode {
       ...view,
       pass: () => this.#settlePass(),
       tick: () => {
+        void this.#recheckRevocations();
         this.#announcer.expire();
         this.#replicaHolder.prune();
         this.#replicator.verify();
@@ -174,11 +200,7 @@ export class OverlayNode {
       selfId: this.id,
       clock: this.#clock,
       dialer: {
-        place: (uri, onSession, signal) =>
-          placeXppCall(this.ua, this.endpoint, uri, {
-            ...(signal === undefined ? {} : { signal }),
-            onSession,
-          }),
+        place: (uri, onSession, signal) => this.#place(uri, onSession, signal),
       },
       counters: this.#counters,
       ...s,
@@ -256,11 +278,7 @@ export class OverlayNode {
       announcer: this.#announcer,
       claims: this.#claims,
       contested: () => this.#contested(),
-      place: (uri, signal) =>
-        placeXppCall(this.ua, this.endpoint, uri, {
-          ...(signal === undefined ? {} : { signal }),
-          onSession: (session) => this.#dispatcher.serve(session),
-        }),
+      place: (uri, signal) => this.#place(uri, (session) => this.#dispatcher.serve(session), signal),
       info: (zones, version) => this.#info(zones, version),
       newPrimaries: () => {
         this.#replicator.refresh();
@@ -563,21 +581,56 @@ export class OverlayNode {
     ];
   }
 
+  /** Places a call, authenticated with membership (the callee's certified id is then `call.peer`). */
+  #place(uri: string, onSession: (session: XppSession) => void, signal?: AbortSignal): Promise<XppCall> {
+    return placeXppCall(this.ua, this.endpoint, uri, {
+      ...(signal === undefined ? {} : { signal }),
+      ...(this.#auth === undefined ? {} : { auth: this.#auth }),
+      onSession,
+    });
+  }
+
   /**
-   * Accepts a call (see AcceptCall). Without membership nothing authenticates the caller: its id is the user part
-   * of the INVITE's From, which anyone can write — for tests and benches in a closed network only.
+   * Accepts a call (see AcceptCall). With membership the caller is who its certificate says (spec §5.5: the From
+   * header names nobody the overlay relies on). Without, nothing authenticates it: its id is the user part of the
+   * INVITE's From, which anyone can write — for tests and benches in a closed network only.
    */
   async #accept(
     invite: IncomingInvite,
     onSession: (session: XppSession) => void,
     admit: (peer: string | undefined) => boolean,
   ): Promise<{ call: XppCall; peer: string | undefined }> {
+    if (this.#auth !== undefined) {
+      const call = await acceptXppCall(invite, this.endpoint, { onSession, auth: this.#auth, admit });
+      return { call, peer: call.peer };
+    }
     const peer = peerFromUri(invite.request.headers.get('from'));
     if (!admit(peer)) {
       invite.reject(403);
       throw new DhtError('FORBIDDEN', 'caller refused');
     }
     return { call: await acceptXppCall(invite, this.endpoint, { onSession }), peer };
+  }
+
+  /** The values stored under `revoked:<id>`. */
+  async #lookupRevocation(id: string): Promise<Uint8Array[]> {
+    // The REVOCATION kind arrives with the storage rights (contract §C); until then nothing can be revoked.
+    const kind = (RecordKind as Record<string, number>)['REVOCATION'] as RecordKind | undefined;
+    if (kind === undefined) return [];
+    return (await this.get(revocationKey(id), kind)).map((r) => r.value);
+  }
+
+  /** Each refresh: a neighbour revoked since its session opened is hung up and its zone taken over as a dead one's. */
+  async #recheckRevocations(): Promise<void> {
+    if (this.#revocations === undefined || this.#own.state !== 'peer') return;
+    const linked = [...this.#neighbours.values()].filter((n) => n.link !== undefined);
+    for (const n of await this.#revocations.recheck(linked)) {
+      if (this.#neighbours.get(n.id) !== n) continue;
+      this.#counters.refuse('revoked-neighbour');
+      const link = this.#links.detach(n);
+      this.#takeovers.linkDied(n);
+      void link?.hangUp().catch(() => undefined);
+    }
   }
 
   #assertState(state: OverlayNodeState): void {

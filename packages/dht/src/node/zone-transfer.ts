@@ -111,8 +111,14 @@ export class ZoneTransfer {
         throw error;
       }
     });
-    this.#ctx.records.take([handed]);
     const newcomer = DhtOption.NEIGHBOUR.require(response.options);
+    // With membership the newcomer is who its answer's certificate says; its entry may not name another peer (the
+    // zone stays here then: a newcomer that lies gets no zone, and its records are this node's still).
+    if (call.peer !== undefined && peerIdHex(newcomer.peerId) !== call.peer) {
+      void call.hangUp().catch(() => undefined);
+      throw new DhtError('FORBIDDEN', 'the newcomer answered a JOIN in another peer’s name');
+    }
+    this.#ctx.records.take([handed]);
     this.#ctx.own.set(remaining, 'invite');
     const entry = this.#ctx.members.upsert({
       ...newcomer,

@@ -1,0 +1,85 @@
+import type { Clock } from '@xpp/reliability';
+import { DhtError } from '../errors.js';
+import type { AdminKeySet } from '../membership/admin-key-set.js';
+import { decodeRevocation, verifyRevocation } from '../membership/revocation.js';
+import { peerIdHex, remember, type Neighbour } from './neighbour-table.js';
+
+/** What the revocation checks need of their node. */
+export interface RevocationsContext {
+  readonly clock: Clock;
+  readonly admins: AdminKeySet;
+  /** How long a lookup may take before the session it guards is refused, ms. */
+  readonly wait: number;
+  /** Revoked peers remembered (oldest forgotten first; a forgotten one is looked up again). */
+  readonly max: number;
+  /** The values stored in the overlay under `revoked:<id>` (GET). */
+  lookup(id: string): Promise<readonly Uint8Array[]>;
+  /** Nobody to ask: this node is no peer yet, or has no neighbour (it founded the overlay a moment ago). */
+  alone(): boolean;
+}
+
+/**
+ * Revocation (spec xpp-pcan §5.3): whether a peer is revoked, from a bounded local set filled by GETs of
+ * `revoked:<id>` — at session setup (`isRevoked`, the authenticator's hook) and for every neighbour at each
+ * refresh (`recheck`). A lookup that fails or takes longer than `wait` refuses the session (nothing vouches for the
+ * peer), except when the node is alone, where there is nobody to ask and refusing would keep the overlay from
+ * growing. Only admin-signed revocations of that very peer count.
+ */
+export class Revocations {
+  readonly #ctx: RevocationsContext;
+  readonly #revoked = new Map<string, true>();
+
+  constructor(ctx: RevocationsContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Peers known revoked here. */
+  get size(): number {
+    return this.#revoked.size;
+  }
+
+  isRevoked(id: string): boolean | Promise<boolean> {
+    if (this.#revoked.has(id)) return true;
+    if (this.#ctx.alone()) return false;
+    return this.#fetch(id);
+  }
+
+  /** The neighbours among `neighbours` revoked now (looked up again; a failed lookup keeps the link). */
+  async recheck(neighbours: readonly Neighbour[]): Promise<Neighbour[]> {
+    const found = await Promise.all(
+      neighbours.map((n) => this.#fetch(n.id).then((revoked) => (revoked ? [n] : []), () => [])),
+    );
+    return found.flat();
+  }
+
+  async #fetch(id: string): Promise<boolean> {
+    const { clock, wait } = this.#ctx;
+    let timer: ReturnType<Clock['setTimer']> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = clock.setTimer(
+        () => reject(new DhtError('NO_ROUTE', `no answer on the revocation of ${id} within ${wait} ms`)),
+        wait,
+      );
+    });
+    try {
+      const values = await Promise.race([this.#ctx.lookup(id), deadline]);
+      for (const value of values) if (this.#holds(id, value)) return true;
+      return false;
+    } finally {
+      if (timer !== undefined) clock.clearTimer(timer);
+    }
+  }
+
+  /** Whether `value` is an admin-signed revocation of `id` (remembered when it is). */
+  #holds(id: string, value: Uint8Array): boolean {
+    try {
+      const revocation = decodeRevocation(value);
+      verifyRevocation(revocation, this.#ctx.admins);
+      if (peerIdHex(revocation.peerId) !== id) return false;
+    } catch {
+      return false;
+    }
+    remember(this.#revoked, id, true, this.#ctx.max);
+    return true;
+  }
+}
