@@ -178,8 +178,14 @@ export function checkOptions(options: OverlayNodeOptions): void {
     options.peerId !== undefined &&
     Buffer.compare(options.peerId, membership.identity.peerId) !== 0
   )
-    throw new DhtError('INVALID_ARGUMENT', 'peerId must be the membership identity’s (it is derived from its key)');
-  if (membership !== undefined && Buffer.compare(membership.identity.publicKey, membership.certificate.publicKey) !== 0)
+    throw new DhtError(
+      'INVALID_ARGUMENT',
+      'peerId must be the membership identity’s (it is derived from its key)',
+    );
+  if (
+    membership !== undefined &&
+    Buffer.compare(membership.identity.publicKey, membership.certificate.publicKey) !== 0
+  )
     throw new DhtError('INVALID_ARGUMENT', 'the membership certificate is not for its identity’s key');
   if (options.adminPublicKey !== undefined && isRecordStore(options.store))
     throw new DhtError(

@@ -122,6 +122,7 @@ export class OverlayNode {
         admins: membership.admins,
         wait: s.claimTimeout,
         max: d.maxTombstones,
+        fresh: s.refreshInterval,
         lookup: (id) => this.#lookupRevocation(id),
         alone: () => this.#own.state !== 'peer' || this.#neighbours.size === 0,
       });

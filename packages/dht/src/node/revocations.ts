@@ -10,8 +10,13 @@ export interface RevocationsContext {
   readonly admins: AdminKeySet;
   /** How long a lookup may take before the session it guards is refused, ms. */
   readonly wait: number;
-  /** Revoked peers remembered (oldest forgotten first; a forgotten one is looked up again). */
+  /** Revoked peers remembered, and peers found not revoked (oldest forgotten first; looked up again then). */
   readonly max: number;
+  /**
+   * How long a peer found not revoked is taken as such without a new lookup, ms: the refresh interval, at which
+   * every neighbour is looked up again anyway.
+   */
+  readonly fresh: number;
   /** The values stored in the overlay under `revoked:<id>` (GET). */
   lookup(id: string): Promise<readonly Uint8Array[]>;
   /** Nobody to ask: this node is no peer yet, or has no neighbour (it founded the overlay a moment ago). */
@@ -20,14 +25,16 @@ export interface RevocationsContext {
 
 /**
  * Revocation (spec xpp-pcan §5.3): whether a peer is revoked, from a bounded local set filled by GETs of
- * `revoked:<id>` — at session setup (`isRevoked`, the authenticator's hook) and for every neighbour at each
- * refresh (`recheck`). A lookup that fails or takes longer than `wait` refuses the session (nothing vouches for the
+ * `revoked:<id>` — at session setup (`isRevoked`, the authenticator's hook; a peer found clean within the last
+ * refresh interval is not looked up again) and for every neighbour at each refresh (`recheck`). A lookup that fails or takes longer than `wait` refuses the session (nothing vouches for the
  * peer), except when the node is alone, where there is nobody to ask and refusing would keep the overlay from
  * growing. Only admin-signed revocations of that very peer count.
  */
 export class Revocations {
   readonly #ctx: RevocationsContext;
   readonly #revoked = new Map<string, true>();
+  /** Peers found not revoked, with when (clock `now`). */
+  readonly #clean = new Map<string, number>();
 
   constructor(ctx: RevocationsContext) {
     this.#ctx = ctx;
@@ -40,6 +47,8 @@ export class Revocations {
 
   isRevoked(id: string): boolean | Promise<boolean> {
     if (this.#revoked.has(id)) return true;
+    const checked = this.#clean.get(id);
+    if (checked !== undefined && this.#ctx.clock.now() - checked < this.#ctx.fresh) return false;
     if (this.#ctx.alone()) return false;
     return this.#fetch(id);
   }
@@ -47,7 +56,12 @@ export class Revocations {
   /** The neighbours among `neighbours` revoked now (looked up again; a failed lookup keeps the link). */
   async recheck(neighbours: readonly Neighbour[]): Promise<Neighbour[]> {
     const found = await Promise.all(
-      neighbours.map((n) => this.#fetch(n.id).then((revoked) => (revoked ? [n] : []), () => [])),
+      neighbours.map((n) =>
+        this.#fetch(n.id).then(
+          (revoked) => (revoked ? [n] : []),
+          () => [],
+        ),
+      ),
     );
     return found.flat();
   }
@@ -64,6 +78,7 @@ export class Revocations {
     try {
       const values = await Promise.race([this.#ctx.lookup(id), deadline]);
       for (const value of values) if (this.#holds(id, value)) return true;
+      remember(this.#clean, id, clock.now(), this.#ctx.max);
       return false;
     } finally {
       if (timer !== undefined) clock.clearTimer(timer);
@@ -80,6 +95,7 @@ export class Revocations {
       return false;
     }
     remember(this.#revoked, id, true, this.#ctx.max);
+    this.#clean.delete(id);
     return true;
   }
 }
