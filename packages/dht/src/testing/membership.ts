@@ -95,6 +95,6 @@ export class TestnetMembership {
 
   /** The octets of an administrator-signed revocation of `peerId` (stored under `revocationKey(id)`). */
   revocation(peerId: Uint8Array): Uint8Array {
-    return encodeRevocation(issueRevocation(identity.peerId, Math.floor(Date.now() / 1000), this.#admin));
+    return encodeRevocation(issueRevocation(peerId, Math.floor(Date.now() / 1000), this.#admin));
   }
 }

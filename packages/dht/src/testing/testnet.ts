@@ -104,6 +104,8 @@ export class Testnet {
   /** Members {@link leave} is taking out. */
   readonly #leaving = new Set<OverlayNode>();
   readonly #history = new ZoneHistory();
+  /** Nodes of {@link createOutsider}, closed with the testnet. */
+  readonly #outsiders: OverlayNode[] = [];
   #closed = false;
 
   constructor(options: TestnetOptions) {
@@ -195,6 +197,17 @@ export class Testnet {
     });
     this.#members.set(node, { node, ...member });
     node.on('zone-change', (e) => this.#history.note(node.id, e.cause, e.zones));
+    return node;
+  }
+
+  /**
+   * A node outside the overlay with a certificate of `certificate` (or none): an outsider for attack tests. It is
+   * not one of {@link nodes} (nor in the tiling or settle checks); the testnet closes it.
+   */
+  async createOutsider(certificate: TestnetCertificate | 'none'): Promise<OverlayNode> {
+    const node = await this.createCandidate({ certificate });
+    this.#members.delete(node);
+    this.#outsiders.push(node);
     return node;
   }
 
@@ -524,7 +537,7 @@ export class Testnet {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const nodes = this.nodes;
+    const nodes = [...this.nodes, ...this.#outsiders.splice(0)];
     this.#members.clear();
     await Promise.all(nodes.map((n) => n.close()));
   }
