@@ -101,7 +101,9 @@ export class Links {
       try {
         return await this.request(link, type, options, timeout);
       } catch (error) {
-        const replaced = !link.session.isOpen && this.#ctx.isCurrent(n);
+        // Replaced: the link is closed, or another took its place (a crossed call: the one hung up may still
+        // report open while its operations are closed already).
+        const replaced = (n.link !== link || !link.session.isOpen) && this.#ctx.isCurrent(n);
         if (attempt >= 2 || !replaced || (DhtError.is(error) && error.code === 'REMOTE_ERROR')) throw error;
       }
     }

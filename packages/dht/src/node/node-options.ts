@@ -48,9 +48,13 @@ export const OVERLAY_NODE_DEFAULTS = Object.freeze({
  * and the overlay's admin keys and domain against which every other peer's certificate is checked.
  */
 export interface NodeMembership {
+  /** This node's identity key: its peer id is derived from it. */
   readonly identity: PeerIdentity;
+  /** This node's certificate, for the identity's key. */
   readonly certificate: PeerCertificate;
+  /** The administrator keys a peer's certificate must be signed by (several during a rotation). */
   readonly admins: AdminKeySet;
+  /** The overlay's domain: a certificate for another is refused. */
   readonly domain: string;
 }
 

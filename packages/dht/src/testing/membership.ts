@@ -27,7 +27,9 @@ const DAY = 86_400;
  * the means to make outsiders of every kind for attack tests.
  */
 export class TestnetMembership {
+  /** The domain every valid certificate of the testnet is for. */
   readonly domain: string;
+  /** The testnet administrator's public key, as every node is configured with it. */
   readonly admins: AdminKeySet;
   readonly #admin: KeyObject;
   readonly #otherAdmin: KeyObject;
