@@ -17,7 +17,7 @@ export interface ReplicaHolderContext extends NodeView {
   readonly dimensions: number;
   readonly records: ZoneRecords;
   readonly counters: NodeCounters;
-  readonly claims: Pick<ZoneClaims, 'within' | 'point'>;
+  readonly claims: Pick<ZoneClaims, 'within' | 'holds' | 'unverified'>;
   decodeZones(zones: readonly Uint8Array[]): Zone[];
   neighbour(id: string): Neighbour | undefined;
   /** Whether a neighbour owns `point`, or a takeover of it is pending here. */
@@ -56,8 +56,12 @@ export class ReplicaHolder {
     const body = decodeReplicate(request.options);
     const zones = ctx.decodeZones(body.zones);
     if (overlapping(zones, ctx.zones())) throw new DhtError('CONFLICT', 'replicas of a zone this node owns');
-    // Only the owner of a zone replicates it (or tells a holder to drop it, which returns a dead zone's replicas).
-    ctx.claims.within(zones, ctx.neighbour(from)?.zones ?? [], 'a REPLICATE');
+    // Only the owner of a zone replicates it. A drop returns a dead zone's replicas to its sender: only to the owner
+    // as this node knows it. Copies and checks may come from a new owner before its announcement: counted only.
+    const held = ctx.neighbour(from)?.zones ?? [];
+    const drop = body.digest === undefined && body.records.length === 0;
+    if (drop) ctx.claims.within(zones, held, 'a REPLICATE drop');
+    else if (!ctx.claims.holds(zones, held)) ctx.claims.unverified();
     if (body.digest !== undefined) {
       if (!sameDigest(recordSetDigest(ctx.records.inZones(zones, 'replica')), body.digest)) {
         ctx.counters.refuse('replicas-differ');
@@ -115,7 +119,9 @@ export class ReplicaHolder {
     const point = hashKey(key, this.#ctx.dimensions);
     if (zoneContaining(this.#ctx.zones(), point) !== undefined)
       throw new DhtError('CONFLICT', 'this node owns that point: it holds no replica of it');
-    this.#ctx.claims.point(point, this.#ctx.neighbour(from)?.zones ?? [], 'a replica write');
+    // A new owner may write before its announcement arrives here: a write outside its zones is counted only.
+    const held = this.#ctx.neighbour(from)?.zones ?? [];
+    if (!held.some((z) => z.contains(point))) this.#ctx.claims.unverified();
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Point, Zone } from '@xpp/can';
+import type { Zone } from '@xpp/can';
 import { DhtError } from '../errors.js';
 import type { NodeCounters } from './counters.js';
 
@@ -61,15 +61,14 @@ export class ZoneClaims {
 
   /** Every zone of `zones` lies within `held` (the sender's, or a dead peer's, as this node knows them). */
   within(zones: readonly Zone[], held: readonly Zone[], what: string): void {
-    for (const z of zones)
-      if (!held.some((h) => h.covers(z)))
-        this.#refuse('claim-foreign-zone', `${what} names zone ${z.path}, which its peer does not hold`);
+    const foreign = zones.find((z) => !held.some((h) => h.covers(z)));
+    if (foreign !== undefined)
+      this.#refuse('claim-foreign-zone', `${what} names zone ${foreign.path}, which its peer does not hold`);
   }
 
-  /** `point` lies in `held` (the sender's zones as this node knows them). */
-  point(point: Point, held: readonly Zone[], what: string): void {
-    if (!held.some((h) => h.contains(point)))
-      this.#refuse('claim-foreign-zone', `${what} for a point its peer does not hold`);
+  /** Whether every zone of `zones` lies within `held`. */
+  holds(zones: readonly Zone[], held: readonly Zone[]): boolean {
+    return zones.every((z) => held.some((h) => h.covers(z)));
   }
 
   /** Counts a claim nobody here can check (left to the peers it concerns). */
