@@ -16,23 +16,36 @@ import {
 import { DhtError } from '../errors.js';
 import { RecordKind } from '../kinds.js';
 import { createPeerAuthenticator } from '../membership/peer-authenticator.js';
-import { revocationKey } from '../membership/revocation.js';
+import { createRevocationVerifier, revocationKey } from '../membership/revocation.js';
 import { Revocations } from './revocations.js';
 import { decodePutResponse, decodeRecords, encodeGet, encodePut, encodeRemove } from '../messages.js';
 import { DhtOperation } from '../operations.js';
+import {
+  decodeBindResponse,
+  encodeAuthorize,
+  encodeRegisterBind,
+  type BindChange,
+  type BindResponse,
+} from '../bind-messages.js';
+import type { DigestVerdict } from '../bind-values.js';
+import type { DigestResponseFields } from '../digest.js';
+import { unverifiedOrigin, withOrigin, type OriginAuthority } from '../origin.js';
+import { createOriginVerifier, signOrigin } from '../membership/origin.js';
 import { MemoryRecordStore, type RecordStore } from '../store.js';
 import type { BindingId, Contact, NeighbourInfo, WireRecord } from '../values.js';
 import { Announcer } from './announcer.js';
 import { NodeCounters } from './counters.js';
 import type { OverlayNodeEvents } from './events.js';
-import { neighbourSummary, NeighbourTable, peerIdHex } from './neighbour-table.js';
+import { neighbourSummary, NeighbourTable, peerIdHex, type Neighbour } from './neighbour-table.js';
 import {
   checkOptions,
   nodeSettings,
   credentialVerifier,
   isRecordStore,
+  removalVerifier,
   OVERLAY_NODE_DEFAULTS,
   type NeighbourSummary,
+  type NodeMembership,
   type OverlayNodeOptions,
   type OverlayNodeState,
   type OverlayNodeStats,
@@ -92,6 +105,7 @@ export class OverlayNode {
   readonly #announcer: Announcer;
   readonly #replicator: Replicator;
   readonly #router: Router;
+  readonly #origin: OriginAuthority;
   readonly #replicaHolder: ReplicaHolder;
   readonly #dispatcher: Dispatcher;
   readonly #links: Links;
@@ -116,6 +130,9 @@ export class OverlayNode {
     this.id = peerIdHex(this.peerId);
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
+    this.#origin =
+      options.origin ??
+      (membership === undefined ? unverifiedOrigin(this.peerId) : membershipOrigin(membership, this.#clock));
     if (membership !== undefined) {
       this.#revocations = new Revocations({
         clock: this.#clock,
@@ -125,6 +142,10 @@ export class OverlayNode {
         fresh: s.refreshInterval,
         lookup: (id) => this.#lookupRevocation(id),
         alone: () => this.#own.state !== 'peer' || this.#neighbours.size === 0,
+        revoked: (id) => {
+          const n = this.#neighbours.get(id);
+          if (n !== undefined) this.#hangUpRevoked(n);
+        },
       });
       const revocations = this.#revocations;
       this.#auth = createPeerAuthenticator({
@@ -149,12 +170,18 @@ export class OverlayNode {
       },
     });
     const verifyCredential = credentialVerifier(options);
+    const verifyCredentialRemoval = removalVerifier(options);
     this.store = isRecordStore(options.store)
       ? options.store
       : new MemoryRecordStore({
           ...options.store,
           clock: this.#clock,
           ...(verifyCredential === undefined ? {} : { verifyCredential }),
+          ...(verifyCredentialRemoval === undefined ? {} : { verifyCredentialRemoval }),
+          // A certified node holds the overlay's revocations: signed by its admin keys (spec §5.3).
+          ...(membership === undefined
+            ? {}
+            : { verifyRevocation: createRevocationVerifier(membership.admins) }),
         });
     this.#records = new ZoneRecords(this.store, this.dimensions);
     this.#neighbours = new NeighbourTable(s.maxNeighbours);
@@ -326,6 +353,7 @@ export class OverlayNode {
         const zone = zoneContaining(this.#own.zones, point);
         if (zone !== undefined) this.#replicator.write(zone, type, options);
       },
+      origin: this.#origin,
     });
     this.#replicaHolder = new ReplicaHolder({
       dimensions: this.dimensions,
@@ -495,7 +523,7 @@ export class OverlayNode {
       'PUT',
       hashKey(key, this.dimensions),
       DhtOperation.PUT.type,
-      encodePut({ key, kind, value, lifetime }),
+      withOrigin(this.#origin, DhtOperation.PUT.type, encodePut({ key, kind, value, lifetime })),
     );
     return decodePutResponse(response).lifetime;
   }
@@ -520,8 +548,39 @@ export class OverlayNode {
       'REMOVE',
       hashKey(key, this.dimensions),
       DhtOperation.REMOVE.type,
-      encodeRemove({ key, kind, ...(bindingId === undefined ? {} : { bindingId }) }),
+      withOrigin(
+        this.#origin,
+        DhtOperation.REMOVE.type,
+        encodeRemove({ key, kind, ...(bindingId === undefined ? {} : { bindingId }) }),
+      ),
     );
+  }
+
+  /**
+   * REGISTER-BIND (spec §5.6): the owner of `aor` checks `digest` against the credential it holds and, when it holds,
+   * stores the binding (its flow peer must be this node) or removes one or all, in one routed round trip.
+   */
+  async registerBind(aor: string, digest: DigestResponseFields, change: BindChange): Promise<BindResponse> {
+    const type = DhtOperation.REGISTER_BIND.type;
+    const response = await this.#router.originate(
+      'REGISTER-BIND',
+      hashKey(aor, this.dimensions),
+      type,
+      withOrigin(this.#origin, type, encodeRegisterBind({ aor, digest, change })),
+    );
+    return decodeBindResponse(response);
+  }
+
+  /** AUTHORIZE: whether `digest` answers with the secret of `aor` (its owner says yes or no; HA1 stays there). */
+  async authorize(aor: string, digest: DigestResponseFields): Promise<DigestVerdict> {
+    const type = DhtOperation.AUTHORIZE.type;
+    const response = await this.#router.originate(
+      'AUTHORIZE',
+      hashKey(aor, this.dimensions),
+      type,
+      withOrigin(this.#origin, type, encodeAuthorize({ aor, digest })),
+    );
+    return decodeBindResponse(response).verdict;
   }
 
   /** Closes every session and both sockets (or transports: the node owns what it was given). */
@@ -615,27 +674,34 @@ export class OverlayNode {
 
   /** The values stored under `revoked:<id>`. */
   async #lookupRevocation(id: string): Promise<Uint8Array[]> {
-    // The REVOCATION kind arrives with the storage rights (contract §C); until then nothing can be revoked.
-    const kind = (RecordKind as Record<string, number>)['REVOCATION'] as RecordKind | undefined;
-    if (kind === undefined) return [];
-    return (await this.get(revocationKey(id), kind)).map((r) => r.value);
+    return (await this.get(revocationKey(id), RecordKind.REVOCATION)).map((r) => r.value);
   }
 
   /** Each refresh: a neighbour revoked since its session opened is hung up and its zone taken over as a dead one's. */
   async #recheckRevocations(): Promise<void> {
     if (this.#revocations === undefined || this.#own.state !== 'peer') return;
     const linked = [...this.#neighbours.values()].filter((n) => n.link !== undefined);
-    for (const n of await this.#revocations.recheck(linked)) {
-      if (this.#neighbours.get(n.id) !== n) continue;
-      this.#counters.refuse('revoked-neighbour');
-      const link = this.#links.detach(n);
-      this.#takeovers.linkDied(n);
-      void link?.hangUp().catch(() => undefined);
-    }
+    for (const n of await this.#revocations.recheck(linked))
+      if (this.#neighbours.get(n.id) === n) this.#hangUpRevoked(n);
+  }
+
+  /** A revoked neighbour's link is hung up and its zone taken over as a dead peer's. */
+  #hangUpRevoked(n: Neighbour): void {
+    this.#counters.refuse('revoked-neighbour');
+    const link = this.#links.detach(n);
+    this.#takeovers.linkDied(n);
+    void link?.hangUp().catch(() => undefined);
   }
 
   #assertState(state: OverlayNodeState): void {
     if (this.#own.state !== state)
       throw new DhtError('NOT_A_PEER', `node is ${this.#own.state}, expected ${state}`);
   }
+}
+
+/** The ORIGIN of a certified node: its certificate and identity signature, verified against the admin keys (§5.6). */
+function membershipOrigin(membership: NodeMembership, clock: Clock): OriginAuthority {
+  const { identity, certificate } = membership;
+  const verify = createOriginVerifier({ admins: membership.admins, domain: membership.domain, clock });
+  return { sign: (bytes) => signOrigin(identity, certificate, bytes), verify, verified: true };
 }

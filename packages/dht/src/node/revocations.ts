@@ -21,14 +21,18 @@ export interface RevocationsContext {
   lookup(id: string): Promise<readonly Uint8Array[]>;
   /** Nobody to ask: this node is no peer yet, or has no neighbour (it founded the overlay a moment ago). */
   alone(): boolean;
+  /** A lookup started at a session's setup found `id` revoked after the session opened: end its sessions. */
+  revoked(id: string): void;
 }
 
 /**
  * Revocation (spec xpp-pcan §5.3): whether a peer is revoked, from a bounded local set filled by GETs of
- * `revoked:<id>` — at session setup (`isRevoked`, the authenticator's hook; a peer found clean within the last
- * refresh interval is not looked up again) and for every neighbour at each refresh (`recheck`). A lookup that fails or takes longer than `wait` refuses the session (nothing vouches for the
- * peer), except when the node is alone, where there is nobody to ask and refusing would keep the overlay from
- * growing. Only admin-signed revocations of that very peer count.
+ * `revoked:<id>` — at session setup (`isRevoked`, the authenticator's hook) and for every neighbour at each refresh
+ * (`recheck`). At setup a peer known revoked is refused at once; for one not looked up within the last refresh
+ * interval a lookup starts and the session goes on: the GET may have to travel over the very session being set up
+ * (the peer is a neighbour), so waiting for it would deadlock. A revocation found then ends the peer's sessions
+ * (`revoked`), as one found at a refresh does. A lookup that fails or takes longer than `wait` is retried at the
+ * next refresh. Only admin-signed revocations of that very peer count.
  */
 export class Revocations {
   readonly #ctx: RevocationsContext;
@@ -45,12 +49,16 @@ export class Revocations {
     return this.#revoked.size;
   }
 
-  isRevoked(id: string): boolean | Promise<boolean> {
+  isRevoked(id: string): boolean {
     if (this.#revoked.has(id)) return true;
     const checked = this.#clean.get(id);
     if (checked !== undefined && this.#ctx.clock.now() - checked < this.#ctx.fresh) return false;
-    if (this.#ctx.alone()) return false;
-    return this.#fetch(id);
+    if (!this.#ctx.alone())
+      void this.#fetch(id).then(
+        (revoked) => revoked && this.#ctx.revoked(id),
+        () => undefined,
+      );
+    return false;
   }
 
   /** The neighbours among `neighbours` revoked now (looked up again; a failed lookup keeps the link). */

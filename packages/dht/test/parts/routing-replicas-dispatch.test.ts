@@ -12,6 +12,7 @@ import {
   peerRecordCodec,
   RecordKind,
   type WireRecord,
+  unverifiedOrigin,
 } from '@xpp/dht';
 import { NodeCounters } from '../../src/node/counters.js';
 import { ZoneClaims } from '../../src/node/zone-claims.js';
@@ -57,6 +58,7 @@ function router(init: { writable?: boolean; next?: Neighbour } = {}) {
       return Promise.resolve(request([]));
     },
     replicateWrite: (point, type) => replicated.push({ point, type }),
+    origin: unverifiedOrigin(Uint8Array.of(1)),
   });
   return { r, store, replicated, sent, counters };
 }

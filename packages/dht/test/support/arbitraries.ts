@@ -15,7 +15,12 @@ export const bytes = (min: number, max: number): fc.Arbitrary<Uint8Array> =>
 export const text = (maxOctets: number, min = 1): fc.Arbitrary<string> =>
   fc.string({ unit: 'binary', minLength: min, maxLength: Math.floor(maxOctets / 4) });
 
-export const kind = fc.constantFrom(RecordKind.BINDING, RecordKind.CREDENTIAL, RecordKind.PEER);
+export const kind = fc.constantFrom(
+  RecordKind.BINDING,
+  RecordKind.CREDENTIAL,
+  RecordKind.PEER,
+  RecordKind.REVOCATION,
+);
 export const peerId = bytes(1, 32);
 export const zone = bytes(1, 33);
 
@@ -50,3 +55,21 @@ export const wireRecord: fc.Arbitrary<WireRecord> = fc.record({
   value: bytes(0, 300),
   lifetime: fc.nat({ max: 0xffffffff }),
 });
+
+/** A client's digest response fields: six required (non-empty), four optional (absent, never empty). */
+export const digestFields = fc
+  .record(
+    {
+      username: text(1024),
+      realm: text(1024),
+      nonce: text(1024),
+      uri: text(1024),
+      response: text(1024),
+      method: text(1024),
+      algorithm: text(1024),
+      qop: text(1024),
+      nc: text(1024),
+      cnonce: text(1024),
+    },
+    { requiredKeys: ['username', 'realm', 'nonce', 'uri', 'response', 'method'] },
+  );
