@@ -2,7 +2,7 @@
 // peer, and a node waiting as a candidate, many times; every call is refused and nothing changes hands.
 import { placeXppCall, SipUserAgent, XppEndpoint, type SessionAuthenticator } from '@xpp/session-sdp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OverlayNode, RecordKind, revocationKey } from '@xpp/dht';
+import { RecordKind, revocationKey, type OverlayNode } from '@xpp/dht';
 import { createTestnet, type Testnet, type TestnetCertificate } from '@xpp/dht/testing';
 import { recordKey, recordValue } from './overlay-support.js';
 
