@@ -1,23 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { checkTiling, hashKey, pointCodec, Zone } from '@xpp/can';
 import { Emitter, systemClock, type Clock } from '@xpp/reliability';
-import {
-  acceptXppCall,
-  placeXppCall,
-  SipUserAgent,
-  UdpSipTransport,
-  XppEndpoint,
-  type DatagramTransport,
-  type IncomingInvite,
-  type SessionAuthenticator,
-  type XppCall,
-  type XppSession,
-} from '@xpp/session-sdp';
+import { SipUserAgent, UdpSipTransport, XppEndpoint, type DatagramTransport } from '@xpp/session-sdp';
 import { DhtError } from '../errors.js';
 import { RecordKind } from '../kinds.js';
-import { createPeerAuthenticator } from '../membership/peer-authenticator.js';
-import { createRevocationVerifier, revocationKey } from '../membership/revocation.js';
-import { Revocations } from './revocations.js';
+import { revocationKey } from '../membership/revocation.js';
 import { decodePutResponse, decodeRecords, encodeGet, encodePut, encodeRemove } from '../messages.js';
 import { DhtOperation } from '../operations.js';
 import {
@@ -29,14 +16,13 @@ import {
 } from '../bind-messages.js';
 import type { DigestVerdict } from '../bind-values.js';
 import type { DigestResponseFields } from '../digest.js';
-import { unverifiedOrigin, withOrigin, type OriginAuthority } from '../origin.js';
-import { createOriginVerifier, signOrigin } from '../membership/origin.js';
+import { withOrigin, type OriginAuthority } from '../origin.js';
 import { MemoryRecordStore, type RecordStore } from '../store.js';
 import type { BindingId, Contact, NeighbourInfo, WireRecord } from '../values.js';
 import { Announcer } from './announcer.js';
 import { NodeCounters } from './counters.js';
 import type { OverlayNodeEvents } from './events.js';
-import { neighbourSummary, NeighbourTable, peerIdHex, type Neighbour } from './neighbour-table.js';
+import { neighbourSummary, NeighbourTable, peerIdHex } from './neighbour-table.js';
 import {
   checkOptions,
   nodeSettings,
@@ -45,7 +31,6 @@ import {
   removalVerifier,
   OVERLAY_NODE_DEFAULTS,
   type NeighbourSummary,
-  type NodeMembership,
   type OverlayNodeOptions,
   type OverlayNodeState,
   type OverlayNodeStats,
@@ -68,7 +53,7 @@ import { PeerMemory } from './peer-memory.js';
 import { Settler } from './settler.js';
 import { ZoneRecords } from './zone-records.js';
 import { ZoneClaims } from './zone-claims.js';
-import { peerFromUri } from './peer-uri.js';
+import { NodeAuth } from './node-auth.js';
 import { zoneContaining } from './zones.js';
 
 /**
@@ -111,9 +96,8 @@ export class OverlayNode {
   readonly #links: Links;
   readonly #transfer: ZoneTransfer;
   readonly #claims: ZoneClaims;
-  /** Authenticates every call with membership (spec §5.5); undefined without. */
-  readonly #auth: SessionAuthenticator | undefined;
-  readonly #revocations: Revocations | undefined;
+  /** Who the node's calls are with: certificates, revocations, ORIGIN (spec §5.5–5.6). */
+  readonly #auth: NodeAuth;
 
   private constructor(init: { endpoint: XppEndpoint; sip: DatagramTransport; options: OverlayNodeOptions }) {
     const options = init.options;
@@ -130,31 +114,30 @@ export class OverlayNode {
     this.id = peerIdHex(this.peerId);
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
-    this.#origin =
-      options.origin ??
-      (membership === undefined ? unverifiedOrigin(this.peerId) : membershipOrigin(membership, this.#clock));
-    if (membership !== undefined) {
-      this.#revocations = new Revocations({
-        clock: this.#clock,
-        admins: membership.admins,
-        wait: s.claimTimeout,
-        max: d.maxTombstones,
-        fresh: s.refreshInterval,
-        lookup: (id) => this.#lookupRevocation(id),
-        alone: () => this.#own.state !== 'peer' || this.#neighbours.size === 0,
-        revoked: (id) => {
-          const n = this.#neighbours.get(id);
-          if (n !== undefined) this.#hangUpRevoked(n);
-        },
-      });
-      const revocations = this.#revocations;
-      this.#auth = createPeerAuthenticator({
-        ...membership,
-        clock: this.#clock,
-        isRevoked: (id) => revocations.isRevoked(id),
-        refused: (reason) => this.#counters.refuse(`certificate-${reason}`),
-      });
-    }
+    this.#auth = new NodeAuth({
+      membership,
+      peerId: this.peerId,
+      clock: this.#clock,
+      counters: this.#counters,
+      claimTimeout: s.claimTimeout,
+      refreshInterval: s.refreshInterval,
+      maxRemembered: d.maxTombstones,
+      ua: () => this.ua,
+      endpoint: () => this.endpoint,
+      lookup: async (id) => (await this.get(revocationKey(id), RecordKind.REVOCATION)).map((r) => r.value),
+      alone: () => this.#own.state !== 'peer' || this.#neighbours.size === 0,
+      linked: () => [...this.#neighbours.values()].filter((n) => n.link !== undefined),
+      neighbour: (id) => this.#neighbours.get(id),
+      hangUp: (n) => {
+        const link = this.#links.detach(n);
+        this.#takeovers.linkDied(n);
+        // Not taken back from the lists of neighbours that have not found it revoked yet.
+        this.#memory.unreachable.mark(n.id);
+        void link?.hangUp().catch(() => undefined);
+      },
+    });
+    this.#origin = options.origin ?? this.#auth.origin();
+    const verifyRevocation = this.#auth.revocationVerifier();
     this.#claims = new ZoneClaims({
       counters: this.#counters,
       zones: () => this.#own.zones,
@@ -179,9 +162,7 @@ export class OverlayNode {
           ...(verifyCredential === undefined ? {} : { verifyCredential }),
           ...(verifyCredentialRemoval === undefined ? {} : { verifyCredentialRemoval }),
           // A certified node holds the overlay's revocations: signed by its admin keys (spec §5.3).
-          ...(membership === undefined
-            ? {}
-            : { verifyRevocation: createRevocationVerifier(membership.admins) }),
+          ...(verifyRevocation === undefined ? {} : { verifyRevocation }),
         });
     this.#records = new ZoneRecords(this.store, this.dimensions);
     this.#neighbours = new NeighbourTable(s.maxNeighbours);
@@ -197,7 +178,7 @@ export class OverlayNode {
       ...view,
       pass: () => this.#settlePass(),
       tick: () => {
-        void this.#recheckRevocations();
+        void this.#auth.recheck();
         this.#announcer.expire();
         this.#replicaHolder.prune();
         this.#replicator.verify();
@@ -228,7 +209,7 @@ export class OverlayNode {
       selfId: this.id,
       clock: this.#clock,
       dialer: {
-        place: (uri, onSession, signal) => this.#place(uri, onSession, signal),
+        place: (uri, onSession, signal) => this.#auth.place(uri, onSession, signal),
       },
       counters: this.#counters,
       ...s,
@@ -306,7 +287,7 @@ export class OverlayNode {
       announcer: this.#announcer,
       claims: this.#claims,
       contested: () => this.#contested(),
-      place: (uri, signal) => this.#place(uri, (session) => this.#dispatcher.serve(session), signal),
+      place: (uri, signal) => this.#auth.place(uri, (session) => this.#dispatcher.serve(session), signal),
       info: (zones, version) => this.#info(zones, version),
       newPrimaries: () => {
         this.#replicator.refresh();
@@ -328,7 +309,7 @@ export class OverlayNode {
       members: this.#members,
       links: this.#links,
       announcer: this.#announcer,
-      accept: (invite, onSession, admit) => this.#accept(invite, onSession, admit),
+      accept: (invite, onSession, admit) => this.#auth.accept(invite, onSession, admit),
       serve: (session) => this.#dispatcher.serve(session),
       ...view,
       becomePeer: (zones, records) => {
@@ -641,67 +622,8 @@ export class OverlayNode {
     ];
   }
 
-  /** Places a call, authenticated with membership (the callee's certified id is then `call.peer`). */
-  #place(uri: string, onSession: (session: XppSession) => void, signal?: AbortSignal): Promise<XppCall> {
-    return placeXppCall(this.ua, this.endpoint, uri, {
-      ...(signal === undefined ? {} : { signal }),
-      ...(this.#auth === undefined ? {} : { auth: this.#auth }),
-      onSession,
-    });
-  }
-
-  /**
-   * Accepts a call (see AcceptCall). With membership the caller is who its certificate says (spec §5.5: the From
-   * header names nobody the overlay relies on). Without, nothing authenticates it: its id is the user part of the
-   * INVITE's From, which anyone can write — for tests and benches in a closed network only.
-   */
-  async #accept(
-    invite: IncomingInvite,
-    onSession: (session: XppSession) => void,
-    admit: (peer: string | undefined) => boolean,
-  ): Promise<{ call: XppCall; peer: string | undefined }> {
-    if (this.#auth !== undefined) {
-      const call = await acceptXppCall(invite, this.endpoint, { onSession, auth: this.#auth, admit });
-      return { call, peer: call.peer };
-    }
-    const peer = peerFromUri(invite.request.headers.get('from'));
-    if (!admit(peer)) {
-      invite.reject(403);
-      throw new DhtError('FORBIDDEN', 'caller refused');
-    }
-    return { call: await acceptXppCall(invite, this.endpoint, { onSession }), peer };
-  }
-
-  /** The values stored under `revoked:<id>`. */
-  async #lookupRevocation(id: string): Promise<Uint8Array[]> {
-    return (await this.get(revocationKey(id), RecordKind.REVOCATION)).map((r) => r.value);
-  }
-
-  /** Each refresh: a neighbour revoked since its session opened is hung up and its zone taken over as a dead one's. */
-  async #recheckRevocations(): Promise<void> {
-    if (this.#revocations === undefined || this.#own.state !== 'peer') return;
-    const linked = [...this.#neighbours.values()].filter((n) => n.link !== undefined);
-    for (const n of await this.#revocations.recheck(linked))
-      if (this.#neighbours.get(n.id) === n) this.#hangUpRevoked(n);
-  }
-
-  /** A revoked neighbour's link is hung up and its zone taken over as a dead peer's. */
-  #hangUpRevoked(n: Neighbour): void {
-    this.#counters.refuse('revoked-neighbour');
-    const link = this.#links.detach(n);
-    this.#takeovers.linkDied(n);
-    void link?.hangUp().catch(() => undefined);
-  }
-
   #assertState(state: OverlayNodeState): void {
     if (this.#own.state !== state)
       throw new DhtError('NOT_A_PEER', `node is ${this.#own.state}, expected ${state}`);
   }
-}
-
-/** The ORIGIN of a certified node: its certificate and identity signature, verified against the admin keys (§5.6). */
-function membershipOrigin(membership: NodeMembership, clock: Clock): OriginAuthority {
-  const { identity, certificate } = membership;
-  const verify = createOriginVerifier({ admins: membership.admins, domain: membership.domain, clock });
-  return { sign: (bytes) => signOrigin(identity, certificate, bytes), verify, verified: true };
 }
