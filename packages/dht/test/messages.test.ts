@@ -125,7 +125,11 @@ describe('operation bodies', () => {
             ? {
                 ...body,
                 change: {
-                  remove: { instanceId: c.remove.instanceId, regId: c.remove.regId, contact: c.remove.contact },
+                  remove: {
+                    instanceId: c.remove.instanceId,
+                    regId: c.remove.regId,
+                    contact: c.remove.contact,
+                  },
                 },
               }
             : body;
