@@ -1,8 +1,22 @@
-import { createDefaultInvitePolicy, OverlayNode, type SignedCredential } from '@xpp/dht';
+import {
+  createCredential,
+  createDefaultInvitePolicy,
+  encodeCredential,
+  OverlayNode,
+  RecordKind,
+  revocationKey,
+  signCredential,
+  type SignedCredential,
+} from '@xpp/dht';
 import { AdminRequestGuard } from './admin-auth.js';
 import type { NodeConfig } from './config.js';
 import { CREDENTIAL_REFRESH_MS, CredentialKeeper } from './credential-keeper.js';
-import { loadNodeKeys, loadRecordRouteKey, type NodeKeys } from './data-dir.js';
+import { loadRecordRouteKey } from './data-dir.js';
+import { membershipRoutes } from './membership/admin-routes.js';
+import { CertificateWatch } from './membership/certificate-watch.js';
+import { EnrollmentServer } from './membership/enrollment-server.js';
+import { loadMembership, type NodeKeys } from './membership/setup.js';
+import { EnrollmentTokens } from './membership/tokens.js';
 import { startOpsHttpServer, type OpsHttpServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
@@ -45,6 +59,11 @@ function definedOnly<T extends object>(options: T): { [K in keyof T]?: Exclude<T
   };
 }
 
+/** `host` as it goes before `:port` (an IPv6 literal in brackets). */
+function formatHostPort(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** The default AOR a candidate registers as: one per peer id, in the overlay's domain. */
 export function candidateAor(config: Pick<NodeConfig, 'domain'>, peerIdHex: string): string {
   return `sip:peer-${peerIdHex.slice(0, 16)}@${config.domain}`;
@@ -59,10 +78,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const logger = options.logger ?? createLogger(config);
   const metrics = options.metrics ?? new NodeMetrics();
   const joining = config.joinVia !== undefined;
-  const keys = loadNodeKeys(config.dataDir, {
-    adminPublicKey: config.adminPublicKey,
-    createAdmin: !joining,
-  });
+  const keys = await loadMembership(config, { joining, logger });
   const keeper = new CredentialKeeper(config.dataDir, keys.adminPublicKey);
   const { intervalMs, ...policy } = config.invitePolicy ?? {};
   const front = new SipFront({
@@ -78,6 +94,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       : { transactionLimits: definedOnly(config.sipTransactionLimits) }),
     logger: logger.child({ part: 'sip' }),
   });
+  // The administrator's node answers enrollment requests (token proofs and renewals) on its SIP socket.
+  let enrollment: EnrollmentServer | undefined;
+  const tokens =
+    keys.adminPrivateKey === undefined ? undefined : new EnrollmentTokens(config.dataDir);
   const node = await OverlayNode.create({
     host: config.host,
     sipPort: config.sipPort,
@@ -86,7 +106,32 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     peerId: keys.peerId,
     adminPublicKey: keys.adminPublicKey,
     ...front.hooks,
+    onSipRequest: (request, transaction, source) =>
+      enrollment?.onRequest(request, transaction, source) === true ||
+      front.hooks.onSipRequest(request, transaction, source),
   });
+  if (keys.adminPrivateKey !== undefined && tokens !== undefined) {
+    const adminKey = keys.adminPrivateKey;
+    enrollment = new EnrollmentServer({
+      domain: config.domain,
+      adminPrivateKey: adminKey,
+      admins: keys.admins,
+      tokens,
+      isRevoked: async (peerIdHex) =>
+        (await node.get(revocationKey(peerIdHex), RecordKind.REVOCATION)).length > 0,
+      addCandidateUser: async (peerIdHex, password) => {
+        const aor = candidateAor(config, peerIdHex);
+        const credential = signCredential(
+          createCredential({ aor, realm: config.domain, password, serial: Math.floor(Date.now() / 1000) }),
+          adminKey,
+        );
+        await keeper.add(node, encodeCredential(credential));
+      },
+      onRefused: (reason) => metrics.enrollments.inc({ kind: 'any', result: reason }),
+      onIssued: (_, kind) => metrics.enrollments.inc({ kind, result: 'issued' }),
+      logger: logger.child({ part: 'enrollment' }),
+    });
+  }
   front.attach(node);
   observeOverlay(node, metrics, logger);
   for (const event of ['registered', 'unregistered', 'invited', 'call'] as const) {
@@ -96,6 +141,11 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     });
   }
 
+  const watch =
+    keys.certificate === undefined
+      ? undefined
+      : new CertificateWatch({ config, keys, certificate: keys.certificate, logger, metrics });
+
   let closing: Promise<void> | undefined;
   let refresh: NodeJS.Timeout | undefined;
   const abort = new AbortController();
@@ -103,6 +153,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     (closing ??= (async () => {
       abort.abort();
       if (refresh !== undefined) clearInterval(refresh);
+      watch?.stop();
       await http.close();
       await front.close();
       if (graceful && node.state === 'peer') {
@@ -133,10 +184,12 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     ready = Promise.resolve();
   } else {
     const aor = config.joinAor ?? candidateAor(config, node.id);
+    // An enrolled host's candidate AOR has a password derived from its token (the administrator node stored it).
+    const password = config.joinPassword ?? (config.joinAor === undefined ? keys.enrolledPassword : undefined);
     logger.info({ via: config.joinVia, aor }, 'joining: registering as a candidate, waiting to be invited');
     ready = registerAsCandidate(node, config.joinVia as string, {
       aor,
-      ...(config.joinPassword === undefined ? {} : { password: config.joinPassword }),
+      ...(password === undefined ? {} : { password }),
       signal: abort.signal,
     }).then(becomePeer);
     ready.catch((error: unknown) => {
@@ -151,10 +204,18 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       port: config.httpPort,
       metrics,
       isServing: () => closing === undefined && node.state === 'peer',
+      degraded: () => watch?.degraded(),
       status: () => nodeStatus(node, front, config),
       beforeScrape: () => syncMetrics(metrics, node, front),
       admin: {
-        guard: new AdminRequestGuard(keys.adminPublicKey),
+        guard: new AdminRequestGuard(keys.admins),
+        routes: membershipRoutes({
+          node,
+          keys,
+          tokens,
+          sipAddress: () => `${formatHostPort(config.host)}:${node.ua.local.port}`,
+          logger,
+        }),
         addCredential: async (value) => {
           const c = await keeper.add(node, value);
           logger.info({ aor: c.aor, serial: c.serial }, 'credential stored');
@@ -170,6 +231,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     throw error;
   }
   const ports = { sip: node.ua.local.port, xpp: node.endpoint.address.port, http: http.port };
+  watch?.start();
   logger.info(
     { peerId: node.id, domain: config.domain, host: config.host, httpHost: config.httpHost, ports },
     'node started',

@@ -4,6 +4,7 @@ import { keygen } from '../data-dir.js';
 import { commandConfig, withConfigFlags } from './config-flags.js';
 import { runDemo } from './demo/demo-overlay.js';
 import { runNode } from './node-command.js';
+import { addPeerCommands } from './peer-commands.js';
 import { fetchStatus, formatStatus } from './status-command.js';
 import { addUser, nodeUrl } from './user-add.js';
 
@@ -45,9 +46,11 @@ function buildProgram(io: CliIo): Command {
       .description('start as a candidate: register with a peer (+sip.xpp-peer) and wait to be invited')
       .requiredOption('--via <host:port>', "an overlay peer's SIP address")
       .option('--aor <aor>', 'the AOR to register as (default sip:peer-<id>@<domain>)')
-      .option('--password <password>', "the AOR's digest password"),
+      .option('--password <password>', "the AOR's digest password")
+      .option('--token <token>', 'an enrollment token (xpp-node peer invite): gets this host its certificate'),
   ).action(async (options: Record<string, unknown>) => {
     const config = commandConfig(options, io.env, {
+      enrollToken: options['token'],
       joinVia: options['via'],
       joinAor: options['aor'],
       joinPassword: options['password'],
@@ -58,7 +61,7 @@ function buildProgram(io: CliIo): Command {
   withConfigFlags(
     program
       .command('keygen')
-      .description('create the administrator key pair and a peer id in the data directory')
+      .description("create the administrator key pair (and this peer's identity key) in the data directory")
       .option('--force', 'replace existing keys (users signed with the old key must be added again)'),
   ).action((options: Record<string, unknown>) => {
     const config = commandConfig(options, io.env);
@@ -68,6 +71,8 @@ function buildProgram(io: CliIo): Command {
         `wrote ${result.files.join(', ')}\n`,
     );
   });
+
+  addPeerCommands(program, io);
 
   const user = program.command('user').description('overlay users (signed CREDENTIAL records)');
   withConfigFlags(
