@@ -104,6 +104,44 @@ export function showPeer(config: Pick<NodeConfig, 'dataDir' | 'domain' | 'adminP
   return `${lines.join('\n')}\n`;
 }
 
+type AdminNodeConfig = Pick<NodeConfig, 'dataDir' | 'httpPort'> & Partial<Pick<NodeConfig, 'httpHost'>>;
+
+/**
+ * `peer invite`: a one-time enrollment token, registered with the administrator's running node (local, or `via`);
+ * resolves with the invitation text (`<token>@<that node's SIP address>`) and when it expires (Unix ms).
+ */
+export async function invitePeer(
+  config: AdminNodeConfig,
+  options: { days?: number; via?: string } = {},
+): Promise<{ text: string; expiresAt: number }> {
+  const adminKey = loadAdminPrivateKey(config.dataDir);
+  const lifetime = options.days ?? DEFAULT_TOKEN_DAYS;
+  const token = createEnrollmentToken({ days: lifetime });
+  const expiresAt = Date.now() + lifetime * 86_400_000;
+  const answer = await postAdmin(
+    config,
+    options.via,
+    ADMIN_TOKENS_PATH,
+    new Uint8Array(Buffer.from(JSON.stringify({ id: hex(token.id), secret: hex(token.secret), expiresAt }))),
+    adminKey,
+    'the token',
+  );
+  return { text: formatInvitation(token.text, String(answer['sip'])), expiresAt };
+}
+
+/** `peer revoke`: an administrator-signed revocation of `peerIdHex`, stored through a running node. */
+export async function revokePeer(config: AdminNodeConfig, peerIdHex: string, via?: string): Promise<void> {
+  if (!/^[0-9a-fA-F]{32}$/.test(peerIdHex))
+    throw new NodeError('INVALID_CONFIG', `${peerIdHex} is not a peer id (32 hex digits, xpp-node peer show)`);
+  const adminKey = loadAdminPrivateKey(config.dataDir);
+  const revocation = issueRevocation(
+    new Uint8Array(Buffer.from(peerIdHex, 'hex')),
+    Math.floor(Date.now() / 1000),
+    adminKey,
+  );
+  await postAdmin(config, via, ADMIN_REVOCATIONS_PATH, encodeRevocation(revocation), adminKey, 'the revocation');
+}
+
 /** Adds `peer certify|show|revoke|invite` to the program. */
 export function addPeerCommands(program: Command, io: CliIo): void {
   const peer = program.command('peer').description('peer identity and certificates (spec xpp-pcan §5)');
@@ -139,23 +177,7 @@ export function addPeerCommands(program: Command, io: CliIo): void {
       .description('store an administrator-signed revocation of a peer in the overlay, through a running node')
       .option('--via <url>', "a node's HTTP address (default the local node)"),
   ).action(async (id: string, options: Record<string, unknown>) => {
-    if (!/^[0-9a-fA-F]{32}$/.test(id))
-      throw new NodeError('INVALID_CONFIG', `${id} is not a peer id (32 hex digits, xpp-node peer show)`);
-    const config = commandConfig(options, io.env);
-    const adminKey = loadAdminPrivateKey(config.dataDir);
-    const revocation = issueRevocation(
-      new Uint8Array(Buffer.from(id, 'hex')),
-      Math.floor(Date.now() / 1000),
-      adminKey,
-    );
-    await postAdmin(
-      config,
-      options['via'] as string | undefined,
-      ADMIN_REVOCATIONS_PATH,
-      encodeRevocation(revocation),
-      adminKey,
-      'the revocation',
-    );
+    await revokePeer(commandConfig(options, io.env), id, options['via'] as string | undefined);
     io.stdout(`revoked peer ${id.toLowerCase()}: its sessions end at its neighbours' next refresh\n`);
   });
 
@@ -167,21 +189,12 @@ export function addPeerCommands(program: Command, io: CliIo): void {
       .option('--via <url>', "the administrator node's HTTP address (default the local node)"),
   ).action(async (options: Record<string, unknown>) => {
     const config = commandConfig(options, io.env);
-    const adminKey = loadAdminPrivateKey(config.dataDir);
-    const lifetime = days(options['days'], DEFAULT_TOKEN_DAYS, 365);
-    const token = createEnrollmentToken({ days: lifetime });
-    const expiresAt = Date.now() + lifetime * 86_400_000;
-    const answer = await postAdmin(
-      config,
-      options['via'] as string | undefined,
-      ADMIN_TOKENS_PATH,
-      new Uint8Array(Buffer.from(JSON.stringify({ id: hex(token.id), secret: hex(token.secret), expiresAt }))),
-      adminKey,
-      'the token',
-    );
+    const invitation = await invitePeer(config, {
+      days: days(options['days'], DEFAULT_TOKEN_DAYS, 365),
+      ...(typeof options['via'] === 'string' ? { via: options['via'] } : {}),
+    });
     io.stdout(
-      `${formatInvitation(token.text, String(answer['sip']))}\n` +
-        `one use, until ${new Date(expiresAt).toISOString()}; on the new host: ` +
+      `${invitation.text}\none use, until ${new Date(invitation.expiresAt).toISOString()}; on the new host: ` +
         `xpp-node join --via <a peer's SIP address> --token <the line above>\n`,
     );
   });
