@@ -109,8 +109,7 @@ export class AdminRequestGuard {
       key instanceof AdminKeySet
         ? key.verify(new Uint8Array(input), new Uint8Array(octets))
         : verify(null, input, key, octets);
-    if (!signed)
-      return refusal(403, 'BAD_SIGNATURE', 'request not signed by the administrator key');
+    if (!signed) return refusal(403, 'BAD_SIGNATURE', 'request not signed by the administrator key');
     const now = this.#now();
     if (Math.abs(now - timestamp) > this.#windowMs)
       return refusal(

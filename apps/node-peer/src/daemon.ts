@@ -96,8 +96,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   });
   // The administrator's node answers enrollment requests (token proofs and renewals) on its SIP socket.
   let enrollment: EnrollmentServer | undefined;
-  const tokens =
-    keys.adminPrivateKey === undefined ? undefined : new EnrollmentTokens(config.dataDir);
+  const tokens = keys.adminPrivateKey === undefined ? undefined : new EnrollmentTokens(config.dataDir);
   const node = await OverlayNode.create({
     host: config.host,
     sipPort: config.sipPort,
@@ -185,7 +184,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   } else {
     const aor = config.joinAor ?? candidateAor(config, node.id);
     // An enrolled host's candidate AOR has a password derived from its token (the administrator node stored it).
-    const password = config.joinPassword ?? (config.joinAor === undefined ? keys.enrolledPassword : undefined);
+    const password =
+      config.joinPassword ?? (config.joinAor === undefined ? keys.enrolledPassword : undefined);
     logger.info({ via: config.joinVia, aor }, 'joining: registering as a candidate, waiting to be invited');
     ready = registerAsCandidate(node, config.joinVia as string, {
       aor,

@@ -64,7 +64,10 @@ describe('compose.yaml', () => {
       if (name === 'peer1') continue;
       // Peers read the public key and their token only, read-only, and are never handed a key by environment.
       const mounts = (peer.volumes ?? []).map(mount);
-      expect(mounts.find((m) => m.target === '/overlay')).toMatchObject({ source: 'overlay-pub', readOnly: true });
+      expect(mounts.find((m) => m.target === '/overlay')).toMatchObject({
+        source: 'overlay-pub',
+        readOnly: true,
+      });
       expect(mounts.find((m) => m.target === '/tokens')).toMatchObject({ source: 'tokens', readOnly: true });
       expect([peer.command ?? []].flat().join(' ')).toMatch(/xpp-node join --via \S+ --token/);
       expect(JSON.stringify(peer.environment ?? {})).not.toMatch(/PRIVATE|admin\.key/i);

@@ -101,7 +101,17 @@ describe('certified membership in the daemon', () => {
     const legacy = join(dir, 'legacy');
     await runXppNode(['peer', 'show', '--data-dir', legacy]);
     writeFileSync(join(legacy, 'peer.id'), `${randomBytes(16).toString('hex')}\n`);
-    const refused = await runXppNode(['start', '--data-dir', legacy, '--sip-port', '0', '--xpp-port', '0', '--http-port', '0']);
+    const refused = await runXppNode([
+      'start',
+      '--data-dir',
+      legacy,
+      '--sip-port',
+      '0',
+      '--xpp-port',
+      '0',
+      '--http-port',
+      '0',
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/peer\.id is from a version without certified membership.*cannot be kept/);
   });
@@ -118,7 +128,17 @@ describe('certified membership in the daemon', () => {
     const id = /^peer id ([0-9a-f]{32})$/m.exec(shown.stdout)?.[1] as string;
     expect(shown.stdout).toContain('certificate: none');
     const out = join(dir, 'host.cert');
-    const certified = await runXppNode(['peer', 'certify', publicKey, '--data-dir', adminDir, '--days', '30', '--out', out]);
+    const certified = await runXppNode([
+      'peer',
+      'certify',
+      publicKey,
+      '--data-dir',
+      adminDir,
+      '--days',
+      '30',
+      '--out',
+      out,
+    ]);
     expect(certified.stderr).toBe('');
     expect(certified.stdout).toContain(`certified peer ${id} for localhost`);
     const certificate = decodePeerCertificate(new Uint8Array(readFileSync(out)));
@@ -224,9 +244,13 @@ describe('certified membership in the daemon', () => {
     const secret = new Uint8Array(Buffer.from(hex(token.secret), 'hex'));
     const key = generatePeerIdentity().publicKey;
     now += 86_400_001;
-    expect(tokens.consume(id, key, enrollmentProof(secret, id, key), 'aa')).toEqual({ refused: 'expired-token' });
+    expect(tokens.consume(id, key, enrollmentProof(secret, id, key), 'aa')).toEqual({
+      refused: 'expired-token',
+    });
     // Read back from the file, as after a restart: still refused.
-    expect(new EnrollmentTokens(dir, () => now).consume(id, key, enrollmentProof(secret, id, key), 'aa')).toEqual({
+    expect(
+      new EnrollmentTokens(dir, () => now).consume(id, key, enrollmentProof(secret, id, key), 'aa'),
+    ).toEqual({
       refused: 'expired-token',
     });
   });

@@ -37,7 +37,10 @@ function days(raw: unknown, fallback: number, max: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new NodeError('INVALID_CONFIG', `--days must be a whole number from 1 to ${max}, got ${String(raw)}`);
+    throw new NodeError(
+      'INVALID_CONFIG',
+      `--days must be a whole number from 1 to ${max}, got ${String(raw)}`,
+    );
   return n;
 }
 
@@ -49,7 +52,10 @@ function publicKeyArgument(arg: string): Uint8Array {
       throw new NodeError('INVALID_CONFIG', `${arg} is neither a public key (64 hex digits) nor a file`);
     text = readFileSync(text, 'utf8').trim();
     if (!/^[0-9a-fA-F]{64}$/.test(text))
-      throw new NodeError('INVALID_CONFIG', `${arg} must hold a public key as 64 hex digits (xpp-node peer show)`);
+      throw new NodeError(
+        'INVALID_CONFIG',
+        `${arg} must hold a public key as 64 hex digits (xpp-node peer show)`,
+      );
   }
   return new Uint8Array(Buffer.from(text, 'hex'));
 }
@@ -82,14 +88,16 @@ export function certifyPeer(
 }
 
 /** `peer show`: this node's public key and id (the identity key is created when absent) and its certificate. */
-export function showPeer(config: Pick<NodeConfig, 'dataDir' | 'domain' | 'adminPublicKey' | 'certificate'>): string {
+export function showPeer(
+  config: Pick<NodeConfig, 'dataDir' | 'domain' | 'adminPublicKey' | 'certificate'>,
+): string {
   refuseLegacyPeerId(config.dataDir);
   const identity = loadIdentity(config.dataDir, { create: true });
   if (identity === undefined) throw new NodeError('KEY_FILE', 'no identity key');
   const lines = [`public key ${hex(identity.publicKey)}`, `peer id ${identity.id}`];
   const certificate = loadCertificate(config.dataDir, config.certificate);
   if (certificate === undefined) {
-    lines.push('certificate: none (xpp-node peer certify <public key> on the administrator\'s host)');
+    lines.push("certificate: none (xpp-node peer certify <public key> on the administrator's host)");
     return `${lines.join('\n')}\n`;
   }
   lines.push(
@@ -132,14 +140,24 @@ export async function invitePeer(
 /** `peer revoke`: an administrator-signed revocation of `peerIdHex`, stored through a running node. */
 export async function revokePeer(config: AdminNodeConfig, peerIdHex: string, via?: string): Promise<void> {
   if (!/^[0-9a-fA-F]{32}$/.test(peerIdHex))
-    throw new NodeError('INVALID_CONFIG', `${peerIdHex} is not a peer id (32 hex digits, xpp-node peer show)`);
+    throw new NodeError(
+      'INVALID_CONFIG',
+      `${peerIdHex} is not a peer id (32 hex digits, xpp-node peer show)`,
+    );
   const adminKey = loadAdminPrivateKey(config.dataDir);
   const revocation = issueRevocation(
     new Uint8Array(Buffer.from(peerIdHex, 'hex')),
     Math.floor(Date.now() / 1000),
     adminKey,
   );
-  await postAdmin(config, via, ADMIN_REVOCATIONS_PATH, encodeRevocation(revocation), adminKey, 'the revocation');
+  await postAdmin(
+    config,
+    via,
+    ADMIN_REVOCATIONS_PATH,
+    encodeRevocation(revocation),
+    adminKey,
+    'the revocation',
+  );
 }
 
 /** Adds `peer certify|show|revoke|invite` to the program. */
@@ -174,7 +192,9 @@ export function addPeerCommands(program: Command, io: CliIo): void {
   withConfigFlags(
     peer
       .command('revoke <peer-id>')
-      .description('store an administrator-signed revocation of a peer in the overlay, through a running node')
+      .description(
+        'store an administrator-signed revocation of a peer in the overlay, through a running node',
+      )
       .option('--via <url>', "a node's HTTP address (default the local node)"),
   ).action(async (id: string, options: Record<string, unknown>) => {
     await revokePeer(commandConfig(options, io.env), id, options['via'] as string | undefined);

@@ -47,7 +47,10 @@ function buildProgram(io: CliIo): Command {
       .requiredOption('--via <host:port>', "an overlay peer's SIP address")
       .option('--aor <aor>', 'the AOR to register as (default sip:peer-<id>@<domain>)')
       .option('--password <password>', "the AOR's digest password")
-      .option('--token <token>', 'an enrollment token (xpp-node peer invite): gets this host its certificate'),
+      .option(
+        '--token <token>',
+        'an enrollment token (xpp-node peer invite): gets this host its certificate',
+      ),
   ).action(async (options: Record<string, unknown>) => {
     const config = commandConfig(options, io.env, {
       enrollToken: options['token'],

@@ -1,10 +1,4 @@
-import {
-  decodeRevocation,
-  RecordKind,
-  revocationKey,
-  verifyRevocation,
-  type OverlayNode,
-} from '@xpp/dht';
+import { decodeRevocation, RecordKind, revocationKey, verifyRevocation, type OverlayNode } from '@xpp/dht';
 import { NodeError } from '../errors.js';
 import { ADMIN_REVOCATIONS_PATH, ADMIN_TOKENS_PATH, type AdminRoute } from '../http-server.js';
 import type { Logger } from '../logger.js';
@@ -51,10 +45,17 @@ export function membershipRoutes(options: {
       } catch {
         throw new AdminRefused(400, 'expected {"id","secret","expiresAt"}');
       }
-      if (typeof token.id !== 'string' || typeof token.secret !== 'string' || typeof token.expiresAt !== 'number')
+      if (
+        typeof token.id !== 'string' ||
+        typeof token.secret !== 'string' ||
+        typeof token.expiresAt !== 'number'
+      )
         throw new AdminRefused(400, 'expected {"id","secret","expiresAt"}');
       tokens.add({ id: token.id, secret: token.secret, expiresAt: token.expiresAt });
-      logger.info({ token: token.id, expiresAt: new Date(token.expiresAt).toISOString() }, 'enrollment token issued');
+      logger.info(
+        { token: token.id, expiresAt: new Date(token.expiresAt).toISOString() },
+        'enrollment token issued',
+      );
       return Promise.resolve({ id: token.id, expiresAt: token.expiresAt, sip: options.sipAddress() });
     },
     [ADMIN_REVOCATIONS_PATH]: async (payload) => {
@@ -64,7 +65,10 @@ export function membershipRoutes(options: {
         verifyRevocation(revocation, keys.admins);
         peer = Buffer.from(revocation.peerId).toString('hex');
       } catch (cause) {
-        throw new AdminRefused(403, `not a revocation signed by an administrator key: ${(cause as Error).message}`);
+        throw new AdminRefused(
+          403,
+          `not a revocation signed by an administrator key: ${(cause as Error).message}`,
+        );
       }
       await node.put(revocationKey(peer), RecordKind.REVOCATION, payload, REVOCATION_LIFETIME);
       logger.warn({ peer }, 'peer revoked');

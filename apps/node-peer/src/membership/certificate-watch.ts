@@ -103,15 +103,23 @@ export class CertificateWatch {
       const now = Math.floor(this.#now() / 1000);
       const validity = this.#certificate.notAfter - this.#certificate.notBefore;
       renewed = issuePeerCertificate(
-        { publicKey: identity.publicKey, domain: this.#config.domain, notBefore: now, notAfter: now + validity },
+        {
+          publicKey: identity.publicKey,
+          domain: this.#config.domain,
+          notBefore: now,
+          notAfter: now + validity,
+        },
         this.#keys.adminPrivateKey,
       );
     } else {
       const admin = enrollmentRecord(this.#config.dataDir)?.admin;
       if (admin === undefined) {
         this.#logger.error(
-          { daysLeft: Math.floor(this.daysLeft()), publicKey: Buffer.from(identity.publicKey).toString('hex') },
-          'the peer certificate must be renewed by hand (certified without enrollment): on the administrator\'s ' +
+          {
+            daysLeft: Math.floor(this.daysLeft()),
+            publicKey: Buffer.from(identity.publicKey).toString('hex'),
+          },
+          "the peer certificate must be renewed by hand (certified without enrollment): on the administrator's " +
             'host run `xpp-node peer certify <publicKey>` and copy the file to peer.cert here, then restart',
         );
         return;
@@ -126,7 +134,10 @@ export class CertificateWatch {
     saveCertificate(renewed, this.#config.dataDir, this.#config.certificate);
     this.#certificate = renewed;
     this.#onRenewed(renewed);
-    this.#logger.info({ notAfter: new Date(renewed.notAfter * 1000).toISOString() }, 'peer certificate renewed');
+    this.#logger.info(
+      { notAfter: new Date(renewed.notAfter * 1000).toISOString() },
+      'peer certificate renewed',
+    );
   }
 
   #update(): void {

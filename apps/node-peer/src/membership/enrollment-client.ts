@@ -43,7 +43,10 @@ async function exchange(
       const headers = new SipHeaders()
         .append('Via', ua.layer.newVia())
         .append('Max-Forwards', '70')
-        .append('From', `<sip:peer-${options.identity.id.slice(0, 16)}@${options.domain}>;tag=${randomBytes(6).toString('hex')}`)
+        .append(
+          'From',
+          `<sip:peer-${options.identity.id.slice(0, 16)}@${options.domain}>;tag=${randomBytes(6).toString('hex')}`,
+        )
         .append('To', `<sip:${ENROLL_USER}@${options.domain}>`)
         .append('Call-ID', `${randomBytes(9).toString('base64url')}@xpp`)
         .append('CSeq', '1 MESSAGE')
@@ -64,7 +67,12 @@ async function exchange(
             if (r.status >= 200) resolve(r);
           },
           timeout: () =>
-            reject(new NodeError('NOT_RUNNING', `no answer to the enrollment request from ${to.address}:${to.port}`)),
+            reject(
+              new NodeError(
+                'NOT_RUNNING',
+                `no answer to the enrollment request from ${to.address}:${to.port}`,
+              ),
+            ),
           transportError: reject,
         },
       );
@@ -79,7 +87,9 @@ async function exchange(
     try {
       certificate = decodePeerCertificate(response.body);
     } catch (cause) {
-      throw new NodeError('REFUSED', 'the administrator node answered something that is not a certificate', { cause });
+      throw new NodeError('REFUSED', 'the administrator node answered something that is not a certificate', {
+        cause,
+      });
     }
     // Checked here too: a certificate for another key, domain or administrator would only fail later, less clearly.
     if (Buffer.compare(Buffer.from(certificate.publicKey), Buffer.from(options.identity.publicKey)) !== 0)
@@ -109,14 +119,21 @@ export async function enrollWithToken(
   const { token, address } = parseInvitation(invitation);
   const admin = address ?? via;
   if (admin === undefined)
-    throw new NodeError('INVALID_CONFIG', 'the token names no administrator node: give --via its SIP address');
+    throw new NodeError(
+      'INVALID_CONFIG',
+      'the token names no administrator node: give --via its SIP address',
+    );
   let parsed: ReturnType<typeof parseEnrollmentToken>;
   try {
     parsed = parseEnrollmentToken(token);
   } catch (cause) {
-    throw new NodeError('INVALID_CONFIG', 'the --token is not an enrollment token (xpp-node peer invite prints one)', {
-      cause,
-    });
+    throw new NodeError(
+      'INVALID_CONFIG',
+      'the --token is not an enrollment token (xpp-node peer invite prints one)',
+      {
+        cause,
+      },
+    );
   }
   const tokenId = toOctets(parsed.id);
   const secret = toOctets(parsed.secret);

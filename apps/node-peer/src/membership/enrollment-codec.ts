@@ -77,7 +77,12 @@ export function decodeEnrollRequest(body: Uint8Array): EnrollRequest {
     if (b.length <= at + 8) malformed('renewal fields');
     const signedAt = b.readBigUInt64BE(at);
     if (signedAt > BigInt(Number.MAX_SAFE_INTEGER)) malformed('signed-at');
-    return { kind: 'renew', publicKey, signedAt: Number(signedAt), origin: new Uint8Array(b.subarray(at + 8)) };
+    return {
+      kind: 'renew',
+      publicKey,
+      signedAt: Number(signedAt),
+      origin: new Uint8Array(b.subarray(at + 8)),
+    };
   }
   return malformed(`kind ${b[1]}`);
 }

@@ -111,7 +111,9 @@ export class EnrollmentServer {
   };
 
   async #answer(request: SipRequest): Promise<PeerCertificate> {
-    if ((request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() !== ENROLL_CONTENT_TYPE)
+    if (
+      (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() !== ENROLL_CONTENT_TYPE
+    )
       throw new Refused('malformed');
     let enroll: EnrollRequest;
     try {

@@ -146,7 +146,8 @@ export function adminPublicKeysOf(dataDir: string, configured: string | undefine
   if (existsSync(pub)) keys.push(hexKeyFile(pub));
   const dir = join(dataDir, MEMBERSHIP_FILES.adminKeys);
   if (existsSync(dir)) {
-    for (const name of readdirSync(dir).sort()) if (name.endsWith('.pub')) keys.push(hexKeyFile(join(dir, name)));
+    for (const name of readdirSync(dir).sort())
+      if (name.endsWith('.pub')) keys.push(hexKeyFile(join(dir, name)));
   }
   return [...new Set(keys)];
 }

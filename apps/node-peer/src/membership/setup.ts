@@ -70,7 +70,7 @@ export function enrollmentRecord(dataDir: string): EnrollmentRecord | undefined 
 }
 
 const FIX =
-  'on the administrator\'s host run `xpp-node peer certify <public key>` (this node\'s public key: `xpp-node peer show`) ' +
+  "on the administrator's host run `xpp-node peer certify <public key>` (this node's public key: `xpp-node peer show`) " +
   'and copy the file to peer.cert in the data directory (or give --certificate), or join with a token: ' +
   '`xpp-node join --via <peer> --token <token from xpp-node peer invite>`';
 
@@ -116,7 +116,10 @@ export async function loadMembership(
           `(XPP_NODE_ADMIN_PUBLIC_KEY, --admin-public-key) or put it in ${join(dir, 'admin.pub')}`,
       );
     if (hasAdminPrivateKey(dir))
-      throw new NodeError('KEY_FILE', `${join(dir, 'admin.pub')} is missing next to an administrator private key`);
+      throw new NodeError(
+        'KEY_FILE',
+        `${join(dir, 'admin.pub')} is missing next to an administrator private key`,
+      );
     keys = [writeAdminKeys(dir)];
     options.logger?.info({ adminPublicKey: keys[0] }, 'founding an overlay: administrator key created');
   }
