@@ -31,6 +31,12 @@ export type DhtErrorCode =
   | 'PENDING_FULL'
   /** Administrator key material that is not an Ed25519 key. */
   | 'INVALID_ADMIN_KEY'
+  /** A peer identity key (data directory, argument) that is not an Ed25519 private key. */
+  | 'INVALID_IDENTITY_KEY'
+  /** A peer certificate (or what it signs) that does not hold; the error's `reason` says why (spec §5.3, §5.5). */
+  | 'CERTIFICATE_REFUSED'
+  /** An enrollment request whose token is unknown, used, expired, or whose proof does not hold. */
+  | 'ENROLLMENT_REFUSED'
   /** A caller's argument out of range (a programming error, not remote input). */
   | 'INVALID_ARGUMENT'
   /** An operation from a peer that may not make it (uninvited JOIN, NEIGHBOUR-UPDATE from a non-neighbour). */
@@ -66,6 +72,9 @@ export const DHT_ERROR_STATUS: Readonly<Record<DhtErrorCode, number>> = Object.f
   TOO_MANY_HOPS: 483,
   PENDING_FULL: 503,
   INVALID_ADMIN_KEY: 500,
+  INVALID_IDENTITY_KEY: 500,
+  CERTIFICATE_REFUSED: 403,
+  ENROLLMENT_REFUSED: 403,
   INVALID_ARGUMENT: 500,
   FORBIDDEN: 403,
   NO_ROUTE: 480,

@@ -146,3 +146,4 @@ export {
   LocationService,
   peerRecordKey,
 } from './location-service.js';
+export * from './membership/index.js';

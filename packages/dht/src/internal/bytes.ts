@@ -77,6 +77,16 @@ export class ByteReader {
     );
   }
 
+  /** A u64 as a number: one above 2^53 - 1 (no Unix time or count in this protocol) is `BAD_VALUE`. */
+  u64(field: string): number {
+    const high = this.u32(field);
+    const low = this.u32(field);
+    if (high > 0x1fffff) {
+      throw new WireError('BAD_VALUE', `${this.#what}: ${field} exceeds 2^53 - 1`);
+    }
+    return high * 0x100000000 + low;
+  }
+
   bytes(n: number, field: string): Uint8Array {
     const at = this.#need(n, field);
     return this.#bytes.subarray(at, at + n);
@@ -153,6 +163,12 @@ export class ByteWriter {
     b[at + 2] = v >>> 8;
     b[at + 3] = v;
     return this;
+  }
+
+  /** A u64 from a safe integer (the high 11 bits are always zero). */
+  u64(v: number, field: string): this {
+    checkUint(v, Number.MAX_SAFE_INTEGER, field);
+    return this.u32(Math.floor(v / 0x100000000), field).u32(v % 0x100000000, field);
   }
 
   bytes(b: Uint8Array): this {
