@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  createEnrollmentToken,
+  DEFAULT_ENROLLMENT_DAYS,
   encodeRevocation,
   issuePeerCertificate,
   issueRevocation,
@@ -13,7 +13,6 @@ import type { NodeConfig } from '../config.js';
 import { loadAdminPrivateKey } from '../data-dir.js';
 import { NodeError } from '../errors.js';
 import { ADMIN_REVOCATIONS_PATH, ADMIN_TOKENS_PATH } from '../http-server.js';
-import { formatInvitation } from '../membership/enrollment-codec.js';
 import { DEFAULT_CERTIFICATE_DAYS } from '../membership/enrollment-server.js';
 import {
   adminKeySetOf,
@@ -29,7 +28,7 @@ import type { CliIo } from './program.js';
 import { postAdmin } from './user-add.js';
 
 /** Default lifetime of an enrollment token, days. */
-export const DEFAULT_TOKEN_DAYS = 7;
+export const DEFAULT_TOKEN_DAYS = DEFAULT_ENROLLMENT_DAYS;
 
 const iso = (unixS: number): string => new Date(unixS * 1000).toISOString();
 
@@ -115,26 +114,24 @@ export function showPeer(
 type AdminNodeConfig = Pick<NodeConfig, 'dataDir' | 'httpPort'> & Partial<Pick<NodeConfig, 'httpHost'>>;
 
 /**
- * `peer invite`: a one-time enrollment token, registered with the administrator's running node (local, or `via`);
- * resolves with the invitation text (`<token>@<that node's SIP address>`) and when it expires (Unix ms).
+ * `peer invite`: a one-time enrollment token issued (and kept) by the administrator's running node (local, or
+ * `via`), asked for with an administrator-signed request; resolves with the invitation text (`<token>@<that
+ * node's SIP address>`) and when it expires (Unix ms).
  */
 export async function invitePeer(
   config: AdminNodeConfig,
   options: { days?: number; via?: string } = {},
 ): Promise<{ text: string; expiresAt: number }> {
   const adminKey = loadAdminPrivateKey(config.dataDir);
-  const lifetime = options.days ?? DEFAULT_TOKEN_DAYS;
-  const token = createEnrollmentToken({ days: lifetime });
-  const expiresAt = Date.now() + lifetime * 86_400_000;
   const answer = await postAdmin(
     config,
     options.via,
     ADMIN_TOKENS_PATH,
-    new Uint8Array(Buffer.from(JSON.stringify({ id: hex(token.id), secret: hex(token.secret), expiresAt }))),
+    new Uint8Array(Buffer.from(JSON.stringify({ days: options.days ?? DEFAULT_TOKEN_DAYS }))),
     adminKey,
     'the token',
   );
-  return { text: formatInvitation(token.text, String(answer['sip'])), expiresAt };
+  return { text: String(answer['text']), expiresAt: Number(answer['expiresAt']) };
 }
 
 /** `peer revoke`: an administrator-signed revocation of `peerIdHex`, stored through a running node. */

@@ -2,6 +2,7 @@ import { decodeRevocation, RecordKind, revocationKey, verifyRevocation, type Ove
 import { NodeError } from '../errors.js';
 import { ADMIN_REVOCATIONS_PATH, ADMIN_TOKENS_PATH, type AdminRoute } from '../http-server.js';
 import type { Logger } from '../logger.js';
+import { formatInvitation } from './enrollment-codec.js';
 import type { NodeKeys } from './setup.js';
 import type { EnrollmentTokens } from './tokens.js';
 
@@ -39,24 +40,25 @@ export function membershipRoutes(options: {
           409,
           'this node does not hold the administrator key (admin.key): run peer invite where it does',
         );
-      let token: { id?: unknown; secret?: unknown; expiresAt?: unknown };
+      let request: { days?: unknown };
       try {
-        token = JSON.parse(Buffer.from(payload).toString('utf8')) as typeof token;
+        request = JSON.parse(Buffer.from(payload).toString('utf8')) as typeof request;
       } catch {
-        throw new AdminRefused(400, 'expected {"id","secret","expiresAt"}');
+        throw new AdminRefused(400, 'expected {"days"}');
       }
-      if (
-        typeof token.id !== 'string' ||
-        typeof token.secret !== 'string' ||
-        typeof token.expiresAt !== 'number'
-      )
-        throw new AdminRefused(400, 'expected {"id","secret","expiresAt"}');
-      tokens.add({ id: token.id, secret: token.secret, expiresAt: token.expiresAt });
+      const days = request.days;
+      if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > 365)
+        throw new AdminRefused(400, 'expected {"days"}: a whole number of days from 1 to 365');
+      const token = tokens.issue(days);
       logger.info(
-        { token: token.id, expiresAt: new Date(token.expiresAt).toISOString() },
+        { token: token.id, expiresAt: new Date(token.expiresAt * 1000).toISOString() },
         'enrollment token issued',
       );
-      return Promise.resolve({ id: token.id, expiresAt: token.expiresAt, sip: options.sipAddress() });
+      // The token goes back to the operator's command over the local connection; the node keeps it to check proofs.
+      return Promise.resolve({
+        text: formatInvitation(token.text, options.sipAddress()),
+        expiresAt: token.expiresAt * 1000,
+      });
     },
     [ADMIN_REVOCATIONS_PATH]: async (payload) => {
       let peer: string;

@@ -135,15 +135,14 @@ export async function enrollWithToken(
       },
     );
   }
-  const tokenId = toOctets(parsed.id);
-  const secret = toOctets(parsed.secret);
+  const { id, secret } = parsed;
   const certificate = await exchange(
     parseVia(admin),
     {
       kind: 'token',
       publicKey: options.identity.publicKey,
-      tokenId,
-      proof: enrollmentProof(secret, tokenId, options.identity.publicKey),
+      tokenId: new Uint8Array(Buffer.from(id, 'hex')),
+      proof: enrollmentProof(secret, id, options.identity.publicKey),
     },
     options,
   );
@@ -167,8 +166,4 @@ export function renewCertificate(
     { kind: 'renew', publicKey: options.identity.publicKey, signedAt, origin },
     options,
   );
-}
-
-function toOctets(value: Uint8Array | string): Uint8Array {
-  return typeof value === 'string' ? new Uint8Array(Buffer.from(value, 'hex')) : value;
 }

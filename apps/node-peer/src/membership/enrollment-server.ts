@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import {
+  DEFAULT_CERTIFICATE_DAYS,
   encodePeerCertificate,
   issuePeerCertificate,
   peerIdOf,
@@ -27,13 +28,13 @@ import {
 } from './enrollment-codec.js';
 import type { EnrollmentRefusal, EnrollmentTokens } from './tokens.js';
 
-/** Default validity of the certificates this node issues, days (spec §5.3). */
-export const DEFAULT_CERTIFICATE_DAYS = 90;
 /** How far a renewal's signed-at may be from this node's clock, s (the spec's skew). */
 export const RENEWAL_WINDOW_S = 300;
 
 /** Why an enrollment or renewal was refused (logged, counted as `xpp_enrollment_refused_total{reason}`). */
 export type EnrollRefusalReason = EnrollmentRefusal | 'malformed' | 'bad-renewal' | 'revoked';
+
+export { DEFAULT_CERTIFICATE_DAYS };
 
 export interface EnrollmentServerOptions {
   readonly domain: string;
@@ -124,7 +125,8 @@ export class EnrollmentServer {
     const peerId = Buffer.from(peerIdOf(enroll.publicKey)).toString('hex');
     if (await this.#o.isRevoked(peerId)) throw new Refused('revoked');
     if (enroll.kind === 'token') {
-      const result = this.#o.tokens.consume(enroll.tokenId, enroll.publicKey, enroll.proof, peerId);
+      const tokenId = Buffer.from(enroll.tokenId).toString('hex');
+      const result = this.#o.tokens.redeem(tokenId, enroll.publicKey, enroll.proof);
       if ('refused' in result) throw new Refused(result.refused);
       await this.#o.addCandidateUser(peerId, enrolledPassword(result.secret, enroll.publicKey));
     } else {
