@@ -2,7 +2,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { RecordKind, verifyCredential, type OverlayNode, type SignedCredential } from '@xpp/dht';
+import {
+  decodeCredentialRecord,
+  DhtError,
+  RecordKind,
+  verifyCredential,
+  verifyCredentialRemoval,
+  type CredentialRemoval,
+  type OverlayNode,
+  type SignedCredential,
+} from '@xpp/dht';
 import { DATA_FILES } from './data-dir.js';
 import { NodeError } from './errors.js';
 
@@ -65,6 +74,25 @@ export class CredentialKeeper {
     this.#keep(credential, Buffer.from(value).toString('hex'));
     await this.#save();
     return credential;
+  }
+
+  /**
+   * Checks `value` (an administrator-signed removal), stores it in the overlay in place of the credential, and
+   * stops republishing the AOR. Throws `DhtError` (`BAD_SIGNATURE`, `CREDENTIAL_REFUSED`, or what the owner
+   * answered: `STALE_SERIAL` when a newer credential is there).
+   */
+  async remove(node: OverlayNode, value: Uint8Array): Promise<CredentialRemoval> {
+    const decoded = decodeCredentialRecord(value);
+    if (decoded.type !== 'removal')
+      throw new DhtError('INVALID_VALUE', 'expected a credential removal (xpp-node user remove)');
+    const removal = verifyCredentialRemoval(decoded.removal, this.#adminPublicKey);
+    await node.put(removal.aor, RecordKind.CREDENTIAL, value, CREDENTIAL_LIFETIME);
+    const known = this.#kept.get(removal.aor);
+    if (known !== undefined && known.serial < removal.serial) {
+      this.#kept.delete(removal.aor);
+      await this.#save();
+    }
+    return removal;
   }
 
   /** Stores every kept credential again; resolves with how many the overlay accepted. */

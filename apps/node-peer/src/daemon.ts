@@ -17,7 +17,7 @@ import { CertificateWatch } from './membership/certificate-watch.js';
 import { EnrollmentServer } from './membership/enrollment-server.js';
 import { loadMembership, type NodeKeys } from './membership/setup.js';
 import { EnrollmentTokens } from './membership/tokens.js';
-import { startOpsHttpServer, type OpsHttpServer } from './http-server.js';
+import { ADMIN_REMOVALS_PATH, startOpsHttpServer, type OpsHttpServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
 import { registerAsCandidate } from './sip/candidate.js';
@@ -209,13 +209,23 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       beforeScrape: () => syncMetrics(metrics, node, front),
       admin: {
         guard: new AdminRequestGuard(keys.admins),
-        routes: membershipRoutes({
-          node,
-          keys,
-          tokens,
-          sipAddress: () => `${formatHostPort(config.host)}:${node.ua.local.port}`,
-          logger,
-        }),
+        routes: {
+          ...membershipRoutes({
+            node,
+            keys,
+            tokens,
+            sipAddress: () => `${formatHostPort(config.host)}:${node.ua.local.port}`,
+            logger,
+          }),
+          [ADMIN_REMOVALS_PATH]: async (value) => {
+            const removal = await keeper.remove(node, value);
+            logger.info(
+              { aor: removal.aor, serial: removal.serial },
+              'credential removed (tombstone stored)',
+            );
+            return { aor: removal.aor, serial: removal.serial };
+          },
+        },
         addCredential: async (value) => {
           const c = await keeper.add(node, value);
           logger.info({ aor: c.aor, serial: c.serial }, 'credential stored');

@@ -15,7 +15,10 @@ import {
 import { SipHeaders, SipUserAgent, type SipResponse } from '@xpp/session-sdp';
 import { waitFor } from '@xpp/reliability/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DemoSipClient } from '../src/cli/demo/sip-client.js';
 import { invitePeer, revokePeer } from '../src/cli/peer-commands.js';
+import { addUser } from '../src/cli/user-add.js';
+import { removeUser } from '../src/cli/user-remove.js';
 import { configSchema, type NodeConfig, type NodeConfigInput } from '../src/config.js';
 import { startNode, type NodeHandle } from '../src/daemon.js';
 import { createLogger } from '../src/logger.js';
@@ -254,5 +257,25 @@ describe('certified membership in the daemon', () => {
     await revokePeer(adminOf(admin), victim.id);
     expect(await admin.node.get(revocationKey(victim.id), RecordKind.REVOCATION)).toHaveLength(1);
     await expect(revokePeer(adminOf(admin), 'not-an-id')).rejects.toThrow(/not a peer id/);
+  });
+
+  it('user remove stores a signed tombstone: the user can no longer register, and is not republished', async () => {
+    const admin = await start(config(join(scratch(), 'admin')));
+    const at = { domain: 'localhost', ...adminOf(admin) };
+    await addUser(at, { aor: 'sip:carol@localhost', password: 'carol-pw' });
+    const carol = await DemoSipClient.open({
+      aor: 'sip:carol@localhost',
+      password: 'carol-pw',
+      peer: { address: '127.0.0.1', port: admin.ports.sip },
+    });
+    try {
+      expect(await carol.register()).toBe(200);
+      const removed = await removeUser(adminOf(admin), { aor: 'sip:Carol@LOCALHOST' });
+      expect(removed.aor).toBe('sip:carol@localhost');
+      expect(await carol.register()).toBe(401);
+      expect(readFileSync(join(admin.config.dataDir, 'credentials.json'), 'utf8')).toBe('[]');
+    } finally {
+      carol.close();
+    }
   });
 });

@@ -7,6 +7,7 @@ import { runNode } from './node-command.js';
 import { addPeerCommands } from './peer-commands.js';
 import { fetchStatus, formatStatus } from './status-command.js';
 import { addUser, nodeUrl } from './user-add.js';
+import { removeUser } from './user-remove.js';
 
 /** Where a CLI run writes and how it ends; the real process in `bin.ts`, a recorder in tests. */
 export interface CliIo {
@@ -98,6 +99,20 @@ function buildProgram(io: CliIo): Command {
     io.stdout(
       `added ${added.aor} (username ${added.username}, realm ${added.realm}, serial ${added.serial})\n`,
     );
+  });
+
+  withConfigFlags(
+    user
+      .command('remove <aor>')
+      .description('store an administrator-signed removal (tombstone) of a user through a running node')
+      .option('--via <url>', "a node's HTTP address (default the local node, http://127.0.0.1:<http-port>)"),
+  ).action(async (aor: string, options: Record<string, unknown>) => {
+    const config = commandConfig(options, io.env);
+    const removed = await removeUser(config, {
+      aor,
+      ...(typeof options['via'] === 'string' ? { via: options['via'] } : {}),
+    });
+    io.stdout(`removed ${removed.aor} (tombstone serial ${removed.serial})\n`);
   });
 
   withConfigFlags(
