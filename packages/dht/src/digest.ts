@@ -33,6 +33,19 @@ export function parseDigestAlgorithm(name: string | undefined): DigestAlgorithm 
   throw unsupported(`digest algorithm ${name ?? ''} is not supported (SHA-256 or MD5)`);
 }
 
+/**
+ * Throws `UNSUPPORTED_DIGEST` for a response this profile does not take (algorithm, qop, nc, cnonce), so that a
+ * registrar refuses it before routing it to the owner.
+ */
+export function assertSupportedDigest(fields: DigestResponseFields): void {
+  parseDigestAlgorithm(fields.algorithm);
+  if (fields.qop !== 'auth') throw unsupported(`qop ${fields.qop ?? '(none)'} is not supported (auth)`);
+  if (fields.nc === undefined || !/^[0-9a-fA-F]{8}$/.test(fields.nc))
+    throw unsupported('nc must be 8 hex digits');
+  if (fields.cnonce === undefined || fields.cnonce === '')
+    throw unsupported('cnonce is required with qop=auth');
+}
+
 function hexHash(algorithm: DigestAlgorithm, text: string): string {
   return createHash(HASH_NAME[algorithm]).update(text, 'utf8').digest('hex');
 }
@@ -46,11 +59,7 @@ export function computeDigestResponse(
   ha1: Uint8Array,
   fields: Omit<DigestResponseFields, 'response' | 'username' | 'realm' | 'algorithm'>,
 ): string {
-  if (fields.qop !== 'auth') throw unsupported(`qop ${fields.qop ?? '(none)'} is not supported (auth)`);
-  if (fields.nc === undefined || !/^[0-9a-fA-F]{8}$/.test(fields.nc))
-    throw unsupported('nc must be 8 hex digits');
-  if (fields.cnonce === undefined || fields.cnonce === '')
-    throw unsupported('cnonce is required with qop=auth');
+  assertSupportedDigest({ ...fields, username: '', realm: '', response: '', algorithm: algorithm });
   const ha2 = hexHash(algorithm, `${fields.method}:${fields.uri}`);
   const ha1Hex = Buffer.from(ha1.buffer, ha1.byteOffset, ha1.byteLength).toString('hex');
   return hexHash(algorithm, `${ha1Hex}:${fields.nonce}:${fields.nc}:${fields.cnonce}:${fields.qop}:${ha2}`);

@@ -1,7 +1,7 @@
 import { isCodedError, WireError, XppError } from '@xpp/wire';
 /** Stable codes for every way a DHT request, record or argument can be refused. */
 export type DhtErrorCode =
-  /** A record kind other than BINDING, CREDENTIAL or PEER. */
+  /** A record kind other than BINDING, CREDENTIAL, PEER or REVOCATION. */
   | 'UNKNOWN_KIND'
   /** An empty key, or a key longer than the store's `maxKeySize`. */
   | 'INVALID_KEY'
@@ -21,8 +21,15 @@ export type DhtErrorCode =
   | 'BAD_SIGNATURE'
   /** A CREDENTIAL that is signed but may not be stored (no administrator key configured, or key ≠ its AOR). */
   | 'CREDENTIAL_REFUSED'
-  /** A CREDENTIAL older (lower serial) than the one already stored. */
+  /** @deprecated Refusals of an older CREDENTIAL are `STALE_SERIAL` now; kept so that code naming it still builds. */
   | 'STALE_CREDENTIAL'
+  /**
+   * A CREDENTIAL (or tombstone) whose serial is not above the stored one for its AOR, or a REVOCATION that differs
+   * from the stored one: an older signed record never undoes the administrator's latest change.
+   */
+  | 'STALE_SERIAL'
+  /** The writing peer is at its bound of records or octets in this store (`maxRecordsPerWriter` / `maxOctetsPerWriter`). */
+  | 'WRITER_QUOTA'
   /** A digest response with an algorithm or qop this profile does not accept. */
   | 'UNSUPPORTED_DIGEST'
   /** A ROUTE whose hop limit is exhausted before reaching the owner. */
@@ -68,6 +75,8 @@ export const DHT_ERROR_STATUS: Readonly<Record<DhtErrorCode, number>> = Object.f
   BAD_SIGNATURE: 403,
   CREDENTIAL_REFUSED: 403,
   STALE_CREDENTIAL: 409,
+  STALE_SERIAL: 409,
+  WRITER_QUOTA: 503,
   UNSUPPORTED_DIGEST: 400,
   TOO_MANY_HOPS: 483,
   PENDING_FULL: 503,

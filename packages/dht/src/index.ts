@@ -1,6 +1,6 @@
 export { DhtError, DHT_ERROR_STATUS, type DhtErrorCode } from './errors.js';
 export { type Clock, systemClock } from './clock.js';
-export { RecordKind, isRecordKind, parseRecordKind, recordKindName } from './kinds.js';
+export { RecordKind, isRecordKind, isLasting, parseRecordKind, recordKindName } from './kinds.js';
 export {
   MIN_PEER_ID_SIZE,
   MAX_PEER_ID_SIZE,
@@ -30,6 +30,20 @@ export {
   bindingSubkey,
 } from './values.js';
 export { DhtOperation } from './operations.js';
+export { type OriginAuthority, unverifiedOrigin, originBytes, withOrigin, originOf } from './origin.js';
+export {
+  type BindChange,
+  type RegisterBindRequest,
+  type AuthorizeRequest,
+  type BindResponse,
+  encodeRegisterBind,
+  decodeRegisterBind,
+  encodeAuthorize,
+  decodeAuthorize,
+  encodeBindResponse,
+  decodeBindResponse,
+} from './bind-messages.js';
+export { MAX_ORIGIN_SIZE, digestFieldsCodec, verdictCodec, originCodec } from './bind-values.js';
 export { DhtOption, type RecordPiece, type ReplicaDigest } from './options.js';
 // The bodies of the requests a client of the overlay sends (ROUTE, PUT, GET, REMOVE) and their answers; the
 // overlay's own upkeep (JOIN, LEAVE, NEIGHBOUR-UPDATE, TAKEOVER, REPLICATE) is spoken by `OverlayNode` alone.
@@ -67,9 +81,16 @@ export {
   type InsertResult,
   DEFAULT_STORE_LIMITS,
   RECORD_OVERHEAD,
+  LASTING_LIFETIME,
   RecordStore,
   MemoryRecordStore,
 } from './store.js';
+export {
+  type AdminRecordChecks,
+  type RevocationVerifier,
+  DEFAULT_TOMBSTONE_RETENTION,
+} from './credential-book.js';
+export type { WriterRefusal } from './writer-quota.js';
 export { MAX_AOR_LENGTH, normaliseAor, aorUser } from './aor.js';
 export {
   type AdminKeyPair,
@@ -98,8 +119,22 @@ export {
   createCredentialVerifier,
 } from './credential.js';
 export {
+  type CredentialRemoval,
+  type PublicCredential,
+  type CredentialRecordValue,
+  type RemovalVerifier,
+  signCredentialRemoval,
+  encodeCredentialRemoval,
+  encodePublicCredential,
+  publicCredential,
+  decodeCredentialRecord,
+  verifyCredentialRemoval,
+  createRemovalVerifier,
+} from './credential-record.js';
+export {
   type DigestResponseFields,
   parseDigestAlgorithm,
+  assertSupportedDigest,
   computeDigestResponse,
   verifyDigest,
 } from './digest.js';
@@ -137,6 +172,7 @@ export {
   type RegisteredBinding,
   type DigestVerdict,
   type LocationServiceOptions,
+  type RegisterBindResult,
   DEFAULT_CREDENTIAL_CACHE_MS,
   DEFAULT_PEER_CACHE_MS,
   MAX_CACHED_PEERS,

@@ -5,6 +5,8 @@ export const RecordKind = {
   BINDING: 1,
   CREDENTIAL: 2,
   PEER: 3,
+  /** An administrator-signed revocation of a peer certificate under `revoked:<peer id hex>` (spec §5.3). */
+  REVOCATION: 4,
 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
@@ -22,7 +24,15 @@ export function parseRecordKind(value: number): RecordKind {
   return value;
 }
 
-/** `BINDING`, `CREDENTIAL` or `PEER`. */
+/** `BINDING`, `CREDENTIAL`, `PEER` or `REVOCATION`. */
+/**
+ * Kinds whose records have no lifetime (spec §4, profile v2): kept until an administrator-signed record with a higher
+ * serial replaces them. A CREDENTIAL tombstone is the exception: it goes after the store's `tombstoneRetention`.
+ */
+export function isLasting(kind: RecordKind): boolean {
+  return kind === RecordKind.CREDENTIAL || kind === RecordKind.REVOCATION;
+}
+
 export function recordKindName(kind: RecordKind): string {
   return KIND_NAMES.get(kind) as string;
 }

@@ -1,8 +1,19 @@
 import type { KeyObject } from 'node:crypto';
+import { WireError } from '@xpp/wire';
 import { normaliseAor } from './aor.js';
 import { systemClock, type Clock } from './clock.js';
+import type { BindChange, BindResponse } from './bind-messages.js';
+import type { DigestVerdict } from './bind-values.js';
 import { encodeCredential, verifyCredential, type SignedCredential } from './credential.js';
-import { verifyDigest, type DigestResponseFields } from './digest.js';
+import {
+  decodeCredentialRecord,
+  encodeCredentialRemoval,
+  publicCredential,
+  verifyCredentialRemoval,
+  type CredentialRemoval,
+  type PublicCredential,
+} from './credential-record.js';
+import { assertSupportedDigest, verifyDigest, type DigestResponseFields } from './digest.js';
 import { DhtError } from './errors.js';
 import { RecordKind } from './kinds.js';
 import {
@@ -20,6 +31,22 @@ export interface LocationStorage {
   get(key: string, kind: RecordKind): Promise<WireRecord[]>;
   /** Without `bindingId` every record of `key` and `kind`; with it, that one binding. */
   remove(key: string, kind: RecordKind, bindingId?: BindingId): Promise<void>;
+  /** REGISTER-BIND at the owner of `aor` (spec §5.6). Without it, {@link LocationService.registerBind} is refused. */
+  registerBind?(aor: string, digest: DigestResponseFields, change: BindChange): Promise<BindResponse>;
+  /** AUTHORIZE at the owner of `aor`. Without it, digests are checked here against a credential read whole. */
+  authorize?(aor: string, digest: DigestResponseFields): Promise<DigestVerdict>;
+}
+
+/** What {@link LocationService.registerBind} answers: the verdict, and the seconds a stored binding got. */
+export interface RegisterBindResult {
+  readonly verdict: DigestVerdict;
+  readonly expires?: number;
+}
+
+/** A user as read: its public view, and the whole credential where storage hands it out (verified). */
+interface Known {
+  readonly view: PublicCredential;
+  readonly full?: SignedCredential;
 }
 
 /** A binding found by {@link LocationService.lookup}, with the seconds it has left. */
@@ -27,8 +54,7 @@ export interface RegisteredBinding extends Binding {
   readonly expires: number;
 }
 
-/** Why {@link LocationService.verifyDigest} said no, or `ok`. */
-export type DigestVerdict = 'ok' | 'unknown-user' | 'wrong-response';
+export type { DigestVerdict } from './bind-values.js';
 
 export interface LocationServiceOptions {
   readonly storage: LocationStorage;
@@ -78,10 +104,7 @@ export class LocationService {
    * AOR → credential (or null: none stored), the stored octets it was verified from, and when it was read; Map
    * order is least recently used first.
    */
-  readonly #credentials = new Map<
-    string,
-    { credential: SignedCredential | null; raw?: Uint8Array; at: number }
-  >();
+  readonly #credentials = new Map<string, { known: Known | null; raw?: Uint8Array; at: number }>();
   /** Peer id hex → its PEER record and when it was read (a proxy reads one per call otherwise). */
   readonly #peers = new Map<string, { record: PeerRecord; at: number }>();
 
@@ -93,7 +116,36 @@ export class LocationService {
     this.#maxCached = options.maxCachedCredentials ?? DEFAULT_MAX_CACHED_CREDENTIALS;
   }
 
-  /** Stores (or replaces: same instance id / reg-id, or same contact) one binding of `aor` for `expires` seconds. */
+  /**
+   * REGISTER (spec §5.6): one routed round trip to the owner of `aor`, which checks the digest response against the
+   * credential it holds and, when it holds, stores `binding` for `expires` seconds (its flow peer must be this
+   * node) or, for `{ remove }`, removes one binding or all (`'*'`). HA1 never leaves the owner.
+   */
+  async registerBind(
+    aor: string,
+    digest: DigestResponseFields,
+    change: Binding | { readonly remove: BindingId | '*' },
+    expires: number,
+  ): Promise<RegisterBindResult> {
+    if (this.#storage.registerBind === undefined)
+      throw new DhtError('INVALID_ARGUMENT', 'this storage has no REGISTER-BIND');
+    assertSupportedDigest(digest);
+    const bind: BindChange = 'remove' in change ? change : { binding: change, lifetime: expires };
+    const answer = await this.#storage.registerBind(normaliseAor(aor), digest, bind);
+    return answer.lifetime === undefined
+      ? { verdict: answer.verdict }
+      : { verdict: answer.verdict, expires: answer.lifetime };
+  }
+
+  /** AUTHORIZE: whether `digest` answers with `aor`'s secret (a 407 challenge of the SIP edge); yes or no only. */
+  async authorize(aor: string, digest: DigestResponseFields): Promise<DigestVerdict> {
+    return this.verifyDigest(aor, digest);
+  }
+
+  /**
+   * Stores (or replaces: same instance id / reg-id, or same contact) one binding of `aor` for `expires` seconds,
+   * with no digest check (tests, and peers that checked it themselves; with membership, only this node's flows).
+   */
   async register(aor: string, binding: Binding, expires: number): Promise<number> {
     return this.#storage.put(normaliseAor(aor), RecordKind.BINDING, bindingCodec.encode(binding), expires);
   }
@@ -127,40 +179,69 @@ export class LocationService {
       encodeCredential(credential),
       lifetime,
     );
-    this.#remember(credential.aor, credential);
+    this.#remember(credential.aor, { full: credential, view: publicCredential(credential) });
     return granted;
   }
 
   /**
-   * The credential of `aor`, verified with the administrator key; undefined when none is stored. A stored value
-   * that does not verify is refused with `BAD_SIGNATURE` / `INVALID_VALUE` (a peer that lies is not believed).
+   * Removes a user (`xpp-node user remove`): stores the administrator-signed tombstone, which holders keep at least
+   * 30 days in place of the credential (spec §5.6).
    */
-  async credential(aor: string): Promise<SignedCredential | undefined> {
+  async removeCredential(removal: CredentialRemoval): Promise<void> {
+    verifyCredentialRemoval(removal, this.#adminKey);
+    await this.#storage.put(removal.aor, RecordKind.CREDENTIAL, encodeCredentialRemoval(removal), 1);
+    this.#credentials.delete(removal.aor);
+  }
+
+  /**
+   * Who `aor` is (username, realm, serial) by its owner's public view (spec §5.6: a GET never returns HA1), or
+   * undefined when the user is unknown or removed. A whole credential read from storage that holds one is verified
+   * with the administrator key first (`BAD_SIGNATURE` / `INVALID_VALUE`); a public view is the owner's word.
+   */
+  async credential(aor: string): Promise<PublicCredential | undefined> {
+    return (await this.#lookup(aor))?.view;
+  }
+
+  /**
+   * The CREDENTIAL of `aor` as storage answers it, cached: the whole credential, verified, where storage hands it
+   * out (not the overlay: its GET answers the public view), else the public view; undefined when unknown or removed.
+   */
+  async #lookup(aor: string): Promise<Known | undefined> {
     const key = normaliseAor(aor);
     const now = this.#clock.now();
     const cached = this.#credentials.get(key);
-    const fresh = cached?.credential === null ? UNKNOWN_USER_CACHE_MS : this.#cacheMs;
+    const fresh = cached?.known === null ? UNKNOWN_USER_CACHE_MS : this.#cacheMs;
     if (cached !== undefined && now - cached.at < Math.min(fresh, this.#cacheMs)) {
       this.#credentials.delete(key);
       this.#credentials.set(key, cached);
-      return cached.credential ?? undefined;
+      return cached.known ?? undefined;
     }
     const records = await this.#storage.get(key, RecordKind.CREDENTIAL);
     const value = records[0]?.value;
     // The octets verified last time, read again after the cache expired: the signature check would say the same.
     const unchanged =
       value !== undefined && cached?.raw !== undefined && Buffer.compare(value, cached.raw) === 0;
-    const credential =
-      value === undefined
-        ? undefined
-        : unchanged
-          ? (cached.credential ?? undefined)
-          : verifyCredential(value, this.#adminKey);
-    if (credential !== undefined && credential.aor !== key) {
-      throw new DhtError('CREDENTIAL_REFUSED', `credential for ${credential.aor} stored under key ${key}`);
+    const known =
+      value === undefined ? undefined : unchanged ? (cached.known ?? undefined) : this.#read(value);
+    if (known !== undefined && known.view.aor !== key) {
+      throw new DhtError('CREDENTIAL_REFUSED', `credential for ${known.view.aor} stored under key ${key}`);
     }
-    this.#remember(key, credential, value);
-    return credential;
+    this.#remember(key, known, value);
+    return known;
+  }
+
+  #read(value: Uint8Array): Known | undefined {
+    let read;
+    try {
+      read = decodeCredentialRecord(value);
+    } catch (cause) {
+      if (!WireError.is(cause)) throw cause;
+      throw new DhtError('INVALID_VALUE', `not a CREDENTIAL: ${cause.message}`, { cause });
+    }
+    if (read.type === 'removal') return undefined;
+    if (read.type === 'public') return { view: read.view };
+    const full = verifyCredential(read.credential, this.#adminKey);
+    return { full, view: publicCredential(full) };
   }
 
   /**
@@ -168,9 +249,15 @@ export class LocationService {
    * registrar's. Throws `UNSUPPORTED_DIGEST` for an algorithm or qop this profile does not take.
    */
   async verifyDigest(aor: string, fields: DigestResponseFields): Promise<DigestVerdict> {
-    const credential = await this.credential(aor);
-    if (credential === undefined) return 'unknown-user';
-    return verifyDigest(credential, fields) ? 'ok' : 'wrong-response';
+    if (this.#storage.authorize !== undefined) {
+      assertSupportedDigest(fields);
+      return this.#storage.authorize(normaliseAor(aor), fields);
+    }
+    const known = await this.#lookup(aor);
+    if (known === undefined) return 'unknown-user';
+    if (known.full === undefined)
+      throw new DhtError('INVALID_ARGUMENT', 'this storage has no AUTHORIZE and answers no digest secret');
+    return verifyDigest(known.full, fields) ? 'ok' : 'wrong-response';
   }
 
   /** Forgets cached credentials (after `user add`, or in tests). */
@@ -216,11 +303,11 @@ export class LocationService {
     this.#peers.delete(peerIdHex);
   }
 
-  #remember(aor: string, credential: SignedCredential | undefined, raw?: Uint8Array): void {
+  #remember(aor: string, known: Known | undefined, raw?: Uint8Array): void {
     this.#credentials.delete(aor);
     this.#credentials.set(aor, {
-      credential: credential ?? null,
-      ...(credential === undefined || raw === undefined ? {} : { raw }),
+      known: known ?? null,
+      ...(known === undefined || raw === undefined ? {} : { raw }),
       at: this.#clock.now(),
     });
     for (const oldest of this.#credentials.keys()) {

@@ -10,4 +10,11 @@ export const DhtOperation = {
   NEIGHBOUR_UPDATE: defaultRegistry.defineOperation({ type: 0x0105, name: 'NEIGHBOUR-UPDATE' }),
   LEAVE: defaultRegistry.defineOperation({ type: 0x0106, name: 'LEAVE' }),
   TAKEOVER: defaultRegistry.defineOperation({ type: 0x0107, name: 'TAKEOVER' }),
+  /**
+   * Routed to the owner of an AOR: verify a digest response against the AOR's CREDENTIAL and store or remove a
+   * binding in the same step (spec §5.6); HA1 stays with the holders. 0x0108 is REPLICATE (node/replication.ts).
+   */
+  REGISTER_BIND: defaultRegistry.defineOperation({ type: 0x0109, name: 'REGISTER-BIND' }),
+  /** REGISTER-BIND's verify-only form: yes or no to a digest response (the SIP edge's 407 challenges). */
+  AUTHORIZE: defaultRegistry.defineOperation({ type: 0x010a, name: 'AUTHORIZE' }),
 } as const;

@@ -1,6 +1,8 @@
 import { defaultRegistry, u16Codec, u32Codec, WireError, bytesCodec, type ValueCodec } from '@xpp/wire';
 import { structCodec } from './internal/codec.js';
+import { digestFieldsCodec, originCodec, verdictCodec } from './bind-values.js';
 import {
+  bindingCodec,
   bindingIdCodec,
   contactCodec,
   keyCodec,
@@ -143,4 +145,19 @@ export const DhtOption = {
    * replicas differ, and the owner sends the zone again (docs/decisions/dht-replication.md).
    */
   DIGEST: defaultRegistry.defineOption({ type: 0x0110, name: 'DIGEST', codec: replicaDigestCodec }),
+  /**
+   * The peer a routed write comes from, as its node's origin authority made it (with membership: certificate and
+   * Ed25519 signature over the request, spec §5.6); the owner attributes the write to the peer it names.
+   */
+  ORIGIN: defaultRegistry.defineOption({ type: 0x0111, name: 'ORIGIN', codec: originCodec }),
+  /** REGISTER-BIND / AUTHORIZE: a client's digest response fields and the request method (RFC 7616 §3.4). */
+  DIGEST_RESPONSE: defaultRegistry.defineOption({
+    type: 0x0112,
+    name: 'DIGEST-RESPONSE',
+    codec: digestFieldsCodec,
+  }),
+  /** REGISTER-BIND: the binding to store (its flow peer must be the origin). */
+  BINDING: defaultRegistry.defineOption({ type: 0x0113, name: 'BINDING', codec: bindingCodec }),
+  /** REGISTER-BIND / AUTHORIZE response: u8 0 ok, 1 unknown user, 2 wrong response. */
+  VERDICT: defaultRegistry.defineOption({ type: 0x0114, name: 'VERDICT', codec: verdictCodec }),
 } as const;

@@ -1,78 +1,33 @@
 import { createHash } from 'node:crypto';
 import { WireError } from '@xpp/wire';
 import type { Clock } from './clock.js';
-import type { CredentialVerifier } from './credential.js';
-import {
-  DEFAULT_STORE_LIMITS,
-  positiveInteger,
-  RECORD_OVERHEAD,
-  type RecordStoreOptions,
-  type StoreLimits,
-} from './store-limits.js';
-import { DhtError } from './errors.js';
+import { CredentialBook, LASTING_LIFETIME } from './credential-book.js';
+import { RECORD_OVERHEAD, storeLimits, type RecordStoreOptions, type StoreLimits } from './store-limits.js';
+import { DhtError, type DhtErrorCode } from './errors.js';
 import { MinHeap } from './internal/min-heap.js';
-import { parseRecordKind, RecordKind } from './kinds.js';
-import { MAX_KEY_SIZE } from './limits.js';
+import { isLasting, parseRecordKind, RecordKind } from './kinds.js';
 import { bindingCodec, bindingSubkey, peerRecordCodec, type BindingId, type WireRecord } from './values.js';
-import { decodeCredential } from './credential.js';
+import { WriterQuota, type WriterRefusal } from './writer-quota.js';
+import type {
+  InsertResult,
+  PutInput,
+  PutResult,
+  RecordPredicate,
+  RecordRole,
+  RemoveReason,
+  StoreChange,
+  StoredRecord,
+  StoreStats,
+} from './store-types.js';
 
-/** Whether this node holds a record as the owner of its key's point, or as a replica for the owner. */
-export type RecordRole = 'primary' | 'replica';
-
-/** A live record in a store. */
-export interface StoredRecord {
-  readonly kind: RecordKind;
-  readonly key: string;
-  /** Which value of the key: a binding's identity ({@link bindingSubkey}); empty for CREDENTIAL and PEER. */
-  readonly subkey: string;
-  readonly value: Uint8Array;
-  /** Milliseconds on the store's clock. */
-  readonly expiresAt: number;
-  readonly role: RecordRole;
-  /** SHA-256 of the UTF-8 key: `@xpp/can` reads the record's point from it (spec §2). */
-  readonly keyDigest: Uint8Array;
-}
-
-export interface PutInput {
-  readonly key: string;
-  /** A record kind code; anything but BINDING / CREDENTIAL / PEER is `UNKNOWN_KIND`. */
-  readonly kind: number;
-  readonly value: Uint8Array;
-  /** Seconds, ≥ 1; more than the store's `maxLifetime` is capped. */
-  readonly lifetime: number;
-  /** Default `primary`. */
-  readonly role?: RecordRole;
-}
-
-export interface PutResult {
-  readonly record: StoredRecord;
-  /** Seconds granted (the request's, capped by `maxLifetime`): the PUT response's LIFETIME. */
-  readonly lifetime: number;
-}
-
-/** Why a record left the store. */
-export type RemoveReason = 'removed' | 'expired' | 'extracted';
-
-/** What changed, for replication and bookkeeping (emitted after the change is made). */
-export type StoreChange =
-  | { readonly type: 'put'; readonly record: StoredRecord; readonly previous?: StoredRecord }
-  | { readonly type: 'remove'; readonly record: StoredRecord; readonly reason: RemoveReason }
-  | { readonly type: 'role'; readonly record: StoredRecord; readonly previous: RecordRole };
-
-export type RecordPredicate = (record: StoredRecord) => boolean;
-
+export type * from './store-types.js';
+export { LASTING_LIFETIME } from './credential-book.js';
 export {
   DEFAULT_STORE_LIMITS,
   RECORD_OVERHEAD,
   type RecordStoreOptions,
   type StoreLimits,
 } from './store-limits.js';
-
-/** What `insert` stored and refused (one bad record does not stop the others). */
-export interface InsertResult {
-  readonly stored: number;
-  readonly refused: readonly { record: WireRecord; error: DhtError }[];
-}
 
 /**
  * A node's records, wherever they are kept (docs/decisions/dht-record-store-seam.md): the in-memory
@@ -104,18 +59,6 @@ export interface RecordStore {
   sweep(): number;
 }
 
-export interface StoreStats {
-  readonly records: number;
-  readonly octets: number;
-  readonly primaries: number;
-  readonly replicas: number;
-  readonly expired: number;
-  /** PUTs refused because a bound was reached (503). */
-  readonly refusedFull: number;
-  /** PUTs refused as invalid (400 / 403 / 409 / 413). */
-  readonly refusedInvalid: number;
-}
-
 interface Group {
   readonly kind: RecordKind;
   readonly key: string;
@@ -131,16 +74,18 @@ function invalidValue(kind: string, cause: unknown): DhtError {
 }
 
 /**
- * A node's records (spec §4): kinds BINDING / CREDENTIAL / PEER, each with its own expiry on the injected clock,
- * bounded in records, octets, value size and lifetime. Expired records are never returned; `sweep()` frees them
- * (a full store sweeps before refusing). Pure: no timers, no I/O.
+ * A node's records (spec §4): kinds BINDING / PEER, each with its own expiry on the injected clock, and CREDENTIAL /
+ * REVOCATION without lifetime, kept until a higher serial replaces them (tombstones for `tombstoneRetention`; see
+ * {@link CredentialBook}); bounded in records, octets, value size and lifetime, and per writing peer. Expired records
+ * are never returned; `sweep()` frees them (a full store sweeps before refusing). Pure: no timers, no I/O.
  */
 export class MemoryRecordStore implements RecordStore {
   readonly #clock: Clock;
   readonly #limits: StoreLimits;
-  readonly #verifyCredential: CredentialVerifier | undefined;
-  // One index per kind code (1 BINDING, 2 CREDENTIAL, 3 PEER; 0 unused), keyed by the record key.
-  readonly #groups: readonly Map<string, Group>[] = [new Map(), new Map(), new Map(), new Map()];
+  readonly #book: CredentialBook;
+  readonly #writers: WriterQuota;
+  // One index per kind code (1 BINDING, 2 CREDENTIAL, 3 PEER, 4 REVOCATION; 0 unused), keyed by the record key.
+  readonly #groups: readonly Map<string, Group>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
   readonly #listeners = new Set<(change: StoreChange) => void>();
   // Earliest expiry first, so a sweep costs O(expired · log n), not a scan of the whole store: a full store
   // sweeps before refusing each PUT, and that must stay cheap under a flood.
@@ -153,19 +98,14 @@ export class MemoryRecordStore implements RecordStore {
   #expired = 0;
   #refusedFull = 0;
   #refusedInvalid = 0;
+  readonly #refusals: Partial<Record<DhtErrorCode, number>> = {};
+  readonly #writerRefusals: Record<WriterRefusal, number> = { 'writer-records': 0, 'writer-octets': 0 };
 
   constructor(options: RecordStoreOptions) {
     this.#clock = options.clock;
-    const d = DEFAULT_STORE_LIMITS;
-    this.#limits = {
-      maxRecords: positiveInteger(options.maxRecords, d.maxRecords, 'maxRecords'),
-      maxOctets: positiveInteger(options.maxOctets, d.maxOctets, 'maxOctets'),
-      maxValueSize: positiveInteger(options.maxValueSize, d.maxValueSize, 'maxValueSize'),
-      maxKeySize: Math.min(MAX_KEY_SIZE, positiveInteger(options.maxKeySize, d.maxKeySize, 'maxKeySize')),
-      maxLifetime: positiveInteger(options.maxLifetime, d.maxLifetime, 'maxLifetime'),
-      maxBindingsPerAor: positiveInteger(options.maxBindingsPerAor, d.maxBindingsPerAor, 'maxBindingsPerAor'),
-    };
-    this.#verifyCredential = options.verifyCredential;
+    this.#limits = storeLimits(options);
+    this.#book = new CredentialBook(options);
+    this.#writers = new WriterQuota(this.#limits.maxRecordsPerWriter, this.#limits.maxOctetsPerWriter);
   }
 
   get limits(): Readonly<StoreLimits> {
@@ -181,6 +121,8 @@ export class MemoryRecordStore implements RecordStore {
       expired: this.#expired,
       refusedFull: this.#refusedFull,
       refusedInvalid: this.#refusedInvalid,
+      refusals: { ...this.#refusals },
+      writerRefusals: { ...this.#writerRefusals },
     };
   }
 
@@ -196,7 +138,7 @@ export class MemoryRecordStore implements RecordStore {
   /**
    * Stores a value (a BINDING replaces the binding with the same identity and keeps the AOR's others). Throws
    * `DhtError`: UNKNOWN_KIND, INVALID_KEY, INVALID_LIFETIME, INVALID_VALUE, VALUE_TOO_LARGE, BAD_SIGNATURE,
-   * CREDENTIAL_REFUSED, STALE_CREDENTIAL; STORE_FULL / TOO_MANY_BINDINGS when a bound is reached.
+   * CREDENTIAL_REFUSED, STALE_SERIAL; STORE_FULL / TOO_MANY_BINDINGS / WRITER_QUOTA when a bound is reached.
    */
   put(input: PutInput): PutResult {
     try {
@@ -205,6 +147,7 @@ export class MemoryRecordStore implements RecordStore {
       if (DhtError.is(error)) {
         if (error.status === 503) this.#refusedFull++;
         else this.#refusedInvalid++;
+        this.#refusals[error.code] = (this.#refusals[error.code] ?? 0) + 1;
       }
       throw error;
     }
@@ -225,8 +168,9 @@ export class MemoryRecordStore implements RecordStore {
         `value of ${input.value.length} octets exceeds ${this.#limits.maxValueSize}`,
       );
     }
-    const subkey = this.#validate(kind, input.key, input.value);
-    const lifetime = Math.min(input.lifetime, this.#limits.maxLifetime);
+    const lasting = isLasting(kind);
+    const admin = lasting ? this.#book.check(kind, input.key, input.value) : undefined;
+    const subkey = lasting ? '' : this.#validate(kind, input.value);
     const now = this.#clock.now();
     const index = this.#groups[kind] as Map<string, Group>;
     const stale = index.get(input.key);
@@ -234,8 +178,25 @@ export class MemoryRecordStore implements RecordStore {
     // Expiry may have emptied and dropped the group: look it up again.
     const group = index.get(input.key);
     const previous = group?.entries.get(subkey);
-    if (kind === RecordKind.CREDENTIAL && previous !== undefined) this.#checkNewer(previous, input.value);
-    this.#reserve(group, previous, keySize + subkey.length + input.value.length + RECORD_OVERHEAD, now);
+    // The very same signed octets again (a retry, a re-replication) keep their tombstone's time.
+    const same =
+      admin !== undefined &&
+      previous !== undefined &&
+      this.#book.same(kind, previous.value, input.value, admin.serial);
+    const lifetime = !lasting
+      ? Math.min(input.lifetime, this.#limits.maxLifetime)
+      : admin?.tombstone === true
+        ? this.#limits.tombstoneRetention
+        : LASTING_LIFETIME;
+    const expiresAt =
+      same && previous !== undefined
+        ? previous.expiresAt
+        : lasting && admin?.tombstone !== true
+          ? Infinity
+          : now + lifetime * 1000;
+    const size = keySize + subkey.length + input.value.length + RECORD_OVERHEAD;
+    this.#checkWriter(input.writer, size, group, previous);
+    this.#reserve(group, previous, size, now);
     // A sweep in #reserve keeps `group` when it holds `previous`, and may drop it when it is empty.
     const target = index.get(input.key) ?? this.#newGroup(index, kind, input.key, keySize);
     if (previous !== undefined) this.#uncount(target, previous);
@@ -245,9 +206,10 @@ export class MemoryRecordStore implements RecordStore {
       subkey,
       // A copy: a decoded value is a view into a whole received message, which the store must not pin.
       value: input.value.slice(),
-      expiresAt: now + lifetime * 1000,
+      expiresAt,
       role: input.role ?? 'primary',
       keyDigest: target.keyDigest,
+      ...(input.writer === undefined ? {} : { writer: input.writer }),
     };
     this.#attach(target, record);
     this.#scheduleExpiry(record);
@@ -263,41 +225,42 @@ export class MemoryRecordStore implements RecordStore {
     return size;
   }
 
-  /** Checks a value against its kind; returns its subkey. */
-  #validate(kind: RecordKind, key: string, value: Uint8Array): string {
-    switch (kind) {
-      case RecordKind.BINDING:
-        try {
-          return bindingSubkey(bindingCodec.decode(value));
-        } catch (cause) {
-          throw invalidValue('BINDING', cause);
-        }
-      case RecordKind.CREDENTIAL:
-        if (this.#verifyCredential === undefined) {
-          throw new DhtError(
-            'CREDENTIAL_REFUSED',
-            'this store has no administrator key to verify credentials',
-          );
-        }
-        this.#verifyCredential(key, value);
-        return '';
-      case RecordKind.PEER:
-        try {
-          peerRecordCodec.decode(value);
-        } catch (cause) {
-          throw invalidValue('PEER', cause);
-        }
-        return '';
+  /** Checks a BINDING or PEER value; returns its subkey. */
+  #validate(kind: RecordKind, value: Uint8Array): string {
+    if (kind === RecordKind.BINDING) {
+      try {
+        return bindingSubkey(bindingCodec.decode(value));
+      } catch (cause) {
+        throw invalidValue('BINDING', cause);
+      }
     }
+    try {
+      peerRecordCodec.decode(value);
+    } catch (cause) {
+      throw invalidValue('PEER', cause);
+    }
+    return '';
   }
 
-  /** A replayed older credential must not undo the administrator's latest change (e.g. a new password). */
-  #checkNewer(previous: StoredRecord, value: Uint8Array): void {
-    const before = decodeCredential(previous.value).serial;
-    const after = decodeCredential(value).serial;
-    if (after < before) {
-      throw new DhtError('STALE_CREDENTIAL', `credential serial ${after} is older than the stored ${before}`);
-    }
+  /** One writing peer may not fill the store (spec §5.6): its own records and octets are bounded. */
+  #checkWriter(
+    writer: string | undefined,
+    size: number,
+    group: Group | undefined,
+    previous: StoredRecord | undefined,
+  ): void {
+    if (writer === undefined) return;
+    const replaced =
+      previous !== undefined && previous.writer === writer
+        ? this.#sizeOf(previous, group as Group)
+        : undefined;
+    const why = this.#writers.check(writer, size, replaced);
+    if (why === undefined) return;
+    this.#writerRefusals[why]++;
+    throw WriterQuota.error(writer, why, {
+      records: this.#limits.maxRecordsPerWriter,
+      octets: this.#limits.maxOctetsPerWriter,
+    });
   }
 
   /** Makes room for a record of `size` octets (replacing `previous`), sweeping once before refusing. */
@@ -346,14 +309,18 @@ export class MemoryRecordStore implements RecordStore {
   #attach(group: Group, record: StoredRecord): void {
     group.entries.set(record.subkey, record);
     this.#records++;
-    this.#octets += this.#sizeOf(record, group);
+    const size = this.#sizeOf(record, group);
+    this.#octets += size;
+    this.#writers.add(record.writer, size);
     if (record.role === 'replica') this.#replicas++;
   }
 
   /** Takes a record out of the counters; the caller replaces or deletes its entry. */
   #uncount(group: Group, record: StoredRecord): void {
     this.#records--;
-    this.#octets -= this.#sizeOf(record, group);
+    const size = this.#sizeOf(record, group);
+    this.#octets -= size;
+    this.#writers.release(record.writer, size);
     if (record.role === 'replica') this.#replicas--;
   }
 
@@ -387,6 +354,8 @@ export class MemoryRecordStore implements RecordStore {
   }
 
   #scheduleExpiry(record: StoredRecord): void {
+    // A record without lifetime never comes up: keeping it out of the heap keeps the heap to what can expire.
+    if (record.expiresAt === Infinity) return;
     this.#expiries.push(record);
     // Replacements leave stale entries behind; keep the heap within a constant factor of the records.
     if (this.#expiries.size > 2 * this.#records + 64)
@@ -495,8 +464,13 @@ export class MemoryRecordStore implements RecordStore {
     return { stored, refused };
   }
 
-  /** The record as sent to another peer: its remaining lifetime in whole seconds, rounded up. */
+  /**
+   * The record as sent to another peer: its remaining lifetime in whole seconds, rounded up;
+   * {@link LASTING_LIFETIME} for one without lifetime.
+   */
   toWire(record: StoredRecord): WireRecord {
+    if (record.expiresAt === Infinity)
+      return { kind: record.kind, key: record.key, value: record.value, lifetime: LASTING_LIFETIME };
     const left = Math.max(0, Math.ceil((record.expiresAt - this.#clock.now()) / 1000));
     return { kind: record.kind, key: record.key, value: record.value, lifetime: left };
   }

@@ -85,7 +85,7 @@ describe('option values refuse what they must', () => {
       }
       return 'accepted';
     };
-    expect(refused(kindCodec, '04')).toBe('BAD_VALUE');
+    expect(refused(kindCodec, '05')).toBe('BAD_VALUE');
     expect(refused(kindCodec, '0101')).toBe('LENGTH_MISMATCH');
     expect(refused(keyCodec, '')).toBe('BAD_VALUE');
     expect(refused(keyCodec, 'ff')).toBe('BAD_VALUE');

@@ -179,7 +179,6 @@ describe('LocationService over an overlay on real UDP', () => {
     stored = signed('second');
     const second = await service.credential('sip:dora@example.org');
     expect(second).not.toBe(first);
-    expect(second?.ha1Sha256).not.toEqual(first?.ha1Sha256);
     now = 3_000;
     stored = signed('forged', generateAdminKeyPair().privateKey);
     await expect(service.credential('sip:dora@example.org')).rejects.toSatisfy((e) =>

@@ -233,7 +233,7 @@ describe('RecordStore', () => {
     ).toMatchObject({ code: 'CREDENTIAL_REFUSED' });
     expect(
       refusal(() => store.put({ key: AOR, kind: RecordKind.CREDENTIAL, value: credential(1), lifetime: 60 })),
-    ).toEqual({ code: 'STALE_CREDENTIAL', status: 409 });
+    ).toEqual({ code: 'STALE_SERIAL', status: 409 });
     expect(
       refusal(() => store.put({ key: AOR, kind: RecordKind.CREDENTIAL, value: credential(3), lifetime: 60 })),
     ).toBe('accepted');

@@ -9,7 +9,9 @@ import type {
 } from '@xpp/session-sdp';
 import { importAdminPublicKey } from '../admin-keys.js';
 import { createCredentialVerifier } from '../credential.js';
+import { createRemovalVerifier } from '../credential-record.js';
 import { DhtError } from '../errors.js';
+import type { OriginAuthority } from '../origin.js';
 import { DEFAULT_HOP_LIMIT } from '../limits.js';
 import type { RecordStore, RecordStoreOptions } from '../store.js';
 import { DEFAULT_REPLICAS } from './replication.js';
@@ -67,6 +69,12 @@ export interface OverlayNodeOptions {
    * holder or taker — must carry its signature (forged → 403, counted). Overrides `store.verifyCredential`.
    */
   readonly adminPublicKey?: KeyObject | Uint8Array | string;
+  /**
+   * Signs the ORIGIN of the writes this node starts and verifies those it owns (spec §5.6): a binding's flow peer and
+   * a writer's bounds are the origin's. Membership sets it from the node's identity and certificate; without, the
+   * origin is this node's peer id, believed as given (`unverifiedOrigin`).
+   */
+  readonly origin?: OriginAuthority;
   /** Neighbours kept at most. Default 128. */
   readonly maxNeighbours?: number;
   /** Hop limit of the ROUTEs this node starts. Default 64. */
@@ -178,9 +186,19 @@ export function credentialVerifier(options: OverlayNodeOptions): RecordStoreOpti
     ? isRecordStore(store)
       ? undefined
       : store?.verifyCredential
-    : createCredentialVerifier(
-        options.adminPublicKey instanceof KeyObject
-          ? options.adminPublicKey
-          : importAdminPublicKey(options.adminPublicKey),
-      );
+    : createCredentialVerifier(adminKeyOf(options.adminPublicKey));
+}
+
+/** The tombstone check of a node's own store: from `adminPublicKey`, else as `store` gives it. */
+export function removalVerifier(options: OverlayNodeOptions): RecordStoreOptions['verifyCredentialRemoval'] {
+  const store = options.store;
+  return options.adminPublicKey === undefined
+    ? isRecordStore(store)
+      ? undefined
+      : store?.verifyCredentialRemoval
+    : createRemovalVerifier(adminKeyOf(options.adminPublicKey));
+}
+
+function adminKeyOf(key: KeyObject | Uint8Array | string): KeyObject {
+  return key instanceof KeyObject ? key : importAdminPublicKey(key);
 }

@@ -13,6 +13,16 @@ import { DhtError } from '../errors.js';
 import { type RecordKind } from '../kinds.js';
 import { decodePutResponse, decodeRecords, encodeGet, encodePut, encodeRemove } from '../messages.js';
 import { DhtOperation } from '../operations.js';
+import {
+  decodeBindResponse,
+  encodeAuthorize,
+  encodeRegisterBind,
+  type BindChange,
+  type BindResponse,
+} from '../bind-messages.js';
+import type { DigestVerdict } from '../bind-values.js';
+import type { DigestResponseFields } from '../digest.js';
+import { unverifiedOrigin, withOrigin, type OriginAuthority } from '../origin.js';
 import { MemoryRecordStore, type RecordStore } from '../store.js';
 import type { BindingId, Contact, NeighbourInfo, WireRecord } from '../values.js';
 import { Announcer } from './announcer.js';
@@ -24,6 +34,7 @@ import {
   nodeSettings,
   credentialVerifier,
   isRecordStore,
+  removalVerifier,
   OVERLAY_NODE_DEFAULTS,
   type NeighbourSummary,
   type OverlayNodeOptions,
@@ -83,6 +94,7 @@ export class OverlayNode {
   readonly #announcer: Announcer;
   readonly #replicator: Replicator;
   readonly #router: Router;
+  readonly #origin: OriginAuthority;
   readonly #replicaHolder: ReplicaHolder;
   readonly #dispatcher: Dispatcher;
   readonly #links: Links;
@@ -100,6 +112,7 @@ export class OverlayNode {
     };
     this.peerId = options.peerId ?? new Uint8Array(randomBytes(16));
     this.id = peerIdHex(this.peerId);
+    this.#origin = options.origin ?? unverifiedOrigin(this.peerId);
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
     this.#own = new Ownership({
@@ -112,12 +125,14 @@ export class OverlayNode {
       },
     });
     const verifyCredential = credentialVerifier(options);
+    const verifyCredentialRemoval = removalVerifier(options);
     this.store = isRecordStore(options.store)
       ? options.store
       : new MemoryRecordStore({
           ...options.store,
           clock: this.#clock,
           ...(verifyCredential === undefined ? {} : { verifyCredential }),
+          ...(verifyCredentialRemoval === undefined ? {} : { verifyCredentialRemoval }),
         });
     this.#records = new ZoneRecords(this.store, this.dimensions);
     this.#neighbours = new NeighbourTable(s.maxNeighbours);
@@ -292,6 +307,7 @@ export class OverlayNode {
         const zone = zoneContaining(this.#own.zones, point);
         if (zone !== undefined) this.#replicator.write(zone, type, options);
       },
+      origin: this.#origin,
     });
     this.#replicaHolder = new ReplicaHolder({
       dimensions: this.dimensions,
@@ -460,7 +476,7 @@ export class OverlayNode {
       'PUT',
       hashKey(key, this.dimensions),
       DhtOperation.PUT.type,
-      encodePut({ key, kind, value, lifetime }),
+      withOrigin(this.#origin, DhtOperation.PUT.type, encodePut({ key, kind, value, lifetime })),
     );
     return decodePutResponse(response).lifetime;
   }
@@ -485,8 +501,39 @@ export class OverlayNode {
       'REMOVE',
       hashKey(key, this.dimensions),
       DhtOperation.REMOVE.type,
-      encodeRemove({ key, kind, ...(bindingId === undefined ? {} : { bindingId }) }),
+      withOrigin(
+        this.#origin,
+        DhtOperation.REMOVE.type,
+        encodeRemove({ key, kind, ...(bindingId === undefined ? {} : { bindingId }) }),
+      ),
     );
+  }
+
+  /**
+   * REGISTER-BIND (spec §5.6): the owner of `aor` checks `digest` against the credential it holds and, when it holds,
+   * stores the binding (its flow peer must be this node) or removes one or all, in one routed round trip.
+   */
+  async registerBind(aor: string, digest: DigestResponseFields, change: BindChange): Promise<BindResponse> {
+    const type = DhtOperation.REGISTER_BIND.type;
+    const response = await this.#router.originate(
+      'REGISTER-BIND',
+      hashKey(aor, this.dimensions),
+      type,
+      withOrigin(this.#origin, type, encodeRegisterBind({ aor, digest, change })),
+    );
+    return decodeBindResponse(response);
+  }
+
+  /** AUTHORIZE: whether `digest` answers with the secret of `aor` (its owner says yes or no; HA1 stays there). */
+  async authorize(aor: string, digest: DigestResponseFields): Promise<DigestVerdict> {
+    const type = DhtOperation.AUTHORIZE.type;
+    const response = await this.#router.originate(
+      'AUTHORIZE',
+      hashKey(aor, this.dimensions),
+      type,
+      withOrigin(this.#origin, type, encodeAuthorize({ aor, digest })),
+    );
+    return decodeBindResponse(response).verdict;
   }
 
   /** Closes every session and both sockets (or transports: the node owns what it was given). */

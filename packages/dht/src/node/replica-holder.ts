@@ -1,6 +1,7 @@
 import { hashKey, type Point, type Zone } from '@xpp/can';
 import { WireError, type Message, type XppOption } from '@xpp/wire';
 import { DhtError } from '../errors.js';
+import { isLasting, type RecordKind } from '../kinds.js';
 import { decodePut, decodeRemove } from '../messages.js';
 import type { StoredRecord } from '../store.js';
 import type { WireRecord } from '../values.js';
@@ -35,6 +36,18 @@ export function assertWithin(
   for (const record of records)
     if (zoneContaining(zones, hashKey(record.key, dimensions)) === undefined)
       throw new WireError('BAD_VALUE', `record ${record.key} lies outside the zones it is sent with`);
+}
+
+/**
+ * A CREDENTIAL goes only by an administrator-signed tombstone (a PUT), a REVOCATION never (spec §5.6): no peer may
+ * REMOVE either, routed or as a replica write.
+ */
+export function assertRemovable(kind: RecordKind): void {
+  if (isLasting(kind))
+    throw new DhtError(
+      'FORBIDDEN',
+      'a CREDENTIAL or REVOCATION is removed only by an administrator-signed record',
+    );
 }
 
 /**
@@ -91,6 +104,7 @@ export class ReplicaHolder {
   onRemove(request: Message): readonly XppOption[] {
     const remove = decodeRemove(request.options);
     this.#assertReplica(remove.replica === true, remove.key);
+    assertRemovable(remove.kind);
     this.#ctx.records.store.remove(remove.key, remove.kind, remove.bindingId);
     return [];
   }

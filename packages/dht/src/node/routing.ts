@@ -1,6 +1,6 @@
 import { nextHop, type NeighbourZone, type Point } from '@xpp/can';
 import type { ValueCodec, XppOption } from '@xpp/wire';
-import { WireError } from '@xpp/wire';
+import { toHex, WireError } from '@xpp/wire';
 import { DhtError, statusOf } from '../errors.js';
 import {
   decodeGet,
@@ -16,6 +16,12 @@ import { DhtOperation } from '../operations.js';
 import { DhtOption } from '../options.js';
 import { nextHopLimit } from '../pending-forwards.js';
 import type { RecordStore } from '../store.js';
+import { originOf, type OriginAuthority } from '../origin.js';
+import { RecordKind } from '../kinds.js';
+import { bindingCodec, bindingSubkey, type BindingId } from '../values.js';
+import { authorizeAtOwner, registerBindAtOwner, type BindOwnerContext } from './bind-owner.js';
+import { answerable } from './public-records.js';
+import { assertRemovable } from './replica-holder.js';
 import type { NodeCounters } from './counters.js';
 import type { Neighbour } from './neighbour-table.js';
 import { serving, type NodeView, type PeerRequest } from './parts.js';
@@ -34,6 +40,8 @@ export interface RouterContext extends NodeView {
   requestPeer: PeerRequest;
   /** Sends a write the owner just made to the replica holders of the point's zone (not awaited). */
   replicateWrite(point: Point, type: number, options: readonly XppOption[]): void;
+  /** Signs the ORIGIN of the writes this node starts and verifies those of the writes it owns. */
+  readonly origin: OriginAuthority;
 }
 
 /**
@@ -104,8 +112,16 @@ export class Router {
       case DhtOperation.PUT.type: {
         const put = decodePut(inner);
         if (put.replica === true) throw new WireError('BAD_VALUE', 'a routed PUT cannot be a replica');
+        const writer = originOf(this.#ctx.origin, operation, inner);
+        if (this.#ctx.origin.verified) assertOwnFlow(put.kind, put.value, writer);
         this.#assertWritable(point);
-        const result = store.put({ key: put.key, kind: put.kind, value: put.value, lifetime: put.lifetime });
+        const result = store.put({
+          key: put.key,
+          kind: put.kind,
+          value: put.value,
+          lifetime: put.lifetime,
+          ...(writer === undefined ? {} : { writer }),
+        });
         this.#ctx.replicateWrite(
           point,
           DhtOperation.PUT.type,
@@ -122,23 +138,75 @@ export class Router {
       case DhtOperation.GET.type: {
         const get = decodeGet(inner);
         const records = store.get(get.key, get.kind).filter((r) => r.role === 'primary');
-        return encodeRecords({ records: records.map((r) => store.toWire(r)) });
+        return encodeRecords({ records: answerable(records.map((r) => store.toWire(r))) });
       }
       case DhtOperation.REMOVE.type: {
         const remove = decodeRemove(inner);
         if (remove.replica === true) throw new WireError('BAD_VALUE', 'a routed REMOVE cannot be a replica');
+        assertRemovable(remove.kind);
+        const writer = originOf(this.#ctx.origin, operation, inner);
         this.#assertWritable(point);
+        if (this.#ctx.origin.verified && remove.kind === RecordKind.BINDING)
+          return this.#removeOwnBindings(point, remove.key, writer, remove.bindingId);
         store.remove(remove.key, remove.kind, remove.bindingId);
         this.#ctx.replicateWrite(point, DhtOperation.REMOVE.type, encodeRemove({ ...remove, replica: true }));
         return [];
       }
+      case DhtOperation.REGISTER_BIND.type:
+        return registerBindAtOwner(this.#bindContext(), inner, point);
+      case DhtOperation.AUTHORIZE.type:
+        return authorizeAtOwner(this.#bindContext(), inner);
       default:
         throw new DhtError('INVALID_ARGUMENT', `operation 0x${operation.toString(16)} cannot be routed`);
     }
+  }
+
+  /** With membership a peer removes only bindings of its own flows (spec §5.6); others' stay. */
+  #removeOwnBindings(
+    point: Point,
+    key: string,
+    writer: string | undefined,
+    only: BindingId | undefined,
+  ): readonly XppOption[] {
+    const wanted = only === undefined ? undefined : bindingSubkey(only);
+    for (const record of this.#ctx.store.get(key, RecordKind.BINDING)) {
+      if (record.role !== 'primary' || (wanted !== undefined && record.subkey !== wanted)) continue;
+      const binding = bindingCodec.decode(record.value);
+      if (toHex(binding.flowPeer) !== writer) continue;
+      this.#ctx.store.remove(key, RecordKind.BINDING, binding);
+      this.#ctx.replicateWrite(
+        point,
+        DhtOperation.REMOVE.type,
+        encodeRemove({ key, kind: RecordKind.BINDING, bindingId: binding, replica: true }),
+      );
+    }
+    return [];
+  }
+
+  #bindContext(): BindOwnerContext {
+    return {
+      store: this.#ctx.store,
+      origin: this.#ctx.origin,
+      assertWritable: (p) => this.#assertWritable(p),
+      replicateWrite: (p, type, options) => this.#ctx.replicateWrite(p, type, options),
+    };
   }
 
   #assertWritable(point: Point): void {
     if (!this.#ctx.writable(point))
       throw new DhtError('LEAVING', 'this zone is being handed to another peer; retry');
   }
+}
+
+/** With membership, a BINDING written by PUT is the writer's own flow too (spec §5.6), as by REGISTER-BIND. */
+function assertOwnFlow(kind: number, value: Uint8Array, writer: string | undefined): void {
+  if (kind !== RecordKind.BINDING) return;
+  let flowPeer: string;
+  try {
+    flowPeer = toHex(bindingCodec.decode(value).flowPeer);
+  } catch {
+    return; // the store refuses what is not a binding
+  }
+  if (flowPeer !== writer)
+    throw new DhtError('FORBIDDEN', `peer ${writer ?? '?'} may not bind another peer's flow`);
 }

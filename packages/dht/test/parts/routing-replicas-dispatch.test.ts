@@ -12,6 +12,7 @@ import {
   peerRecordCodec,
   RecordKind,
   type WireRecord,
+  unverifiedOrigin,
 } from '@xpp/dht';
 import { NodeCounters } from '../../src/node/counters.js';
 import { Dispatcher, type OverlayHandler } from '../../src/node/dispatch.js';
@@ -56,6 +57,7 @@ function router(init: { writable?: boolean; next?: Neighbour } = {}) {
       return Promise.resolve(request([]));
     },
     replicateWrite: (point, type) => replicated.push({ point, type }),
+    origin: unverifiedOrigin(Uint8Array.of(1)),
   });
   return { r, store, replicated, sent, counters };
 }

@@ -15,7 +15,12 @@ export const bytes = (min: number, max: number): fc.Arbitrary<Uint8Array> =>
 export const text = (maxOctets: number, min = 1): fc.Arbitrary<string> =>
   fc.string({ unit: 'binary', minLength: min, maxLength: Math.floor(maxOctets / 4) });
 
-export const kind = fc.constantFrom(RecordKind.BINDING, RecordKind.CREDENTIAL, RecordKind.PEER);
+export const kind = fc.constantFrom(
+  RecordKind.BINDING,
+  RecordKind.CREDENTIAL,
+  RecordKind.PEER,
+  RecordKind.REVOCATION,
+);
 export const peerId = bytes(1, 32);
 export const zone = bytes(1, 33);
 
