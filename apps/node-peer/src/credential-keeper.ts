@@ -19,13 +19,12 @@ import { NodeError } from './errors.js';
 export const MAX_KEPT_CREDENTIALS = 10_000;
 /** Lifetime asked for a CREDENTIAL record, s: a store's default ceiling (1 day). */
 export const CREDENTIAL_LIFETIME = 86_400;
-/** How often kept credentials are stored again, ms: half their lifetime, so a record never lapses. */
-export const CREDENTIAL_REFRESH_MS = (CREDENTIAL_LIFETIME * 1000) / 2;
 
 /**
- * The credentials an administrator stored through this node. Overlay records expire (a store caps lifetimes at a
- * day), so the node that accepted a credential keeps it in its data directory and stores it again every
- * {@link CREDENTIAL_REFRESH_MS} and at each start; the newest serial per AOR wins.
+ * The credentials an administrator stored through this node, kept in its data directory and stored again at each
+ * start (the newest serial per AOR wins). Holders keep a CREDENTIAL until a signed record replaces it (spec §4,
+ * §5.6), so there is no periodic republishing any more; the copy here brings users back after every holder of
+ * them was lost (a whole-overlay restart while records live in memory).
  */
 export class CredentialKeeper {
   readonly #path: string;

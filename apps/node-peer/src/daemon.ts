@@ -10,7 +10,7 @@ import {
 } from '@xpp/dht';
 import { AdminRequestGuard } from './admin-auth.js';
 import type { NodeConfig } from './config.js';
-import { CREDENTIAL_REFRESH_MS, CredentialKeeper } from './credential-keeper.js';
+import { CredentialKeeper } from './credential-keeper.js';
 import { loadRecordRouteKey } from './data-dir.js';
 import { membershipRoutes } from './membership/admin-routes.js';
 import { CertificateWatch } from './membership/certificate-watch.js';
@@ -146,12 +146,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       : new CertificateWatch({ config, keys, certificate: keys.certificate, logger, metrics });
 
   let closing: Promise<void> | undefined;
-  let refresh: NodeJS.Timeout | undefined;
   const abort = new AbortController();
   const stop = (graceful: boolean): Promise<void> =>
     (closing ??= (async () => {
       abort.abort();
-      if (refresh !== undefined) clearInterval(refresh);
       watch?.stop();
       await http.close();
       await front.close();
@@ -172,8 +170,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     void keeper.republish(node).then((n) => {
       if (keeper.size > 0) logger.info({ stored: n, kept: keeper.size }, 'credentials republished');
     });
-    refresh = setInterval(() => void keeper.republish(node), CREDENTIAL_REFRESH_MS);
-    refresh.unref();
   };
 
   let ready: Promise<void>;
@@ -235,7 +231,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     });
   } catch (error) {
     abort.abort();
-    if (refresh !== undefined) clearInterval(refresh);
     await front.close();
     await node.close();
     throw error;

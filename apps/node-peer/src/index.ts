@@ -26,12 +26,7 @@ export {
 } from './membership/enrollment-server.js';
 export { enrollWithToken, renewCertificate } from './membership/enrollment-client.js';
 export { CertificateWatch, DEGRADED_DAYS } from './membership/certificate-watch.js';
-export {
-  CredentialKeeper,
-  MAX_KEPT_CREDENTIALS,
-  CREDENTIAL_LIFETIME,
-  CREDENTIAL_REFRESH_MS,
-} from './credential-keeper.js';
+export { CredentialKeeper, MAX_KEPT_CREDENTIALS, CREDENTIAL_LIFETIME } from './credential-keeper.js';
 export {
   MAX_ADMIN_BODY,
   ADMIN_CREDENTIALS_PATH,
