@@ -1,6 +1,7 @@
 import {
   createCredential,
   createDefaultInvitePolicy,
+  createRevocationVerifier,
   encodeCredential,
   OverlayNode,
   RecordKind,
@@ -104,6 +105,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     dimensions: config.dimensions,
     peerId: keys.peerId,
     adminPublicKey: keys.adminPublicKey,
+    // REVOCATION records are stored only under an administrator signature, any key of the set (spec §5.3).
+    store: { verifyRevocation: createRevocationVerifier(keys.admins) },
     ...front.hooks,
     onSipRequest: (request, transaction, source) =>
       enrollment?.onRequest(request, transaction, source) === true ||

@@ -270,7 +270,7 @@ describe('certified membership in the daemon', () => {
     });
     try {
       expect(await carol.register()).toBe(200);
-      const removed = await removeUser(adminOf(admin), { aor: 'sip:Carol@LOCALHOST' });
+      const removed = await removeUser(adminOf(admin), { aor: 'sip:carol@LOCALHOST' });
       expect(removed.aor).toBe('sip:carol@localhost');
       expect(await carol.register()).toBe(401);
       expect(readFileSync(join(admin.config.dataDir, 'credentials.json'), 'utf8')).toBe('[]');

@@ -6,7 +6,7 @@ import { ADMIN_REMOVALS_PATH } from '../http-server.js';
 import { postAdmin } from './user-add.js';
 
 /**
- * `xpp-node user remove`: an administrator-signed tombstone for `aor` (serial = seconds now, so it replaces the
+ * `xpp-node user remove`: an administrator-signed tombstone for `aor` (serial = seconds now + 1, so it replaces the
  * credential added before; holders keep it at least 30 days and refuse any older credential), stored through a
  * running node's local admin endpoint.
  */
@@ -21,7 +21,8 @@ export async function removeUser(
     throw new NodeError('INVALID_CONFIG', `${input.aor} is not an address-of-record`, { cause });
   }
   const adminKey = loadAdminPrivateKey(config.dataDir);
-  const removal = signCredentialRemoval(aor, Math.floor(Date.now() / 1000), adminKey);
+  // One second ahead of `user add`'s serial (seconds now), so that removing a user just added still replaces it.
+  const removal = signCredentialRemoval(aor, Math.floor(Date.now() / 1000) + 1, adminKey);
   await postAdmin(
     config,
     input.via,
