@@ -27,6 +27,7 @@ describe('configuration', () => {
       dataDir: './.xpp-node',
       dimensions: 4,
       logLevel: 'info',
+      membership: 'required',
     });
   });
 
