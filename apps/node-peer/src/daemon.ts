@@ -146,7 +146,16 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const watch =
     keys.certificate === undefined
       ? undefined
-      : new CertificateWatch({ config, keys, certificate: keys.certificate, logger, metrics });
+      : new CertificateWatch({
+          config,
+          keys,
+          certificate: keys.certificate,
+          logger,
+          metrics,
+          // The overlay node takes its certificate at creation: a renewed one is presented from the next start
+          // (renewal comes a third of the validity, 30 days by default, before expiry).
+          onRenewed: () => false,
+        });
 
   let closing: Promise<void> | undefined;
   const abort = new AbortController();

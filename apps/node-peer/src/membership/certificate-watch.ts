@@ -22,9 +22,12 @@ export class CertificateWatch {
   readonly #keys: NodeKeys;
   readonly #logger: Logger;
   readonly #metrics: NodeMetrics;
-  readonly #onRenewed: (certificate: PeerCertificate) => void;
+  readonly #onRenewed: (certificate: PeerCertificate) => boolean;
   readonly #now: () => number;
+  /** The certificate the node presents (what expiry, days left and degraded are about). */
   #certificate: PeerCertificate;
+  /** The newest one on disk (what renewal is about); the same unless a renewed one waits for a restart. */
+  #latest: PeerCertificate;
   #timer: NodeJS.Timeout | undefined;
   #renewing: Promise<void> | undefined;
 
@@ -34,15 +37,17 @@ export class CertificateWatch {
     certificate: PeerCertificate;
     logger: Logger;
     metrics: NodeMetrics;
-    onRenewed?: (certificate: PeerCertificate) => void;
+    /** Gives the node the renewed certificate; false when it can only present it after a restart. */
+    onRenewed?: (certificate: PeerCertificate) => boolean;
     now?: () => number;
   }) {
     this.#config = options.config;
     this.#keys = options.keys;
     this.#certificate = options.certificate;
+    this.#latest = options.certificate;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
-    this.#onRenewed = options.onRenewed ?? (() => undefined);
+    this.#onRenewed = options.onRenewed ?? (() => true);
     this.#now = options.now ?? Date.now;
   }
 
@@ -58,12 +63,15 @@ export class CertificateWatch {
   /** Why `/healthz` says degraded, or undefined. */
   degraded(): string | undefined {
     const left = this.daysLeft();
-    return left < DEGRADED_DAYS ? `peer certificate expires in ${left.toFixed(1)} days` : undefined;
+    if (left >= DEGRADED_DAYS) return undefined;
+    const waiting =
+      this.#latest !== this.#certificate ? ' (a renewed one is in peer.cert: restart the node)' : '';
+    return `peer certificate expires in ${left.toFixed(1)} days${waiting}`;
   }
 
-  /** Whether two thirds of the validity have passed. */
+  /** Whether two thirds of the validity of the newest certificate have passed. */
   renewalDue(): boolean {
-    const { notBefore, notAfter } = this.#certificate;
+    const { notBefore, notAfter } = this.#latest;
     return this.#now() / 1000 >= notBefore + ((notAfter - notBefore) * 2) / 3;
   }
 
@@ -101,7 +109,7 @@ export class CertificateWatch {
     let renewed: PeerCertificate;
     if (this.#keys.adminPrivateKey !== undefined) {
       const now = Math.floor(this.#now() / 1000);
-      const validity = this.#certificate.notAfter - this.#certificate.notBefore;
+      const validity = this.#latest.notAfter - this.#latest.notBefore;
       renewed = issuePeerCertificate(
         {
           publicKey: identity.publicKey,
@@ -124,7 +132,7 @@ export class CertificateWatch {
         );
         return;
       }
-      renewed = await renewCertificate(admin, this.#certificate, {
+      renewed = await renewCertificate(admin, this.#latest, {
         identity,
         domain: this.#config.domain,
         admins: this.#keys.admins,
@@ -132,12 +140,18 @@ export class CertificateWatch {
       });
     }
     saveCertificate(renewed, this.#config.dataDir, this.#config.certificate);
-    this.#certificate = renewed;
-    this.#onRenewed(renewed);
-    this.#logger.info(
-      { notAfter: new Date(renewed.notAfter * 1000).toISOString() },
-      'peer certificate renewed',
-    );
+    this.#latest = renewed;
+    const notAfter = new Date(renewed.notAfter * 1000).toISOString();
+    if (this.#onRenewed(renewed)) {
+      this.#certificate = renewed;
+      this.#logger.info({ notAfter }, 'peer certificate renewed');
+    } else {
+      this.#logger.warn(
+        { notAfter, inUseUntil: new Date(this.#certificate.notAfter * 1000).toISOString() },
+        'peer certificate renewed and saved to peer.cert; the node presents it from its next start: restart it ' +
+          'before the one in use expires',
+      );
+    }
   }
 
   #update(): void {
