@@ -151,6 +151,7 @@ export { OverlayNode } from './node/overlay-node.js';
 export {
   OVERLAY_NODE_DEFAULTS,
   type OverlayNodeOptions,
+  type NodeMembership,
   type OverlayNodeState,
   type OverlayNodeStats,
   type NeighbourSummary,

@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WireError, type ValueCodec } from '@xpp/wire';
-import { bindingCodec, bindingIdCodec, contactCodec, DhtOption, peerRecordCodec } from '@xpp/dht';
+import {
+  bindingCodec,
+  bindingIdCodec,
+  contactCodec,
+  DhtOption,
+  digestFieldsCodec,
+  originCodec,
+  peerRecordCodec,
+  verdictCodec,
+} from '@xpp/dht';
 import { flagCodec, operationTypeCodec, recordPieceCodec, replicaDigestCodec } from '../src/options.js';
 import {
   keyCodec,
@@ -47,6 +56,9 @@ const cases: [string, ValueCodec<never>, fc.Arbitrary<unknown>][] = [
     fc.record({ records: fc.nat({ max: 0xffffffff }), digest: arb.bytes(16, 16) }),
   ],
   ['operation type', operationTypeCodec, fc.integer({ min: 1, max: 0x7fff })],
+  ['ORIGIN', originCodec, arb.bytes(1, 2048)],
+  ['VERDICT', verdictCodec, fc.constantFrom('ok', 'unknown-user', 'wrong-response')],
+  ['DIGEST-RESPONSE', digestFieldsCodec, arb.digestFields],
 ] as unknown as [string, ValueCodec<never>, fc.Arbitrary<unknown>][];
 
 describe.each(cases)('%s codec', (_name, codec, values) => {

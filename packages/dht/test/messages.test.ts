@@ -22,6 +22,12 @@ import {
   encodeGet,
   encodePut,
   encodeRoute,
+  decodeAuthorize,
+  decodeBindResponse,
+  decodeRegisterBind,
+  encodeBindResponse,
+  encodeRegisterBind,
+  type BindChange,
 } from '@xpp/dht';
 import {
   refusalOptions,
@@ -43,6 +49,9 @@ const decoders: [string, (options: readonly XppOption[]) => unknown][] = [
   ['handoff', (o) => decodeHandoff(o)],
   ['NEIGHBOUR-UPDATE', decodeNeighbourUpdate],
   ['TAKEOVER', decodeTakeover],
+  ['REGISTER-BIND', decodeRegisterBind],
+  ['AUTHORIZE', decodeAuthorize],
+  ['REGISTER-BIND response', decodeBindResponse],
 ];
 
 const ourTypes = Object.values(DhtOption).map((o) => o.type);
@@ -91,6 +100,44 @@ describe('operation bodies', () => {
         }
       }),
     );
+  });
+
+  it('REGISTER-BIND and its answer round-trip any valid body through a whole message', () => {
+    const change: fc.Arbitrary<BindChange> = fc.oneof(
+      fc.record({ binding: arb.binding, lifetime: fc.nat({ max: 0xffffffff }) }),
+      fc.record({ remove: fc.oneof(fc.constant('*' as const), arb.binding) }),
+    );
+    fc.assert(
+      fc.property(arb.text(1024), arb.digestFields, change, (aor, digest, c) => {
+        const body = { aor, digest, change: c };
+        const options = decodeMessage(
+          encodeMessage({
+            number: 1,
+            response: false,
+            type: DhtOperation.REGISTER_BIND.type,
+            options: encodeRegisterBind(body),
+          }),
+        ).options;
+        const decoded = decodeRegisterBind(options);
+        // A removal carries the binding's identity only.
+        const expected =
+          'remove' in c && c.remove !== '*'
+            ? {
+                ...body,
+                change: {
+                  remove: {
+                    instanceId: c.remove.instanceId,
+                    regId: c.remove.regId,
+                    contact: c.remove.contact,
+                  },
+                },
+              }
+            : body;
+        expect(decoded).toEqual(expected);
+      }),
+    );
+    for (const answer of [{ verdict: 'ok', lifetime: 60 }, { verdict: 'wrong-response' }] as const)
+      expect(decodeBindResponse(encodeBindResponse(answer))).toEqual(answer);
   });
 
   it('PUT round-trips any valid body through a whole message', () => {

@@ -73,16 +73,18 @@ describe('OverlayNode security (spec §5) over real UDP', () => {
     expect(peers.filter((p) => p.store.get(alice.aor, RecordKind.CREDENTIAL).length === 1)).toHaveLength(3);
   }, 60_000);
 
-  it('refuses a JOIN to a peer and every session to an outsider, so that nobody outside can write', async () => {
+  it('refuses a JOIN to a peer, from a neighbour or an outsider, so that nobody outside gets a zone or writes', async () => {
     const peers = await overlay(4);
     await settle(peers);
     const member = peers[2]!;
     // A peer's own neighbour cannot hand it a zone again (an uninvited JOIN).
     await expect(peers[0]!.invite(member.ua.contactUri)).rejects.toBeInstanceOf(Error);
-    // An outsider (the first peer of another overlay) cannot open a session to a peer at all.
+    // An outsider (the first peer of another overlay) gets no zone. Without `membership` nothing authenticates it,
+    // so it gets a session (the JOIN is refused); with it, no session at all (membership-admission.test.ts).
     const [outsider] = await overlay(1, {}, 9);
-    await expect(outsider!.invite(member.ua.contactUri)).rejects.toMatchObject({ code: 'SIP_REJECTED' });
-    expect(member.stats.refused['uninvited-invite']).toBe(2);
+    await expect(outsider!.invite(member.ua.contactUri)).rejects.toMatchObject({ status: 403 });
+    expect(member.stats.refused['uninvited-invite']).toBe(1);
+    expect(member.stats.refused['uninvited-join']).toBe(1);
     expect(member.state).toBe('peer');
     expect(OverlayNode.tiling(peers).ok).toBe(true);
     // The outsider's own "overlay" stores its writes locally; none reaches the peers.

@@ -43,7 +43,7 @@ describe('OverlayNode (in-memory network, the same stack as UDP)', () => {
     await settle(overlay, 'replicas of 150 records');
   }, 60_000);
 
-  it('refuses a JOIN from a peer and an INVITE from a stranger', async () => {
+  it('refuses a JOIN from a peer and from a stranger (without membership nothing refuses its INVITE)', async () => {
     const network = new MemoryNetwork();
     const [a, b] = (await growOverlay(2, (i) => memoryNode(network, i, 1), 1, track)).map((m) => m.node);
     // b is a peer now: a second invitation (an uninvited JOIN) is refused.
@@ -53,7 +53,10 @@ describe('OverlayNode (in-memory network, the same stack as UDP)', () => {
     const { node: stranger } = await memoryNode(network, 9, 1);
     nodes.push(stranger);
     stranger.bootstrap();
-    await expect(stranger.invite(a!.ua.contactUri)).rejects.toMatchObject({ code: 'SIP_REJECTED' });
+    // Without `membership` a caller is who its From header says: the stranger gets a session, not a zone.
+    await expect(stranger.invite(a!.ua.contactUri)).rejects.toMatchObject({ status: 403 });
+    expect(a!.stats.refused['uninvited-join']).toBe(1);
+    expect(OverlayNode.tiling([a!, b!]).ok).toBe(true);
     expect(DhtError.is(await b!.get('x', RecordKind.PEER).catch((e: unknown) => e))).toBe(false);
   });
 });

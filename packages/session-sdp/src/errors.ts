@@ -29,6 +29,10 @@ export type SessionErrorCode =
   | 'SETUP_TIMEOUT'
   /** The peer offered no key while this side requires security (spec §7). */
   | 'INSECURE_PEER'
+  /** The other side of a session set up with a `SessionAuthenticator` did not authenticate (xpp-pcan §5.5). */
+  | 'UNAUTHENTICATED'
+  /** The other side authenticated, but the application's `admit` hook refused it. */
+  | 'FORBIDDEN'
   /** Waiting was cancelled by an AbortSignal. */
   | 'ABORTED'
   /** The object was closed before or while the operation ran. */
@@ -49,6 +53,8 @@ const SESSION_ERROR_CODES: ReadonlySet<string> = new Set<SessionErrorCode>([
   'STUN_TIMEOUT',
   'SETUP_TIMEOUT',
   'INSECURE_PEER',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
   'ABORTED',
   'CLOSED',
 ]);

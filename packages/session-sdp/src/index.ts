@@ -13,6 +13,7 @@ export {
   DEFAULT_MAX_SDP_OCTETS,
   DEFAULT_MAX_CANDIDATES,
   X25519_PUBLIC_KEY_SIZE,
+  MAX_XPP_AUTH_OCTETS,
   type ParseSdpOptions,
   buildSdp,
   parseSdp,
@@ -92,6 +93,7 @@ export {
 } from './sip/transaction-layer.js';
 export { SipDialog, type DialogState } from './sip/dialog.js';
 export { SipCall, type CallEndReason } from './sip/call.js';
+export { MAX_CALL_ID_LENGTH } from './sip/call-id.js';
 export {
   SipUserAgent,
   IncomingInvite,
@@ -158,5 +160,11 @@ export {
   type EndpointDropReason,
 } from './endpoint/xpp-endpoint.js';
 export { XppSession, type XppSessionEvents, type XppSessionStats } from './endpoint/xpp-session.js';
-export { placeXppCall, acceptXppCall, type XppCall } from './endpoint/xpp-call.js';
+export { placeXppCall, acceptXppCall, type XppCall, type XppCallAuthOptions } from './endpoint/xpp-call.js';
+export {
+  AUTH_TRANSCRIPT_LABEL,
+  authTranscript,
+  type SessionAuthenticator,
+  type TranscriptSide,
+} from './endpoint/session-auth.js';
 export type { DatagramTransport } from './transport/datagram-transport.js';

@@ -1,5 +1,5 @@
 import type { Zone } from '@xpp/can';
-import type { Clock } from '@xpp/reliability';
+import type { Clock, TimerHandle } from '@xpp/reliability';
 import type { IncomingInvite, XppCall, XppSession } from '@xpp/session-sdp';
 import type { Message, XppOption } from '@xpp/wire';
 import { DhtError } from '../errors.js';
@@ -15,29 +15,35 @@ import { peerIdHex, type NeighbourTable } from './neighbour-table.js';
 import type { NodeView } from './parts.js';
 import type { PeerInfoCodec } from './peer-info.js';
 import type { PeerMemory } from './peer-memory.js';
-import { peerFromUri } from './peer-uri.js';
-import { Probation } from './probation.js';
 
-/** The bounds of probation (unknown callers admitted to show by their own entry that they abut). */
-export interface ProbationBounds {
-  readonly capacity: number;
-  readonly maxRefused: number;
-}
+/**
+ * How this node accepts a call: answers `invite` once `admit` agrees to the caller's authenticated id (the
+ * certified peer id with membership, spec §5.5; undefined when nothing names the caller), and resolves with the
+ * call and that id. A caller `admit` refuses, or whose authentication fails, is answered 403 and the promise
+ * rejects.
+ */
+export type AcceptCall = (
+  invite: IncomingInvite,
+  onSession: (session: XppSession) => void,
+  admit: (peer: string | undefined) => boolean,
+) => Promise<{ readonly call: XppCall; readonly peer: string | undefined }>;
 
 /** What admission needs of its node. */
 export interface AdmissionContext extends NodeView {
+  readonly selfId: string;
   readonly clock: Clock;
   readonly timeout: number;
   readonly claimTimeout: number;
-  readonly probation: ProbationBounds;
+  /** Callers with a session that are not neighbours yet, at most. */
+  readonly maxCallers: number;
   readonly counters: NodeCounters;
   readonly table: NeighbourTable;
   readonly memory: PeerMemory;
   readonly peerInfo: PeerInfoCodec;
-  readonly members: Pick<Membership, 'upsert' | 'touches'>;
-  readonly links: Pick<Links, 'bind' | 'attach' | 'acceptFrom' | 'request'>;
+  readonly members: Pick<Membership, 'upsert' | 'touches' | 'checkAnnouncement'>;
+  readonly links: Pick<Links, 'bind' | 'attach' | 'request' | 'track'>;
   readonly announcer: Pick<Announcer, 'partialUpdate'>;
-  accept(invite: IncomingInvite, onSession: (session: XppSession) => void): Promise<XppCall>;
+  readonly accept: AcceptCall;
   serve(session: XppSession): void;
   /** A candidate becomes a peer owning `zones`, with the records handed to it. */
   becomePeer(zones: Zone[], records: readonly WireRecord[]): void;
@@ -46,111 +52,164 @@ export interface AdmissionContext extends NodeView {
   info(zones: readonly Zone[]): NeighbourInfo;
 }
 
+/** A caller this node has a session with but does not list yet: its own announcement must come within a timeout. */
+interface Caller {
+  call: XppCall | undefined;
+  readonly timer: TimerHandle;
+}
+
 /**
- * Who may open a session to this node and become a peer: the INVITE gate (a candidate accepts the latest
- * invitation; a peer accepts its neighbours and their neighbours, and unknown callers on probation), admission
- * from probation by the caller's own NEIGHBOUR-UPDATE, and the candidate's JOIN.
+ * Who may open a session to this node (spec xpp-pcan §5.4, docs/decisions/dht-admission.md): a candidate accepts
+ * the latest invitation and a JOIN on it only; a peer accepts any caller the dialer authenticated — its
+ * neighbours, their neighbours, and callers it does not know yet, which become neighbours by their own
+ * NEIGHBOUR-UPDATE (first entry the caller, zones abutting this node's) or are hung up.
  */
 export class Admission {
   readonly #ctx: AdmissionContext;
-  readonly #probation: Probation;
+  /** Callers with a session that are not neighbours yet, by id. */
+  readonly #callers = new Map<string, Caller>();
   /** The accepted invitation of a candidate, settled once the session is open. */
   #inviterCall: Promise<XppCall> | undefined;
   /** The session of the invitation a candidate accepted: the only one its JOIN may come on. */
   #inviterSession: XppSession | undefined;
+  /** The authenticated id of that inviter: the JOIN's first neighbour must be it. */
+  #inviter: string | undefined;
   /** Which accepted invitation is the current one (a later one supersedes it until a JOIN arrives). */
   #invitation: symbol | undefined;
 
   constructor(ctx: AdmissionContext) {
     this.#ctx = ctx;
-    this.#probation = new Probation(ctx.clock, { ...ctx.probation, timeout: ctx.timeout });
   }
 
-  /** Ends every probation (the node closes). */
+  /** Ends every wait for a caller's announcement (the node closes). */
   stop(): void {
-    this.#probation.clear();
+    for (const c of this.#callers.values()) this.#ctx.clock.clearTimer(c.timer);
+    this.#callers.clear();
   }
 
   onInvite(invite: IncomingInvite): void {
-    const caller = peerFromUri(invite.request.headers.get('from'));
-    if (this.#ctx.state() === 'candidate') {
-      // Passive join: the latest invitation a candidate accepted opens the session its JOIN must come on. An earlier
-      // one that brought no JOIN yet (its inviter gave up or crashed) is hung up: its JOIN would now be refused, and
-      // only one JOIN can ever succeed since the candidate is then a peer.
-      const previous = this.#inviterCall;
-      if (previous !== undefined) void previous.then((call) => call.hangUp()).catch(() => undefined);
-      const token = Symbol('invitation');
-      this.#invitation = token;
-      this.#inviterSession = undefined;
-      const accepting = this.#ctx.accept(invite, (session) => {
-        if (this.#invitation === token) this.#inviterSession = session;
-        this.#ctx.serve(session);
-      });
-      this.#inviterCall = accepting;
-      accepting.catch(() => this.#ctx.counters.refuse('invite-failed'));
-      return;
-    }
-    let known = caller === undefined ? undefined : this.#ctx.table.get(caller);
-    if (known === undefined && caller !== undefined && this.#ctx.state() === 'peer') {
-      // A neighbour of a neighbour (met in its announced list) calls to coordinate a takeover.
-      const view = this.#ctx.memory.secondDegree(caller, this.#ctx.table.values());
-      if (view !== undefined) known = this.#ctx.members.upsert(view);
-    }
-    if (known === undefined && caller !== undefined && this.#onProbation(invite, caller)) return;
-    if (this.#ctx.state() !== 'peer' || known === undefined || known.link?.session.isOpen === true) {
-      this.#ctx.counters.refuse('uninvited-invite');
-      invite.reject(403);
-      return;
-    }
-    this.#ctx.links.acceptFrom(invite, known);
+    if (this.#ctx.state() === 'candidate') this.#onInvitation(invite);
+    else this.#onCall(invite);
   }
 
   /**
-   * Admits an unknown caller on probation when it was refused once before (it must know this node as a neighbour
-   * from somewhere this node has not heard yet) and there is room; remembers it as refused otherwise. The call is
-   * hung up unless the caller's own NEIGHBOUR-UPDATE shows zones abutting this node's within a request timeout.
+   * Passive join: the latest invitation a candidate accepted opens the session its JOIN must come on. An earlier one
+   * that brought no JOIN yet (its inviter gave up or crashed) is hung up: its JOIN would now be refused, and only
+   * one JOIN can ever succeed since the candidate is then a peer.
    */
-  #onProbation(invite: IncomingInvite, caller: string): boolean {
-    if (this.#ctx.state() !== 'peer') return false;
-    const entry = this.#probation.begin(caller, (expired) => {
-      this.#ctx.counters.refuse('probation-expired');
-      void expired.call?.hangUp().catch(() => undefined);
-    });
-    if (entry === undefined) return false;
-    void this.#ctx
-      .accept(invite, (session) => {
-        this.#ctx.links.bind(session, caller);
-        this.#ctx.serve(session);
-      })
-      .then(
-        (call) => {
-          entry.call = call;
-          const n = this.#ctx.table.get(caller);
-          if (entry.admitted && n !== undefined) this.#ctx.links.attach(n, call, false);
-          else if (!this.#probation.holds(caller, entry)) void call.hangUp().catch(() => undefined);
+  #onInvitation(invite: IncomingInvite): void {
+    const previous = this.#inviterCall;
+    if (previous !== undefined) void previous.then((call) => call.hangUp()).catch(() => undefined);
+    const token = Symbol('invitation');
+    this.#invitation = token;
+    this.#inviterSession = undefined;
+    this.#inviter = undefined;
+    const accepting = this.#ctx
+      .accept(
+        invite,
+        (session) => {
+          if (this.#invitation === token) this.#inviterSession = session;
+          this.#ctx.serve(session);
+        },
+        (peer) => {
+          if (this.#invitation === token) this.#inviter = peer;
+          return this.#ctx.state() === 'candidate' && peer !== this.#ctx.selfId;
+        },
+      )
+      .then(({ call }) => call);
+    this.#inviterCall = accepting;
+    accepting.catch(() => this.#ctx.counters.refuse('invite-failed'));
+  }
+
+  /** A peer's side: accepts an authenticated caller `#admit` lets in, and links it once it is a neighbour. */
+  #onCall(invite: IncomingInvite): void {
+    let caller: string | undefined;
+    let session: XppSession | undefined;
+    const accepting = this.#ctx.accept(
+      invite,
+      (s) => {
+        session = s;
+        if (caller !== undefined) this.#ctx.links.bind(s, caller);
+        this.#ctx.serve(s);
+      },
+      (peer) => {
+        if (peer === undefined || !this.#admit(peer)) return false;
+        caller = peer;
+        if (session !== undefined) this.#ctx.links.bind(session, peer);
+        return true;
+      },
+    );
+    this.#ctx.links.track(
+      accepting.then(
+        ({ call }) => {
+          const peer = caller as string;
+          const n = this.#ctx.table.get(peer);
+          const waiting = this.#callers.get(peer);
+          if (n !== undefined && waiting === undefined) this.#ctx.links.attach(n, call, false);
+          else if (waiting !== undefined) waiting.call = call;
+          else void call.hangUp().catch(() => undefined);
         },
         () => {
           this.#ctx.counters.refuse('invite-failed');
-          if (this.#probation.holds(caller, entry)) this.#probation.end(caller);
+          if (caller !== undefined) this.#endWait(caller);
         },
-      );
-    return true;
+      ),
+    );
   }
 
   /**
-   * The neighbour a NEIGHBOUR-UPDATE on a probation session makes of its caller, when the update's first entry is
-   * the caller itself with zones abutting this node's; undefined otherwise (the update is refused as usual).
+   * Whether a peer takes a call from `peer` (authenticated): a neighbour without an open link, a neighbour of a
+   * neighbour (it calls to coordinate a takeover), or a caller not known yet while fewer than `maxCallers` wait.
+   */
+  #admit(peer: string): boolean {
+    const ctx = this.#ctx;
+    if (ctx.state() !== 'peer' || peer === ctx.selfId) return this.#refuse('uninvited-invite');
+    let known = ctx.table.get(peer);
+    if (known === undefined) {
+      const view = ctx.memory.secondDegree(peer, ctx.table.values());
+      if (view !== undefined) known = ctx.members.upsert(view);
+    }
+    if (known !== undefined)
+      return known.link?.session.isOpen === true ? this.#refuse('uninvited-invite') : true;
+    if (this.#callers.has(peer) || this.#callers.size >= ctx.maxCallers) return this.#refuse('callers-full');
+    const timer = ctx.clock.setTimer(() => {
+      const waiting = this.#callers.get(peer);
+      if (waiting?.timer !== timer) return;
+      this.#callers.delete(peer);
+      ctx.counters.refuse('caller-silent');
+      void waiting.call?.hangUp().catch(() => undefined);
+    }, ctx.timeout);
+    this.#callers.set(peer, { call: undefined, timer });
+    return true;
+  }
+
+  #refuse(reason: string): false {
+    this.#ctx.counters.refuse(reason);
+    return false;
+  }
+
+  #endWait(peer: string): void {
+    const waiting = this.#callers.get(peer);
+    if (waiting === undefined) return;
+    this.#callers.delete(peer);
+    this.#ctx.clock.clearTimer(waiting.timer);
+  }
+
+  /**
+   * The neighbour a caller not known yet becomes by its NEIGHBOUR-UPDATE: the update's first entry is the caller
+   * itself, with zones it may claim (Membership.checkAnnouncement) abutting this node's. Undefined otherwise, and
+   * the update is refused as from any non-neighbour.
    */
   admit(caller: string | undefined, request: Message): string | undefined {
-    const entry = caller === undefined ? undefined : this.#probation.get(caller);
-    if (caller === undefined || entry === undefined) return undefined;
+    const waiting = caller === undefined ? undefined : this.#callers.get(caller);
+    if (caller === undefined || waiting === undefined) return undefined;
     const [first] = decodeNeighbourUpdate(request.options).neighbours;
-    if (first === undefined || peerIdHex(first.peerId) !== caller) return undefined;
-    const view = this.#ctx.peerInfo.view(first);
+    this.#ctx.members.checkAnnouncement(caller, first);
+    const view = this.#ctx.peerInfo.view(first as NeighbourInfo);
     if (!this.#ctx.members.touches(view.zones)) {
       // It holds an old view of this node: show it this node's zones, so that it drops this node, and hang up.
-      this.#probation.end(caller);
-      const call = entry.call;
+      this.#endWait(caller);
+      const call = waiting.call;
       if (call !== undefined) {
         const notice = this.#ctx.announcer.partialUpdate();
         void this.#ctx.links
@@ -163,9 +222,8 @@ export class Admission {
     this.#ctx.memory.gone.unbury(view.id);
     const n = this.#ctx.members.upsert(view);
     if (n === undefined) return undefined;
-    this.#probation.end(caller);
-    entry.admitted = true;
-    if (entry.call !== undefined) this.#ctx.links.attach(n, entry.call, false);
+    this.#endWait(caller);
+    if (waiting.call !== undefined) this.#ctx.links.attach(n, waiting.call, false);
     return caller;
   }
 
@@ -179,10 +237,14 @@ export class Admission {
     const zones = this.#ctx.peerInfo.decodeZones(handoff.zones);
     const [inviterInfo] = handoff.neighbours;
     if (inviterInfo === undefined) throw new DhtError('INVALID_ARGUMENT', 'JOIN lists no neighbours');
+    // The first neighbour listed is the inviter, whose session this is: it is who the session authenticated.
+    if (this.#inviter !== undefined && peerIdHex(inviterInfo.peerId) !== this.#inviter) {
+      this.#ctx.counters.refuse('claim-not-sender');
+      throw new DhtError('FORBIDDEN', 'a JOIN lists its sender first');
+    }
     this.#ctx.becomePeer(zones, handoff.records);
     for (const info of handoff.neighbours)
       this.#ctx.members.upsert({ ...info, zones: this.#ctx.peerInfo.decodeZones(info.zones) });
-    // The first neighbour listed is the inviter, whose session this is; the link is its once the call settles.
     const inviter = this.#ctx.table.get(peerIdHex(inviterInfo.peerId));
     if (inviter !== undefined) {
       this.#ctx.links.bind(session, inviter.id);

@@ -28,8 +28,8 @@ export interface HandlerParts {
 
 /**
  * The overlay operations a session serves, each with who may send it (see Dispatcher, NeighbourRights) and the
- * part that handles it: storage and overlay operations need a neighbour, NEIGHBOUR-UPDATE may also come from a
- * caller on probation, and JOIN checks its own session.
+ * part that handles it: storage and overlay operations need a neighbour, NEIGHBOUR-UPDATE may also come from an
+ * admitted caller not listed yet, and JOIN checks its own session.
  */
 export function overlayHandlers(p: HandlerParts): OverlayHandler[] {
   return [
@@ -78,13 +78,13 @@ export function overlayHandlers(p: HandlerParts): OverlayHandler[] {
       op: DhtOperation.PUT.type,
       name: 'PUT',
       access: 'neighbour',
-      handle: (request) => p.replicas.onPut(request),
+      handle: (request, sender) => p.replicas.onPut(sender, request),
     },
     {
       op: DhtOperation.REMOVE.type,
       name: 'REMOVE',
       access: 'neighbour',
-      handle: (request) => p.replicas.onRemove(request),
+      handle: (request, sender) => p.replicas.onRemove(sender, request),
     },
   ];
 }

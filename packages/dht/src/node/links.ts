@@ -1,6 +1,6 @@
 import type { Clock } from '@xpp/reliability';
 import { ReliabilityError } from '@xpp/reliability';
-import type { IncomingInvite, XppCall, XppSession } from '@xpp/session-sdp';
+import type { XppCall, XppSession } from '@xpp/session-sdp';
 import type { Message, XppOption } from '@xpp/wire';
 import { DhtError } from '../errors.js';
 import { DhtOperation } from '../operations.js';
@@ -10,10 +10,9 @@ import { UNREACHABLE_AFTER_CALLS } from './node-options.js';
 import type { SettleTrigger } from './parts.js';
 import type { OverlayNodeState } from './types.js';
 
-/** How calls are placed and accepted (SIP INVITE and the XPP session it sets up). */
+/** How calls are placed (SIP INVITE and the XPP session it sets up); admission accepts them. */
 export interface Dialer {
   place(uri: string, onSession: (session: XppSession) => void, signal?: AbortSignal): Promise<XppCall>;
-  accept(invite: IncomingInvite, onSession: (session: XppSession) => void): Promise<XppCall>;
 }
 
 /** What the links need of their node. */
@@ -102,7 +101,9 @@ export class Links {
       try {
         return await this.request(link, type, options, timeout);
       } catch (error) {
-        const replaced = !link.session.isOpen && this.#ctx.isCurrent(n);
+        // Replaced: the link is closed, or another took its place (a crossed call: the one hung up may still
+        // report open while its operations are closed already).
+        const replaced = (n.link !== link || !link.session.isOpen) && this.#ctx.isCurrent(n);
         if (attempt >= 2 || !replaced || (DhtError.is(error) && error.code === 'REMOTE_ERROR')) throw error;
       }
     }
@@ -146,19 +147,10 @@ export class Links {
     return link;
   }
 
-  /** Accepts a known neighbour's call and makes it the link when it is set up. */
-  acceptFrom(invite: IncomingInvite, n: Neighbour): void {
+  /** Counts `accepting` among the calls being set up until it settles. */
+  track(accepting: Promise<unknown>): void {
     this.#connecting++;
-    void this.#ctx.dialer
-      .accept(invite, (session) => {
-        this.#sessionPeers.set(session, n.id);
-        this.#ctx.serve(session);
-      })
-      .then(
-        (call) => this.attach(n, call, false),
-        () => this.#ctx.counters.refuse('invite-failed'),
-      )
-      .finally(() => this.#connecting--);
+    void accepting.finally(() => this.#connecting--);
   }
 
   /** Calls `n` (once at a time). */
@@ -167,7 +159,6 @@ export class Links {
     this.#connecting++;
     const attempt = (async () => {
       try {
-        const refusedBefore = n.failedCalls > 0;
         const call = await this.#ctx.dialer.place(
           n.contact.uri,
           (session) => {
@@ -176,10 +167,16 @@ export class Links {
           },
           signal,
         );
+        // The SIP URI dialled names nobody: the callee is who its certificate says (with membership).
+        if (call.peer !== undefined && call.peer !== n.id) {
+          void call.hangUp().catch(() => undefined);
+          this.#ctx.counters.refuse('claim-not-sender');
+          throw new DhtError('FORBIDDEN', `the peer at ${n.contact.uri} is ${call.peer}, not ${n.id}`);
+        }
         this.attach(n, call, true);
-        // A peer that refused the last call did not know this node: it took this one on probation, and learns
-        // this node from its own entry (admission).
-        if (refusedBefore && n.link === call) {
+        // The callee may not know this node yet (it learns neighbours from others' lists, which can lag): it takes
+        // the call, and this node's own entry makes it a neighbour (admission, dht-admission.md).
+        if (n.link === call) {
           const hello = this.#ctx.hello();
           void this.requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, hello).catch(() => undefined);
         }

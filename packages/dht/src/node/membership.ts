@@ -20,6 +20,7 @@ import type { SettleTrigger } from './parts.js';
 import type { PeerEntry, PeerInfoCodec } from './peer-info.js';
 import type { PeerListDelta } from './peer-list-delta.js';
 import type { PeerMemory } from './peer-memory.js';
+import type { ZoneClaims } from './zone-claims.js';
 import { overlapping } from './zones.js';
 
 /** Who heard a change already (the sender of an announcement and the peers it lists): they are not told again. */
@@ -39,6 +40,7 @@ export interface MembershipContext extends SettleTrigger {
   readonly claimTimeout: number;
   readonly links: Pick<Links, 'connect' | 'detach' | 'request' | 'requestPeer'>;
   readonly announcer: Pick<Announcer, 'partialUpdate'>;
+  readonly claims: Pick<ZoneClaims, 'sender' | 'notOwn' | 'unverified'>;
   zones(): readonly Zone[];
   /** A takeover is undecided here: peers met for it stay. */
   coordinating(): boolean;
@@ -71,6 +73,7 @@ export class Membership {
   async onNeighbourUpdate(from: string, request: Message): Promise<readonly XppOption[]> {
     const { table, peerInfo } = this.#ctx;
     const update = decodeNeighbourUpdate(request.options);
+    this.checkAnnouncement(from, update.neighbours[0]);
     const before = table.changes;
     const sender = table.get(from);
     // A full list replaces the sender's previous one; a partial one is merged as each entry is learned (learn).
@@ -98,6 +101,20 @@ export class Membership {
     if (table.changes !== before) this.#ctx.requestSettle();
     await Promise.allSettled(connects);
     return [];
+  }
+
+  /**
+   * An announcement lists its sender first, and what the sender claims for itself (spec §5.6) may not be this
+   * node's; a claim on a zone a neighbour holds is left to that neighbour to refuse (counted as unverified).
+   * Throws `FORBIDDEN` (counted by reason) otherwise.
+   */
+  checkAnnouncement(from: string, first: NeighbourInfo | undefined): void {
+    const claims = this.#ctx.claims;
+    claims.sender(from, first === undefined ? '' : peerIdHex(first.peerId));
+    const zones = this.#ctx.peerInfo.decodeZones((first as NeighbourInfo).zones);
+    claims.notOwn(zones);
+    for (const n of this.#ctx.table.values())
+      if (n.id !== from && overlapping(zones, n.zones)) return claims.unverified();
   }
 
   /**

@@ -10,6 +10,9 @@ import type {
 import { importAdminPublicKey } from '../admin-keys.js';
 import { createCredentialVerifier } from '../credential.js';
 import { createRemovalVerifier } from '../credential-record.js';
+import type { AdminKeySet } from '../membership/admin-key-set.js';
+import type { PeerCertificate } from '../membership/certificate.js';
+import type { PeerIdentity } from '../membership/identity.js';
 import { DhtError } from '../errors.js';
 import type { OriginAuthority } from '../origin.js';
 import { DEFAULT_HOP_LIMIT } from '../limits.js';
@@ -38,9 +41,24 @@ export const OVERLAY_NODE_DEFAULTS = Object.freeze({
   maxTombstones: 1024,
   /** Dead neighbours remembered (with their neighbour lists) while their zones are taken over. */
   maxDeadPeers: 256,
-  /** Unknown callers admitted at once to show, by their own announcement, that they abut this node. */
-  maxProbation: 8,
+  /** Callers with a session that are not neighbours yet (their own announcement must come within a request timeout). */
+  maxCallers: 8,
 });
+
+/**
+ * Certified membership (spec xpp-pcan §5, docs/decisions/dht-admission.md): the node's identity and certificate,
+ * and the overlay's admin keys and domain against which every other peer's certificate is checked.
+ */
+export interface NodeMembership {
+  /** This node's identity key: its peer id is derived from it. */
+  readonly identity: PeerIdentity;
+  /** This node's certificate, for the identity's key. */
+  readonly certificate: PeerCertificate;
+  /** The administrator keys a peer's certificate must be signed by (several during a rotation). */
+  readonly admins: AdminKeySet;
+  /** The overlay's domain: a certificate for another is refused. */
+  readonly domain: string;
+}
 
 export interface OverlayNodeOptions {
   /** Address the node's SIP and XPP sockets bind (UDP). Default `127.0.0.1`. */
@@ -53,8 +71,14 @@ export interface OverlayNodeOptions {
   readonly transports?: { readonly sip: DatagramTransport; readonly xpp: DatagramTransport };
   /** CAN dimensions, the same for every peer of an overlay. Default 4. */
   readonly dimensions?: number;
-  /** 16 random octets by default. */
+  /** 16 random octets by default; with `membership`, its identity's (a different one is `INVALID_ARGUMENT`). */
   readonly peerId?: Uint8Array;
+  /**
+   * Certified membership: every call this node places or accepts is authenticated (spec §5.5) — a peer without a
+   * valid certificate of `admins` for `domain`, or revoked, is refused (403) — and the session's peer is the
+   * certified one. Without it nothing authenticates a caller (its id is its SIP From): tests and benches only.
+   */
+  readonly membership?: NodeMembership;
   readonly clock?: Clock;
   /** Session security (default `required`). */
   readonly security?: SecurityPolicy;
@@ -160,6 +184,21 @@ export function checkOptions(options: OverlayNodeOptions): void {
     if (value !== undefined && !(Number.isFinite(value) && value > 0))
       throw new DhtError('INVALID_ARGUMENT', `${name} must be a positive number, got ${String(value)}`);
   }
+  const membership = options.membership;
+  if (
+    membership !== undefined &&
+    options.peerId !== undefined &&
+    Buffer.compare(options.peerId, membership.identity.peerId) !== 0
+  )
+    throw new DhtError(
+      'INVALID_ARGUMENT',
+      'peerId must be the membership identity’s (it is derived from its key)',
+    );
+  if (
+    membership !== undefined &&
+    Buffer.compare(membership.identity.publicKey, membership.certificate.publicKey) !== 0
+  )
+    throw new DhtError('INVALID_ARGUMENT', 'the membership certificate is not for its identity’s key');
   if (options.adminPublicKey !== undefined && isRecordStore(options.store))
     throw new DhtError(
       'INVALID_ARGUMENT',

@@ -1,16 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { checkTiling, hashKey, pointCodec, Zone } from '@xpp/can';
 import { Emitter, systemClock, type Clock } from '@xpp/reliability';
-import {
-  acceptXppCall,
-  placeXppCall,
-  SipUserAgent,
-  UdpSipTransport,
-  XppEndpoint,
-  type DatagramTransport,
-} from '@xpp/session-sdp';
+import { SipUserAgent, UdpSipTransport, XppEndpoint, type DatagramTransport } from '@xpp/session-sdp';
 import { DhtError } from '../errors.js';
-import { type RecordKind } from '../kinds.js';
+import { RecordKind } from '../kinds.js';
+import { revocationKey } from '../membership/revocation.js';
 import { decodePutResponse, decodeRecords, encodeGet, encodePut, encodeRemove } from '../messages.js';
 import { DhtOperation } from '../operations.js';
 import {
@@ -22,7 +16,7 @@ import {
 } from '../bind-messages.js';
 import type { DigestVerdict } from '../bind-values.js';
 import type { DigestResponseFields } from '../digest.js';
-import { unverifiedOrigin, withOrigin, type OriginAuthority } from '../origin.js';
+import { withOrigin, type OriginAuthority } from '../origin.js';
 import { MemoryRecordStore, type RecordStore } from '../store.js';
 import type { BindingId, Contact, NeighbourInfo, WireRecord } from '../values.js';
 import { Announcer } from './announcer.js';
@@ -58,6 +52,8 @@ import { ZoneTransfer } from './zone-transfer.js';
 import { PeerMemory } from './peer-memory.js';
 import { Settler } from './settler.js';
 import { ZoneRecords } from './zone-records.js';
+import { ZoneClaims } from './zone-claims.js';
+import { NodeAuth } from './node-auth.js';
 import { zoneContaining } from './zones.js';
 
 /**
@@ -99,6 +95,9 @@ export class OverlayNode {
   readonly #dispatcher: Dispatcher;
   readonly #links: Links;
   readonly #transfer: ZoneTransfer;
+  readonly #claims: ZoneClaims;
+  /** Who the node's calls are with: certificates, revocations, ORIGIN (spec §5.5–5.6). */
+  readonly #auth: NodeAuth;
 
   private constructor(init: { endpoint: XppEndpoint; sip: DatagramTransport; options: OverlayNodeOptions }) {
     const options = init.options;
@@ -110,11 +109,40 @@ export class OverlayNode {
       zones: () => this.#own.zones,
       requestSettle: (delay?: number, routine?: boolean) => this.#settler.request(delay, routine),
     };
-    this.peerId = options.peerId ?? new Uint8Array(randomBytes(16));
+    const membership = options.membership;
+    this.peerId = membership?.identity.peerId ?? options.peerId ?? new Uint8Array(randomBytes(16));
     this.id = peerIdHex(this.peerId);
-    this.#origin = options.origin ?? unverifiedOrigin(this.peerId);
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
+    this.#auth = new NodeAuth({
+      membership,
+      peerId: this.peerId,
+      clock: this.#clock,
+      counters: this.#counters,
+      claimTimeout: s.claimTimeout,
+      refreshInterval: s.refreshInterval,
+      maxRemembered: d.maxTombstones,
+      ua: () => this.ua,
+      endpoint: () => this.endpoint,
+      lookup: async (id) => (await this.get(revocationKey(id), RecordKind.REVOCATION)).map((r) => r.value),
+      alone: () => this.#own.state !== 'peer' || this.#neighbours.size === 0,
+      linked: () => [...this.#neighbours.values()].filter((n) => n.link !== undefined),
+      neighbour: (id) => this.#neighbours.get(id),
+      hangUp: (n) => {
+        const link = this.#links.detach(n);
+        this.#takeovers.linkDied(n);
+        // Not taken back from the lists of neighbours that have not found it revoked yet.
+        this.#memory.unreachable.mark(n.id);
+        void link?.hangUp().catch(() => undefined);
+      },
+    });
+    this.#origin = options.origin ?? this.#auth.origin();
+    const verifyRevocation = this.#auth.revocationVerifier();
+    this.#claims = new ZoneClaims({
+      counters: this.#counters,
+      zones: () => this.#own.zones,
+      contested: () => this.#contested(),
+    });
     this.#own = new Ownership({
       changed: (event) => {
         this.#replicator.refresh();
@@ -133,6 +161,8 @@ export class OverlayNode {
           clock: this.#clock,
           ...(verifyCredential === undefined ? {} : { verifyCredential }),
           ...(verifyCredentialRemoval === undefined ? {} : { verifyCredentialRemoval }),
+          // A certified node holds the overlay's revocations: signed by its admin keys (spec §5.3).
+          ...(verifyRevocation === undefined ? {} : { verifyRevocation }),
         });
     this.#records = new ZoneRecords(this.store, this.dimensions);
     this.#neighbours = new NeighbourTable(s.maxNeighbours);
@@ -148,6 +178,7 @@ export class OverlayNode {
       ...view,
       pass: () => this.#settlePass(),
       tick: () => {
+        void this.#auth.recheck();
         this.#announcer.expire();
         this.#replicaHolder.prune();
         this.#replicator.verify();
@@ -178,12 +209,7 @@ export class OverlayNode {
       selfId: this.id,
       clock: this.#clock,
       dialer: {
-        place: (uri, onSession, signal) =>
-          placeXppCall(this.ua, this.endpoint, uri, {
-            ...(signal === undefined ? {} : { signal }),
-            onSession,
-          }),
-        accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
+        place: (uri, onSession, signal) => this.#auth.place(uri, onSession, signal),
       },
       counters: this.#counters,
       ...s,
@@ -209,6 +235,7 @@ export class OverlayNode {
       ...s,
       links: this.#links,
       announcer: this.#announcer,
+      claims: this.#claims,
       ...view,
       coordinating: () => this.#takeovers.coordinating(),
       repairOverlap: (n) => this.#transfer.repairOverlap(n),
@@ -230,6 +257,7 @@ export class OverlayNode {
       peerInfo: this.#peerInfo,
       members: this.#members,
       links: this.#links,
+      claims: this.#claims,
       exclusive: (work) => this.#own.exclusive(work),
       info: (zones) => this.#info(zones),
       take: (zone) => {
@@ -257,11 +285,9 @@ export class OverlayNode {
       members: this.#members,
       links: this.#links,
       announcer: this.#announcer,
-      place: (uri, signal) =>
-        placeXppCall(this.ua, this.endpoint, uri, {
-          ...(signal === undefined ? {} : { signal }),
-          onSession: (session) => this.#dispatcher.serve(session),
-        }),
+      claims: this.#claims,
+      contested: () => this.#contested(),
+      place: (uri, signal) => this.#auth.place(uri, (session) => this.#dispatcher.serve(session), signal),
       info: (zones, version) => this.#info(zones, version),
       newPrimaries: () => {
         this.#replicator.refresh();
@@ -272,9 +298,10 @@ export class OverlayNode {
       close: () => this.close(),
     });
     this.#admission = new Admission({
+      selfId: this.id,
       clock: this.#clock,
       ...s,
-      probation: { capacity: d.maxProbation, maxRefused: d.maxTombstones },
+      maxCallers: d.maxCallers,
       counters: this.#counters,
       table: this.#neighbours,
       memory: this.#memory,
@@ -282,7 +309,7 @@ export class OverlayNode {
       members: this.#members,
       links: this.#links,
       announcer: this.#announcer,
-      accept: (invite, onSession) => acceptXppCall(invite, this.endpoint, { onSession }),
+      accept: (invite, onSession, admit) => this.#auth.accept(invite, onSession, admit),
       serve: (session) => this.#dispatcher.serve(session),
       ...view,
       becomePeer: (zones, records) => {
@@ -313,6 +340,7 @@ export class OverlayNode {
       dimensions: this.dimensions,
       records: this.#records,
       counters: this.#counters,
+      claims: this.#claims,
       ...view,
       decodeZones: (zones) => this.#peerInfo.decodeZones(zones),
       neighbour: (id) => this.#neighbours.get(id),
@@ -583,6 +611,15 @@ export class OverlayNode {
       contact: this.contact,
       version,
     };
+  }
+
+  /** See ZoneClaimsContext.contested: the zones of the dead peers remembered, and the zone being handed over. */
+  #contested(): Zone[] {
+    const handing = this.#own.handingOff;
+    return [
+      ...[...this.#memory.deadPeers.values()].flatMap((d) => d.zones),
+      ...(handing === undefined ? [] : [handing]),
+    ];
   }
 
   #assertState(state: OverlayNodeState): void {

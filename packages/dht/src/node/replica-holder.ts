@@ -9,6 +9,7 @@ import type { NodeCounters } from './counters.js';
 import type { Neighbour } from './neighbour-table.js';
 import { serving, type NodeView } from './parts.js';
 import { decodeReplicate, recordSetDigest, sameDigest } from './replication.js';
+import type { ZoneClaims } from './zone-claims.js';
 import type { ZoneRecords } from './zone-records.js';
 import { overlapping, zoneContaining } from './zones.js';
 
@@ -17,6 +18,7 @@ export interface ReplicaHolderContext extends NodeView {
   readonly dimensions: number;
   readonly records: ZoneRecords;
   readonly counters: NodeCounters;
+  readonly claims: Pick<ZoneClaims, 'within' | 'holds' | 'unverified'>;
   decodeZones(zones: readonly Uint8Array[]): Zone[];
   neighbour(id: string): Neighbour | undefined;
   /** Whether a neighbour owns `point`, or a takeover of it is pending here. */
@@ -67,6 +69,12 @@ export class ReplicaHolder {
     const body = decodeReplicate(request.options);
     const zones = ctx.decodeZones(body.zones);
     if (overlapping(zones, ctx.zones())) throw new DhtError('CONFLICT', 'replicas of a zone this node owns');
+    // Only the owner of a zone replicates it. A drop returns a dead zone's replicas to its sender: only to the owner
+    // as this node knows it. Copies and checks may come from a new owner before its announcement: counted only.
+    const held = ctx.neighbour(from)?.zones ?? [];
+    const drop = body.digest === undefined && body.records.length === 0;
+    if (drop) ctx.claims.within(zones, held, 'a REPLICATE drop');
+    else if (!ctx.claims.holds(zones, held)) ctx.claims.unverified();
     if (body.digest !== undefined) {
       if (!sameDigest(recordSetDigest(ctx.records.inZones(zones, 'replica')), body.digest)) {
         ctx.counters.refuse('replicas-differ');
@@ -87,9 +95,9 @@ export class ReplicaHolder {
   }
 
   /** A PUT sent directly (not routed): the owner's replica write. */
-  onPut(request: Message): readonly XppOption[] {
+  onPut(from: string, request: Message): readonly XppOption[] {
     const put = decodePut(request.options);
-    this.#assertReplica(put.replica === true, put.key);
+    this.#assertReplica(from, put.replica === true, put.key);
     this.#ctx.records.store.put({
       key: put.key,
       kind: put.kind,
@@ -101,9 +109,9 @@ export class ReplicaHolder {
   }
 
   /** A REMOVE sent directly (not routed): the owner's replica write. */
-  onRemove(request: Message): readonly XppOption[] {
+  onRemove(from: string, request: Message): readonly XppOption[] {
     const remove = decodeRemove(request.options);
-    this.#assertReplica(remove.replica === true, remove.key);
+    this.#assertReplica(from, remove.replica === true, remove.key);
     assertRemovable(remove.kind);
     this.#ctx.records.store.remove(remove.key, remove.kind, remove.bindingId);
     return [];
@@ -115,12 +123,19 @@ export class ReplicaHolder {
     if (stale.length > 0) this.#ctx.counters.refuse('stale-replicas-dropped');
   }
 
-  /** A PUT or REMOVE sent directly (not routed) is a replica write, and never for a point this node owns. */
-  #assertReplica(replica: boolean, key: string): void {
+  /**
+   * A PUT or REMOVE sent directly (not routed) is a replica write, never for a point this node owns, and only from
+   * the owner of the point (spec §5.6: nobody writes in another's zone).
+   */
+  #assertReplica(from: string, replica: boolean, key: string): void {
     if (!serving(this.#ctx.state())) throw new DhtError('NOT_A_PEER', 'not a peer');
     if (!replica) throw new WireError('BAD_VALUE', 'a direct PUT or REMOVE must be a replica write');
-    if (zoneContaining(this.#ctx.zones(), hashKey(key, this.#ctx.dimensions)) !== undefined)
+    const point = hashKey(key, this.#ctx.dimensions);
+    if (zoneContaining(this.#ctx.zones(), point) !== undefined)
       throw new DhtError('CONFLICT', 'this node owns that point: it holds no replica of it');
+    // A new owner may write before its announcement arrives here: a write outside its zones is counted only.
+    const held = this.#ctx.neighbour(from)?.zones ?? [];
+    if (!held.some((z) => z.contains(point))) this.#ctx.claims.unverified();
   }
 
   /**

@@ -12,7 +12,7 @@ export type Access = 'open' | 'neighbour' | 'announcer';
 export interface Rights {
   /** The sender, when it may use a neighbour-only operation; throws `FORBIDDEN` otherwise. */
   neighbour(from: string | undefined): string;
-  /** The sender of a NEIGHBOUR-UPDATE: a neighbour, or a caller on probation whose own entry admits it. */
+  /** The sender of a NEIGHBOUR-UPDATE: a neighbour, or a caller not listed yet whose own entry admits it. */
   announcer(from: string | undefined, request: Message): string;
 }
 
@@ -20,13 +20,14 @@ export interface Rights {
 export interface RightsContext {
   readonly counters: NodeCounters;
   isNeighbour(id: string): boolean;
-  /** The caller admitted from probation by the update's own first entry, if it is. */
+  /** The caller not listed yet that the update's own first entry makes a neighbour, if it is one. */
   admit(from: string | undefined, request: Message): string | undefined;
 }
 
 /**
- * Today's rules (spec xpp-pcan §5): storage and overlay operations need a neighbour's session; a NEIGHBOUR-UPDATE
- * may also come from a caller on probation; JOIN checks its own session (only the inviter's).
+ * The rules of spec xpp-pcan §5.6: storage and overlay operations need a neighbour's session; a NEIGHBOUR-UPDATE
+ * may also come from an admitted caller not listed yet; JOIN checks its own session (only the inviter's). Zone
+ * claims are checked by the handlers (ZoneClaims).
  */
 export class NeighbourRights implements Rights {
   readonly #ctx: RightsContext;

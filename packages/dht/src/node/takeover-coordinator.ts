@@ -20,6 +20,7 @@ import {
 import type { NodeView, SettleTrigger } from './parts.js';
 import type { PeerInfoCodec } from './peer-info.js';
 import type { PeerMemory } from './peer-memory.js';
+import type { ZoneClaims } from './zone-claims.js';
 import {
   prefers,
   TakeoverTable,
@@ -53,6 +54,7 @@ export interface TakeoverContext extends TakeoverSettings, NodeView, SettleTrigg
   readonly peerInfo: Pick<PeerInfoCodec, 'encodeZones' | 'decodeZones'>;
   readonly members: Pick<Membership, 'forget' | 'upsert' | 'learnView' | 'tellOf'>;
   readonly links: Pick<Links, 'connect' | 'requestPeer'>;
+  readonly claims: Pick<ZoneClaims, 'sender' | 'notOwn' | 'within' | 'unverified'>;
   exclusive<T>(work: () => Promise<T>): Promise<T>;
   /** This node's entry with `zones`. */
   info(zones: readonly Zone[]): NeighbourInfo;
@@ -357,6 +359,13 @@ export class TakeoverCoordinator {
       claimer === undefined
         ? (this.#ctx.table.get(from)?.zones ?? [])
         : this.#ctx.peerInfo.decodeZones(claimer.zones);
+    this.#checkClaim(
+      from,
+      claimer?.peerId,
+      claimerZones,
+      deadId,
+      this.#ctx.peerInfo.decodeZones(claim.zones),
+    );
     // A survivor that has not noticed the death yet learns it from the claim.
     const stillHere = this.#ctx.table.get(deadId);
     if (stillHere !== undefined) {
@@ -392,6 +401,25 @@ export class TakeoverCoordinator {
       t.granted = { id: from, at: now };
     }
     return [];
+  }
+
+  /**
+   * A claim is believed only from the claimer itself, for zones the dead peer held as this node knows it (spec §5.6);
+   * the claimer's own zones may not overlap this node's. A dead peer this node never knew cannot be checked here.
+   */
+  #checkClaim(
+    from: string,
+    claimerId: Uint8Array | undefined,
+    claimerZones: readonly Zone[],
+    deadId: string,
+    zones: readonly Zone[],
+  ): void {
+    const claims = this.#ctx.claims;
+    if (claimerId !== undefined) claims.sender(from, peerIdHex(claimerId));
+    claims.notOwn(claimerZones);
+    const held = this.#ctx.table.get(deadId)?.zones ?? this.#ctx.memory.deadPeers.get(deadId)?.zones;
+    if (held === undefined) claims.unverified();
+    else claims.within(zones, held, 'a TAKEOVER');
   }
 
   /**

@@ -19,6 +19,7 @@ import type { SettleTrigger } from './parts.js';
 import type { PeerInfoCodec } from './peer-info.js';
 import { assertWithin } from './replica-holder.js';
 import { encodeReplicate, REPLICATE } from './replication.js';
+import type { ZoneClaims } from './zone-claims.js';
 import type { ZoneRecords } from './zone-records.js';
 import { mergeSiblings, overlapping, resolveOverlap } from './zones.js';
 
@@ -39,6 +40,9 @@ export interface ZoneTransferContext extends SettleTrigger {
   readonly members: Pick<Membership, 'upsert' | 'learn' | 'noteSender' | 'pruneNonAdjacent'>;
   readonly links: Pick<Links, 'request' | 'requestPeer' | 'attach' | 'connect'>;
   readonly announcer: Pick<Announcer, 'announce'>;
+  readonly claims: Pick<ZoneClaims, 'notOwn' | 'within'>;
+  /** See ZoneClaimsContext.contested. */
+  contested(): readonly Zone[];
   /** Calls a candidate (its session served as the node's are). */
   place(uri: string, signal?: AbortSignal): Promise<XppCall>;
   /** This node's entry with `zones` (at `version`, by default the current one). */
@@ -107,8 +111,14 @@ export class ZoneTransfer {
         throw error;
       }
     });
-    this.#ctx.records.take([handed]);
     const newcomer = DhtOption.NEIGHBOUR.require(response.options);
+    // With membership the newcomer is who its answer's certificate says; its entry may not name another peer (the
+    // zone stays here then: a newcomer that lies gets no zone, and its records are this node's still).
+    if (call.peer !== undefined && peerIdHex(newcomer.peerId) !== call.peer) {
+      void call.hangUp().catch(() => undefined);
+      throw new DhtError('FORBIDDEN', 'the newcomer answered a JOIN in another peer’s name');
+    }
+    this.#ctx.records.take([handed]);
     this.#ctx.own.set(remaining, 'invite');
     const entry = this.#ctx.members.upsert({
       ...newcomer,
@@ -251,6 +261,13 @@ export class ZoneTransfer {
     if (senderInfo === undefined || peerIdHex(senderInfo.peerId) !== from)
       throw new WireError('BAD_VALUE', 'a LEAVE lists its sender first');
     const senderZones = this.#ctx.peerInfo.decodeZones(senderInfo.zones);
+    // What the sender keeps is not this node's; what it hands over it held (or it is a dead zone it took a moment
+    // ago, before its announcement arrived here). Records returned are for zones this node owns (below).
+    this.#ctx.claims.notOwn(senderZones);
+    if (handoff.returned !== true) {
+      const held = [...(this.#ctx.table.get(from)?.zones ?? []), ...this.#ctx.contested()];
+      this.#ctx.claims.within(zones, held, 'a LEAVE');
+    }
     if (handoff.returned === true) {
       if (!zones.every((z) => this.#ctx.own.zones.some((m) => m.covers(z))))
         throw new DhtError('CONFLICT', 'records returned for zones this node does not own');

@@ -11,6 +11,7 @@ import { TestnetError } from './errors.js';
 import { ImpairedTransport } from './impaired-transport.js';
 import { waitFor, type WaitOptions } from './wait.js';
 import { ZoneHistory } from './zone-history.js';
+import { TestnetMembership, type TestnetCertificate } from './membership.js';
 
 /** Where a testnet's datagrams travel: real UDP sockets on loopback, or the in-memory network of a simulation. */
 export type TestnetNetwork = 'udp' | 'memory';
@@ -25,7 +26,7 @@ export type InviterChoice = 'random-point' | 'largest-zone';
 /** What every node of a testnet is created with, apart from what the testnet decides (transports, id, d). */
 export type TestnetNodeOptions = Omit<
   OverlayNodeOptions,
-  'transports' | 'dimensions' | 'security' | 'peerId' | 'host' | 'sipPort' | 'xppPort'
+  'transports' | 'dimensions' | 'security' | 'peerId' | 'host' | 'sipPort' | 'xppPort' | 'membership'
 >;
 
 export interface TestnetOptions {
@@ -48,6 +49,11 @@ export interface TestnetOptions {
   readonly inviteAttempts?: number;
   /** Address UDP nodes bind. Default `127.0.0.1`. */
   readonly host?: string;
+  /**
+   * Certified membership (spec xpp-pcan §5): one administrator key per testnet certifies every node it starts
+   * ({@link Testnet.membership}). `false` starts nodes without `membership` (nothing authenticated). Default true.
+   */
+  readonly certified?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -81,6 +87,8 @@ export class Testnet {
   readonly dimensions: number;
   /** The in-memory network of a `memory` testnet. */
   readonly memory: MemoryNetwork | undefined;
+  /** The testnet's administrator and domain (undefined when not `certified`). */
+  readonly membership: TestnetMembership | undefined;
   readonly #options: TestnetOptions;
   readonly #random: () => number;
   readonly #members = new Map<OverlayNode, Member>();
@@ -96,6 +104,8 @@ export class Testnet {
   /** Members {@link leave} is taking out. */
   readonly #leaving = new Set<OverlayNode>();
   readonly #history = new ZoneHistory();
+  /** Nodes of {@link createOutsider}, closed with the testnet. */
+  readonly #outsiders: OverlayNode[] = [];
   #closed = false;
 
   constructor(options: TestnetOptions) {
@@ -104,6 +114,7 @@ export class Testnet {
     this.dimensions = options.dimensions ?? 4;
     this.#random = seededRandom(options.seed ?? 1);
     this.memory = this.network === 'memory' ? new MemoryNetwork() : undefined;
+    this.membership = options.certified === false ? undefined : new TestnetMembership();
   }
 
   /** The live peers, in the order they joined. */
@@ -147,9 +158,12 @@ export class Testnet {
 
   /**
    * A new node that is not yet a peer (a candidate): `invite(candidate.ua.contactUri)` on a peer makes it one.
-   * It belongs to the testnet from now on (closed with it).
+   * It belongs to the testnet from now on (closed with it). In a certified testnet it presents a certificate of
+   * `certificate` (default `valid`; anything else is an outsider for attack tests; `none`: no membership at all).
    */
-  async createCandidate(): Promise<OverlayNode> {
+  async createCandidate(
+    options: { readonly certificate?: TestnetCertificate | 'none' } = {},
+  ): Promise<OverlayNode> {
     this.#assertOpen();
     const index = ++this.#created;
     const seed = (this.#options.seed ?? 1) * 1_000_003 + index;
@@ -160,17 +174,40 @@ export class Testnet {
       return t;
     };
     const member = { sip: impair(sip, 0), xpp: impair(xpp, 1) };
+    const certificate = options.certificate ?? 'valid';
+    const membership = this.membership;
+    const identity =
+      membership === undefined || certificate === 'none' ? undefined : membership.identity(this.#random);
     const peerId = new Uint8Array(16);
-    for (let i = 0; i < peerId.length; i++) peerId[i] = Math.floor(this.#random() * 256);
+    if (identity === undefined)
+      for (let i = 0; i < peerId.length; i++) peerId[i] = Math.floor(this.#random() * 256);
     const node = await OverlayNode.create({
       ...this.#options.nodeOptions,
       dimensions: this.dimensions,
-      peerId,
+      ...(identity === undefined
+        ? { peerId }
+        : {
+            membership: (membership as TestnetMembership).membership(
+              identity,
+              certificate as TestnetCertificate,
+            ),
+          }),
       transports: member,
       ...(this.#options.security === undefined ? {} : { security: this.#options.security }),
     });
     this.#members.set(node, { node, ...member });
     node.on('zone-change', (e) => this.#history.note(node.id, e.cause, e.zones));
+    return node;
+  }
+
+  /**
+   * A node outside the overlay with a certificate of `certificate` (or none): an outsider for attack tests. It is
+   * not one of {@link nodes} (nor in the tiling or settle checks); the testnet closes it.
+   */
+  async createOutsider(certificate: TestnetCertificate | 'none'): Promise<OverlayNode> {
+    const node = await this.createCandidate({ certificate });
+    this.#members.delete(node);
+    this.#outsiders.push(node);
     return node;
   }
 
@@ -500,7 +537,7 @@ export class Testnet {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const nodes = this.nodes;
+    const nodes = [...this.nodes, ...this.#outsiders.splice(0)];
     this.#members.clear();
     await Promise.all(nodes.map((n) => n.close()));
   }

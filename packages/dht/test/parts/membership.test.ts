@@ -2,6 +2,7 @@ import { Zone } from '@xpp/can';
 import { FakeClock } from '@xpp/reliability/testing';
 import { describe, expect, it } from 'vitest';
 import { NodeCounters } from '../../src/node/counters.js';
+import { ZoneClaims } from '../../src/node/zone-claims.js';
 import type { NeighbourDownReason } from '../../src/node/events.js';
 import { Membership } from '../../src/node/membership.js';
 import { adjacent, NeighbourTable, type Neighbour, type PeerView } from '../../src/node/neighbour-table.js';
@@ -33,6 +34,7 @@ function membership() {
     memory,
     peerInfo,
     counters: new NodeCounters(),
+    claims: new ZoneClaims({ counters: new NodeCounters(), zones: () => [mine], contested: () => [] }),
     maxNeighbours: 16,
     refreshInterval: 30_000,
     claimTimeout: 3_000,

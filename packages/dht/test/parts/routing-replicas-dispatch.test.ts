@@ -15,6 +15,7 @@ import {
   unverifiedOrigin,
 } from '@xpp/dht';
 import { NodeCounters } from '../../src/node/counters.js';
+import { ZoneClaims } from '../../src/node/zone-claims.js';
 import { Dispatcher, type OverlayHandler } from '../../src/node/dispatch.js';
 import type { Neighbour } from '../../src/node/neighbour-table.js';
 import { PeerInfoCodec } from '../../src/node/peer-info.js';
@@ -118,6 +119,7 @@ function holder(init: { deadZones?: readonly Zone[] } = {}) {
     dimensions,
     records,
     counters,
+    claims: new ZoneClaims({ counters, zones: () => [low], contested: () => [] }),
     state: () => 'peer',
     zones: () => [low],
     decodeZones: (zones) => peerInfo.decodeZones(zones),
@@ -141,6 +143,7 @@ describe('ReplicaHolder', () => {
     const mine = keyIn(low);
     expect(() =>
       h.onPut(
+        owner.id,
         request(
           encodePut({ key: mine, kind: RecordKind.PEER, value: peerValue, lifetime: 5, replica: true }),
         ),
@@ -189,16 +192,16 @@ describe('Dispatcher with the neighbour rights', () => {
     );
     const known = new FakeCall();
     const stranger = new FakeCall();
-    const probation = new FakeCall();
+    const caller = new FakeCall();
     peers.set(known.session, 'aa');
     peers.set(stranger.session, 'bb');
-    peers.set(probation.session, 'cc');
-    for (const c of [known, stranger, probation]) dispatcher.serve(c.session);
+    peers.set(caller.session, 'cc');
+    for (const c of [known, stranger, caller]) dispatcher.serve(c.session);
     await known.fake.deliver(1, []);
     await expect(stranger.fake.deliver(1, [])).rejects.toMatchObject({ status: 403 });
     await stranger.fake.deliver(2, []);
-    await probation.fake.deliver(3, []);
-    await expect(probation.fake.deliver(1, [])).rejects.toMatchObject({ status: 403 });
+    await caller.fake.deliver(3, []);
+    await expect(caller.fake.deliver(1, [])).rejects.toMatchObject({ status: 403 });
     expect(seen).toEqual(['aa', 'cc']);
     expect(counters.handled).toEqual({ 'ONE ok': 1, 'ONE 403': 2, 'TWO ok': 1, 'THREE ok': 1 });
     expect(counters.refused).toEqual({ 'not-a-neighbour': 2 });

@@ -9,6 +9,8 @@ import { NeighbourTable, type Neighbour } from '../../src/node/neighbour-table.j
 import { PeerInfoCodec } from '../../src/node/peer-info.js';
 import { PeerMemory } from '../../src/node/peer-memory.js';
 import { TakeoverCoordinator } from '../../src/node/takeover-coordinator.js';
+import { ZoneClaims } from '../../src/node/zone-claims.js';
+import { NodeCounters } from '../../src/node/counters.js';
 import { fakeView } from '../support/fake-link.js';
 
 const dimensions = 2;
@@ -49,6 +51,7 @@ function survivor(selfId: string, mine: Zone, other: { id: string; zone: Zone },
     table,
     memory: new PeerMemory(clock, { maxTombstones: 64, maxDeadPeers: 16, unreachableFor: 30_000 }),
     records: { inZones: () => [], wire: () => [] },
+    claims: new ZoneClaims({ counters: new NodeCounters(), zones: () => zones, contested: () => [] }),
     peerInfo,
     members: {
       forget: (n) => void table.delete(n.id),

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DhtOperation, MemoryRecordStore, peerRecordCodec, RecordKind } from '@xpp/dht';
 import { decodeHandoff, encodeHandoff } from '../../src/messages.js';
 import { NodeCounters } from '../../src/node/counters.js';
+import { ZoneClaims } from '../../src/node/zone-claims.js';
 import { NeighbourTable, type Neighbour } from '../../src/node/neighbour-table.js';
 import { Ownership } from '../../src/node/ownership.js';
 import { PeerInfoCodec } from '../../src/node/peer-info.js';
@@ -48,6 +49,8 @@ function transfer() {
     records: new ZoneRecords(store, dimensions),
     peerInfo,
     counters: new NodeCounters(),
+    claims: new ZoneClaims({ counters: new NodeCounters(), zones: () => own.zones, contested: () => [] }),
+    contested: () => [],
     members: {
       upsert: (info) => table.upsert(info),
       learn: () => undefined,

@@ -55,3 +55,21 @@ export const wireRecord: fc.Arbitrary<WireRecord> = fc.record({
   value: bytes(0, 300),
   lifetime: fc.nat({ max: 0xffffffff }),
 });
+
+/** A client's digest response fields: six required (non-empty), four optional (absent, never empty). */
+export const digestFields = fc
+  .record(
+    {
+      username: text(1024),
+      realm: text(1024),
+      nonce: text(1024),
+      uri: text(1024),
+      response: text(1024),
+      method: text(1024),
+      algorithm: text(1024),
+      qop: text(1024),
+      nc: text(1024),
+      cnonce: text(1024),
+    },
+    { requiredKeys: ['username', 'realm', 'nonce', 'uri', 'response', 'method'] },
+  );

@@ -5,55 +5,91 @@ import { offerXppSession, SDP_CONTENT_TYPE, type XppSignallingOptions } from '..
 import type { SipCall } from '../sip/call.js';
 import type { IncomingInvite, SipUserAgent } from '../sip/user-agent.js';
 import type { OpenOptions, XppEndpoint } from './xpp-endpoint.js';
+import { signDescription, verifyDescription, type SessionAuthenticator } from './session-auth.js';
 import type { XppSession } from './xpp-session.js';
 
 /** An XPP session together with the SIP call (dialog) that set it up: a BYE either way ends both. */
 export interface XppCall {
   readonly call: SipCall;
   readonly session: XppSession;
+  /** The other side's id as the `auth` given to set the call up verified it; undefined without `auth`. */
+  readonly peer: string | undefined;
   /** Sends BYE and closes the session. */
   hangUp(options?: { signal?: AbortSignal }): Promise<void>;
 }
 
+/** What both ends of a call may add to the signalling options. */
+export interface XppCallAuthOptions {
+  /**
+   * Authenticates the other side before its session opens (xpp-pcan §5.5): this side's description carries
+   * `a=xpp-auth` from `auth.sign`, the other's is checked with `auth.verify`. Needs security other than `off`.
+   */
+  readonly auth?: SessionAuthenticator;
+}
+
 /**
  * Sets up an XPP session by SIP alone (spec §4), as the offerer: INVITE to `uri` with this endpoint's
- * description, then SYN to every candidate of the answer. Rejects with the SIP failure (`SIP_REJECTED`,
- * `SIP_TIMEOUT`, `BAD_SDP`) or the setup failure (`SETUP_TIMEOUT`, `INSECURE_PEER`, `ABORTED`); a call whose
- * session failed is ended with BYE.
+ * description, then SYN to every candidate of the answer. Rejects with the SIP failure (`SIP_REJECTED` — a 403
+ * when the answerer refused our `a=xpp-auth` —, `SIP_TIMEOUT`, `BAD_SDP`) or the setup failure (`SETUP_TIMEOUT`,
+ * `INSECURE_PEER`, `ABORTED`); with `auth`, an answer whose `a=xpp-auth` does not hold rejects with
+ * `UNAUTHENTICATED` before any SYN is sent. A call whose session failed is ended with BYE.
  */
 export async function placeXppCall(
   ua: SipUserAgent,
   endpoint: XppEndpoint,
   uri: string,
-  options: XppSignallingOptions & Pick<OpenOptions, 'onSession'> = {},
+  options: XppSignallingOptions & Pick<OpenOptions, 'onSession'> & XppCallAuthOptions = {},
 ): Promise<XppCall> {
   const prepared = endpoint.prepare();
+  const { auth } = options;
   let setup;
+  let callId: string | undefined;
   try {
-    setup = await offerXppSession(ua, uri, prepared.description, options);
+    let local = prepared.description;
+    if (auth !== undefined) {
+      callId = options.callId ?? ua.newCallId();
+      local = signDescription(auth, local, callId);
+    }
+    setup = await offerXppSession(ua, uri, local, callId === undefined ? options : { ...options, callId });
   } catch (error) {
     prepared.cancel();
     throw error;
   }
+  let peer: string | undefined;
   let session: XppSession;
   try {
+    if (auth !== undefined && callId !== undefined) {
+      // Before open(): no SYN leaves for an answer that does not authenticate.
+      peer = await verifyDescription(auth, setup.remote, callId, {
+        offer: prepared.description,
+        signal: options.signal,
+      }).catch((error: unknown) => {
+        prepared.cancel();
+        if (SessionError.is(error, 'UNAUTHENTICATED')) endpoint.countAuthRefused();
+        throw error;
+      });
+    }
     session = await prepared.open(setup.remote, openOptions(options));
   } catch (error) {
     void setup.call.bye().catch(() => undefined);
     throw error;
   }
-  return link(setup.call, session);
+  return link(setup.call, session, peer);
 }
 
 /**
  * Answers an incoming INVITE whose offer is `UDP/XPP` and sets up the session: the answer carries this
  * endpoint's description and the SYNs start as soon as the answer is sent (spec §4). An unusable offer, or one
- * this endpoint's security policy refuses, is answered 488.
+ * this endpoint's security policy refuses, is answered 488. With `auth`, an offer whose `a=xpp-auth` is missing
+ * or does not hold is answered 403 and rejects with `UNAUTHENTICATED`; `admit` then sees the verified id and may
+ * refuse it (403, `FORBIDDEN`) — e.g. a peer that already has a link.
  */
 export async function acceptXppCall(
   invite: IncomingInvite,
   endpoint: XppEndpoint,
-  options: Pick<XppSignallingOptions, 'signal' | 'sdp'> & Pick<OpenOptions, 'onSession'> = {},
+  options: Pick<XppSignallingOptions, 'signal' | 'sdp'> &
+    Pick<OpenOptions, 'onSession'> &
+    XppCallAuthOptions & { readonly admit?: (peer: string) => boolean } = {},
 ): Promise<XppCall> {
   let offer: ParsedXppDescription;
   try {
@@ -66,18 +102,60 @@ export async function acceptXppCall(
     invite.reject(488);
     throw new SessionError('INSECURE_PEER', 'the offer has no a=xpp-key and this endpoint requires security');
   }
+  const { auth } = options;
+  const callId = invite.request.headers.get('call-id') ?? '';
+  let peer: string | undefined;
+  if (auth !== undefined) {
+    peer = await verifyDescription(auth, offer, callId, { signal: options.signal }).catch(
+      (error: unknown) => {
+        const unauthenticated = SessionError.is(error, 'UNAUTHENTICATED');
+        if (unauthenticated) endpoint.countAuthRefused();
+        invite.reject(unauthenticated ? 403 : 480);
+        throw error;
+      },
+    );
+    if (options.admit?.(peer) === false) {
+      invite.reject(403);
+      throw new SessionError('FORBIDDEN', `peer ${peer} authenticated but not admitted`);
+    }
+  }
   const prepared = endpoint.prepare();
+  let answer = prepared.description;
+  try {
+    if (auth !== undefined) answer = signDescription(auth, answer, callId, offer);
+  } catch (error) {
+    prepared.cancel();
+    invite.reject(500);
+    throw error;
+  }
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   const answered = invite.accept(
-    { contentType: SDP_CONTENT_TYPE, body: buildSdp(prepared.description, options.sdp) },
+    { contentType: SDP_CONTENT_TYPE, body: buildSdp(answer, options.sdp) },
     signal,
   );
-  const opened = prepared.open(offer, openOptions(options));
+  // A caller that hangs up before its SYN (e.g. our answer did not authenticate) ends the setup at once,
+  // instead of holding the ltag until SETUP_TIMEOUT.
+  const hungUp = new AbortController();
+  void answered.then(
+    (call) => void call.ended.then(() => hungUp.abort()),
+    () => undefined,
+  );
+  const setupSignal =
+    options.signal === undefined ? hungUp.signal : AbortSignal.any([options.signal, hungUp.signal]);
+  const opened = prepared.open(offer, openOptions({ ...options, signal: setupSignal }));
   const [call, session] = await Promise.allSettled([answered, opened]);
-  if (call.status === 'fulfilled' && session.status === 'fulfilled') return link(call.value, session.value);
+  if (call.status === 'fulfilled' && session.status === 'fulfilled')
+    return link(call.value, session.value, peer);
   if (session.status === 'fulfilled') session.value.close();
-  if (call.status === 'fulfilled') void call.value.bye().catch(() => undefined);
-  throw call.status === 'rejected' ? call.reason : (session as PromiseRejectedResult).reason;
+  if (call.status === 'rejected') throw call.reason;
+  const failure = (session as PromiseRejectedResult).reason as unknown;
+  if (call.value.endReason === undefined) {
+    void call.value.bye().catch(() => undefined);
+    throw failure;
+  }
+  throw new SessionError('CLOSED', `the call ended (${call.value.endReason}) before the session opened`, {
+    cause: failure,
+  });
 }
 
 function openOptions(options: OpenOptions): OpenOptions {
@@ -88,7 +166,7 @@ function openOptions(options: OpenOptions): OpenOptions {
 }
 
 /** Ties the lifetimes together: the peer's BYE closes the session; a session that ends sends BYE. */
-function link(call: SipCall, session: XppSession): XppCall {
+function link(call: SipCall, session: XppSession, peer: string | undefined): XppCall {
   void call.ended.then(() => session.close());
   session.on('close', () => {
     if (call.endReason === undefined) void call.bye().catch(() => undefined);
@@ -96,6 +174,7 @@ function link(call: SipCall, session: XppSession): XppCall {
   return {
     call,
     session,
+    peer,
     async hangUp(options = {}) {
       session.close();
       await call.bye(options);

@@ -63,8 +63,12 @@ export interface XppEndpointOptions {
   readonly clock?: Clock;
   /** Default `required`. */
   readonly security?: SecurityPolicy;
-  /** This endpoint's X25519 key pair. Default a fresh one. */
-  readonly keyPair?: XppKeyPair;
+  /**
+   * Where each prepared session's X25519 key pair comes from; called once per {@link XppEndpoint.prepare}.
+   * Default `generateXppKeyPair` (≈ 60 µs): a fresh key per session, so a key stolen later opens no past
+   * session (forward secrecy, xpp-pcan §5.5). Inject one for test vectors only.
+   */
+  readonly keyPairs?: () => XppKeyPair;
   /** Sessions (and prepared ltags) at once. Default 4096. */
   readonly maxSessions?: number;
   /** Host addresses to advertise as candidates. Default the bound address, or every non-internal IPv4 one for a wildcard bind. */
@@ -99,6 +103,8 @@ export interface EndpointStats {
   readonly prepared: number;
   readonly drops: Readonly<Record<EndpointDropReason, number>>;
   readonly rebinds: number;
+  /** Sessions refused because the other side's `a=xpp-auth` did not hold (or was missing). */
+  readonly authRefused: number;
 }
 
 export interface OpenOptions {
@@ -118,6 +124,7 @@ export interface OpenOptions {
  */
 export interface PreparedSession {
   readonly ltag: number;
+  /** This side's description, with the session's own X25519 public key (unless security is `off`). */
   readonly description: XppDescription;
   /** Opens the session with the peer's description; rejects with `SETUP_TIMEOUT` after 32 s, `INSECURE_PEER`, `ABORTED`. */
   open(remote: XppDescription, options?: OpenOptions): Promise<XppSession>;
@@ -132,7 +139,6 @@ export interface PreparedSession {
  */
 export class XppEndpoint {
   readonly address: TransportAddress;
-  readonly keyPair: XppKeyPair;
   readonly security: SecurityPolicy;
   readonly #transport: DatagramTransport;
   readonly #stun = new Set<StunBindingTransaction>();
@@ -146,6 +152,7 @@ export class XppEndpoint {
   readonly #drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<EndpointDropReason, number>;
   #datagramsReceived = 0;
   #rebinds = 0;
+  #authRefused = 0;
   #closed = false;
 
   private constructor(transport: DatagramTransport, options: XppEndpointOptions) {
@@ -153,7 +160,6 @@ export class XppEndpoint {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.security = options.security ?? 'required';
-    this.keyPair = options.keyPair ?? generateXppKeyPair();
     const maxSessions = options.maxSessions ?? 4096;
     this.#ltags = new LtagAllocator({ clock: this.#clock, maxActive: maxSessions });
     this.#table = new SessionTable<Row>({ maxSessions });
@@ -226,12 +232,13 @@ export class XppEndpoint {
       ...this.#reflexive,
     ];
     const first = candidates[0] ?? { address: this.address.address, port: this.address.port };
+    const keyPair = this.security === 'off' ? undefined : this.#newKeyPair(ltag);
     const description: XppDescription = {
       address: first.address,
       port: first.port,
       ltag,
       candidates,
-      ...(this.security === 'off' ? {} : { publicKey: this.keyPair.publicKey }),
+      ...(keyPair === undefined ? {} : { publicKey: keyPair.publicKey }),
     };
     let settled = false;
     return {
@@ -243,7 +250,7 @@ export class XppEndpoint {
             new SessionError('INVALID_ARGUMENT', `ltag ${ltag} was already opened or cancelled`),
           );
         settled = true;
-        return this.#open(ltag, remote, options);
+        return this.#open(ltag, keyPair, remote, options);
       },
       cancel: () => {
         if (settled) return;
@@ -252,6 +259,24 @@ export class XppEndpoint {
         this.#ltags.release(ltag);
       },
     };
+  }
+
+  #newKeyPair(ltag: number): XppKeyPair {
+    try {
+      return (this.#options.keyPairs ?? generateXppKeyPair)();
+    } catch (error) {
+      this.#prepared.delete(ltag);
+      this.#ltags.release(ltag);
+      throw error;
+    }
+  }
+
+  /**
+   * Counts a session refused because the other side did not authenticate (`authRefused`). `placeXppCall` and
+   * `acceptXppCall` call it; signalling of one's own that checks `a=xpp-auth` calls it too.
+   */
+  countAuthRefused(): void {
+    this.#authRefused++;
   }
 
   /**
@@ -274,6 +299,7 @@ export class XppEndpoint {
       prepared: this.#prepared.size,
       drops: { ...this.#drops },
       rebinds: this.#rebinds,
+      authRefused: this.#authRefused,
     };
   }
 
@@ -290,7 +316,12 @@ export class XppEndpoint {
     if (this.#closed) throw new SessionError('CLOSED', 'endpoint closed');
   }
 
-  async #open(ltag: number, remote: XppDescription, options: OpenOptions): Promise<XppSession> {
+  async #open(
+    ltag: number,
+    keyPair: XppKeyPair | undefined,
+    remote: XppDescription,
+    options: OpenOptions,
+  ): Promise<XppSession> {
     const signal = options.signal;
     const early = this.#prepared.get(ltag) ?? [];
     this.#prepared.delete(ltag);
@@ -301,10 +332,10 @@ export class XppEndpoint {
       throw error;
     }
     let cipher: SessionCipher | undefined;
-    if (this.security !== 'off' && remote.publicKey !== undefined) {
+    if (keyPair !== undefined && remote.publicKey !== undefined) {
       cipher = new SessionCipher(
         deriveDirectionalKeys({
-          local: this.keyPair,
+          local: keyPair,
           localLtag: ltag,
           remotePublicKey: remote.publicKey,
           remoteLtag: remote.ltag,

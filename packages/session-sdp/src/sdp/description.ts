@@ -29,6 +29,11 @@ export interface XppDescription {
   readonly candidates: readonly XppCandidate[];
   /** The raw 32-octet X25519 public key of `a=xpp-key:x25519:…`, if present. */
   readonly publicKey?: Uint8Array;
+  /**
+   * The octets of `a=xpp-auth:<base64url unpadded>` (xpp-pcan §5.5), if present: opaque here, made and checked by
+   * a `SessionAuthenticator`. At most `MAX_XPP_AUTH_OCTETS`.
+   */
+  readonly auth?: Uint8Array;
 }
 
 /** What {@link buildSdp} takes on top of the description. */

@@ -15,7 +15,16 @@ export const DEFAULT_MAX_CANDIDATES = 16;
 /** Length of an X25519 public key. */
 export const X25519_PUBLIC_KEY_SIZE = 32;
 
+/**
+ * Bound on the decoded octets of `a=xpp-auth`: a certificate and a signature (≈ 200 octets in the overlay's
+ * policy) fit many times over, while a hostile body cannot make a verifier hash kilobytes per INVITE.
+ */
+export const MAX_XPP_AUTH_OCTETS = 1024;
+
 const KEY_VALUE = /^x25519:([A-Za-z0-9_-]{43})=?$/;
+const AUTH_VALUE = /^[A-Za-z0-9_-]+$/;
+/** Characters of the unpadded base64url of {@link MAX_XPP_AUTH_OCTETS} octets. */
+const MAX_AUTH_CHARS = Math.ceil((MAX_XPP_AUTH_OCTETS * 4) / 3);
 
 export interface ParseSdpOptions {
   /** Larger bodies are refused with `TOO_LARGE`. Default {@link DEFAULT_MAX_SDP_OCTETS}. */
@@ -24,7 +33,10 @@ export interface ParseSdpOptions {
   readonly maxCandidates?: number;
 }
 
-/** Writes an offer or answer: `m=application <port> UDP/XPP *`, `c=`, `a=ltag`, candidates, `a=xpp-key`. */
+/**
+ * Writes an offer or answer: `m=application <port> UDP/XPP *`, `c=`, `a=ltag`, candidates, `a=xpp-key`,
+ * `a=xpp-auth`.
+ */
 export function buildSdp(description: XppDescription, options: BuildSdpOptions = {}): string {
   const ipVer = isIP(description.address);
   if (ipVer === 0) throw new SessionError('INVALID_ARGUMENT', `address ${description.address} is not an IP`);
@@ -41,6 +53,15 @@ export function buildSdp(description: XppDescription, options: BuildSdpOptions =
       );
     }
     attributes.push({ value: `xpp-key:x25519:${Buffer.from(description.publicKey).toString('base64url')}` });
+  }
+  if (description.auth !== undefined) {
+    if (description.auth.length === 0 || description.auth.length > MAX_XPP_AUTH_OCTETS) {
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        `xpp-auth of ${description.auth.length} octets, expected 1-${MAX_XPP_AUTH_OCTETS}`,
+      );
+    }
+    attributes.push({ value: `xpp-auth:${Buffer.from(description.auth).toString('base64url')}` });
   }
   const session: SessionDescription = {
     version: 0,
@@ -102,6 +123,7 @@ export function parseSdp(text: string, options: ParseSdpOptions = {}): ParsedXpp
   const attributes = [...(media.invalid ?? []), ...(session.invalid ?? [])].map((a) => String(a.value));
   const ltag = readLtag(attributes, located);
   const publicKey = readKey(attributes, located);
+  const auth = readAuth(attributes, located);
   const connection = media.connection ?? session.connection;
   const address = connection === undefined ? '' : (String(connection.ip).split('/')[0] ?? '');
   if (isIP(address) === 0) {
@@ -127,6 +149,7 @@ export function parseSdp(text: string, options: ParseSdpOptions = {}): ParsedXpp
     ltag,
     candidates,
     ...(publicKey === undefined ? {} : { publicKey }),
+    ...(auth === undefined ? {} : { auth }),
     ignoredLines,
   };
 }
@@ -168,6 +191,31 @@ function readKey(
     return new Uint8Array(Buffer.from(match[1], 'base64url'));
   }
   return undefined;
+}
+
+/**
+ * `a=xpp-auth:` is strict where `a=ltag` is lenient: one line, canonical unpadded base64url (no stray trailing
+ * bits), 1 to {@link MAX_XPP_AUTH_OCTETS} octets — so the octets a verifier sees are exactly the ones signed.
+ */
+function readAuth(
+  attributes: readonly string[],
+  located: (prefix: string) => Located,
+): Uint8Array | undefined {
+  let found: Uint8Array | undefined;
+  for (const attribute of attributes) {
+    if (!attribute.startsWith('xpp-auth:')) continue;
+    const where = located(`a=${attribute.slice(0, 40)}`);
+    if (found !== undefined) throw bad('more than one xpp-auth', where);
+    const value = attribute.slice('xpp-auth:'.length).trim();
+    if (value.length > MAX_AUTH_CHARS) throw bad(`xpp-auth longer than ${MAX_XPP_AUTH_OCTETS} octets`, where);
+    if (!AUTH_VALUE.test(value) || value.length % 4 === 1) {
+      throw bad('xpp-auth is not unpadded base64url', where);
+    }
+    const octets = Buffer.from(value, 'base64url');
+    if (octets.toString('base64url') !== value) throw bad('xpp-auth is not canonical base64url', where);
+    found = new Uint8Array(octets);
+  }
+  return found;
 }
 
 function locate(lines: readonly string[], prefix: string): Located {

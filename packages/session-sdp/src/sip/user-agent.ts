@@ -2,6 +2,7 @@ import { SessionError } from '../errors.js';
 import { abortable } from '../internal/abortable.js';
 import type { TransportAddress } from '../sdp/description.js';
 import { SipCall } from './call.js';
+import { checkCallId } from './call-id.js';
 import { createResponse, parseCSeq, type SipCodecLimits } from './codec.js';
 import { SipDialog, dialogId, randomToken, uriAddress } from './dialog.js';
 import { SipHeaders } from './headers.js';
@@ -62,6 +63,12 @@ export interface InviteOptions {
   readonly signal?: AbortSignal;
   /** Send to this address instead of the Request-URI's host (an outbound proxy, or a name we cannot resolve). */
   readonly nextHop?: TransportAddress;
+  /**
+   * The INVITE's Call-ID, when the offer must depend on it (an `a=xpp-auth` signs it, xpp-pcan §5.5): take it
+   * from {@link SipUserAgent.newCallId}. Default a fresh one. Must be RFC 3261 `callid` syntax, at most
+   * `MAX_CALL_ID_LENGTH` characters, or the INVITE is refused with `INVALID_ARGUMENT`.
+   */
+  readonly callId?: string;
 }
 
 /**
@@ -106,6 +113,11 @@ export class SipUserAgent {
     return `sip:${this.#options.user ?? 'xpp'}@${formatHost(this.local.address)}:${this.local.port}`;
   }
 
+  /** A fresh Call-ID for this user agent, as {@link invite} makes one (for {@link InviteOptions.callId}). */
+  newCallId(): string {
+    return `${randomToken()}@${formatHost(this.local.address)}`;
+  }
+
   /** Established calls. */
   get calls(): number {
     return this.#calls.size;
@@ -122,12 +134,14 @@ export class SipUserAgent {
       return Promise.reject(new SessionError('TOO_LARGE', 'call limit reached'));
     }
     let target: TransportAddress;
+    const callId = options.callId ?? this.newCallId();
     try {
       target = options.nextHop ?? uriAddress(uri);
+      checkCallId(callId);
     } catch (error) {
       return Promise.reject(error);
     }
-    const request = this.#newInvite(uri, offer);
+    const request = this.#newInvite(uri, offer, callId);
     let abandoned = false;
     return abortable<SipCall>(
       options.signal,
@@ -161,13 +175,13 @@ export class SipUserAgent {
     );
   }
 
-  #newInvite(uri: string, offer: SipBody): SipRequest {
+  #newInvite(uri: string, offer: SipBody, callId: string): SipRequest {
     const headers = new SipHeaders()
       .append('Via', this.layer.newVia())
       .append('Max-Forwards', '70')
       .append('From', `<${this.contactUri}>;tag=${randomToken()}`)
       .append('To', `<${uri}>`)
-      .append('Call-ID', `${randomToken()}@${formatHost(this.local.address)}`)
+      .append('Call-ID', callId)
       .append('CSeq', '1 INVITE')
       .append('Contact', `<${this.contactUri}>`)
       .append('Content-Type', offer.contentType);

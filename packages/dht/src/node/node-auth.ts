@@ -1,0 +1,142 @@
+import type { Clock } from '@xpp/reliability';
+import {
+  acceptXppCall,
+  placeXppCall,
+  type IncomingInvite,
+  type SessionAuthenticator,
+  type SipUserAgent,
+  type XppCall,
+  type XppEndpoint,
+  type XppSession,
+} from '@xpp/session-sdp';
+import { DhtError } from '../errors.js';
+import { createOriginVerifier, signOrigin } from '../membership/origin.js';
+import { createPeerAuthenticator } from '../membership/peer-authenticator.js';
+import { createRevocationVerifier, type RevocationVerifier } from '../membership/revocation.js';
+import { unverifiedOrigin, type OriginAuthority } from '../origin.js';
+import type { NodeCounters } from './counters.js';
+import type { Neighbour } from './neighbour-table.js';
+import type { NodeMembership } from './node-options.js';
+import { peerFromUri } from './peer-uri.js';
+import { Revocations } from './revocations.js';
+
+/** What the node's authentication needs of it. */
+export interface NodeAuthContext {
+  readonly membership: NodeMembership | undefined;
+  readonly peerId: Uint8Array;
+  readonly clock: Clock;
+  readonly counters: NodeCounters;
+  /** Bound of one revocation lookup, ms. */
+  readonly claimTimeout: number;
+  readonly refreshInterval: number;
+  /** Revoked (and clean) peers remembered. */
+  readonly maxRemembered: number;
+  ua(): SipUserAgent;
+  endpoint(): XppEndpoint;
+  /** The values stored under `revoked:<id>` (a GET). */
+  lookup(id: string): Promise<readonly Uint8Array[]>;
+  /** Nobody to ask about revocations (not a peer, or no neighbour). */
+  alone(): boolean;
+  /** The linked neighbours, re-checked at each refresh. */
+  linked(): Neighbour[];
+  /** The current table entry of `id`. */
+  neighbour(id: string): Neighbour | undefined;
+  /** Hangs up a revoked neighbour and takes its zone over as a dead peer's. */
+  hangUp(n: Neighbour): void;
+}
+
+/**
+ * Who the node's calls are with (spec xpp-pcan §5.5, docs/decisions/dht-admission.md): with membership every call
+ * placed or accepted is authenticated by certificate, revocations are looked up and re-checked, and routed writes
+ * carry a signed ORIGIN. Without, a caller is who its SIP From says (tests and benches only).
+ */
+export class NodeAuth {
+  readonly #ctx: NodeAuthContext;
+  readonly #auth: SessionAuthenticator | undefined;
+  readonly #revocations: Revocations | undefined;
+
+  constructor(ctx: NodeAuthContext) {
+    this.#ctx = ctx;
+    const membership = ctx.membership;
+    if (membership === undefined) return;
+    const revocations = new Revocations({
+      clock: ctx.clock,
+      admins: membership.admins,
+      wait: ctx.claimTimeout,
+      max: ctx.maxRemembered,
+      fresh: ctx.refreshInterval,
+      lookup: (id) => ctx.lookup(id),
+      alone: () => ctx.alone(),
+      revoked: (id) => {
+        const n = ctx.neighbour(id);
+        if (n !== undefined) this.#hangUp(n);
+      },
+    });
+    this.#revocations = revocations;
+    this.#auth = createPeerAuthenticator({
+      ...membership,
+      clock: ctx.clock,
+      isRevoked: (id) => revocations.isRevoked(id),
+      refused: (reason) => ctx.counters.refuse(`certificate-${reason}`),
+    });
+  }
+
+  /** The ORIGIN authority of the node's routed writes (spec §5.6). */
+  origin(): OriginAuthority {
+    const { membership, clock } = this.#ctx;
+    if (membership === undefined) return unverifiedOrigin(this.#ctx.peerId);
+    const { identity, certificate } = membership;
+    const verify = createOriginVerifier({ admins: membership.admins, domain: membership.domain, clock });
+    return { sign: (bytes) => signOrigin(identity, certificate, bytes), verify, verified: true };
+  }
+
+  /** The check of REVOCATION records for the node's own store: the admin keys' signature. */
+  revocationVerifier(): RevocationVerifier | undefined {
+    const membership = this.#ctx.membership;
+    return membership === undefined ? undefined : createRevocationVerifier(membership.admins);
+  }
+
+  /** Places a call, authenticated with membership (the callee's certified id is then `call.peer`). */
+  place(uri: string, onSession: (session: XppSession) => void, signal?: AbortSignal): Promise<XppCall> {
+    return placeXppCall(this.#ctx.ua(), this.#ctx.endpoint(), uri, {
+      ...(signal === undefined ? {} : { signal }),
+      ...(this.#auth === undefined ? {} : { auth: this.#auth }),
+      onSession,
+    });
+  }
+
+  /**
+   * Accepts a call (see AcceptCall). With membership the caller is who its certificate says (spec §5.5: the From
+   * header names nobody the overlay relies on). Without, nothing authenticates it: its id is the user part of the
+   * INVITE's From, which anyone can write — for tests and benches in a closed network only.
+   */
+  async accept(
+    invite: IncomingInvite,
+    onSession: (session: XppSession) => void,
+    admit: (peer: string | undefined) => boolean,
+  ): Promise<{ call: XppCall; peer: string | undefined }> {
+    const endpoint = this.#ctx.endpoint();
+    if (this.#auth !== undefined) {
+      const call = await acceptXppCall(invite, endpoint, { onSession, auth: this.#auth, admit });
+      return { call, peer: call.peer };
+    }
+    const peer = peerFromUri(invite.request.headers.get('from'));
+    if (!admit(peer)) {
+      invite.reject(403);
+      throw new DhtError('FORBIDDEN', 'caller refused');
+    }
+    return { call: await acceptXppCall(invite, endpoint, { onSession }), peer };
+  }
+
+  /** Each refresh: a neighbour revoked since its session opened is hung up. */
+  async recheck(): Promise<void> {
+    if (this.#revocations === undefined || this.#ctx.alone()) return;
+    for (const n of await this.#revocations.recheck(this.#ctx.linked()))
+      if (this.#ctx.neighbour(n.id) === n) this.#hangUp(n);
+  }
+
+  #hangUp(n: Neighbour): void {
+    this.#ctx.counters.refuse('revoked-neighbour');
+    this.#ctx.hangUp(n);
+  }
+}
