@@ -105,6 +105,18 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     dimensions: config.dimensions,
     peerId: keys.peerId,
     adminPublicKey: keys.adminPublicKey,
+    // Certified membership (spec §5.4–5.5): every call placed or accepted is authenticated by certificate, and the
+    // session's peer is the certified one. Off only while an overlay is upgraded (README).
+    ...(config.membership === 'required' && keys.certificate !== undefined
+      ? {
+          membership: {
+            identity: keys.identity,
+            certificate: keys.certificate,
+            admins: keys.admins,
+            domain: config.domain,
+          },
+        }
+      : {}),
     // REVOCATION records are stored only under an administrator signature, any key of the set (spec §5.3).
     store: { verifyRevocation: createRevocationVerifier(keys.admins) },
     ...front.hooks,

@@ -278,4 +278,28 @@ describe('certified membership in the daemon', () => {
       carol.close();
     }
   });
+
+  it('an uncertified node (membership off) registered as a candidate is never made a peer', async () => {
+    const dir = scratch();
+    const admin = await start(config(join(dir, 'admin')));
+    await addUser({ domain: 'localhost', ...adminOf(admin) }, { aor: 'sip:rogue@localhost', password: 'pw' });
+    const rogue = await start(
+      config(join(dir, 'rogue'), {
+        membership: 'off',
+        joinVia: `127.0.0.1:${admin.ports.sip}`,
+        joinAor: 'sip:rogue@localhost',
+        joinPassword: 'pw',
+        adminPublicKey: admin.keys.adminPublicKeyHex,
+      }),
+    );
+    await waitFor(() => (admin.front.stats.clients > 0 ? true : undefined), {
+      what: 'the rogue registered as a candidate',
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
+    for (let i = 0; i < 3; i++) await admin.front.evaluateInvitePolicy();
+    expect(rogue.node.state).toBe('candidate');
+    expect(admin.status().zones).toEqual(['']);
+    expect(admin.node.neighbours()).toHaveLength(0);
+  });
 });
