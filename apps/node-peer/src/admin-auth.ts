@@ -1,4 +1,5 @@
 import { randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { AdminKeySet } from '@xpp/dht';
 
 /** What an admin request signature covers first, so it can never be taken for another signed object. */
 export const ADMIN_REQUEST_LABEL = 'xpp-node admin-request v1';
@@ -9,7 +10,10 @@ export const DEFAULT_ADMIN_NONCES = 10_000;
 
 /** The JSON body of an admin request: the payload and a signature over it, its path, a timestamp and a nonce. */
 export interface SignedAdminRequest {
-  /** The payload, hex (for `/admin/credentials`: a signed CREDENTIAL value). */
+  /**
+   * The payload, hex (for `/admin/credentials`: a signed CREDENTIAL value; the other admin paths carry theirs in
+   * the same field, named before they existed).
+   */
   readonly credential: string;
   /** Unix time of signing, ms. */
   readonly timestamp: number;
@@ -57,15 +61,16 @@ const HEX = /^([0-9a-fA-F]{2})+$/;
  * nonce forgotten, since forgetting one would let its request be replayed.
  */
 export class AdminRequestGuard {
-  readonly #key: KeyObject;
+  readonly #key: KeyObject | AdminKeySet;
   readonly #windowMs: number;
   readonly #max: number;
   readonly #now: () => number;
   /** nonce → when it may be forgotten (its timestamp + window), in insertion order. */
   readonly #seen = new Map<string, number>();
 
+  /** `adminPublicKey`: one key, or the set of accepted administrator keys (any of them may sign). */
   constructor(
-    adminPublicKey: KeyObject,
+    adminPublicKey: KeyObject | AdminKeySet,
     options: { windowMs?: number; maxNonces?: number; now?: () => number } = {},
   ) {
     this.#key = adminPublicKey;
@@ -98,8 +103,13 @@ export class AdminRequestGuard {
         'expected {"credential","timestamp","nonce","signature"} (xpp-node user add)',
       );
     const input = adminSigningInput(path, timestamp, nonce, credential);
-    if (!verify(null, input, this.#key, Buffer.from(signature, 'hex')))
-      return refusal(403, 'BAD_SIGNATURE', 'request not signed by the administrator key');
+    const octets = Buffer.from(signature, 'hex');
+    const key = this.#key;
+    const signed =
+      key instanceof AdminKeySet
+        ? key.verify(new Uint8Array(input), new Uint8Array(octets))
+        : verify(null, input, key, octets);
+    if (!signed) return refusal(403, 'BAD_SIGNATURE', 'request not signed by the administrator key');
     const now = this.#now();
     if (Math.abs(now - timestamp) > this.#windowMs)
       return refusal(

@@ -49,13 +49,30 @@ export const configSchema = z
     /** The digest password of `joinAor`, when the overlay holds a credential for it. */
     joinPassword: z.string().min(1).max(1024).optional(),
     /**
-     * The overlay administrator's Ed25519 public key, 64 hex digits. Default: `<dataDir>/admin.pub` (written by
-     * `keygen`, or by the first start of a node that is not joining).
+     * The overlay administrator's Ed25519 public key(s), 64 hex digits each, comma-separated: every one is accepted
+     * (a key being rotated in). Added to `<dataDir>/admin.pub` (written by `keygen`, or by the first start of a
+     * node that founds an overlay) and `<dataDir>/admin-keys/*.pub`.
      */
     adminPublicKey: z
       .string()
-      .regex(/^[0-9a-fA-F]{64}$/, '64 hex digits (a raw Ed25519 public key)')
+      .regex(
+        /^[0-9a-fA-F]{64}(\s*,\s*[0-9a-fA-F]{64})*$/,
+        '64 hex digits (a raw Ed25519 public key), or several separated by commas',
+      )
       .optional(),
+    /** This peer's certificate file (spec §5.3 octets). Default `<dataDir>/peer.cert`. */
+    certificate: z.string().min(1).optional(),
+    /**
+     * An enrollment token from `xpp-node peer invite` (`join --token`): proves to the administrator's node that this
+     * host may join, and gets its certificate. Used once; ignored while the data directory holds a valid certificate.
+     */
+    enrollToken: z.string().min(1).max(512).optional(),
+    /**
+     * `required` (default): every peer session is authenticated with certificates (spec §5.5); a node without a
+     * valid certificate does not start. `off`: the unauthenticated sessions of earlier versions — only while an
+     * overlay is being moved to certified membership (README "Upgrading to certified membership").
+     */
+    membership: z.enum(['required', 'off']).default('required'),
     /**
      * Digest challenges offered, in order of preference (default MD5 alone, as Kamailio: stock sipp, libre-based
      * softphones and MD5-only desk phones register). `--digest sha-256,md5` (or `XPP_NODE_DIGEST`) adds SHA-256;
@@ -156,6 +173,9 @@ export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
   XPP_NODE_JOIN_AOR: 'joinAor',
   XPP_NODE_JOIN_PASSWORD: 'joinPassword',
   XPP_NODE_ADMIN_PUBLIC_KEY: 'adminPublicKey',
+  XPP_NODE_CERTIFICATE: 'certificate',
+  XPP_NODE_ENROLL_TOKEN: 'enrollToken',
+  XPP_NODE_MEMBERSHIP: 'membership',
   XPP_NODE_DIGEST: 'digestAlgorithms',
   XPP_NODE_FOREIGN_CALLS: 'foreignCalls',
 };

@@ -2,7 +2,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { RecordKind, verifyCredential, type OverlayNode, type SignedCredential } from '@xpp/dht';
+import {
+  decodeCredentialRecord,
+  DhtError,
+  RecordKind,
+  verifyCredential,
+  verifyCredentialRemoval,
+  type CredentialRemoval,
+  type OverlayNode,
+  type SignedCredential,
+} from '@xpp/dht';
 import { DATA_FILES } from './data-dir.js';
 import { NodeError } from './errors.js';
 
@@ -10,13 +19,12 @@ import { NodeError } from './errors.js';
 export const MAX_KEPT_CREDENTIALS = 10_000;
 /** Lifetime asked for a CREDENTIAL record, s: a store's default ceiling (1 day). */
 export const CREDENTIAL_LIFETIME = 86_400;
-/** How often kept credentials are stored again, ms: half their lifetime, so a record never lapses. */
-export const CREDENTIAL_REFRESH_MS = (CREDENTIAL_LIFETIME * 1000) / 2;
 
 /**
- * The credentials an administrator stored through this node. Overlay records expire (a store caps lifetimes at a
- * day), so the node that accepted a credential keeps it in its data directory and stores it again every
- * {@link CREDENTIAL_REFRESH_MS} and at each start; the newest serial per AOR wins.
+ * The credentials an administrator stored through this node, kept in its data directory and stored again at each
+ * start (the newest serial per AOR wins). Holders keep a CREDENTIAL until a signed record replaces it (spec §4,
+ * §5.6), so there is no periodic republishing any more; the copy here brings users back after every holder of
+ * them was lost (a whole-overlay restart while records live in memory).
  */
 export class CredentialKeeper {
   readonly #path: string;
@@ -65,6 +73,25 @@ export class CredentialKeeper {
     this.#keep(credential, Buffer.from(value).toString('hex'));
     await this.#save();
     return credential;
+  }
+
+  /**
+   * Checks `value` (an administrator-signed removal), stores it in the overlay in place of the credential, and
+   * stops republishing the AOR. Throws `DhtError` (`BAD_SIGNATURE`, `CREDENTIAL_REFUSED`, or what the owner
+   * answered: `STALE_SERIAL` when a newer credential is there).
+   */
+  async remove(node: OverlayNode, value: Uint8Array): Promise<CredentialRemoval> {
+    const decoded = decodeCredentialRecord(value);
+    if (decoded.type !== 'removal')
+      throw new DhtError('INVALID_VALUE', 'expected a credential removal (xpp-node user remove)');
+    const removal = verifyCredentialRemoval(decoded.removal, this.#adminPublicKey);
+    await node.put(removal.aor, RecordKind.CREDENTIAL, value, CREDENTIAL_LIFETIME);
+    const known = this.#kept.get(removal.aor);
+    if (known !== undefined && known.serial < removal.serial) {
+      this.#kept.delete(removal.aor);
+      await this.#save();
+    }
+    return removal;
   }
 
   /** Stores every kept credential again; resolves with how many the overlay accepted. */

@@ -1,19 +1,28 @@
 import { join } from 'node:path';
 import {
-  AdminKeySet,
+  createCredential,
   createCredentialVerifier,
   createDefaultInvitePolicy,
   createRemovalVerifier,
   createRevocationVerifier,
+  encodeCredential,
   OverlayNode,
+  RecordKind,
+  revocationKey,
+  signCredential,
   type SignedCredential,
 } from '@xpp/dht';
 import { systemClock } from '@xpp/reliability';
 import { AdminRequestGuard } from './admin-auth.js';
 import type { NodeConfig } from './config.js';
-import { CREDENTIAL_REFRESH_MS, CredentialKeeper } from './credential-keeper.js';
-import { DATA_FILES, loadNodeKeys, loadRecordRouteKey, type NodeKeys } from './data-dir.js';
-import { startOpsHttpServer, type OpsHttpServer } from './http-server.js';
+import { CredentialKeeper } from './credential-keeper.js';
+import { DATA_FILES, loadRecordRouteKey } from './data-dir.js';
+import { membershipRoutes } from './membership/admin-routes.js';
+import { CertificateWatch } from './membership/certificate-watch.js';
+import { EnrollmentServer } from './membership/enrollment-server.js';
+import { loadMembership, type NodeKeys } from './membership/setup.js';
+import { EnrollmentTokens } from './membership/tokens.js';
+import { ADMIN_REMOVALS_PATH, startOpsHttpServer, type OpsHttpServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
 import { registerAsCandidate } from './sip/candidate.js';
@@ -67,22 +76,27 @@ function definedOnly<T extends object>(options: T): { [K in keyof T]?: Exclude<T
   };
 }
 
+/** `host` as it goes before `:port` (an IPv6 literal in brackets). */
+function formatHostPort(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** The default AOR a candidate registers as: one per peer id, in the overlay's domain. */
 export function candidateAor(config: Pick<NodeConfig, 'domain'>, peerIdHex: string): string {
   return `sip:peer-${peerIdHex.slice(0, 16)}@${config.domain}`;
 }
 
 /**
- * The node's durable record store, `<dataDir>/records.db`, checking credentials, their removals and
- * revocations with the overlay's key (what the node would give its own store from `adminPublicKey`).
+ * The node's durable record store, `<dataDir>/records.db`, checking credentials, their removals and revocations
+ * with every accepted administrator key (what the node would give its own store from `adminPublicKey`).
  */
 function openStore(config: NodeConfig, keys: NodeKeys, logger: Logger): SqliteRecordStore {
   const store = SqliteRecordStore.open({
     file: join(config.dataDir, DATA_FILES.records),
     clock: systemClock,
-    verifyCredential: createCredentialVerifier(keys.adminPublicKey),
-    verifyCredentialRemoval: createRemovalVerifier(keys.adminPublicKey),
-    verifyRevocation: createRevocationVerifier(new AdminKeySet([keys.adminPublicKey])),
+    verifyCredential: createCredentialVerifier(keys.admins),
+    verifyCredentialRemoval: createRemovalVerifier(keys.admins),
+    verifyRevocation: createRevocationVerifier(keys.admins),
   });
   const { records, expired, refused, schema, ms } = store.loaded;
   logger.info(
@@ -101,10 +115,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const logger = options.logger ?? createLogger(config);
   const metrics = options.metrics ?? new NodeMetrics();
   const joining = config.joinVia !== undefined;
-  const keys = loadNodeKeys(config.dataDir, {
-    adminPublicKey: config.adminPublicKey,
-    createAdmin: !joining,
-  });
+  const keys = await loadMembership(config, { joining, logger });
   const keeper = new CredentialKeeper(config.dataDir, keys.adminPublicKey);
   // Opened before anything else runs: a damaged file stops the start here, with nothing to undo.
   const store = config.store === 'disk' ? openStore(config, keys, logger) : undefined;
@@ -122,24 +133,67 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       : { transactionLimits: definedOnly(config.sipTransactionLimits) }),
     logger: logger.child({ part: 'sip' }),
   });
+  // The administrator's node answers enrollment requests (token proofs and renewals) on its SIP socket.
+  let enrollment: EnrollmentServer | undefined;
+  const tokens = keys.adminPrivateKey === undefined ? undefined : new EnrollmentTokens(config.dataDir);
   // UDP and TCP on the SIP port, TLS when configured (README "Ports"); the node owns them from here on.
   const sipTransports = await openSipTransports(config);
-  let node: OverlayNode;
-  try {
-    node = await OverlayNode.create({
-      host: config.host,
-      transports: { sip: sipTransports.set, xpp: sipTransports.xpp },
-      dimensions: config.dimensions,
-      peerId: keys.peerId,
-      clock: systemClock,
-      // A store instance checks credentials itself (the node refuses adminPublicKey beside one).
-      ...(store === undefined ? { adminPublicKey: keys.adminPublicKey } : { store }),
-      ...front.hooks,
-    });
-  } catch (error) {
+  const node = await OverlayNode.create({
+    host: config.host,
+    transports: { sip: sipTransports.set, xpp: sipTransports.xpp },
+    dimensions: config.dimensions,
+    peerId: keys.peerId,
+    clock: systemClock,
+    // Certified membership (spec §5.4–5.5): every call placed or accepted is authenticated by certificate, and the
+    // session's peer is the certified one. Off only while an overlay is upgraded (README).
+    ...(config.membership === 'required' && keys.certificate !== undefined
+      ? {
+          membership: {
+            identity: keys.identity,
+            certificate: keys.certificate,
+            admins: keys.admins,
+            domain: config.domain,
+          },
+        }
+      : {}),
+    // Credentials, removals and REVOCATION records are stored only under an administrator signature, any key of
+    // the set (spec §5.3, §5.6); a store instance checks them itself (the node refuses adminPublicKey beside one).
+    ...(store === undefined
+      ? {
+          adminPublicKey: keys.adminPublicKey,
+          store: { verifyRevocation: createRevocationVerifier(keys.admins) },
+        }
+      : { store }),
+    ...front.hooks,
+    onSipRequest: (request, transaction, source) =>
+      enrollment?.onRequest(request, transaction, source) === true ||
+      front.hooks.onSipRequest(request, transaction, source),
+  }).catch(async (error: unknown) => {
     await Promise.all([sipTransports.set.close(), sipTransports.xpp.close()]);
     store?.close();
     throw error;
+  });
+  if (keys.adminPrivateKey !== undefined && tokens !== undefined) {
+    const adminKey = keys.adminPrivateKey;
+    enrollment = new EnrollmentServer({
+      domain: config.domain,
+      adminPrivateKey: adminKey,
+      admins: keys.admins,
+      tokens,
+      isRevoked: async (peerIdHex) =>
+        (await node.get(revocationKey(peerIdHex), RecordKind.REVOCATION)).length > 0,
+      addCandidateUser: async (peerIdHex, password) => {
+        const aor = candidateAor(config, peerIdHex);
+        const credential = signCredential(
+          createCredential({ aor, realm: config.domain, password, serial: Math.floor(Date.now() / 1000) }),
+          adminKey,
+        );
+        await keeper.add(node, encodeCredential(credential));
+      },
+      onRefused: (reason) => metrics.enrollments.inc({ kind: 'any', result: reason }),
+      onIssued: (_, kind) => metrics.enrollments.inc({ kind, result: 'issued' }),
+      logger: logger.child({ part: 'enrollment' }),
+    });
   }
   front.attach(node);
   observeOverlay(node, metrics, logger);
@@ -150,13 +204,26 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     });
   }
 
+  const watch =
+    keys.certificate === undefined
+      ? undefined
+      : new CertificateWatch({
+          config,
+          keys,
+          certificate: keys.certificate,
+          logger,
+          metrics,
+          // The overlay node takes its certificate at creation: a renewed one is presented from the next start
+          // (renewal comes a third of the validity, 30 days by default, before expiry).
+          onRenewed: () => false,
+        });
+
   let closing: Promise<void> | undefined;
-  let refresh: NodeJS.Timeout | undefined;
   const abort = new AbortController();
   const stop = (graceful: boolean): Promise<void> =>
     (closing ??= (async () => {
       abort.abort();
-      if (refresh !== undefined) clearInterval(refresh);
+      watch?.stop();
       await http.close();
       await front.close();
       if (graceful && node.state === 'peer') {
@@ -177,8 +244,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     void keeper.republish(node).then((n) => {
       if (keeper.size > 0) logger.info({ stored: n, kept: keeper.size }, 'credentials republished');
     });
-    refresh = setInterval(() => void keeper.republish(node), CREDENTIAL_REFRESH_MS);
-    refresh.unref();
   };
 
   let ready: Promise<void>;
@@ -188,10 +253,13 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     ready = Promise.resolve();
   } else {
     const aor = config.joinAor ?? candidateAor(config, node.id);
+    // An enrolled host's candidate AOR has a password derived from its token (the administrator node stored it).
+    const password =
+      config.joinPassword ?? (config.joinAor === undefined ? keys.enrolledPassword : undefined);
     logger.info({ via: config.joinVia, aor }, 'joining: registering as a candidate, waiting to be invited');
     ready = registerAsCandidate(node, config.joinVia as string, {
       aor,
-      ...(config.joinPassword === undefined ? {} : { password: config.joinPassword }),
+      ...(password === undefined ? {} : { password }),
       signal: abort.signal,
     }).then(becomePeer);
     ready.catch((error: unknown) => {
@@ -206,10 +274,28 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       port: config.httpPort,
       metrics,
       isServing: () => closing === undefined && node.state === 'peer',
+      degraded: () => watch?.degraded(),
       status: () => nodeStatus(node, front, config, sipStreamStatus(sipTransports)),
       beforeScrape: () => syncMetrics(metrics, node, front, sipStreamStatus(sipTransports)),
       admin: {
-        guard: new AdminRequestGuard(keys.adminPublicKey),
+        guard: new AdminRequestGuard(keys.admins),
+        routes: {
+          ...membershipRoutes({
+            node,
+            keys,
+            tokens,
+            sipAddress: () => `${formatHostPort(config.host)}:${node.ua.local.port}`,
+            logger,
+          }),
+          [ADMIN_REMOVALS_PATH]: async (value) => {
+            const removal = await keeper.remove(node, value);
+            logger.info(
+              { aor: removal.aor, serial: removal.serial },
+              'credential removed (tombstone stored)',
+            );
+            return { aor: removal.aor, serial: removal.serial };
+          },
+        },
         addCredential: async (value) => {
           const c = await keeper.add(node, value);
           logger.info({ aor: c.aor, serial: c.serial }, 'credential stored');
@@ -219,7 +305,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     });
   } catch (error) {
     abort.abort();
-    if (refresh !== undefined) clearInterval(refresh);
     await front.close();
     await node.close();
     store?.close();
@@ -231,6 +316,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     xpp: node.endpoint.address.port,
     http: http.port,
   };
+  watch?.start();
   logger.info(
     { peerId: node.id, domain: config.domain, host: config.host, httpHost: config.httpHost, ports },
     'node started',

@@ -1,24 +1,31 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   exportAdminPrivateKey,
   exportAdminPublicKey,
   generateAdminKeyPair,
   importAdminPrivateKey,
-  importAdminPublicKey,
+  type PeerIdentity,
 } from '@xpp/dht';
 import { NodeError } from './errors.js';
+import {
+  ensureDataDir,
+  fileError,
+  loadIdentity,
+  MEMBERSHIP_FILES,
+  refuseLegacyPeerId,
+  writeFile,
+} from './membership/files.js';
 import { RECORD_ROUTE_KEY_SIZE } from './proxy/record-route.js';
 
-/** The files of a node's data directory (README: "Data directory"). */
+/** The files of a node's data directory (README: "Data directory"; the membership ones in `MEMBERSHIP_FILES`). */
 export const DATA_FILES = Object.freeze({
-  /** The administrator's Ed25519 private key, PKCS#8 PEM, mode 0600: signs credentials (`user add`). */
+  /** The administrator's Ed25519 private key, PKCS#8 PEM, mode 0600: signs credentials and certificates. */
   adminPrivateKey: 'admin.key',
-  /** The administrator's public key, 64 hex digits: what every peer checks credentials against. */
+  /** The administrator's public key, 64 hex digits: what every peer checks credentials and certificates against. */
   adminPublicKey: 'admin.pub',
-  /** This peer's id, 32 hex digits (16 random octets), kept across restarts. */
-  peerId: 'peer.id',
+  ...MEMBERSHIP_FILES,
   /** Signed credentials stored through this node, republished before they expire. */
   credentials: 'credentials.json',
   /** The overlay records this peer holds (SQLite, mode 0600, with `-wal` and `-shm` beside it); not with `--memory`. */
@@ -27,41 +34,11 @@ export const DATA_FILES = Object.freeze({
   recordRouteKey: 'record-route.key',
 });
 
-const PEER_ID_SIZE = 16;
-
-export interface NodeKeys {
-  readonly peerId: Uint8Array;
-  readonly adminPublicKey: KeyObject;
-  /** Hex of the raw public key (what `/status` and the logs show). */
-  readonly adminPublicKeyHex: string;
-}
-
-function fail(what: string, path: string, cause: unknown): never {
-  throw new NodeError('KEY_FILE', `${what} ${path}: ${(cause as Error).message}`, { cause });
-}
-
 function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8').trim();
   } catch (cause) {
-    fail('cannot read', path, cause);
-  }
-}
-
-function write(path: string, text: string, mode: number): void {
-  try {
-    writeFileSync(path, `${text.trim()}\n`, { mode });
-    chmodSync(path, mode);
-  } catch (cause) {
-    fail('cannot write', path, cause);
-  }
-}
-
-function ensureDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (cause) {
-    fail('cannot create data directory', dir, cause);
+    fileError('cannot read', path, cause);
   }
 }
 
@@ -73,18 +50,14 @@ function hexFile(path: string, octets: number, what: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
-function writeAdminKeys(dataDir: string): string {
+/** A new administrator key pair in `dataDir`; the public key's hex. */
+export function writeAdminKeys(dataDir: string): string {
+  ensureDataDir(dataDir);
   const pair = generateAdminKeyPair();
   const publicHex = Buffer.from(exportAdminPublicKey(pair.publicKey)).toString('hex');
-  write(join(dataDir, DATA_FILES.adminPrivateKey), exportAdminPrivateKey(pair.privateKey), 0o600);
-  write(join(dataDir, DATA_FILES.adminPublicKey), publicHex, 0o644);
+  writeFile(join(dataDir, DATA_FILES.adminPrivateKey), exportAdminPrivateKey(pair.privateKey), 0o600);
+  writeFile(join(dataDir, DATA_FILES.adminPublicKey), publicHex, 0o644);
   return publicHex;
-}
-
-function writePeerId(dataDir: string): Uint8Array {
-  const id = new Uint8Array(randomBytes(PEER_ID_SIZE));
-  write(join(dataDir, DATA_FILES.peerId), Buffer.from(id).toString('hex'), 0o644);
-  return id;
 }
 
 export interface KeygenResult {
@@ -94,14 +67,14 @@ export interface KeygenResult {
 }
 
 /**
- * `xpp-node keygen`: a new administrator key pair and peer id in `dataDir`. Refuses to replace existing keys unless
- * `force` — a lost administrator key means no user can be added or changed any more.
+ * `xpp-node keygen`: a new administrator key pair and, when absent, this peer's identity key in `dataDir`. Refuses
+ * to replace an existing administrator key unless `force` — a lost administrator key means no user can be added
+ * or changed and no peer certified any more. The identity key is never replaced: the peer id derives from it.
  */
 export function keygen(dataDir: string, options: { force?: boolean } = {}): KeygenResult {
-  ensureDir(dataDir);
-  const files = [DATA_FILES.adminPrivateKey, DATA_FILES.adminPublicKey, DATA_FILES.peerId].map((f) =>
-    join(dataDir, f),
-  );
+  ensureDataDir(dataDir);
+  refuseLegacyPeerId(dataDir);
+  const files = [DATA_FILES.adminPrivateKey, DATA_FILES.adminPublicKey].map((f) => join(dataDir, f));
   const existing = files.filter((f) => existsSync(f));
   if (existing.length > 0 && options.force !== true) {
     throw new NodeError(
@@ -110,46 +83,11 @@ export function keygen(dataDir: string, options: { force?: boolean } = {}): Keyg
     );
   }
   const adminPublicKeyHex = writeAdminKeys(dataDir);
-  const peerIdHex = Buffer.from(writePeerId(dataDir)).toString('hex');
-  return { adminPublicKeyHex, peerIdHex, files };
-}
-
-/**
- * The keys a starting node needs. The peer id is created when absent. The administrator public key comes from
- * the configuration, else `admin.pub`; when neither exists, a node that starts a new overlay (`createAdmin`)
- * generates the administrator key pair — a joining node cannot, it must be told the overlay's key.
- */
-export function loadNodeKeys(
-  dataDir: string,
-  options: { adminPublicKey?: string | undefined; createAdmin: boolean },
-): NodeKeys {
-  ensureDir(dataDir);
-  const peerIdPath = join(dataDir, DATA_FILES.peerId);
-  const peerId = existsSync(peerIdPath)
-    ? hexFile(peerIdPath, PEER_ID_SIZE, 'a peer id')
-    : writePeerId(dataDir);
-  const publicPath = join(dataDir, DATA_FILES.adminPublicKey);
-  let publicHex = options.adminPublicKey;
-  if (publicHex === undefined && existsSync(publicPath)) {
-    publicHex = Buffer.from(hexFile(publicPath, 32, 'an Ed25519 public key')).toString('hex');
-  }
-  if (publicHex === undefined) {
-    if (!options.createAdmin) {
-      throw new NodeError(
-        'KEY_FILE',
-        `a joining node needs the overlay's administrator public key: set adminPublicKey ` +
-          `(XPP_NODE_ADMIN_PUBLIC_KEY, --admin-public-key) or put it in ${publicPath}`,
-      );
-    }
-    if (existsSync(join(dataDir, DATA_FILES.adminPrivateKey))) {
-      throw new NodeError('KEY_FILE', `${publicPath} is missing next to an administrator private key`);
-    }
-    publicHex = writeAdminKeys(dataDir);
-  }
+  const identity = loadIdentity(dataDir, { create: true }) as PeerIdentity;
   return {
-    peerId,
-    adminPublicKey: importAdminPublicKey(new Uint8Array(Buffer.from(publicHex, 'hex'))),
-    adminPublicKeyHex: publicHex.toLowerCase(),
+    adminPublicKeyHex,
+    peerIdHex: identity.id,
+    files: [...files, join(dataDir, DATA_FILES.identityKey)],
   };
 }
 
@@ -158,15 +96,20 @@ export function loadNodeKeys(
  * node may hold it: whoever has it can make Route headers this node forwards.
  */
 export function loadRecordRouteKey(dataDir: string): Uint8Array {
-  ensureDir(dataDir);
+  ensureDataDir(dataDir);
   const path = join(dataDir, DATA_FILES.recordRouteKey);
   if (existsSync(path)) return hexFile(path, RECORD_ROUTE_KEY_SIZE, 'a Record-Route key');
   const key = new Uint8Array(randomBytes(RECORD_ROUTE_KEY_SIZE));
-  write(path, Buffer.from(key).toString('hex'), 0o600);
+  writeFile(path, Buffer.from(key).toString('hex'), 0o600);
   return key;
 }
 
-/** The administrator private key of `dataDir` (for `user add`). */
+/** Whether `dataDir` holds the administrator private key (this is the administrator's node). */
+export function hasAdminPrivateKey(dataDir: string): boolean {
+  return existsSync(join(dataDir, DATA_FILES.adminPrivateKey));
+}
+
+/** The administrator private key of `dataDir` (for `user add`, `peer certify`, `peer invite`, `peer revoke`). */
 export function loadAdminPrivateKey(dataDir: string): KeyObject {
   const path = join(dataDir, DATA_FILES.adminPrivateKey);
   if (!existsSync(path)) {

@@ -10,6 +10,15 @@ export interface OpsHttpServer {
 
 /** Where signed credentials are posted. */
 export const ADMIN_CREDENTIALS_PATH = '/admin/credentials';
+/** Where `peer invite` registers the tokens it issues (on the administrator's node). */
+export const ADMIN_TOKENS_PATH = '/admin/enrollment-tokens';
+/** Where `peer revoke` posts signed revocations. */
+export const ADMIN_REVOCATIONS_PATH = '/admin/revocations';
+/** Where `user remove` posts signed credential removals (tombstones). */
+export const ADMIN_REMOVALS_PATH = '/admin/credential-removals';
+
+/** An admin endpoint: takes the checked payload octets, answers 201 with a JSON body or throws (with `status`). */
+export type AdminRoute = (payload: Uint8Array) => Promise<Record<string, unknown>>;
 
 /** Largest admin request body read, octets (a signed credential is a few hundred). */
 export const MAX_ADMIN_BODY = 16 * 1024;
@@ -23,6 +32,8 @@ export interface AdminHandlers {
   readonly guard: AdminRequestGuard;
   /** POST /admin/credentials, the payload being the octets of a signed CREDENTIAL value. */
   addCredential(value: Uint8Array): Promise<Record<string, unknown>>;
+  /** More POST endpoints by path (`ADMIN_TOKENS_PATH`, `ADMIN_REVOCATIONS_PATH`, `ADMIN_REMOVALS_PATH`). */
+  readonly routes?: Readonly<Record<string, AdminRoute>>;
 }
 
 export interface OpsHttpOptions {
@@ -30,6 +41,8 @@ export interface OpsHttpOptions {
   port: number;
   metrics: NodeMetrics;
   isServing: () => boolean;
+  /** Why a serving node is degraded (e.g. its certificate expires within 7 days), or undefined. */
+  degraded?: () => string | undefined;
   status?: () => unknown;
   /** Called before each scrape, to copy the node's figures into the metrics. */
   beforeScrape?: () => void;
@@ -70,7 +83,13 @@ function errorStatus(error: unknown): number {
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }
 
-async function addCredential(req: IncomingMessage, res: ServerResponse, admin: AdminHandlers): Promise<void> {
+async function adminPost(
+  req: IncomingMessage,
+  res: ServerResponse,
+  admin: AdminHandlers,
+  path: string,
+  route: AdminRoute,
+): Promise<void> {
   const text = await readBody(req);
   if (text === undefined) return json(res, 413, { error: `body larger than ${MAX_ADMIN_BODY} octets` });
   let body: unknown;
@@ -81,11 +100,11 @@ async function addCredential(req: IncomingMessage, res: ServerResponse, admin: A
   }
   // Signed for this path, fresh and never seen: a captured request cannot be sent again (spec §5: the
   // administrator's signature; the timestamp and nonce make it one request, not a reusable token).
-  const checked = admin.guard.check(ADMIN_CREDENTIALS_PATH, body);
+  const checked = admin.guard.check(path, body);
   if (!(checked instanceof Uint8Array))
     return json(res, checked.status, { error: checked.error, code: checked.code });
   try {
-    json(res, 201, await admin.addCredential(checked));
+    json(res, 201, await route(checked));
   } catch (error) {
     const e = error as { message?: string; code?: string };
     json(res, errorStatus(error), { error: e.message ?? String(error), code: e.code });
@@ -99,10 +118,19 @@ async function addCredential(req: IncomingMessage, res: ServerResponse, admin: A
 export async function startOpsHttpServer(options: OpsHttpOptions): Promise<OpsHttpServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === ADMIN_CREDENTIALS_PATH && options.admin) {
+    const admin = options.admin;
+    const route =
+      admin === undefined || path === undefined
+        ? undefined
+        : path === ADMIN_CREDENTIALS_PATH
+          ? (value: Uint8Array) => admin.addCredential(value)
+          : Object.hasOwn(admin.routes ?? {}, path)
+            ? admin.routes?.[path]
+            : undefined;
+    if (admin !== undefined && route !== undefined && path !== undefined) {
       if (!isLocal(req)) return json(res, 403, { error: 'admin endpoints answer local requests only' });
       if (req.method !== 'POST') return void res.writeHead(405, { allow: 'POST' }).end();
-      void addCredential(req, res, options.admin);
+      void adminPost(req, res, admin, path, route);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -111,7 +139,11 @@ export async function startOpsHttpServer(options: OpsHttpOptions): Promise<OpsHt
     }
     if (path === '/healthz') {
       const ok = options.isServing();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'starting\n');
+      // Degraded still serves (200: a readiness probe must not take the node out), but says what needs doing.
+      const degraded = ok ? options.degraded?.() : undefined;
+      res
+        .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ok ? (degraded === undefined ? 'ok\n' : `degraded: ${degraded}\n`) : 'starting\n');
     } else if (path === '/metrics') {
       options.beforeScrape?.();
       options.metrics.registry.metrics().then(

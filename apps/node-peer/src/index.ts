@@ -15,14 +15,28 @@ export { NodeMetrics } from './metrics.js';
 export { startOpsHttpServer, type OpsHttpServer } from './http-server.js';
 export { startNode, candidateAor, type StartNodeOptions, type NodeHandle } from './daemon.js';
 export { type NodeStatus } from './status.js';
-export { keygen, loadNodeKeys, DATA_FILES, type KeygenResult, type NodeKeys } from './data-dir.js';
+export { keygen, DATA_FILES, type KeygenResult } from './data-dir.js';
+export { loadMembership, certificateProblem, type NodeKeys } from './membership/setup.js';
+export { EnrollmentTokens, MAX_ENROLLMENT_TOKENS, type EnrollmentRefusal } from './membership/tokens.js';
 export {
-  CredentialKeeper,
-  MAX_KEPT_CREDENTIALS,
-  CREDENTIAL_LIFETIME,
-  CREDENTIAL_REFRESH_MS,
-} from './credential-keeper.js';
-export { MAX_ADMIN_BODY, type AdminHandlers, type OpsHttpOptions } from './http-server.js';
+  EnrollmentServer,
+  DEFAULT_CERTIFICATE_DAYS,
+  type EnrollmentServerOptions,
+  type EnrollRefusalReason,
+} from './membership/enrollment-server.js';
+export { enrollWithToken, renewCertificate } from './membership/enrollment-client.js';
+export { CertificateWatch, DEGRADED_DAYS } from './membership/certificate-watch.js';
+export { CredentialKeeper, MAX_KEPT_CREDENTIALS, CREDENTIAL_LIFETIME } from './credential-keeper.js';
+export {
+  MAX_ADMIN_BODY,
+  ADMIN_CREDENTIALS_PATH,
+  ADMIN_TOKENS_PATH,
+  ADMIN_REVOCATIONS_PATH,
+  ADMIN_REMOVALS_PATH,
+  type AdminHandlers,
+  type AdminRoute,
+  type OpsHttpOptions,
+} from './http-server.js';
 export {
   AdminRequestGuard,
   signAdminRequest,

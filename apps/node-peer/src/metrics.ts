@@ -97,6 +97,17 @@ export class NodeMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  readonly certificateDaysLeft = new Gauge({
+    name: 'xpp_certificate_days_left',
+    help: "Days until this peer's certificate expires (renewed once two thirds of its validity passed)",
+    registers: [this.registry],
+  });
+  readonly enrollments = new Counter({
+    name: 'xpp_enrollments_total',
+    help: 'Enrollment requests answered by this (the administrator) node, by kind and result',
+    labelNames: ['kind', 'result'],
+    registers: [this.registry],
+  });
   readonly sipEvents = new Counter({
     name: 'sip_events_total',
     help: 'SIP front events (registered, unregistered, invited, call)',

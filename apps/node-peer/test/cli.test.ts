@@ -54,14 +54,16 @@ describe('xpp-node CLI', () => {
     }
   });
 
-  it('keygen writes the administrator key pair and a peer id, and refuses to overwrite them without --force', async () => {
+  it('keygen writes the administrator key pair and an identity key, and refuses to overwrite them without --force', async () => {
     const dir = join(scratch(), 'data');
     const first = await runXppNode(['keygen', '--data-dir', dir]);
     expect(first.code).toBe(0);
     const publicKey = readFileSync(join(dir, 'admin.pub'), 'utf8').trim();
     expect(publicKey).toMatch(/^[0-9a-f]{64}$/);
     expect(first.stdout).toContain(`administrator public key ${publicKey}`);
-    expect(readFileSync(join(dir, 'peer.id'), 'utf8').trim()).toMatch(/^[0-9a-f]{32}$/);
+    expect(first.stdout).toMatch(/^peer id [0-9a-f]{32}$/m);
+    expect(readFileSync(join(dir, 'identity.key'), 'utf8')).toContain('BEGIN PRIVATE KEY');
+    expect(statSync(join(dir, 'identity.key')).mode & 0o077).toBe(0);
     expect(readFileSync(join(dir, 'admin.key'), 'utf8')).toContain('BEGIN PRIVATE KEY');
     expect(statSync(join(dir, 'admin.key')).mode & 0o077).toBe(0);
 

@@ -54,17 +54,22 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('keeps the administrator key where the operator works, never on a peer', () => {
-    // The key is made by `keygen`; only it and `provision` (users added by the operator) mount its volume.
-    const withKey = services
-      .filter(([, s]) => (s.volumes ?? []).map(mount).some((m) => m.source === 'admin-key'))
-      .map(([name]) => name)
-      .sort();
-    expect(withKey).toEqual(['keygen', 'provision']);
-    for (const [, peer] of peers) {
-      // Peers read the public key only, read-only, and are never handed a key through the environment.
-      const overlay = (peer.volumes ?? []).map(mount).find((m) => m.target === '/overlay');
-      expect(overlay).toMatchObject({ source: 'overlay-pub', readOnly: true });
+  it("keeps the administrator key on the administrator's host (peer1) only; the others enroll with a token", () => {
+    // Changed with certified membership (spec §5.3: the founding peer holds the admin key and certifies itself):
+    // peer1's data volume, mounted by nobody else (above), is the only place the key is; no key volume exists.
+    expect(Object.keys(compose.volumes)).not.toContain('admin-key');
+    const founder = compose.services['peer1'];
+    expect([founder?.command ?? []].flat().join(' ')).toMatch(/xpp-node start\b[\s\S]*xpp-node peer invite/);
+    for (const [name, peer] of peers) {
+      if (name === 'peer1') continue;
+      // Peers read the public key and their token only, read-only, and are never handed a key by environment.
+      const mounts = (peer.volumes ?? []).map(mount);
+      expect(mounts.find((m) => m.target === '/overlay')).toMatchObject({
+        source: 'overlay-pub',
+        readOnly: true,
+      });
+      expect(mounts.find((m) => m.target === '/tokens')).toMatchObject({ source: 'tokens', readOnly: true });
+      expect([peer.command ?? []].flat().join(' ')).toMatch(/xpp-node join --via \S+ --token/);
       expect(JSON.stringify(peer.environment ?? {})).not.toMatch(/PRIVATE|admin\.key/i);
     }
   });

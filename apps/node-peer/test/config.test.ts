@@ -30,6 +30,7 @@ describe('configuration', () => {
       store: 'disk',
       dimensions: 4,
       logLevel: 'info',
+      membership: 'required',
     });
   });
 

@@ -9,16 +9,19 @@ import {
   generateAdminKeyPair,
   RecordKind,
   signCredential,
+  type PeerIdentity,
 } from '@xpp/dht';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@xpp/reliability/testing';
 import { signAdminRequest } from '../src/admin-auth.js';
 import { DemoSipClient } from '../src/cli/demo/sip-client.js';
+import { certifyPeer } from '../src/cli/peer-commands.js';
 import { addUser } from '../src/cli/user-add.js';
 import { configSchema, type NodeConfig, type NodeConfigInput } from '../src/config.js';
 import { startNode, type NodeHandle } from '../src/daemon.js';
 import { DATA_FILES, loadAdminPrivateKey } from '../src/data-dir.js';
 import { createLogger } from '../src/logger.js';
+import { loadIdentity } from '../src/membership/files.js';
 import { NodeMetrics } from '../src/metrics.js';
 
 const handles: NodeHandle[] = [];
@@ -60,6 +63,11 @@ async function firstAndCandidate(dir: string): Promise<{ first: NodeHandle; cand
     { domain: 'localhost', dataDir: first.config.dataDir, httpPort: first.ports.http },
     { aor: 'sip:peer-b@localhost', password: 'pw-b' },
   );
+  // Certified by hand, as an operator with an air-gapped key would (peer show → peer certify → peer.cert).
+  const identity = loadIdentity(join(dir, 'b'), { create: true }) as PeerIdentity;
+  certifyPeer(first.config, Buffer.from(identity.publicKey).toString('hex'), {
+    out: join(dir, 'b', 'peer.cert'),
+  });
   const candidate = await start(
     config(join(dir, 'b'), {
       joinVia: `127.0.0.1:${first.ports.sip}`,

@@ -119,7 +119,9 @@ describe('registrar (RFC 3261 §10, RFC 7616 digest against overlay credentials)
     await registrar.register(0, { contact: '*' });
   });
 
-  it('a refresh costs one overlay write: its 200 lists the bindings this peer holds, a first REGISTER here reads the AOR', async () => {
+  // Changed with REGISTER-BIND (issue 16): the owner checks the digest and stores the binding in one step, so a
+  // first REGISTER no longer reads the credential (one GET, of the AOR's bindings) and writes by REGISTER-BIND.
+  it('a refresh costs one routed REGISTER-BIND: its 200 lists the bindings this peer holds, a first REGISTER here reads the AOR', async () => {
     await overlay.addUser('carol', 'carroll');
     const [elsewhere, here, reader] = [overlay.peers[0]!, overlay.peers[2]!, overlay.peers[1]!];
     const a = '<sip:carol@127.0.0.1:42000>';
@@ -129,19 +131,20 @@ describe('registrar (RFC 3261 §10, RFC 7616 digest against overlay credentials)
     const { registrar } = await overlay.client(here, 'sip:carol@localhost', 'carroll');
     const ops = () => here.node.stats.requests;
     const before = ops();
-    // Carol's first REGISTER at this peer: her credential read, the binding stored, then the AOR read back (A,
-    // stored elsewhere, too).
+    // Carol's first REGISTER at this peer: the binding checked and stored by the owner (REGISTER-BIND: HA1 never
+    // read here), then the AOR read back (A, stored elsewhere, too).
     const first = await registrar.register(600, { contact: b });
     expect(contactsOf(first).sort()).toEqual([a, b]);
-    expect(ops()['GET ok'] ?? 0).toBe((before['GET ok'] ?? 0) + 2);
-    expect(ops()['PUT ok'] ?? 0).toBeGreaterThan(before['PUT ok'] ?? 0);
+    expect(ops()['GET ok'] ?? 0).toBe((before['GET ok'] ?? 0) + 1);
+    expect(ops()['REGISTER-BIND ok'] ?? 0).toBe((before['REGISTER-BIND ok'] ?? 0) + 1);
     const middle = ops();
-    // A refresh: stored again (the overlay's expiry follows), answered from the flows held here, no read.
+    // A refresh: one REGISTER-BIND (the overlay's expiry follows), answered from the flows held here, no read.
     const refresh = await registrar.register(600, { contact: b });
     expect(refresh.status).toBe(200);
     expect(refresh.headers.getAll('contact')).toEqual([`${b};expires=600`]);
     expect(ops()['GET ok'] ?? 0).toBe(middle['GET ok'] ?? 0);
-    expect(ops()['PUT ok'] ?? 0).toBe((middle['PUT ok'] ?? 0) + 1);
+    expect(ops()['REGISTER-BIND ok'] ?? 0).toBe((middle['REGISTER-BIND ok'] ?? 0) + 1);
+    expect(ops()['PUT ok'] ?? 0).toBe(middle['PUT ok'] ?? 0);
     const stored = await reader.front.location!.lookup('sip:carol@localhost');
     expect(stored.map((x) => `<${x.contact}>`).sort()).toEqual([a, b]);
     // Removing B here answers from the flows too: nothing of Carol's is held here any more.

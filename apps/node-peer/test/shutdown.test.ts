@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@xpp/reliability/testing';
 import { DemoSipClient } from '../src/cli/demo/sip-client.js';
+import { invitePeer } from '../src/cli/peer-commands.js';
 import { addUser } from '../src/cli/user-add.js';
 import type { NodeStatus } from '../src/status.js';
 import { NodeProcess } from './support/node-process.js';
@@ -34,15 +35,14 @@ describe('graceful shutdown (SIGTERM)', () => {
     const adminKey = readFileSync(join(base, 'a', 'admin.pub'), 'utf8').trim();
     const peers = [a];
     for (const name of ['b', 'c']) {
-      await addUser(admin, { aor: `sip:peer-${name}@localhost`, password: `pw-${name}` });
+      // Each host enrolls with a one-time token (issue 16), as an operator adds it.
+      const { text: token } = await invitePeer(admin, { days: 1 });
       const p = new NodeProcess([
         'join',
         '--via',
         `127.0.0.1:${a.sip}`,
-        '--aor',
-        `sip:peer-${name}@localhost`,
-        '--password',
-        `pw-${name}`,
+        '--token',
+        token,
         '--admin-public-key',
         adminKey,
         '--data-dir',

@@ -21,13 +21,15 @@ export function withConfigFlags(command: Command): Command {
     .option('--tls-key <file>', 'PEM private key of SIP over TLS')
     .option('--xpp-port <port>', 'XPP over UDP (default 5070)')
     .option('--http-port <port>', '/healthz, /metrics, /status and admin (default 9464)')
-    .option('--data-dir <dir>', 'keys and kept credentials (default ./.xpp-node)')
+    .option('--data-dir <dir>', 'identity, certificate, keys and kept credentials (default ./.xpp-node)')
     .option('--dimensions <d>', 'CAN dimensions, the same on every peer (default 4)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option(
       '--admin-public-key <hex>',
       "the overlay administrator's Ed25519 public key (default <data-dir>/admin.pub)",
     )
+    .option('--certificate <file>', "this peer's certificate (default <data-dir>/peer.cert)")
+    .option('--membership <mode>', 'required (default): certified peers only; off: only while upgrading')
     .option('--digest <algorithms>', 'digest challenges in order, e.g. sha-256,md5 (default md5)')
     .option('--foreign-calls', "forward local users' calls to other domains (default off)");
 }
@@ -46,6 +48,9 @@ const NOT_CONFIG: ReadonlySet<string> = new Set([
   'md5',
   'aor',
   'memory',
+  'days',
+  'out',
+  'token',
 ]);
 
 /** The configuration a command runs with: embedded defaults, then `--config`, the environment and its flags. */

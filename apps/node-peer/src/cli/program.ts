@@ -4,8 +4,10 @@ import { keygen } from '../data-dir.js';
 import { commandConfig, withConfigFlags } from './config-flags.js';
 import { runDemo } from './demo/demo-overlay.js';
 import { runNode } from './node-command.js';
+import { addPeerCommands } from './peer-commands.js';
 import { fetchStatus, formatStatus } from './status-command.js';
 import { addUser, nodeUrl } from './user-add.js';
+import { removeUser } from './user-remove.js';
 
 /** Where a CLI run writes and how it ends; the real process in `bin.ts`, a recorder in tests. */
 export interface CliIo {
@@ -51,9 +53,14 @@ function buildProgram(io: CliIo): Command {
       .requiredOption('--via <host:port>', "an overlay peer's SIP address")
       .option('--aor <aor>', 'the AOR to register as (default sip:peer-<id>@<domain>)')
       .option('--password <password>', "the AOR's digest password")
-      .option('--memory', MEMORY_FLAG),
+      .option('--memory', MEMORY_FLAG)
+      .option(
+        '--token <token>',
+        'an enrollment token (xpp-node peer invite): gets this host its certificate',
+      ),
   ).action(async (options: Record<string, unknown>) => {
     const config = commandConfig(options, io.env, {
+      enrollToken: options['token'],
       joinVia: options['via'],
       joinAor: options['aor'],
       joinPassword: options['password'],
@@ -64,7 +71,7 @@ function buildProgram(io: CliIo): Command {
   withConfigFlags(
     program
       .command('keygen')
-      .description('create the administrator key pair and a peer id in the data directory')
+      .description("create the administrator key pair (and this peer's identity key) in the data directory")
       .option('--force', 'replace existing keys (users signed with the old key must be added again)'),
   ).action((options: Record<string, unknown>) => {
     const config = commandConfig(options, io.env);
@@ -74,6 +81,8 @@ function buildProgram(io: CliIo): Command {
         `wrote ${result.files.join(', ')}\n`,
     );
   });
+
+  addPeerCommands(program, io);
 
   const user = program.command('user').description('overlay users (signed CREDENTIAL records)');
   withConfigFlags(
@@ -96,6 +105,20 @@ function buildProgram(io: CliIo): Command {
     io.stdout(
       `added ${added.aor} (username ${added.username}, realm ${added.realm}, serial ${added.serial})\n`,
     );
+  });
+
+  withConfigFlags(
+    user
+      .command('remove <aor>')
+      .description('store an administrator-signed removal (tombstone) of a user through a running node')
+      .option('--via <url>', "a node's HTTP address (default the local node, http://127.0.0.1:<http-port>)"),
+  ).action(async (aor: string, options: Record<string, unknown>) => {
+    const config = commandConfig(options, io.env);
+    const removed = await removeUser(config, {
+      aor,
+      ...(typeof options['via'] === 'string' ? { via: options['via'] } : {}),
+    });
+    io.stdout(`removed ${removed.aor} (tombstone serial ${removed.serial})\n`);
   });
 
   withConfigFlags(

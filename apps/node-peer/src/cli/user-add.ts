@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { createCredential, encodeCredential, signCredential } from '@xpp/dht';
 import { signAdminRequest } from '../admin-auth.js';
 import type { NodeConfig } from '../config.js';
@@ -28,6 +29,38 @@ export function nodeUrl(
 }
 
 /**
+ * Posts `payload`, signed with the administrator key (timestamp and nonce: taken once), to the admin endpoint
+ * `path` of the node named by `via` (default the local one); resolves with its 201 body. `NodeError` `NOT_RUNNING`
+ * when nothing answers, `REFUSED` with the node's reason otherwise.
+ */
+export async function postAdmin(
+  config: Pick<NodeConfig, 'httpPort'> & Partial<Pick<NodeConfig, 'httpHost'>>,
+  via: string | undefined,
+  path: string,
+  payload: Uint8Array,
+  adminKey: KeyObject,
+  what: string,
+): Promise<Record<string, unknown>> {
+  const url = `${nodeUrl(config, via)}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(signAdminRequest(path, Buffer.from(payload).toString('hex'), adminKey)),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (cause) {
+    throw new NodeError('NOT_RUNNING', `no node answers at ${url}: ${(cause as Error).message}`, { cause });
+  }
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (res.status !== 201) {
+    throw new NodeError('REFUSED', `the node refused ${what} (${res.status}): ${String(body['error'])}`);
+  }
+  return body;
+}
+
+/**
  * `xpp-node user add`: a CREDENTIAL for `aor` (digest secrets for the overlay's domain as realm, serial = seconds
  * now so a later change wins) signed with the administrator key of the data directory, stored through a running
  * node's local admin endpoint.
@@ -48,32 +81,14 @@ export async function addUser(
     }),
     adminKey,
   );
-  const url = `${nodeUrl(config, input.via)}/admin/credentials`;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      // Signed, timestamped and with a nonce: the node takes it once, within five minutes.
-      body: JSON.stringify(
-        signAdminRequest(
-          ADMIN_CREDENTIALS_PATH,
-          Buffer.from(encodeCredential(credential)).toString('hex'),
-          adminKey,
-        ),
-      ),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (cause) {
-    throw new NodeError('NOT_RUNNING', `no node answers at ${url}: ${(cause as Error).message}`, { cause });
-  }
-  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (res.status !== 201) {
-    throw new NodeError(
-      'REFUSED',
-      `the node refused the credential (${res.status}): ${String(body['error'])}`,
-    );
-  }
+  await postAdmin(
+    config,
+    input.via,
+    ADMIN_CREDENTIALS_PATH,
+    encodeCredential(credential),
+    adminKey,
+    'the credential',
+  );
   return {
     aor: credential.aor,
     username: credential.username,

@@ -1,13 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import {
-  createCredential,
   DhtError,
   normaliseAor,
-  verifyDigest,
-  type Credential,
   REMOVED_BINDING_LIFETIME,
   type Binding,
   type DigestAlgorithm,
+  type DigestVerdict,
   type DigestResponseFields,
   type LocationService,
 } from '@xpp/dht';
@@ -82,23 +79,18 @@ export interface RegisterOutcome {
 
 /**
  * RFC 3261 §10.3 registrar with RFC 7616 digest (SHA-256 and MD5) against the overlay's signed credentials and
- * RFC 5626 Outbound bindings stored in the overlay (see docs/decisions/node-peer-registrar.md). No I/O of its own:
- * it reads and writes through the location service and returns the response to send.
+ * RFC 5626 Outbound bindings stored in the overlay (see docs/decisions/node-peer-registrar.md). This peer checks the
+ * nonce it issued; the AOR's owner checks the response against the credential and stores the binding in the same
+ * step (REGISTER-BIND, spec §5.6: one routed round trip, HA1 never leaves its holders); a query is AUTHORIZEd. No
+ * I/O of its own: it goes through the location service and returns the response to send.
  */
 export class Registrar {
   readonly #o: RegistrarOptions;
   readonly #bounds: ExpiryBounds;
-  /** What an unknown AOR's answer is checked against: a random password nobody knows. */
-  readonly #standIn: Credential;
 
   constructor(options: RegistrarOptions) {
     this.#o = options;
     this.#bounds = { ...DEFAULT_EXPIRY_BOUNDS, ...options.expiry };
-    this.#standIn = createCredential({
-      aor: `sip:unknown@${options.domain}`,
-      realm: options.domain,
-      password: randomBytes(16).toString('hex'),
-    });
   }
 
   get bounds(): ExpiryBounds {
@@ -153,40 +145,51 @@ export class Registrar {
         'Forbidden - too many failed attempts from this address, retry later',
       );
     const fields: DigestResponseFields = { ...credentials, method: request.method };
-    let verdict: 'ok' | 'failed';
-    try {
-      verdict = await this.#verify(aor, fields);
-    } catch (error) {
-      if (DhtError.is(error, 'UNSUPPORTED_DIGEST'))
-        return answer(401, 'challenged', this.#challenge(false, source));
-      return this.#overlayFailure(error, answer);
-    }
-    if (verdict === 'failed') {
+    const failed = (): RegisterOutcome => {
       // Spec §6: an unknown user and a wrong password get the same fresh challenge, limited the same way.
       this.#o.limiter.failed(aor, source.address, this.#o.clock.now());
       return answer(401, 'auth-failed', this.#challenge(false, source));
-    }
-    // The count is recorded only now that the response verified: a wrong answer never uses up a client's counts.
-    const recorded = this.#o.nonces.record(credentials.nonce, credentials.nc as string);
-    if (recorded !== 'ok') return answer(401, 'challenged', this.#challenge(recorded === 'stale', source));
-    this.#o.limiter.succeeded(aor, source.address);
+    };
+    /**
+     * Called once the owner said the response holds: the nonce count is recorded only now, so a wrong answer never
+     * uses up a client's counts. With REGISTER-BIND the owner stored the change in the same step (spec §5.6), so a
+     * count raced by a retransmission is refused after the fact; the request was a valid one either way.
+     */
+    const accepted = (): RegisterOutcome | undefined => {
+      const recorded = this.#o.nonces.record(credentials.nonce, credentials.nc as string);
+      if (recorded !== 'ok') return answer(401, 'challenged', this.#challenge(recorded === 'stale', source));
+      this.#o.limiter.succeeded(aor, source.address);
+      return undefined;
+    };
 
     const bound: { contact: RegisterContact; expires: number }[] = [];
     const removed: string[] = [];
     // Whether this peer already held a flow of the AOR: then its 200 lists the bindings it holds instead of reading
     // them back from the overlay (docs/decisions/node-peer-register-throughput.md).
     const heldBefore = this.#o.flows.hasAor(aor);
+    const location = this.#o.location;
+    let authorized = false;
+    /** The verdict of the owner, recorded once (the first change or the AUTHORIZE of a query). */
+    const judge = (verdict: DigestVerdict): RegisterOutcome | undefined => {
+      if (authorized) return verdict === 'ok' ? undefined : failed();
+      if (verdict !== 'ok') return failed();
+      authorized = true;
+      return accepted();
+    };
     try {
       if (contacts.type === 'remove-all') {
-        await this.#o.location.unregister(aor);
+        const refused = judge((await location.registerBind(aor, fields, { remove: '*' }, 0)).verdict);
+        if (refused !== undefined) return refused;
         for (const flow of this.#o.flows.ofAor(aor)) {
           this.#o.flows.delete(aor, flow.binding);
           removed.push(flow.binding.contact);
         }
       } else if (contacts.type === 'bind') {
         const granted = contacts.contacts.map((c) => grantExpires(c.expires, this.#bounds));
-        if (granted.includes('too-brief'))
-          return answer(423, 'too-brief', [['Min-Expires', String(this.#bounds.minExpires)]]);
+        if (granted.includes('too-brief')) {
+          const refused = judge(await location.authorize(aor, fields));
+          return refused ?? answer(423, 'too-brief', [['Min-Expires', String(this.#bounds.minExpires)]]);
+        }
         for (const [i, contact] of contacts.contacts.entries()) {
           const expires = granted[i] as number;
           const binding: Binding = {
@@ -196,27 +199,35 @@ export class Registrar {
             flowPeer: this.#o.peerId,
           };
           if (expires === 0) {
-            await this.#o.location.unregister(aor, binding);
+            const refused = judge((await location.registerBind(aor, fields, { remove: binding }, 0)).verdict);
+            if (refused !== undefined) return refused;
             this.#o.flows.delete(aor, binding);
             removed.push(contact.uri);
             continue;
           }
+          // Checked before the owner is asked: a full flow table must not store a binding nobody can reach.
           if (!this.#o.flows.hasRoom(aor, binding))
             return answer(503, 'overloaded', [['Retry-After', '30']], 'Service Unavailable - too many flows');
-          const stored = await this.#o.location.register(aor, binding, expires);
+          const result = await location.registerBind(aor, fields, binding, expires);
+          const refused = judge(result.verdict);
+          if (refused !== undefined) return refused;
+          const stored = result.expires ?? expires;
           this.#o.flows.set(
             { aor, binding, source, expiresAt: now + stored * 1000, xppPeer: contact.xppPeer },
             now,
           );
           bound.push({ contact, expires: stored });
         }
+      } else {
+        const refused = judge(await location.authorize(aor, fields));
+        if (refused !== undefined) return refused;
       }
       const current =
         contacts.type === 'remove-all'
           ? []
           : contacts.type === 'bind' && heldBefore
             ? this.#heldBindings(aor, now)
-            : await this.#o.location.lookup(aor);
+            : await location.lookup(aor);
       const headers: [string, string][] = current.map((b) => [
         'Contact',
         `<${b.contact}>;expires=${b.expires}`,
@@ -225,6 +236,8 @@ export class Registrar {
       const outcome = answer(200, contacts.type === 'query' ? 'queried' : 'registered', headers);
       return { ...outcome, aor, bound, removed };
     } catch (error) {
+      if (DhtError.is(error, 'UNSUPPORTED_DIGEST'))
+        return answer(401, 'challenged', this.#challenge(false, source));
       return this.#overlayFailure(error, answer);
     }
   }
@@ -241,27 +254,6 @@ export class Registrar {
       if (expires > REMOVED_BINDING_LIFETIME) held.push({ contact: flow.binding.contact, expires });
     }
     return held;
-  }
-
-  /**
-   * Whether `fields` answer the challenge for `aor`. A missing credential, one whose signature fails and a wrong
-   * response are all `failed`, and an unknown AOR is checked against a stand-in credential so that its answer takes
-   * the same steps (an overlay read, one digest computed) as a known one's: neither the status nor the work done
-   * tells which users exist.
-   */
-  async #verify(aor: string, fields: DigestResponseFields): Promise<'ok' | 'failed'> {
-    let credential: Credential | undefined;
-    try {
-      credential = await this.#o.location.credential(aor);
-    } catch (error) {
-      if (DhtError.is(error, 'BAD_SIGNATURE') || DhtError.is(error, 'CREDENTIAL_REFUSED')) return 'failed';
-      throw error;
-    }
-    if (credential === undefined) {
-      verifyDigest(this.#standIn, fields);
-      return 'failed';
-    }
-    return verifyDigest(credential, fields) ? 'ok' : 'failed';
   }
 
   /**

@@ -10,7 +10,6 @@ import type {
 import { importAdminPublicKey } from '../admin-keys.js';
 import { createCredentialVerifier } from '../credential.js';
 import { createRemovalVerifier } from '../credential-record.js';
-import type { AdminKeySet } from '../membership/admin-key-set.js';
 import type { PeerCertificate } from '../membership/certificate.js';
 import type { PeerIdentity } from '../membership/identity.js';
 import { DhtError } from '../errors.js';

@@ -138,7 +138,6 @@ export class OverlayNode {
       },
     });
     this.#origin = options.origin ?? this.#auth.origin();
-    const verifyRevocation = this.#auth.revocationVerifier();
     this.#claims = new ZoneClaims({
       counters: this.#counters,
       zones: () => this.#own.zones,
@@ -155,7 +154,8 @@ export class OverlayNode {
     });
     const verifyCredential = credentialVerifier(options);
     const verifyCredentialRemoval = removalVerifier(options);
-    const verifyRevocation = revocationVerifier(options);
+    // A certified node holds the overlay's revocations, signed by its admin keys (spec §5.3).
+    const verifyRevocation = this.#auth.revocationVerifier() ?? revocationVerifier(options);
     this.store = isRecordStore(options.store)
       ? options.store
       : new MemoryRecordStore({
@@ -163,7 +163,6 @@ export class OverlayNode {
           clock: this.#clock,
           ...(verifyCredential === undefined ? {} : { verifyCredential }),
           ...(verifyCredentialRemoval === undefined ? {} : { verifyCredentialRemoval }),
-          // A certified node holds the overlay's revocations: signed by its admin keys (spec §5.3).
           ...(verifyRevocation === undefined ? {} : { verifyRevocation }),
         });
     this.#records = new ZoneRecords(this.store, this.dimensions);

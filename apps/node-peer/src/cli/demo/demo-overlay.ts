@@ -7,6 +7,7 @@ import { configSchema, type NodeConfig } from '../../config.js';
 import { startNode, type NodeHandle } from '../../daemon.js';
 import { createLogger } from '../../logger.js';
 import { NodeMetrics } from '../../metrics.js';
+import { invitePeer } from '../peer-commands.js';
 import { addUser } from '../user-add.js';
 import { DemoSipClient } from './sip-client.js';
 
@@ -133,27 +134,27 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     );
     const first = await start(configOf(0));
     peers.push(first);
-    out(`peer ${short(first)} started a new overlay (SIP ${first.ports.sip}, HTTP ${first.ports.http})`);
+    out(
+      `peer ${short(first)} started a new overlay and certified itself (SIP ${first.ports.sip}, HTTP ${first.ports.http})`,
+    );
     const adminConfig = { domain: 'localhost', dataDir: first.config.dataDir, httpPort: first.ports.http };
 
     for (let i = 1; i < count; i++) {
       const via = peers[Math.floor((i - 1) / 2)] as NodeHandle;
-      const aor = `sip:peer-${i}@localhost`;
-      const password = `candidate-${i}-${Math.random().toString(36).slice(2)}`;
-      await addUser(adminConfig, { aor, password });
+      // As an operator adds a host: a one-time token from the administrator's node, `join --token` on the host.
+      const invitation = await invitePeer(adminConfig, { days: 1 });
       const candidate = await start(
         configOf(i, {
           joinVia: `127.0.0.1:${via.ports.sip}`,
-          joinAor: aor,
-          joinPassword: password,
+          enrollToken: invitation.text,
           adminPublicKey: first.keys.adminPublicKeyHex,
         }),
       );
       peers.push(candidate);
       await within(`peer ${i} joining via ${short(via)}`, step, candidate.ready);
       out(
-        `peer ${short(candidate)} registered with ${short(via)} as a candidate (+sip.xpp-peer) and was invited: ` +
-          `zone ${candidate.node.zones.map((z) => z.path).join(',')}`,
+        `peer ${short(candidate)} enrolled with a token (certificate from ${short(first)}), registered with ` +
+          `${short(via)} as a candidate (+sip.xpp-peer) and was invited: zone ${candidate.node.zones.map((z) => z.path).join(',')}`,
       );
     }
     // The candidate is a peer once its JOIN arrived; its inviter takes the lower half when the answer is back.
