@@ -101,9 +101,10 @@ export class Links {
       try {
         return await this.request(link, type, options, timeout);
       } catch (error) {
-        // Replaced: the link is closed, or another took its place (a crossed call: the one hung up may still
-        // report open while its operations are closed already).
-        const replaced = (n.link !== link || !link.session.isOpen) && this.#ctx.isCurrent(n);
+        // Replaced: another link took its place (a crossed call: the one hung up may still report open while its
+        // operations are closed already), or it is closed. A link that ended with none after it is not waited for.
+        const replaced =
+          this.#ctx.isCurrent(n) && ((n.link !== undefined && n.link !== link) || !link.session.isOpen);
         if (attempt >= 2 || !replaced || (DhtError.is(error) && error.code === 'REMOTE_ERROR')) throw error;
       }
     }
