@@ -104,8 +104,9 @@ export function encodeFragmentHeader(
 }
 
 /**
- * Encodes a whole datagram into `target` at `offset` (checked for room) or into a new buffer of exactly the
- * right size. Returns the view of the written octets.
+ * Encodes a whole datagram into `target` at `offset` (checked for room) or, without a target, into a fresh view
+ * of exactly the right size that may share its `ArrayBuffer` with other encodings (as {@link encodeMessage}).
+ * Returns the view of the written octets.
  */
 export function encodeFragment(fragment: FragmentInit, target?: Uint8Array, offset = 0): Uint8Array {
   const payload = fragment.payload ?? EMPTY;

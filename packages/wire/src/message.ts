@@ -115,9 +115,11 @@ export function messageSize(message: Message): number {
 }
 
 /**
- * Encodes `message` into `target` at `offset` (checked for room) or into a new buffer of exactly the right
- * size. Returns the view of the written octets. Fields out of range throw `INVALID_FIELD`; an option value
- * over 65535 octets throws `TOO_LARGE`.
+ * Encodes `message` into `target` at `offset` (checked for room) or, without a target, into a fresh view of
+ * exactly the right size, which may share its `ArrayBuffer` with other encodings as `Buffer.allocUnsafe`'s do
+ * (mind `.byteOffset`; do not transfer its `.buffer`). Returns the view of the written octets. Fields out of
+ * range, or an `offset` without a target, throw `INVALID_FIELD`; an option value over 65535 octets throws
+ * `TOO_LARGE`.
  */
 export function encodeMessage(message: Message, target?: Uint8Array, offset = 0): Uint8Array {
   checkUint(message.number, 0xffffffff, 'number');

@@ -36,6 +36,15 @@ describe('fragment codec', () => {
   it('refuses a caller buffer without room', () => {
     expect(codeOf(() => encodeFragment(base, new Uint8Array(7)))).toBe('TOO_LARGE');
     expect(codeOf(() => encodeFragmentHeader(base, new Uint8Array(10), 3))).toBe('TOO_LARGE');
+    expect(codeOf(() => encodeFragment(base, undefined, 3))).toBe('INVALID_FIELD');
+  });
+
+  it('encodes without a target into a view of its own, also when slabs are shared (over 64 octets)', () => {
+    const payload = new Uint8Array(200).fill(0x42);
+    const first = encodeFragment({ ...base, payload });
+    encodeFragment({ ...base, payload: new Uint8Array(200).fill(0x99) }).fill(0xff);
+    expect(first.length).toBe(208);
+    expect(decodeFragment(first).payload).toEqual(payload);
   });
 
   it('accepts the largest UDP payload and refuses one octet more', () => {

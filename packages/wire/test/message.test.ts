@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -9,6 +10,7 @@ import {
   Option,
   type Message,
 } from '@xpp/wire';
+import { messageArb } from './arbitraries.js';
 import { codeOf } from './helpers.js';
 
 /** A message of exactly `size` octets made of DATA options. */
@@ -89,5 +91,32 @@ describe('message codec', () => {
     expect(out.byteOffset).toBe(10);
     expect(decodeMessage(out)).toEqual(decodeMessage(encodeMessage(m)));
     expect(codeOf(() => encodeMessage(m, new Uint8Array(10)))).toBe('TOO_LARGE');
+  });
+
+  // Without a target, encodings over 64 octets share slabs (src/internal/bytes.ts): these attack that sharing.
+  it('never lets one encoding without a target overwrite or show another', () => {
+    fc.assert(
+      fc.property(fc.array(messageArb, { minLength: 1, maxLength: 40 }), (messages) => {
+        const kept = messages.map((m) => encodeMessage(m));
+        const fresh = messages.map((m) => {
+          const alone = new Uint8Array(messageSize(m));
+          encodeMessage(m, alone);
+          return alone;
+        });
+        // a later encoding into a slab must not touch the octets of one still held
+        for (let i = 0; i < 20; i++) encodeMessage(messageOf(200)).fill(0xee);
+        kept.forEach((bytes, i) => {
+          expect(bytes.length).toBe(messageSize(messages[i]!));
+          expect(bytes).toEqual(fresh[i]);
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses an offset without a target instead of returning a truncated encoding', () => {
+    const m: Message = { number: 5, response: true, type: 2, options: [Option.SIZE.option(3)] };
+    expect(codeOf(() => encodeMessage(m, undefined, 4))).toBe('INVALID_FIELD');
+    expect(codeOf(() => encodeMessage(messageOf(200), undefined, 4))).toBe('INVALID_FIELD');
   });
 });
