@@ -108,16 +108,17 @@ describe('startNode', () => {
   });
 
   it('keeps its records in <data-dir>/records.db across an abrupt stop; --memory keeps none', async () => {
-    const value = bindingCodec.encode({
-      instanceId: 'urn:uuid:1',
-      regId: 1,
-      contact: 'sip:dora@192.0.2.7:5060',
-      flowPeer: Uint8Array.of(1),
-    });
     const aor = 'sip:dora@localhost';
     for (const store of ['disk', 'memory'] as const) {
       const dir = scratch();
       const first = await start(config(dir, { store }));
+      // A binding's flow peer is the peer that writes it (spec §5.6).
+      const value = bindingCodec.encode({
+        instanceId: 'urn:uuid:1',
+        regId: 1,
+        contact: 'sip:dora@192.0.2.7:5060',
+        flowPeer: first.node.peerId,
+      });
       await first.node.put(aor, RecordKind.BINDING, value, 600);
       await first.close(); // no LEAVE: as a kill or a power cut leaves it
       const again = await start(config(dir, { store }));

@@ -3,7 +3,6 @@ import * as crypto from 'node:crypto';
 import type * as NodeCrypto from 'node:crypto';
 import {
   EnrollmentBook,
-  checkEnrollmentProof,
   createEnrollmentToken,
   enrollmentProof,
   generatePeerIdentity,
@@ -48,10 +47,15 @@ describe('enrollment tokens', () => {
     );
   });
 
-  it('binds the proof to the public key and the token, checked in constant time', () => {
+  it('binds the proof to the public key and the token, checked in constant time', async () => {
+    // Fresh modules, so the mocked node:crypto is the one the enrollment code uses even when another test file
+    // loaded it first (`pnpm test:fast` shares one module graph between files).
+    vi.resetModules();
+    const mocked = await import('node:crypto');
+    const { checkEnrollmentProof } = await import('../../src/membership/enrollment.js');
     const token = createEnrollmentToken({ days: 1, now });
     const proof = enrollmentProof(token.secret, token.id, alice.publicKey);
-    const compare = vi.mocked(crypto.timingSafeEqual);
+    const compare = vi.mocked(mocked.timingSafeEqual);
     compare.mockClear();
     expect(checkEnrollmentProof(token.secret, token.id, alice.publicKey, proof)).toBe(true);
     expect(checkEnrollmentProof(token.secret, token.id, generatePeerIdentity().publicKey, proof)).toBe(false);

@@ -57,19 +57,18 @@ export const wireRecord: fc.Arbitrary<WireRecord> = fc.record({
 });
 
 /** A client's digest response fields: six required (non-empty), four optional (absent, never empty). */
-export const digestFields = fc
-  .record(
-    {
-      username: text(1024),
-      realm: text(1024),
-      nonce: text(1024),
-      uri: text(1024),
-      response: text(1024),
-      method: text(1024),
-      algorithm: text(1024),
-      qop: text(1024),
-      nc: text(1024),
-      cnonce: text(1024),
-    },
-    { requiredKeys: ['username', 'realm', 'nonce', 'uri', 'response', 'method'] },
-  );
+export const digestFields = fc.record(
+  {
+    username: text(1024),
+    realm: text(1024),
+    nonce: text(1024),
+    uri: text(1024),
+    response: text(1024),
+    method: text(1024),
+    algorithm: text(1024),
+    qop: text(1024),
+    nc: text(1024),
+    cnonce: text(1024),
+  },
+  { requiredKeys: ['username', 'realm', 'nonce', 'uri', 'response', 'method'] },
+);
