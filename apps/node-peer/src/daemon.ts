@@ -18,7 +18,12 @@ import { createLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
 import { registerAsCandidate } from './sip/candidate.js';
 import { SipFront } from './sip/front.js';
-import { openSipTransports, sipStreamStatus, type NodeSipTransports } from './sip/transports.js';
+import {
+  onFlowConnectionClosed,
+  openSipTransports,
+  sipStreamStatus,
+  type NodeSipTransports,
+} from './sip/transports.js';
 import { nodeStatus, observeOverlay, syncMetrics, type NodeStatus } from './status.js';
 import { SqliteRecordStore } from './store/sqlite-record-store.js';
 
@@ -124,6 +129,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   });
   // UDP and TCP on the SIP port, TLS when configured (README "Ports"); the node owns them from here on.
   const sipTransports = await openSipTransports(config);
+  // A client's connection closing is its RFC 5626 flow dying (docs/decisions/node-peer-websocket-outbound.md).
+  onFlowConnectionClosed(sipTransports, (remote) => front.connectionClosed(remote));
   let node: OverlayNode;
   try {
     node = await OverlayNode.create({

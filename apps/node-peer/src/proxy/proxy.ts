@@ -1,4 +1,4 @@
-import { DhtError, type LocationService } from '@xpp/dht';
+import { DhtError, type Binding, type LocationService } from '@xpp/dht';
 import {
   SessionError,
   type SipTransactionLayer,
@@ -13,7 +13,7 @@ import {
   type SipAddress,
   type TransportAddress,
 } from '@xpp/session-sdp';
-import type { FlowTable } from '../registrar/flows.js';
+import type { Flow, FlowTable } from '../registrar/flows.js';
 import { flowForRequest, retargetedFor } from './flow-match.js';
 import { localTag } from '../sip/tags.js';
 import {
@@ -43,6 +43,8 @@ export type ProxyRejection =
   | 'unknown-user'
   | 'no-binding'
   | 'no-flow-peer'
+  /** RFC 5626 §5.3: the request must go over a flow that died (its connection closed, its keepalives stopped). */
+  | 'flow-failed'
   | 'not-found'
   | 'overloaded'
   | 'overlay-error'
@@ -169,7 +171,7 @@ export class SipProxy {
     // A contact of one of our flows is delivered only for the dialog it belongs to (flow-match.ts).
     const delivery = next === undefined ? flowForRequest(this.#o.flows, request) : undefined;
     if (delivery !== undefined) {
-      this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source });
+      this.#deliver(request, transaction, delivery);
       return;
     }
     const target = next !== undefined ? uriTarget(next) : uriTarget(request.uri);
@@ -177,12 +179,22 @@ export class SipProxy {
     else this.#forward(request, transaction, { uri: request.uri, target });
   }
 
+  /** Over the client's flow, or 430 when that flow died (RFC 5626 §5.3: the sender may try another flow). */
+  #deliver(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    delivery: { flow: Flow; uri: string },
+  ): void {
+    if (delivery.flow.failed === true) this.#reject(request, transaction, 430, 'flow-failed');
+    else this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source });
+  }
+
   /** A request that no Route of ours brought: by its Request-URI alone. */
   #route(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
     // A contact of one of our flows: delivered only for the registration or dialog it belongs to (flow-match.ts).
     const delivery = flowForRequest(this.#o.flows, request);
     if (delivery !== undefined) {
-      this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source });
+      this.#deliver(request, transaction, delivery);
       return;
     }
     const addressee = addresseeOf(request.uri, this.#o.domain, this.#self);
@@ -289,8 +301,12 @@ export class SipProxy {
     const bindings = await this.#o.location.lookup(aor);
     if (bindings.length === 0)
       return (await this.#o.location.credential(aor)) === undefined ? 'unknown-user' : 'no-binding';
+    // A binding over a flow of ours that died is passed over: the client's other flow (reg-id) takes the request
+    // (RFC 5626 §4.2); when every binding's flow died here, 430.
+    const live = bindings.filter((b) => !this.#failedHere(aor, b));
+    if (live.length === 0) return 'flow-failed';
     // No forking: the binding with the most time left, the latest stored on a tie (docs/decisions/node-peer-proxy.md).
-    const best = bindings.reduce((a, b) => (b.expires >= a.expires ? b : a));
+    const best = live.reduce((a, b) => (b.expires >= a.expires ? b : a));
     const flowPeer = Buffer.from(best.flowPeer).toString('hex');
     if (flowPeer === this.#o.peerIdHex) {
       const target = this.#o.flows.get(aor, best)?.source ?? uriTarget(best.contact);
@@ -302,6 +318,13 @@ export class SipProxy {
     return target === undefined
       ? 'no-flow-peer'
       : { uri: retargetedFor(best.contact, aor), target, flowPeer };
+  }
+
+  #failedHere(aor: string, binding: Binding): boolean {
+    return (
+      Buffer.from(binding.flowPeer).toString('hex') === this.#o.peerIdHex &&
+      this.#o.flows.get(aor, binding)?.failed === true
+    );
   }
 
   #forward(
@@ -433,6 +456,7 @@ const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
   'unknown-user': 480,
   'no-binding': 480,
   'no-flow-peer': 480,
+  'flow-failed': 430,
   'not-found': 404,
   overloaded: 503,
   'overlay-error': 503,
