@@ -45,12 +45,14 @@ export interface NodeHandle {
   /** The SIP sockets: UDP and TCP on the SIP port, TLS when configured (their counters). */
   readonly sipTransports: NodeSipTransports;
   /**
-   * Bound ports (the configured ones, or what the system chose for 0). `sip` serves UDP and TCP; `sipTls` is there
-   * when TLS is configured.
+   * Bound ports (the configured ones, or what the system chose for 0). `sip` serves UDP and TCP; `sipTls` and
+   * `sipWss` are there when TLS is configured, `sipWs` when plain WebSocket is.
    */
   readonly ports: {
     readonly sip: number;
     readonly sipTls?: number;
+    readonly sipWs?: number;
+    readonly sipWss?: number;
     readonly xpp: number;
     readonly http: number;
   };
@@ -235,6 +237,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const ports = {
     sip: node.ua.local.port,
     ...(sipTransports.tls === undefined ? {} : { sipTls: sipTransports.tls.local.port }),
+    ...(sipTransports.ws === undefined ? {} : { sipWs: sipTransports.ws.local.port }),
+    ...(sipTransports.wss === undefined ? {} : { sipWss: sipTransports.wss.local.port }),
     xpp: node.endpoint.address.port,
     http: http.port,
   };

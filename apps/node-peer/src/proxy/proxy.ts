@@ -115,12 +115,12 @@ export class SipProxy {
    * Our Record-Route for a forwarded INVITE. It names the transport of the side that is a stream: the caller's when
    * its request came over TCP/TLS, else the callee's target's (one entry serves both sides; two stream clients of
    * different transports through one peer would need RFC 5658 double Record-Route, not done: see
-   * docs/decisions/session-sdp-stream-transports.md). TLS names the TLS listener's port.
+   * docs/decisions/session-sdp-stream-transports.md). TLS, WS and WSS name their listener's port.
    */
   #recordRoute(request: SipRequest, transaction: ServerTransaction | undefined, route: Route): string {
     const inbound = transaction?.target.transport;
-    const facing = inbound === 'TCP' || inbound === 'TLS' ? inbound : route.target.transport;
-    if (facing !== 'TCP' && facing !== 'TLS') return this.#recordRoutes.value(request, this.#self);
+    const facing = inbound !== undefined && inbound !== 'UDP' ? inbound : route.target.transport;
+    if (facing === undefined || facing === 'UDP') return this.#recordRoutes.value(request, this.#self);
     return this.#recordRoutes.value(request, this.#o.layer.localFor(facing) ?? this.#self, facing);
   }
 
@@ -145,10 +145,11 @@ export class SipProxy {
       return;
     }
     // A Route set must start with us (RFC 3261 §16.4): a preloaded one that does not is someone else's path.
-    const tls = this.#o.layer.localFor('TLS');
+    // Our Record-Route names the TLS, WS or WSS listener's port for a client on that transport.
+    const listeners = (['TLS', 'WS', 'WSS'] as const).map((t) => this.#o.layer.localFor(t));
     if (
       !routeNamesUs(topRoute, this.#o.domain, this.#self) &&
-      !(tls !== undefined && routesTo(topRoute, tls))
+      !listeners.some((local) => local !== undefined && routesTo(topRoute, local))
     ) {
       this.#reject(request, transaction, 403, 'relay-refused');
       return;
