@@ -1,4 +1,4 @@
-import { DhtError, type Binding, type LocationService } from '@xpp/dht';
+import { bindingSubkey, DhtError, type Binding, type LocationService } from '@xpp/dht';
 import {
   SessionError,
   type SipTransactionLayer,
@@ -82,6 +82,11 @@ interface Route {
   readonly target: SipAddress;
   /** The flow peer the target was read from (its cached PEER record is dropped when it does not answer). */
   readonly flowPeer?: string;
+  /**
+   * For a request to an AOR: the chosen binding (`bindingSubkey`) and those passed over already. A 430 from the flow
+   * peer (RFC 5626 §5.3) sends the request to the AOR's next binding instead of upstream.
+   */
+  readonly failover?: { readonly binding: string; readonly skip: ReadonlySet<string> };
 }
 
 /**
@@ -275,15 +280,20 @@ export class SipProxy {
     return true;
   }
 
-  async #toAor(request: SipRequest, transaction: ServerTransaction | undefined, aor: string): Promise<void> {
+  async #toAor(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    aor: string,
+    skip: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
     let route: Route | ProxyRejection;
     try {
-      route = await this.#locate(aor);
+      route = await this.#locate(aor, skip);
     } catch {
       // Routes are briefly missing while a zone changes hands (a LEAVE, a takeover): one more try, a moment later.
       await new Promise<void>((resolve) => this.#o.layer.clock.setTimer(resolve, OVERLAY_RETRY_MS));
       try {
-        route = await this.#locate(aor);
+        route = await this.#locate(aor, skip);
       } catch (error) {
         route = DhtError.is(error) && error.status === 503 ? 'overloaded' : 'overlay-error';
       }
@@ -298,27 +308,28 @@ export class SipProxy {
   }
 
   /** Where a request for `aor` goes: the binding refreshed last, over its flow here or through its flow peer. */
-  async #locate(aor: string): Promise<Route | ProxyRejection> {
+  async #locate(aor: string, skip: ReadonlySet<string>): Promise<Route | ProxyRejection> {
     const bindings = await this.#o.location.lookup(aor);
     if (bindings.length === 0)
       return (await this.#o.location.credential(aor)) === undefined ? 'unknown-user' : 'no-binding';
-    // A binding over a flow of ours that died is passed over: the client's other flow (reg-id) takes the request
-    // (RFC 5626 §4.2); when every binding's flow died here, 430.
-    const live = bindings.filter((b) => !this.#failedHere(aor, b));
+    // A binding over a flow that died (here, or a flow peer answered 430) is passed over: the client's other flow
+    // (reg-id) takes the request (RFC 5626 §4.2); when every binding's flow died, 430.
+    const live = bindings.filter((b) => !skip.has(bindingSubkey(b)) && !this.#failedHere(aor, b));
     if (live.length === 0) return 'flow-failed';
     // No forking: the binding with the most time left, the latest stored on a tie (docs/decisions/node-peer-proxy.md).
     const best = live.reduce((a, b) => (b.expires >= a.expires ? b : a));
     const flowPeer = Buffer.from(best.flowPeer).toString('hex');
+    const failover = { binding: bindingSubkey(best), skip };
     if (flowPeer === this.#o.peerIdHex) {
       const target = this.#o.flows.get(aor, best)?.source ?? uriTarget(best.contact);
-      return target === undefined ? 'no-binding' : { uri: best.contact, target };
+      return target === undefined ? 'no-binding' : { uri: best.contact, target, failover };
     }
     const peer = await this.#o.location.peer(flowPeer);
     const target = peer === undefined ? undefined : uriTarget(peer.contact.uri);
     // The flow peer learns whose registration the contact is for from the Request-URI (flow-match.ts).
     return target === undefined
       ? 'no-flow-peer'
-      : { uri: retargetedFor(best.contact, aor), target, flowPeer };
+      : { uri: retargetedFor(best.contact, aor), target, flowPeer, failover };
   }
 
   #failedHere(aor: string, binding: Binding): boolean {
@@ -364,6 +375,13 @@ export class SipProxy {
         response: (response) => {
           // §16.7: our own 100 went already; every other response goes back without our Via.
           if (response.status === 100) return;
+          const failover = route.failover;
+          if (response.status === 430 && aor !== undefined && failover !== undefined) {
+            // The flow peer's flow died: the AOR's next binding, if any, takes the request (else 430 upstream).
+            if (key !== undefined) this.#pending.delete(key);
+            void this.#toAor(request, transaction, aor, new Set([...failover.skip, failover.binding]));
+            return;
+          }
           transaction.respond({ ...response, headers: withoutFirst(response.headers, 'via') });
           if (response.status >= 200) done(response.status);
         },
