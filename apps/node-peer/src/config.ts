@@ -30,6 +30,10 @@ export const configSchema = z
     tlsCert: z.string().min(1).optional(),
     /** PEM private key of SIP over TLS (`--tls-key`). */
     tlsKey: z.string().min(1).optional(),
+    /** SIP over secure WebSocket (RFC 7118), whenever `tlsCert` and `tlsKey` are given. */
+    wssPort: port.default(8443),
+    /** SIP over plain WebSocket: off unless set (`--ws-port`); browsers on other hosts require WSS. */
+    wsPort: port.optional(),
     xppPort: port.default(5070),
     httpPort: port.default(9464),
     /** Keys and local state. */
@@ -163,6 +167,8 @@ export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
   XPP_NODE_TLS_PORT: 'tlsPort',
   XPP_NODE_TLS_CERT: 'tlsCert',
   XPP_NODE_TLS_KEY: 'tlsKey',
+  XPP_NODE_WS_PORT: 'wsPort',
+  XPP_NODE_WSS_PORT: 'wssPort',
   XPP_NODE_HTTP_PORT: 'httpPort',
   XPP_NODE_HTTP_HOST: 'httpHost',
   XPP_NODE_DATA_DIR: 'dataDir',
@@ -180,7 +186,15 @@ export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
   XPP_NODE_FOREIGN_CALLS: 'foreignCalls',
 };
 
-const NUMERIC: ReadonlySet<string> = new Set(['sipPort', 'tlsPort', 'xppPort', 'httpPort', 'dimensions']);
+const NUMERIC: ReadonlySet<string> = new Set([
+  'sipPort',
+  'tlsPort',
+  'wsPort',
+  'wssPort',
+  'xppPort',
+  'httpPort',
+  'dimensions',
+]);
 
 function coerce(key: string, raw: string): unknown {
   // `sha-256,md5` on the command line or in the environment; a config file gives the JSON array itself.

@@ -27,7 +27,12 @@ import { createLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
 import { registerAsCandidate } from './sip/candidate.js';
 import { SipFront } from './sip/front.js';
-import { openSipTransports, sipStreamStatus, type NodeSipTransports } from './sip/transports.js';
+import {
+  onFlowConnectionClosed,
+  openSipTransports,
+  sipStreamStatus,
+  type NodeSipTransports,
+} from './sip/transports.js';
 import { nodeStatus, observeOverlay, syncMetrics, type NodeStatus } from './status.js';
 import { SqliteRecordStore } from './store/sqlite-record-store.js';
 
@@ -49,12 +54,14 @@ export interface NodeHandle {
   /** The SIP sockets: UDP and TCP on the SIP port, TLS when configured (their counters). */
   readonly sipTransports: NodeSipTransports;
   /**
-   * Bound ports (the configured ones, or what the system chose for 0). `sip` serves UDP and TCP; `sipTls` is there
-   * when TLS is configured.
+   * Bound ports (the configured ones, or what the system chose for 0). `sip` serves UDP and TCP; `sipTls` and
+   * `sipWss` are there when TLS is configured, `sipWs` when plain WebSocket is.
    */
   readonly ports: {
     readonly sip: number;
     readonly sipTls?: number;
+    readonly sipWs?: number;
+    readonly sipWss?: number;
     readonly xpp: number;
     readonly http: number;
   };
@@ -138,6 +145,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const tokens = keys.adminPrivateKey === undefined ? undefined : new EnrollmentTokens(config.dataDir);
   // UDP and TCP on the SIP port, TLS when configured (README "Ports"); the node owns them from here on.
   const sipTransports = await openSipTransports(config);
+  // A client's connection closing is its RFC 5626 flow dying (docs/decisions/node-peer-websocket-outbound.md).
+  onFlowConnectionClosed(sipTransports, (remote) => front.connectionClosed(remote));
   const node = await OverlayNode.create({
     host: config.host,
     transports: { sip: sipTransports.set, xpp: sipTransports.xpp },
@@ -313,6 +322,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const ports = {
     sip: node.ua.local.port,
     ...(sipTransports.tls === undefined ? {} : { sipTls: sipTransports.tls.local.port }),
+    ...(sipTransports.ws === undefined ? {} : { sipWs: sipTransports.ws.local.port }),
+    ...(sipTransports.wss === undefined ? {} : { sipWss: sipTransports.wss.local.port }),
     xpp: node.endpoint.address.port,
     http: http.port,
   };

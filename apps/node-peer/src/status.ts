@@ -106,6 +106,17 @@ export function syncMetrics(
     for (const reason of ['timeout', 'framing', 'tooLarge', 'backlog'] as const)
       metrics.advance(metrics.sipRejected, { reason: `${name}-closed-${reason}` }, t.closed[reason]);
   }
+  // WebSocket: the same, and `ws-closed-protocol` for an upgrade without the `sip` subprotocol.
+  for (const [name, t] of [
+    ['ws', streams?.ws],
+    ['wss', streams?.wss],
+  ] as const) {
+    if (t === undefined) continue;
+    for (const [reason, total] of Object.entries(t.refused))
+      metrics.advance(metrics.sipRejected, { reason: `${name}-refused-${reason}` }, total);
+    for (const reason of ['timeout', 'protocol', 'tooLarge', 'backlog'] as const)
+      metrics.advance(metrics.sipRejected, { reason: `${name}-closed-${reason}` }, t.closed[reason]);
+  }
 }
 
 /** Counts and logs the overlay's events: neighbours coming and going, zone changes, takeovers, leaves. */

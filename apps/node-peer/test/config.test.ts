@@ -24,6 +24,7 @@ describe('configuration', () => {
       httpHost: '127.0.0.1',
       sipPort: 5060,
       tlsPort: 5061,
+      wssPort: 8443,
       xppPort: 5070,
       httpPort: 9464,
       dataDir: './.xpp-node',

@@ -84,6 +84,13 @@ export {
   DEFAULT_STREAM_LIMITS,
 } from './sip/stream-transport.js';
 export { SipTransportSet } from './sip/transport-set.js';
+export {
+  WsSipTransport,
+  SIP_WS_SUBPROTOCOL,
+  type WsSipTransportOptions,
+  type WsTransportStats,
+  type WsCloseReason,
+} from './sip/ws-transport.js';
 export { DEFAULT_SIP_TIMERS, type SipTimerValues, type SipTimerName } from './sip/timer-set.js';
 export type {
   ClientTransactionUser,

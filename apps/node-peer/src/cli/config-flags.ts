@@ -19,6 +19,8 @@ export function withConfigFlags(command: Command): Command {
     .option('--tls-port <port>', 'SIP over TLS, with --tls-cert and --tls-key (default 5061)')
     .option('--tls-cert <file>', 'PEM certificate (chain) of SIP over TLS; with --tls-key turns TLS on')
     .option('--tls-key <file>', 'PEM private key of SIP over TLS')
+    .option('--wss-port <port>', 'SIP over secure WebSocket, with --tls-cert and --tls-key (default 8443)')
+    .option('--ws-port <port>', 'SIP over plain WebSocket (off unless given)')
     .option('--xpp-port <port>', 'XPP over UDP (default 5070)')
     .option('--http-port <port>', '/healthz, /metrics, /status and admin (default 9464)')
     .option('--data-dir <dir>', 'identity, certificate, keys and kept credentials (default ./.xpp-node)')

@@ -1,4 +1,4 @@
-import { DhtError, type LocationService } from '@xpp/dht';
+import { bindingSubkey, DhtError, type Binding, type LocationService } from '@xpp/dht';
 import {
   SessionError,
   type SipTransactionLayer,
@@ -13,7 +13,7 @@ import {
   type SipAddress,
   type TransportAddress,
 } from '@xpp/session-sdp';
-import type { FlowTable } from '../registrar/flows.js';
+import type { Flow, FlowTable } from '../registrar/flows.js';
 import { flowForRequest, retargetedFor } from './flow-match.js';
 import { localTag } from '../sip/tags.js';
 import {
@@ -43,6 +43,8 @@ export type ProxyRejection =
   | 'unknown-user'
   | 'no-binding'
   | 'no-flow-peer'
+  /** RFC 5626 §5.3: the request must go over a flow that died (its connection closed, its keepalives stopped). */
+  | 'flow-failed'
   | 'not-found'
   | 'overloaded'
   | 'overlay-error'
@@ -80,6 +82,11 @@ interface Route {
   readonly target: SipAddress;
   /** The flow peer the target was read from (its cached PEER record is dropped when it does not answer). */
   readonly flowPeer?: string;
+  /**
+   * For a request to an AOR: the chosen binding (`bindingSubkey`) and those passed over already. A 430 from the flow
+   * peer (RFC 5626 §5.3) sends the request to the AOR's next binding instead of upstream.
+   */
+  readonly failover?: { readonly binding: string; readonly skip: ReadonlySet<string> };
 }
 
 /**
@@ -113,12 +120,12 @@ export class SipProxy {
    * Our Record-Route for a forwarded INVITE. It names the transport of the side that is a stream: the caller's when
    * its request came over TCP/TLS, else the callee's target's (one entry serves both sides; two stream clients of
    * different transports through one peer would need RFC 5658 double Record-Route, not done: see
-   * docs/decisions/session-sdp-stream-transports.md). TLS names the TLS listener's port.
+   * docs/decisions/session-sdp-stream-transports.md). TLS, WS and WSS name their listener's port.
    */
   #recordRoute(request: SipRequest, transaction: ServerTransaction | undefined, route: Route): string {
     const inbound = transaction?.target.transport;
-    const facing = inbound === 'TCP' || inbound === 'TLS' ? inbound : route.target.transport;
-    if (facing !== 'TCP' && facing !== 'TLS') return this.#recordRoutes.value(request, this.#self);
+    const facing = inbound !== undefined && inbound !== 'UDP' ? inbound : route.target.transport;
+    if (facing === undefined || facing === 'UDP') return this.#recordRoutes.value(request, this.#self);
     return this.#recordRoutes.value(request, this.#o.layer.localFor(facing) ?? this.#self, facing);
   }
 
@@ -143,10 +150,11 @@ export class SipProxy {
       return;
     }
     // A Route set must start with us (RFC 3261 §16.4): a preloaded one that does not is someone else's path.
-    const tls = this.#o.layer.localFor('TLS');
+    // Our Record-Route names the TLS, WS or WSS listener's port for a client on that transport.
+    const listeners = (['TLS', 'WS', 'WSS'] as const).map((t) => this.#o.layer.localFor(t));
     if (
       !routeNamesUs(topRoute, this.#o.domain, this.#self) &&
-      !(tls !== undefined && routesTo(topRoute, tls))
+      !listeners.some((local) => local !== undefined && routesTo(topRoute, local))
     ) {
       this.#reject(request, transaction, 403, 'relay-refused');
       return;
@@ -169,7 +177,7 @@ export class SipProxy {
     // A contact of one of our flows is delivered only for the dialog it belongs to (flow-match.ts).
     const delivery = next === undefined ? flowForRequest(this.#o.flows, request) : undefined;
     if (delivery !== undefined) {
-      this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source });
+      this.#deliver(request, transaction, delivery);
       return;
     }
     const target = next !== undefined ? uriTarget(next) : uriTarget(request.uri);
@@ -177,12 +185,22 @@ export class SipProxy {
     else this.#forward(request, transaction, { uri: request.uri, target });
   }
 
+  /** Over the client's flow, or 430 when that flow died (RFC 5626 §5.3: the sender may try another flow). */
+  #deliver(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    delivery: { flow: Flow; uri: string },
+  ): void {
+    if (delivery.flow.failed === true) this.#reject(request, transaction, 430, 'flow-failed');
+    else this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source });
+  }
+
   /** A request that no Route of ours brought: by its Request-URI alone. */
   #route(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
     // A contact of one of our flows: delivered only for the registration or dialog it belongs to (flow-match.ts).
     const delivery = flowForRequest(this.#o.flows, request);
     if (delivery !== undefined) {
-      this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source });
+      this.#deliver(request, transaction, delivery);
       return;
     }
     const addressee = addresseeOf(request.uri, this.#o.domain, this.#self);
@@ -262,15 +280,20 @@ export class SipProxy {
     return true;
   }
 
-  async #toAor(request: SipRequest, transaction: ServerTransaction | undefined, aor: string): Promise<void> {
+  async #toAor(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    aor: string,
+    skip: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
     let route: Route | ProxyRejection;
     try {
-      route = await this.#locate(aor);
+      route = await this.#locate(aor, skip);
     } catch {
       // Routes are briefly missing while a zone changes hands (a LEAVE, a takeover): one more try, a moment later.
       await new Promise<void>((resolve) => this.#o.layer.clock.setTimer(resolve, OVERLAY_RETRY_MS));
       try {
-        route = await this.#locate(aor);
+        route = await this.#locate(aor, skip);
       } catch (error) {
         route = DhtError.is(error) && error.status === 503 ? 'overloaded' : 'overlay-error';
       }
@@ -285,23 +308,35 @@ export class SipProxy {
   }
 
   /** Where a request for `aor` goes: the binding refreshed last, over its flow here or through its flow peer. */
-  async #locate(aor: string): Promise<Route | ProxyRejection> {
+  async #locate(aor: string, skip: ReadonlySet<string>): Promise<Route | ProxyRejection> {
     const bindings = await this.#o.location.lookup(aor);
     if (bindings.length === 0)
       return (await this.#o.location.credential(aor)) === undefined ? 'unknown-user' : 'no-binding';
+    // A binding over a flow that died (here, or a flow peer answered 430) is passed over: the client's other flow
+    // (reg-id) takes the request (RFC 5626 §4.2); when every binding's flow died, 430.
+    const live = bindings.filter((b) => !skip.has(bindingSubkey(b)) && !this.#failedHere(aor, b));
+    if (live.length === 0) return 'flow-failed';
     // No forking: the binding with the most time left, the latest stored on a tie (docs/decisions/node-peer-proxy.md).
-    const best = bindings.reduce((a, b) => (b.expires >= a.expires ? b : a));
+    const best = live.reduce((a, b) => (b.expires >= a.expires ? b : a));
     const flowPeer = Buffer.from(best.flowPeer).toString('hex');
+    const failover = { binding: bindingSubkey(best), skip };
     if (flowPeer === this.#o.peerIdHex) {
       const target = this.#o.flows.get(aor, best)?.source ?? uriTarget(best.contact);
-      return target === undefined ? 'no-binding' : { uri: best.contact, target };
+      return target === undefined ? 'no-binding' : { uri: best.contact, target, failover };
     }
     const peer = await this.#o.location.peer(flowPeer);
     const target = peer === undefined ? undefined : uriTarget(peer.contact.uri);
     // The flow peer learns whose registration the contact is for from the Request-URI (flow-match.ts).
     return target === undefined
       ? 'no-flow-peer'
-      : { uri: retargetedFor(best.contact, aor), target, flowPeer };
+      : { uri: retargetedFor(best.contact, aor), target, flowPeer, failover };
+  }
+
+  #failedHere(aor: string, binding: Binding): boolean {
+    return (
+      Buffer.from(binding.flowPeer).toString('hex') === this.#o.peerIdHex &&
+      this.#o.flows.get(aor, binding)?.failed === true
+    );
   }
 
   #forward(
@@ -340,6 +375,13 @@ export class SipProxy {
         response: (response) => {
           // §16.7: our own 100 went already; every other response goes back without our Via.
           if (response.status === 100) return;
+          const failover = route.failover;
+          if (response.status === 430 && aor !== undefined && failover !== undefined) {
+            // The flow peer's flow died: the AOR's next binding, if any, takes the request (else 430 upstream).
+            if (key !== undefined) this.#pending.delete(key);
+            void this.#toAor(request, transaction, aor, new Set([...failover.skip, failover.binding]));
+            return;
+          }
           transaction.respond({ ...response, headers: withoutFirst(response.headers, 'via') });
           if (response.status >= 200) done(response.status);
         },
@@ -433,6 +475,7 @@ const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
   'unknown-user': 480,
   'no-binding': 480,
   'no-flow-peer': 480,
+  'flow-failed': 430,
   'not-found': 404,
   overloaded: 503,
   'overlay-error': 503,

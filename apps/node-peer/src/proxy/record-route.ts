@@ -1,5 +1,12 @@
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { parseNameAddr, parseSipUri, tagOf, type SipRequest, type TransportAddress } from '@xpp/session-sdp';
+import {
+  parseNameAddr,
+  parseSipUri,
+  tagOf,
+  type SipRequest,
+  type SipTransportName,
+  type TransportAddress,
+} from '@xpp/session-sdp';
 import { recordRouteValue } from './forwarding.js';
 
 /** Octets of a Record-Route key (HMAC-SHA-256); shorter keys are refused. */
@@ -27,10 +34,10 @@ export class RecordRouteSigner {
 
   /**
    * `<sip:ip:port;lr;xpp-rr=token>` for `request` at `self` (RFC 3261 §16.6 step 4, loose routing), with
-   * `;transport=tcp|tls` when the client side of the dialog reaches this node over a stream (RFC 3261 §16.6: the URI
+   * `;transport=tcp|tls|ws|wss` when the client side of the dialog reaches this node over a stream (RFC 3261 §16.6: the URI
    * must reach this proxy the way the UA will send).
    */
-  value(request: SipRequest, self: TransportAddress, transport?: 'TCP' | 'TLS'): string {
+  value(request: SipRequest, self: TransportAddress, transport?: Exclude<SipTransportName, 'UDP'>): string {
     const token = this.#token(request.headers.get('call-id') ?? '', fromTag(request) ?? '');
     const via = transport === undefined ? '' : `;transport=${transport.toLowerCase()}`;
     return recordRouteValue(self, `${via};${RECORD_ROUTE_PARAM}=${token.toString('base64url')}`);

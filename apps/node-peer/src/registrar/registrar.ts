@@ -25,7 +25,7 @@ import {
   type ExpiryBounds,
   type RegisterContact,
 } from './contacts.js';
-import type { FlowTable } from './flows.js';
+import { flowTimerFor, type FlowTable } from './flows.js';
 import type { NonceIssuer } from './nonces.js';
 import { localTag } from '../sip/tags.js';
 
@@ -232,7 +232,9 @@ export class Registrar {
         'Contact',
         `<${b.contact}>;expires=${b.expires}`,
       ]);
-      if (bound.some((b) => b.contact.regId !== 0)) headers.push(['Require', 'outbound']);
+      // RFC 5626 §5.4: an Outbound registration learns how often to keep its flow alive.
+      if (bound.some((b) => b.contact.regId !== 0))
+        headers.push(['Require', 'outbound'], ['Flow-Timer', String(flowTimerFor(source))]);
       const outcome = answer(200, contacts.type === 'query' ? 'queried' : 'registered', headers);
       return { ...outcome, aor, bound, removed };
     } catch (error) {

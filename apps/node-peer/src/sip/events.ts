@@ -7,6 +7,11 @@ export interface SipFrontEvents {
   registered: (event: { aor: string; contact: string; expires: number; source: TransportAddress }) => void;
   /** A binding went: `Expires: 0`, `*`, or its flow died (no refresh before expiry). */
   unregistered: (event: { aor: string; contact: string; reason: 'client' | 'flow-expired' }) => void;
+  /**
+   * A client's RFC 5626 flow died (`closed`: its connection closed; `silent`: no keepalive within its Flow-Timer):
+   * requests for its binding get 430 until it registers again.
+   */
+  'flow-failed': (event: { aor: string; contact: string; reason: 'closed' | 'silent' }) => void;
   /** A registered client was invited to become a peer (spec §7); `error` when the invitation failed. */
   invited: (event: { contact: string; peerId?: string; error?: Error }) => void;
   /** A request for an AOR was proxied: `status` is the final status relayed back (or answered here). */

@@ -15,6 +15,7 @@ import {
   type SipRequest,
   type SipRequestHook,
   type SipResponse,
+  type SipAddress,
   type TransportAddress,
   TransactionAdmission,
   type ServerTransactionLimits,
@@ -27,7 +28,7 @@ import { RecordRouteSigner } from '../proxy/record-route.js';
 import { AnsweredRegisters, DEFAULT_MAX_ANSWERED } from '../registrar/answered.js';
 import { AuthFailureLimiter, type AuthLimits } from '../registrar/auth-limiter.js';
 import type { ExpiryBounds } from '../registrar/contacts.js';
-import { DEFAULT_MAX_FLOWS, FlowTable } from '../registrar/flows.js';
+import { DEFAULT_MAX_FLOWS, FlowTable, type Flow } from '../registrar/flows.js';
 import { NonceIssuer } from '../registrar/nonces.js';
 import { Registrar, type RegisterOutcome, type RegisterResult } from '../registrar/registrar.js';
 import { TypedEvents, type SipFrontEvents } from './events.js';
@@ -280,6 +281,7 @@ export class SipFront {
       const answer = answerKeepalive(datagram.data, datagram.source);
       if (answer === undefined) return false;
       this.#counts.keepalives++;
+      this.#flows.touchSource(datagram.source, this.#clock.now());
       try {
         datagram.reply(answer);
       } catch {
@@ -287,6 +289,16 @@ export class SipFront {
       }
       return true;
     });
+  }
+
+  /** A TCP, TLS or WebSocket connection closed: the flows registered over it failed (RFC 5626 §5.3). */
+  connectionClosed(remote: SipAddress): void {
+    if (this.#closed) return;
+    for (const flow of this.#flows.failSource(remote)) this.#flowFailed(flow, 'closed');
+  }
+
+  #flowFailed(flow: Flow, reason: 'closed' | 'silent'): void {
+    this.#emit('flow-failed', { aor: flow.aor, contact: flow.binding.contact, reason });
   }
 
   /** Asks the invite policy now (tests, `status`); resolves once the invitation it started, if any, ended. */
@@ -419,6 +431,7 @@ export class SipFront {
   #scheduleSweep(): void {
     this.#sweepTimer = this.#clock.setTimer(() => {
       if (this.#closed) return;
+      for (const flow of this.#flows.failSilent(this.#clock.now())) this.#flowFailed(flow, 'silent');
       for (const flow of this.#flows.sweep(this.#clock.now())) {
         this.#emit('unregistered', {
           aor: flow.aor,

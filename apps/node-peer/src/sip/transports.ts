@@ -4,18 +4,26 @@ import {
   SipTransportSet,
   StreamSipTransport,
   UdpSipTransport,
+  WsSipTransport,
+  type SipAddress,
   type StreamLimits,
   type StreamTransportStats,
+  type WsTransportStats,
 } from '@xpp/session-sdp';
 import type { NodeConfig } from '../config.js';
 import { NodeError } from '../errors.js';
 
-/** The node's SIP sockets (README "Ports"): UDP and TCP on the SIP port, TLS on its own when configured. */
+/**
+ * The node's SIP sockets (README "Ports"): UDP and TCP on the SIP port, TLS and WSS on their own when a certificate
+ * is configured, plain WS only when its port is given.
+ */
 export interface NodeSipTransports {
   /** What the node's SIP layer runs over (its `local` is the UDP socket's). */
   readonly set: SipTransportSet;
   readonly tcp: StreamSipTransport;
   readonly tls: StreamSipTransport | undefined;
+  readonly ws: WsSipTransport | undefined;
+  readonly wss: WsSipTransport | undefined;
   /** The XPP socket of the node's endpoint (opened here because the node adopts both or neither). */
   readonly xpp: UdpSipTransport;
 }
@@ -31,7 +39,15 @@ const PORT_ATTEMPTS = 8;
 export async function openSipTransports(
   config: Pick<
     NodeConfig,
-    'host' | 'sipPort' | 'xppPort' | 'tlsPort' | 'tlsCert' | 'tlsKey' | 'sipStreamLimits'
+    | 'host'
+    | 'sipPort'
+    | 'xppPort'
+    | 'tlsPort'
+    | 'tlsCert'
+    | 'tlsKey'
+    | 'wsPort'
+    | 'wssPort'
+    | 'sipStreamLimits'
   >,
 ): Promise<NodeSipTransports> {
   const limits: Partial<StreamLimits> = Object.fromEntries(
@@ -55,8 +71,30 @@ export async function openSipTransports(
             ...limits,
           });
     if (tls !== undefined) opened.push(tls);
+    const wss =
+      tlsFiles === undefined
+        ? undefined
+        : await WsSipTransport.listen({
+            transport: 'WSS',
+            address: config.host,
+            port: config.wssPort,
+            tls: tlsFiles,
+            ...limits,
+          });
+    if (wss !== undefined) opened.push(wss);
+    const ws =
+      config.wsPort === undefined
+        ? undefined
+        : await WsSipTransport.listen({
+            transport: 'WS',
+            address: config.host,
+            port: config.wsPort,
+            ...limits,
+          });
+    if (ws !== undefined) opened.push(ws);
     const xpp = await UdpSipTransport.open({ address: config.host, port: config.xppPort });
-    return { set: new SipTransportSet(udp, tls === undefined ? [tcp] : [tcp, tls]), tcp, tls, xpp };
+    const streams = [tcp, tls, ws, wss].filter((t) => t !== undefined);
+    return { set: new SipTransportSet(udp, streams), tcp, tls, ws, wss, xpp };
   } catch (error) {
     await Promise.all(opened.map((t) => t.close()));
     throw error;
@@ -100,9 +138,30 @@ function readPem(path: string, key: string): Buffer {
 export interface SipStreamStatus {
   readonly tcp: StreamTransportStats & { connections: number };
   readonly tls?: StreamTransportStats & { connections: number };
+  readonly ws?: WsTransportStats & { connections: number };
+  readonly wss?: WsTransportStats & { connections: number };
 }
 
 export function sipStreamStatus(transports: NodeSipTransports): SipStreamStatus {
-  const of = (t: StreamSipTransport) => ({ ...t.stats, connections: t.connections });
-  return { tcp: of(transports.tcp), ...(transports.tls === undefined ? {} : { tls: of(transports.tls) }) };
+  const of = <S>(t: { stats: S; connections: number }) => ({ ...t.stats, connections: t.connections });
+  return {
+    tcp: of(transports.tcp),
+    ...(transports.tls === undefined ? {} : { tls: of(transports.tls) }),
+    ...(transports.ws === undefined ? {} : { ws: of(transports.ws) }),
+    ...(transports.wss === undefined ? {} : { wss: of(transports.wss) }),
+  };
+}
+
+/**
+ * Calls `listener` with the remote address of every TCP, TLS, WS or WSS connection that closes: a client's RFC
+ * 5626 flow over it is dead (the front marks it failed). Returns the unsubscribe of all.
+ */
+export function onFlowConnectionClosed(
+  transports: NodeSipTransports,
+  listener: (remote: SipAddress) => void,
+): () => void {
+  const stops = [transports.tcp, transports.tls, transports.ws, transports.wss]
+    .filter((t) => t !== undefined)
+    .map((t) => t.onConnectionClosed(listener));
+  return () => stops.forEach((stop) => stop());
 }

@@ -116,6 +116,7 @@ export class StreamSipTransport implements DatagramTransport {
   /** Every socket open, framed or still in its TLS handshake: {@link close} ends them all. */
   readonly #sockets = new Set<Socket>();
   #open = 0;
+  readonly #closeListeners = new Set<(remote: SipAddress) => void>();
   #receiver: DatagramReceiver = () => undefined;
   #closed = false;
 
@@ -189,6 +190,15 @@ export class StreamSipTransport implements DatagramTransport {
 
   setReceiver(receiver: DatagramReceiver): void {
     this.#receiver = receiver;
+  }
+
+  /**
+   * Calls `listener` with the remote address of every framed connection that closes, whatever closed it: the RFC
+   * 5626 flow over it is dead (docs/decisions/node-peer-websocket-outbound.md). Returns the unsubscribe.
+   */
+  onConnectionClosed(listener: (remote: SipAddress) => void): () => void {
+    this.#closeListeners.add(listener);
+    return () => this.#closeListeners.delete(listener);
   }
 
   /**
@@ -298,6 +308,7 @@ export class StreamSipTransport implements DatagramTransport {
     socket.once('close', () => {
       if (connection.timer !== undefined) clearTimeout(connection.timer);
       if (this.#connections.get(key) === connection) this.#connections.delete(key);
+      if (!this.#closed) for (const listener of this.#closeListeners) listener(remote);
     });
     return connection;
   }
@@ -380,7 +391,8 @@ function keyOf(address: TransportAddress): string {
   return `${address.address}|${address.port}`;
 }
 
-function definedLimits(options: StreamSipTransportOptions): Partial<StreamLimits> {
+/** The limits set in `options` (undefined ones left to the defaults); RangeError for a negative or fractional one. */
+export function definedLimits(options: Partial<StreamLimits>): Partial<StreamLimits> {
   const limits: Partial<Record<keyof StreamLimits, number>> = {};
   for (const name of Object.keys(DEFAULT_STREAM_LIMITS) as (keyof StreamLimits)[]) {
     const value = options[name];

@@ -9,7 +9,7 @@ interface Member extends DatagramTransport {
 }
 
 /**
- * One {@link SipTransport} over several: a UDP socket and stream listeners (TCP, TLS) on the same SIP layer, the way
+ * One {@link SipTransport} over several: a UDP socket and connection listeners (TCP, TLS, WS, WSS) on the same SIP layer, the way
  * a proxy serves every client on its SIP port. Messages from each reach the one receiver with their source (which
  * names its transport); a message goes out on the member for `to.transport` (UDP when absent). Closing it closes all.
  */
@@ -22,7 +22,7 @@ export class SipTransportSet implements DatagramTransport {
     this.#udp = udp;
     const byName = new Map<SipTransportName, Member>();
     for (const stream of streams) {
-      for (const name of ['TCP', 'TLS'] as const)
+      for (const name of ['TCP', 'TLS', 'WS', 'WSS'] as const)
         if (stream.localFor?.(name) !== undefined) byName.set(name, stream);
     }
     this.#streams = byName;

@@ -1,7 +1,10 @@
 import type { TransportAddress } from '../sdp/description.js';
 
-/** The transports SIP runs over here (RFC 3261 §18): UDP datagrams, or TCP and TLS streams. */
-export type SipTransportName = 'UDP' | 'TCP' | 'TLS';
+/**
+ * The transports SIP runs over here: UDP datagrams, TCP and TLS streams (RFC 3261 §18), and WebSocket connections,
+ * plain or secure (RFC 7118), which carry one message per WebSocket message.
+ */
+export type SipTransportName = 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS';
 
 /**
  * A SIP peer's address with the transport that reaches it. Without `transport` it is UDP (what every address was
@@ -12,9 +15,12 @@ export interface SipAddress extends TransportAddress {
   readonly transport?: SipTransportName;
 }
 
-/** Whether `address` is reached over a stream (TCP, TLS). */
+/**
+ * Whether `address` is reached over a connection (TCP, TLS, WS, WSS): reliable (RFC 3261 §17 timers for reliable
+ * transports), and a response goes back on the connection of its request.
+ */
 export function isStreamTransport(address: SipAddress): boolean {
-  return address.transport === 'TCP' || address.transport === 'TLS';
+  return address.transport !== undefined && address.transport !== 'UDP';
 }
 
 /**
