@@ -25,6 +25,8 @@ import {
   uriTarget,
   withoutFirst,
 } from './forwarding.js';
+import { callerToChallenge, type CallAuthenticator } from './call-auth.js';
+import { assertionRefusal, IDENTITY_HEADER, type IdentityAsserter } from './identity.js';
 import { addresseeOf, fromLocalUser, resolveUri, routeNamesUs } from './policy.js';
 import { RecordRouteSigner } from './record-route.js';
 
@@ -52,7 +54,19 @@ export type ProxyRejection =
   /** A Route set that does not start with us, or a Request-URI of another domain: no open relay. */
   | 'relay-refused'
   | 'unsupported-uri'
-  | 'unknown-method';
+  | 'unknown-method'
+  /** A client's call from a user of the domain without a (valid) Proxy-Authorization: 407. */
+  | 'challenged'
+  /** A Proxy-Authorization that did not verify (or an unknown user): a fresh 407, counted against the back-off. */
+  | 'auth-failed'
+  /** A Proxy-Authorization refused unchecked while its (AOR, address) pair waits after failures: 403. */
+  | 'auth-backoff'
+  /** An `XPP-Identity` whose date is out of the window: 403 Stale Date. */
+  | 'identity-stale'
+  /** An `XPP-Identity` malformed, not signed by a certified peer of the domain, or of a revoked one: 438. */
+  | 'identity-invalid'
+  /** An `XPP-Identity` whose (Call-ID, CSeq) was already asserted: 438. */
+  | 'identity-replayed';
 
 export interface SipProxyOptions {
   readonly domain: string;
@@ -66,6 +80,16 @@ export interface SipProxyOptions {
   readonly recordRoutes?: RecordRouteSigner;
   /** Forward a local user's requests to other domains. Default false: nothing goes to another domain. */
   readonly foreignCalls?: boolean;
+  /**
+   * Challenges (407) INVITE, MESSAGE and SUBSCRIBE out of any dialog whose From is a user of the domain and that no
+   * peer asserted (docs/decisions/node-peer-asserted-identity.md). Without it such calls go through unasserted.
+   */
+  readonly callAuth?: CallAuthenticator;
+  /**
+   * Signs the caller's identity for the next peer and checks the assertions of others. Without it (a peer with no
+   * certificate) nothing is asserted to other peers and every `XPP-Identity` received is refused.
+   */
+  readonly asserter?: IdentityAsserter;
   /** A request for an AOR got its final status (forwarded back or answered here). */
   readonly onCall?: (event: { method: string; aor: string; status: number; to?: TransportAddress }) => void;
 }
@@ -129,6 +153,38 @@ export class SipProxy {
    * holds, and — when configured — calls of a local user to another domain. Anything else is 403: no open relay.
    */
   handle(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
+    // RFC 3325 §5: P-Asserted-Identity is believed from nobody; this peer adds it only for what it verified.
+    const assertion = request.headers.has(IDENTITY_HEADER);
+    const clean =
+      assertion || request.headers.has('p-asserted-identity')
+        ? {
+            ...request,
+            headers: request.headers.clone().delete('p-asserted-identity').delete(IDENTITY_HEADER),
+          }
+        : request;
+    if (!assertion || request.method === 'ACK' || request.method === 'CANCEL') {
+      this.#handle(clean, transaction, source, undefined);
+      return;
+    }
+    void this.#checkAssertion(request).then((verdict) => {
+      if (typeof verdict === 'string') this.#handle(clean, transaction, source, verdict);
+      else this.#reject(request, transaction, verdict.status, verdict.why, verdict.reason);
+    });
+  }
+
+  /** The AOR a request's `XPP-Identity` asserts, or why it is refused (nothing is delivered on a bad assertion). */
+  async #checkAssertion(request: SipRequest): Promise<string | ReturnType<typeof assertionRefusal>> {
+    const verdict = (await this.#o.asserter?.verify(request)) ?? { kind: 'invalid' as const };
+    if (verdict.kind === 'verified') return verdict.aor;
+    return assertionRefusal(verdict.kind === 'absent' ? 'invalid' : verdict.kind);
+  }
+
+  #handle(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    source: TransportAddress,
+    asserted: string | undefined,
+  ): void {
     if (request.method === 'CANCEL') {
       if (transaction !== undefined) this.#cancel(request, transaction);
       return;
@@ -139,7 +195,7 @@ export class SipProxy {
     }
     const topRoute = request.headers.get('route');
     if (topRoute === undefined) {
-      this.#route(request, transaction, source);
+      this.#route(request, transaction, source, asserted);
       return;
     }
     // A Route set must start with us (RFC 3261 §16.4): a preloaded one that does not is someone else's path.
@@ -153,36 +209,56 @@ export class SipProxy {
     }
     const rest = { ...request, headers: withoutFirst(request.headers, 'route') };
     if (this.#recordRoutes.recognises(topRoute, request)) {
-      this.#inDialog(rest, transaction);
+      this.#inDialog(rest, transaction, asserted);
       return;
     }
     // Our address without our token: a client's outbound-proxy Route (RFC 3261 §8.1.2), followed by nothing but
     // the Request-URI; a Route set that goes on from here was not made by us.
     if (rest.headers.has('route')) this.#reject(request, transaction, 403, 'relay-refused');
-    else this.#route(rest, transaction, source);
+    else this.#route(rest, transaction, source, asserted);
   }
 
   /** A request behind our own Record-Route: to the next Route, else to the remote target (a flow of ours or the URI). */
-  #inDialog(request: SipRequest, transaction: ServerTransaction | undefined): void {
+  #inDialog(request: SipRequest, transaction: ServerTransaction | undefined, asserted?: string): void {
     const nextRoute = request.headers.get('route');
     const next = nextRoute === undefined ? undefined : parseNameAddr(nextRoute)?.uri;
     // A contact of one of our flows is delivered only for the dialog it belongs to (flow-match.ts).
     const delivery = next === undefined ? flowForRequest(this.#o.flows, request) : undefined;
     if (delivery !== undefined) {
-      this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source });
+      this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source }, { asserted });
       return;
     }
     const target = next !== undefined ? uriTarget(next) : uriTarget(request.uri);
     if (target === undefined) this.#reject(request, transaction, 404, 'not-found');
-    else this.#forward(request, transaction, { uri: request.uri, target });
+    else this.#forward(request, transaction, { uri: request.uri, target }, { asserted });
   }
 
   /** A request that no Route of ours brought: by its Request-URI alone. */
-  #route(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
+  #route(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    source: TransportAddress,
+    asserted: string | undefined,
+  ): void {
     // A contact of one of our flows: delivered only for the registration or dialog it belongs to (flow-match.ts).
     const delivery = flowForRequest(this.#o.flows, request);
     if (delivery !== undefined) {
-      this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source });
+      if (asserted === undefined && this.#mustAuthenticate(request))
+        void this.#authenticate(request, transaction, source, (aor) =>
+          this.#forward(
+            request,
+            transaction,
+            { uri: delivery.uri, target: delivery.flow.source },
+            { asserted: aor },
+          ),
+        );
+      else
+        this.#forward(
+          request,
+          transaction,
+          { uri: delivery.uri, target: delivery.flow.source },
+          { asserted },
+        );
       return;
     }
     const addressee = addresseeOf(request.uri, this.#o.domain, this.#self);
@@ -193,7 +269,11 @@ export class SipProxy {
       case 'domain':
         // An ACK outside any dialog and transaction has nowhere to go (the ACK of a 2xx carries our Route).
         if (request.method === 'ACK') this.#count('not-found');
-        else void this.#toAor(request, transaction, addressee.aor);
+        else if (asserted === undefined && this.#mustAuthenticate(request))
+          void this.#authenticate(request, transaction, source, (aor) =>
+            this.#toAor(request, transaction, addressee.aor, aor),
+          );
+        else void this.#toAor(request, transaction, addressee.aor, asserted);
         return;
       case 'bad-uri':
         this.#reject(request, transaction, 400, 'bad-request');
@@ -203,9 +283,42 @@ export class SipProxy {
         return;
       case 'foreign':
         if (this.#o.foreignCalls === true && fromLocalUser(request, source, this.#o.flows))
-          void this.#toOtherDomain(request, transaction);
+          void this.#authenticate(request, transaction, source, () =>
+            this.#toOtherDomain(request, transaction),
+          );
         else this.#reject(request, transaction, 403, 'relay-refused');
     }
+  }
+
+  #mustAuthenticate(request: SipRequest): boolean {
+    return this.#o.callAuth !== undefined && callerToChallenge(request, this.#o.domain) !== undefined;
+  }
+
+  /** Runs `then` with the caller's AOR once its Proxy-Authorization holds; answers the 407 (or 403, 503) otherwise. */
+  async #authenticate(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    source: TransportAddress,
+    then: (aor: string | undefined) => void | Promise<void>,
+  ): Promise<void> {
+    const auth = this.#o.callAuth;
+    const aor = callerToChallenge(request, this.#o.domain);
+    if (auth === undefined || aor === undefined) {
+      await then(undefined);
+      return;
+    }
+    const verdict = await auth.check(request, source, aor);
+    if (verdict.kind === 'ok') {
+      await then(aor);
+      return;
+    }
+    const why: ProxyRejection =
+      verdict.kind === 'bad-request'
+        ? 'bad-request'
+        : verdict.kind === 'overloaded'
+          ? 'overlay-error'
+          : verdict.kind;
+    this.#reject(request, transaction, verdict.status, why, verdict.reason, verdict.headers);
   }
 
   /**
@@ -262,7 +375,12 @@ export class SipProxy {
     return true;
   }
 
-  async #toAor(request: SipRequest, transaction: ServerTransaction | undefined, aor: string): Promise<void> {
+  async #toAor(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    aor: string,
+    asserted?: string,
+  ): Promise<void> {
     let route: Route | ProxyRejection;
     try {
       route = await this.#locate(aor);
@@ -281,7 +399,7 @@ export class SipProxy {
       this.#o.onCall?.({ method: request.method, aor, status });
       return;
     }
-    this.#forward(request, transaction, route, aor);
+    this.#forward(request, transaction, route, { aor, asserted });
   }
 
   /** Where a request for `aor` goes: the binding refreshed last, over its flow here or through its flow peer. */
@@ -308,14 +426,16 @@ export class SipProxy {
     request: SipRequest,
     transaction: ServerTransaction | undefined,
     route: Route,
-    aor?: string,
+    context: { aor?: string | undefined; asserted?: string | undefined } = {},
   ): void {
     const layer = this.#o.layer;
+    const aor = context.aor;
     const forwarded = forwardedRequest(request, {
       uri: route.uri,
       via: layer.newVia(),
       ...(request.method === 'INVITE' ? { recordRoute: this.#recordRoute(request, transaction, route) } : {}),
     });
+    if (context.asserted !== undefined) this.#assert(forwarded, context.asserted, route);
     if (transaction === undefined) {
       // The ACK of a 2xx is end to end: no transaction, sent on as it is (§16.11).
       try {
@@ -366,6 +486,20 @@ export class SipProxy {
     this.stats.proxied++;
   }
 
+  /**
+   * Marks a forwarded request with the caller this peer verified: `P-Asserted-Identity` for the callee (RFC 3325),
+   * and for a next peer the signed `XPP-Identity` it will check before believing it (a next peer strips the first).
+   */
+  #assert(forwarded: SipRequest, aor: string, route: Route): void {
+    forwarded.headers.set('P-Asserted-Identity', `<${aor}>`);
+    if (route.flowPeer === undefined || this.#o.asserter === undefined) return;
+    try {
+      forwarded.headers.set(IDENTITY_HEADER, this.#o.asserter.sign(forwarded));
+    } catch {
+      // No From/To address-of-record to sign over: the next peer takes the call as unasserted.
+    }
+  }
+
   /** §16.10: answer the CANCEL 200 and cancel the INVITE we forwarded (its final response comes back as usual). */
   #cancel(request: SipRequest, transaction: ServerTransaction): void {
     const key = transactionKeyOf(request);
@@ -392,11 +526,22 @@ export class SipProxy {
     transaction: ServerTransaction | undefined,
     status: number,
     why: ProxyRejection,
+    reason?: string,
+    extra: [string, string][] = [],
   ): void {
     this.#count(why);
     // A 503 is temporary here (load, or a zone changing hands): say when to try again (RFC 3261 §21.5.4).
-    const headers: [string, string][] = status === 503 ? [['Retry-After', String(RETRY_AFTER_S)]] : [];
-    transaction?.respond(createResponse(request, status, { toTag: localTag(), headers }));
+    const headers: [string, string][] =
+      status === 503 && !extra.some(([name]) => name === 'Retry-After')
+        ? [...extra, ['Retry-After', String(RETRY_AFTER_S)]]
+        : extra;
+    transaction?.respond(
+      createResponse(request, status, {
+        toTag: localTag(),
+        headers,
+        ...(reason === undefined ? {} : { reason }),
+      }),
+    );
   }
 
   #count(why: ProxyRejection): void {
@@ -442,4 +587,10 @@ const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
   'relay-refused': 403,
   'unsupported-uri': 416,
   'unknown-method': 501,
+  challenged: 407,
+  'auth-failed': 407,
+  'auth-backoff': 403,
+  'identity-stale': 403,
+  'identity-invalid': 438,
+  'identity-replayed': 438,
 };

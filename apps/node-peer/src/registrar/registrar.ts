@@ -18,6 +18,7 @@ import {
 } from '@xpp/session-sdp';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { parseDigestAuthorization } from './authorization.js';
+import { digestChallenges } from './challenge.js';
 import {
   DEFAULT_EXPIRY_BOUNDS,
   grantExpires,
@@ -47,12 +48,7 @@ export interface RegistrarOptions {
   readonly digestAlgorithms?: readonly DigestAlgorithm[];
 }
 
-/**
- * MD5 alone, as Kamailio and OpenSIPS challenge by default: sipp 3.6 reads only the first challenge and knows only
- * MD5, and libre-based softphones (baresip 1.0) give up on any 401 carrying a non-MD5 challenge, even after an MD5
- * one. `['SHA-256', 'MD5']` (RFC 8760 §2.4: in order of preference) is for deployments whose clients all cope.
- */
-export const DEFAULT_DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = Object.freeze(['MD5']);
+export { DEFAULT_DIGEST_ALGORITHMS } from './challenge.js';
 
 /** How a REGISTER ended, for stats and events. */
 export type RegisterResult =
@@ -274,13 +270,15 @@ export class Registrar {
     );
   }
 
-  /** One challenge per algorithm, in order of preference, sharing one nonce bound to the client's address. */
   #challenge(stale: boolean, source: TransportAddress): [string, string][] {
-    const nonce = this.#o.nonces.issue(source.address);
-    return (this.#o.digestAlgorithms ?? DEFAULT_DIGEST_ALGORITHMS).map((algorithm) => [
-      'WWW-Authenticate',
-      `Digest realm="${this.#o.domain}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`,
-    ]);
+    return digestChallenges({
+      header: 'WWW-Authenticate',
+      realm: this.#o.domain,
+      nonces: this.#o.nonces,
+      source,
+      stale,
+      algorithms: this.#o.digestAlgorithms,
+    });
   }
 
   #overlayFailure(
@@ -309,7 +307,7 @@ export class Registrar {
  * Whether the digest `uri` names the Request-URI: the same text, or the same SIP URI once parsed (host case,
  * parameter order). Anything that does not parse must match exactly.
  */
-function sameRequestUri(digestUri: string, requestUri: string): boolean {
+export function sameRequestUri(digestUri: string, requestUri: string): boolean {
   if (digestUri === requestUri) return true;
   const a = parseSipUri(digestUri);
   const b = parseSipUri(requestUri);
