@@ -5,7 +5,7 @@ import type { AuthFailureLimiter } from '../registrar/auth-limiter.js';
 import { parseDigestAuthorization } from '../registrar/authorization.js';
 import { digestChallenges } from '../registrar/challenge.js';
 import type { NonceIssuer } from '../registrar/nonces.js';
-import { sameRequestUri } from '../registrar/registrar.js';
+import { digestUriNames } from '../registrar/registrar.js';
 
 /** Requests that start something on a user's behalf: a client of this peer must prove who it is (RFC 3261 §22.3). */
 export const CHALLENGED_METHODS: ReadonlySet<string> = new Set(['INVITE', 'MESSAGE', 'SUBSCRIBE']);
@@ -28,6 +28,8 @@ export interface CallAuthOptions {
   /** The registrar's back-off per (AOR, source address): a password guessed by INVITE waits as one by REGISTER. */
   readonly limiter: AuthFailureLimiter;
   readonly clock: Clock;
+  /** This peer's SIP address: a digest `uri` naming it is accepted as the registrar accepts it (sipp sends that). */
+  readonly local?: () => TransportAddress;
   readonly digestAlgorithms?: readonly DigestAlgorithm[];
 }
 
@@ -49,8 +51,8 @@ export class CallAuthenticator {
     const credentials = value === undefined ? undefined : parseDigestAuthorization(value);
     if (credentials === undefined || credentials.realm !== this.#o.domain)
       return this.#challenge(source, false);
-    // RFC 2617 §3.2.2.5: a response computed for another Request-URI is not an answer to this request.
-    if (!sameRequestUri(credentials.uri, request.uri))
+    // RFC 2617 §3.2.2.5: a response computed for another resource is not an answer to this request.
+    if (!digestUriNames(credentials.uri, request.uri, this.#o.local?.()))
       return {
         kind: 'bad-request',
         status: 400,

@@ -491,6 +491,8 @@ export class SipProxy {
    * and for a next peer the signed `XPP-Identity` it will check before believing it (a next peer strips the first).
    */
   #assert(forwarded: SipRequest, aor: string, route: Route): void {
+    // RFC 3261 §22.3: the credentials for our realm were consumed here; the next hop has no use for them.
+    forwarded.headers.delete('proxy-authorization');
     forwarded.headers.set('P-Asserted-Identity', `<${aor}>`);
     if (route.flowPeer === undefined || this.#o.asserter === undefined) return;
     try {

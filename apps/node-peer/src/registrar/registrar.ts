@@ -127,7 +127,7 @@ export class Registrar {
       return answer(401, 'challenged', this.#challenge(false, source));
     // RFC 2617 §3.2.2.5: the digest covers the uri the client names, which must name what this request does: a
     // response computed for another resource is not an answer to this request.
-    if (!this.#namesThisRegistrar(credentials.uri, request.uri))
+    if (!digestUriNames(credentials.uri, request.uri, this.#o.local?.()))
       return answer(400, 'bad-request', [], 'Bad Request - digest uri does not match the Request-URI');
     const nonce = this.#o.nonces.check(credentials.nonce, credentials.nc, source.address);
     if (nonce !== 'ok') return answer(401, 'challenged', this.#challenge(nonce === 'stale', source));
@@ -252,24 +252,6 @@ export class Registrar {
     return held;
   }
 
-  /**
-   * Whether a digest `uri` names this request's target: the Request-URI itself, or — a REGISTER's Request-URI
-   * names the registrar — this peer's own SIP address, which stock clients put there (sipp uses `sip:ip:port` of
-   * the server it sends to).
-   */
-  #namesThisRegistrar(digestUri: string, requestUri: string): boolean {
-    if (sameRequestUri(digestUri, requestUri)) return true;
-    const local = this.#o.local?.();
-    const named = parseSipUri(digestUri);
-    return (
-      local !== undefined &&
-      named !== undefined &&
-      named.user === undefined &&
-      named.host.toLowerCase() === local.address.toLowerCase() &&
-      (named.port ?? 5060) === local.port
-    );
-  }
-
   #challenge(stale: boolean, source: TransportAddress): [string, string][] {
     return digestChallenges({
       header: 'WWW-Authenticate',
@@ -304,10 +286,31 @@ export class Registrar {
 }
 
 /**
+ * Whether a digest `uri` names a request's target: the Request-URI itself, or this peer's own SIP address `local`,
+ * which stock clients put there (sipp uses `sip:ip:port` of the server it sends to, for REGISTER and INVITE alike).
+ * The response still covers the method and a nonce bound to the client's address and count.
+ */
+export function digestUriNames(
+  digestUri: string,
+  requestUri: string,
+  local: TransportAddress | undefined,
+): boolean {
+  if (sameRequestUri(digestUri, requestUri)) return true;
+  const named = parseSipUri(digestUri);
+  return (
+    local !== undefined &&
+    named !== undefined &&
+    named.user === undefined &&
+    named.host.toLowerCase() === local.address.toLowerCase() &&
+    (named.port ?? 5060) === local.port
+  );
+}
+
+/**
  * Whether the digest `uri` names the Request-URI: the same text, or the same SIP URI once parsed (host case,
  * parameter order). Anything that does not parse must match exactly.
  */
-export function sameRequestUri(digestUri: string, requestUri: string): boolean {
+function sameRequestUri(digestUri: string, requestUri: string): boolean {
   if (digestUri === requestUri) return true;
   const a = parseSipUri(digestUri);
   const b = parseSipUri(requestUri);

@@ -267,6 +267,7 @@ export class SipFront {
               nonces: this.#nonces,
               limiter: this.#limiter,
               clock: this.#clock,
+              local: () => node.ua.layer.local,
               ...(this.#o.digestAlgorithms === undefined
                 ? {}
                 : { digestAlgorithms: this.#o.digestAlgorithms }),
