@@ -4,8 +4,6 @@ import {
   type SipTransactionLayer,
   createResponse,
   parseNameAddr,
-  parseVia,
-  responseTarget,
   statelessToTag,
   type ServerTransaction,
   type SipRequest,
@@ -19,6 +17,7 @@ import { localTag } from '../sip/tags.js';
 import {
   cancelFor,
   forwardedRequest,
+  relayStrayResponse,
   maxForwardsOf,
   routesTo,
   transactionKeyOf,
@@ -29,6 +28,9 @@ import { callerToChallenge, type CallAuthenticator } from './call-auth.js';
 import { assertionRefusal, IDENTITY_HEADER, type IdentityAsserter } from './identity.js';
 import { addresseeOf, fromLocalUser, resolveUri, routeNamesUs } from './policy.js';
 import { RecordRouteSigner } from './record-route.js';
+import { ALLOW, KNOWN_METHODS, REJECTION_STATUS, type ProxyRejection } from './rejections.js';
+
+export type { ProxyRejection } from './rejections.js';
 
 /** Default bound on INVITEs being forwarded (waiting for a final response) at once; more get 503. */
 export const DEFAULT_MAX_PENDING_INVITES = 512;
@@ -37,36 +39,6 @@ export const DEFAULT_MAX_PENDING_INVITES = 512;
 export const OVERLAY_RETRY_MS = 250;
 /** Retry-After of the proxy's 503 answers, seconds. */
 export const RETRY_AFTER_S = 5;
-
-/** Why the proxy answered a request itself instead of forwarding it. */
-export type ProxyRejection =
-  | 'too-many-hops'
-  | 'bad-request'
-  | 'unknown-user'
-  | 'no-binding'
-  | 'no-flow-peer'
-  | 'not-found'
-  | 'overloaded'
-  | 'overlay-error'
-  | 'unmatched-cancel'
-  | 'timeout'
-  | 'transport-error'
-  /** A Route set that does not start with us, or a Request-URI of another domain: no open relay. */
-  | 'relay-refused'
-  | 'unsupported-uri'
-  | 'unknown-method'
-  /** A client's call from a user of the domain without a (valid) Proxy-Authorization: 407. */
-  | 'challenged'
-  /** A Proxy-Authorization that did not verify (or an unknown user): a fresh 407, counted against the back-off. */
-  | 'auth-failed'
-  /** A Proxy-Authorization refused unchecked while its (AOR, address) pair waits after failures: 403. */
-  | 'auth-backoff'
-  /** An `XPP-Identity` whose date is out of the window: 403 Stale Date. */
-  | 'identity-stale'
-  /** An `XPP-Identity` malformed, not signed by a certified peer of the domain, or of a revoked one: 438. */
-  | 'identity-invalid'
-  /** An `XPP-Identity` whose (Call-ID, CSeq) was already asserted: 438. */
-  | 'identity-replayed';
 
 export interface SipProxyOptions {
   readonly domain: string;
@@ -348,31 +320,11 @@ export class SipProxy {
   }
 
   /**
-   * A response that matched no client transaction: a retransmitted 2xx of an INVITE we forwarded (its client
-   * transaction ended at the first 2xx, §17.1.1.2) goes on statelessly to the next Via (§16.7 step 10, §16.11).
-   * Returns false for anything else (the overlay's own responses carry only our Via).
+   * A response that matched no client transaction: a retransmitted 2xx of an INVITE we forwarded goes on
+   * statelessly to the next Via (forwarding.ts); false for anything else.
    */
   onStrayResponse(response: SipResponse): boolean {
-    const vias = response.headers.getAll('via');
-    const top = parseVia(vias[0] ?? '');
-    const next = parseVia(vias[1] ?? '');
-    const self = this.#self;
-    if (
-      top === undefined ||
-      next === undefined ||
-      top.host !== self.address ||
-      (top.port ?? 5060) !== self.port
-    )
-      return false;
-    try {
-      this.#o.layer.sendStateless(
-        { ...response, headers: withoutFirst(response.headers, 'via') },
-        responseTarget(next),
-      );
-    } catch {
-      // Counted by the layer (sendErrors); the UAS retransmits its 2xx.
-    }
-    return true;
+    return relayStrayResponse(this.#o.layer, response);
   }
 
   async #toAor(
@@ -555,44 +507,3 @@ export class SipProxy {
     this.#pending.clear();
   }
 }
-
-const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER';
-/**
- * Methods of RFC 3261 and its extensions that this proxy routes to users: addressed to the server itself they get
- * 404 (no such user), where any other method gets 501 Not Implemented.
- */
-const KNOWN_METHODS: ReadonlySet<string> = new Set([
-  ...ALLOW.split(', '),
-  'PRACK',
-  'SUBSCRIBE',
-  'NOTIFY',
-  'PUBLISH',
-  'INFO',
-  'REFER',
-  'MESSAGE',
-  'UPDATE',
-]);
-
-const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
-  'too-many-hops': 483,
-  'bad-request': 400,
-  // The same answer as a known user without a binding: an unauthenticated caller learns nothing about who exists.
-  'unknown-user': 480,
-  'no-binding': 480,
-  'no-flow-peer': 480,
-  'not-found': 404,
-  overloaded: 503,
-  'overlay-error': 503,
-  'unmatched-cancel': 481,
-  timeout: 408,
-  'transport-error': 503,
-  'relay-refused': 403,
-  'unsupported-uri': 416,
-  'unknown-method': 501,
-  challenged: 407,
-  'auth-failed': 407,
-  'auth-backoff': 403,
-  'identity-stale': 403,
-  'identity-invalid': 438,
-  'identity-replayed': 438,
-};

@@ -12,7 +12,6 @@ import {
 import { systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
 import {
   createResponse,
-  formatSipUri,
   parseSipUri,
   type ServerTransaction,
   type SipRequest,
@@ -37,7 +36,7 @@ import { NonceIssuer } from '../registrar/nonces.js';
 import { Registrar, type RegisterOutcome, type RegisterResult } from '../registrar/registrar.js';
 import { RevocationCheck } from './revocation-check.js';
 import { TypedEvents, type SipFrontEvents } from './events.js';
-import { Invitations } from './invitations.js';
+import { Invitations, inviteTarget, xppFlowSource } from './invitations.js';
 import { answerKeepalive } from './keepalive.js';
 import { localTag } from './tags.js';
 
@@ -512,28 +511,6 @@ const STATELESS_RESULTS: ReadonlySet<RegisterResult> = new Set<RegisterResult>([
   'too-brief',
   'overloaded',
 ]);
-
-/**
- * Where to send the INVITE that makes a client a peer: its contact's user at the flow's source address, which is
- * the address its SIP socket is reached at through any NAT (spec §1: the peer sets up the session over the client's
- * flow), else the contact as registered.
- */
-function inviteTarget(contact: string, source: TransportAddress | undefined): string {
-  const uri = parseSipUri(contact);
-  if (uri === undefined || source === undefined) return contact;
-  return formatSipUri({
-    scheme: 'sip',
-    ...(uri.user === undefined ? {} : { user: uri.user }),
-    host: source.address,
-    port: source.port,
-    params: new Map(),
-  });
-}
-
-/** The source of the `+sip.xpp-peer` flow registered with `contact` (the candidates are listed by contact). */
-function xppFlowSource(flows: FlowTable, contact: string): TransportAddress | undefined {
-  return flows.withContact(contact).find((flow) => flow.xppPeer)?.source;
-}
 
 function overloaded(request: SipRequest): SipResponse {
   return createResponse(request, 503, { toTag: localTag(), headers: [['Retry-After', '5']] });
