@@ -135,6 +135,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     ...(config.digestAlgorithms === undefined ? {} : { digestAlgorithms: config.digestAlgorithms }),
     recordRouteKey: loadRecordRouteKey(config.dataDir),
     foreignCalls: config.foreignCalls === true,
+    // The peer's certified identity signs the callers it verified for the next peer (XPP-Identity).
+    ...(keys.certificate === undefined
+      ? {}
+      : { membership: { identity: keys.identity, certificate: keys.certificate, admins: keys.admins } }),
     ...(config.sipTransactionLimits === undefined
       ? {}
       : { transactionLimits: definedOnly(config.sipTransactionLimits) }),

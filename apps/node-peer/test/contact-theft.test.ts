@@ -39,8 +39,9 @@ const methods = (client: RawSipClient) => client.received.map((r) => r.method);
 
 describe('a stolen contact gets no call', () => {
   it("Bob's call arriving through another peer, and the rest of its dialog, reach Bob and never Mallory", async () => {
+    // A caller from another domain: not challenged (calls of the domain's own users are, asserted-identity.test.ts).
     const invite = await caller.request(overlay.peers[0]!.sip, 'INVITE', 'sip:bob@localhost', {
-      From: '<sip:carol@localhost>;tag=carol-1',
+      From: '<sip:carol@example.com>;tag=carol-1',
       To: '<sip:bob@localhost>',
       Contact: `<sip:carol@${caller.local.address}:${caller.local.port}>`,
     });
@@ -52,7 +53,7 @@ describe('a stolen contact gets no call', () => {
     const target = /<([^>]+)>/.exec(invite.headers.get('contact') ?? '')![1]!;
     expect(target).toBe(bobContact);
     const bye: SipResponse = await caller.request(overlay.peers[0]!.sip, 'BYE', target, {
-      From: '<sip:carol@localhost>;tag=carol-1',
+      From: '<sip:carol@example.com>;tag=carol-1',
       To: invite.headers.get('to'),
       'Call-ID': invite.headers.get('call-id'),
       CSeq: '2 BYE',

@@ -197,7 +197,8 @@ describe('overload: a flood from one source denies no one else', () => {
     await waitFor(() => attacker.responses.some((r) => r.status === 503), { timeoutMs: 10_000 });
     // The caller asks the other peer, which forwards to this one (the flow peer of bob) from its own SIP port.
     const caller = await raw();
-    const invite = caller.request('INVITE', 'sip:bob@localhost', 'sip:carol@localhost');
+    // From another domain: not challenged (a user of the domain would be, asserted-identity.test.ts).
+    const invite = caller.request('INVITE', 'sip:bob@localhost', 'sip:carol@example.com');
     caller.send(invite, overlay.peers[0]!.sip);
     expect((await caller.finalTo(invite)).status).toBe(486);
     expect(offered).toBe(1);

@@ -5,6 +5,7 @@ import { RecordRouteSigner } from '../src/proxy/record-route.js';
 import { waitFor } from '@xpp/reliability/testing';
 import { newRequest, TestOverlay, transact, type TestPeer } from './sipp/overlay.js';
 import { finalResponse, rawRequest, statusLine, UdpListener } from './support/raw-sip.js';
+import { challengeParams, digestAuthorization } from './support/raw-sip-client.js';
 
 // Injected so that the test can make a real token for its positive control (each daemon keeps its own key).
 const KEY = new Uint8Array(32).fill(7);
@@ -233,7 +234,32 @@ describe('calls to other domains (foreignCalls)', () => {
         'hi',
       );
       expect(statusLine(await finalResponse(mallory, spoofed, peer.sip))).toBe('SIP/2.0 403 Forbidden');
-      const request = newRequest(ua, 'MESSAGE', uri, [['From', '<sip:alice@localhost>;tag=a2']], 'hi');
+      // Her own MESSAGE is challenged (407) like any call of a user of the domain, then sent with the answer.
+      const first = newRequest(ua, 'MESSAGE', uri, [['From', '<sip:alice@localhost>;tag=a2']], 'hi');
+      const challenge = (await transact(ua.layer, first, peer.sip)).at(-1)!;
+      expect(challenge.status).toBe(407);
+      const params = challengeParams(challenge, 'proxy-authenticate')!;
+      const proxyAuthorization = digestAuthorization({
+        username: 'alice',
+        realm: 'localhost',
+        password: 'wonderland',
+        nonce: params.get('nonce')!,
+        uri,
+        nc: '00000001',
+        method: 'MESSAGE',
+      });
+      const request = newRequest(
+        ua,
+        'MESSAGE',
+        uri,
+        [
+          ['From', '<sip:alice@localhost>;tag=a2'],
+          ['Call-ID', first.headers.get('call-id')!],
+          ['CSeq', '2 MESSAGE'],
+          ['Proxy-Authorization', proxyAuthorization],
+        ],
+        'hi',
+      );
       ua.layer.sendRequest(request, peer.sip, {
         response: () => undefined,
         timeout: () => undefined,

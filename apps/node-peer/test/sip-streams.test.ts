@@ -182,6 +182,8 @@ describe('SIP over TCP and TLS against xpp-node start', () => {
       service: 'bob',
       port: await freeUdpPort(),
       remote: sip,
+      // Alice's INVITE is challenged (407) like any call of a user of the domain; sipp answers it.
+      auth: { username: 'alice', password: 'wonderland' },
       extraArgs: ['-t', 't1'],
     });
     ok(caller);

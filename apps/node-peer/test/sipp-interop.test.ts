@@ -6,7 +6,8 @@ let overlay: TestOverlay;
 beforeAll(async () => {
   expect(sippVersion()).toContain('SIPp');
   // sipp 3.6 reads only the first challenge and knows only MD5: this overlay offers MD5 first.
-  overlay = await TestOverlay.start(3, { digestAlgorithms: ['MD5', 'SHA-256'] });
+  // Certified peers: peer A asserts the caller it challenged to peer B (XPP-Identity), which believes only that.
+  overlay = await TestOverlay.certified(3, { digestAlgorithms: ['MD5', 'SHA-256'] });
   await overlay.addUser('alice', 'wonderland');
   await overlay.addUser('bob', 'builder');
 });
@@ -68,7 +69,12 @@ describe('interop with sipp (Debian sip-tester, unmodified) against a 3-peer ove
     a.front.on('call', (e) => calls.push(`A ${e.method} ${e.aor} ${e.status}`));
     // The callee listens on the port its flow was registered from; the caller's INVITE retransmits until it does.
     const callee = runSipp('uas.xml', { service: 'bob', port: calleePort });
-    const caller = await runSipp('uac.xml', { service: 'bob', port: callerPort, remote: a.sip });
+    const caller = await runSipp('uac.xml', {
+      service: 'bob',
+      port: callerPort,
+      remote: a.sip,
+      auth: { username: 'alice', password: 'wonderland' },
+    });
     ok(caller);
     const uas = await callee;
     ok(uas);

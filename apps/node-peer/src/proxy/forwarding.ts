@@ -7,7 +7,10 @@ import {
   parseNameAddr,
   parseSipUri,
   parseVia,
+  responseTarget,
   SipHeaders,
+  type SipResponse,
+  type SipTransactionLayer,
   type SipAddress,
   type SipRequest,
   type TransportAddress,
@@ -101,4 +104,32 @@ export function transactionKeyOf(request: SipRequest): string | undefined {
   const via = parseVia(request.headers.get('via') ?? '');
   const branch = via === undefined ? undefined : branchOf(via);
   return via === undefined || branch === undefined ? undefined : `${branch}|${via.host}:${via.port ?? 5060}`;
+}
+
+/**
+ * A response that matched no client transaction: a retransmitted 2xx of an INVITE we forwarded (its client
+ * transaction ended at the first 2xx, §17.1.1.2) goes on statelessly to the next Via (§16.7 step 10, §16.11).
+ * Returns false for anything else (the overlay's own responses carry only our Via).
+ */
+export function relayStrayResponse(layer: SipTransactionLayer, response: SipResponse): boolean {
+  const vias = response.headers.getAll('via');
+  const top = parseVia(vias[0] ?? '');
+  const next = parseVia(vias[1] ?? '');
+  const self = layer.local;
+  if (
+    top === undefined ||
+    next === undefined ||
+    top.host !== self.address ||
+    (top.port ?? 5060) !== self.port
+  )
+    return false;
+  try {
+    layer.sendStateless(
+      { ...response, headers: withoutFirst(response.headers, 'via') },
+      responseTarget(next),
+    );
+  } catch {
+    // Counted by the layer (sendErrors); the UAS retransmits its 2xx.
+  }
+  return true;
 }

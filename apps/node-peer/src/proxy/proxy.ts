@@ -4,8 +4,6 @@ import {
   type SipTransactionLayer,
   createResponse,
   parseNameAddr,
-  parseVia,
-  responseTarget,
   statelessToTag,
   type ServerTransaction,
   type SipRequest,
@@ -19,14 +17,20 @@ import { localTag } from '../sip/tags.js';
 import {
   cancelFor,
   forwardedRequest,
+  relayStrayResponse,
   maxForwardsOf,
   routesTo,
   transactionKeyOf,
   uriTarget,
   withoutFirst,
 } from './forwarding.js';
+import { callerToChallenge, type CallAuthenticator } from './call-auth.js';
+import { assertionRefusal, IDENTITY_HEADER, type IdentityAsserter } from './identity.js';
 import { addresseeOf, fromLocalUser, resolveUri, routeNamesUs } from './policy.js';
 import { RecordRouteSigner } from './record-route.js';
+import { ALLOW, KNOWN_METHODS, REJECTION_STATUS, type ProxyRejection } from './rejections.js';
+
+export type { ProxyRejection } from './rejections.js';
 
 /** Default bound on INVITEs being forwarded (waiting for a final response) at once; more get 503. */
 export const DEFAULT_MAX_PENDING_INVITES = 512;
@@ -35,26 +39,6 @@ export const DEFAULT_MAX_PENDING_INVITES = 512;
 export const OVERLAY_RETRY_MS = 250;
 /** Retry-After of the proxy's 503 answers, seconds. */
 export const RETRY_AFTER_S = 5;
-
-/** Why the proxy answered a request itself instead of forwarding it. */
-export type ProxyRejection =
-  | 'too-many-hops'
-  | 'bad-request'
-  | 'unknown-user'
-  | 'no-binding'
-  | 'no-flow-peer'
-  /** RFC 5626 §5.3: the request must go over a flow that died (its connection closed, its keepalives stopped). */
-  | 'flow-failed'
-  | 'not-found'
-  | 'overloaded'
-  | 'overlay-error'
-  | 'unmatched-cancel'
-  | 'timeout'
-  | 'transport-error'
-  /** A Route set that does not start with us, or a Request-URI of another domain: no open relay. */
-  | 'relay-refused'
-  | 'unsupported-uri'
-  | 'unknown-method';
 
 export interface SipProxyOptions {
   readonly domain: string;
@@ -68,6 +52,16 @@ export interface SipProxyOptions {
   readonly recordRoutes?: RecordRouteSigner;
   /** Forward a local user's requests to other domains. Default false: nothing goes to another domain. */
   readonly foreignCalls?: boolean;
+  /**
+   * Challenges (407) INVITE, MESSAGE and SUBSCRIBE out of any dialog whose From is a user of the domain and that no
+   * peer asserted (docs/decisions/node-peer-asserted-identity.md). Without it such calls go through unasserted.
+   */
+  readonly callAuth?: CallAuthenticator;
+  /**
+   * Signs the caller's identity for the next peer and checks the assertions of others. Without it (a peer with no
+   * certificate) nothing is asserted to other peers and every `XPP-Identity` received is refused.
+   */
+  readonly asserter?: IdentityAsserter;
   /** A request for an AOR got its final status (forwarded back or answered here). */
   readonly onCall?: (event: { method: string; aor: string; status: number; to?: TransportAddress }) => void;
 }
@@ -136,6 +130,38 @@ export class SipProxy {
    * holds, and — when configured — calls of a local user to another domain. Anything else is 403: no open relay.
    */
   handle(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
+    // RFC 3325 §5: P-Asserted-Identity is believed from nobody; this peer adds it only for what it verified.
+    const assertion = request.headers.has(IDENTITY_HEADER);
+    const clean =
+      assertion || request.headers.has('p-asserted-identity')
+        ? {
+            ...request,
+            headers: request.headers.clone().delete('p-asserted-identity').delete(IDENTITY_HEADER),
+          }
+        : request;
+    if (!assertion || request.method === 'ACK' || request.method === 'CANCEL') {
+      this.#handle(clean, transaction, source, undefined);
+      return;
+    }
+    void this.#checkAssertion(request).then((verdict) => {
+      if (typeof verdict === 'string') this.#handle(clean, transaction, source, verdict);
+      else this.#reject(request, transaction, verdict.status, verdict.why, verdict.reason);
+    });
+  }
+
+  /** The AOR a request's `XPP-Identity` asserts, or why it is refused (nothing is delivered on a bad assertion). */
+  async #checkAssertion(request: SipRequest): Promise<string | ReturnType<typeof assertionRefusal>> {
+    const verdict = (await this.#o.asserter?.verify(request)) ?? { kind: 'invalid' as const };
+    if (verdict.kind === 'verified') return verdict.aor;
+    return assertionRefusal(verdict.kind === 'absent' ? 'invalid' : verdict.kind);
+  }
+
+  #handle(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    source: TransportAddress,
+    asserted: string | undefined,
+  ): void {
     if (request.method === 'CANCEL') {
       if (transaction !== undefined) this.#cancel(request, transaction);
       return;
@@ -146,7 +172,7 @@ export class SipProxy {
     }
     const topRoute = request.headers.get('route');
     if (topRoute === undefined) {
-      this.#route(request, transaction, source);
+      this.#route(request, transaction, source, asserted);
       return;
     }
     // A Route set must start with us (RFC 3261 §16.4): a preloaded one that does not is someone else's path.
@@ -161,28 +187,28 @@ export class SipProxy {
     }
     const rest = { ...request, headers: withoutFirst(request.headers, 'route') };
     if (this.#recordRoutes.recognises(topRoute, request)) {
-      this.#inDialog(rest, transaction);
+      this.#inDialog(rest, transaction, asserted);
       return;
     }
     // Our address without our token: a client's outbound-proxy Route (RFC 3261 §8.1.2), followed by nothing but
     // the Request-URI; a Route set that goes on from here was not made by us.
     if (rest.headers.has('route')) this.#reject(request, transaction, 403, 'relay-refused');
-    else this.#route(rest, transaction, source);
+    else this.#route(rest, transaction, source, asserted);
   }
 
   /** A request behind our own Record-Route: to the next Route, else to the remote target (a flow of ours or the URI). */
-  #inDialog(request: SipRequest, transaction: ServerTransaction | undefined): void {
+  #inDialog(request: SipRequest, transaction: ServerTransaction | undefined, asserted?: string): void {
     const nextRoute = request.headers.get('route');
     const next = nextRoute === undefined ? undefined : parseNameAddr(nextRoute)?.uri;
     // A contact of one of our flows is delivered only for the dialog it belongs to (flow-match.ts).
     const delivery = next === undefined ? flowForRequest(this.#o.flows, request) : undefined;
     if (delivery !== undefined) {
-      this.#deliver(request, transaction, delivery);
+      this.#deliver(request, transaction, delivery, asserted);
       return;
     }
     const target = next !== undefined ? uriTarget(next) : uriTarget(request.uri);
     if (target === undefined) this.#reject(request, transaction, 404, 'not-found');
-    else this.#forward(request, transaction, { uri: request.uri, target });
+    else this.#forward(request, transaction, { uri: request.uri, target }, { asserted });
   }
 
   /** Over the client's flow, or 430 when that flow died (RFC 5626 §5.3: the sender may try another flow). */
@@ -190,17 +216,28 @@ export class SipProxy {
     request: SipRequest,
     transaction: ServerTransaction | undefined,
     delivery: { flow: Flow; uri: string },
+    asserted: string | undefined,
   ): void {
     if (delivery.flow.failed === true) this.#reject(request, transaction, 430, 'flow-failed');
-    else this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source });
+    else
+      this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source }, { asserted });
   }
 
   /** A request that no Route of ours brought: by its Request-URI alone. */
-  #route(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
+  #route(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    source: TransportAddress,
+    asserted: string | undefined,
+  ): void {
     // A contact of one of our flows: delivered only for the registration or dialog it belongs to (flow-match.ts).
     const delivery = flowForRequest(this.#o.flows, request);
     if (delivery !== undefined) {
-      this.#deliver(request, transaction, delivery);
+      if (asserted === undefined && this.#mustAuthenticate(request))
+        void this.#authenticate(request, transaction, source, (aor) =>
+          this.#deliver(request, transaction, delivery, aor),
+        );
+      else this.#deliver(request, transaction, delivery, asserted);
       return;
     }
     const addressee = addresseeOf(request.uri, this.#o.domain, this.#self);
@@ -211,7 +248,11 @@ export class SipProxy {
       case 'domain':
         // An ACK outside any dialog and transaction has nowhere to go (the ACK of a 2xx carries our Route).
         if (request.method === 'ACK') this.#count('not-found');
-        else void this.#toAor(request, transaction, addressee.aor);
+        else if (asserted === undefined && this.#mustAuthenticate(request))
+          void this.#authenticate(request, transaction, source, (aor) =>
+            this.#toAor(request, transaction, addressee.aor, aor),
+          );
+        else void this.#toAor(request, transaction, addressee.aor, asserted);
         return;
       case 'bad-uri':
         this.#reject(request, transaction, 400, 'bad-request');
@@ -221,9 +262,42 @@ export class SipProxy {
         return;
       case 'foreign':
         if (this.#o.foreignCalls === true && fromLocalUser(request, source, this.#o.flows))
-          void this.#toOtherDomain(request, transaction);
+          void this.#authenticate(request, transaction, source, () =>
+            this.#toOtherDomain(request, transaction),
+          );
         else this.#reject(request, transaction, 403, 'relay-refused');
     }
+  }
+
+  #mustAuthenticate(request: SipRequest): boolean {
+    return this.#o.callAuth !== undefined && callerToChallenge(request, this.#o.domain) !== undefined;
+  }
+
+  /** Runs `then` with the caller's AOR once its Proxy-Authorization holds; answers the 407 (or 403, 503) otherwise. */
+  async #authenticate(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    source: TransportAddress,
+    then: (aor: string | undefined) => void | Promise<void>,
+  ): Promise<void> {
+    const auth = this.#o.callAuth;
+    const aor = callerToChallenge(request, this.#o.domain);
+    if (auth === undefined || aor === undefined) {
+      await then(undefined);
+      return;
+    }
+    const verdict = await auth.check(request, source, aor);
+    if (verdict.kind === 'ok') {
+      await then(aor);
+      return;
+    }
+    const why: ProxyRejection =
+      verdict.kind === 'bad-request'
+        ? 'bad-request'
+        : verdict.kind === 'overloaded'
+          ? 'overlay-error'
+          : verdict.kind;
+    this.#reject(request, transaction, verdict.status, why, verdict.reason, verdict.headers);
   }
 
   /**
@@ -253,37 +327,18 @@ export class SipProxy {
   }
 
   /**
-   * A response that matched no client transaction: a retransmitted 2xx of an INVITE we forwarded (its client
-   * transaction ended at the first 2xx, §17.1.1.2) goes on statelessly to the next Via (§16.7 step 10, §16.11).
-   * Returns false for anything else (the overlay's own responses carry only our Via).
+   * A response that matched no client transaction: a retransmitted 2xx of an INVITE we forwarded goes on
+   * statelessly to the next Via (forwarding.ts); false for anything else.
    */
   onStrayResponse(response: SipResponse): boolean {
-    const vias = response.headers.getAll('via');
-    const top = parseVia(vias[0] ?? '');
-    const next = parseVia(vias[1] ?? '');
-    const self = this.#self;
-    if (
-      top === undefined ||
-      next === undefined ||
-      top.host !== self.address ||
-      (top.port ?? 5060) !== self.port
-    )
-      return false;
-    try {
-      this.#o.layer.sendStateless(
-        { ...response, headers: withoutFirst(response.headers, 'via') },
-        responseTarget(next),
-      );
-    } catch {
-      // Counted by the layer (sendErrors); the UAS retransmits its 2xx.
-    }
-    return true;
+    return relayStrayResponse(this.#o.layer, response);
   }
 
   async #toAor(
     request: SipRequest,
     transaction: ServerTransaction | undefined,
     aor: string,
+    asserted?: string,
     skip: ReadonlySet<string> = new Set(),
   ): Promise<void> {
     let route: Route | ProxyRejection;
@@ -304,7 +359,7 @@ export class SipProxy {
       this.#o.onCall?.({ method: request.method, aor, status });
       return;
     }
-    this.#forward(request, transaction, route, aor);
+    this.#forward(request, transaction, route, { aor, asserted });
   }
 
   /** Where a request for `aor` goes: the binding refreshed last, over its flow here or through its flow peer. */
@@ -343,14 +398,16 @@ export class SipProxy {
     request: SipRequest,
     transaction: ServerTransaction | undefined,
     route: Route,
-    aor?: string,
+    context: { aor?: string | undefined; asserted?: string | undefined } = {},
   ): void {
     const layer = this.#o.layer;
+    const aor = context.aor;
     const forwarded = forwardedRequest(request, {
       uri: route.uri,
       via: layer.newVia(),
       ...(request.method === 'INVITE' ? { recordRoute: this.#recordRoute(request, transaction, route) } : {}),
     });
+    if (context.asserted !== undefined) this.#assert(forwarded, context.asserted, route);
     if (transaction === undefined) {
       // The ACK of a 2xx is end to end: no transaction, sent on as it is (§16.11).
       try {
@@ -379,7 +436,13 @@ export class SipProxy {
           if (response.status === 430 && aor !== undefined && failover !== undefined) {
             // The flow peer's flow died: the AOR's next binding, if any, takes the request (else 430 upstream).
             if (key !== undefined) this.#pending.delete(key);
-            void this.#toAor(request, transaction, aor, new Set([...failover.skip, failover.binding]));
+            void this.#toAor(
+              request,
+              transaction,
+              aor,
+              context.asserted,
+              new Set([...failover.skip, failover.binding]),
+            );
             return;
           }
           transaction.respond({ ...response, headers: withoutFirst(response.headers, 'via') });
@@ -408,6 +471,22 @@ export class SipProxy {
     this.stats.proxied++;
   }
 
+  /**
+   * Marks a forwarded request with the caller this peer verified: `P-Asserted-Identity` for the callee (RFC 3325),
+   * and for a next peer the signed `XPP-Identity` it will check before believing it (a next peer strips the first).
+   */
+  #assert(forwarded: SipRequest, aor: string, route: Route): void {
+    // RFC 3261 §22.3: the credentials for our realm were consumed here; the next hop has no use for them.
+    forwarded.headers.delete('proxy-authorization');
+    forwarded.headers.set('P-Asserted-Identity', `<${aor}>`);
+    if (route.flowPeer === undefined || this.#o.asserter === undefined) return;
+    try {
+      forwarded.headers.set(IDENTITY_HEADER, this.#o.asserter.sign(forwarded));
+    } catch {
+      // No From/To address-of-record to sign over: the next peer takes the call as unasserted.
+    }
+  }
+
   /** §16.10: answer the CANCEL 200 and cancel the INVITE we forwarded (its final response comes back as usual). */
   #cancel(request: SipRequest, transaction: ServerTransaction): void {
     const key = transactionKeyOf(request);
@@ -434,11 +513,22 @@ export class SipProxy {
     transaction: ServerTransaction | undefined,
     status: number,
     why: ProxyRejection,
+    reason?: string,
+    extra: [string, string][] = [],
   ): void {
     this.#count(why);
     // A 503 is temporary here (load, or a zone changing hands): say when to try again (RFC 3261 §21.5.4).
-    const headers: [string, string][] = status === 503 ? [['Retry-After', String(RETRY_AFTER_S)]] : [];
-    transaction?.respond(createResponse(request, status, { toTag: localTag(), headers }));
+    const headers: [string, string][] =
+      status === 503 && !extra.some(([name]) => name === 'Retry-After')
+        ? [...extra, ['Retry-After', String(RETRY_AFTER_S)]]
+        : extra;
+    transaction?.respond(
+      createResponse(request, status, {
+        toTag: localTag(),
+        headers,
+        ...(reason === undefined ? {} : { reason }),
+      }),
+    );
   }
 
   #count(why: ProxyRejection): void {
@@ -450,39 +540,3 @@ export class SipProxy {
     this.#pending.clear();
   }
 }
-
-const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER';
-/**
- * Methods of RFC 3261 and its extensions that this proxy routes to users: addressed to the server itself they get
- * 404 (no such user), where any other method gets 501 Not Implemented.
- */
-const KNOWN_METHODS: ReadonlySet<string> = new Set([
-  ...ALLOW.split(', '),
-  'PRACK',
-  'SUBSCRIBE',
-  'NOTIFY',
-  'PUBLISH',
-  'INFO',
-  'REFER',
-  'MESSAGE',
-  'UPDATE',
-]);
-
-const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
-  'too-many-hops': 483,
-  'bad-request': 400,
-  // The same answer as a known user without a binding: an unauthenticated caller learns nothing about who exists.
-  'unknown-user': 480,
-  'no-binding': 480,
-  'no-flow-peer': 480,
-  'flow-failed': 430,
-  'not-found': 404,
-  overloaded: 503,
-  'overlay-error': 503,
-  'unmatched-cancel': 481,
-  timeout: 408,
-  'transport-error': 503,
-  'relay-refused': 403,
-  'unsupported-uri': 416,
-  'unknown-method': 501,
-};

@@ -18,6 +18,7 @@ import {
 } from '@xpp/session-sdp';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { parseDigestAuthorization } from './authorization.js';
+import { digestChallenges } from './challenge.js';
 import {
   DEFAULT_EXPIRY_BOUNDS,
   grantExpires,
@@ -47,12 +48,7 @@ export interface RegistrarOptions {
   readonly digestAlgorithms?: readonly DigestAlgorithm[];
 }
 
-/**
- * MD5 alone, as Kamailio and OpenSIPS challenge by default: sipp 3.6 reads only the first challenge and knows only
- * MD5, and libre-based softphones (baresip 1.0) give up on any 401 carrying a non-MD5 challenge, even after an MD5
- * one. `['SHA-256', 'MD5']` (RFC 8760 §2.4: in order of preference) is for deployments whose clients all cope.
- */
-export const DEFAULT_DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = Object.freeze(['MD5']);
+export { DEFAULT_DIGEST_ALGORITHMS } from './challenge.js';
 
 /** How a REGISTER ended, for stats and events. */
 export type RegisterResult =
@@ -131,7 +127,7 @@ export class Registrar {
       return answer(401, 'challenged', this.#challenge(false, source));
     // RFC 2617 §3.2.2.5: the digest covers the uri the client names, which must name what this request does: a
     // response computed for another resource is not an answer to this request.
-    if (!this.#namesThisRegistrar(credentials.uri, request.uri))
+    if (!digestUriNames(credentials.uri, request.uri, this.#o.local?.()))
       return answer(400, 'bad-request', [], 'Bad Request - digest uri does not match the Request-URI');
     const nonce = this.#o.nonces.check(credentials.nonce, credentials.nc, source.address);
     if (nonce !== 'ok') return answer(401, 'challenged', this.#challenge(nonce === 'stale', source));
@@ -258,31 +254,15 @@ export class Registrar {
     return held;
   }
 
-  /**
-   * Whether a digest `uri` names this request's target: the Request-URI itself, or — a REGISTER's Request-URI
-   * names the registrar — this peer's own SIP address, which stock clients put there (sipp uses `sip:ip:port` of
-   * the server it sends to).
-   */
-  #namesThisRegistrar(digestUri: string, requestUri: string): boolean {
-    if (sameRequestUri(digestUri, requestUri)) return true;
-    const local = this.#o.local?.();
-    const named = parseSipUri(digestUri);
-    return (
-      local !== undefined &&
-      named !== undefined &&
-      named.user === undefined &&
-      named.host.toLowerCase() === local.address.toLowerCase() &&
-      (named.port ?? 5060) === local.port
-    );
-  }
-
-  /** One challenge per algorithm, in order of preference, sharing one nonce bound to the client's address. */
   #challenge(stale: boolean, source: TransportAddress): [string, string][] {
-    const nonce = this.#o.nonces.issue(source.address);
-    return (this.#o.digestAlgorithms ?? DEFAULT_DIGEST_ALGORITHMS).map((algorithm) => [
-      'WWW-Authenticate',
-      `Digest realm="${this.#o.domain}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`,
-    ]);
+    return digestChallenges({
+      header: 'WWW-Authenticate',
+      realm: this.#o.domain,
+      nonces: this.#o.nonces,
+      source,
+      stale,
+      algorithms: this.#o.digestAlgorithms,
+    });
   }
 
   #overlayFailure(
@@ -305,6 +285,27 @@ export class Registrar {
       'Server Internal Error - overlay unavailable',
     );
   }
+}
+
+/**
+ * Whether a digest `uri` names a request's target: the Request-URI itself, or this peer's own SIP address `local`,
+ * which stock clients put there (sipp uses `sip:ip:port` of the server it sends to, for REGISTER and INVITE alike).
+ * The response still covers the method and a nonce bound to the client's address and count.
+ */
+export function digestUriNames(
+  digestUri: string,
+  requestUri: string,
+  local: TransportAddress | undefined,
+): boolean {
+  if (sameRequestUri(digestUri, requestUri)) return true;
+  const named = parseSipUri(digestUri);
+  return (
+    local !== undefined &&
+    named !== undefined &&
+    named.user === undefined &&
+    named.host.toLowerCase() === local.address.toLowerCase() &&
+    (named.port ?? 5060) === local.port
+  );
 }
 
 /**

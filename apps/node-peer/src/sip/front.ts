@@ -2,6 +2,9 @@ import type { KeyObject } from 'node:crypto';
 import {
   createDefaultInvitePolicy,
   LocationService,
+  type AdminKeySet,
+  type PeerCertificate,
+  type PeerIdentity,
   type DigestAlgorithm,
   type InvitePolicy,
   type OverlayNode,
@@ -9,7 +12,6 @@ import {
 import { systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
 import {
   createResponse,
-  formatSipUri,
   parseSipUri,
   type ServerTransaction,
   type SipRequest,
@@ -23,6 +25,8 @@ import {
 import { NodeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { transactionKeyOf } from '../proxy/forwarding.js';
+import { CallAuthenticator } from '../proxy/call-auth.js';
+import { IdentityAsserter } from '../proxy/identity.js';
 import { SipProxy } from '../proxy/proxy.js';
 import { RecordRouteSigner } from '../proxy/record-route.js';
 import { AnsweredRegisters, DEFAULT_MAX_ANSWERED } from '../registrar/answered.js';
@@ -31,8 +35,9 @@ import type { ExpiryBounds } from '../registrar/contacts.js';
 import { DEFAULT_MAX_FLOWS, FlowTable, type Flow } from '../registrar/flows.js';
 import { NonceIssuer } from '../registrar/nonces.js';
 import { Registrar, type RegisterOutcome, type RegisterResult } from '../registrar/registrar.js';
+import { RevocationCheck } from './revocation-check.js';
 import { TypedEvents, type SipFrontEvents } from './events.js';
-import { Invitations } from './invitations.js';
+import { Invitations, inviteTarget, xppFlowSource } from './invitations.js';
 import { answerKeepalive } from './keepalive.js';
 import { localTag } from './tags.js';
 
@@ -87,6 +92,20 @@ export interface SipFrontOptions {
    * `DEFAULT_SERVER_TRANSACTION_LIMITS`, sized by memory): what keeps a flood from one source off everyone else.
    */
   readonly transactionLimits?: Partial<ServerTransactionLimits>;
+  /**
+   * Challenge (407) the calls of this peer's clients: INVITE, MESSAGE and SUBSCRIBE out of dialog whose From is a
+   * user of the domain. Default true (docs/decisions/node-peer-asserted-identity.md).
+   */
+  readonly authenticateCalls?: boolean;
+  /**
+   * This peer's certified identity: it signs the callers it verified for the next peer (`XPP-Identity`) and checks
+   * other peers' assertions. Without it no assertion is made, and every one received is refused.
+   */
+  readonly membership?: {
+    readonly identity: PeerIdentity;
+    readonly certificate: PeerCertificate;
+    readonly admins: AdminKeySet;
+  };
 }
 
 export const DEFAULT_MAX_REGISTERS_IN_FLIGHT = 512;
@@ -229,6 +248,7 @@ export class SipFront {
       64 * node.ua.layer.timers.T1,
       this.#o.maxAnsweredRegisters ?? DEFAULT_MAX_ANSWERED,
     );
+    const revocations = new RevocationCheck(node, this.#clock);
     this.#proxy = new SipProxy({
       domain: this.#o.domain,
       layer: node.ua.layer,
@@ -238,6 +258,31 @@ export class SipFront {
       ...(this.#o.maxPendingInvites === undefined ? {} : { maxPendingInvites: this.#o.maxPendingInvites }),
       recordRoutes: new RecordRouteSigner(this.#o.recordRouteKey),
       foreignCalls: this.#o.foreignCalls ?? false,
+      ...(this.#o.authenticateCalls === false
+        ? {}
+        : {
+            callAuth: new CallAuthenticator({
+              domain: this.#o.domain,
+              location,
+              nonces: this.#nonces,
+              limiter: this.#limiter,
+              clock: this.#clock,
+              local: () => node.ua.layer.local,
+              ...(this.#o.digestAlgorithms === undefined
+                ? {}
+                : { digestAlgorithms: this.#o.digestAlgorithms }),
+            }),
+          }),
+      ...(this.#o.membership === undefined
+        ? {}
+        : {
+            asserter: new IdentityAsserter({
+              isRevoked: (id) => revocations.isRevoked(id),
+              ...this.#o.membership,
+              domain: this.#o.domain,
+              clock: this.#clock,
+            }),
+          }),
       onCall: (event) => this.#emit('call', event),
     });
     this.#invitations = new Invitations({
@@ -479,28 +524,6 @@ const STATELESS_RESULTS: ReadonlySet<RegisterResult> = new Set<RegisterResult>([
   'too-brief',
   'overloaded',
 ]);
-
-/**
- * Where to send the INVITE that makes a client a peer: its contact's user at the flow's source address, which is
- * the address its SIP socket is reached at through any NAT (spec §1: the peer sets up the session over the client's
- * flow), else the contact as registered.
- */
-function inviteTarget(contact: string, source: TransportAddress | undefined): string {
-  const uri = parseSipUri(contact);
-  if (uri === undefined || source === undefined) return contact;
-  return formatSipUri({
-    scheme: 'sip',
-    ...(uri.user === undefined ? {} : { user: uri.user }),
-    host: source.address,
-    port: source.port,
-    params: new Map(),
-  });
-}
-
-/** The source of the `+sip.xpp-peer` flow registered with `contact` (the candidates are listed by contact). */
-function xppFlowSource(flows: FlowTable, contact: string): TransportAddress | undefined {
-  return flows.withContact(contact).find((flow) => flow.xppPeer)?.source;
-}
 
 function overloaded(request: SipRequest): SipResponse {
   return createResponse(request, 503, { toTag: localTag(), headers: [['Retry-After', '5']] });

@@ -1,5 +1,7 @@
 import type { InviteCandidate, InvitePolicy, NodeLoad } from '@xpp/dht';
 import type { Clock, TimerHandle } from '@xpp/reliability';
+import { formatSipUri, parseSipUri, type TransportAddress } from '@xpp/session-sdp';
+import type { FlowTable } from '../registrar/flows.js';
 
 /** How often the invite policy is asked, ms. */
 export const DEFAULT_INVITE_INTERVAL_MS = 5_000;
@@ -92,4 +94,26 @@ export class Invitations {
       this.#memory.delete(oldest);
     }
   }
+}
+
+/**
+ * Where to send the INVITE that makes a client a peer: its contact's user at the flow's source address, which is
+ * the address its SIP socket is reached at through any NAT (spec §1: the peer sets up the session over the client's
+ * flow), else the contact as registered.
+ */
+export function inviteTarget(contact: string, source: TransportAddress | undefined): string {
+  const uri = parseSipUri(contact);
+  if (uri === undefined || source === undefined) return contact;
+  return formatSipUri({
+    scheme: 'sip',
+    ...(uri.user === undefined ? {} : { user: uri.user }),
+    host: source.address,
+    port: source.port,
+    params: new Map(),
+  });
+}
+
+/** The source of the `+sip.xpp-peer` flow registered with `contact` (the candidates are listed by contact). */
+export function xppFlowSource(flows: FlowTable, contact: string): TransportAddress | undefined {
+  return flows.withContact(contact).find((flow) => flow.xppPeer)?.source;
 }

@@ -1,5 +1,8 @@
 import {
+  AdminKeySet,
   createCredential,
+  generatePeerIdentity,
+  issuePeerCertificate,
   createCredentialVerifier,
   generateAdminKeyPair,
   OverlayNode,
@@ -34,24 +37,50 @@ export class TestOverlay {
   readonly #clients: SipUserAgent[] = [];
 
   static async start(count: number, options: Partial<SipFrontOptions> = {}): Promise<TestOverlay> {
+    return new TestOverlay().#grow(count, options);
+  }
+
+  /** Certify every peer added from now on (identity key and certificate under this overlay's admin key). */
+  certified = false;
+
+  static async certified(count: number, options: Partial<SipFrontOptions> = {}): Promise<TestOverlay> {
     const overlay = new TestOverlay();
+    overlay.certified = true;
+    return overlay.#grow(count, options);
+  }
+
+  async #grow(count: number, options: Partial<SipFrontOptions>): Promise<TestOverlay> {
     for (let i = 0; i < count; i++) {
-      const peer = await overlay.addPeer(options);
+      const peer = await this.addPeer(options);
       if (i === 0) peer.node.bootstrap();
-      else await overlay.peers[0]!.node.invite(peer.node.ua.contactUri);
+      else await this.peers[0]!.node.invite(peer.node.ua.contactUri);
     }
-    return overlay;
+    return this;
+  }
+
+  /** A certified identity of this overlay's domain (what a certified peer signs with). */
+  certify(): NonNullable<SipFrontOptions['membership']> {
+    const identity = generatePeerIdentity();
+    const now = Math.floor(Date.now() / 1000);
+    const certificate = issuePeerCertificate(
+      { publicKey: identity.publicKey, domain: DOMAIN, notBefore: now - 60, notAfter: now + 86_400 },
+      this.admin.privateKey,
+    );
+    return { identity, certificate, admins: new AdminKeySet([this.admin.publicKey]) };
   }
 
   async addPeer(options: Partial<SipFrontOptions> = {}, invitePolicy?: InvitePolicy): Promise<TestPeer> {
+    const membership = this.certified ? this.certify() : undefined;
     const front = new SipFront({
       domain: DOMAIN,
       adminPublicKey: this.admin.publicKey,
       ...(invitePolicy === undefined ? {} : { invitePolicy }),
+      ...(membership === undefined ? {} : { membership }),
       ...options,
     });
     const node = await OverlayNode.create({
       dimensions: 2,
+      ...(membership === undefined ? {} : { membership: { ...membership, domain: DOMAIN } }),
       store: { verifyCredential: createCredentialVerifier(this.admin.publicKey) },
       ...front.hooks,
     });

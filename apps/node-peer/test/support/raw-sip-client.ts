@@ -122,6 +122,35 @@ export class RawSipClient {
     return { challenge, final, nonce };
   }
 
+  /**
+   * A call-like request (INVITE, MESSAGE…) from `aor`: sent, and when the peer answers 407, sent again with the
+   * `Proxy-Authorization` that answers it with `password`. Returns both responses (the same one if no 407 came).
+   */
+  async call(
+    target: TransportAddress,
+    method: string,
+    uri: string,
+    aor: string,
+    password: string,
+    headers: Record<string, string | undefined> = {},
+  ): Promise<{ challenge: SipResponse; final: SipResponse }> {
+    const base = { From: `<${aor}>;tag=c${this.#sequence}`, ...headers };
+    const challenge = await this.request(target, method, uri, base);
+    const params = challengeParams(challenge, 'proxy-authenticate');
+    if (challenge.status !== 407 || params === undefined) return { challenge, final: challenge };
+    const authorization = digestAuthorization({
+      username: aor.slice(4, aor.indexOf('@')),
+      realm: params.get('realm') ?? '',
+      password,
+      nonce: params.get('nonce') ?? '',
+      uri,
+      nc: '00000001',
+      method,
+    });
+    const final = await this.request(target, method, uri, { ...base, 'Proxy-Authorization': authorization });
+    return { challenge, final };
+  }
+
   /** Sends a request without waiting for any answer: `headers` in order, as given. */
   send(target: TransportAddress, method: string, uri: string, headers: [string, string][]): void {
     const lines = headers.map(([name, value]) => `${name}: ${value}`);
@@ -156,9 +185,12 @@ export class RawSipClient {
   }
 }
 
-/** The parameters of the MD5 challenge of a 401 (undefined when there is none). */
-export function challengeParams(response: SipResponse): Map<string, string> | undefined {
-  for (const value of response.headers.getAll('www-authenticate')) {
+/** The parameters of the MD5 challenge of a 401 (or a 407's, by `header`; undefined when there is none). */
+export function challengeParams(
+  response: SipResponse,
+  header = 'www-authenticate',
+): Map<string, string> | undefined {
+  for (const value of response.headers.getAll(header)) {
     const params = parseDigestParams(value);
     if (params?.get('algorithm')?.toUpperCase() === 'MD5') return params;
   }
