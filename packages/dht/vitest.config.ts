@@ -11,6 +11,7 @@ export default packageConfig(
       'test/testnet.test.ts', // testnets over real UDP
       'test/overlay-node.test.ts', // a 40-peer overlay over real UDP
       'test/node-security.test.ts', // overlays over real UDP
+      'test/origin-revocation.test.ts', // a testnet over real UDP
     ],
   },
 );
