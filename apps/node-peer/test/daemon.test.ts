@@ -108,17 +108,19 @@ describe('startNode', () => {
   });
 
   it('keeps its records in <data-dir>/records.db across an abrupt stop; --memory keeps none', async () => {
-    const value = bindingCodec.encode({
-      instanceId: 'urn:uuid:1',
-      regId: 1,
-      contact: 'sip:dora@192.0.2.7:5060',
-      flowPeer: Uint8Array.of(1),
-    });
+    // The binding's flow is at the node itself: a certified peer may not write another peer's (spec §5.6).
+    const value = (flowPeer: Uint8Array) =>
+      bindingCodec.encode({
+        instanceId: 'urn:uuid:1',
+        regId: 1,
+        contact: 'sip:dora@192.0.2.7:5060',
+        flowPeer,
+      });
     const aor = 'sip:dora@localhost';
     for (const store of ['disk', 'memory'] as const) {
       const dir = scratch();
       const first = await start(config(dir, { store }));
-      await first.node.put(aor, RecordKind.BINDING, value, 600);
+      await first.node.put(aor, RecordKind.BINDING, value(first.node.peerId), 600);
       await first.close(); // no LEAVE: as a kill or a power cut leaves it
       const again = await start(config(dir, { store }));
       expect((await again.node.get(aor, RecordKind.BINDING)).length, store).toBe(store === 'disk' ? 1 : 0);
