@@ -12,6 +12,7 @@ export default packageConfig(
       'test/overlay-node.test.ts', // a 40-peer overlay over real UDP
       'test/node-security.test.ts', // overlays over real UDP
       'test/membership-admission.test.ts', // outsiders against overlays over real UDP
+      'test/origin-revocation.test.ts', // a testnet over real UDP
     ],
   },
 );

@@ -8,6 +8,7 @@ import {
   RecordKind,
   verifyCredential,
   verifyCredentialRemoval,
+  type AdminKeySet,
   type CredentialRemoval,
   type OverlayNode,
   type SignedCredential,
@@ -28,13 +29,14 @@ export const CREDENTIAL_LIFETIME = 86_400;
  */
 export class CredentialKeeper {
   readonly #path: string;
-  readonly #adminPublicKey: KeyObject;
+  /** Every accepted administrator key: a credential signed by a rotated-in key is kept too. */
+  readonly #adminPublicKey: KeyObject | AdminKeySet;
   /** AOR → hex value of its newest signed credential. */
   readonly #kept = new Map<string, { serial: number; value: string }>();
   #saving: Promise<void> | undefined;
   #dirty = false;
 
-  constructor(dataDir: string, adminPublicKey: KeyObject) {
+  constructor(dataDir: string, adminPublicKey: KeyObject | AdminKeySet) {
     this.#path = join(dataDir, DATA_FILES.credentials);
     this.#adminPublicKey = adminPublicKey;
     if (!existsSync(this.#path)) return;

@@ -123,13 +123,13 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const metrics = options.metrics ?? new NodeMetrics();
   const joining = config.joinVia !== undefined;
   const keys = await loadMembership(config, { joining, logger });
-  const keeper = new CredentialKeeper(config.dataDir, keys.adminPublicKey);
+  const keeper = new CredentialKeeper(config.dataDir, keys.admins);
   // Opened before anything else runs: a damaged file stops the start here, with nothing to undo.
   const store = config.store === 'disk' ? openStore(config, keys, logger) : undefined;
   const { intervalMs, ...policy } = config.invitePolicy ?? {};
   const front = new SipFront({
     domain: config.domain,
-    adminPublicKey: keys.adminPublicKey,
+    adminPublicKey: keys.admins,
     invitePolicy: createDefaultInvitePolicy(definedOnly(policy)),
     ...(intervalMs === undefined ? {} : { inviteIntervalMs: intervalMs }),
     ...(config.digestAlgorithms === undefined ? {} : { digestAlgorithms: config.digestAlgorithms }),
@@ -171,12 +171,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       : {}),
     // Credentials, removals and REVOCATION records are stored only under an administrator signature, any key of
     // the set (spec §5.3, §5.6); a store instance checks them itself (the node refuses adminPublicKey beside one).
-    ...(store === undefined
-      ? {
-          adminPublicKey: keys.adminPublicKey,
-          store: { verifyRevocation: createRevocationVerifier(keys.admins) },
-        }
-      : { store }),
+    ...(store === undefined ? { adminPublicKey: keys.admins } : { store }),
     ...front.hooks,
     onSipRequest: (request, transaction, source) =>
       enrollment?.onRequest(request, transaction, source) === true ||

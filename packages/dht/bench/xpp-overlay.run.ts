@@ -6,9 +6,17 @@ import { latencies, MB, quantile, round, settledRss } from './support/measure.js
 const PEERS = Number(process.env['BENCH_PEERS'] ?? 100);
 const JOINS = Number(process.env['BENCH_JOINS'] ?? 20);
 const OPS = Number(process.env['BENCH_OPS'] ?? 2000);
+/** Certified membership (every session authenticated by certificate, spec §5.5); `0` runs the overlay without. */
+const CERTIFIED = process.env['BENCH_CERTIFIED'] !== '0';
 
 const rssBefore = await settledRss();
-const net = await createTestnet({ size: PEERS - JOINS, network: 'udp', dimensions: 4, seed: 31 });
+const net = await createTestnet({
+  size: PEERS - JOINS,
+  network: 'udp',
+  dimensions: 4,
+  seed: 31,
+  certified: CERTIFIED,
+});
 
 // Invite-to-serving: from invite() until the newcomer and all its neighbours have their sessions up.
 const joinMs = [];
@@ -41,6 +49,7 @@ await net.close();
 console.log(
   JSON.stringify({
     nodes: PEERS,
+    certified: CERTIFIED,
     getP50Ms: round(quantile(getMs, 0.5), 3),
     getP99Ms: round(quantile(getMs, 0.99), 3),
     putP50Ms: round(quantile(putMs, 0.5), 3),

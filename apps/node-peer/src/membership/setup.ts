@@ -32,7 +32,7 @@ export interface NodeKeys {
   readonly identity: PeerIdentity;
   /** `identity.peerId`: the peer id derives from the identity key (spec §5.2). */
   readonly peerId: Uint8Array;
-  /** The primary administrator public key (what credentials are checked against). */
+  /** The primary administrator public key (the one `admin.key` pairs with); checks use {@link admins}. */
   readonly adminPublicKey: KeyObject;
   readonly adminPublicKeyHex: string;
   /** Every accepted administrator key, hex (the primary first). */

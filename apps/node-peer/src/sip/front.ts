@@ -44,8 +44,8 @@ import { localTag } from './tags.js';
 export interface SipFrontOptions {
   /** The overlay's domain, e.g. `localhost`: realm of challenges, host of every AOR served. */
   readonly domain: string;
-  /** Verifies CREDENTIAL records (spec §5). */
-  readonly adminPublicKey: KeyObject;
+  /** Verifies CREDENTIAL records (spec §5): one key, or every accepted key while one is rotated. */
+  readonly adminPublicKey: KeyObject | AdminKeySet;
   /** HMAC key of the nonces; default random (a restart re-challenges clients). */
   readonly nonceSecret?: Uint8Array;
   /** Default `createDefaultInvitePolicy()`. */

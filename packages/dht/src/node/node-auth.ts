@@ -12,6 +12,7 @@ import {
 import { DhtError } from '../errors.js';
 import { createOriginVerifier, signOrigin } from '../membership/origin.js';
 import { createPeerAuthenticator } from '../membership/peer-authenticator.js';
+import { CertificateRefusedError } from '../membership/refusal.js';
 import { createRevocationVerifier, type RevocationVerifier } from '../membership/revocation.js';
 import { unverifiedOrigin, type OriginAuthority } from '../origin.js';
 import type { NodeCounters } from './counters.js';
@@ -35,6 +36,8 @@ export interface NodeAuthContext {
   endpoint(): XppEndpoint;
   /** The values stored under `revoked:<id>` (a GET). */
   lookup(id: string): Promise<readonly Uint8Array[]>;
+  /** Whether this node's own store holds a revocation of `id` (its store admits only administrator-signed ones). */
+  holdsRevocation(id: string): boolean;
   /** Nobody to ask about revocations (not a peer, or no neighbour). */
   alone(): boolean;
   /** The linked neighbours, re-checked at each refresh. */
@@ -86,7 +89,19 @@ export class NodeAuth {
     const { membership, clock } = this.#ctx;
     if (membership === undefined) return unverifiedOrigin(this.#ctx.peerId);
     const { identity, certificate } = membership;
-    const verify = createOriginVerifier({ admins: membership.admins, domain: membership.domain, clock });
+    const check = createOriginVerifier({ admins: membership.admins, domain: membership.domain, clock });
+    const revocations = this.#revocations;
+    // A routed write's origin is no session peer of this node, so no setup check saw it: its certificate may hold
+    // while its peer is revoked. Refused when this node knows the revocation (looked up, or held in its store as
+    // owner or replica); otherwise the lookup `isRevoked` starts makes it known for the next write, as at setup.
+    const verify = (origin: Uint8Array, bytes: Uint8Array): string => {
+      const id = check(origin, bytes);
+      if (this.#ctx.holdsRevocation(id) || revocations?.isRevoked(id) === true) {
+        this.#ctx.counters.refuse('certificate-revoked');
+        throw new CertificateRefusedError('revoked', `the origin ${id} is revoked`);
+      }
+      return id;
+    };
     return { sign: (bytes) => signOrigin(identity, certificate, bytes), verify, verified: true };
   }
 

@@ -126,6 +126,7 @@ export class OverlayNode {
       ua: () => this.ua,
       endpoint: () => this.endpoint,
       lookup: async (id) => (await this.get(revocationKey(id), RecordKind.REVOCATION)).map((r) => r.value),
+      holdsRevocation: (id) => this.store.get(revocationKey(id), RecordKind.REVOCATION).length > 0,
       alone: () => this.#own.state !== 'peer' || this.#neighbours.size === 0,
       linked: () => [...this.#neighbours.values()].filter((n) => n.link !== undefined),
       neighbour: (id) => this.#neighbours.get(id),
