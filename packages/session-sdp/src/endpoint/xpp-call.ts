@@ -79,10 +79,6 @@ export async function placeXppCall(
   let peer: string | undefined;
   let session: XppSession;
   try {
-    if (overlayMismatch(overlay, setup.remote.overlay)) {
-      prepared.cancel();
-      throw overlayError(setup.remote.overlay as Uint8Array);
-    }
     if (auth !== undefined && callId !== undefined) {
       // Before open(): no SYN leaves for an answer that does not authenticate.
       peer = await verifyDescription(auth, setup.remote, callId, {
@@ -93,6 +89,11 @@ export async function placeXppCall(
         if (SessionError.is(error, 'UNAUTHENTICATED')) endpoint.countAuthRefused();
         throw error;
       });
+    }
+    // Checked after authentication, before open(): no SYN leaves for a peer of another overlay.
+    if (overlayMismatch(overlay, setup.remote.overlay)) {
+      prepared.cancel();
+      throw overlayError(setup.remote.overlay as Uint8Array);
     }
     session = await prepared.open(setup.remote, openOptions(options));
   } catch (error) {
@@ -132,10 +133,6 @@ export async function acceptXppCall(
     throw new SessionError('INSECURE_PEER', 'the offer has no a=xpp-key and this endpoint requires security');
   }
   const { auth, overlay } = options;
-  if (overlayMismatch(overlay, offer.overlay)) {
-    invite.reject(403);
-    throw overlayError(offer.overlay as Uint8Array);
-  }
   const callId = invite.request.headers.get('call-id') ?? '';
   let peer: string | undefined;
   if (auth !== undefined) {
@@ -151,6 +148,11 @@ export async function acceptXppCall(
       invite.reject(403);
       throw new SessionError('FORBIDDEN', `peer ${peer} authenticated but not admitted`);
     }
+  }
+  // After authentication: an outsider is refused as one (UNAUTHENTICATED), whatever overlay it names.
+  if (overlayMismatch(overlay, offer.overlay)) {
+    invite.reject(403);
+    throw overlayError(offer.overlay as Uint8Array);
   }
   const prepared = endpoint.prepare();
   let answer = withOverlay(prepared.description, overlay);
