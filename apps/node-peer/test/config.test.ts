@@ -31,6 +31,7 @@ describe('configuration', () => {
       dimensions: 4,
       logLevel: 'info',
       membership: 'required',
+      newOverlay: false,
     });
   });
 
