@@ -48,6 +48,11 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Start as a candidate: register with this peer (`host:port` of its SIP side) and wait to be invited. */
     joinVia: z.string().min(1).optional(),
+    /**
+     * `--new-overlay`: found a new overlay even though the data directory has been in one (a deliberate fork,
+     * logged). Without it a restarted peer resumes its overlay, or is refused and told to rejoin.
+     */
+    newOverlay: z.boolean().default(false),
     /** The AOR a joining candidate registers as (default `sip:peer-<peer id>@<domain>`). */
     joinAor: z.string().min(1).max(1024).optional(),
     /** The digest password of `joinAor`, when the overlay holds a credential for it. */

@@ -34,6 +34,7 @@ import {
   type NodeSipTransports,
 } from './sip/transports.js';
 import { nodeStatus, observeOverlay, syncMetrics, type NodeStatus } from './status.js';
+import { overlayStart, persistPeerState } from './overlay-start.js';
 import { SqliteRecordStore } from './store/sqlite-record-store.js';
 
 export interface StartNodeOptions {
@@ -126,6 +127,18 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const keeper = new CredentialKeeper(config.dataDir, keys.admins);
   // Opened before anything else runs: a damaged file stops the start here, with nothing to undo.
   const store = config.store === 'disk' ? openStore(config, keys, logger) : undefined;
+  let start;
+  try {
+    start = overlayStart({
+      state: store?.peerState.read(),
+      joining,
+      newOverlay: config.newOverlay,
+      dataDir: config.dataDir,
+    });
+  } catch (error) {
+    store?.close();
+    throw error;
+  }
   const { intervalMs, ...policy } = config.invitePolicy ?? {};
   const front = new SipFront({
     domain: config.domain,
@@ -156,6 +169,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     transports: { sip: sipTransports.set, xpp: sipTransports.xpp },
     dimensions: config.dimensions,
     peerId: keys.peerId,
+    ...(start.kind === 'found' || start.overlayId === undefined ? {} : { overlayId: start.overlayId }),
     clock: systemClock,
     // Certified membership (spec §5.4–5.5): every call placed or accepted is authenticated by certificate, and the
     // session's peer is the certified one. Off only while an overlay is upgraded (README).
@@ -226,10 +240,13 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           onRenewed: () => false,
         });
 
+  let unpersist: (() => void) | undefined;
   let closing: Promise<void> | undefined;
   const abort = new AbortController();
   const stop = (graceful: boolean): Promise<void> =>
     (closing ??= (async () => {
+      // Before anything closes: the neighbours a stop hangs up are still this peer's to rejoin through.
+      unpersist?.();
       abort.abort();
       watch?.stop();
       await http.close();
@@ -248,7 +265,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     })());
 
   const becomePeer = (): void => {
-    logger.info({ zones: node.zones.map((z) => z.path) }, 'serving as a peer');
+    if (store !== undefined) unpersist = persistPeerState(node, store.peerState, logger);
+    logger.info({ overlayId: node.overlayId, zones: node.zones.map((z) => z.path) }, 'serving as a peer');
     void keeper.republish(node).then((n) => {
       if (keeper.size > 0) logger.info({ stored: n, kept: keeper.size }, 'credentials republished');
     });
@@ -257,6 +275,11 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   let ready: Promise<void>;
   if (!joining) {
     node.bootstrap();
+    if (start.kind === 'resume')
+      logger.info({ overlayId: node.overlayId }, 'resuming overlay (was its only peer)');
+    else if (config.newOverlay)
+      logger.warn({ overlayId: node.overlayId }, `--new-overlay: founding overlay ${node.overlayId ?? ''}`);
+    else logger.info({ overlayId: node.overlayId }, `founding overlay ${node.overlayId ?? ''}`);
     becomePeer();
     ready = Promise.resolve();
   } else {

@@ -14,7 +14,9 @@ export type NodeErrorCode =
   /** The record store's file has a schema this release does not know (newer, or not a record store at all). */
   | 'STORE_SCHEMA'
   /** The record store's file could not be opened, read or written (permissions, a full disk). */
-  | 'STORE_IO';
+  | 'STORE_IO'
+  /** The data directory has been in an overlay: `start` would fork it; rejoin (`join --via`) or `--new-overlay`. */
+  | 'OVERLAY_FORK';
 
 const NODE_ERROR_CODES: ReadonlySet<string> = new Set<NodeErrorCode>([
   'INVALID_CONFIG',
@@ -26,6 +28,7 @@ const NODE_ERROR_CODES: ReadonlySet<string> = new Set<NodeErrorCode>([
   'STORE_CORRUPT',
   'STORE_SCHEMA',
   'STORE_IO',
+  'OVERLAY_FORK',
 ]);
 
 export class NodeError extends XppError<NodeErrorCode> {

@@ -10,6 +10,8 @@ import type { SipStreamStatus } from './sip/transports.js';
 export interface NodeStatus {
   readonly peerId: string;
   readonly state: OverlayNode['state'];
+  /** The overlay this peer is in (hex, spec xpp-pcan §4): the same on every peer of one overlay. */
+  readonly overlayId?: string;
   readonly domain: string;
   readonly sip: string;
   readonly xpp: string;
@@ -37,6 +39,7 @@ export function nodeStatus(
   return {
     peerId: node.id,
     state: node.state,
+    ...(node.overlayId === undefined ? {} : { overlayId: node.overlayId }),
     domain: config.domain,
     sip: `${node.ua.local.address}:${node.ua.local.port}`,
     xpp: `${node.endpoint.address.address}:${node.endpoint.address.port}`,

@@ -32,6 +32,7 @@ describe('configuration', () => {
       dimensions: 4,
       logLevel: 'info',
       membership: 'required',
+      newOverlay: false,
     });
   });
 

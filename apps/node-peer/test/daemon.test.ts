@@ -45,9 +45,18 @@ function config(dataDir: string, extra: NodeConfigInput = {}): NodeConfig {
   });
 }
 
-async function start(c: NodeConfig): Promise<NodeHandle> {
+async function start(c: NodeConfig, log?: string[]): Promise<NodeHandle> {
+  const destination =
+    log === undefined
+      ? quiet
+      : new Writable({
+          write: (chunk, _encoding, done) => {
+            log.push(String(chunk));
+            done();
+          },
+        });
   const handle = await startNode(c, {
-    logger: createLogger({ logLevel: 'info' }, { pretty: false, destination: quiet }),
+    logger: createLogger({ logLevel: 'info' }, { pretty: false, destination }),
     metrics: new NodeMetrics({ processMetrics: false }),
   });
   handles.push(handle);
@@ -229,5 +238,70 @@ describe('startNode', () => {
     // The session to the one neighbour has carried requests: it has an RTT estimate.
     expect(metrics).toMatch(/^xpp_session_srtt_seconds\{peer="[0-9a-f]{16}"\} \d/m);
     expect(metrics).toMatch(/^xpp_session_retransmits\{peer="[0-9a-f]{16}"\} \d+$/m);
+  });
+});
+
+describe('overlay id across restarts (spec xpp-pcan §4: never a silent fork)', () => {
+  it('a fresh directory founds and logs it; the only peer restarted resumes: same id, zone and records', async () => {
+    const dir = scratch();
+    const log: string[] = [];
+    const first = await start(config(dir), log);
+    const overlayId = first.node.overlayId;
+    expect(overlayId).toMatch(/^[0-9a-f]{32}$/);
+    expect(log.join('')).toContain(`founding overlay ${overlayId as string}`);
+    expect(first.status().overlayId).toBe(overlayId);
+    const value = bindingCodec.encode({
+      instanceId: 'urn:uuid:2',
+      regId: 1,
+      contact: 'sip:erin@192.0.2.8:5060',
+      flowPeer: first.node.peerId,
+    });
+    await first.node.put('sip:erin@localhost', RecordKind.BINDING, value, 600);
+    await first.close(); // as a kill leaves it
+    const again = await start(config(dir), log);
+    expect(again.node.overlayId).toBe(overlayId);
+    expect(again.status()).toMatchObject({ overlayId, zones: [''] });
+    expect(await again.node.get('sip:erin@localhost', RecordKind.BINDING)).toHaveLength(1);
+    expect(log.join('')).toContain('resuming overlay');
+  });
+
+  it('a peer of a 2-peer overlay restarted does not found one: refused alone, keeps its id to rejoin', async () => {
+    const dir = scratch();
+    const { first, candidate } = await firstAndCandidate(dir);
+    await invite(first, candidate);
+    const overlayId = first.node.overlayId;
+    expect(candidate.status().overlayId).toBe(overlayId);
+    const bConfig = candidate.config;
+    await candidate.close();
+    handles.splice(handles.indexOf(candidate), 1);
+    // `start` of its directory would fork the overlay: refused, saying how to rejoin.
+    await expect(
+      start(config(bConfig.dataDir, { adminPublicKey: first.keys.adminPublicKeyHex })),
+    ).rejects.toMatchObject({
+      code: 'OVERLAY_FORK',
+      message: expect.stringContaining('join --via') as string,
+    });
+    // `join --via`: a candidate that keeps its overlay id, so it takes an invitation of its own overlay only.
+    const back = await start({ ...bConfig, joinVia: `127.0.0.1:${first.ports.sip}` });
+    expect(back.node.state).toBe('candidate');
+    expect(back.node.overlayId).toBe(overlayId);
+  });
+
+  it('--new-overlay founds a new overlay from a directory that was in one, and logs it', async () => {
+    const dir = scratch();
+    const { first, candidate } = await firstAndCandidate(dir);
+    await invite(first, candidate);
+    const old = first.node.overlayId;
+    const bConfig = candidate.config;
+    await candidate.close();
+    handles.splice(handles.indexOf(candidate), 1);
+    const log: string[] = [];
+    const forked = await start(
+      config(bConfig.dataDir, { adminPublicKey: first.keys.adminPublicKeyHex, newOverlay: true }),
+      log,
+    );
+    expect(forked.node.overlayId).not.toBe(old);
+    expect(forked.status().zones).toEqual(['']);
+    expect(log.join('')).toContain(`--new-overlay: founding overlay ${forked.node.overlayId as string}`);
   });
 });

@@ -93,7 +93,12 @@ describe('SqliteRecordStore on disk', () => {
     // Another process, 60 s later, whose monotonic clock starts elsewhere: only wall time carries over.
     const later = new FakeClock(5_000_000, clock.wallNow() + 60_000);
     const reopened = SqliteRecordStore.open({ file, clock: later, verifyCredential });
-    expect(reopened.loaded).toMatchObject({ records: 3, expired: 0, refused: 0, schema: { from: 1 } });
+    expect(reopened.loaded).toMatchObject({
+      records: 3,
+      expired: 0,
+      refused: 0,
+      schema: { from: MIGRATIONS.length },
+    });
     expect(reopened.stats).toMatchObject({ records: 3, replicas: 1 });
     const bindings = reopened.get(AOR, RecordKind.BINDING);
     expect(bindings.map((r) => [r.subkey, r.role, reopened.toWire(r).lifetime]).sort()).toEqual([
@@ -288,5 +293,27 @@ describe('SqliteRecordStore on disk', () => {
       'STORE_SCHEMA',
     );
     expect(readFileSync(foreign).length).toBeGreaterThan(0);
+  });
+
+  it('migrates a v1 file to v2 and keeps the overlay id, zones and neighbours across a reopen', () => {
+    const file = tempFile();
+    const v1 = SqliteRecordStore.open({ file, clock: new FakeClock(), migrations: MIGRATIONS.slice(0, 1) });
+    v1.put({ key: AOR, kind: RecordKind.BINDING, value: binding('a'), lifetime: 100 });
+    v1.close();
+    const v2 = SqliteRecordStore.open({ file, clock: new FakeClock() });
+    expect(v2.loaded).toMatchObject({ records: 1, schema: { from: 1, to: 2 } });
+    expect(v2.peerState.read()).toEqual({ zones: [], neighbours: [] });
+    const state = {
+      overlayId: '00112233445566778899aabbccddeeff',
+      zones: ['01', '1'],
+      neighbours: [{ id: 'ab'.repeat(16), zones: ['00'] }],
+    };
+    v2.peerState.write(state);
+    v2.peerState.write({ ...state, neighbours: [...state.neighbours, { id: 'cd'.repeat(16), zones: [] }] });
+    v2.peerState.write(state);
+    v2.close();
+    const again = SqliteRecordStore.open({ file, clock: new FakeClock() });
+    expect(again.peerState.read()).toEqual(state);
+    again.close();
   });
 });

@@ -21,8 +21,14 @@ afterEach(async () => {
 });
 const track = (made: { node: OverlayNode }) => nodes.push(made.node);
 
-function memoryNode(network: MemoryNetwork, i: number, subnet = 0): Promise<{ node: OverlayNode }> {
+function memoryNode(
+  network: MemoryNetwork,
+  i: number,
+  subnet = 0,
+  options: { overlayId?: Uint8Array } = {},
+): Promise<{ node: OverlayNode }> {
   return OverlayNode.create({
+    ...options,
     dimensions: 2,
     transports: {
       sip: new MemoryTransport(network, { address: `10.0.${subnet}.${i + 1}`, port: 5060 }),
@@ -50,7 +56,10 @@ describe('OverlayNode (in-memory network, the same stack as UDP)', () => {
     const again = await a!.invite(b!.ua.contactUri).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(Error);
     expect(b!.stats.refused['uninvited-invite']).toBe(1);
-    const { node: stranger } = await memoryNode(network, 9, 1);
+    // In a's overlay (same id), so that the JOIN itself is what is refused, not the session (overlay-id.test.ts).
+    const { node: stranger } = await memoryNode(network, 9, 1, {
+      overlayId: Buffer.from(a!.overlayId as string, 'hex'),
+    });
     nodes.push(stranger);
     stranger.bootstrap();
     // Without `membership` a caller is who its From header says: the stranger gets a session, not a zone.

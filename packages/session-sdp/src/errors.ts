@@ -33,6 +33,8 @@ export type SessionErrorCode =
   | 'UNAUTHENTICATED'
   /** The other side authenticated, but the application's `admit` hook refused it. */
   | 'FORBIDDEN'
+  /** The other side belongs to a different overlay (`a=xpp-overlay`, xpp-pcan §4): no session between them. */
+  | 'OVERLAY_MISMATCH'
   /** Waiting was cancelled by an AbortSignal. */
   | 'ABORTED'
   /** The object was closed before or while the operation ran. */
@@ -55,6 +57,7 @@ const SESSION_ERROR_CODES: ReadonlySet<string> = new Set<SessionErrorCode>([
   'INSECURE_PEER',
   'UNAUTHENTICATED',
   'FORBIDDEN',
+  'OVERLAY_MISMATCH',
   'ABORTED',
   'CLOSED',
 ]);

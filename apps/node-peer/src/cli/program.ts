@@ -33,8 +33,12 @@ function buildProgram(io: CliIo): Command {
   withConfigFlags(
     program
       .command('start')
-      .description('run a node; alone, the first peer of a new overlay')
-      .option('--memory', MEMORY_FLAG),
+      .description('run a node: resume its overlay, or (a fresh data directory) found a new one')
+      .option('--memory', MEMORY_FLAG)
+      .option(
+        '--new-overlay',
+        'found a new overlay although this data directory has been in one (a deliberate fork)',
+      ),
   ).action(async (options: Record<string, unknown>) => {
     const config = commandConfig(options, io.env);
     if (config.joinVia !== undefined) {

@@ -38,6 +38,18 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       `);
     },
   },
+  {
+    version: 2,
+    // What a restart needs to rejoin rather than fork (spec xpp-pcan §4): the overlay id and this peer's zones
+    // (peer_state rows) and its neighbour table as last seen.
+    description: 'overlay id, own zones and neighbour table',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE peer_state (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE neighbours (id TEXT PRIMARY KEY, zones TEXT NOT NULL, uri TEXT) WITHOUT ROWID;
+      `);
+    },
+  },
 ]);
 
 /** The version this code writes. */

@@ -21,6 +21,7 @@ import {
   type WireRecord,
 } from '@xpp/dht';
 import { NodeError } from '../errors.js';
+import { PeerStateTable } from './peer-state.js';
 import { migrate, type Migration, MIGRATIONS } from './schema.js';
 
 export interface SqliteRecordStoreOptions extends RecordStoreOptions {
@@ -103,6 +104,7 @@ function storeError(file: string, error: unknown, doing: string): Error {
 export class SqliteRecordStore implements RecordStore {
   readonly file: string;
   readonly loaded: SqliteLoadReport;
+  #peerState: PeerStateTable | undefined;
   readonly #clock: Clock;
   readonly #db: Database;
   readonly #memory: MemoryRecordStore;
@@ -113,7 +115,14 @@ export class SqliteRecordStore implements RecordStore {
   #loading = true;
   #closed = false;
 
+  /** The overlay id, zones and neighbour table kept beside the records (schema v2); made on first use. */
+  get peerState(): PeerStateTable {
+    this.#peerState ??= new PeerStateTable(this.#db);
+    return this.#peerState;
+  }
+
   /** Opens (or creates) `options.file`; throws `NodeError` STORE_CORRUPT / STORE_SCHEMA / STORE_IO naming it. */
+
   static open(options: SqliteRecordStoreOptions): SqliteRecordStore {
     return new SqliteRecordStore(options);
   }

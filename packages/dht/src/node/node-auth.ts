@@ -2,6 +2,7 @@ import type { Clock } from '@xpp/reliability';
 import {
   acceptXppCall,
   placeXppCall,
+  SessionError,
   type IncomingInvite,
   type SessionAuthenticator,
   type SipUserAgent,
@@ -46,6 +47,10 @@ export interface NodeAuthContext {
   neighbour(id: string): Neighbour | undefined;
   /** Hangs up a revoked neighbour and takes its zone over as a dead peer's. */
   hangUp(n: Neighbour): void;
+  /** The node's overlay id (spec §4), undefined for a candidate that has not learned it. */
+  overlay(): Uint8Array | undefined;
+  /** A candidate's accepted invitation named `overlay`: the one it joins, if its JOIN comes on that session. */
+  invitedTo(overlay: Uint8Array): void;
 }
 
 /**
@@ -113,10 +118,15 @@ export class NodeAuth {
 
   /** Places a call, authenticated with membership (the callee's certified id is then `call.peer`). */
   place(uri: string, onSession: (session: XppSession) => void, signal?: AbortSignal): Promise<XppCall> {
+    const overlay = this.#ctx.overlay();
     return placeXppCall(this.#ctx.ua(), this.#ctx.endpoint(), uri, {
       ...(signal === undefined ? {} : { signal }),
       ...(this.#auth === undefined ? {} : { auth: this.#auth }),
+      ...(overlay === undefined ? {} : { overlay }),
       onSession,
+    }).catch((error: unknown) => {
+      if (SessionError.is(error, 'OVERLAY_MISMATCH')) this.#ctx.counters.refuse('overlay-mismatch');
+      throw error;
     });
   }
 
@@ -131,8 +141,20 @@ export class NodeAuth {
     admit: (peer: string | undefined) => boolean,
   ): Promise<{ call: XppCall; peer: string | undefined }> {
     const endpoint = this.#ctx.endpoint();
+    const known = this.#ctx.overlay();
+    const overlay = known === undefined ? {} : { overlay: known };
+    const learn = (call: XppCall): XppCall => {
+      if (known === undefined && call.overlay !== undefined) this.#ctx.invitedTo(call.overlay);
+      return call;
+    };
+    const counted = (error: unknown): never => {
+      if (SessionError.is(error, 'OVERLAY_MISMATCH')) this.#ctx.counters.refuse('overlay-mismatch');
+      throw error;
+    };
     if (this.#auth !== undefined) {
-      const call = await acceptXppCall(invite, endpoint, { onSession, auth: this.#auth, admit });
+      const call = await acceptXppCall(invite, endpoint, { onSession, auth: this.#auth, admit, ...overlay })
+        .then(learn)
+        .catch(counted);
       return { call, peer: call.peer };
     }
     const peer = peerFromUri(invite.request.headers.get('from'));
@@ -140,7 +162,10 @@ export class NodeAuth {
       invite.reject(403);
       throw new DhtError('FORBIDDEN', 'caller refused');
     }
-    return { call: await acceptXppCall(invite, endpoint, { onSession }), peer };
+    const call = await acceptXppCall(invite, endpoint, { onSession, ...overlay })
+      .then(learn)
+      .catch(counted);
+    return { call, peer };
   }
 
   /** Each refresh: a neighbour revoked since its session opened is hung up. */

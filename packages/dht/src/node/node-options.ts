@@ -75,6 +75,12 @@ export interface OverlayNodeOptions {
   /** 16 random octets by default; with `membership`, its identity's (a different one is `INVALID_ARGUMENT`). */
   readonly peerId?: Uint8Array;
   /**
+   * The overlay this node belongs to (16 octets, spec xpp-pcan §4), for a node restarted with its state; sent as
+   * `a=xpp-overlay` at every session setup, and a peer naming another one is refused (`overlay-mismatch`). Without
+   * it, `bootstrap()` makes one and a candidate takes its inviter's.
+   */
+  readonly overlayId?: Uint8Array;
+  /**
    * Certified membership: every call this node places or accepts is authenticated (spec §5.5) — a peer without a
    * valid certificate of `admins` for `domain`, or revoked, is refused (403) — and the session's peer is the
    * certified one. Without it nothing authenticates a caller (its id is its SIP From): tests and benches only.
@@ -201,6 +207,8 @@ export function checkOptions(options: OverlayNodeOptions): void {
     Buffer.compare(membership.identity.publicKey, membership.certificate.publicKey) !== 0
   )
     throw new DhtError('INVALID_ARGUMENT', 'the membership certificate is not for its identity’s key');
+  if (options.overlayId !== undefined && options.overlayId.length !== 16)
+    throw new DhtError('INVALID_ARGUMENT', `overlayId must be 16 octets, got ${options.overlayId.length}`);
   if (options.adminPublicKey !== undefined && isRecordStore(options.store))
     throw new DhtError(
       'INVALID_ARGUMENT',

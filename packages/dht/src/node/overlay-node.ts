@@ -99,6 +99,10 @@ export class OverlayNode {
   readonly #claims: ZoneClaims;
   /** Who the node's calls are with: certificates, revocations, ORIGIN (spec §5.5–5.6). */
   readonly #auth: NodeAuth;
+  /** The overlay's id (spec §4): given, made by bootstrap(), or the inviter's once JOIN made this node a peer. */
+  #overlayId: Uint8Array | undefined;
+  /** The overlay id of the invitation a candidate accepted last (its JOIN comes on that session). */
+  #invitedTo: Uint8Array | undefined;
 
   private constructor(init: { endpoint: XppEndpoint; sip: DatagramTransport; options: OverlayNodeOptions }) {
     const options = init.options;
@@ -115,7 +119,12 @@ export class OverlayNode {
     this.id = peerIdHex(this.peerId);
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
+    this.#overlayId = options.overlayId === undefined ? undefined : new Uint8Array(options.overlayId);
     this.#auth = new NodeAuth({
+      overlay: () => this.#overlayId,
+      invitedTo: (overlay) => {
+        this.#invitedTo = overlay;
+      },
       membership,
       peerId: this.peerId,
       clock: this.#clock,
@@ -315,6 +324,7 @@ export class OverlayNode {
       serve: (session) => this.#dispatcher.serve(session),
       ...view,
       becomePeer: (zones, records) => {
+        this.#overlayId ??= this.#invitedTo;
         this.#own.setState('peer');
         this.#records.insert(records, 'primary');
         this.#own.set(zones, 'join');
@@ -415,6 +425,11 @@ export class OverlayNode {
     return this.#own.zones;
   }
 
+  /** The overlay's id in lower-case hex (spec §4); undefined until this node founds or joins one. */
+  get overlayId(): string | undefined {
+    return this.#overlayId === undefined ? undefined : Buffer.from(this.#overlayId).toString('hex');
+  }
+
   /** Where other peers reach this node: its SIP URI (the INVITE that opens a session) and its XPP address. */
   get contact(): Contact {
     return {
@@ -461,9 +476,13 @@ export class OverlayNode {
     };
   }
 
-  /** Makes this node the first peer of a new overlay: it owns the whole space. */
+  /**
+   * Makes this node the first peer of an overlay: it owns the whole space. A new overlay gets a random id; a node
+   * created with `overlayId` resumes that overlay (a restarted peer that was the whole of it).
+   */
   bootstrap(): void {
     this.#assertState('candidate');
+    this.#overlayId ??= new Uint8Array(randomBytes(16));
     this.#own.setState('peer');
     this.#own.set([Zone.root(this.dimensions)], 'bootstrap');
     this.#settler.startRefresh();

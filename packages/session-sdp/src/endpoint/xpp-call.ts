@@ -14,6 +14,8 @@ export interface XppCall {
   readonly session: XppSession;
   /** The other side's id as the `auth` given to set the call up verified it; undefined without `auth`. */
   readonly peer: string | undefined;
+  /** The overlay id the other side's description named (`a=xpp-overlay`), if any: how a joiner learns its own. */
+  readonly overlay: Uint8Array | undefined;
   /** Sends BYE and closes the session. */
   hangUp(options?: { signal?: AbortSignal }): Promise<void>;
 }
@@ -25,13 +27,32 @@ export interface XppCallAuthOptions {
    * `a=xpp-auth` from `auth.sign`, the other's is checked with `auth.verify`. Needs security other than `off`.
    */
   readonly auth?: SessionAuthenticator;
+  /**
+   * This side's overlay id (16 octets), sent as `a=xpp-overlay` (xpp-pcan §4). When the other side names a
+   * different one the session is refused — 403 to an offer, no SYN and BYE for an answer — with
+   * `OVERLAY_MISMATCH`. A side that names none (a candidate that has not joined yet) is not refused: it learns the
+   * id from `XppCall.overlay`.
+   */
+  readonly overlay?: Uint8Array;
+}
+
+/** Whether `remote` names an overlay other than `local` (either absent: no conflict). */
+function overlayMismatch(local: Uint8Array | undefined, remote: Uint8Array | undefined): boolean {
+  return local !== undefined && remote !== undefined && !Buffer.from(local).equals(remote);
+}
+
+function overlayError(remote: Uint8Array): SessionError {
+  return new SessionError(
+    'OVERLAY_MISMATCH',
+    `the other side is in overlay ${Buffer.from(remote).toString('hex')}, not this one`,
+  );
 }
 
 /**
  * Sets up an XPP session by SIP alone (spec §4), as the offerer: INVITE to `uri` with this endpoint's
  * description, then SYN to every candidate of the answer. Rejects with the SIP failure (`SIP_REJECTED` — a 403
  * when the answerer refused our `a=xpp-auth` —, `SIP_TIMEOUT`, `BAD_SDP`) or the setup failure (`SETUP_TIMEOUT`,
- * `INSECURE_PEER`, `ABORTED`); with `auth`, an answer whose `a=xpp-auth` does not hold rejects with
+ * `INSECURE_PEER`, `ABORTED`, `OVERLAY_MISMATCH`); with `auth`, an answer whose `a=xpp-auth` does not hold rejects with
  * `UNAUTHENTICATED` before any SYN is sent. A call whose session failed is ended with BYE.
  */
 export async function placeXppCall(
@@ -41,11 +62,11 @@ export async function placeXppCall(
   options: XppSignallingOptions & Pick<OpenOptions, 'onSession'> & XppCallAuthOptions = {},
 ): Promise<XppCall> {
   const prepared = endpoint.prepare();
-  const { auth } = options;
+  const { auth, overlay } = options;
   let setup;
   let callId: string | undefined;
   try {
-    let local = prepared.description;
+    let local = withOverlay(prepared.description, overlay);
     if (auth !== undefined) {
       callId = options.callId ?? ua.newCallId();
       local = signDescription(auth, local, callId);
@@ -69,12 +90,21 @@ export async function placeXppCall(
         throw error;
       });
     }
+    // Checked after authentication, before open(): no SYN leaves for a peer of another overlay.
+    if (overlayMismatch(overlay, setup.remote.overlay)) {
+      prepared.cancel();
+      throw overlayError(setup.remote.overlay as Uint8Array);
+    }
     session = await prepared.open(setup.remote, openOptions(options));
   } catch (error) {
     void setup.call.bye().catch(() => undefined);
     throw error;
   }
-  return link(setup.call, session, peer);
+  return link(setup.call, session, peer, setup.remote.overlay);
+}
+
+function withOverlay<D extends { overlay?: Uint8Array }>(description: D, overlay: Uint8Array | undefined): D {
+  return overlay === undefined ? description : { ...description, overlay };
 }
 
 /**
@@ -102,7 +132,7 @@ export async function acceptXppCall(
     invite.reject(488);
     throw new SessionError('INSECURE_PEER', 'the offer has no a=xpp-key and this endpoint requires security');
   }
-  const { auth } = options;
+  const { auth, overlay } = options;
   const callId = invite.request.headers.get('call-id') ?? '';
   let peer: string | undefined;
   if (auth !== undefined) {
@@ -119,8 +149,13 @@ export async function acceptXppCall(
       throw new SessionError('FORBIDDEN', `peer ${peer} authenticated but not admitted`);
     }
   }
+  // After authentication: an outsider is refused as one (UNAUTHENTICATED), whatever overlay it names.
+  if (overlayMismatch(overlay, offer.overlay)) {
+    invite.reject(403);
+    throw overlayError(offer.overlay as Uint8Array);
+  }
   const prepared = endpoint.prepare();
-  let answer = prepared.description;
+  let answer = withOverlay(prepared.description, overlay);
   try {
     if (auth !== undefined) answer = signDescription(auth, answer, callId, offer);
   } catch (error) {
@@ -145,7 +180,7 @@ export async function acceptXppCall(
   const opened = prepared.open(offer, openOptions({ ...options, signal: setupSignal }));
   const [call, session] = await Promise.allSettled([answered, opened]);
   if (call.status === 'fulfilled' && session.status === 'fulfilled')
-    return link(call.value, session.value, peer);
+    return link(call.value, session.value, peer, offer.overlay);
   if (session.status === 'fulfilled') session.value.close();
   if (call.status === 'rejected') throw call.reason;
   const failure = (session as PromiseRejectedResult).reason as unknown;
@@ -166,7 +201,12 @@ function openOptions(options: OpenOptions): OpenOptions {
 }
 
 /** Ties the lifetimes together: the peer's BYE closes the session; a session that ends sends BYE. */
-function link(call: SipCall, session: XppSession, peer: string | undefined): XppCall {
+function link(
+  call: SipCall,
+  session: XppSession,
+  peer: string | undefined,
+  overlay: Uint8Array | undefined,
+): XppCall {
   void call.ended.then(() => session.close());
   session.on('close', () => {
     if (call.endReason === undefined) void call.bye().catch(() => undefined);
@@ -175,6 +215,7 @@ function link(call: SipCall, session: XppSession, peer: string | undefined): Xpp
     call,
     session,
     peer,
+    overlay,
     async hangUp(options = {}) {
       session.close();
       await call.bye(options);

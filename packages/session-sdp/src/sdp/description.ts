@@ -36,6 +36,11 @@ export interface XppDescription {
    * a `SessionAuthenticator`. At most `MAX_XPP_AUTH_OCTETS`.
    */
   readonly auth?: Uint8Array;
+  /**
+   * The 16 octets of `a=xpp-overlay:<32 hex digits>` (xpp-pcan §4): the overlay this side belongs to, if any. Two
+   * sides that both name one and name different ones are in different overlays (see `XppCallAuthOptions.overlay`).
+   */
+  readonly overlay?: Uint8Array;
 }
 
 /** What {@link buildSdp} takes on top of the description. */

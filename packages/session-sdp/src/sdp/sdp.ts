@@ -21,6 +21,10 @@ export const X25519_PUBLIC_KEY_SIZE = 32;
  */
 export const MAX_XPP_AUTH_OCTETS = 1024;
 
+/** Octets of an overlay id (`a=xpp-overlay`, xpp-pcan §4). */
+export const XPP_OVERLAY_ID_SIZE = 16;
+
+const OVERLAY_VALUE = /^[0-9a-f]{32}$/;
 const KEY_VALUE = /^x25519:([A-Za-z0-9_-]{43})=?$/;
 const AUTH_VALUE = /^[A-Za-z0-9_-]+$/;
 /** Characters of the unpadded base64url of {@link MAX_XPP_AUTH_OCTETS} octets. */
@@ -38,7 +42,7 @@ export interface ParseSdpOptions {
 
 /**
  * Writes an offer or answer: `m=application <port> UDP/XPP *`, `c=`, `a=ltag`, candidates, `a=xpp-key`,
- * `a=xpp-auth`.
+ * `a=xpp-auth`, `a=xpp-overlay`.
  */
 export function buildSdp(description: XppDescription, options: BuildSdpOptions = {}): string {
   const ipVer = isIP(description.address);
@@ -66,6 +70,15 @@ export function buildSdp(description: XppDescription, options: BuildSdpOptions =
       );
     }
     attributes.push({ value: `xpp-auth:${Buffer.from(description.auth).toString('base64url')}` });
+  }
+  if (description.overlay !== undefined) {
+    if (description.overlay.length !== XPP_OVERLAY_ID_SIZE) {
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        `overlay id of ${description.overlay.length} octets, expected ${XPP_OVERLAY_ID_SIZE}`,
+      );
+    }
+    attributes.push({ value: `xpp-overlay:${Buffer.from(description.overlay).toString('hex')}` });
   }
   const session: SessionDescription = {
     version: 0,
@@ -131,6 +144,7 @@ export function parseSdp(text: string, options: ParseSdpOptions = {}): ParsedXpp
   const ltag = readLtag(attributes, located);
   const publicKey = readKey(attributes, located);
   const auth = readAuth(attributes, located);
+  const overlay = readOverlay(attributes, located);
   const connection = media.connection ?? session.connection;
   const address = connection === undefined ? '' : (String(connection.ip).split('/')[0] ?? '');
   if (isIP(address) === 0) {
@@ -158,6 +172,7 @@ export function parseSdp(text: string, options: ParseSdpOptions = {}): ParsedXpp
     candidates,
     ...(publicKey === undefined ? {} : { publicKey }),
     ...(auth === undefined ? {} : { auth }),
+    ...(overlay === undefined ? {} : { overlay }),
     ignoredLines,
   };
 }
@@ -222,6 +237,26 @@ function readAuth(
     const octets = Buffer.from(value, 'base64url');
     if (octets.toString('base64url') !== value) throw bad('xpp-auth is not canonical base64url', where);
     found = new Uint8Array(octets);
+  }
+  return found;
+}
+
+/**
+ * `a=xpp-overlay:` is strict: one line, exactly 32 lower-case hex digits. A lenient reading would let two spellings
+ * of one id compare different (a refused session) or a malformed one pass as "no id" (a fork not noticed).
+ */
+function readOverlay(
+  attributes: readonly string[],
+  located: (prefix: string) => Located,
+): Uint8Array | undefined {
+  let found: Uint8Array | undefined;
+  for (const attribute of attributes) {
+    if (!attribute.startsWith('xpp-overlay:')) continue;
+    const where = located(`a=${attribute.slice(0, 50)}`);
+    if (found !== undefined) throw bad('more than one xpp-overlay', where);
+    const value = attribute.slice('xpp-overlay:'.length).trim();
+    if (!OVERLAY_VALUE.test(value)) throw bad('xpp-overlay is not 32 lower-case hex digits', where);
+    found = new Uint8Array(Buffer.from(value, 'hex'));
   }
   return found;
 }
