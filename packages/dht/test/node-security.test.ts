@@ -80,11 +80,13 @@ describe('OverlayNode security (spec §5) over real UDP', () => {
     // A peer's own neighbour cannot hand it a zone again (an uninvited JOIN).
     await expect(peers[0]!.invite(member.ua.contactUri)).rejects.toBeInstanceOf(Error);
     // An outsider (the first peer of another overlay) gets no zone. Without `membership` nothing authenticates it,
-    // so it gets a session (the JOIN is refused); with it, no session at all (membership-admission.test.ts).
+    // but its call names another overlay id: refused before any session or JOIN (a stranger of the same overlay
+    // whose JOIN is refused: overlay-node.test.ts; with membership, no session at all: membership-admission.test.ts).
     const [outsider] = await overlay(1, {}, 9);
     await expect(outsider!.invite(member.ua.contactUri)).rejects.toMatchObject({ status: 403 });
     expect(member.stats.refused['uninvited-invite']).toBe(1);
-    expect(member.stats.refused['uninvited-join']).toBe(1);
+    expect(member.stats.refused['overlay-mismatch']).toBe(1);
+    expect(member.stats.refused['uninvited-join']).toBeUndefined();
     expect(member.state).toBe('peer');
     expect(OverlayNode.tiling(peers).ok).toBe(true);
     // The outsider's own "overlay" stores its writes locally; none reaches the peers.
