@@ -134,7 +134,8 @@ export class OverlayNode {
       maxRemembered: d.maxTombstones,
       ua: () => this.ua,
       endpoint: () => this.endpoint,
-      lookup: async (id) => (await this.get(revocationKey(id), RecordKind.REVOCATION)).map((r) => r.value),
+      lookup: async (id) =>
+        (await this.#get(revocationKey(id), RecordKind.REVOCATION, id)).map((r) => r.value),
       holdsRevocation: (id) => this.store.get(revocationKey(id), RecordKind.REVOCATION).length > 0,
       alone: () => this.#own.state !== 'peer' || this.#neighbours.size === 0,
       linked: () => [...this.#neighbours.values()].filter((n) => n.link !== undefined),
@@ -532,11 +533,16 @@ export class OverlayNode {
 
   /** The records of `key` and `kind` at the owner of the key's point (empty when there are none). */
   async get(key: string, kind: RecordKind): Promise<WireRecord[]> {
+    return this.#get(key, kind);
+  }
+
+  async #get(key: string, kind: RecordKind, avoid?: string): Promise<WireRecord[]> {
     const response = await this.#router.originate(
       'GET',
       hashKey(key, this.dimensions),
       DhtOperation.GET.type,
       encodeGet({ key, kind }),
+      avoid,
     );
     return [...decodeRecords(response).records];
   }

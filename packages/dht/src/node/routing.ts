@@ -56,16 +56,21 @@ export class Router {
     this.#ctx = ctx;
   }
 
-  /** A request this node starts: routed, counted by result, its hop count added to the histogram. */
+  /**
+   * A request this node starts: routed, counted by result, its hop count added to the histogram. `avoid` names a
+   * neighbour not to take as the first hop unless no other leads on (a revoked peer is never asked to carry the
+   * lookup of its own revocation: it could drop it, and its links to others may be hung up already).
+   */
   async originate(
     name: string,
     target: Point,
     operation: number,
     inner: readonly XppOption[],
+    avoid?: string,
   ): Promise<readonly XppOption[]> {
     const counters = this.#ctx.counters;
     try {
-      const response = await this.route(target, operation, inner);
+      const response = await this.route(target, operation, inner, undefined, avoid);
       const left = DhtOption.HOP_LIMIT.findAll(response).pop();
       counters.hop(left === undefined ? 0 : this.#ctx.hopLimit - left + 1);
       counters.count(counters.started, name, 'ok');
@@ -79,16 +84,24 @@ export class Router {
   /**
    * Delivers `operation` to the owner of `target`, here or hop by hop (ROUTE), and returns its response options.
    * `received` is the hop limit of the ROUTE that brought it here (undefined when this node starts it); the owner
-   * appends it to its response.
+   * appends it to its response. `avoid`: see `originate`.
    */
   async route(
     target: Point,
     operation: number,
     inner: readonly XppOption[],
     received?: number,
+    avoid?: string,
   ): Promise<readonly XppOption[]> {
     if (!serving(this.#ctx.state())) throw new DhtError('NOT_A_PEER', 'this node owns no zone');
-    const decision = nextHop(target, this.#ctx.zones(), this.#ctx.routable());
+    const routable = this.#ctx.routable();
+    let decision = nextHop(
+      target,
+      this.#ctx.zones(),
+      avoid === undefined ? routable : routable.filter((n) => n.id !== avoid),
+    );
+    if (decision.kind === 'dead-end' && avoid !== undefined)
+      decision = nextHop(target, this.#ctx.zones(), routable);
     if (decision.kind === 'mine') {
       const result = this.#execute(operation, inner, target);
       return received === undefined ? result : [...result, DhtOption.HOP_LIMIT.option(received, true)];
