@@ -128,7 +128,13 @@ export class EnrollmentServer {
       const tokenId = Buffer.from(enroll.tokenId).toString('hex');
       const result = this.#o.tokens.redeem(tokenId, enroll.publicKey, enroll.proof);
       if ('refused' in result) throw new Refused(result.refused);
-      await this.#o.addCandidateUser(peerId, enrolledPassword(result.secret, enroll.publicKey));
+      try {
+        await this.#o.addCandidateUser(peerId, enrolledPassword(result.secret, enroll.publicKey));
+      } catch (error) {
+        // Answered 500: the joiner may retry with the same token.
+        this.#o.tokens.giveBack(tokenId, result.secret, result.expiresAt);
+        throw error;
+      }
     } else {
       this.#checkRenewal(enroll, peerId);
     }

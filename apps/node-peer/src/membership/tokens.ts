@@ -50,7 +50,7 @@ export class EnrollmentTokens {
     tokenId: string,
     publicKey: Uint8Array,
     proof: Uint8Array,
-  ): { secret: Uint8Array } | { refused: EnrollmentRefusal } {
+  ): { secret: Uint8Array; expiresAt: number } | { refused: EnrollmentRefusal } {
     const now = this.#nowS();
     const token = this.#book.entries().find((t) => t.id === tokenId);
     if (token === undefined) return { refused: 'unknown-token' };
@@ -61,7 +61,16 @@ export class EnrollmentTokens {
       return { refused: 'bad-proof' };
     }
     this.#write();
-    return { secret: token.secret };
+    return { secret: token.secret, expiresAt: token.expiresAt };
+  }
+
+  /**
+   * Opens `tokenId` again after {@link redeem} used it up and the enrollment then failed here (the candidate's
+   * credential could not be stored): a failure of this node must not cost the joiner its one-time token.
+   */
+  giveBack(tokenId: string, secret: Uint8Array, expiresAt: number): void {
+    this.#book.restore({ id: tokenId, secret, expiresAt });
+    this.#write();
   }
 
   #nowS(): number {

@@ -140,6 +140,15 @@ export class EnrollmentBook {
     this.#tokens.delete(token.id);
   }
 
+  /**
+   * Opens again a token redeemed a moment ago whose enrollment then failed on the administrator's side (its
+   * credential could not be stored): the joiner did nothing wrong and retries with the same token. Nothing is
+   * issued for a token given back.
+   */
+  restore(token: IssuedEnrollmentToken): void {
+    this.#tokens.set(token.id, token);
+  }
+
   /** Forgets the tokens expired at `now`. */
   prune(now: number): void {
     for (const [id, token] of this.#tokens) if (now > token.expiresAt) this.#tokens.delete(id);

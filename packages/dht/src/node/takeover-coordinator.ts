@@ -336,13 +336,15 @@ export class TakeoverCoordinator {
   }
 
   /**
-   * Another survivor took a dead zone this node holds replicas of. A taker this node does not rank among the
-   * replica holders may lack the records (survivors that rank alike never pick it, but a late or partial view
-   * can): they are handed to it (a hand-back), and it keeps those it has no primary of.
+   * Another survivor took a dead zone this node holds replicas of: they are handed to it (a hand-back), and it keeps
+   * those it has no primary of. Also to a taker this node ranks among the replica holders: the ranking is this
+   * node's view of the dead peer's neighbour list, and under churn the dead peer may have replicated to others (a
+   * simulation lost a record that way). A hand-back the taker did not need costs one transfer of the zone's
+   * records per holder, once per death.
    */
   #offerReplicas(t: Takeover): void {
     for (const owner of this.#ctx.table.values()) {
-      if (t.holders.includes(owner.id) || !overlapping([t.zone], owner.zones)) continue;
+      if (!overlapping([t.zone], owner.zones)) continue;
       const parts = owner.zones.filter((z) => t.zone.overlaps(z)).map((z) => (t.zone.covers(z) ? z : t.zone));
       const records = this.#ctx.records.wire(this.#ctx.records.inZones(parts, 'replica'));
       if (records.length > 0) void this.#ctx.handBack(owner, parts, records);
