@@ -139,10 +139,20 @@ export class Replicator {
   /**
    * Asks every holder whether it holds exactly this node's records of each zone it is known to hold (at each
    * refresh; not awaited, so that a slow holder never holds up a pass). A holder that answers 409 is no longer
-   * counted as holding the zone, and `resync` asks for the pass that sends it again.
+   * counted as holding the zone, and `resync` asks for the pass that sends it again; so does a target that holds
+   * no copy yet.
    */
   verify(): void {
     const { store } = this.#ctx;
+    // A holder whose copy never arrived (the pass's REPLICATE failed: a link still being set up, a timeout under
+    // load) is not in `#holding`, so no digest check would find it; nothing else asks for a pass while the zones
+    // and neighbours stay as they are, and the zone would live on one peer only. Asked again at each refresh.
+    if (
+      this.#ctx
+        .zones()
+        .some((zone) => this.targetsOf(zone).some((id) => this.#holding.get(id)?.has(zone.path) !== true))
+    )
+      this.#ctx.resync();
     for (const zone of this.#ctx.zones()) {
       const holders = [...this.#holding].filter(([, paths]) => paths.has(zone.path)).map(([id]) => id);
       if (holders.length === 0) continue;
