@@ -9,8 +9,10 @@ import {
   OverlayNode,
   type PeerCertificate,
 } from '@xpp/dht';
+import { waitFor } from '@xpp/reliability/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config.js';
+import { startNode, type NodeHandle } from '../src/daemon.js';
 import { startOpsHttpServer, type OpsHttpServer } from '../src/http-server.js';
 import { createLogger } from '../src/logger.js';
 import { CertificateWatch, presentRenewal } from '../src/membership/certificate-watch.js';
@@ -20,7 +22,9 @@ import { NodeMetrics } from '../src/metrics.js';
 
 const servers: OpsHttpServer[] = [];
 const nodes: OverlayNode[] = [];
+const handles: NodeHandle[] = [];
 afterEach(async () => {
+  await Promise.all(handles.splice(0).map((h) => h.close()));
   await Promise.all(servers.splice(0).map((s) => s.close()));
   await Promise.all(nodes.splice(0).map((n) => n.close()));
 });
@@ -130,6 +134,26 @@ describe('certificate lifetime', () => {
     expect(node.certificate).toBe(watch.certificate);
     expect(node.certificate?.notAfter).toBe(onDisk.notAfter);
     expect(watch.degraded()).toBeUndefined();
+    expect(await metrics.registry.getSingleMetricAsString('xpp_certificate_days_left')).toMatch(/ 89\.\d+$/m);
+  });
+
+  it('the daemon renews a certificate due at start and its overlay node presents it, without a restart', async () => {
+    const { dir, old } = await peerWithDaysLeft(5);
+    const metrics = new NodeMetrics({ processMetrics: false });
+    const handle = await startNode(
+      configSchema.parse({ dataDir: dir, domain: 'example.test', sipPort: 0, xppPort: 0, httpPort: 0 }),
+      { logger, metrics },
+    );
+    handles.push(handle);
+    await handle.ready;
+    await waitFor(() => (handle.node.certificate?.notAfter ?? 0) > old.notAfter, {
+      timeoutMs: 10_000,
+      what: 'the node presenting the renewed certificate',
+    });
+    const onDisk = decodePeerCertificate(new Uint8Array(readFileSync(join(dir, 'peer.cert'))));
+    expect(handle.node.certificate?.notAfter).toBe(onDisk.notAfter);
+    const health = await fetch(`http://127.0.0.1:${handle.ports.http}/healthz`);
+    expect(await health.text()).toBe('ok\n');
     expect(await metrics.registry.getSingleMetricAsString('xpp_certificate_days_left')).toMatch(/ 89\.\d+$/m);
   });
 
