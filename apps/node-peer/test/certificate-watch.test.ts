@@ -10,6 +10,7 @@ import {
   type PeerCertificate,
 } from '@xpp/dht';
 import { waitFor } from '@xpp/reliability/testing';
+import { SipHeaders } from '@xpp/session-sdp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config.js';
 import { startNode, type NodeHandle } from '../src/daemon.js';
@@ -18,6 +19,7 @@ import { createLogger } from '../src/logger.js';
 import { CertificateWatch, presentRenewal } from '../src/membership/certificate-watch.js';
 import { saveCertificate } from '../src/membership/files.js';
 import { loadMembership, type NodeKeys } from '../src/membership/setup.js';
+import { IdentityAsserter } from '../src/proxy/identity.js';
 import { NodeMetrics } from '../src/metrics.js';
 
 const servers: OpsHttpServer[] = [];
@@ -155,6 +157,30 @@ describe('certificate lifetime', () => {
     const health = await fetch(`http://127.0.0.1:${handle.ports.http}/healthz`);
     expect(await health.text()).toBe('ok\n');
     expect(await metrics.registry.getSingleMetricAsString('xpp_certificate_days_left')).toMatch(/ 89\.\d+$/m);
+  });
+
+  it('the caller assertions (XPP-Identity) a node signs carry the certificate it presents, renewed too', async () => {
+    const { config, keys, old } = await peerWithDaysLeft(5);
+    const node = await certifiedNode(keys, old, config.domain);
+    // Six days on: the old certificate is past its end (and the skew), the renewed one is not.
+    const later = { wallNow: () => Date.now() + 6 * DAY * 1000 };
+    const policy = { identity: keys.identity, admins: keys.admins, domain: config.domain, clock: later };
+    // As the SIP front signs: with the node's certificate at each signature.
+    const signer = new IdentityAsserter({ ...policy, certificate: () => node.certificate ?? old });
+    const receiver = new IdentityAsserter({ ...policy, certificate: old });
+    const asserted = (callId: string) => {
+      const headers = new SipHeaders()
+        .append('From', '<sip:alice@example.test>;tag=1')
+        .append('To', '<sip:bob@example.test>')
+        .append('Call-ID', callId)
+        .append('CSeq', '1 INVITE');
+      const request = { kind: 'request', method: 'INVITE', uri: 'sip:bob@example.test', headers } as const;
+      headers.append('XPP-Identity', signer.sign({ ...request, body: new Uint8Array(0) }));
+      return receiver.verify({ ...request, body: new Uint8Array(0) });
+    };
+    expect((await asserted('before-renewal')).kind).toBe('invalid');
+    node.renewCertificate(certify(keys, keys.adminPrivateKey!, config.domain, 90));
+    expect(await asserted('after-renewal')).toMatchObject({ kind: 'verified', peer: node.id });
   });
 
   it('a certificate copied into peer.cert by hand is presented at the next check', async () => {
