@@ -18,7 +18,7 @@ import type { NodeConfig } from './config.js';
 import { CredentialKeeper } from './credential-keeper.js';
 import { DATA_FILES, loadRecordRouteKey } from './data-dir.js';
 import { membershipRoutes } from './membership/admin-routes.js';
-import { CertificateWatch } from './membership/certificate-watch.js';
+import { CertificateWatch, presentRenewal } from './membership/certificate-watch.js';
 import { EnrollmentServer } from './membership/enrollment-server.js';
 import { loadMembership, type NodeKeys } from './membership/setup.js';
 import { EnrollmentTokens } from './membership/tokens.js';
@@ -235,9 +235,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           certificate: keys.certificate,
           logger,
           metrics,
-          // The overlay node takes its certificate at creation: a renewed one is presented from the next start
-          // (renewal comes a third of the validity, 30 days by default, before expiry).
-          onRenewed: () => false,
+          // Presented at once in new sessions and ORIGINs: a long-running peer never outlives its certificate.
+          onRenewed: presentRenewal(node, logger),
         });
 
   let unpersist: (() => void) | undefined;

@@ -25,7 +25,12 @@ export {
   type EnrollRefusalReason,
 } from './membership/enrollment-server.js';
 export { enrollWithToken, renewCertificate } from './membership/enrollment-client.js';
-export { CertificateWatch, DEGRADED_DAYS } from './membership/certificate-watch.js';
+export {
+  CertificateWatch,
+  DEGRADED_DAYS,
+  presentRenewal,
+  type RenewableNode,
+} from './membership/certificate-watch.js';
 export { CredentialKeeper, MAX_KEPT_CREDENTIALS, CREDENTIAL_LIFETIME } from './credential-keeper.js';
 export {
   MAX_ADMIN_BODY,

@@ -3,7 +3,7 @@ import type { NodeConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { NodeMetrics } from '../metrics.js';
 import { renewCertificate } from './enrollment-client.js';
-import { saveCertificate } from './files.js';
+import { loadCertificate, saveCertificate } from './files.js';
 import { enrollmentRecord, type NodeKeys } from './setup.js';
 
 /** How often the certificate's age is looked at, ms. */
@@ -11,11 +11,39 @@ export const CERTIFICATE_CHECK_MS = 3_600_000;
 /** From how many days before expiry `/healthz` says degraded. */
 export const DEGRADED_DAYS = 7;
 
+/** What of the overlay node a renewal is given to (`OverlayNode.renewCertificate`). */
+export interface RenewableNode {
+  /** Presents `certificate` from now on; throws (a `DhtError`) when it refuses it. */
+  renewCertificate(certificate: PeerCertificate): void;
+}
+
+/**
+ * The `onRenewed` of a running node (docs/decisions/dht-certificate-renewal.md): the node presents the renewed
+ * certificate at once. A certificate the node refuses (not for its key, not signed by an accepted administrator key,
+ * not valid now, not newer) is logged and left on disk: false, the node goes on with the one in use.
+ */
+export function presentRenewal(
+  node: RenewableNode,
+  logger: Logger,
+): (certificate: PeerCertificate) => boolean {
+  return (certificate) => {
+    try {
+      node.renewCertificate(certificate);
+      return true;
+    } catch (error) {
+      logger.error({ err: error }, 'the node refused its renewed certificate; it presents the one in use');
+      return false;
+    }
+  };
+}
+
 /**
  * Keeps this peer's certificate from running out (README "Certificates"): once two thirds of its validity passed
  * it is renewed — by this node itself when it holds the administrator key, else through the enrollment path at
  * the administrator node it enrolled with — and when neither can be done it says, loudly and every check, what
- * the operator must run. `xpp_certificate_days_left` and `/healthz` (degraded from {@link DEGRADED_DAYS}) show it.
+ * the operator must run; a newer certificate copied into `peer.cert` by hand is taken at the next check. The
+ * running node is given the renewal at once (`onRenewed`, {@link presentRenewal}): no restart.
+ * `xpp_certificate_days_left` and `/healthz` (degraded from {@link DEGRADED_DAYS}) follow the one presented.
  */
 export class CertificateWatch {
   readonly #config: NodeConfig;
@@ -26,7 +54,7 @@ export class CertificateWatch {
   readonly #now: () => number;
   /** The certificate the node presents (what expiry, days left and degraded are about). */
   #certificate: PeerCertificate;
-  /** The newest one on disk (what renewal is about); the same unless a renewed one waits for a restart. */
+  /** The newest one on disk (what renewal is about); the same unless the node refused a renewed one. */
   #latest: PeerCertificate;
   #timer: NodeJS.Timeout | undefined;
   #renewing: Promise<void> | undefined;
@@ -37,7 +65,7 @@ export class CertificateWatch {
     certificate: PeerCertificate;
     logger: Logger;
     metrics: NodeMetrics;
-    /** Gives the node the renewed certificate; false when it can only present it after a restart. */
+    /** Gives the running node the renewed certificate; false when it does not present it (it refused it). */
     onRenewed?: (certificate: PeerCertificate) => boolean;
     now?: () => number;
   }) {
@@ -65,7 +93,9 @@ export class CertificateWatch {
     const left = this.daysLeft();
     if (left >= DEGRADED_DAYS) return undefined;
     const waiting =
-      this.#latest !== this.#certificate ? ' (a renewed one is in peer.cert: restart the node)' : '';
+      this.#latest !== this.#certificate
+        ? ' (the node refused the renewed one in peer.cert: see its log)'
+        : '';
     return `peer certificate expires in ${left.toFixed(1)} days${waiting}`;
   }
 
@@ -88,6 +118,7 @@ export class CertificateWatch {
 
   /** Renews when due; never throws (a failure is logged and tried again at the next check). */
   check(): Promise<void> {
+    this.#adoptFromDisk();
     this.#update();
     if (!this.renewalDue()) return Promise.resolve();
     this.#renewing ??= this.#renew()
@@ -128,7 +159,7 @@ export class CertificateWatch {
             publicKey: Buffer.from(identity.publicKey).toString('hex'),
           },
           "the peer certificate must be renewed by hand (certified without enrollment): on the administrator's " +
-            'host run `xpp-node peer certify <publicKey>` and copy the file to peer.cert here, then restart',
+            'host run `xpp-node peer certify <publicKey>` and copy the file to peer.cert here (taken within the hour)',
         );
         return;
       }
@@ -140,18 +171,35 @@ export class CertificateWatch {
       });
     }
     saveCertificate(renewed, this.#config.dataDir, this.#config.certificate);
+    this.#present(renewed, 'peer certificate renewed');
+  }
+
+  /** A certificate in peer.cert newer than the newest known: one the operator copied there by hand. */
+  #adoptFromDisk(): void {
+    let onDisk: PeerCertificate | undefined;
+    try {
+      onDisk = loadCertificate(this.#config.dataDir, this.#config.certificate);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'peer.cert cannot be read; the node presents the one in use');
+      return;
+    }
+    if (onDisk !== undefined && onDisk.notAfter > this.#latest.notAfter)
+      this.#present(onDisk, 'peer certificate taken from peer.cert');
+  }
+
+  #present(renewed: PeerCertificate, what: string): void {
     this.#latest = renewed;
     const notAfter = new Date(renewed.notAfter * 1000).toISOString();
     if (this.#onRenewed(renewed)) {
       this.#certificate = renewed;
-      this.#logger.info({ notAfter }, 'peer certificate renewed');
+      this.#logger.info({ notAfter }, what);
     } else {
       this.#logger.warn(
         { notAfter, inUseUntil: new Date(this.#certificate.notAfter * 1000).toISOString() },
-        'peer certificate renewed and saved to peer.cert; the node presents it from its next start: restart it ' +
-          'before the one in use expires',
+        `${what} and kept in peer.cert, but the node does not present it: it goes on with the one in use`,
       );
     }
+    this.#update();
   }
 
   #update(): void {

@@ -28,7 +28,8 @@ export type AssertionVerdict =
 
 export interface IdentityAsserterOptions {
   readonly identity: PeerIdentity;
-  readonly certificate: PeerCertificate;
+  /** The certificate to sign with, or where to read the one in use at each signature (a node renewed live). */
+  readonly certificate: PeerCertificate | (() => PeerCertificate);
   readonly admins: AdminKeySet;
   readonly domain: string;
   /** Wall clock, ms. */
@@ -71,7 +72,9 @@ export class IdentityAsserter {
     const date = this.#now();
     const bytes = assertionBytes(request, date);
     if (bytes === undefined) throw new TypeError('the request has no From or To address-of-record');
-    const origin = signOrigin(this.#o.identity, this.#o.certificate, bytes);
+    const certificate = this.#o.certificate;
+    const current = typeof certificate === 'function' ? certificate() : certificate;
+    const origin = signOrigin(this.#o.identity, current, bytes);
     return `${Buffer.from(origin).toString('base64url')};t=${date}`;
   }
 

@@ -225,6 +225,7 @@ export class SipFront {
     if (this.#node !== undefined)
       throw new NodeError('ALREADY_RUNNING', 'this SIP front is already attached to a node');
     this.#node = node;
+    const membership = this.#o.membership;
     node.ua.layer.setAdmissionPolicy(new TransactionAdmission(this.#o.transactionLimits));
     const location = new LocationService({
       storage: node,
@@ -273,12 +274,14 @@ export class SipFront {
                 : { digestAlgorithms: this.#o.digestAlgorithms }),
             }),
           }),
-      ...(this.#o.membership === undefined
+      ...(membership === undefined
         ? {}
         : {
             asserter: new IdentityAsserter({
               isRevoked: (id) => revocations.isRevoked(id),
-              ...this.#o.membership,
+              ...membership,
+              // The node's own: a renewal it is given (CertificateWatch) signs the assertions from then on too.
+              certificate: () => node.certificate ?? membership.certificate,
               domain: this.#o.domain,
               clock: this.#clock,
             }),

@@ -11,8 +11,9 @@ import {
   type XppSession,
 } from '@xpp/session-sdp';
 import { DhtError } from '../errors.js';
+import { verifyPeerCertificate, type PeerCertificate } from '../membership/certificate.js';
 import { createOriginVerifier, signOrigin } from '../membership/origin.js';
-import { createPeerAuthenticator } from '../membership/peer-authenticator.js';
+import { createPeerAuthenticator, unixSeconds } from '../membership/peer-authenticator.js';
 import { CertificateRefusedError } from '../membership/refusal.js';
 import { createRevocationVerifier, type RevocationVerifier } from '../membership/revocation.js';
 import { unverifiedOrigin, type OriginAuthority } from '../origin.js';
@@ -62,6 +63,13 @@ export class NodeAuth {
   readonly #ctx: NodeAuthContext;
   readonly #auth: SessionAuthenticator | undefined;
   readonly #revocations: Revocations | undefined;
+  /** The certificate this node presents now: its membership's, until {@link renew} gives a newer one. */
+  #certificate: PeerCertificate | undefined;
+  /**
+   * Signs this side's `a=xpp-auth` with {@link #certificate}. Apart from the verifying authenticator, so that a
+   * renewal swaps it alone and the peers' verified certificates stay cached.
+   */
+  #signer: SessionAuthenticator | undefined;
 
   constructor(ctx: NodeAuthContext) {
     this.#ctx = ctx;
@@ -81,19 +89,56 @@ export class NodeAuth {
       },
     });
     this.#revocations = revocations;
-    this.#auth = createPeerAuthenticator({
+    this.#certificate = membership.certificate;
+    const verifier = createPeerAuthenticator({
       ...membership,
       clock: ctx.clock,
       isRevoked: (id) => revocations.isRevoked(id),
       refused: (reason) => ctx.counters.refuse(`certificate-${reason}`),
     });
+    this.#signer = verifier;
+    this.#auth = {
+      sign: (transcript) => (this.#signer ?? verifier).sign(transcript),
+      verify: (auth, transcript) => verifier.verify(auth, transcript),
+    };
+  }
+
+  /** The certificate this node presents (undefined without membership). */
+  get certificate(): PeerCertificate | undefined {
+    return this.#certificate;
+  }
+
+  /**
+   * Presents `certificate` from now on (spec §5.3 renewal, docs/decisions/dht-certificate-renewal.md): in the
+   * `a=xpp-auth` of every session set up from now and in every ORIGIN this node signs. Sessions open stay up (their
+   * peers checked the old certificate at setup, as for any session). Throws `CERTIFICATE_REFUSED` (with its
+   * reason) unless the certificate is for this node's key, signed by an administrator key, for the overlay's domain
+   * and valid now; `INVALID_ARGUMENT` when it expires no later than the one in use, or the node has no membership.
+   */
+  renew(certificate: PeerCertificate): void {
+    const membership = this.#ctx.membership;
+    const current = this.#certificate;
+    if (membership === undefined || current === undefined)
+      throw new DhtError('INVALID_ARGUMENT', 'a node without membership has no certificate to renew');
+    const { identity, admins, domain } = membership;
+    const clock = this.#ctx.clock;
+    verifyPeerCertificate(certificate, { admins, domain, now: unixSeconds(clock), peerId: identity.peerId });
+    // A renewal only ever moves the expiry later: an older certificate replayed here would shorten the node's life.
+    if (certificate.notAfter <= current.notAfter)
+      throw new DhtError(
+        'INVALID_ARGUMENT',
+        `the certificate expires at ${certificate.notAfter}, not after the one in use (${current.notAfter})`,
+      );
+    // Its own cache is empty (cacheSize 0): this authenticator only signs; the verifying one keeps the cache.
+    this.#signer = createPeerAuthenticator({ identity, certificate, admins, domain, clock, cacheSize: 0 });
+    this.#certificate = certificate;
   }
 
   /** The ORIGIN authority of the node's routed writes (spec §5.6). */
   origin(): OriginAuthority {
     const { membership, clock } = this.#ctx;
     if (membership === undefined) return unverifiedOrigin(this.#ctx.peerId);
-    const { identity, certificate } = membership;
+    const identity = membership.identity;
     const check = createOriginVerifier({ admins: membership.admins, domain: membership.domain, clock });
     const revocations = this.#revocations;
     // A routed write's origin is no session peer of this node, so no setup check saw it: its certificate may hold
@@ -107,7 +152,10 @@ export class NodeAuth {
       }
       return id;
     };
-    return { sign: (bytes) => signOrigin(identity, certificate, bytes), verify, verified: true };
+    // The certificate in use at each signature: a renewed one from the moment it is given.
+    const sign = (bytes: Uint8Array): Uint8Array =>
+      signOrigin(identity, this.#certificate ?? membership.certificate, bytes);
+    return { sign, verify, verified: true };
   }
 
   /** The check of REVOCATION records for the node's own store: the admin keys' signature. */

@@ -4,6 +4,7 @@ import { Emitter, systemClock, type Clock } from '@xpp/reliability';
 import { SipUserAgent, UdpSipTransport, XppEndpoint, type DatagramTransport } from '@xpp/session-sdp';
 import { DhtError } from '../errors.js';
 import { RecordKind } from '../kinds.js';
+import type { PeerCertificate } from '../membership/certificate.js';
 import { revocationKey } from '../membership/revocation.js';
 import { decodePutResponse, decodeRecords, encodeGet, encodePut, encodeRemove } from '../messages.js';
 import { DhtOperation } from '../operations.js';
@@ -429,6 +430,22 @@ export class OverlayNode {
   /** The overlay's id in lower-case hex (spec §4); undefined until this node founds or joins one. */
   get overlayId(): string | undefined {
     return this.#overlayId === undefined ? undefined : Buffer.from(this.#overlayId).toString('hex');
+  }
+
+  /** The certificate this node presents (spec §5.3): its membership's, or the last renewal; undefined without. */
+  get certificate(): PeerCertificate | undefined {
+    return this.#auth.certificate;
+  }
+
+  /**
+   * Gives the running node its renewed certificate (spec §5.3): every session set up from now, and every ORIGIN the
+   * node signs, carries it; open sessions stay up. Refused — `CERTIFICATE_REFUSED` with its `reason` — unless it is
+   * for this node's key, signed by one of its administrator keys, for its domain and valid now, and
+   * `INVALID_ARGUMENT` unless it expires later than the one in use (or without membership). An ORIGIN authority
+   * given as the `origin` option is the caller's to renew.
+   */
+  renewCertificate(certificate: PeerCertificate): void {
+    this.#auth.renew(certificate);
   }
 
   /** Where other peers reach this node: its SIP URI (the INVITE that opens a session) and its XPP address. */

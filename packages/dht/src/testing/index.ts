@@ -14,7 +14,7 @@ export {
   type ImpairedTransportStats,
 } from './impaired-transport.js';
 export { waitFor, type WaitOptions } from './wait.js';
-export { TestnetMembership, type TestnetCertificate } from './membership.js';
+export { TestnetMembership, EXPIRING_SECONDS, type TestnetCertificate } from './membership.js';
 export { ZoneHistory, tilingProblems, type TilingProblem } from './zone-history.js';
 export { TestnetError, type TestnetErrorCode } from './errors.js';
 export { workloadRecord, workloadUri, type WorkloadRecord } from './workload.js';

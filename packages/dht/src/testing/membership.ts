@@ -16,11 +16,15 @@ import type { NodeMembership } from '../node/node-options.js';
  * - `valid`: the testnet administrator's, for its own key, in its window, for the testnet's domain;
  * - `self-signed`: signed by the node's own key; `other-admin`: by another administrator's;
  * - `expired`: the testnet administrator's, but its window ended a day ago; `wrong-domain`: for another overlay;
+ * - `expiring`: valid, but only for {@link EXPIRING_SECONDS} more (a renewal test moves its wall clock past it);
  * - `id-mismatch` (rogues only, see {@link TestnetMembership.authenticator}): a valid certificate of another key.
  */
-export type TestnetCertificate = 'valid' | 'self-signed' | 'other-admin' | 'expired' | 'wrong-domain';
+export type TestnetCertificate =
+  'valid' | 'self-signed' | 'other-admin' | 'expired' | 'expiring' | 'wrong-domain';
 
 const DAY = 86_400;
+/** What is left of an `expiring` certificate when it is issued, s. */
+export const EXPIRING_SECONDS = 3_600;
 
 /**
  * The membership of a testnet: one administrator key per net, which certifies every node the testnet starts, and
@@ -55,11 +59,24 @@ export class TestnetMembership {
       publicKey: identity.publicKey,
       domain: kind === 'wrong-domain' ? `other.${this.domain}` : this.domain,
       notBefore: expired ? now - 91 * DAY : now - DAY,
-      notAfter: expired ? now - DAY : now + 90 * DAY,
+      notAfter: expired ? now - DAY : kind === 'expiring' ? now + EXPIRING_SECONDS : now + 90 * DAY,
     };
     const signer =
       kind === 'self-signed' ? identity.privateKey : kind === 'other-admin' ? this.#otherAdmin : this.#admin;
     return issuePeerCertificate(init, signer);
+  }
+
+  /**
+   * A renewal of `certificate` (spec §5.3): the same key and domain, valid from now for 90 days, signed by the
+   * testnet administrator — or, for attack tests, by `other-admin`, an administrator the testnet does not know.
+   */
+  renewal(certificate: PeerCertificate, signer: 'admin' | 'other-admin' = 'admin'): PeerCertificate {
+    const now = Math.floor(Date.now() / 1000);
+    const init = { publicKey: certificate.publicKey, domain: certificate.domain, notBefore: now };
+    return issuePeerCertificate(
+      { ...init, notAfter: now + 90 * DAY },
+      signer === 'admin' ? this.#admin : this.#otherAdmin,
+    );
   }
 
   /** The `membership` option of a node with `identity` and a certificate of `kind`. */
