@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { SipStreamFramer, decodeSip, type SipResponse, type TransportAddress } f
 import { waitFor } from '@xpp/reliability/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort, runSipp, sippVersion } from './sipp/run.js';
+import { selfSignedPair } from './support/tls-pair.js';
 import { NodeProcess, runXppNode } from './support/node-process.js';
 import { finalResponse, rawRequest, statusLine, UdpListener } from './support/raw-sip.js';
 
@@ -23,13 +24,7 @@ const stunnelBin = ['stunnel4', 'stunnel'].find(
 
 beforeAll(async () => {
   expect(sippVersion()).toContain('SIPp');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1']
-      .concat(['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'])
-      .concat(['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]),
-    { stdio: 'ignore' },
-  );
+  selfSignedPair(dir);
   // Only the slow-loris time is shortened (default 10 s), so that the test does not wait for it.
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ sipStreamLimits: { messageTimeoutMs: 1_000 } }));
   node = new NodeProcess(
