@@ -143,7 +143,33 @@ describe.skipIf(requirement === 'skip')('JsSIP in headless Chromium over wss://'
     for (const p of procs.splice(0)) p.kill();
   });
 
-  it('alice and bob register on two peers, call, both sessions confirmed with media, then BYE ends both', async () => {
+  /** `caller` calls `callee`'s AOR; both sessions confirmed, media both ways; then `hangsUp` sends the BYE. */
+  async function call(caller: Client, callee: Client, aor: string, hangsUp: Client): Promise<void> {
+    const earlier = (await state(callee)).sessions;
+    await caller.page.evaluate(harnessCall('call', aor));
+    const confirmed = (s: PageState) => s.events.includes('confirmed');
+    const [placed, answered] = await Promise.all([
+      until(caller, 'caller confirmed', confirmed),
+      until(callee, 'callee confirmed', (s) => s.sessions > earlier && confirmed(s)),
+    ]);
+    expect(placed.events).toEqual(expect.arrayContaining(['progress', 'accepted', 'confirmed']));
+    expect(answered.events).toEqual(expect.arrayContaining(['incoming', 'accepted', 'confirmed']));
+    // Media is end to end between the browsers: ICE and DTLS-SRTP connect, RTP flows both ways.
+    const flowing = (s: PageState) => s.connection === 'connected' && s.packetsReceived > 0;
+    await Promise.all([until(caller, 'caller media', flowing), until(callee, 'callee media', flowing)]);
+
+    await hangsUp.page.evaluate(harnessCall('hangup'));
+    const other = hangsUp === caller ? callee : caller;
+    const ended = (s: PageState) => s.events.some((e) => e.startsWith('ended'));
+    const [byeSent, byeReceived] = await Promise.all([
+      until(hangsUp, 'BYE sent', ended),
+      until(other, 'BYE received', ended),
+    ]);
+    expect(byeSent.events.at(-1)).toBe('ended:Terminated:local');
+    expect(byeReceived.events.at(-1)).toBe('ended:Terminated:remote');
+  }
+
+  it('alice and bob register on two peers and call each other: confirmed, media, BYE from either side', async () => {
     const [a, b] = peers;
     const alice = await openClient();
     const bob = await openClient();
@@ -157,27 +183,9 @@ describe.skipIf(requirement === 'skip')('JsSIP in headless Chromium over wss://'
       );
     expect(await register(alice, a, 'alice', 'wonderland')).toBe('registered');
     expect(await register(bob, b, 'bob', 'builder')).toBe('registered');
-
-    await alice.page.evaluate(harnessCall('call', 'sip:bob@localhost'));
-    const confirmed = (s: PageState) => s.events.includes('confirmed');
-    const [caller, callee] = await Promise.all([
-      until(alice, 'alice confirmed', confirmed),
-      until(bob, 'bob confirmed', confirmed),
-    ]);
-    expect(caller.events).toEqual(expect.arrayContaining(['progress', 'accepted', 'confirmed']));
-    expect(callee.events).toEqual(expect.arrayContaining(['incoming', 'accepted', 'confirmed']));
-    // Media is end to end between the browsers: ICE and DTLS-SRTP connect, RTP flows both ways.
-    const flowing = (s: PageState) => s.connection === 'connected' && s.packetsReceived > 0;
-    await Promise.all([until(alice, 'alice media', flowing), until(bob, 'bob media', flowing)]);
-
-    await alice.page.evaluate(harnessCall('hangup'));
-    const ended = (s: PageState) => s.events.some((e) => e.startsWith('ended'));
-    const [byeSent, byeReceived] = await Promise.all([
-      until(alice, 'alice ended', ended),
-      until(bob, 'bob ended', ended),
-    ]);
-    expect(byeSent.events.at(-1)).toBe('ended:Terminated:local');
-    expect(byeReceived.events.at(-1)).toBe('ended:Terminated:remote');
+    // The caller's BYE follows its route set (the Record-Routes reversed), the callee's the Record-Routes as sent.
+    await call(alice, bob, 'sip:bob@localhost', alice);
+    await call(bob, alice, 'sip:alice@localhost', alice);
     await Promise.all([alice.page.evaluate(harnessCall('stop')), bob.page.evaluate(harnessCall('stop'))]);
-  }, 45_000);
+  }, 50_000);
 });

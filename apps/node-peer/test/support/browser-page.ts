@@ -4,16 +4,20 @@ import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 
 /**
- * What a test page does, in plain browser JavaScript (no transform between it and the browser): one JsSIP UA that
- * registers, answers every incoming call, places a call, hangs up, and reports what its session saw.
+ * What a test page does, in plain browser JavaScript (no transform between it and the browser): one JsSIP UA (its
+ * defaults, as the README shows it) that registers, answers every incoming call, places a call, hangs up, and
+ * reports what its latest session saw.
  */
 const HARNESS = String.raw`(() => {
-  const events = [];
+  let events = [];
+  let sessions = 0;
   let ua;
   let session;
   const media = { mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } };
   const track = (s) => {
     session = s;
+    sessions++;
+    events = [];
     for (const name of ['progress', 'accepted', 'confirmed', 'ended', 'failed'])
       s.on(name, (e) => events.push(e && e.cause ? name + ':' + e.cause + ':' + e.originator : name));
   };
@@ -21,7 +25,7 @@ const HARNESS = String.raw`(() => {
   window.xpp = {
     register({ url, uri, password }) {
       return new Promise((resolve, reject) => {
-        ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(url)], uri, password, session_timers: false });
+        ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(url)], uri, password });
         ua.on('registered', () => resolve('registered'));
         ua.on('registrationFailed', (e) => reject(new Error('registration failed: ' + e.cause)));
         ua.on('newRTCSession', (e) => {
@@ -46,7 +50,7 @@ const HARNESS = String.raw`(() => {
         (await pc.getStats()).forEach((s) => {
           if (s.type === 'inbound-rtp') packetsReceived += s.packetsReceived || 0;
         });
-      return { events: events.slice(), connection: pc ? pc.connectionState : 'none', packetsReceived };
+      return { sessions, events: events.slice(), connection: pc ? pc.connectionState : 'none', packetsReceived };
     },
     stop() {
       ua.stop();
@@ -57,8 +61,10 @@ const HARNESS = String.raw`(() => {
 const PAGE = `<!doctype html><meta charset="utf-8"><title>xpp browser client</title>
 <script src="/jssip.js"></script><script src="/harness.js"></script>`;
 
-/** A page's view of its session: JsSIP session events, the RTCPeerConnection's state, RTP packets received. */
+/** A page's view of its latest session: JsSIP session events, the RTCPeerConnection's state, RTP packets received. */
 export interface PageState {
+  /** Sessions the page has had (placed or answered). */
+  readonly sessions: number;
   readonly events: string[];
   readonly connection: string;
   readonly packetsReceived: number;
