@@ -6,6 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invitePeer } from '../src/cli/peer-commands.js';
 import { addUser } from '../src/cli/user-add.js';
+import type { NodeStatus } from '../src/status.js';
 import { BrowserPageServer, harnessCall, type PageState } from './support/browser-page.js';
 import { NodeProcess } from './support/node-process.js';
 import { selfSignedPair } from './support/tls-pair.js';
@@ -189,5 +190,10 @@ describe.skipIf(requirement !== 'run')('JsSIP in headless Chromium over wss://',
     await call(alice, bob, 'sip:bob@localhost', alice);
     await call(bob, alice, 'sip:alice@localhost', alice);
     await Promise.all([alice.page.evaluate(harnessCall('stop')), bob.page.evaluate(harnessCall('stop'))]);
+    // Nothing refused on the way (no transport error, no relay refusal): each peer challenged its user's INVITE once.
+    for (const peer of [a, b]) {
+      const status = (await (await fetch(`http://127.0.0.1:${peer.http}/status`)).json()) as NodeStatus;
+      expect(status.front.rejected).toEqual({ challenged: 1 });
+    }
   }, 50_000);
 });
