@@ -197,7 +197,7 @@ export class SipProxy {
     }
     const rest = { ...request, headers: withoutFirst(request.headers, 'route') };
     if (this.#recordRoutes.recognises(topRoute, request)) {
-      // RFC 5658 §3.4: the other half of our double Record-Route follows the first; it is ours too, and goes.
+      // RFC 5658: the other half of our double Record-Route follows the first; it is ours too, and goes.
       const second = rest.headers.get('route');
       const own =
         second !== undefined && this.#namesUs(second) && this.#recordRoutes.recognises(second, rest);
