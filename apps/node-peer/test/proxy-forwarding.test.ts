@@ -51,6 +51,17 @@ describe('proxy forwarding helpers (RFC 3261 §16.6, pure)', () => {
     ]);
     expect(out.headers.getAll('record-route')).toEqual(['<sip:127.0.0.1:5060;lr>']);
     expect(invite.headers.has('record-route')).toBe(false); // the original is untouched
+    // RFC 5658 double Record-Route: given top first, it stays top first above any earlier one.
+    const twice = forwardedRequest(out, {
+      uri: out.uri,
+      via: 'SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-c;rport',
+      recordRoute: ['<sip:127.0.0.1:8443;lr;transport=wss>', '<sip:127.0.0.1:5070;lr>'],
+    });
+    expect(twice.headers.getAll('record-route')).toEqual([
+      '<sip:127.0.0.1:8443;lr;transport=wss>',
+      '<sip:127.0.0.1:5070;lr>',
+      '<sip:127.0.0.1:5060;lr>',
+    ]);
   });
 
   it('recognises its own Route, removes only the first value of a header, and names transactions', () => {

@@ -1,21 +1,18 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  SipStreamFramer,
-  parseSipMessage,
-  type SipMessage,
-  type SipRequest,
-  type SipResponse,
-  type TransportAddress,
-} from '@xpp/session-sdp';
+import type { SipRequest, TransportAddress } from '@xpp/session-sdp';
 import { waitFor } from '@xpp/reliability/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import {
+  registerFlow,
+  requestTo,
+  tcpFlowClient,
+  wsFlowClient,
+  type FlowClient,
+} from './support/flow-client.js';
+import { selfSignedPair } from './support/tls-pair.js';
 import { NodeProcess, runXppNode } from './support/node-process.js';
-import { challengeParams, digestAuthorization } from './support/raw-sip-client.js';
 import { finalResponse, rawRequest, statusLine, UdpListener } from './support/raw-sip.js';
 
 // Issue 20 items 2–3: SIP over WebSocket (RFC 7118) and SIP Outbound (RFC 5626) on `xpp-node start`.
@@ -26,13 +23,7 @@ let sip: TransportAddress;
 let ports: { sipWs: number; sipWss: number; http: number };
 
 beforeAll(async () => {
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1']
-      .concat(['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'])
-      .concat(['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]),
-    { stdio: 'ignore' },
-  );
+  selfSignedPair(dir);
   // A small body bound, so that an oversize WebSocket message is cheap to send.
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ sipStreamLimits: { maxBodyOctets: 4096 } }));
   node = new NodeProcess(
@@ -76,139 +67,16 @@ const status = async (): Promise<{ ws?: WsStats; wss?: WsStats }> =>
   ((await (await fetch(`http://127.0.0.1:${ports.http}/status`)).json()) as { sipStreams: { ws?: WsStats } })
     .sipStreams;
 
-/** A SIP client on one connection (TCP or WebSocket): what it sends, every message it gets, how it closes. */
-interface FlowClient {
-  readonly transport: 'TCP' | 'WS' | 'WSS';
-  readonly local: TransportAddress;
-  readonly messages: SipMessage[];
-  send(text: string): void;
-  close(): Promise<void>;
-}
-
-async function tcpClient(): Promise<FlowClient> {
-  const socket = connect({ host: sip.address, port: sip.port });
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const framer = new SipStreamFramer();
-  const messages: SipMessage[] = [];
-  socket.on('data', (chunk: Buffer) => {
-    for (const f of framer.push(chunk)) if (f.kind === 'message') messages.push(parseSipMessage(f.data));
-  });
-  socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  return {
-    transport: 'TCP',
-    local: { address: '127.0.0.1', port: socket.localPort ?? 0 },
-    messages,
-    send: (text) => socket.write(text),
-    close: () => {
-      socket.destroy();
-      return closed;
-    },
-  };
-}
-
-async function wsClient(secure: boolean, protocol = 'sip'): Promise<FlowClient> {
-  const url = secure ? `wss://localhost:${ports.sipWss}` : `ws://127.0.0.1:${ports.sipWs}`;
-  const ws = new WebSocket(url, protocol, secure ? { ca: readFileSync(join(dir, 'cert.pem')) } : {});
-  await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  expect(ws.protocol).toBe('sip');
-  ws.on('error', () => undefined);
-  const messages: SipMessage[] = [];
-  ws.on('message', (raw: Buffer) => {
-    if (raw.toString() !== '\r\n') messages.push(parseSipMessage(raw));
-  });
-  const socket = (ws as unknown as { _socket: { localPort: number } })._socket;
-  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-  return {
-    transport: secure ? 'WSS' : 'WS',
-    local: { address: '127.0.0.1', port: socket.localPort },
-    messages,
-    send: (text) => ws.send(text),
-    close: () => {
-      ws.terminate();
-      return closed;
-    },
-  };
-}
-
-let sequence = 0;
-
-async function responseTo(client: FlowClient, callId: string, cseq: number): Promise<SipResponse> {
-  let found: SipResponse | undefined;
-  await waitFor(
-    () =>
-      (found = client.messages.find(
-        (m): m is SipResponse =>
-          m.kind === 'response' &&
-          m.status >= 200 &&
-          m.headers.get('call-id') === callId &&
-          m.headers.get('cseq')?.startsWith(`${cseq} `) === true,
-      )) !== undefined,
-    { what: `response to ${callId}/${cseq}`, timeoutMs: 10_000 },
-  );
-  return found as SipResponse;
-}
-
-/** REGISTER `user` over `client` with digest (401, then the answer); `regId` makes it an Outbound registration. */
-async function register(
-  client: FlowClient,
-  user: string,
-  password: string,
-  options: { regId?: number; expires?: number } = {},
-): Promise<SipResponse> {
-  const n = ++sequence;
-  const callId = `ws-reg-${process.pid}-${n}`;
-  const host = client.transport === 'TCP' ? `127.0.0.1:${client.local.port}` : `${n}.invalid`;
-  const contactUri = `sip:${user}@${host};transport=${client.transport.toLowerCase()}${options.regId === undefined ? '' : ';ob'}`;
-  const outbound =
-    options.regId === undefined
-      ? ''
-      : `;+sip.instance="<urn:uuid:00000000-0000-4000-8000-0000000000aa>";reg-id=${options.regId}`;
-  const text = (cseq: number, authorization?: string) =>
-    [
-      'REGISTER sip:localhost SIP/2.0',
-      `Via: SIP/2.0/${client.transport} ${host};branch=z9hG4bK-ws-${n}-${cseq}`,
-      'Max-Forwards: 70',
-      `From: <sip:${user}@localhost>;tag=r${n}`,
-      `To: <sip:${user}@localhost>`,
-      `Call-ID: ${callId}`,
-      `CSeq: ${cseq} REGISTER`,
-      `Contact: <${contactUri}>${outbound}`,
-      `Expires: ${options.expires ?? 600}`,
-      'Supported: path, outbound',
-      ...(authorization === undefined ? [] : [`Authorization: ${authorization}`]),
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\r\n');
-  client.send(text(1));
-  const challenge = await responseTo(client, callId, 1);
-  expect(challenge.status).toBe(401);
-  const params = challengeParams(challenge);
-  const authorization = digestAuthorization({
-    username: user,
-    realm: params?.get('realm') ?? '',
-    password,
-    nonce: params?.get('nonce') ?? '',
-    uri: 'sip:localhost',
-    nc: '00000001',
-  });
-  client.send(text(2, authorization));
-  return responseTo(client, callId, 2);
-}
+const tcpClient = (): Promise<FlowClient> => tcpFlowClient(sip);
+const wsClient = (secure: boolean, protocol = 'sip'): Promise<FlowClient> =>
+  secure
+    ? wsFlowClient(`wss://localhost:${ports.sipWss}`, { protocol, ca: readFileSync(join(dir, 'cert.pem')) })
+    : wsFlowClient(`ws://127.0.0.1:${ports.sipWs}`, { protocol });
+const register = registerFlow;
 
 /** Answers 486 to the first INVITE `client` receives, on its connection; resolves with the INVITE. */
 async function answerBusy(client: FlowClient, callId: string): Promise<SipRequest> {
-  let invite: SipRequest | undefined;
-  await waitFor(
-    () =>
-      (invite = client.messages.find(
-        (m): m is SipRequest =>
-          m.kind === 'request' && m.method === 'INVITE' && m.headers.get('call-id') === callId,
-      )) !== undefined,
-    { what: `INVITE ${callId} on ${client.transport}:${client.local.port}`, timeoutMs: 10_000 },
-  );
-  const request = invite as SipRequest;
+  const request = await requestTo(client, 'INVITE', callId);
   const vias = request.headers.getAll('via').map((v) => `Via: ${v}`);
   client.send(
     ['SIP/2.0 486 Busy Here', ...vias]

@@ -69,17 +69,18 @@ export function recordRouteValue(self: TransportAddress, params = ''): string {
 
 /**
  * The request as this proxy sends it on (RFC 3261 §16.6): its Request-URI (possibly retargeted), Max-Forwards
- * decremented, our Via on top, our Record-Route when the request may create a dialog, and the top Route removed
- * when it named us (done by the caller before).
+ * decremented, our Via on top, our Record-Route when the request may create a dialog — one value, or the two of an
+ * RFC 5658 double Record-Route, top first — and the top Route removed when it named us (done by the caller before).
  */
 export function forwardedRequest(
   request: SipRequest,
-  init: { uri: string; via: string; recordRoute?: string },
+  init: { uri: string; via: string; recordRoute?: string | readonly string[] },
 ): SipRequest {
   const headers = request.headers.clone();
   headers.set('Max-Forwards', String(maxForwardsOf(request) - 1));
   headers.prepend('Via', init.via);
-  if (init.recordRoute !== undefined) headers.prepend('Record-Route', init.recordRoute);
+  const recordRoutes = typeof init.recordRoute === 'string' ? [init.recordRoute] : (init.recordRoute ?? []);
+  for (const value of [...recordRoutes].reverse()) headers.prepend('Record-Route', value);
   return { ...request, uri: init.uri, headers };
 }
 

@@ -9,6 +9,7 @@ import {
   type SipRequest,
   type SipResponse,
   type SipAddress,
+  type SipTransportName,
   type TransportAddress,
 } from '@xpp/session-sdp';
 import type { Flow, FlowTable } from '../registrar/flows.js';
@@ -111,16 +112,29 @@ export class SipProxy {
   }
 
   /**
-   * Our Record-Route for a forwarded INVITE. It names the transport of the side that is a stream: the caller's when
-   * its request came over TCP/TLS, else the callee's target's (one entry serves both sides; two stream clients of
-   * different transports through one peer would need RFC 5658 double Record-Route, not done: see
-   * docs/decisions/session-sdp-stream-transports.md). TLS, WS and WSS name their listener's port.
+   * Our Record-Route for a forwarded INVITE: one value naming the side each request of the dialog reaches us on, or,
+   * when the caller's side and the callee's differ (UDP and a stream, two streams, or a stream client and the next
+   * peer over UDP), RFC 5658's double Record-Route — the callee's face on top, the caller's below it. One value naming
+   * a WebSocket listener cannot serve the next peer: it can't open a WebSocket to us, and an in-dialog request
+   * would die there. TLS, WS and WSS name their listener's port, with `;transport=`.
    */
-  #recordRoute(request: SipRequest, transaction: ServerTransaction | undefined, route: Route): string {
-    const inbound = transaction?.target.transport;
-    const facing = inbound !== undefined && inbound !== 'UDP' ? inbound : route.target.transport;
-    if (facing === undefined || facing === 'UDP') return this.#recordRoutes.value(request, this.#self);
-    return this.#recordRoutes.value(request, this.#o.layer.localFor(facing) ?? this.#self, facing);
+  #recordRoute(request: SipRequest, transaction: ServerTransaction | undefined, route: Route): string[] {
+    const face = (transport: SipTransportName | undefined): string =>
+      transport === undefined || transport === 'UDP'
+        ? this.#recordRoutes.value(request, this.#self)
+        : this.#recordRoutes.value(request, this.#o.layer.localFor(transport) ?? this.#self, transport);
+    const callee = face(route.target.transport);
+    const caller = face(transaction?.target.transport);
+    return caller === callee ? [callee] : [callee, caller];
+  }
+
+  /** Whether a Route value names this node: its SIP address (or domain), or one of its TLS, WS, WSS listeners. */
+  #namesUs(route: string): boolean {
+    if (routeNamesUs(route, this.#o.domain, this.#self)) return true;
+    return (['TLS', 'WS', 'WSS'] as const).some((t) => {
+      const local = this.#o.layer.localFor(t);
+      return local !== undefined && routesTo(route, local);
+    });
   }
 
   /**
@@ -177,17 +191,21 @@ export class SipProxy {
     }
     // A Route set must start with us (RFC 3261 §16.4): a preloaded one that does not is someone else's path.
     // Our Record-Route names the TLS, WS or WSS listener's port for a client on that transport.
-    const listeners = (['TLS', 'WS', 'WSS'] as const).map((t) => this.#o.layer.localFor(t));
-    if (
-      !routeNamesUs(topRoute, this.#o.domain, this.#self) &&
-      !listeners.some((local) => local !== undefined && routesTo(topRoute, local))
-    ) {
+    if (!this.#namesUs(topRoute)) {
       this.#reject(request, transaction, 403, 'relay-refused');
       return;
     }
     const rest = { ...request, headers: withoutFirst(request.headers, 'route') };
     if (this.#recordRoutes.recognises(topRoute, request)) {
-      this.#inDialog(rest, transaction, asserted);
+      // RFC 5658: the other half of our double Record-Route follows the first; it is ours too, and goes.
+      const second = rest.headers.get('route');
+      const own =
+        second !== undefined && this.#namesUs(second) && this.#recordRoutes.recognises(second, rest);
+      this.#inDialog(
+        own ? { ...rest, headers: withoutFirst(rest.headers, 'route') } : rest,
+        transaction,
+        asserted,
+      );
       return;
     }
     // Our address without our token: a client's outbound-proxy Route (RFC 3261 §8.1.2), followed by nothing but

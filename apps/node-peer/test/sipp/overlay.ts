@@ -18,6 +18,7 @@ import {
   type TransportAddress,
 } from '@xpp/session-sdp';
 import { RegisterClient } from '../../src/sip/register-client.js';
+import { onFlowConnectionClosed, openSipTransports } from '../../src/sip/transports.js';
 import { SipFront, type SipFrontOptions } from '../../src/sip/front.js';
 
 export const DOMAIN = 'localhost';
@@ -28,6 +29,8 @@ export interface TestPeer {
   readonly front: SipFront;
   /** Where clients send SIP. */
   readonly sip: TransportAddress;
+  /** Its plain WebSocket listener (RFC 7118), when the overlay has {@link TestOverlay.webSockets}. */
+  readonly ws?: TransportAddress;
 }
 
 /** A small overlay of `count` peers (the first bootstraps, it invites the others) with one administrator key. */
@@ -43,9 +46,14 @@ export class TestOverlay {
   /** Certify every peer added from now on (identity key and certificate under this overlay's admin key). */
   certified = false;
 
-  static async certified(count: number, options: Partial<SipFrontOptions> = {}): Promise<TestOverlay> {
+  static async certified(
+    count: number,
+    options: Partial<SipFrontOptions> = {},
+    init: { webSockets?: boolean } = {},
+  ): Promise<TestOverlay> {
     const overlay = new TestOverlay();
     overlay.certified = true;
+    overlay.webSockets = init.webSockets ?? false;
     return overlay.#grow(count, options);
   }
 
@@ -69,8 +77,21 @@ export class TestOverlay {
     return { identity, certificate, admins: new AdminKeySet([this.admin.publicKey]) };
   }
 
+  /** Give every peer added from now on a plain WebSocket listener beside UDP (as `xpp-node --ws-port` does). */
+  webSockets = false;
+
   async addPeer(options: Partial<SipFrontOptions> = {}, invitePolicy?: InvitePolicy): Promise<TestPeer> {
     const membership = this.certified ? this.certify() : undefined;
+    const transports = this.webSockets
+      ? await openSipTransports({
+          host: '127.0.0.1',
+          sipPort: 0,
+          xppPort: 0,
+          tlsPort: 0,
+          wssPort: 0,
+          wsPort: 0,
+        })
+      : undefined;
     const front = new SipFront({
       domain: DOMAIN,
       adminPublicKey: this.admin.publicKey,
@@ -80,12 +101,16 @@ export class TestOverlay {
     });
     const node = await OverlayNode.create({
       dimensions: 2,
+      ...(transports === undefined ? {} : { transports: { sip: transports.set, xpp: transports.xpp } }),
       ...(membership === undefined ? {} : { membership: { ...membership, domain: DOMAIN } }),
       store: { verifyCredential: createCredentialVerifier(this.admin.publicKey) },
       ...front.hooks,
     });
     front.attach(node);
-    const peer = { node, front, sip: node.ua.local };
+    if (transports !== undefined)
+      onFlowConnectionClosed(transports, (remote) => front.connectionClosed(remote));
+    const ws = transports?.ws?.local;
+    const peer = { node, front, sip: node.ua.local, ...(ws === undefined ? {} : { ws }) };
     this.peers.push(peer);
     return peer;
   }
