@@ -102,6 +102,11 @@ export class ResponseContext<R extends { readonly status: number }> {
     return this.#branches[branch]?.done ?? false;
   }
 
+  /** Whether `branch` is to be cancelled (the caller cancelled, another branch answered, or its Timer C fired). */
+  cancelWanted(branch: number): boolean {
+    return this.#branches[branch]?.cancelWanted ?? false;
+  }
+
   /** The first group's branches. */
   start(): ForkAction<R>[] {
     return this.#nextGroup();
