@@ -11,7 +11,6 @@ import {
   type ServerTransaction,
   type SipRequest,
   type SipResponse,
-  type SipAddress,
   type TransportAddress,
 } from '@xpp/session-sdp';
 import type { Flow, FlowTable } from '../registrar/flows.js';
