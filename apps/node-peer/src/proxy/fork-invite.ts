@@ -49,6 +49,8 @@ export interface ForkedInviteOptions {
   readonly forgetPeer: (peer: string) => void;
   /** A request went out on a branch (counted). */
   readonly sent: () => void;
+  /** A branch failed here (counted like the proxy's own rejections). */
+  readonly failed: (why: ProxyRejection) => void;
   /** The final response went upstream (`to`: the branch that gave it, when one did). */
   readonly answered: (status: number, to: TransportAddress | undefined) => void;
 }
@@ -120,8 +122,10 @@ export class ForkedInvite {
     }
   }
 
-  /** Our own response for branch `i` (it could not be sent, or its flow peer did not answer). */
-  #fail(i: number, status: number): void {
+  /** Our own response for branch `i`: it could not be sent, its flow peer did not answer, or it was cancelled. */
+  #fail(i: number, why: ProxyRejection | 'cancelled'): void {
+    const status = why === 'cancelled' ? 487 : REJECTION_STATUS[why];
+    if (why !== 'cancelled') this.#o.failed(why);
     this.#clearTimerC(i);
     this.#run(
       this.#ctx.response(i, {
@@ -135,7 +139,7 @@ export class ForkedInvite {
     const branch = this.#branches[i]!;
     const binding = branch.target.bindings.find((b) => !branch.skip.has(bindingSubkey(b)));
     if (binding === undefined) {
-      this.#fail(i, REJECTION_STATUS['flow-failed']);
+      this.#fail(i, 'flow-failed');
       return;
     }
     let route: BindingRoute | ProxyRejection;
@@ -145,12 +149,12 @@ export class ForkedInvite {
       route = 'overlay-error';
     }
     if (typeof route === 'string') {
-      this.#fail(i, REJECTION_STATUS[route]);
+      this.#fail(i, route);
       return;
     }
     // Answered or cancelled while the route was looked up: this branch need not ring at all.
     if (this.#ctx.cancelWanted(i)) {
-      this.#fail(i, 487);
+      this.#fail(i, 'cancelled');
       return;
     }
     const forwarded = this.#o.prepare(route);
@@ -160,12 +164,12 @@ export class ForkedInvite {
         response: (response) => this.#response(i, binding, response),
         timeout: () => {
           if (route.flowPeer !== undefined) this.#o.forgetPeer(route.flowPeer);
-          this.#fail(i, REJECTION_STATUS.timeout);
+          this.#fail(i, 'timeout');
         },
-        transportError: () => this.#fail(i, REJECTION_STATUS['transport-error']),
+        transportError: () => this.#fail(i, 'transport-error'),
       });
     } catch (error) {
-      this.#fail(i, SessionError.is(error, 'TOO_LARGE') ? 503 : REJECTION_STATUS['transport-error']);
+      this.#fail(i, SessionError.is(error, 'TOO_LARGE') ? 'overloaded' : 'transport-error');
       return;
     }
     this.#o.sent();

@@ -397,6 +397,7 @@ export class SipProxy {
       prepare: (route) => this.#prepare(request, transaction, route, asserted),
       forgetPeer: (peer) => this.#o.location.forgetPeer(peer),
       sent: () => this.stats.proxied++,
+      failed: (why) => this.#count(why),
       answered: (status, to) => {
         this.#forks.delete(key);
         this.#o.onCall?.({ method: request.method, aor, status, ...(to === undefined ? {} : { to }) });
