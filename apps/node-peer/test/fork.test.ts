@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { forkTargets } from '../src/proxy/binding-route.js';
 import { forkGroups, ResponseContext, type ForkAction } from '../src/proxy/fork.js';
 
 interface R {
@@ -214,5 +215,33 @@ describe('ResponseContext (RFC 3261 §16.7)', () => {
         },
       ),
     );
+  });
+});
+
+describe('forkTargets (binding-route.ts): one target per user agent', () => {
+  const peer = new Uint8Array(16);
+  const b = (
+    contact: string,
+    expires: number,
+    extra: { instanceId?: string; regId?: number; q?: number } = {},
+  ) => ({
+    instanceId: extra.instanceId ?? '',
+    regId: extra.regId ?? 0,
+    contact,
+    flowPeer: peer,
+    expires,
+    ...(extra.q === undefined ? {} : { q: extra.q }),
+  });
+
+  it('puts the flows of one instance in one target, freshest first, and other contacts apart', () => {
+    const targets = forkTargets([
+      b('sip:a@192.0.2.1', 100, { instanceId: 'urn:uuid:1', regId: 1 }),
+      b('sip:b@192.0.2.2', 300),
+      b('sip:a@192.0.2.3', 200, { instanceId: 'urn:uuid:1', regId: 2, q: 0.5 }),
+    ]);
+    expect(targets.map((t) => [t.q, t.bindings.map((x) => x.contact)])).toEqual([
+      [1, ['sip:b@192.0.2.2']],
+      [0.5, ['sip:a@192.0.2.3', 'sip:a@192.0.2.1']],
+    ]);
   });
 });
