@@ -98,6 +98,17 @@ export const configSchema = z
      * Default false: the proxy serves its own domain only, everything else is 403.
      */
     foreignCalls: z.boolean().optional(),
+    /**
+     * Forking of an INVITE to the contacts of a user (docs/decisions/node-peer-forking.md): contacts rung at most
+     * (default 8) and Timer C, ms (default 181 000). Config file only.
+     */
+    forking: z
+      .object({
+        maxBranches: z.number().int().min(1).max(16).optional(),
+        timerCMs: z.number().int().min(1000).optional(),
+      })
+      .strict()
+      .optional(),
     /** Thresholds of the spec §7 invite policy (defaults: @xpp/dht DEFAULT_INVITE_POLICY). Config file only. */
     invitePolicy: z
       .object({

@@ -148,6 +148,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     ...(config.digestAlgorithms === undefined ? {} : { digestAlgorithms: config.digestAlgorithms }),
     recordRouteKey: loadRecordRouteKey(config.dataDir),
     foreignCalls: config.foreignCalls === true,
+    ...(config.forking?.maxBranches === undefined ? {} : { maxForkBranches: config.forking.maxBranches }),
+    ...(config.forking?.timerCMs === undefined ? {} : { timerCMs: config.forking.timerCMs }),
     // The peer's certified identity signs the callers it verified for the next peer (XPP-Identity).
     ...(keys.certificate === undefined
       ? {}

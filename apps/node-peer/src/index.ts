@@ -49,6 +49,7 @@ export {
   type AdminRefusal,
 } from './admin-auth.js';
 export { SipFront, type SipFrontOptions, type SipFrontStats } from './sip/front.js';
+export { DEFAULT_MAX_BRANCHES, DEFAULT_TIMER_C_MS } from './proxy/fork.js';
 export { DEFAULT_AUTH_LIMITS, type AuthLimits } from './registrar/auth-limiter.js';
 export { registerAsCandidate, type CandidateOptions, type CandidateResult } from './sip/candidate.js';
 export {

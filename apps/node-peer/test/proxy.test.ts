@@ -106,11 +106,12 @@ describe('proxy (RFC 3261 §16) between peers over real UDP', () => {
 
   it('relays CANCEL of a pending INVITE: the callee answers 487 and the caller gets it back', async () => {
     const pending: IncomingInvite[] = [];
-    const { a, alice } = await aliceAndBob((invite) => pending.push(invite));
+    // A callee of its own: bob's contact of the first case is still registered, and an INVITE now rings it too.
+    const { a, alice } = await aliceAndBob((invite) => pending.push(invite), 'erin');
     const invite = newRequest(
       alice.ua,
       'INVITE',
-      'sip:bob@localhost',
+      'sip:erin@localhost',
       [['Content-Type', OFFER.contentType]],
       OFFER.body,
     );

@@ -41,6 +41,17 @@ describe('readRegisterContacts (pure)', () => {
     });
   });
 
+  it('reads the q-value (RFC 3261 §20.10) that orders forking', () => {
+    const read = readRegisterContacts(
+      register([
+        ['Contact', '<sip:a@192.0.2.1>;q=0.5'],
+        ['Contact', '<sip:b@192.0.2.2>;q=1.0'],
+        ['Contact', '<sip:c@192.0.2.3>;q=0'],
+      ]),
+    );
+    expect(read.type === 'bind' && read.contacts.map((c) => c.q)).toEqual([0.5, 1, 0]);
+  });
+
   it('tells a query, a removal of all, and what is invalid', () => {
     expect(readRegisterContacts(register([]))).toEqual({ type: 'query' });
     expect(
@@ -64,6 +75,9 @@ describe('readRegisterContacts (pure)', () => {
       ],
       [['Contact', '<sip:a@b>;expires=soon']],
       [['Contact', '<sip:a@b>;reg-id=x']],
+      [['Contact', '<sip:a@b>;q=1.5']],
+      [['Contact', '<sip:a@b>;q=0.1234']],
+      [['Contact', '<sip:a@b>;q']],
       [['Contact', '<mailto:a@b>']],
       [['Contact', Array.from({ length: 17 }, (_, i) => `<sip:u${i}@h>`).join(', ')]],
     ] as [string, string][][]) {

@@ -61,6 +61,11 @@ export interface Binding {
   readonly contact: string;
   /** Peer id of the peer that holds the client's Outbound flow (where requests for it are forwarded). */
   readonly flowPeer: Uint8Array;
+  /**
+   * The contact's `q` (RFC 3261 §20.10), 0 to 1 in steps of 0.001: the order in which a proxy forks to the contacts
+   * of the AOR. Absent when the client gave none.
+   */
+  readonly q?: number;
 }
 
 /** What identifies a binding within an AOR (REMOVE of one binding). */
@@ -239,16 +244,32 @@ function readBindingId(r: ByteReader): BindingId {
 /** u16 length + instance id (may be empty), u32 reg-id, u16 length + contact URI. */
 export const bindingIdCodec: ValueCodec<BindingId> = structCodec('BINDING-ID', writeBindingId, readBindingId);
 
-/** A binding id, then u8 length + the flow peer's id. The value of a BINDING record. */
+/** Largest `q` in thousandths (q = 1). */
+const MAX_Q_MILLI = 1000;
+
+/**
+ * A binding id, then u8 length + the flow peer's id, then — only when the binding has a q-value — u16 q in
+ * thousandths. The value of a BINDING record. A binding without q is encoded as before q existed, so peers that
+ * predate it read it.
+ */
 export const bindingCodec: ValueCodec<Binding> = structCodec(
   'BINDING',
   (w, v) => {
     writeBindingId(w, v);
     writePeerId(w, v.flowPeer, 'flow peer');
+    if (v.q !== undefined) {
+      const milli = Math.round(v.q * MAX_Q_MILLI);
+      checkSize(Number.isFinite(milli) ? milli : -1, 0, MAX_Q_MILLI, 'q', false);
+      w.u16(milli, 'q');
+    }
   },
   (r) => {
     const { instanceId, regId, contact } = readBindingId(r);
-    return { instanceId, regId, contact, flowPeer: readPeerId(r, 'flow peer') };
+    const flowPeer = readPeerId(r, 'flow peer');
+    if (r.remaining === 0) return { instanceId, regId, contact, flowPeer };
+    const milli = r.u16('q');
+    checkSize(milli, 0, MAX_Q_MILLI, 'q', true);
+    return { instanceId, regId, contact, flowPeer, q: milli / MAX_Q_MILLI };
   },
 );
 

@@ -134,3 +134,21 @@ describe('option values refuse what they must', () => {
     for (const type of types) expect(type >= 0x0100 && type <= 0x3fff).toBe(true);
   });
 });
+
+describe('BINDING q-value', () => {
+  const base = { instanceId: '', regId: 0, contact: 'sip:a@127.0.0.1', flowPeer: new Uint8Array(16) };
+
+  it('a binding without q encodes as before q existed (older peers read it)', () => {
+    const bytes = bindingCodec.encode(base);
+    expect(bindingCodec.decode(bytes)).toEqual(base);
+    expect(bindingCodec.encode({ ...base, q: 0.5 }).length).toBe(bytes.length + 2);
+  });
+
+  it('refuses a q above 1 or below 0, either way', () => {
+    expect(() => bindingCodec.encode({ ...base, q: 1.5 })).toThrow();
+    expect(() => bindingCodec.encode({ ...base, q: -0.1 })).toThrow();
+    const bytes = bindingCodec.encode({ ...base, q: 1 });
+    bytes[bytes.length - 1] = 0xe9; // 1001
+    expect(() => bindingCodec.decode(bytes)).toThrow();
+  });
+});

@@ -1,4 +1,7 @@
 import { bindingSubkey, DhtError, type Binding, type LocationService } from '@xpp/dht';
+import { bindingRoute, forkTargets, freshest, type BindingRoute, type ForkTarget } from './binding-route.js';
+import { DEFAULT_MAX_BRANCHES, DEFAULT_TIMER_C_MS } from './fork.js';
+import { ForkedInvite } from './fork-invite.js';
 import {
   SessionError,
   type SipTransactionLayer,
@@ -13,7 +16,7 @@ import {
   type TransportAddress,
 } from '@xpp/session-sdp';
 import type { Flow, FlowTable } from '../registrar/flows.js';
-import { flowForRequest, retargetedFor } from './flow-match.js';
+import { flowForRequest } from './flow-match.js';
 import { localTag } from '../sip/tags.js';
 import {
   cancelFor,
@@ -63,6 +66,10 @@ export interface SipProxyOptions {
    * certificate) nothing is asserted to other peers and every `XPP-Identity` received is refused.
    */
   readonly asserter?: IdentityAsserter;
+  /** Contacts an INVITE to an AOR rings at most (docs/decisions/node-peer-forking.md). Default 8. */
+  readonly maxForkBranches?: number;
+  /** Timer C (RFC 3261 §16.6 step 11): a branch that rings longer is cancelled, ms. Default 181 000. */
+  readonly timerCMs?: number;
   /** A request for an AOR got its final status (forwarded back or answered here). */
   readonly onCall?: (event: { method: string; aor: string; status: number; to?: TransportAddress }) => void;
 }
@@ -72,11 +79,7 @@ interface PendingInvite {
   readonly target: TransportAddress;
 }
 
-interface Route {
-  readonly uri: string;
-  readonly target: SipAddress;
-  /** The flow peer the target was read from (its cached PEER record is dropped when it does not answer). */
-  readonly flowPeer?: string;
+interface Route extends BindingRoute {
   /**
    * For a request to an AOR: the chosen binding (`bindingSubkey`) and those passed over already. A 430 from the flow
    * peer (RFC 5626 §5.3) sends the request to the AOR's next binding instead of upstream.
@@ -96,6 +99,8 @@ export class SipProxy {
   readonly #recordRoutes: RecordRouteSigner;
   /** Upstream INVITE (top Via branch and sent-by) → what we forwarded, for CANCEL (§16.10). */
   readonly #pending = new Map<string, PendingInvite>();
+  /** Upstream INVITE to an AOR → its fork, for CANCEL (§16.10). */
+  readonly #forks = new Map<string, ForkedInvite>();
 
   constructor(options: SipProxyOptions) {
     this.#o = options;
@@ -104,7 +109,7 @@ export class SipProxy {
   }
 
   get pendingInvites(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#forks.size;
   }
 
   get #self(): TransportAddress {
@@ -118,7 +123,11 @@ export class SipProxy {
    * a WebSocket listener cannot serve the next peer: it can't open a WebSocket to us, and an in-dialog request
    * would die there. TLS, WS and WSS name their listener's port, with `;transport=`.
    */
-  #recordRoute(request: SipRequest, transaction: ServerTransaction | undefined, route: Route): string[] {
+  #recordRoute(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    route: Omit<Route, 'failover'>,
+  ): string[] {
     const face = (transport: SipTransportName | undefined): string =>
       transport === undefined || transport === 'UDP'
         ? this.#recordRoutes.value(request, this.#self)
@@ -359,14 +368,16 @@ export class SipProxy {
     asserted?: string,
     skip: ReadonlySet<string> = new Set(),
   ): Promise<void> {
-    let route: Route | ProxyRejection;
+    // An INVITE rings every contact of the AOR (forking, RFC 3261 §16.6); other requests go to the freshest one.
+    const fork = request.method === 'INVITE' && transaction !== undefined;
+    let route: Route | ForkTarget[] | ProxyRejection;
     try {
-      route = await this.#locate(aor, skip);
+      route = await this.#locate(aor, skip, fork);
     } catch {
       // Routes are briefly missing while a zone changes hands (a LEAVE, a takeover): one more try, a moment later.
       await new Promise<void>((resolve) => this.#o.layer.clock.setTimer(resolve, OVERLAY_RETRY_MS));
       try {
-        route = await this.#locate(aor, skip);
+        route = await this.#locate(aor, skip, fork);
       } catch (error) {
         route = DhtError.is(error) && error.status === 503 ? 'overloaded' : 'overlay-error';
       }
@@ -377,11 +388,62 @@ export class SipProxy {
       this.#o.onCall?.({ method: request.method, aor, status });
       return;
     }
-    this.#forward(request, transaction, route, { aor, asserted });
+    if (Array.isArray(route)) this.#fork(request, transaction as ServerTransaction, aor, asserted, route);
+    else this.#forward(request, transaction, route, { aor, asserted });
   }
 
-  /** Where a request for `aor` goes: the binding refreshed last, over its flow here or through its flow peer. */
-  async #locate(aor: string, skip: ReadonlySet<string>): Promise<Route | ProxyRejection> {
+  /** An INVITE to every contact of `aor` (fork-invite.ts). */
+  #fork(
+    request: SipRequest,
+    transaction: ServerTransaction,
+    aor: string,
+    asserted: string | undefined,
+    targets: ForkTarget[],
+  ): void {
+    const key = transactionKeyOf(request);
+    if (key === undefined || this.pendingInvites >= this.#maxPending) {
+      this.#reject(request, transaction, 503, 'overloaded');
+      return;
+    }
+    const fork = new ForkedInvite({
+      layer: this.#o.layer,
+      request,
+      transaction,
+      targets,
+      maxBranches: this.#o.maxForkBranches ?? DEFAULT_MAX_BRANCHES,
+      timerCMs: this.#o.timerCMs ?? DEFAULT_TIMER_C_MS,
+      route: (binding) => this.#bindingRoute(aor, binding),
+      prepare: (route) => this.#prepare(request, transaction, route, asserted),
+      forgetPeer: (peer) => this.#o.location.forgetPeer(peer),
+      sent: () => this.stats.proxied++,
+      failed: (why) => this.#count(why),
+      answered: (status, to) => {
+        this.#forks.delete(key);
+        this.#o.onCall?.({ method: request.method, aor, status, ...(to === undefined ? {} : { to }) });
+      },
+    });
+    this.#forks.set(key, fork);
+    fork.start();
+  }
+
+  #bindingRoute(aor: string, binding: Binding): ReturnType<typeof bindingRoute> {
+    return bindingRoute(binding, {
+      aor,
+      peerIdHex: this.#o.peerIdHex,
+      flows: this.#o.flows,
+      location: this.#o.location,
+    });
+  }
+
+  /**
+   * Where a request for `aor` goes: the binding refreshed last, over its flow here or through its flow peer; for
+   * an INVITE (`fork`) every live binding, grouped by user agent (binding-route.ts).
+   */
+  async #locate(
+    aor: string,
+    skip: ReadonlySet<string>,
+    fork: boolean,
+  ): Promise<Route | ForkTarget[] | ProxyRejection> {
     const bindings = await this.#o.location.lookup(aor);
     if (bindings.length === 0)
       return (await this.#o.location.credential(aor)) === undefined ? 'unknown-user' : 'no-binding';
@@ -389,20 +451,11 @@ export class SipProxy {
     // (reg-id) takes the request (RFC 5626 §4.2); when every binding's flow died, 430.
     const live = bindings.filter((b) => !skip.has(bindingSubkey(b)) && !this.#failedHere(aor, b));
     if (live.length === 0) return 'flow-failed';
-    // No forking: the binding with the most time left, the latest stored on a tie (docs/decisions/node-peer-proxy.md).
-    const best = live.reduce((a, b) => (b.expires >= a.expires ? b : a));
-    const flowPeer = Buffer.from(best.flowPeer).toString('hex');
-    const failover = { binding: bindingSubkey(best), skip };
-    if (flowPeer === this.#o.peerIdHex) {
-      const target = this.#o.flows.get(aor, best)?.source ?? uriTarget(best.contact);
-      return target === undefined ? 'no-binding' : { uri: best.contact, target, failover };
-    }
-    const peer = await this.#o.location.peer(flowPeer);
-    const target = peer === undefined ? undefined : uriTarget(peer.contact.uri);
-    // The flow peer learns whose registration the contact is for from the Request-URI (flow-match.ts).
-    return target === undefined
-      ? 'no-flow-peer'
-      : { uri: retargetedFor(best.contact, aor), target, flowPeer, failover };
+    if (fork) return forkTargets(live);
+    // Not an INVITE: the binding with the most time left, the latest stored on a tie.
+    const best = freshest(live)!;
+    const route = await this.#bindingRoute(aor, best);
+    return typeof route === 'string' ? route : { ...route, failover: { binding: bindingSubkey(best), skip } };
   }
 
   #failedHere(aor: string, binding: Binding): boolean {
@@ -420,12 +473,7 @@ export class SipProxy {
   ): void {
     const layer = this.#o.layer;
     const aor = context.aor;
-    const forwarded = forwardedRequest(request, {
-      uri: route.uri,
-      via: layer.newVia(),
-      ...(request.method === 'INVITE' ? { recordRoute: this.#recordRoute(request, transaction, route) } : {}),
-    });
-    if (context.asserted !== undefined) this.#assert(forwarded, context.asserted, route);
+    const forwarded = this.#prepare(request, transaction, route, context.asserted);
     if (transaction === undefined) {
       // The ACK of a 2xx is end to end: no transaction, sent on as it is (§16.11).
       try {
@@ -489,11 +537,27 @@ export class SipProxy {
     this.stats.proxied++;
   }
 
+  /** The request as sent on to `route` (RFC 3261 §16.6), Record-Routed when it is an INVITE, marked when asserted. */
+  #prepare(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    route: Omit<Route, 'failover'>,
+    asserted: string | undefined,
+  ): SipRequest {
+    const forwarded = forwardedRequest(request, {
+      uri: route.uri,
+      via: this.#o.layer.newVia(),
+      ...(request.method === 'INVITE' ? { recordRoute: this.#recordRoute(request, transaction, route) } : {}),
+    });
+    if (asserted !== undefined) this.#assert(forwarded, asserted, route);
+    return forwarded;
+  }
+
   /**
    * Marks a forwarded request with the caller this peer verified: `P-Asserted-Identity` for the callee (RFC 3325),
    * and for a next peer the signed `XPP-Identity` it will check before believing it (a next peer strips the first).
    */
-  #assert(forwarded: SipRequest, aor: string, route: Route): void {
+  #assert(forwarded: SipRequest, aor: string, route: Omit<Route, 'failover'>): void {
     // RFC 3261 §22.3: the credentials for our realm were consumed here; the next hop has no use for them.
     forwarded.headers.delete('proxy-authorization');
     forwarded.headers.set('P-Asserted-Identity', `<${aor}>`);
@@ -508,6 +572,12 @@ export class SipProxy {
   /** §16.10: answer the CANCEL 200 and cancel the INVITE we forwarded (its final response comes back as usual). */
   #cancel(request: SipRequest, transaction: ServerTransaction): void {
     const key = transactionKeyOf(request);
+    const fork = key === undefined ? undefined : this.#forks.get(key);
+    if (fork !== undefined) {
+      transaction.respond(createResponse(request, 200, { toTag: localTag() }));
+      fork.cancel();
+      return;
+    }
     const pending = key === undefined ? undefined : this.#pending.get(key);
     if (pending === undefined) {
       this.#reject(request, transaction, 481, 'unmatched-cancel');
@@ -556,5 +626,6 @@ export class SipProxy {
   /** Forgets pending INVITEs (their transactions were abandoned with the layer). */
   clear(): void {
     this.#pending.clear();
+    this.#forks.clear();
   }
 }

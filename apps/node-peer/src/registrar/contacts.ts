@@ -32,6 +32,8 @@ export interface RegisterContact {
   readonly expires?: number;
   /** Advertised `+sip.xpp-peer` (spec §7): the client can become a peer. */
   readonly xppPeer: boolean;
+  /** The `q` parameter (RFC 3261 §20.10), 0 to 1: the order the proxy forks in (highest first). */
+  readonly q?: number;
 }
 
 /** What a REGISTER asks for. */
@@ -42,6 +44,13 @@ export type RegisterContacts =
   | { readonly type: 'invalid'; readonly reason: string };
 
 const SECONDS = /^\d{1,10}$/;
+/** RFC 3261 §25.1 qvalue: `0[.ddd]` or `1[.000]`. */
+const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
+
+function qValue(text: string | null | undefined): number | undefined | 'bad' {
+  if (text === undefined) return undefined;
+  return text !== null && QVALUE.test(text.trim()) ? Number(text.trim()) : 'bad';
+}
 
 function seconds(text: string | null | undefined): number | undefined | 'bad' {
   if (text === undefined || text === null) return undefined;
@@ -73,8 +82,9 @@ export function readRegisterContacts(request: SipRequest): RegisterContacts {
       return { type: 'invalid', reason: 'malformed Contact' };
     const expires = seconds(nameAddr.params.get('expires'));
     const regId = seconds(nameAddr.params.get('reg-id'));
-    if (expires === 'bad' || regId === 'bad')
-      return { type: 'invalid', reason: 'malformed expires or reg-id' };
+    const q = qValue(nameAddr.params.get('q'));
+    if (expires === 'bad' || regId === 'bad' || q === 'bad')
+      return { type: 'invalid', reason: 'malformed expires, reg-id or q' };
     const instance = nameAddr.params.get('+sip.instance');
     const chosen = expires ?? headerExpires;
     contacts.push({
@@ -83,6 +93,7 @@ export function readRegisterContacts(request: SipRequest): RegisterContacts {
       regId: regId ?? 0,
       ...(chosen === undefined ? {} : { expires: chosen }),
       xppPeer: advertisesXppPeer(value),
+      ...(q === undefined ? {} : { q }),
     });
   }
   return { type: 'bind', contacts };

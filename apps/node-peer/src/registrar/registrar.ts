@@ -193,6 +193,7 @@ export class Registrar {
             regId: contact.regId,
             contact: contact.uri,
             flowPeer: this.#o.peerId,
+            ...(contact.q === undefined ? {} : { q: contact.q }),
           };
           if (expires === 0) {
             const refused = judge((await location.registerBind(aor, fields, { remove: binding }, 0)).verdict);

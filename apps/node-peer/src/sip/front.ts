@@ -60,6 +60,10 @@ export interface SipFrontOptions {
   readonly maxFlows?: number;
   /** Default {@link DEFAULT_MAX_PENDING_INVITES}. */
   readonly maxPendingInvites?: number;
+  /** Contacts an INVITE to an AOR rings at most (forking). Default {@link DEFAULT_MAX_BRANCHES}. */
+  readonly maxForkBranches?: number;
+  /** Timer C: a forked branch ringing longer is cancelled, ms. Default {@link DEFAULT_TIMER_C_MS}. */
+  readonly timerCMs?: number;
   /**
    * HMAC key of this peer's Record-Route tokens (`RECORD_ROUTE_KEY_SIZE` octets); default random, so dialogs do
    * not outlive the process. The daemon keeps it in the data directory.
@@ -257,6 +261,8 @@ export class SipFront {
       flows: this.#flows,
       peerIdHex: node.id,
       ...(this.#o.maxPendingInvites === undefined ? {} : { maxPendingInvites: this.#o.maxPendingInvites }),
+      ...(this.#o.maxForkBranches === undefined ? {} : { maxForkBranches: this.#o.maxForkBranches }),
+      ...(this.#o.timerCMs === undefined ? {} : { timerCMs: this.#o.timerCMs }),
       recordRoutes: new RecordRouteSigner(this.#o.recordRouteKey),
       foreignCalls: this.#o.foreignCalls ?? false,
       ...(this.#o.authenticateCalls === false

@@ -42,12 +42,17 @@ export const neighbour: fc.Arbitrary<NeighbourInfo> = fc.record({
   version: fc.nat({ max: 0xffffffff }),
 });
 
-export const binding: fc.Arbitrary<Binding> = fc.record({
-  instanceId: text(200, 0),
-  regId: fc.nat({ max: 0xffffffff }),
-  contact: text(200),
-  flowPeer: peerId,
-});
+export const binding: fc.Arbitrary<Binding> = fc.record(
+  {
+    instanceId: text(200, 0),
+    regId: fc.nat({ max: 0xffffffff }),
+    contact: text(200),
+    flowPeer: peerId,
+    // In thousandths, as the codec carries it.
+    q: fc.integer({ min: 0, max: 1000 }).map((milli) => milli / 1000),
+  },
+  { requiredKeys: ['instanceId', 'regId', 'contact', 'flowPeer'] },
+);
 
 export const wireRecord: fc.Arbitrary<WireRecord> = fc.record({
   kind,
