@@ -26,7 +26,13 @@ export {
 } from './membership/enrollment-server.js';
 export { enrollWithToken, renewCertificate } from './membership/enrollment-client.js';
 export { CertificateWatch, DEGRADED_DAYS } from './membership/certificate-watch.js';
-export { CredentialKeeper, MAX_KEPT_CREDENTIALS, CREDENTIAL_LIFETIME } from './credential-keeper.js';
+export {
+  storeCredential,
+  storeRemoval,
+  importLegacyCredentials,
+  LEGACY_CREDENTIALS_FILE,
+  IMPORTED_CREDENTIALS_FILE,
+} from './users/credential-writes.js';
 export {
   MAX_ADMIN_BODY,
   ADMIN_CREDENTIALS_PATH,
