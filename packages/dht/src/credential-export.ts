@@ -37,7 +37,9 @@ const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 
 /** A grant and the one-time private key that opens what owners seal under it (kept by the administrator's tool). */
 export interface ExportGrant {
+  /** The octets of the EXPORT-GRANT option: version, issue time, one-time X25519 key, administrator signature. */
   readonly grant: Uint8Array;
+  /** The one-time X25519 private key that opens the pages sealed under this grant; never leaves the tool. */
   readonly openKey: KeyObject;
 }
 
