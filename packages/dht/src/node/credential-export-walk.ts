@@ -85,11 +85,17 @@ export function firstGap(covered: readonly string[], prefix = '', maxDepth = 255
   return firstGap(covered, `${prefix}0`, maxDepth) ?? firstGap(covered, `${prefix}1`, maxDepth);
 }
 
+/** Levels a part whose owner did not answer is split before it is reported missed (see walkCredentials). */
+export const EXPORT_NARROW_LEVELS = 3;
+
 /**
  * Visits the owner of every part of the key space once (spec §2: the zones tile it): routes EXPORT-CREDENTIALS to
  * the centre of the first part no answer has covered yet, adds the owner's zones to what is covered, and goes on
- * until nothing is left or `maxRequests` is spent. Bounded by requests, not by the overlay's claims: an owner
- * whose zones do not hold the point it was asked for ends its part as missed, never loops.
+ * until nothing is left or `maxRequests` is spent. When an owner does not answer, its part is split (the half
+ * without the point asked is a part like any other; the half with it is split again, `EXPORT_NARROW_LEVELS` times)
+ * so that one silent owner costs a few requests and its neighbours are still asked; what stays unanswered is
+ * reported missed. Bounded by requests, not by the overlay's claims: an owner whose zones do not hold the point it
+ * was asked for counts as silent, never loops.
  */
 export async function walkCredentials(
   originate: (target: Point, inner: readonly XppOption[]) => Promise<readonly XppOption[]>,
@@ -98,44 +104,81 @@ export async function walkCredentials(
   maxRequests = DEFAULT_EXPORT_REQUESTS,
 ): Promise<CredentialExport> {
   const zones = zoneCodec(dimensions);
-  const covered: string[] = [];
+  const covered: Zone[] = [];
   const missed: string[] = [];
   const pages: Uint8Array[] = [];
+  const narrow: { path: string; budget: number }[] = [];
+  const done = (): string[] => [...covered.map((z) => z.path), ...missed];
   let requests = 0;
   let owners = 0;
-  for (let gap = firstGap(covered); gap !== undefined; gap = firstGap([...covered, ...missed])) {
-    const target = Zone.fromPath(dimensions, gap).center();
-    let cursor: string | undefined;
-    let owned: Zone[] = [];
-    try {
-      do {
-        if (requests >= maxRequests) throw new DhtError('INVALID_ARGUMENT', 'request bound reached');
-        requests += 1;
-        const response = await originate(target, [
-          EXPORT_GRANT.option(grant, true),
-          ...(cursor === undefined ? [] : [DhtOption.KEY.option(cursor, true)]),
-        ]);
-        const page = SEALED.find(response);
-        if (page === undefined) throw new DhtError('INVALID_VALUE', 'an export answer without SEALED');
-        pages.push(page);
-        owned = DhtOption.ZONE.findAll(response).map((z) => zones.decode(z));
-        cursor = DhtOption.KEY.find(response);
-      } while (cursor !== undefined);
-    } catch {
-      missed.push(gap);
-      if (requests >= maxRequests) {
-        const rest = firstGap([...covered, ...missed]);
-        if (rest !== undefined) missed.push(rest);
-        break;
-      }
+  for (;;) {
+    let next = narrow.pop();
+    // A part queued for narrowing whose centre an answer covered since: firstGap finds what is left of it.
+    while (
+      next !== undefined &&
+      covered.some((z) => z.contains(Zone.fromPath(dimensions, next!.path).center()))
+    )
+      next = narrow.pop();
+    const gap = next?.path ?? firstGap(done());
+    if (gap === undefined) break;
+    if (requests >= maxRequests) {
+      missed.push(gap, ...narrow.splice(0).map((n) => n.path));
+      const rest = firstGap(done());
+      if (rest !== undefined) missed.push(rest);
+      break;
+    }
+    const part = Zone.fromPath(dimensions, gap);
+    const target = part.center();
+    const answer = await askOwner(originate, target, grant, maxRequests - requests, zones);
+    requests += answer.requests;
+    pages.push(...answer.pages);
+    if (answer.zones !== undefined && answer.zones.some((z) => z.contains(target))) {
+      owners += 1;
+      covered.push(...answer.zones);
       continue;
     }
-    if (!owned.some((z) => z.contains(target))) {
+    const budget = next?.budget ?? EXPORT_NARROW_LEVELS;
+    if (budget === 0 || !part.canSplit) {
       missed.push(gap);
       continue;
     }
-    owners += 1;
-    covered.push(...owned.map((z) => z.path));
+    const [lower, upper] = part.split();
+    const silent = lower.contains(target) ? lower : upper;
+    const other = silent === lower ? upper : lower;
+    // Both halves spend the budget: a part silent as a whole costs at most 2^(levels+1) − 1 requests.
+    narrow.push({ path: other.path, budget: budget - 1 }, { path: silent.path, budget: budget - 1 });
   }
   return { pages, requests, owners, missed };
+}
+
+/** One owner's pages for `target` (its zones: undefined when it did not answer every page). */
+async function askOwner(
+  originate: (target: Point, inner: readonly XppOption[]) => Promise<readonly XppOption[]>,
+  target: Point,
+  grant: Uint8Array,
+  allowed: number,
+  zones: ReturnType<typeof zoneCodec>,
+): Promise<{ pages: Uint8Array[]; requests: number; zones: Zone[] | undefined }> {
+  const pages: Uint8Array[] = [];
+  let requests = 0;
+  let cursor: string | undefined;
+  let owned: Zone[] = [];
+  try {
+    do {
+      if (requests >= allowed) return { pages, requests, zones: undefined };
+      requests += 1;
+      const response = await originate(target, [
+        EXPORT_GRANT.option(grant, true),
+        ...(cursor === undefined ? [] : [DhtOption.KEY.option(cursor, true)]),
+      ]);
+      const page = SEALED.find(response);
+      if (page === undefined) return { pages, requests, zones: undefined };
+      pages.push(page);
+      owned = DhtOption.ZONE.findAll(response).map((z) => zones.decode(z));
+      cursor = DhtOption.KEY.find(response);
+    } while (cursor !== undefined);
+  } catch {
+    return { pages, requests, zones: undefined };
+  }
+  return { pages, requests, zones: owned };
 }
