@@ -9,7 +9,7 @@ import { fetchStatus, formatStatus } from './status-command.js';
 import { addUser, nodeUrl } from './user-add.js';
 import { removeUser } from './user-remove.js';
 import { changePassword } from './user-passwd.js';
-import { backupUsers, exportUsers, formatUsers, restoreUsers } from './user-directory.js';
+import { backupUsers, exportUsers, formatUsers, incompleteness, restoreUsers } from './user-directory.js';
 import { BACKUP_PASSPHRASE_ENV, checkPassphrase } from '../users/backup-file.js';
 
 /** Where a CLI run writes and how it ends; the real process in `bin.ts`, a recorder in tests. */
@@ -163,11 +163,8 @@ function buildProgram(io: CliIo): Command {
     const config = commandConfig(options, io.env);
     const found = await exportUsers(config, via(options));
     io.stdout(formatUsers(found, { removed: options['removed'] === true }));
-    if (found.missed.length > 0)
-      throw new NodeError(
-        'INCOMPLETE',
-        `incomplete: ${found.missed.length} part(s) of the overlay did not answer`,
-      );
+    const incomplete = incompleteness(found);
+    if (incomplete !== undefined) throw new NodeError('INCOMPLETE', `incomplete: ${incomplete}`);
   });
 
   withConfigFlags(

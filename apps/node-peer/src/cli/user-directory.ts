@@ -44,6 +44,8 @@ export interface OverlayUsers {
   readonly unsigned: number;
   /** Parts of the key space whose owner did not answer: not empty = the list is incomplete. */
   readonly missed: readonly string[];
+  /** Pages that did not open with this run's key (changed on the way, or a misbehaving owner): incomplete too. */
+  readonly unreadable: number;
 }
 
 /** Every administrator key this data directory accepts, with the one of its `admin.key`. */
@@ -76,9 +78,16 @@ export async function exportUsers(config: DirectoryConfig, via?: string): Promis
   const pages = Array.isArray(body['pages']) ? (body['pages'] as unknown[]) : [];
   const byAor = new Map<string, OverlayUser>();
   let unsigned = 0;
+  let unreadable = 0;
   for (const page of pages) {
-    if (typeof page !== 'string') continue;
-    for (const value of openExport(new Uint8Array(Buffer.from(page, 'hex')), openKey)) {
+    let values: Uint8Array[];
+    try {
+      values = typeof page === 'string' ? openExport(new Uint8Array(Buffer.from(page, 'hex')), openKey) : [];
+    } catch {
+      unreadable += 1;
+      continue;
+    }
+    for (const value of values) {
       let user: OverlayUser;
       try {
         const read = decodeCredentialRecord(value);
@@ -102,6 +111,7 @@ export async function exportUsers(config: DirectoryConfig, via?: string): Promis
     owners: Number(body['owners'] ?? 0),
     unsigned,
     missed: Array.isArray(body['missed']) ? (body['missed'] as unknown[]).map(String) : [],
+    unreadable,
   };
 }
 
@@ -119,8 +129,16 @@ export function formatUsers(found: OverlayUsers, options: { removed?: boolean } 
   return `${lines.join('\n')}\n`;
 }
 
+/** Why a walk's result is not the whole overlay, or undefined when it is. */
+export function incompleteness(found: OverlayUsers): string | undefined {
+  if (found.missed.length > 0) return `${found.missed.length} part(s) of the overlay did not answer`;
+  if (found.unreadable > 0) return `${found.unreadable} answer(s) did not open (changed on the way?)`;
+  return undefined;
+}
+
 /** Refuses an incomplete walk for what must be whole (a backup). */
 function requireComplete(found: OverlayUsers): void {
+  if (found.unreadable > 0) throw new NodeError('INCOMPLETE', `${incompleteness(found) ?? ''}; retry`);
   if (found.missed.length > 0)
     throw new NodeError(
       'INCOMPLETE',
