@@ -13,6 +13,7 @@ export default packageConfig(
       'test/node-security.test.ts', // overlays over real UDP
       'test/membership-admission.test.ts', // outsiders against overlays over real UDP
       'test/origin-revocation.test.ts', // a testnet over real UDP
+      'test/credential-export.test.ts', // a testnet over real UDP
     ],
   },
 );

@@ -15,14 +15,19 @@ import {
 import { systemClock } from '@xpp/reliability';
 import { AdminRequestGuard } from './admin-auth.js';
 import type { NodeConfig } from './config.js';
-import { CredentialKeeper } from './credential-keeper.js';
 import { DATA_FILES, loadRecordRouteKey } from './data-dir.js';
-import { membershipRoutes } from './membership/admin-routes.js';
+import { AdminRefused, membershipRoutes } from './membership/admin-routes.js';
 import { CertificateWatch, presentRenewal } from './membership/certificate-watch.js';
 import { EnrollmentServer } from './membership/enrollment-server.js';
 import { loadMembership, type NodeKeys } from './membership/setup.js';
 import { EnrollmentTokens } from './membership/tokens.js';
-import { ADMIN_REMOVALS_PATH, startOpsHttpServer, type OpsHttpServer } from './http-server.js';
+import {
+  ADMIN_EXPORT_PATH,
+  ADMIN_LOOKUP_PATH,
+  ADMIN_REMOVALS_PATH,
+  startOpsHttpServer,
+  type OpsHttpServer,
+} from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
 import { registerAsCandidate } from './sip/candidate.js';
@@ -36,6 +41,12 @@ import {
 import { nodeStatus, observeOverlay, syncMetrics, type NodeStatus } from './status.js';
 import { overlayStart, persistPeerState } from './overlay-start.js';
 import { SqliteRecordStore } from './store/sqlite-record-store.js';
+import {
+  importLegacyCredentials,
+  lookupCredential,
+  storeCredential,
+  storeRemoval,
+} from './users/credential-writes.js';
 
 export interface StartNodeOptions {
   /** Default: pino on stdout at the configured level (pretty in a terminal). */
@@ -69,7 +80,7 @@ export interface NodeHandle {
   /** Settles once this node is a peer: at once for a first peer, when invited for a candidate. */
   readonly ready: Promise<void>;
   status(): NodeStatus;
-  /** Checks a signed CREDENTIAL value, stores it in the overlay and keeps republishing it. */
+  /** Checks a signed CREDENTIAL value and stores it in the overlay (its holders keep it). */
   addCredential(value: Uint8Array): Promise<SignedCredential>;
   /** Graceful stop: hands zone and records to a neighbour (LEAVE), then closes everything. */
   leave(): Promise<void>;
@@ -124,7 +135,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const metrics = options.metrics ?? new NodeMetrics();
   const joining = config.joinVia !== undefined;
   const keys = await loadMembership(config, { joining, logger });
-  const keeper = new CredentialKeeper(config.dataDir, keys.admins);
   // Opened before anything else runs: a damaged file stops the start here, with nothing to undo.
   const store = config.store === 'disk' ? openStore(config, keys, logger) : undefined;
   let start;
@@ -212,7 +222,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           createCredential({ aor, realm: config.domain, password, serial: Math.floor(Date.now() / 1000) }),
           adminKey,
         );
-        await keeper.add(node, encodeCredential(credential));
+        await storeCredential(node, keys.admins, encodeCredential(credential));
       },
       onRefused: (reason) => metrics.enrollments.inc({ kind: 'any', result: reason }),
       onIssued: (_, kind) => metrics.enrollments.inc({ kind, result: 'issued' }),
@@ -268,9 +278,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   const becomePeer = (): void => {
     if (store !== undefined) unpersist = persistPeerState(node, store.peerState, logger);
     logger.info({ overlayId: node.overlayId, zones: node.zones.map((z) => z.path) }, 'serving as a peer');
-    void keeper.republish(node).then((n) => {
-      if (keeper.size > 0) logger.info({ stored: n, kept: keeper.size }, 'credentials republished');
-    });
+    // Credentials live with their holders now; an older release's credentials.json is stored once, then renamed.
+    importLegacyCredentials(config.dataDir, node, keys.admins, logger).catch((error: unknown) =>
+      logger.warn({ err: error }, 'legacy credentials import failed'),
+    );
   };
 
   let ready: Promise<void>;
@@ -320,16 +331,37 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
             logger,
           }),
           [ADMIN_REMOVALS_PATH]: async (value) => {
-            const removal = await keeper.remove(node, value);
+            const removal = await storeRemoval(node, keys.admins, value);
             logger.info(
               { aor: removal.aor, serial: removal.serial },
               'credential removed (tombstone stored)',
             );
             return { aor: removal.aor, serial: removal.serial };
           },
+          // The walk's pages are sealed to the grant's one-time key: this node relays them, it cannot read them.
+          [ADMIN_EXPORT_PATH]: async (grant) => {
+            const found = await node.exportCredentials(grant);
+            logger.info(
+              { owners: found.owners, requests: found.requests, missed: found.missed.length },
+              'credential export walked the overlay',
+            );
+            return {
+              pages: found.pages.map((p) => Buffer.from(p).toString('hex')),
+              owners: found.owners,
+              requests: found.requests,
+              missed: found.missed,
+            };
+          },
+          [ADMIN_LOOKUP_PATH]: async (payload) => {
+            const aor = Buffer.from(payload).toString('utf8');
+            const view = await lookupCredential(node, aor);
+            if (view === undefined)
+              throw new AdminRefused(404, `${aor} has no credential (xpp-node user add)`);
+            return { ...view };
+          },
         },
         addCredential: async (value) => {
-          const c = await keeper.add(node, value);
+          const c = await storeCredential(node, keys.admins, value);
           logger.info({ aor: c.aor, serial: c.serial }, 'credential stored');
           return { aor: c.aor, username: c.username, realm: c.realm, serial: c.serial };
         },
@@ -367,7 +399,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     ports,
     ready,
     status: () => nodeStatus(node, front, config, sipStreamStatus(sipTransports)),
-    addCredential: (value) => keeper.add(node, value),
+    addCredential: (value) => storeCredential(node, keys.admins, value),
     leave: () => stop(true),
     close: () => stop(false),
   };

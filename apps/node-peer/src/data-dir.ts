@@ -26,8 +26,6 @@ export const DATA_FILES = Object.freeze({
   /** The administrator's public key, 64 hex digits: what every peer checks credentials and certificates against. */
   adminPublicKey: 'admin.pub',
   ...MEMBERSHIP_FILES,
-  /** Signed credentials stored through this node, republished before they expire. */
-  credentials: 'credentials.json',
   /** The overlay records this peer holds (SQLite, mode 0600, with `-wal` and `-shm` beside it); not with `--memory`. */
   records: 'records.db',
   /** HMAC key of this peer's Record-Route tokens, 64 hex digits, mode 0600: in-dialog requests survive a restart. */

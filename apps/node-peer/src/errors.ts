@@ -16,7 +16,11 @@ export type NodeErrorCode =
   /** The record store's file could not be opened, read or written (permissions, a full disk). */
   | 'STORE_IO'
   /** The data directory has been in an overlay: `start` would fork it; rejoin (`join --via`) or `--new-overlay`. */
-  | 'OVERLAY_FORK';
+  | 'OVERLAY_FORK'
+  /** A users backup that does not decrypt (wrong passphrase, changed octets) or is not a backup. */
+  | 'BACKUP_REFUSED'
+  /** A walk of the overlay that did not reach every owner: a list or backup would be incomplete. */
+  | 'INCOMPLETE';
 
 const NODE_ERROR_CODES: ReadonlySet<string> = new Set<NodeErrorCode>([
   'INVALID_CONFIG',
@@ -29,6 +33,8 @@ const NODE_ERROR_CODES: ReadonlySet<string> = new Set<NodeErrorCode>([
   'STORE_SCHEMA',
   'STORE_IO',
   'OVERLAY_FORK',
+  'BACKUP_REFUSED',
+  'INCOMPLETE',
 ]);
 
 export class NodeError extends XppError<NodeErrorCode> {

@@ -17,6 +17,15 @@ export const ADMIN_REVOCATIONS_PATH = '/admin/revocations';
 /** Where `user remove` posts signed credential removals (tombstones). */
 export const ADMIN_REMOVALS_PATH = '/admin/credential-removals';
 
+/** Where `user passwd` reads a user's public view (serial; never HA1): the payload is the AOR, UTF-8. */
+export const ADMIN_LOOKUP_PATH = '/admin/credential-lookup';
+
+/**
+ * Where `user list` and `backup` post an export grant: the node walks the overlay and answers the sealed pages
+ * (only the holder of the grant's one-time key opens them).
+ */
+export const ADMIN_EXPORT_PATH = '/admin/credential-export';
+
 /** An admin endpoint: takes the checked payload octets, answers 201 with a JSON body or throws (with `status`). */
 export type AdminRoute = (payload: Uint8Array) => Promise<Record<string, unknown>>;
 

@@ -31,7 +31,13 @@ export {
   presentRenewal,
   type RenewableNode,
 } from './membership/certificate-watch.js';
-export { CredentialKeeper, MAX_KEPT_CREDENTIALS, CREDENTIAL_LIFETIME } from './credential-keeper.js';
+export {
+  storeCredential,
+  storeRemoval,
+  importLegacyCredentials,
+  LEGACY_CREDENTIALS_FILE,
+  IMPORTED_CREDENTIALS_FILE,
+} from './users/credential-writes.js';
 export {
   MAX_ADMIN_BODY,
   ADMIN_CREDENTIALS_PATH,

@@ -245,7 +245,7 @@ describe('certified membership in the daemon', () => {
     // Within its window, read back from the file: good once, then unknown.
     now -= 2_000;
     const tokens = new EnrollmentTokens(dir, () => now);
-    expect(tokens.redeem(token.id, key, proof)).toEqual({ secret: token.secret });
+    expect(tokens.redeem(token.id, key, proof)).toEqual({ secret: token.secret, expiresAt: token.expiresAt });
     expect(new EnrollmentTokens(dir, () => now).redeem(token.id, key, proof)).toEqual({
       refused: 'unknown-token',
     });
@@ -259,7 +259,7 @@ describe('certified membership in the daemon', () => {
     await expect(revokePeer(adminOf(admin), 'not-an-id')).rejects.toThrow(/not a peer id/);
   });
 
-  it('user remove stores a signed tombstone: the user can no longer register, and is not republished', async () => {
+  it('user remove stores a signed tombstone: the user can no longer register; no node keeps a copy to republish', async () => {
     const admin = await start(config(join(scratch(), 'admin')));
     const at = { domain: 'localhost', ...adminOf(admin) };
     await addUser(at, { aor: 'sip:carol@localhost', password: 'carol-pw' });
@@ -273,7 +273,8 @@ describe('certified membership in the daemon', () => {
       const removed = await removeUser(adminOf(admin), { aor: 'sip:carol@LOCALHOST' });
       expect(removed.aor).toBe('sip:carol@localhost');
       expect(await carol.register()).toBe(401);
-      expect(readFileSync(join(admin.config.dataDir, 'credentials.json'), 'utf8')).toBe('[]');
+      // Credentials live with their holders (docs/decisions/node-peer-users.md): no credentials.json any more.
+      expect(existsSync(join(admin.config.dataDir, 'credentials.json'))).toBe(false);
     } finally {
       carol.close();
     }

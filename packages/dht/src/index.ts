@@ -152,6 +152,18 @@ export {
 } from './invite-policy.js';
 export { OverlayNode } from './node/overlay-node.js';
 export {
+  CREDENTIAL_EXPORT_LABEL,
+  EXPORT_GRANT_VALIDITY_MS,
+  EXPORT_GRANT_SKEW_MS,
+  MAX_EXPORT_PAGE_OCTETS,
+  createExportGrant,
+  verifyExportGrant,
+  sealExport,
+  openExport,
+  type ExportGrant,
+} from './credential-export.js';
+export { DEFAULT_EXPORT_REQUESTS, type CredentialExport } from './node/credential-export-walk.js';
+export {
   OVERLAY_NODE_DEFAULTS,
   type OverlayNodeOptions,
   type NodeMembership,

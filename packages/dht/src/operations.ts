@@ -17,4 +17,9 @@ export const DhtOperation = {
   REGISTER_BIND: defaultRegistry.defineOperation({ type: 0x0109, name: 'REGISTER-BIND' }),
   /** REGISTER-BIND's verify-only form: yes or no to a digest response (the SIP edge's 407 challenges). */
   AUTHORIZE: defaultRegistry.defineOperation({ type: 0x010a, name: 'AUTHORIZE' }),
+  /**
+   * Routed to the owner of a point: its zones and its CREDENTIAL records sealed to the one-time key of an
+   * administrator's grant (EXPORT-GRANT), a page at a time (`xpp-node user list` / `backup`).
+   */
+  EXPORT_CREDENTIALS: defaultRegistry.defineOperation({ type: 0x010b, name: 'EXPORT-CREDENTIALS' }),
 } as const;

@@ -53,6 +53,7 @@ const NOT_CONFIG: ReadonlySet<string> = new Set([
   'days',
   'out',
   'token',
+  'removed',
 ]);
 
 /** The configuration a command runs with: embedded defaults, then `--config`, the environment and its flags. */

@@ -8,6 +8,9 @@ import { addPeerCommands } from './peer-commands.js';
 import { fetchStatus, formatStatus } from './status-command.js';
 import { addUser, nodeUrl } from './user-add.js';
 import { removeUser } from './user-remove.js';
+import { changePassword } from './user-passwd.js';
+import { backupUsers, exportUsers, formatUsers, incompleteness, restoreUsers } from './user-directory.js';
+import { BACKUP_PASSPHRASE_ENV, checkPassphrase } from '../users/backup-file.js';
 
 /** Where a CLI run writes and how it ends; the real process in `bin.ts`, a recorder in tests. */
 export interface CliIo {
@@ -18,6 +21,11 @@ export interface CliIo {
 }
 
 const MEMORY_FLAG = 'keep records in memory only, lost at exit (default: <data-dir>/records.db on disk)';
+
+/** The `--via` option, when given. */
+function via(options: Record<string, unknown>): string | undefined {
+  return typeof options['via'] === 'string' ? options['via'] : undefined;
+}
 
 /** Exit code of a command-line or configuration mistake (as opposed to 1, a failure while running). */
 export const USAGE_EXIT = 2;
@@ -123,6 +131,73 @@ function buildProgram(io: CliIo): Command {
       ...(typeof options['via'] === 'string' ? { via: options['via'] } : {}),
     });
     io.stdout(`removed ${removed.aor} (tombstone serial ${removed.serial})\n`);
+  });
+
+  withConfigFlags(
+    user
+      .command('passwd <aor>')
+      .description(
+        'store a new credential for an existing user, with a higher serial (the old one is refused)',
+      )
+      .requiredOption('--password <password>', 'the new digest password')
+      .option('--no-md5', 'keep only the SHA-256 secret (no MD5 for old clients)')
+      .option('--via <url>', "a node's HTTP address (default the local node, http://127.0.0.1:<http-port>)"),
+  ).action(async (aor: string, options: Record<string, unknown>) => {
+    const config = commandConfig(options, io.env);
+    const changed = await changePassword(config, {
+      aor,
+      password: String(options['password']),
+      ...(options['md5'] === false ? { md5: false } : {}),
+      ...(typeof options['via'] === 'string' ? { via: options['via'] } : {}),
+    });
+    io.stdout(`changed ${changed.aor} (serial ${changed.previous} → ${changed.serial})\n`);
+  });
+
+  withConfigFlags(
+    user
+      .command('list')
+      .description("the overlay's users (AOR, serial, username; never a secret), from a walk of the overlay")
+      .option('--removed', 'list removed users (tombstones) too')
+      .option('--via <url>', "a node's HTTP address (default the local node, http://127.0.0.1:<http-port>)"),
+  ).action(async (options: Record<string, unknown>) => {
+    const config = commandConfig(options, io.env);
+    const found = await exportUsers(config, via(options));
+    io.stdout(formatUsers(found, { removed: options['removed'] === true }));
+    const incomplete = incompleteness(found);
+    if (incomplete !== undefined) throw new NodeError('INCOMPLETE', `incomplete: ${incomplete}`);
+  });
+
+  withConfigFlags(
+    program
+      .command('backup <file>')
+      .description(
+        `the overlay's users, as their signed records, encrypted with $${BACKUP_PASSPHRASE_ENV} (file mode 0600)`,
+      )
+      .option('--via <url>', "a node's HTTP address (default the local node, http://127.0.0.1:<http-port>)"),
+  ).action(async (file: string, options: Record<string, unknown>) => {
+    const config = commandConfig(options, io.env);
+    const passphrase = checkPassphrase(io.env[BACKUP_PASSPHRASE_ENV]);
+    const saved = await backupUsers(config, file, passphrase, via(options));
+    io.stdout(`wrote ${file}: ${saved.users} users, ${saved.removed} removed (mode 0600)\n`);
+  });
+
+  withConfigFlags(
+    program
+      .command('restore <file>')
+      .description(
+        `store the users of a backup again (checked like any PUT); passphrase in $${BACKUP_PASSPHRASE_ENV}`,
+      )
+      .option('--via <url>', "a node's HTTP address (default the local node, http://127.0.0.1:<http-port>)"),
+  ).action(async (file: string, options: Record<string, unknown>) => {
+    const config = commandConfig(options, io.env);
+    const passphrase = checkPassphrase(io.env[BACKUP_PASSPHRASE_ENV]);
+    const report = await restoreUsers(config, file, passphrase, via(options));
+    io.stdout(
+      `restored ${report.stored}, newer in the overlay ${report.newer}, refused ${report.refused.length}\n`,
+    );
+    for (const r of report.refused) io.stderr(`refused ${r.aor} (${r.status}): ${r.error}\n`);
+    if (report.refused.length > 0)
+      throw new NodeError('REFUSED', `${report.refused.length} record(s) of ${file} were refused`);
   });
 
   withConfigFlags(

@@ -28,10 +28,44 @@ export function nodeUrl(
   return /^https?:\/\//.test(base) ? base.replace(/\/+$/, '') : `http://${base}`;
 }
 
+/** What a node answered to a signed admin request: its status and JSON body. */
+export interface AdminAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
 /**
  * Posts `payload`, signed with the administrator key (timestamp and nonce: taken once), to the admin endpoint
- * `path` of the node named by `via` (default the local one); resolves with its 201 body. `NodeError` `NOT_RUNNING`
- * when nothing answers, `REFUSED` with the node's reason otherwise.
+ * `path` of the node named by `via` (default the local one); resolves with whatever it answered. `NodeError`
+ * `NOT_RUNNING` when nothing answers within `timeoutMs`.
+ */
+export async function requestAdmin(
+  config: Pick<NodeConfig, 'httpPort'> & Partial<Pick<NodeConfig, 'httpHost'>>,
+  via: string | undefined,
+  path: string,
+  payload: Uint8Array,
+  adminKey: KeyObject,
+  timeoutMs = 30_000,
+): Promise<AdminAnswer> {
+  const url = `${nodeUrl(config, via)}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(signAdminRequest(path, Buffer.from(payload).toString('hex'), adminKey)),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (cause) {
+    throw new NodeError('NOT_RUNNING', `no node answers at ${url}: ${(cause as Error).message}`, { cause });
+  }
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  return { status: res.status, body };
+}
+
+/**
+ * {@link requestAdmin} that wants a 201: resolves with its body, `NodeError` `REFUSED` with the node's reason
+ * otherwise.
  */
 export async function postAdmin(
   config: Pick<NodeConfig, 'httpPort'> & Partial<Pick<NodeConfig, 'httpHost'>>,
@@ -40,22 +74,11 @@ export async function postAdmin(
   payload: Uint8Array,
   adminKey: KeyObject,
   what: string,
+  timeoutMs?: number,
 ): Promise<Record<string, unknown>> {
-  const url = `${nodeUrl(config, via)}${path}`;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(signAdminRequest(path, Buffer.from(payload).toString('hex'), adminKey)),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (cause) {
-    throw new NodeError('NOT_RUNNING', `no node answers at ${url}: ${(cause as Error).message}`, { cause });
-  }
-  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (res.status !== 201) {
-    throw new NodeError('REFUSED', `the node refused ${what} (${res.status}): ${String(body['error'])}`);
+  const { status, body } = await requestAdmin(config, via, path, payload, adminKey, timeoutMs);
+  if (status !== 201) {
+    throw new NodeError('REFUSED', `the node refused ${what} (${status}): ${String(body['error'])}`);
   }
   return body;
 }

@@ -10,7 +10,7 @@ import type { EnrollmentTokens } from './tokens.js';
 export const REVOCATION_LIFETIME = 86_400;
 
 /** A refusal the admin endpoint answers with its status (the HTTP server reads `status`). */
-class AdminRefused extends NodeError {
+export class AdminRefused extends NodeError {
   constructor(
     readonly status: number,
     message: string,

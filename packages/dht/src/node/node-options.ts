@@ -259,3 +259,14 @@ export function revocationVerifier(options: OverlayNodeOptions): RecordStoreOpti
 function adminKeyOf(key: KeyObject | Uint8Array | string | AdminKeySet): KeyObject | AdminKeySet {
   return key instanceof KeyObject || key instanceof AdminKeySet ? key : importAdminPublicKey(key);
 }
+
+/**
+ * The administrator keys an export grant is checked with: membership's set, else `adminPublicKey`; none, and this
+ * node honours no grant (its credentials are never exported).
+ */
+export function exportAdmins(options: OverlayNodeOptions): AdminKeySet | undefined {
+  if (options.membership !== undefined) return options.membership.admins;
+  const key = options.adminPublicKey;
+  if (key === undefined) return undefined;
+  return key instanceof AdminKeySet ? key : new AdminKeySet([key]);
+}

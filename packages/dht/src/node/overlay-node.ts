@@ -28,6 +28,7 @@ import {
   checkOptions,
   nodeSettings,
   credentialVerifier,
+  exportAdmins,
   isRecordStore,
   removalVerifier,
   revocationVerifier,
@@ -57,6 +58,7 @@ import { ZoneRecords } from './zone-records.js';
 import { ZoneClaims } from './zone-claims.js';
 import { NodeAuth } from './node-auth.js';
 import { zoneContaining } from './zones.js';
+import { exportAtOwner, walkCredentials, type CredentialExport } from './credential-export-walk.js';
 
 /**
  * One XPP-PCAN peer (spec xpp-pcan): owns a zone of the CAN (two or more during a takeover), keeps an XPP
@@ -349,6 +351,17 @@ export class OverlayNode {
         if (zone !== undefined) this.#replicator.write(zone, type, options);
       },
       origin: this.#origin,
+      exportAtOwner: (inner) =>
+        exportAtOwner(
+          {
+            store: this.store,
+            dimensions: this.dimensions,
+            zones: () => this.#own.zones,
+            admins: exportAdmins(options),
+            wallNow: () => this.#clock.wallNow(),
+          },
+          inner,
+        ),
     });
     this.#replicaHolder = new ReplicaHolder({
       dimensions: this.dimensions,
@@ -562,6 +575,25 @@ export class OverlayNode {
       avoid,
     );
     return [...decodeRecords(response).records];
+  }
+
+  /**
+   * The overlay's CREDENTIAL records (credentials and tombstones) sealed to the one-time key of `grant`
+   * (`createExportGrant`, signed by an administrator key): a walk that asks the owner of every part of the key
+   * space once. Peers refuse a grant no accepted administrator key signed, or out of its window.
+   */
+  async exportCredentials(
+    grant: Uint8Array,
+    options: { maxRequests?: number } = {},
+  ): Promise<CredentialExport> {
+    this.#assertState('peer');
+    return walkCredentials(
+      (target, inner) =>
+        this.#router.originate('EXPORT-CREDENTIALS', target, DhtOperation.EXPORT_CREDENTIALS.type, inner),
+      this.dimensions,
+      grant,
+      options.maxRequests,
+    );
   }
 
   /**

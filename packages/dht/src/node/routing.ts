@@ -42,6 +42,8 @@ export interface RouterContext extends NodeView {
   replicateWrite(point: Point, type: number, options: readonly XppOption[]): void;
   /** Signs the ORIGIN of the writes this node starts and verifies those of the writes it owns. */
   readonly origin: OriginAuthority;
+  /** The owner's answer to EXPORT-CREDENTIALS (credential-export-walk.ts); absent: refused. */
+  exportAtOwner?(inner: readonly XppOption[]): readonly XppOption[];
 }
 
 /**
@@ -169,6 +171,10 @@ export class Router {
         return registerBindAtOwner(this.#bindContext(), inner, point);
       case DhtOperation.AUTHORIZE.type:
         return authorizeAtOwner(this.#bindContext(), inner);
+      case DhtOperation.EXPORT_CREDENTIALS.type:
+        if (this.#ctx.exportAtOwner === undefined)
+          throw new DhtError('FORBIDDEN', 'this peer answers no credential export');
+        return this.#ctx.exportAtOwner(inner);
       default:
         throw new DhtError('INVALID_ARGUMENT', `operation 0x${operation.toString(16)} cannot be routed`);
     }

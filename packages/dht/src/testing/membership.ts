@@ -10,6 +10,8 @@ import { importPeerIdentity, signWithIdentity, type PeerIdentity } from '../memb
 import { createPeerAuthenticator, type SessionAuthenticator } from '../membership/peer-authenticator.js';
 import { encodeRevocation, issueRevocation } from '../membership/revocation.js';
 import type { NodeMembership } from '../node/node-options.js';
+import { createCredential, encodeCredential, signCredential } from '../credential.js';
+import { createExportGrant, type ExportGrant } from '../credential-export.js';
 
 /**
  * What certificate a testnet node (or a rogue) presents (spec xpp-pcan §5.3):
@@ -115,5 +117,16 @@ export class TestnetMembership {
   /** The octets of an administrator-signed revocation of `peerId` (stored under `revocationKey(id)`). */
   revocation(peerId: Uint8Array): Uint8Array {
     return encodeRevocation(issueRevocation(peerId, Math.floor(Date.now() / 1000), this.#admin));
+  }
+
+  /** The octets of an administrator-signed CREDENTIAL for `aor` in the testnet's domain (stored under the AOR). */
+  credential(aor: string, password: string, serial = 1): Uint8Array {
+    const init = { aor, realm: this.domain, password, serial };
+    return encodeCredential(signCredential(createCredential(init), this.#admin));
+  }
+
+  /** An export grant issued at `now` (ms), signed by the testnet administrator or, for attacks, another one. */
+  exportGrant(now: number = Date.now(), signer: 'admin' | 'other-admin' = 'admin'): ExportGrant {
+    return createExportGrant(signer === 'admin' ? this.#admin : this.#otherAdmin, now);
   }
 }

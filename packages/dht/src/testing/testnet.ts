@@ -54,6 +54,11 @@ export interface TestnetOptions {
    * ({@link Testnet.membership}). `false` starts nodes without `membership` (nothing authenticated). Default true.
    */
   readonly certified?: boolean;
+  /**
+   * The nodes' stores check CREDENTIAL records (and removals, revocations) with the testnet administrator's key, so
+   * that credentials signed by {@link TestnetMembership.credential} can be stored. Needs `certified`. Default false.
+   */
+  readonly adminStore?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -192,6 +197,9 @@ export class Testnet {
               certificate as TestnetCertificate,
             ),
           }),
+      ...(this.#options.adminStore === true && membership !== undefined
+        ? { adminPublicKey: membership.admins }
+        : {}),
       transports: member,
       ...(this.#options.security === undefined ? {} : { security: this.#options.security }),
     });
