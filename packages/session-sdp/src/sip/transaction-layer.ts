@@ -279,7 +279,7 @@ export class SipTransactionLayer {
     if (!decoded.ok) {
       if (decoded.answerable !== undefined && decoded.answerable.method !== 'ACK') {
         this.stats.badRequestsAnswered++;
-        this.#answerStateless(decoded.answerable, source, 400, decoded.error.message);
+        this.#answerStateless(decoded.answerable, source, decoded.status ?? 400, decoded.error.message);
       } else {
         this.stats.malformedDropped++;
       }
