@@ -40,6 +40,20 @@ export class TestOverlay {
     return new TestOverlay().#grow(count, options);
   }
 
+  /** Where peers and clients bind: `127.0.0.1`, or `::1` for an IPv6 overlay. */
+  host = '127.0.0.1';
+
+  /** An overlay whose peers and clients all bind `host` (`::1`: RFC 5118 references throughout). */
+  static async startOn(
+    host: string,
+    count: number,
+    options: Partial<SipFrontOptions> = {},
+  ): Promise<TestOverlay> {
+    const overlay = new TestOverlay();
+    overlay.host = host;
+    return overlay.#grow(count, options);
+  }
+
   /** Certify every peer added from now on (identity key and certificate under this overlay's admin key). */
   certified = false;
 
@@ -80,6 +94,7 @@ export class TestOverlay {
     });
     const node = await OverlayNode.create({
       dimensions: 2,
+      host: this.host,
       ...(membership === undefined ? {} : { membership: { ...membership, domain: DOMAIN } }),
       store: { verifyCredential: createCredentialVerifier(this.admin.publicKey) },
       ...front.hooks,
@@ -110,7 +125,11 @@ export class TestOverlay {
     contactParams = '',
     uaOptions: Parameters<typeof SipUserAgent.listen>[0] = {},
   ): Promise<{ ua: SipUserAgent; registrar: RegisterClient; contact: string }> {
-    const ua = await SipUserAgent.listen({ user: aor.slice(4, aor.indexOf('@')), ...uaOptions });
+    const ua = await SipUserAgent.listen({
+      user: aor.slice(4, aor.indexOf('@')),
+      address: this.host,
+      ...uaOptions,
+    });
     this.#clients.push(ua);
     const contact = ua.contactUri;
     const registrar = new RegisterClient({
