@@ -61,6 +61,11 @@ describe('xpp-node peers on ::1', () => {
       expect(peer.node.ua.local.address).toBe('::1');
       expect(peer.node.state).toBe('peer');
     }
+    // /status shows the SIP address as `--via` takes it: bracketed.
+    const status = (await (await fetch(`http://127.0.0.1:${third.ports.http}/status`)).json()) as {
+      sip: string;
+    };
+    expect(status.sip).toBe(`[::1]:${third.ports.sip}`);
     const admin = { domain: 'localhost', dataDir: first.config.dataDir, httpPort: first.ports.http };
     await addUser(admin, { aor: 'sip:alice@localhost', password: 'alice-pw' });
     await addUser(admin, { aor: 'sip:bob@localhost', password: 'bob-pw' });
