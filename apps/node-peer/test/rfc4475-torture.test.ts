@@ -1,5 +1,11 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { RFC4475_INVALID, RFC4475_PARSEABLE, type SipTortureMessage } from '@xpp/session-sdp/testing';
+import {
+  RFC4475_INVALID,
+  RFC4475_PARSEABLE,
+  RFC4475_VALID,
+  type SipTortureMessage,
+} from '@xpp/session-sdp/testing';
+import { parseSipMessage } from '@xpp/session-sdp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@xpp/reliability/testing';
 import { rawRequest } from './support/raw-sip.js';
@@ -42,6 +48,15 @@ async function exchange(datagram: Buffer, quietMs = 300): Promise<string[]> {
   return received.slice(before);
 }
 
+let viaCount = 0;
+/** The fixture with a Via of this test's socket on top of its own (which it keeps, torture and all). */
+function viaHere(fixture: SipTortureMessage): Buffer {
+  const text = Buffer.from(fixture.bytes).toString('latin1');
+  const line = text.indexOf('\r\n');
+  const via = `Via: SIP/2.0/UDP 127.0.0.1:${socket.address().port};rport;branch=z9hG4bK-here-${++viaCount}`;
+  return Buffer.from(`${text.slice(0, line)}\r\n${via}${text.slice(line)}`, 'latin1');
+}
+
 const statusOf = (raw: string) => Number(/^SIP\/2\.0 (\d{3}) /.exec(raw)?.[1]);
 
 describe('RFC 4475 invalid messages against a running peer (raw UDP)', () => {
@@ -81,16 +96,58 @@ describe('RFC 4475 invalid messages against a running peer (raw UDP)', () => {
   it('refuses an unknown Request-URI scheme with 416 (§3.3.2 unkscm)', async () => {
     const fixture = RFC4475_PARSEABLE.find((m) => m.name === 'unkscm')!;
     const answers = await exchange(fromHere(fixture));
-    expect(answers.map(statusOf)).toEqual([416]);
+    expect(answers.filter((raw) => raw.includes('Call-ID: unkscm.')).map(statusOf)).toEqual([416]);
+  });
+
+  it('valid and parseable ones: no 2xx to a foreign domain, 416 to a foreign scheme; responses counted stray', async () => {
+    const layer = peer.node.ua.layer.stats;
+    const stray = layer.strayResponses;
+    const sent = new Map<string, string>(); // fixture → Call-ID
+    for (const fixture of [...RFC4475_VALID, ...RFC4475_PARSEABLE]) {
+      const message = parseSipMessage(fixture.bytes);
+      if (message.kind === 'response') {
+        socket.send(Buffer.from(fixture.bytes), peer.sip.port, peer.sip.address);
+        continue;
+      }
+      sent.set(fixture.name, message.headers.get('call-id') ?? '');
+      await exchange(viaHere(fixture), 20);
+    }
+    // INVITE answers are retransmitted until an ACK that never comes: distinct final statuses, by Call-ID.
+    const finalsOf = (callId: string) => [
+      ...new Set(
+        received
+          .filter((raw) => raw.includes(`\r\nCall-ID: ${callId}\r\n`))
+          .map(statusOf)
+          .filter((status) => status >= 200),
+      ),
+    ];
+    await waitFor(() => [...sent.values()].every((callId) => finalsOf(callId).length > 0), {
+      timeoutMs: 10_000,
+    });
+    const outcome = Object.fromEntries([...sent].map(([name, callId]) => [name, finalsOf(callId).join(',')]));
+    // Every valid request of RFC 4475 is for another domain (example.com…): refused, never relayed; a foreign
+    // scheme is 416; unksm2's `To: isbn:…` is not a SIP AOR to register (400).
+    const foreign = (name: string) => [
+      name,
+      name === 'unksm2' ? '400' : /^(unkscm|novelsc)$/.test(name) ? '416' : '403',
+    ];
+    expect(outcome).toEqual(
+      Object.fromEntries(
+        [...RFC4475_VALID, ...RFC4475_PARSEABLE]
+          .filter((m) => parseSipMessage(m.bytes).kind === 'request')
+          .map((m) => foreign(m.name)),
+      ),
+    );
+    await waitFor(() => layer.strayResponses >= stray + 2, { timeoutMs: 2_000 });
   });
 
   it('keeps serving: an ordinary OPTIONS afterwards is answered', async () => {
-    const { text } = rawRequest(
+    const { text, callId } = rawRequest(
       { address: '127.0.0.1', port: socket.address().port },
       'OPTIONS',
       `sip:${peer.sip.address}:${peer.sip.port}`,
     );
     const answers = await exchange(Buffer.from(text));
-    expect(answers.map(statusOf)).toEqual([200]);
+    expect(answers.filter((raw) => raw.includes(`Call-ID: ${callId}\r\n`)).map(statusOf)).toEqual([200]);
   });
 });
