@@ -189,7 +189,7 @@ function requiredHeaderProblem(message: SipMessage): string | undefined {
   if (cseq === undefined) return 'missing or malformed CSeq';
   if (message.kind === 'request') {
     if (cseq.method !== message.method) return `CSeq method ${cseq.method} differs from ${message.method}`;
-    // Leading zeros are legal (RFC 4475 §3.1.1.1 `0068`); a value past 255 is clamped by whoever forwards.
+    // Leading zeros are legal (RFC 4475 §3.1.1.1 `0068`): digits are bounded, not the value (a proxy's to judge).
     const maxForwards = h.get('max-forwards');
     if (maxForwards !== undefined && !/^\d{1,10}$/.test(maxForwards)) return 'malformed Max-Forwards';
     const uriProblem = requestUriProblem(message.uri);
