@@ -7,6 +7,7 @@ import {
 } from '@xpp/session-sdp/testing';
 import {
   SessionError,
+  SipHeaders,
   bodyText,
   createResponse,
   decodeSip,
@@ -220,5 +221,19 @@ describe("RFC 4475 §3.2-§3.4: parseable oddities are the application's to judg
     expect(unkscm.kind === 'request' && unkscm.uri).toBe('nobodyKnowsThisScheme:totallyopaquecontent');
     const inv = parseSipMessage(byName(RFC4475_PARSEABLE, 'inv2543').bytes);
     expect(parseVia(inv.headers.get('via') ?? '')?.params.has('branch')).toBe(false);
+  });
+});
+
+describe('NUL only as a quoted-pair (what intmeth needs, nothing more)', () => {
+  it('refuses a NUL outside a quoted string, or escaped outside one, in a datagram and when building', () => {
+    const base = String(Buffer.from(byName(RFC4475_VALID, 'lwsdisp').bytes));
+    for (const subject of ['a\0b', '\\\0', '"a" \0', '"a\\\0']) {
+      const datagram = Buffer.from(base.replace('l: 0', `Subject: ${subject}\r\nl: 0`));
+      expect(decodeSip(datagram).ok, JSON.stringify(subject)).toBe(false);
+      expect(() => new SipHeaders().append('Subject', subject)).toThrow(SessionError);
+    }
+    const quoted = '"a\\\0b"';
+    expect(new SipHeaders().append('Subject', quoted).get('subject')).toBe(quoted);
+    expect(() => new SipHeaders().append('Subject', '"a\\\r\nVia: x"')).toThrow(SessionError);
   });
 });

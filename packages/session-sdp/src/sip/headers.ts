@@ -208,13 +208,16 @@ function checkedHeader(name: string, value: string): [string, SipHeader] {
 export function hasStrayControl(text: string): boolean {
   if (!/[\r\n\0]/.test(text)) return false;
   let quoted = false;
+  let escapedNul = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '\r' || c === '\n' || c === '\0') return true;
     if (quoted && c === '\\') {
       if (text[i + 1] === '\r' || text[i + 1] === '\n') return true;
+      if (text[i + 1] === '\0') escapedNul = true;
       i++;
     } else if (c === '"') quoted = !quoted;
   }
-  return false;
+  // A quote never closed is no quoted string: a NUL "escaped" inside it is a bare one.
+  return quoted && escapedNul;
 }
