@@ -1,5 +1,6 @@
 import type { Zone } from '@xpp/can';
 import type { OverlayNode } from '@xpp/dht';
+import { formatHost } from '@xpp/session-sdp';
 import type { Logger } from './logger.js';
 import type { NodeConfig } from './config.js';
 import type { NodeMetrics } from './metrics.js';
@@ -41,8 +42,9 @@ export function nodeStatus(
     state: node.state,
     ...(node.overlayId === undefined ? {} : { overlayId: node.overlayId }),
     domain: config.domain,
-    sip: `${node.ua.local.address}:${node.ua.local.port}`,
-    xpp: `${node.endpoint.address.address}:${node.endpoint.address.port}`,
+    // `host:port`, an IPv6 host bracketed (`[::1]:5060`) as `--via` takes it back.
+    sip: `${formatHost(node.ua.local.address)}:${node.ua.local.port}`,
+    xpp: `${formatHost(node.endpoint.address.address)}:${node.endpoint.address.port}`,
     zones: node.zones.map((z) => z.path),
     volume: stats.volume,
     neighbours: node

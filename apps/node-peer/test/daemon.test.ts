@@ -1,7 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import {
   bindingCodec,
   createCredential,
@@ -9,95 +7,20 @@ import {
   generateAdminKeyPair,
   RecordKind,
   signCredential,
-  type PeerIdentity,
 } from '@xpp/dht';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@xpp/reliability/testing';
 import { signAdminRequest } from '../src/admin-auth.js';
 import { DemoSipClient } from '../src/cli/demo/sip-client.js';
-import { certifyPeer } from '../src/cli/peer-commands.js';
 import { addUser } from '../src/cli/user-add.js';
-import { configSchema, type NodeConfig, type NodeConfigInput } from '../src/config.js';
-import { startNode, type NodeHandle } from '../src/daemon.js';
 import { DATA_FILES, loadAdminPrivateKey } from '../src/data-dir.js';
-import { createLogger } from '../src/logger.js';
-import { loadIdentity } from '../src/membership/files.js';
-import { NodeMetrics } from '../src/metrics.js';
+import { config, firstAndCandidate, handles, invite, scratch, start } from './support/daemons.js';
 
-const handles: NodeHandle[] = [];
 const clients: DemoSipClient[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await Promise.all(handles.splice(0).map((h) => h.close()));
 });
-
-const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-
-function config(dataDir: string, extra: NodeConfigInput = {}): NodeConfig {
-  return configSchema.parse({
-    sipPort: 0,
-    xppPort: 0,
-    httpPort: 0,
-    dimensions: 2,
-    dataDir,
-    invitePolicy: { maxClients: 0, minStableFlowMs: 0 },
-    ...extra,
-  });
-}
-
-async function start(c: NodeConfig, log?: string[]): Promise<NodeHandle> {
-  const destination =
-    log === undefined
-      ? quiet
-      : new Writable({
-          write: (chunk, _encoding, done) => {
-            log.push(String(chunk));
-            done();
-          },
-        });
-  const handle = await startNode(c, {
-    logger: createLogger({ logLevel: 'info' }, { pretty: false, destination }),
-    metrics: new NodeMetrics({ processMetrics: false }),
-  });
-  handles.push(handle);
-  return handle;
-}
-
-const scratch = () => mkdtempSync(join(tmpdir(), 'xpp-daemon-'));
-
-/** A first peer and a candidate registered with it as `sip:peer-b@localhost` (not yet invited). */
-async function firstAndCandidate(dir: string): Promise<{ first: NodeHandle; candidate: NodeHandle }> {
-  const first = await start(config(join(dir, 'a')));
-  await addUser(
-    { domain: 'localhost', dataDir: first.config.dataDir, httpPort: first.ports.http },
-    { aor: 'sip:peer-b@localhost', password: 'pw-b' },
-  );
-  // Certified by hand, as an operator with an air-gapped key would (peer show → peer certify → peer.cert).
-  const identity = loadIdentity(join(dir, 'b'), { create: true }) as PeerIdentity;
-  certifyPeer(first.config, Buffer.from(identity.publicKey).toString('hex'), {
-    out: join(dir, 'b', 'peer.cert'),
-  });
-  const candidate = await start(
-    config(join(dir, 'b'), {
-      joinVia: `127.0.0.1:${first.ports.sip}`,
-      joinAor: 'sip:peer-b@localhost',
-      joinPassword: 'pw-b',
-      adminPublicKey: first.keys.adminPublicKeyHex,
-    }),
-  );
-  return { first, candidate };
-}
-
-/** Asks the first peer's invite policy once the candidate is registered (the policy's own timer is slower). */
-async function invite(first: NodeHandle, candidate: NodeHandle): Promise<void> {
-  await waitFor(() => (first.front.stats.clients > 0 ? true : undefined), {
-    what: 'a registered candidate',
-    timeoutMs: 20_000,
-    intervalMs: 50,
-  });
-  await first.front.evaluateInvitePolicy();
-  await candidate.ready;
-}
 
 describe('startNode', () => {
   it('a first peer owns the whole space, serves /healthz and keeps its identity across restarts', async () => {

@@ -38,6 +38,14 @@ const invite: SipRequest = {
 describe('proxy forwarding helpers (RFC 3261 §16.6, pure)', () => {
   it('forwards with Max-Forwards down by one, our Via and Record-Route on top, the Request-URI retargeted', () => {
     expect(maxForwardsOf(invite)).toBe(70);
+    const withHops = (value: string) => {
+      const headers = invite.headers.clone().set('Max-Forwards', value);
+      return maxForwardsOf({ ...invite, headers });
+    };
+    // Leading zeros read as the number; past 255 as if absent (RFC 4475 §3.1.1.1, §3.1.2.4).
+    expect([withHops('0068'), withHops('255'), withHops('300'), withHops('9999999999')]).toEqual([
+      68, 255, 70, 70,
+    ]);
     const out = forwardedRequest(invite, {
       uri: 'sip:bob@192.0.2.9:5070',
       via: 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-b;rport',

@@ -34,11 +34,18 @@ export function withoutFirst(headers: SipHeaders, name: string): SipHeaders {
   return out;
 }
 
-/** The Max-Forwards of a request (RFC 3261 §16.3 step 3); absent counts as {@link DEFAULT_MAX_FORWARDS}. */
+/**
+ * The Max-Forwards of a request (RFC 3261 §16.3 step 3); absent counts as {@link DEFAULT_MAX_FORWARDS}, and so
+ * does a value past 255 (RFC 4475 §3.1.2.4: the codec takes leading zeros, `0068`, so it lets up to 10 digits by).
+ */
 export function maxForwardsOf(request: SipRequest): number {
   const value = request.headers.get('max-forwards');
-  return value === undefined ? DEFAULT_MAX_FORWARDS : Number(value);
+  const hops = value === undefined ? DEFAULT_MAX_FORWARDS : Number(value);
+  return hops > MAX_MAX_FORWARDS ? DEFAULT_MAX_FORWARDS : hops;
 }
+
+/** The largest Max-Forwards taken as given (RFC 3261 §20.22 suggests 70; 255 is the customary bound). */
+const MAX_MAX_FORWARDS = 255;
 
 /** The address a SIP URI with an IP host names (port 5060 by default), or undefined. */
 export function uriTarget(uri: string): SipAddress | undefined {

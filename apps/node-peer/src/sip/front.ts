@@ -209,8 +209,13 @@ export class SipFront {
     const rejected: Record<string, number> = { ...this.#rejected };
     for (const [reason, n] of Object.entries(proxy?.rejected ?? {}))
       rejected[reason] = (rejected[reason] ?? 0) + n;
-    for (const [reason, n] of Object.entries(this.#node?.ua.layer.stats.overloadByReason ?? {}))
+    const layer = this.#node?.ua.layer.stats;
+    for (const [reason, n] of Object.entries(layer?.overloadByReason ?? {}))
       if (n > 0) rejected[`overload-${reason}`] = n;
+    // Malformed SIP (RFC 4475): requests answered 400/505 by the codec, and what could not be answered at all.
+    if ((layer?.badRequestsAnswered ?? 0) > 0)
+      rejected['malformed-answered'] = layer?.badRequestsAnswered ?? 0;
+    if ((layer?.malformedDropped ?? 0) > 0) rejected['malformed-dropped'] = layer?.malformedDropped ?? 0;
     return {
       ...this.#counts,
       bindings: this.#flows.size,

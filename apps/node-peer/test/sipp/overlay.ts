@@ -43,6 +43,20 @@ export class TestOverlay {
     return new TestOverlay().#grow(count, options);
   }
 
+  /** Where peers and clients bind: `127.0.0.1`, or `::1` for an IPv6 overlay. */
+  host = '127.0.0.1';
+
+  /** An overlay whose peers and clients all bind `host` (`::1`: RFC 5118 references throughout). */
+  static async startOn(
+    host: string,
+    count: number,
+    options: Partial<SipFrontOptions> = {},
+  ): Promise<TestOverlay> {
+    const overlay = new TestOverlay();
+    overlay.host = host;
+    return overlay.#grow(count, options);
+  }
+
   /** Certify every peer added from now on (identity key and certificate under this overlay's admin key). */
   certified = false;
 
@@ -84,7 +98,7 @@ export class TestOverlay {
     const membership = this.certified ? this.certify() : undefined;
     const transports = this.webSockets
       ? await openSipTransports({
-          host: '127.0.0.1',
+          host: this.host,
           sipPort: 0,
           xppPort: 0,
           tlsPort: 0,
@@ -102,6 +116,7 @@ export class TestOverlay {
     const node = await OverlayNode.create({
       dimensions: 2,
       ...(transports === undefined ? {} : { transports: { sip: transports.set, xpp: transports.xpp } }),
+      host: this.host,
       ...(membership === undefined ? {} : { membership: { ...membership, domain: DOMAIN } }),
       store: { verifyCredential: createCredentialVerifier(this.admin.publicKey) },
       ...front.hooks,
@@ -135,7 +150,11 @@ export class TestOverlay {
     contactParams = '',
     uaOptions: Parameters<typeof SipUserAgent.listen>[0] = {},
   ): Promise<{ ua: SipUserAgent; registrar: RegisterClient; contact: string }> {
-    const ua = await SipUserAgent.listen({ user: aor.slice(4, aor.indexOf('@')), ...uaOptions });
+    const ua = await SipUserAgent.listen({
+      user: aor.slice(4, aor.indexOf('@')),
+      address: this.host,
+      ...uaOptions,
+    });
     this.#clients.push(ua);
     const contact = ua.contactUri;
     const registrar = new RegisterClient({

@@ -1,7 +1,8 @@
 import { SessionError } from '../errors.js';
-import { SipHeaders, isToken, splitHeaderValue } from './headers.js';
+import { SipHeaders, hasStrayControl, isToken, splitHeaderValue } from './headers.js';
 import { REASON_PHRASES, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 import { parseNameAddr } from './name-addr.js';
+import { readSipUri } from './uri.js';
 import { parseVia } from './via.js';
 
 /** Default bound on the octets of one SIP message (UDP datagram). */
@@ -23,14 +24,28 @@ export interface SipCodecLimits {
 }
 
 /**
- * What {@link decodeSip} found. A request that is well-formed enough to answer (start line, Via, From, To,
- * Call-ID and CSeq readable) but breaks a rule comes back as `answerable`, so a server can reply 400.
+ * What {@link decodeSip} found. A request that is well-formed enough to answer (a request line and a Via header
+ * to answer along) but breaks a rule comes back as `answerable` with the `status` to reply: 400, or 505 for
+ * another SIP version (RFC 4475 §3.1.2). A response that breaks a rule is only ever dropped.
  */
 export type SipDecodeResult =
   | { readonly ok: true; readonly message: SipMessage }
-  | { readonly ok: false; readonly error: SessionError; readonly answerable?: SipRequest };
+  | {
+      readonly ok: false;
+      readonly error: SessionError;
+      readonly answerable?: SipRequest;
+      readonly status?: 400 | 505;
+    };
 
 const REQUEST_LINE = /^([A-Za-z0-9.!%*_+`'~-]+) ([^\s]+) SIP\/2\.0$/;
+// What a request line looks like to a lenient reader: LWS where one SP belongs (RFC 4475 §3.1.2.8-10) or another
+// version (§3.1.2.16) is still a request to answer, with 400 or 505.
+const LOOSE_REQUEST_LINE = /^([A-Za-z0-9.!%*_+`'~-]+)\s+(.*?)\s*SIP\/(\d{1,3}\.\d{1,3})\s*$/;
+/** Headers a request or response carries exactly once (RFC 3261 §7.3.1, RFC 4475 §3.3.8 multi01). */
+const SINGLE_HEADERS = ['from', 'to', 'call-id', 'cseq', 'max-forwards'] as const;
+// RFC 3261 §20.17: rfc1123-date, always GMT (RFC 4475 §3.1.2.12 baddate).
+const DATE =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 const STATUS_LINE = /^SIP\/2\.0 ([1-6][0-9][0-9]) ([^\r\n]*)$/;
 const CSEQ = /^(\d{1,10})\s+([A-Za-z0-9.!%*_+`'~-]+)$/;
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -66,30 +81,47 @@ function decodeOrThrow(datagram: Uint8Array, limits: SipCodecLimits): SipDecodeR
     throw bad(start >= bytes.length ? 'empty message (keepalive)' : 'no empty line after the headers');
   const lines = bytes.toString('utf8', start, end).split('\r\n');
   const startLine = lines[0] ?? '';
-  if (/[\r\n\0]/.test(lines.join(''))) throw bad('bare CR, LF or NUL inside the header section');
+  if (/[\r\n\0]/.test(startLine) || lines.some(hasStrayControl))
+    throw bad('bare CR, LF or NUL inside the header section');
   const headers = readHeaders(lines, limits);
   const rest = bytes.subarray(end + HEADER_END.length);
-  const request = REQUEST_LINE.exec(startLine);
-  const status = request === null ? STATUS_LINE.exec(startLine) : null;
-  if (request === null && status === null)
-    throw bad('start line is not a request or status line', startLine, 1);
+  const line = readStartLine(startLine);
   const body = readBody(headers, rest);
   const message: SipMessage =
-    request !== null
-      ? { kind: 'request', method: request[1] ?? '', uri: request[2] ?? '', headers, body: body.body }
-      : {
-          kind: 'response',
-          status: Number(status?.[1]),
-          reason: status?.[2] ?? '',
-          headers,
-          body: body.body,
-        };
-  const problem = body.problem ?? requiredHeaderProblem(message);
+    line.kind === 'request'
+      ? { kind: 'request', method: line.method, uri: line.uri, headers, body: body.body }
+      : { kind: 'response', status: line.status, reason: line.reason, headers, body: body.body };
+  const problem = line.problem ?? body.problem ?? requiredHeaderProblem(message);
   if (problem === undefined) return { ok: true, message };
   const error = bad(problem);
-  return message.kind === 'request' && answerable(message)
-    ? { ok: false, error, answerable: message }
+  return message.kind === 'request' && message.headers.has('via')
+    ? { ok: false, error, answerable: message, status: line.version === '2.0' ? 400 : 505 }
     : { ok: false, error };
+}
+
+type StartLine =
+  | { kind: 'request'; method: string; uri: string; version: string; problem?: string }
+  | { kind: 'response'; status: number; reason: string; version: '2.0'; problem?: undefined };
+
+/** The start line; throws for one that is neither a request nor a status line a server could answer or match. */
+function readStartLine(text: string): StartLine {
+  const request = REQUEST_LINE.exec(text);
+  if (request !== null)
+    return { kind: 'request', method: request[1] ?? '', uri: request[2] ?? '', version: '2.0' };
+  const status = STATUS_LINE.exec(text);
+  if (status !== null)
+    return { kind: 'response', status: Number(status[1]), reason: status[2] ?? '', version: '2.0' };
+  const loose = LOOSE_REQUEST_LINE.exec(text);
+  if (loose === null || /^SIP\//i.test(text))
+    throw bad('start line is not a request or status line', text, 1);
+  const [, method = '', uri = '', version = ''] = loose;
+  return {
+    kind: 'request',
+    method,
+    uri,
+    version,
+    problem: version === '2.0' ? 'malformed Request-Line (extra whitespace)' : `SIP/${version} not supported`,
+  };
 }
 
 function readHeaders(lines: readonly string[], limits: SipCodecLimits): SipHeaders {
@@ -146,6 +178,7 @@ function readBody(headers: SipHeaders, rest: Buffer): { body: Uint8Array; proble
 /** RFC 3261 §8.1.1: the headers every request and response must carry, each readable. */
 function requiredHeaderProblem(message: SipMessage): string | undefined {
   const h = message.headers;
+  for (const name of SINGLE_HEADERS) if (h.getAll(name).length > 1) return `more than one ${name} header`;
   const via = h.get('via');
   if (via === undefined || parseVia(via) === undefined) return 'missing or malformed Via';
   if (parseNameAddr(h.get('from') ?? '') === undefined) return 'missing or malformed From';
@@ -156,23 +189,36 @@ function requiredHeaderProblem(message: SipMessage): string | undefined {
   if (cseq === undefined) return 'missing or malformed CSeq';
   if (message.kind === 'request') {
     if (cseq.method !== message.method) return `CSeq method ${cseq.method} differs from ${message.method}`;
+    // Leading zeros are legal (RFC 4475 §3.1.1.1 `0068`): digits are bounded, not the value (a proxy's to judge).
     const maxForwards = h.get('max-forwards');
-    if (maxForwards !== undefined && !/^\d{1,3}$/.test(maxForwards)) return 'malformed Max-Forwards';
-    if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(message.uri)) return 'Request-URI has no scheme';
+    if (maxForwards !== undefined && !/^\d{1,10}$/.test(maxForwards)) return 'malformed Max-Forwards';
+    const uriProblem = requestUriProblem(message.uri);
+    if (uriProblem !== undefined) return uriProblem;
+    for (const contact of h.getAll('contact')) if (contactProblem(contact)) return 'malformed Contact';
   }
+  const date = h.get('date');
+  if (date !== undefined && !DATE.test(date)) return 'Date is not an RFC 1123 date in GMT';
   return undefined;
 }
 
-/** True when a 400 can be built for the request: Via, From, To, Call-ID and CSeq readable. */
-function answerable(request: SipRequest): boolean {
-  const h = request.headers;
-  return (
-    parseVia(h.get('via') ?? '') !== undefined &&
-    h.has('from') &&
-    h.has('to') &&
-    h.has('call-id') &&
-    parseCSeq(h.get('cseq')) !== undefined
-  );
+/** A Contact that is neither `*` nor a name-addr; a `sip:` one must be a SIP URI (RFC 5118 §4.2: IPv6 bracketed). */
+function contactProblem(contact: string): boolean {
+  if (contact === '*') return false;
+  const uri = parseNameAddr(contact)?.uri;
+  if (uri === undefined) return true;
+  return /^sips?:/i.test(uri) && readSipUri(uri) === undefined;
+}
+
+/**
+ * A Request-URI is an absolute URI; a `sip:`/`sips:` one must parse and carry no `?headers` (RFC 4475
+ * §3.1.2.11 escruri). Other schemes parse here and are the application's to refuse (416, RFC 4475 §3.3.2).
+ */
+function requestUriProblem(uri: string): string | undefined {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(uri)) return 'Request-URI has no scheme';
+  if (!/^sips?:/i.test(uri)) return undefined;
+  const read = readSipUri(uri);
+  if (read === undefined) return 'malformed SIP Request-URI';
+  return read.headers === undefined ? undefined : 'Request-URI carries escaped headers';
 }
 
 /** `CSeq: 1 INVITE` → `{ seq: 1, method: 'INVITE' }`; undefined when malformed or ≥ 2^31. */
@@ -232,16 +278,22 @@ export function createResponse(
   } = {},
 ): SipResponse {
   const headers = new SipHeaders();
-  for (const via of request.headers.getAll('via')) headers.append('Via', via);
-  headers.append('From', request.headers.get('from') ?? '');
-  const to = request.headers.get('to') ?? '';
-  const hasTag = parseNameAddr(to)?.params.has('tag') ?? false;
-  headers.append(
-    'To',
-    options.toTag !== undefined && !hasTag && status > 100 ? `${to};tag=${options.toTag}` : to,
-  );
-  headers.append('Call-ID', request.headers.get('call-id') ?? '');
-  headers.append('CSeq', request.headers.get('cseq') ?? '');
+  const copied = request.headers;
+  for (const via of copied.getAll('via')) headers.append('Via', via);
+  // A header the request lacks is left out rather than sent empty: a 400 answers requests missing them
+  // (RFC 4475 §3.3.1 insuf).
+  const from = copied.get('from');
+  if (from !== undefined) headers.append('From', from);
+  const to = copied.get('to');
+  if (to !== undefined) {
+    const hasTag = parseNameAddr(to)?.params.has('tag') ?? false;
+    const tagged = options.toTag !== undefined && !hasTag && status > 100;
+    headers.append('To', tagged ? `${to};tag=${options.toTag}` : to);
+  }
+  for (const name of ['Call-ID', 'CSeq']) {
+    const value = copied.get(name);
+    if (value !== undefined) headers.append(name, value);
+  }
   for (const [name, value] of options.headers ?? []) headers.append(name, value);
   return {
     kind: 'response',

@@ -194,9 +194,30 @@ export class SipHeaders {
 function checkedHeader(name: string, value: string): [string, SipHeader] {
   if (!isToken(name))
     throw new SessionError('INVALID_ARGUMENT', `header name ${JSON.stringify(name)} is not a token`);
-  if (/[\r\n\0]/.test(value)) {
+  if (hasStrayControl(value)) {
     throw new SessionError('INVALID_ARGUMENT', `header ${name} value contains CR, LF or NUL`);
   }
   const key = headerKey(name);
   return [key, { name: displayNameOfKey(key), value: value.trim() }];
+}
+
+/**
+ * True when `text` holds a CR or LF, or a NUL other than a quoted-pair inside a quoted string (`\<NUL>` in
+ * quotes is legal, RFC 3261 §25.1 and RFC 4475 §3.1.1.2): what would let a value end a header line or truncate a C reader.
+ */
+export function hasStrayControl(text: string): boolean {
+  if (!/[\r\n\0]/.test(text)) return false;
+  let quoted = false;
+  let escapedNul = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\r' || c === '\n' || c === '\0') return true;
+    if (quoted && c === '\\') {
+      if (text[i + 1] === '\r' || text[i + 1] === '\n') return true;
+      if (text[i + 1] === '\0') escapedNul = true;
+      i++;
+    } else if (c === '"') quoted = !quoted;
+  }
+  // A quote never closed is no quoted string: a NUL "escaped" inside it is a bare one.
+  return quoted && escapedNul;
 }

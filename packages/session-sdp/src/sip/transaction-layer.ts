@@ -10,7 +10,7 @@ import {
 } from './admission.js';
 import { ClientTransaction } from './client-transaction.js';
 import { createResponse, decodeSip, parseCSeq, serializeSip, type SipCodecLimits } from './codec.js';
-import type { SipRequest, SipResponse } from './message.js';
+import { REASON_PHRASES, type SipRequest, type SipResponse } from './message.js';
 import { ServerTransaction } from './server-transaction.js';
 import { DEFAULT_SIP_TIMERS, type SipTimerValues } from './timer-set.js';
 import type { ClientTransactionUser, TransactionContext } from './transaction-context.js';
@@ -279,7 +279,7 @@ export class SipTransactionLayer {
     if (!decoded.ok) {
       if (decoded.answerable !== undefined && decoded.answerable.method !== 'ACK') {
         this.stats.badRequestsAnswered++;
-        this.#answerStateless(decoded.answerable, source, 400, decoded.error.message);
+        this.#answerStateless(decoded.answerable, source, decoded.status ?? 400, decoded.error.message);
       } else {
         this.stats.malformedDropped++;
       }
@@ -398,7 +398,7 @@ export class SipTransactionLayer {
     const target = stamped === undefined ? source : replyTarget(stamped, source);
     try {
       const response = createResponse(request, status, {
-        ...(reason === undefined ? {} : { reason: reasonPhrase(reason) }),
+        ...(reason === undefined ? {} : { reason: reasonPhrase(status, reason) }),
         // A 503 says when to come back (RFC 3261 §21.5.4): clients that honour it stop adding to the load.
         ...(retryAfterS === undefined ? {} : { headers: [['Retry-After', String(retryAfterS)]] }),
       });
@@ -444,6 +444,6 @@ function replyTarget(via: Parameters<typeof responseTarget>[0], source: SipAddre
 const DEFAULT_RETRY_AFTER_S = 5;
 
 /** A reason phrase from an error message: one line, printable, bounded. */
-function reasonPhrase(text: string): string {
-  return `Bad Request - ${text.replace(/[^\x20-\x7e]/g, '?').slice(0, 100)}`;
+function reasonPhrase(status: number, text: string): string {
+  return `${REASON_PHRASES[status] ?? 'Bad Request'} - ${text.replace(/[^\x20-\x7e]/g, '?').slice(0, 100)}`;
 }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { formatHost, readHostPort } from './uri.js';
+import { formatHost, readHostPort, unbracket } from './uri.js';
 import { formatParams, parseParams, type SipParams } from './params.js';
 
 /** RFC 3261 §8.1.1.7: every branch this stack creates and accepts starts with it. */
@@ -59,10 +59,11 @@ export function stampReceived(via: Via, source: { address: string; port: number 
  * `received` (or sent-by) and `rport` (or the sent-by port, default 5060).
  */
 export function responseTarget(via: Via): { address: string; port: number } {
-  const received = via.params.get('received');
+  const rawReceived = via.params.get('received');
+  const received = typeof rawReceived === 'string' ? unbracket(rawReceived) : undefined;
   const rport = Number(via.params.get('rport'));
   return {
-    address: typeof received === 'string' && isIP(received) !== 0 ? received : via.host,
+    address: received !== undefined && isIP(received) !== 0 ? received : via.host,
     port: Number.isInteger(rport) && rport > 0 && rport <= 65535 ? rport : (via.port ?? 5060),
   };
 }
