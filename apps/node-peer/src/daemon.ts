@@ -255,6 +255,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       if (graceful && node.state === 'peer') {
         try {
           await node.leave();
+          // What it handed over is another peer's now: the next start rejoins as a candidate instead of resuming
+          // it (the last peer of an overlay hands nothing over and keeps its zone to resume).
+          const zones = node.zones.map((z) => z.path);
+          if (store !== undefined) store.peerState.write({ ...store.peerState.read(), zones });
           logger.info('left the overlay, zone and records handed over');
         } catch (error) {
           logger.warn({ err: error }, 'leave failed; closing');

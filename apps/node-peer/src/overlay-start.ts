@@ -64,11 +64,13 @@ export function overlayStart(input: {
   // A peer that held zones takes them back whatever `--via` says (a compose file restarts it with `join --via`).
   if (zones.length > 0) return { kind: 'resume', overlayId, zones, version: state?.version ?? 0, neighbours };
   const via = [
-    ...given,
-    ...neighbours.flatMap((n) => {
-      const address = sipAddressOf(n.uri);
-      return address === undefined ? [] : [address];
-    }),
+    ...new Set([
+      ...given,
+      ...neighbours.flatMap((n) => {
+        const address = sipAddressOf(n.uri);
+        return address === undefined ? [] : [address];
+      }),
+    ]),
   ];
   if (via.length > 0) return { kind: 'join', overlayId, via };
   const known = state?.neighbours ?? [];

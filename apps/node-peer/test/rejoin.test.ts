@@ -77,6 +77,29 @@ describe('restart = rejoin (issue #18)', () => {
     expect(await clients[0]?.call('sip:bob@localhost')).toMatchObject({ invite: 200 });
   }, 60_000);
 
+  it('a peer that left gracefully rejoins as a candidate through its neighbours, never resuming what it handed over', async () => {
+    const [a, b, c] = (await trio()) as [NodeHandle, NodeHandle, NodeHandle];
+    const overlayId = a.node.overlayId;
+    await formed([a, b, c], overlayId);
+    await c.leave();
+    daemons.handles.splice(daemons.handles.indexOf(c), 1);
+    await formed([a, b], overlayId);
+    // Its directory still names the overlay and its neighbours, but no zone: a candidate, invited into that overlay.
+    const back = await daemons.restart(c);
+    expect(back.node.state).toBe('candidate');
+    expect(daemons.logs.get(back)?.join('')).toContain('joining: registering as a candidate');
+    // The invite policy runs on its own timer too; asked here until the candidate's registration has arrived.
+    await waitFor(
+      async () => {
+        await a.front.evaluateInvitePolicy();
+        return back.node.state === 'peer' ? true : undefined;
+      },
+      { what: 'the candidate invited', timeoutMs: 30_000, intervalMs: 250 },
+    );
+    await back.ready;
+    await formed([a, b, back], overlayId);
+  }, 60_000);
+
   it('all three killed and started in reverse order: same overlay, users register, bindings still found', async () => {
     const nodes = (await trio()) as [NodeHandle, NodeHandle, NodeHandle];
     const overlayId = nodes[0].node.overlayId;

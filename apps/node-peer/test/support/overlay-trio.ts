@@ -48,8 +48,8 @@ export class Daemons {
   }
 
   /** Starts `config` again on the ports `before` had (its neighbours persisted its SIP URI): a restarted process. */
-  restart(before: NodeHandle, extra: NodeConfigInput = {}): Promise<NodeHandle> {
-    return this.start({ ...before.config, sipPort: before.ports.sip, xppPort: before.ports.xpp, ...extra });
+  restart(before: NodeHandle): Promise<NodeHandle> {
+    return this.start({ ...before.config, sipPort: before.ports.sip, xppPort: before.ports.xpp });
   }
 
   /** Stops `handle` as a kill leaves it: no LEAVE, the data directory as it was. */
