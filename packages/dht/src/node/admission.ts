@@ -232,7 +232,7 @@ export class Admission {
   }
 
   /** A candidate receives its zone, records and neighbours from the peer that invited it. */
-  onJoin(session: XppSession, request: Message): readonly XppOption[] {
+  async onJoin(session: XppSession, request: Message): Promise<readonly XppOption[]> {
     if (this.#ctx.state() !== 'candidate' || session !== this.#inviterSession) {
       this.#ctx.counters.refuse('uninvited-join');
       throw new DhtError('FORBIDDEN', 'JOIN is accepted only by a candidate, from the peer that invited it');
@@ -245,6 +245,14 @@ export class Admission {
     if (this.#inviter !== undefined && peerIdHex(inviterInfo.peerId) !== this.#inviter) {
       this.#ctx.counters.refuse('claim-not-sender');
       throw new DhtError('FORBIDDEN', 'a JOIN lists its sender first');
+    }
+    // The invitation's overlay id is learned when its acceptance settles, which a JOIN sent at once can overtake:
+    // it is waited for, so that the node never becomes a peer without its overlay's id (persisted for a restart).
+    const call = this.#inviterCall;
+    if (call !== undefined) await call.catch(() => undefined);
+    if (this.#ctx.state() !== 'candidate' || session !== this.#inviterSession) {
+      this.#ctx.counters.refuse('uninvited-join');
+      throw new DhtError('FORBIDDEN', 'JOIN is accepted only by a candidate, from the peer that invited it');
     }
     this.#ctx.becomePeer(zones, handoff.records);
     for (const info of handoff.neighbours)
