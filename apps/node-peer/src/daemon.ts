@@ -269,8 +269,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       logger.info('stopped');
     })());
 
+  // From the first zone change on (a JOIN included), not from when `ready` settles: a kill a moment after the
+  // invitation must still find the overlay id and zone on disk.
+  if (store !== undefined) unpersist = persistPeerState(node, store.peerState, logger);
   const becomePeer = (): void => {
-    if (store !== undefined) unpersist = persistPeerState(node, store.peerState, logger);
     logger.info({ overlayId: node.overlayId, zones: node.zones.map((z) => z.path) }, 'serving as a peer');
     void keeper.republish(node).then((n) => {
       if (keeper.size > 0) logger.info({ stored: n, kept: keeper.size }, 'credentials republished');
