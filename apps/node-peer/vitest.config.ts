@@ -7,6 +7,7 @@ export default packageConfig(
     slow: [
       'test/cli.test.ts', // starts and stops daemons
       'test/shutdown.test.ts', // daemons handing over on SIGTERM
+      'test/restart-sigkill.test.ts', // three xpp-node processes killed -9 and restarted
       'test/demo.test.ts', // the demo: a 5-peer overlay
       'test/sipp-interop.test.ts', // interop with sipp
       'test/interop-defaults.test.ts', // xpp-node processes on defaults, with sipp

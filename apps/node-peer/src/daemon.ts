@@ -30,7 +30,7 @@ import {
 } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { NodeMetrics } from './metrics.js';
-import { registerAsCandidate } from './sip/candidate.js';
+import { joinThrough } from './sip/candidate.js';
 import { SipFront } from './sip/front.js';
 import {
   onFlowConnectionClosed,
@@ -141,9 +141,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   try {
     start = overlayStart({
       state: store?.peerState.read(),
-      joining,
+      joinVia: config.joinVia,
       newOverlay: config.newOverlay,
       dataDir: config.dataDir,
+      dimensions: config.dimensions,
     });
   } catch (error) {
     store?.close();
@@ -265,6 +266,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       if (graceful && node.state === 'peer') {
         try {
           await node.leave();
+          // What it handed over is another peer's now: the next start rejoins as a candidate instead of resuming
+          // it (the last peer of an overlay hands nothing over and keeps its zone to resume).
+          const zones = node.zones.map((z) => z.path);
+          if (store !== undefined) store.peerState.write({ ...store.peerState.read(), zones });
           logger.info('left the overlay, zone and records handed over');
         } catch (error) {
           logger.warn({ err: error }, 'leave failed; closing');
@@ -275,8 +280,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       logger.info('stopped');
     })());
 
+  // From the first zone change on (a JOIN included), not from when `ready` settles: a kill a moment after the
+  // invitation must still find the overlay id and zone on disk.
+  if (store !== undefined) unpersist = persistPeerState(node, store.peerState, logger);
   const becomePeer = (): void => {
-    if (store !== undefined) unpersist = persistPeerState(node, store.peerState, logger);
     logger.info({ overlayId: node.overlayId, zones: node.zones.map((z) => z.path) }, 'serving as a peer');
     // Credentials live with their holders now; an older release's credentials.json is stored once, then renamed.
     importLegacyCredentials(config.dataDir, node, keys.admins, logger).catch((error: unknown) =>
@@ -284,12 +291,32 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     );
   };
 
+  node.on('zone-change', (event) => {
+    if (event.cause === 'repair' && event.zones.length === 0)
+      logger.error(
+        'gave its zones up to a neighbour that took them over while this peer was down (lower id keeps): ' +
+          'it owns nothing and leaves; restart it to rejoin as a candidate through its neighbours',
+      );
+  });
+
   let ready: Promise<void>;
-  if (!joining) {
+  if (start.kind === 'resume') {
+    node.resume(start);
+    logger.info(
+      {
+        overlayId: node.overlayId,
+        zones: start.zones.map((z) => z.path),
+        neighbours: start.neighbours.map((n) => n.id.slice(0, 16)),
+      },
+      start.neighbours.length === 0
+        ? 'resuming overlay (was its only peer)'
+        : 'resuming overlay: zones taken back, calling the persisted neighbours',
+    );
+    becomePeer();
+    ready = Promise.resolve();
+  } else if (start.kind === 'found') {
     node.bootstrap();
-    if (start.kind === 'resume')
-      logger.info({ overlayId: node.overlayId }, 'resuming overlay (was its only peer)');
-    else if (config.newOverlay)
+    if (config.newOverlay)
       logger.warn({ overlayId: node.overlayId }, `--new-overlay: founding overlay ${node.overlayId ?? ''}`);
     else logger.info({ overlayId: node.overlayId }, `founding overlay ${node.overlayId ?? ''}`);
     becomePeer();
@@ -299,11 +326,12 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     // An enrolled host's candidate AOR has a password derived from its token (the administrator node stored it).
     const password =
       config.joinPassword ?? (config.joinAor === undefined ? keys.enrolledPassword : undefined);
-    logger.info({ via: config.joinVia, aor }, 'joining: registering as a candidate, waiting to be invited');
-    ready = registerAsCandidate(node, config.joinVia as string, {
+    logger.info({ via: start.via, aor }, 'joining: registering as a candidate, waiting to be invited');
+    ready = joinThrough(node, start.via, {
       aor,
       ...(password === undefined ? {} : { password }),
       signal: abort.signal,
+      logger,
     }).then(becomePeer);
     ready.catch((error: unknown) => {
       if (!abort.signal.aborted) logger.error({ err: error }, 'joining failed');

@@ -188,26 +188,36 @@ describe('overlay id across restarts (spec xpp-pcan §4: never a silent fork)', 
     expect(log.join('')).toContain('resuming overlay');
   });
 
-  it('a peer of a 2-peer overlay restarted does not found one: refused alone, keeps its id to rejoin', async () => {
+  it('a peer of a 2-peer overlay restarted does not found one: it takes its zone back in the same overlay', async () => {
+    // Behaviour changed with rejoin (issue #18 item 2): it was refused OVERLAY_FORK; it now resumes its zone.
     const dir = scratch();
     const { first, candidate } = await firstAndCandidate(dir);
     await invite(first, candidate);
     const overlayId = first.node.overlayId;
     expect(candidate.status().overlayId).toBe(overlayId);
-    const bConfig = candidate.config;
+    const { config: bConfig, ports } = candidate;
+    const zones = candidate.status().zones;
     await candidate.close();
     handles.splice(handles.indexOf(candidate), 1);
-    // `start` of its directory would fork the overlay: refused, saying how to rejoin.
-    await expect(
-      start(config(bConfig.dataDir, { adminPublicKey: first.keys.adminPublicKeyHex })),
-    ).rejects.toMatchObject({
-      code: 'OVERLAY_FORK',
-      message: expect.stringContaining('join --via') as string,
-    });
-    // `join --via`: a candidate that keeps its overlay id, so it takes an invitation of its own overlay only.
-    const back = await start({ ...bConfig, joinVia: `127.0.0.1:${first.ports.sip}` });
-    expect(back.node.state).toBe('candidate');
+    const log: string[] = [];
+    const back = await start(
+      config(bConfig.dataDir, {
+        adminPublicKey: first.keys.adminPublicKeyHex,
+        sipPort: ports.sip,
+        xppPort: ports.xpp,
+      }),
+      log,
+    );
+    expect(back.node.state).toBe('peer');
     expect(back.node.overlayId).toBe(overlayId);
+    expect(back.status().zones).toEqual(zones);
+    expect(log.join('')).toContain('resuming overlay: zones taken back');
+    expect(log.join('')).not.toContain('founding overlay');
+    await waitFor(() => (back.node.neighbours()[0]?.linked === true ? true : undefined), {
+      what: 'the link to the first peer again',
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
   });
 
   it('--new-overlay founds a new overlay from a directory that was in one, and logs it', async () => {

@@ -19,6 +19,15 @@ export function retargetedFor(contact: string, aor: string): string {
 }
 
 /**
+ * Whether a peer retargeted `request` to one of our flows for an AOR ({@link XPP_AOR_PARAM}): when no flow here
+ * matches, that flow died (this node restarted and its flows with it) and the answer is 430, not a relay refusal.
+ */
+export function retargetedByPeer(request: SipRequest): boolean {
+  const marked = parseSipUri(request.uri)?.params.get(XPP_AOR_PARAM);
+  return typeof marked === 'string' && aorOf(Buffer.from(marked, 'base64url').toString('utf8')) !== undefined;
+}
+
+/**
  * The flow a request addressed to a contact belongs to, and the Request-URI to send over it (without our marker):
  * - retargeted by a peer for an AOR ({@link XPP_AOR_PARAM}): that AOR's flow with this contact;
  * - within a dialog (To has a tag): the flow with this contact of one of the dialog's parties (From or To);

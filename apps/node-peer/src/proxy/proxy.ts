@@ -16,7 +16,7 @@ import {
   type TransportAddress,
 } from '@xpp/session-sdp';
 import type { Flow, FlowTable } from '../registrar/flows.js';
-import { flowForRequest } from './flow-match.js';
+import { flowForRequest, retargetedByPeer } from './flow-match.js';
 import { localTag } from '../sip/tags.js';
 import {
   cancelFor,
@@ -265,6 +265,11 @@ export class SipProxy {
           this.#deliver(request, transaction, delivery, aor),
         );
       else this.#deliver(request, transaction, delivery, asserted);
+      return;
+    }
+    // RFC 5626 §5.3: the flow a peer sent this to is gone (lost with a restart); the sender tries another binding.
+    if (retargetedByPeer(request)) {
+      this.#reject(request, transaction, 430, 'flow-failed');
       return;
     }
     const addressee = addresseeOf(request.uri, this.#o.domain, this.#self);

@@ -111,3 +111,42 @@ export function registerAsCandidate(
     poll();
   });
 }
+
+/** Back-off between rejoin attempts: doubling from the first to the last, ms. */
+export const JOIN_BACKOFF_MS = { first: 500, max: 30_000 } as const;
+
+/**
+ * Registers as a candidate through each of `via` in turn (`--via`, then the persisted neighbours' SIP addresses)
+ * until one peer takes the registration and the node is invited; a peer that refuses or does not answer is left
+ * for the next after a back-off doubling up to {@link JOIN_BACKOFF_MS}.max, each miss logged. Never founds.
+ */
+export async function joinThrough(
+  node: OverlayNode,
+  via: readonly string[],
+  options: CandidateOptions & { readonly logger?: { warn(obj: object, msg: string): void } },
+): Promise<CandidateResult> {
+  if (via.length === 0) throw new NodeError('INVALID_CONFIG', 'no peer to join through');
+  const clock = options.clock ?? systemClock;
+  let delay: number = JOIN_BACKOFF_MS.first;
+  for (let attempt = 0; ; attempt++) {
+    const target = via[attempt % via.length] as string;
+    try {
+      return await registerAsCandidate(node, target, options);
+    } catch (error) {
+      if (options.signal?.aborted === true || node.state !== 'candidate') throw error;
+      options.logger?.warn(
+        { via: target, attempt: attempt + 1, retryInMs: delay, err: error },
+        'no peer took the candidate registration; trying the next',
+      );
+    }
+    await new Promise<void>((resolve) => {
+      const timer = clock.setTimer(resolve, delay);
+      options.signal?.addEventListener('abort', () => {
+        clock.clearTimer(timer);
+        resolve();
+      });
+    });
+    options.signal?.throwIfAborted();
+    delay = Math.min(delay * 2, JOIN_BACKOFF_MS.max);
+  }
+}

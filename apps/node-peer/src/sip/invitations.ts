@@ -31,8 +31,11 @@ export class Invitations {
   readonly #o: InvitationsOptions;
   readonly #interval: number;
   readonly #backoff: number;
-  /** Candidate id → when it may be tried again and the next backoff; Infinity once invited. */
-  readonly #memory = new Map<string, { until: number; next: number }>();
+  /**
+   * Candidate id → when it may be tried again and the next backoff; Infinity once invited, until the same contact
+   * registers on a newer flow (a peer that left and came back as a candidate: node-peer-rejoin.md).
+   */
+  readonly #memory = new Map<string, { until: number; next: number; flowSince?: number }>();
   #timer: TimerHandle | undefined;
   #busy = false;
   #stopped = false;
@@ -60,13 +63,21 @@ export class Invitations {
   async evaluate(): Promise<void> {
     if (this.#busy || this.#stopped) return;
     const now = this.#o.clock.now();
-    const eligible = this.#o.candidates().filter((c) => (this.#memory.get(c.id)?.until ?? -Infinity) <= now);
+    const eligible = this.#o.candidates().filter((c) => {
+      const known = this.#memory.get(c.id);
+      if (known === undefined || known.until <= now) return true;
+      return known.flowSince !== undefined && c.flowSince > known.flowSince;
+    });
     const chosen = this.#o.policy(this.#o.load(), eligible, now);
     if (chosen === undefined) return;
     this.#busy = true;
     try {
       const peerId = await this.#o.invite(chosen);
-      this.#remember(chosen.id, { until: Infinity, next: Infinity });
+      this.#remember(chosen.id, {
+        until: Infinity,
+        next: Infinity,
+        flowSince: chosen.flowSince,
+      });
       this.#o.onResult(chosen, { peerId });
     } catch (error) {
       const next = this.#memory.get(chosen.id)?.next ?? this.#backoff;
@@ -86,7 +97,7 @@ export class Invitations {
     this.#timer = undefined;
   }
 
-  #remember(id: string, entry: { until: number; next: number }): void {
+  #remember(id: string, entry: { until: number; next: number; flowSince?: number }): void {
     this.#memory.delete(id);
     this.#memory.set(id, entry);
     for (const oldest of this.#memory.keys()) {

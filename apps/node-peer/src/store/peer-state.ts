@@ -13,6 +13,8 @@ export interface PersistedPeerState {
   readonly overlayId?: string;
   /** This peer's zone paths when last written. */
   readonly zones: readonly string[];
+  /** The version of its last announcement: a restarted peer announces above it (0 when never written). */
+  readonly version?: number;
   readonly neighbours: readonly PersistedNeighbour[];
 }
 
@@ -48,6 +50,7 @@ export class PeerStateTable {
     return {
       ...(overlayId === undefined ? {} : { overlayId }),
       zones: JSON.parse(value('zones') ?? '[]') as string[],
+      ...(value('version') === undefined ? {} : { version: Number(value('version')) }),
       neighbours,
     };
   }
@@ -56,6 +59,7 @@ export class PeerStateTable {
     this.#db.transaction(() => {
       if (state.overlayId !== undefined) this.#put.run('overlay_id', state.overlayId);
       this.#put.run('zones', JSON.stringify(state.zones));
+      if (state.version !== undefined) this.#put.run('version', String(state.version));
       this.#db.exec('DELETE FROM neighbours');
       for (const n of state.neighbours) this.#addNeighbour.run(n.id, JSON.stringify(n.zones), n.uri ?? null);
     })();

@@ -41,7 +41,7 @@ export interface AdmissionContext extends NodeView {
   readonly memory: PeerMemory;
   readonly peerInfo: PeerInfoCodec;
   readonly members: Pick<Membership, 'upsert' | 'touches' | 'checkAnnouncement'>;
-  readonly links: Pick<Links, 'bind' | 'attach' | 'request' | 'track'>;
+  readonly links: Pick<Links, 'bind' | 'attach' | 'request' | 'track' | 'probe'>;
   readonly announcer: Pick<Announcer, 'partialUpdate'>;
   readonly accept: AcceptCall;
   serve(session: XppSession): void;
@@ -158,7 +158,8 @@ export class Admission {
   }
 
   /**
-   * Whether a peer takes a call from `peer` (authenticated): a neighbour without an open link, a neighbour of a
+   * Whether a peer takes a call from `peer` (authenticated): a neighbour without an open link (one with a link is
+   * refused, and its link probed: it may have restarted, see Links.probe), a neighbour of a
    * neighbour (it calls to coordinate a takeover), or a caller not known yet while fewer than `maxCallers` wait.
    */
   #admit(peer: string): boolean {
@@ -169,8 +170,11 @@ export class Admission {
       const view = ctx.memory.secondDegree(peer, ctx.table.values());
       if (view !== undefined) known = ctx.members.upsert(view);
     }
-    if (known !== undefined)
-      return known.link?.session.isOpen === true ? this.#refuse('uninvited-invite') : true;
+    if (known !== undefined) {
+      if (known.link?.session.isOpen !== true) return true;
+      this.#ctx.links.probe(known);
+      return this.#refuse('uninvited-invite');
+    }
     if (this.#callers.has(peer) || this.#callers.size >= ctx.maxCallers) return this.#refuse('callers-full');
     const timer = ctx.clock.setTimer(() => {
       const waiting = this.#callers.get(peer);
@@ -228,7 +232,7 @@ export class Admission {
   }
 
   /** A candidate receives its zone, records and neighbours from the peer that invited it. */
-  onJoin(session: XppSession, request: Message): readonly XppOption[] {
+  async onJoin(session: XppSession, request: Message): Promise<readonly XppOption[]> {
     if (this.#ctx.state() !== 'candidate' || session !== this.#inviterSession) {
       this.#ctx.counters.refuse('uninvited-join');
       throw new DhtError('FORBIDDEN', 'JOIN is accepted only by a candidate, from the peer that invited it');
@@ -241,6 +245,14 @@ export class Admission {
     if (this.#inviter !== undefined && peerIdHex(inviterInfo.peerId) !== this.#inviter) {
       this.#ctx.counters.refuse('claim-not-sender');
       throw new DhtError('FORBIDDEN', 'a JOIN lists its sender first');
+    }
+    // The invitation's overlay id is learned when its acceptance settles, which a JOIN sent at once can overtake:
+    // it is waited for, so that the node never becomes a peer without its overlay's id (persisted for a restart).
+    const call = this.#inviterCall;
+    if (call !== undefined) await call.catch(() => undefined);
+    if (this.#ctx.state() !== 'candidate' || session !== this.#inviterSession) {
+      this.#ctx.counters.refuse('uninvited-join');
+      throw new DhtError('FORBIDDEN', 'JOIN is accepted only by a candidate, from the peer that invited it');
     }
     this.#ctx.becomePeer(zones, handoff.records);
     for (const info of handoff.neighbours)

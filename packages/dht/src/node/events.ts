@@ -2,7 +2,7 @@ import type { Zone } from '@xpp/can';
 
 /** Why this node's zones changed. */
 export type ZoneChangeCause =
-  'bootstrap' | 'join' | 'invite' | 'leave' | 'handoff' | 'takeover' | 'merge' | 'repair';
+  'bootstrap' | 'resume' | 'join' | 'invite' | 'leave' | 'handoff' | 'takeover' | 'merge' | 'repair';
 
 /** Why a neighbour left this node's table. */
 export type NeighbourDownReason = 'dead' | 'left' | 'pruned' | 'unreachable';

@@ -49,6 +49,8 @@ export class Links {
   /** The neighbour each session leads to, once known (handlers are registered before that). */
   readonly #sessionPeers = new WeakMap<XppSession, string>();
   #connecting = 0;
+  /** Neighbours whose link is being probed (see probe). */
+  readonly #probing = new Set<string>();
 
   constructor(ctx: LinksContext) {
     this.#ctx = ctx;
@@ -139,6 +141,29 @@ export class Links {
     });
     for (const wake of n.waiters.splice(0)) wake(call);
     if (current === undefined) this.#ctx.linkUp(n);
+  }
+
+  /**
+   * Neighbour `n`, linked already, calls again (the call is refused): it may have restarted, its end of the link
+   * gone with it (docs/decisions/node-peer-rejoin.md). The link is asked once (a hello), within a claim timeout;
+   * when it does not answer it is hung up cleanly — no death, the peer is calling — so that its next call is taken.
+   */
+  probe(n: Neighbour): void {
+    const link = n.link;
+    if (link === undefined || this.#probing.has(n.id)) return;
+    this.#probing.add(n.id);
+    void this.request(link, DhtOperation.NEIGHBOUR_UPDATE.type, this.#ctx.hello(), this.#ctx.claimTimeout)
+      .then(
+        () => undefined,
+        () => {
+          if (n.link !== link) return;
+          this.detach(n);
+          n.linklessSince = this.#ctx.clock.now();
+          this.#ctx.counters.refuse('stale-link');
+          void link.hangUp().catch(() => undefined);
+        },
+      )
+      .finally(() => this.#probing.delete(n.id));
   }
 
   /** Takes the link away from `n` (it is being dropped); the caller ends it. */

@@ -55,6 +55,8 @@ export function neighbourSummary(n: Neighbour): NeighbourSummary {
   return {
     id: n.id,
     zones: n.zones,
+    uri: n.contact.uri,
+    version: n.version,
     linked: channel !== undefined,
     ...(channel?.srtt === undefined ? {} : { srttMs: channel.srtt }),
     retransmits: channel?.retransmits ?? 0,

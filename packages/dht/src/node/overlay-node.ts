@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { checkTiling, hashKey, pointCodec, Zone } from '@xpp/can';
-import { Emitter, systemClock, type Clock } from '@xpp/reliability';
+import { Emitter, systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
 import { SipUserAgent, UdpSipTransport, XppEndpoint, type DatagramTransport } from '@xpp/session-sdp';
 import { DhtError } from '../errors.js';
 import { RecordKind } from '../kinds.js';
@@ -60,6 +60,9 @@ import { NodeAuth } from './node-auth.js';
 import { zoneContaining } from './zones.js';
 import { exportAtOwner, walkCredentials, type CredentialExport } from './credential-export-walk.js';
 
+/** How many times a resumed node calls its persisted neighbours again (see OverlayNode.resume). */
+const RESUME_RECALLS = 4;
+
 /**
  * One XPP-PCAN peer (spec xpp-pcan): owns a zone of the CAN (two or more during a takeover), keeps an XPP
  * session (set up by SIP) to each neighbour, routes requests greedily hop by hop, stores the records whose keys
@@ -77,6 +80,9 @@ export class OverlayNode {
   readonly endpoint: XppEndpoint;
   readonly ua: SipUserAgent;
   readonly #clock: Clock;
+  readonly #claimTimeout: number;
+  /** The next call of the neighbours a resumed node had (see resume). */
+  #resumeTimer: TimerHandle | undefined;
   readonly #sip: DatagramTransport;
   readonly #neighbours: NeighbourTable;
   readonly #points: ReturnType<typeof pointCodec>;
@@ -122,6 +128,7 @@ export class OverlayNode {
     this.id = peerIdHex(this.peerId);
     this.dimensions = options.dimensions ?? 4;
     this.#clock = options.clock ?? systemClock;
+    this.#claimTimeout = s.claimTimeout;
     this.#overlayId = options.overlayId === undefined ? undefined : new Uint8Array(options.overlayId);
     this.#auth = new NodeAuth({
       overlay: () => this.#overlayId,
@@ -440,6 +447,11 @@ export class OverlayNode {
     return this.#own.zones;
   }
 
+  /** The version of this node's own announcements (raised at each change of its zones); persisted for resume. */
+  get version(): number {
+    return this.#own.version;
+  }
+
   /** The overlay's id in lower-case hex (spec §4); undefined until this node founds or joins one. */
   get overlayId(): string | undefined {
     return this.#overlayId === undefined ? undefined : Buffer.from(this.#overlayId).toString('hex');
@@ -516,6 +528,54 @@ export class OverlayNode {
     this.#overlayId ??= new Uint8Array(randomBytes(16));
     this.#own.setState('peer');
     this.#own.set([Zone.root(this.dimensions)], 'bootstrap');
+    this.#settler.startRefresh();
+  }
+
+  /**
+   * Takes back the zones this node held before a restart (its data directory kept them, with its records) and calls
+   * the neighbours it had (`uri` as persisted). Needs the overlay id it was created with. Neighbours that still
+   * know it take the new session and its announcement (above `version`, the last it made); one that took a zone
+   * over meanwhile meets it as a double owner, repaired by id (dht-double-ownership.md); one that does not answer is
+   * dropped after three calls and calls in itself when it is back (docs/decisions/node-peer-rejoin.md).
+   */
+  resume(state: {
+    readonly zones: readonly Zone[];
+    readonly version: number;
+    readonly neighbours: readonly {
+      readonly id: string;
+      readonly zones: readonly Zone[];
+      readonly uri: string;
+    }[];
+  }): void {
+    this.#assertState('candidate');
+    if (this.#overlayId === undefined)
+      throw new DhtError('INVALID_ARGUMENT', 'resume needs the overlay id the node was created with');
+    if (state.zones.length === 0)
+      throw new DhtError('INVALID_ARGUMENT', 'resume needs the zones held before');
+    this.#own.setState('peer');
+    this.#own.resume([...state.zones], state.version);
+    const recall = (round: number): void => {
+      if (this.#own.state !== 'peer') return;
+      for (const n of state.neighbours) {
+        // Version 0: whatever the neighbour announces of itself supersedes what was persisted of it; an entry it
+        // announced since (or dropped as unreachable) is taken as it is or again.
+        const entry =
+          this.#neighbours.get(n.id) ??
+          this.#members.upsert({
+            peerId: new Uint8Array(Buffer.from(n.id, 'hex')),
+            zones: n.zones,
+            contact: { uri: n.uri, candidates: [] },
+            version: 0,
+          });
+        if (entry !== undefined && entry.link === undefined && entry.connecting === undefined)
+          void this.#links.connect(entry);
+      }
+      // A neighbour that still holds its link to this node's previous run refuses the first calls until that link
+      // fails its probe (Links.probe): called again after 1, 2, 4, 8 claim timeouts. Who is still down calls in.
+      if (round < RESUME_RECALLS)
+        this.#resumeTimer = this.#clock.setTimer(() => recall(round + 1), this.#claimTimeout * 2 ** round);
+    };
+    recall(0);
     this.#settler.startRefresh();
   }
 
@@ -645,6 +705,7 @@ export class OverlayNode {
     if (this.#own.state === 'closed') return;
     this.#own.setState('closed');
     this.#settler.stop();
+    if (this.#resumeTimer !== undefined) this.#clock.clearTimer(this.#resumeTimer);
     this.#takeovers.stop();
     this.#transfer.stop();
     this.#admission.stop();

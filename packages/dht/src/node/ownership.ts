@@ -56,6 +56,15 @@ export class Ownership {
   }
 
   /**
+   * Takes back `zones` after a restart, announced above `version` (the last one the node persisted): its neighbours
+   * remember that version of it and ignore anything older (dht-resume.md).
+   */
+  resume(zones: Zone[], version: number): void {
+    this.#version = Math.max(this.#version, version);
+    this.set(zones, 'resume');
+  }
+
+  /**
    * The last zone went to its taker as this node departs: nothing is owned any more, under a new version, and
    * quietly — no event and no settle pass, since the node is about to tell its neighbours and close.
    */

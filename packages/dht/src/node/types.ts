@@ -22,6 +22,10 @@ export interface ReplicationStats {
 export interface NeighbourSummary {
   readonly id: string;
   readonly zones: readonly Zone[];
+  /** Its SIP URI: where a restarted node calls it again (OverlayNode.resume). */
+  readonly uri: string;
+  /** The version of its announcement this node holds. */
+  readonly version: number;
   /** An open XPP session leads to it. */
   readonly linked: boolean;
   /** Smoothed round-trip time of that session, ms (after its first sample). */
