@@ -162,3 +162,44 @@ export function assertionRefusal(kind: Exclude<AssertionVerdict['kind'], 'verifi
     reason: 'Invalid Identity Header',
   };
 }
+
+/** RFC 3325 §5: `request` without any P-Asserted-Identity or `XPP-Identity`, which are believed from nobody. */
+export function withoutAssertions(request: SipRequest): SipRequest {
+  if (!request.headers.has(IDENTITY_HEADER) && !request.headers.has('p-asserted-identity')) return request;
+  return {
+    ...request,
+    headers: request.headers.clone().delete('p-asserted-identity').delete(IDENTITY_HEADER),
+  };
+}
+
+/** The AOR a request's `XPP-Identity` asserts, or why it is refused (nothing is delivered on a bad assertion). */
+export async function checkAssertion(
+  asserter: IdentityAsserter | undefined,
+  request: SipRequest,
+): Promise<string | ReturnType<typeof assertionRefusal>> {
+  const verdict = (await asserter?.verify(request)) ?? { kind: 'invalid' as const };
+  if (verdict.kind === 'verified') return verdict.aor;
+  return assertionRefusal(verdict.kind === 'absent' ? 'invalid' : verdict.kind);
+}
+
+/**
+ * Marks a forwarded request with the caller this peer verified: `P-Asserted-Identity` for the callee (RFC 3325),
+ * and, when it goes `toPeer`, the signed `XPP-Identity` the next peer checks before believing it (a next peer
+ * strips the first).
+ */
+export function assertCaller(
+  forwarded: SipRequest,
+  aor: string,
+  asserter: IdentityAsserter | undefined,
+  toPeer: boolean,
+): void {
+  // RFC 3261 §22.3: the credentials for our realm were consumed here; the next hop has no use for them.
+  forwarded.headers.delete('proxy-authorization');
+  forwarded.headers.set('P-Asserted-Identity', `<${aor}>`);
+  if (!toPeer || asserter === undefined) return;
+  try {
+    forwarded.headers.set(IDENTITY_HEADER, asserter.sign(forwarded));
+  } catch {
+    // No From/To address-of-record to sign over: the next peer takes the call as unasserted.
+  }
+}

@@ -1,4 +1,4 @@
-import { bindingSubkey, DhtError, type Binding, type LocationService } from '@xpp/dht';
+import { DhtError, type LocationService } from '@xpp/dht';
 import {
   SessionError,
   type SipTransactionLayer,
@@ -8,11 +8,10 @@ import {
   type ServerTransaction,
   type SipRequest,
   type SipResponse,
-  type SipAddress,
   type TransportAddress,
 } from '@xpp/session-sdp';
 import type { Flow, FlowTable } from '../registrar/flows.js';
-import { flowForRequest, retargetedFor } from './flow-match.js';
+import { flowForRequest } from './flow-match.js';
 import { localTag } from '../sip/tags.js';
 import {
   cancelFor,
@@ -25,20 +24,31 @@ import {
   withoutFirst,
 } from './forwarding.js';
 import { callerToChallenge, type CallAuthenticator } from './call-auth.js';
-import { assertionRefusal, IDENTITY_HEADER, type IdentityAsserter } from './identity.js';
+import {
+  assertCaller,
+  checkAssertion,
+  IDENTITY_HEADER,
+  withoutAssertions,
+  type IdentityAsserter,
+} from './identity.js';
+import { locateAor, type ProxyRoute as Route } from './locate.js';
 import { addresseeOf, fromLocalUser, resolveUri, routeNamesUs } from './policy.js';
-import { RecordRouteSigner } from './record-route.js';
-import { ALLOW, KNOWN_METHODS, REJECTION_STATUS, type ProxyRejection } from './rejections.js';
+import { RecordRouteSigner, recordRouteFor } from './record-route.js';
+import {
+  ALLOW,
+  KNOWN_METHODS,
+  REJECTION_STATUS,
+  rejectionResponse,
+  type ProxyRejection,
+} from './rejections.js';
 
-export type { ProxyRejection } from './rejections.js';
+export { RETRY_AFTER_S, type ProxyRejection } from './rejections.js';
 
 /** Default bound on INVITEs being forwarded (waiting for a final response) at once; more get 503. */
 export const DEFAULT_MAX_PENDING_INVITES = 512;
 
 /** Wait before the one retry of an overlay lookup that failed, ms. */
 export const OVERLAY_RETRY_MS = 250;
-/** Retry-After of the proxy's 503 answers, seconds. */
-export const RETRY_AFTER_S = 5;
 
 export interface SipProxyOptions {
   readonly domain: string;
@@ -71,18 +81,6 @@ interface PendingInvite {
   readonly target: TransportAddress;
 }
 
-interface Route {
-  readonly uri: string;
-  readonly target: SipAddress;
-  /** The flow peer the target was read from (its cached PEER record is dropped when it does not answer). */
-  readonly flowPeer?: string;
-  /**
-   * For a request to an AOR: the chosen binding (`bindingSubkey`) and those passed over already. A 430 from the flow
-   * peer (RFC 5626 §5.3) sends the request to the AOR's next binding instead of upstream.
-   */
-  readonly failover?: { readonly binding: string; readonly skip: ReadonlySet<string> };
-}
-
 /**
  * A transaction-stateful RFC 3261 §16 proxy for the overlay's domain (docs/decisions/node-peer-proxy.md): requests
  * for `sip:user@domain` are looked up in the overlay and sent to the peer holding the callee's flow, which sends
@@ -111,19 +109,6 @@ export class SipProxy {
   }
 
   /**
-   * Our Record-Route for a forwarded INVITE. It names the transport of the side that is a stream: the caller's when
-   * its request came over TCP/TLS, else the callee's target's (one entry serves both sides; two stream clients of
-   * different transports through one peer would need RFC 5658 double Record-Route, not done: see
-   * docs/decisions/session-sdp-stream-transports.md). TLS, WS and WSS name their listener's port.
-   */
-  #recordRoute(request: SipRequest, transaction: ServerTransaction | undefined, route: Route): string {
-    const inbound = transaction?.target.transport;
-    const facing = inbound !== undefined && inbound !== 'UDP' ? inbound : route.target.transport;
-    if (facing === undefined || facing === 'UDP') return this.#recordRoutes.value(request, this.#self);
-    return this.#recordRoutes.value(request, this.#o.layer.localFor(facing) ?? this.#self, facing);
-  }
-
-  /**
    * Takes a request that is not a REGISTER and not the overlay's; every one is answered or forwarded, and forwarded
    * only as the policy allows (docs/decisions/node-peer-proxy.md, "Policy"): in-dialog requests behind our own
    * Record-Route, requests for users of the domain (through the location service), requests for a flow this peer
@@ -132,28 +117,15 @@ export class SipProxy {
   handle(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
     // RFC 3325 §5: P-Asserted-Identity is believed from nobody; this peer adds it only for what it verified.
     const assertion = request.headers.has(IDENTITY_HEADER);
-    const clean =
-      assertion || request.headers.has('p-asserted-identity')
-        ? {
-            ...request,
-            headers: request.headers.clone().delete('p-asserted-identity').delete(IDENTITY_HEADER),
-          }
-        : request;
+    const clean = withoutAssertions(request);
     if (!assertion || request.method === 'ACK' || request.method === 'CANCEL') {
       this.#handle(clean, transaction, source, undefined);
       return;
     }
-    void this.#checkAssertion(request).then((verdict) => {
+    void checkAssertion(this.#o.asserter, request).then((verdict) => {
       if (typeof verdict === 'string') this.#handle(clean, transaction, source, verdict);
       else this.#reject(request, transaction, verdict.status, verdict.why, verdict.reason);
     });
-  }
-
-  /** The AOR a request's `XPP-Identity` asserts, or why it is refused (nothing is delivered on a bad assertion). */
-  async #checkAssertion(request: SipRequest): Promise<string | ReturnType<typeof assertionRefusal>> {
-    const verdict = (await this.#o.asserter?.verify(request)) ?? { kind: 'invalid' as const };
-    if (verdict.kind === 'verified') return verdict.aor;
-    return assertionRefusal(verdict.kind === 'absent' ? 'invalid' : verdict.kind);
   }
 
   #handle(
@@ -343,12 +315,12 @@ export class SipProxy {
   ): Promise<void> {
     let route: Route | ProxyRejection;
     try {
-      route = await this.#locate(aor, skip);
+      route = await locateAor(this.#o, aor, skip);
     } catch {
       // Routes are briefly missing while a zone changes hands (a LEAVE, a takeover): one more try, a moment later.
       await new Promise<void>((resolve) => this.#o.layer.clock.setTimer(resolve, OVERLAY_RETRY_MS));
       try {
-        route = await this.#locate(aor, skip);
+        route = await locateAor(this.#o, aor, skip);
       } catch (error) {
         route = DhtError.is(error) && error.status === 503 ? 'overloaded' : 'overlay-error';
       }
@@ -362,38 +334,6 @@ export class SipProxy {
     this.#forward(request, transaction, route, { aor, asserted });
   }
 
-  /** Where a request for `aor` goes: the binding refreshed last, over its flow here or through its flow peer. */
-  async #locate(aor: string, skip: ReadonlySet<string>): Promise<Route | ProxyRejection> {
-    const bindings = await this.#o.location.lookup(aor);
-    if (bindings.length === 0)
-      return (await this.#o.location.credential(aor)) === undefined ? 'unknown-user' : 'no-binding';
-    // A binding over a flow that died (here, or a flow peer answered 430) is passed over: the client's other flow
-    // (reg-id) takes the request (RFC 5626 §4.2); when every binding's flow died, 430.
-    const live = bindings.filter((b) => !skip.has(bindingSubkey(b)) && !this.#failedHere(aor, b));
-    if (live.length === 0) return 'flow-failed';
-    // No forking: the binding with the most time left, the latest stored on a tie (docs/decisions/node-peer-proxy.md).
-    const best = live.reduce((a, b) => (b.expires >= a.expires ? b : a));
-    const flowPeer = Buffer.from(best.flowPeer).toString('hex');
-    const failover = { binding: bindingSubkey(best), skip };
-    if (flowPeer === this.#o.peerIdHex) {
-      const target = this.#o.flows.get(aor, best)?.source ?? uriTarget(best.contact);
-      return target === undefined ? 'no-binding' : { uri: best.contact, target, failover };
-    }
-    const peer = await this.#o.location.peer(flowPeer);
-    const target = peer === undefined ? undefined : uriTarget(peer.contact.uri);
-    // The flow peer learns whose registration the contact is for from the Request-URI (flow-match.ts).
-    return target === undefined
-      ? 'no-flow-peer'
-      : { uri: retargetedFor(best.contact, aor), target, flowPeer, failover };
-  }
-
-  #failedHere(aor: string, binding: Binding): boolean {
-    return (
-      Buffer.from(binding.flowPeer).toString('hex') === this.#o.peerIdHex &&
-      this.#o.flows.get(aor, binding)?.failed === true
-    );
-  }
-
   #forward(
     request: SipRequest,
     transaction: ServerTransaction | undefined,
@@ -405,9 +345,20 @@ export class SipProxy {
     const forwarded = forwardedRequest(request, {
       uri: route.uri,
       via: layer.newVia(),
-      ...(request.method === 'INVITE' ? { recordRoute: this.#recordRoute(request, transaction, route) } : {}),
+      ...(request.method === 'INVITE'
+        ? {
+            recordRoute: recordRouteFor(
+              this.#recordRoutes,
+              layer,
+              request,
+              transaction?.target.transport,
+              route.target.transport,
+            ),
+          }
+        : {}),
     });
-    if (context.asserted !== undefined) this.#assert(forwarded, context.asserted, route);
+    if (context.asserted !== undefined)
+      assertCaller(forwarded, context.asserted, this.#o.asserter, route.flowPeer !== undefined);
     if (transaction === undefined) {
       // The ACK of a 2xx is end to end: no transaction, sent on as it is (§16.11).
       try {
@@ -471,22 +422,6 @@ export class SipProxy {
     this.stats.proxied++;
   }
 
-  /**
-   * Marks a forwarded request with the caller this peer verified: `P-Asserted-Identity` for the callee (RFC 3325),
-   * and for a next peer the signed `XPP-Identity` it will check before believing it (a next peer strips the first).
-   */
-  #assert(forwarded: SipRequest, aor: string, route: Route): void {
-    // RFC 3261 §22.3: the credentials for our realm were consumed here; the next hop has no use for them.
-    forwarded.headers.delete('proxy-authorization');
-    forwarded.headers.set('P-Asserted-Identity', `<${aor}>`);
-    if (route.flowPeer === undefined || this.#o.asserter === undefined) return;
-    try {
-      forwarded.headers.set(IDENTITY_HEADER, this.#o.asserter.sign(forwarded));
-    } catch {
-      // No From/To address-of-record to sign over: the next peer takes the call as unasserted.
-    }
-  }
-
   /** §16.10: answer the CANCEL 200 and cancel the INVITE we forwarded (its final response comes back as usual). */
   #cancel(request: SipRequest, transaction: ServerTransaction): void {
     const key = transactionKeyOf(request);
@@ -517,18 +452,7 @@ export class SipProxy {
     extra: [string, string][] = [],
   ): void {
     this.#count(why);
-    // A 503 is temporary here (load, or a zone changing hands): say when to try again (RFC 3261 §21.5.4).
-    const headers: [string, string][] =
-      status === 503 && !extra.some(([name]) => name === 'Retry-After')
-        ? [...extra, ['Retry-After', String(RETRY_AFTER_S)]]
-        : extra;
-    transaction?.respond(
-      createResponse(request, status, {
-        toTag: localTag(),
-        headers,
-        ...(reason === undefined ? {} : { reason }),
-      }),
-    );
+    transaction?.respond(rejectionResponse(request, status, reason, extra));
   }
 
   #count(why: ProxyRejection): void {

@@ -4,6 +4,7 @@ import {
   parseSipUri,
   tagOf,
   type SipRequest,
+  type SipTransactionLayer,
   type SipTransportName,
   type TransportAddress,
 } from '@xpp/session-sdp';
@@ -71,4 +72,22 @@ export class RecordRouteSigner {
 
 function fromTag(request: SipRequest): string | undefined {
   return tagOf(request.headers.get('from'));
+}
+
+/**
+ * Our Record-Route for a forwarded INVITE. It names the transport of the side that is a stream: the caller's
+ * (`inbound`) when its request came over TCP/TLS, else the callee's target's (`outbound`) (one entry serves both
+ * sides; two stream clients of different transports through one peer would need RFC 5658 double Record-Route, not
+ * done: see docs/decisions/session-sdp-stream-transports.md). TLS, WS and WSS name their listener's port.
+ */
+export function recordRouteFor(
+  signer: RecordRouteSigner,
+  layer: Pick<SipTransactionLayer, 'local' | 'localFor'>,
+  request: SipRequest,
+  inbound: SipTransportName | undefined,
+  outbound: SipTransportName | undefined,
+): string {
+  const facing = inbound !== undefined && inbound !== 'UDP' ? inbound : outbound;
+  if (facing === undefined || facing === 'UDP') return signer.value(request, layer.local);
+  return signer.value(request, layer.localFor(facing) ?? layer.local, facing);
 }

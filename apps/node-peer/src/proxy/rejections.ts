@@ -1,3 +1,9 @@
+import { createResponse, type SipRequest, type SipResponse } from '@xpp/session-sdp';
+import { localTag } from '../sip/tags.js';
+
+/** Retry-After of the proxy's 503 answers, seconds. */
+export const RETRY_AFTER_S = 5;
+
 /** Why the proxy answered a request itself instead of forwarding it. */
 export type ProxyRejection =
   | 'too-many-hops'
@@ -71,3 +77,24 @@ export const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
   'identity-invalid': 438,
   'identity-replayed': 438,
 };
+
+/**
+ * The proxy's own answer to `request`. A 503 is temporary here (load, or a zone changing hands): it says when to try
+ * again (RFC 3261 §21.5.4) unless `extra` already does.
+ */
+export function rejectionResponse(
+  request: SipRequest,
+  status: number,
+  reason?: string,
+  extra: [string, string][] = [],
+): SipResponse {
+  const headers: [string, string][] =
+    status === 503 && !extra.some(([name]) => name === 'Retry-After')
+      ? [...extra, ['Retry-After', String(RETRY_AFTER_S)]]
+      : extra;
+  return createResponse(request, status, {
+    toTag: localTag(),
+    headers,
+    ...(reason === undefined ? {} : { reason }),
+  });
+}
