@@ -15,7 +15,7 @@ import {
   type SessionAuthenticator,
   type XppCall,
 } from '@xpp/session-sdp';
-import { toyAuthenticator, toyIdentity, type ToyIdentity } from './helpers/toy-auth.js';
+import { toyAuthenticator, toyIdentity, type ToyIdentity } from './support/toy-auth.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
