@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import {
   bindingCodec,
   createCredential,
@@ -17,12 +16,11 @@ import { signAdminRequest } from '../src/admin-auth.js';
 import { DemoSipClient } from '../src/cli/demo/sip-client.js';
 import { certifyPeer } from '../src/cli/peer-commands.js';
 import { addUser } from '../src/cli/user-add.js';
-import { configSchema, type NodeConfig, type NodeConfigInput } from '../src/config.js';
-import { startNode, type NodeHandle } from '../src/daemon.js';
+import type { NodeConfig } from '../src/config.js';
+import type { NodeHandle } from '../src/daemon.js';
 import { DATA_FILES, loadAdminPrivateKey } from '../src/data-dir.js';
-import { createLogger } from '../src/logger.js';
 import { loadIdentity } from '../src/membership/files.js';
-import { NodeMetrics } from '../src/metrics.js';
+import { nodeConfig as config, startDaemon } from './support/daemon.js';
 
 const handles: NodeHandle[] = [];
 const clients: DemoSipClient[] = [];
@@ -31,37 +29,7 @@ afterEach(async () => {
   await Promise.all(handles.splice(0).map((h) => h.close()));
 });
 
-const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-
-function config(dataDir: string, extra: NodeConfigInput = {}): NodeConfig {
-  return configSchema.parse({
-    sipPort: 0,
-    xppPort: 0,
-    httpPort: 0,
-    dimensions: 2,
-    dataDir,
-    invitePolicy: { maxClients: 0, minStableFlowMs: 0 },
-    ...extra,
-  });
-}
-
-async function start(c: NodeConfig, log?: string[]): Promise<NodeHandle> {
-  const destination =
-    log === undefined
-      ? quiet
-      : new Writable({
-          write: (chunk, _encoding, done) => {
-            log.push(String(chunk));
-            done();
-          },
-        });
-  const handle = await startNode(c, {
-    logger: createLogger({ logLevel: 'info' }, { pretty: false, destination }),
-    metrics: new NodeMetrics({ processMetrics: false }),
-  });
-  handles.push(handle);
-  return handle;
-}
+const start = (c: NodeConfig, log?: string[]): Promise<NodeHandle> => startDaemon(c, handles, log);
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'xpp-daemon-'));
 

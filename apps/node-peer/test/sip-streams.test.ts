@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { waitFor } from '@xpp/reliability/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort, runSipp, sippVersion } from './sipp/run.js';
 import { NodeProcess, runXppNode } from './support/node-process.js';
+import { selfSignedCertificate } from './support/tls.js';
 import { finalResponse, rawRequest, statusLine, UdpListener } from './support/raw-sip.js';
 
 // Issue 20 item 1: SIP over TCP and TLS on `xpp-node start` (UDP and TCP on the SIP port, TLS with --tls-cert/key).
@@ -23,30 +24,20 @@ const stunnelBin = ['stunnel4', 'stunnel'].find(
 
 beforeAll(async () => {
   expect(sippVersion()).toContain('SIPp');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1']
-      .concat(['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'])
-      .concat(['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]),
-    { stdio: 'ignore' },
-  );
+  const tls = selfSignedCertificate(dir);
   // Only the slow-loris time is shortened (default 10 s), so that the test does not wait for it.
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ sipStreamLimits: { messageTimeoutMs: 1_000 } }));
   node = new NodeProcess(
     ['start', '--data-dir', data, '--config', join(dir, 'config.json')]
       .concat(['--sip-port', '0', '--xpp-port', '0', '--http-port', '0', '--tls-port', '0'])
-      .concat(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]),
+      .concat(['--tls-cert', tls.cert, '--tls-key', tls.key]),
   );
   // The `node started` line lists `sipTls` too when TLS is on.
   const ports = (await node.ports()) as Awaited<ReturnType<NodeProcess['ports']>> & { sipTls: number };
   sip = { address: '127.0.0.1', port: ports.sip };
   tlsPort = ports.sipTls;
   http = ports.http;
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${http}/healthz`)).status === 200, {
-    what: 'healthz 200',
-    timeoutMs: 20_000,
-    intervalMs: 50,
-  });
+  await node.healthy(http);
   const added = await runXppNode(
     ['user', 'add', 'sip:alice@localhost', '--password', 'wonderland', '--data-dir', data].concat([
       '--http-port',

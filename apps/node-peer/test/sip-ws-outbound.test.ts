@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import WebSocket from 'ws';
 import { NodeProcess, runXppNode } from './support/node-process.js';
 import { challengeParams, digestAuthorization } from './support/raw-sip-client.js';
 import { finalResponse, rawRequest, statusLine, UdpListener } from './support/raw-sip.js';
+import { selfSignedCertificate } from './support/tls.js';
 
 // Issue 20 items 2–3: SIP over WebSocket (RFC 7118) and SIP Outbound (RFC 5626) on `xpp-node start`.
 const dir = mkdtempSync(join(tmpdir(), 'xpp-ws-'));
@@ -26,20 +26,14 @@ let sip: TransportAddress;
 let ports: { sipWs: number; sipWss: number; http: number };
 
 beforeAll(async () => {
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1']
-      .concat(['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'])
-      .concat(['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]),
-    { stdio: 'ignore' },
-  );
+  const tls = selfSignedCertificate(dir);
   // A small body bound, so that an oversize WebSocket message is cheap to send.
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ sipStreamLimits: { maxBodyOctets: 4096 } }));
   node = new NodeProcess(
     ['start', '--data-dir', data, '--config', join(dir, 'config.json')]
       .concat(['--sip-port', '0', '--xpp-port', '0', '--http-port', '0', '--tls-port', '0'])
       .concat(['--ws-port', '0', '--wss-port', '0'])
-      .concat(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]),
+      .concat(['--tls-cert', tls.cert, '--tls-key', tls.key]),
   );
   const started = (await node.ports()) as Awaited<ReturnType<NodeProcess['ports']>> & {
     sipWs: number;
@@ -47,11 +41,7 @@ beforeAll(async () => {
   };
   sip = { address: '127.0.0.1', port: started.sip };
   ports = { sipWs: started.sipWs, sipWss: started.sipWss, http: started.http };
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.http}/healthz`)).status === 200, {
-    what: 'healthz 200',
-    timeoutMs: 20_000,
-    intervalMs: 50,
-  });
+  await node.healthy(ports.http);
   for (const [user, password] of [
     ['alice', 'wonderland'],
     ['bob', 'builder'],
