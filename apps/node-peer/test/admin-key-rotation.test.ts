@@ -1,7 +1,6 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import {
   createCredential,
   encodeCredential,
@@ -12,10 +11,9 @@ import {
 } from '@xpp/dht';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DemoSipClient } from '../src/cli/demo/sip-client.js';
-import { configSchema, type NodeConfig } from '../src/config.js';
-import { startNode, type NodeHandle } from '../src/daemon.js';
-import { createLogger } from '../src/logger.js';
-import { NodeMetrics } from '../src/metrics.js';
+import type { NodeConfig } from '../src/config.js';
+import type { NodeHandle } from '../src/daemon.js';
+import { nodeConfig, startDaemon } from './support/daemon.js';
 
 // Admin key rotation (README, docs/security.md): while a second key is in `admin-keys/`, a credential signed by it
 // is a credential like any other — on the in-memory store path too, where the node, its registrar and its
@@ -26,28 +24,8 @@ afterEach(async () => {
   await Promise.all(handles.splice(0).map((h) => h.close()));
 });
 
-const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-
-function config(dataDir: string): NodeConfig {
-  return configSchema.parse({
-    sipPort: 0,
-    xppPort: 0,
-    httpPort: 0,
-    dimensions: 2,
-    dataDir,
-    store: 'memory',
-    invitePolicy: { maxClients: 0, minStableFlowMs: 0 },
-  });
-}
-
-async function start(c: NodeConfig): Promise<NodeHandle> {
-  const handle = await startNode(c, {
-    logger: createLogger({ logLevel: 'info' }, { pretty: false, destination: quiet }),
-    metrics: new NodeMetrics({ processMetrics: false }),
-  });
-  handles.push(handle);
-  return handle;
-}
+const config = (dataDir: string): NodeConfig => nodeConfig(dataDir, { store: 'memory' });
+const start = (c: NodeConfig): Promise<NodeHandle> => startDaemon(c, handles);
 
 describe('administrator key rotation on the in-memory store', () => {
   it('a credential signed by a rotated-in key is stored and lets its user register; a stranger key’s is refused', async () => {

@@ -1,15 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { createCredential, encodeCredential, RecordKind, signCredential } from '@xpp/dht';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signAdminRequest } from '../src/admin-auth.js';
 import { configSchema, type NodeConfigInput } from '../src/config.js';
-import { startNode, type NodeHandle } from '../src/daemon.js';
+import type { NodeHandle } from '../src/daemon.js';
 import { loadAdminPrivateKey } from '../src/data-dir.js';
-import { createLogger } from '../src/logger.js';
-import { NodeMetrics } from '../src/metrics.js';
+import { startDaemon } from './support/daemon.js';
 
 // The HTTP side attacked from outside: who can reach it, and whether a captured admin request can be sent again.
 const handles: NodeHandle[] = [];
@@ -17,19 +15,12 @@ afterEach(async () => {
   await Promise.all(handles.splice(0).map((h) => h.close()));
 });
 
-const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-
 async function start(extra: NodeConfigInput = {}): Promise<NodeHandle> {
   const dataDir = mkdtempSync(join(tmpdir(), 'xpp-http-'));
-  const handle = await startNode(
+  return startDaemon(
     configSchema.parse({ sipPort: 0, xppPort: 0, httpPort: 0, dimensions: 2, dataDir, ...extra }),
-    {
-      logger: createLogger({ logLevel: 'info' }, { pretty: false, destination: quiet }),
-      metrics: new NodeMetrics({ processMetrics: false }),
-    },
+    handles,
   );
-  handles.push(handle);
-  return handle;
 }
 
 /** The status of GET `url`, or `refused` when no connection can be made. */

@@ -27,11 +27,7 @@ async function start(dir: string, ...flags: string[]): Promise<{ sip: TransportA
   const node = new NodeProcess(['start', '--data-dir', dir, ...anyPorts, ...flags]);
   running.push(node);
   const ports = await node.ports();
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${ports.http}/healthz`)).status === 200, {
-    what: 'healthz 200',
-    timeoutMs: 20_000,
-    intervalMs: 50,
-  });
+  await node.healthy(ports.http);
   return { sip: { address: '127.0.0.1', port: ports.sip }, http: ports.http };
 }
 

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import {
   createEnrollmentToken,
   decodePeerCertificate,
@@ -19,16 +18,15 @@ import { DemoSipClient } from '../src/cli/demo/sip-client.js';
 import { invitePeer, revokePeer } from '../src/cli/peer-commands.js';
 import { addUser } from '../src/cli/user-add.js';
 import { removeUser } from '../src/cli/user-remove.js';
-import { configSchema, type NodeConfig, type NodeConfigInput } from '../src/config.js';
-import { startNode, type NodeHandle } from '../src/daemon.js';
-import { createLogger } from '../src/logger.js';
-import { NodeMetrics } from '../src/metrics.js';
+import type { NodeConfig } from '../src/config.js';
+import type { NodeHandle } from '../src/daemon.js';
 import {
   ENROLL_CONTENT_TYPE,
   encodeEnrollRequest,
   parseInvitation,
 } from '../src/membership/enrollment-codec.js';
 import { EnrollmentTokens } from '../src/membership/tokens.js';
+import { nodeConfig as config, startDaemon } from './support/daemon.js';
 import { runXppNode } from './support/node-process.js';
 
 const handles: NodeHandle[] = [];
@@ -36,29 +34,9 @@ afterEach(async () => {
   await Promise.all(handles.splice(0).map((h) => h.close()));
 });
 
-const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 const scratch = () => mkdtempSync(join(tmpdir(), 'xpp-membership-'));
 
-function config(dataDir: string, extra: NodeConfigInput = {}): NodeConfig {
-  return configSchema.parse({
-    sipPort: 0,
-    xppPort: 0,
-    httpPort: 0,
-    dimensions: 2,
-    dataDir,
-    invitePolicy: { maxClients: 0, minStableFlowMs: 0 },
-    ...extra,
-  });
-}
-
-async function start(c: NodeConfig): Promise<NodeHandle> {
-  const handle = await startNode(c, {
-    logger: createLogger({ logLevel: 'info' }, { pretty: false, destination: quiet }),
-    metrics: new NodeMetrics({ processMetrics: false }),
-  });
-  handles.push(handle);
-  return handle;
-}
+const start = (c: NodeConfig): Promise<NodeHandle> => startDaemon(c, handles);
 
 const adminOf = (h: NodeHandle) => ({ dataDir: h.config.dataDir, httpPort: h.ports.http });
 

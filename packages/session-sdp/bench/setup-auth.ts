@@ -12,7 +12,7 @@ import {
   type SessionAuthenticator,
   type XppCall,
 } from '../src/index.js';
-import { toyAuthenticator, toyIdentity } from '../test/helpers/toy-auth.js';
+import { toyAuthenticator, toyIdentity } from '../test/support/toy-auth.js';
 
 export const SETUP_KINDS = ['plain', 'auth', 'cert'] as const;
 export type SetupKind = (typeof SETUP_KINDS)[number];

@@ -125,14 +125,14 @@ export { SipCall, type CallEndReason } from './sip/call.js';
 export { MAX_CALL_ID_LENGTH } from './sip/call-id.js';
 export {
   SipUserAgent,
-  IncomingInvite,
   DEFAULT_MAX_CALLS,
   DEFAULT_ANSWER_TIMEOUT_MS,
-  type SipBody,
   type SipUserAgentOptions,
   type SipRequestHook,
   type InviteOptions,
 } from './sip/user-agent.js';
+export { IncomingInvite } from './sip/incoming-invite.js';
+export type { SipBody } from './sip/body.js';
 
 export {
   KEY_SIZE,

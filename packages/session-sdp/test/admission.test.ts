@@ -11,7 +11,7 @@ import {
   type SipRequest,
   type TransportAddress,
 } from '../src/index.js';
-import { CaptureTransport } from './helpers/capture-transport.js';
+import { CaptureTransport } from './support/capture-transport.js';
 import { FakeClock } from '@xpp/fragment/testing';
 
 let sequence = 0;

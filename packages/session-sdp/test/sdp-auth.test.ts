@@ -9,6 +9,7 @@ import {
   parseSdp,
   type XppDescription,
 } from '@xpp/session-sdp';
+import { sdpParseError, sdpWithLine } from './support/sdp.js';
 
 const key = new Uint8Array(32).map((_, i) => i);
 const base: XppDescription = {
@@ -18,18 +19,7 @@ const base: XppDescription = {
   candidates: [],
   publicKey: key,
 };
-const withAuthLine = (value: string) =>
-  buildSdp(base).replace(/a=xpp-key:[^\r]*\r\n/, (line) => `${line}a=xpp-auth:${value}\r\n`);
-
-function parseError(text: string): SessionError | undefined {
-  try {
-    parseSdp(text);
-    return undefined;
-  } catch (error) {
-    if (!SessionError.is(error)) throw error;
-    return error;
-  }
-}
+const withAuthLine = (value: string) => sdpWithLine(base, 'xpp-key', `a=xpp-auth:${value}`);
 
 describe('a=xpp-auth in the SDP codec (xpp-pcan §5.5)', () => {
   it('writes the media-level attribute as unpadded base64url and reads the same octets back', () => {
@@ -43,14 +33,14 @@ describe('a=xpp-auth in the SDP codec (xpp-pcan §5.5)', () => {
 
   it('refuses padded, non-url, non-canonical, empty, duplicate and oversized values with BAD_SDP', () => {
     for (const value of ['-_8AAQI=', '+/8AAQI', '-_8AAQJ', '', 'A', 'ab cd']) {
-      expect(parseError(withAuthLine(value))?.code, value).toBe('BAD_SDP');
+      expect(sdpParseError(withAuthLine(value))?.code, value).toBe('BAD_SDP');
     }
     const twice = withAuthLine('AQI').replace('a=xpp-auth:AQI\r\n', 'a=xpp-auth:AQI\r\na=xpp-auth:AQI\r\n');
-    expect(parseError(twice)?.code).toBe('BAD_SDP');
+    expect(sdpParseError(twice)?.code).toBe('BAD_SDP');
     const largest = Buffer.alloc(MAX_XPP_AUTH_OCTETS, 7).toString('base64url');
     expect(parseSdp(withAuthLine(largest)).auth?.length).toBe(MAX_XPP_AUTH_OCTETS);
     const over = Buffer.alloc(MAX_XPP_AUTH_OCTETS + 1, 7).toString('base64url');
-    expect(parseError(withAuthLine(over))?.code).toBe('BAD_SDP');
+    expect(sdpParseError(withAuthLine(over))?.code).toBe('BAD_SDP');
   });
 
   it('refuses to build an empty or oversized auth', () => {
@@ -78,7 +68,7 @@ describe('a=xpp-auth in the SDP codec (xpp-pcan §5.5)', () => {
     );
     fc.assert(
       fc.property(hostile, (value) => {
-        const error = parseError(withAuthLine(value));
+        const error = sdpParseError(withAuthLine(value));
         if (error !== undefined) expect(['BAD_SDP', 'TOO_LARGE']).toContain(error.code);
       }),
       { numRuns: 500 },

@@ -1,32 +1,22 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   acceptXppCall,
   buildSdp,
   parseSdp,
   placeXppCall,
   SessionError,
-  SipUserAgent,
   XPP_OVERLAY_ID_SIZE,
-  XppEndpoint,
+  type XppEndpoint,
   type IncomingInvite,
-  type XppCall,
   type XppDescription,
 } from '@xpp/session-sdp';
+import { closersAfterEach } from './support/closers.js';
+import { xppPeer } from './support/xpp-peer.js';
+import { sdpParseError, sdpWithLine } from './support/sdp.js';
 
 const base: XppDescription = { address: '127.0.0.1', port: 5000, ltag: 0x1234, candidates: [] };
-const withOverlayLine = (value: string) =>
-  buildSdp(base).replace(/a=ltag:[^\r]*\r\n/, (line) => `${line}a=xpp-overlay:${value}\r\n`);
-
-function parseError(text: string): SessionError | undefined {
-  try {
-    parseSdp(text);
-    return undefined;
-  } catch (error) {
-    if (!SessionError.is(error)) throw error;
-    return error;
-  }
-}
+const withOverlayLine = (value: string) => sdpWithLine(base, 'ltag', `a=xpp-overlay:${value}`);
 
 describe('a=xpp-overlay in the SDP codec (xpp-pcan §4)', () => {
   it('writes 32 lower-case hex digits at media level and reads the same octets back', () => {
@@ -62,13 +52,13 @@ describe('a=xpp-overlay in the SDP codec (xpp-pcan §4)', () => {
   it('refuses upper-case, short, long, non-hex and duplicate values with BAD_SDP, and nothing else', () => {
     const id = '00112233445566778899aabbccddeeff';
     for (const value of [id.toUpperCase(), id.slice(1), `${id}0`, `${id.slice(2)}zz`, '']) {
-      expect(parseError(withOverlayLine(value))?.code, value).toBe('BAD_SDP');
+      expect(sdpParseError(withOverlayLine(value))?.code, value).toBe('BAD_SDP');
     }
     const twice = withOverlayLine(id).replace(/(a=xpp-overlay:[^\r]*\r\n)/, '$1$1');
-    expect(parseError(twice)?.code).toBe('BAD_SDP');
+    expect(sdpParseError(twice)?.code).toBe('BAD_SDP');
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 80 }), fc.stringMatching(/^[0-9a-fA-F]{30,34}$/)), (v) => {
-        const error = parseError(withOverlayLine(v));
+        const error = sdpParseError(withOverlayLine(v));
         if (error !== undefined) expect(error.code).toBe('BAD_SDP');
         else expect(/^[0-9a-f]{32}$/.test(v.trim())).toBe(true);
       }),
@@ -77,31 +67,18 @@ describe('a=xpp-overlay in the SDP codec (xpp-pcan §4)', () => {
   });
 });
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = closersAfterEach();
 
 async function peer(overlay?: Uint8Array, blind = false) {
-  const endpoint = await XppEndpoint.bind();
-  const accepted: Promise<XppCall>[] = [];
-  const ua = await SipUserAgent.listen({
-    onInvite: (invite: IncomingInvite) => {
-      // A blind answerer does not see the offer's overlay id (as one that does not check), but names its own.
-      if (blind) {
-        const offer = invite.offerText.replace(/a=xpp-overlay:[^\r]*\r\n/, '');
-        Object.defineProperty(invite, 'offerText', { value: offer });
-      }
-      const call = acceptXppCall(invite, endpoint, overlay === undefined ? {} : { overlay });
-      call.catch(() => undefined);
-      accepted.push(call);
-    },
-  });
-  closers.push(
-    () => endpoint.close(),
-    () => ua.close(),
-  );
-  return { endpoint, ua, accepted, overlay };
+  const accept = (invite: IncomingInvite, endpoint: XppEndpoint) => {
+    // A blind answerer does not see the offer's overlay id (as one that does not check), but names its own.
+    if (blind) {
+      const offer = invite.offerText.replace(/a=xpp-overlay:[^\r]*\r\n/, '');
+      Object.defineProperty(invite, 'offerText', { value: offer });
+    }
+    return acceptXppCall(invite, endpoint, overlay === undefined ? {} : { overlay });
+  };
+  return { ...(await xppPeer(closers, { accept })), overlay };
 }
 
 describe('sessions across overlays (real UDP)', () => {

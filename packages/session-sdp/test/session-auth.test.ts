@@ -2,7 +2,7 @@
 // authenticator, refusals are 403 / BYE with no session, and a man in the middle that rewrites the SDP gets nothing.
 import { createSocket, type Socket } from 'node:dgram';
 import { Operation, Option } from '@xpp/wire';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   acceptXppCall,
   authTranscript,
@@ -11,16 +11,14 @@ import {
   SipUserAgent,
   XppEndpoint,
   generateXppKeyPair,
-  type IncomingInvite,
   type SessionAuthenticator,
   type XppCall,
 } from '@xpp/session-sdp';
-import { toyAuthenticator, toyIdentity, type ToyIdentity } from './helpers/toy-auth.js';
+import { closersAfterEach } from './support/closers.js';
+import { toyAuthenticator, toyIdentity, type ToyIdentity } from './support/toy-auth.js';
+import { xppPeer } from './support/xpp-peer.js';
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = closersAfterEach();
 
 const alice = toyIdentity('alice');
 const bob = toyIdentity('bob');
@@ -32,21 +30,8 @@ interface PeerOptions {
   admit?: (peer: string) => boolean;
 }
 
-async function peer(options: PeerOptions = {}) {
-  const endpoint = await XppEndpoint.bind();
-  const accepted: Promise<XppCall>[] = [];
-  const ua = await SipUserAgent.listen({
-    onInvite: (invite: IncomingInvite) => {
-      const call = acceptXppCall(invite, endpoint, options);
-      call.catch(() => undefined);
-      accepted.push(call);
-    },
-  });
-  closers.push(
-    () => endpoint.close(),
-    () => ua.close(),
-  );
-  return { endpoint, ua, accepted };
+function peer(options: PeerOptions = {}) {
+  return xppPeer(closers, { accept: (invite, endpoint) => acceptXppCall(invite, endpoint, options) });
 }
 
 async function rejection(promise: Promise<unknown>): Promise<SessionError> {

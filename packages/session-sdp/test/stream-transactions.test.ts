@@ -9,7 +9,7 @@ import {
   type SipAddress,
   type SipRequest,
 } from '@xpp/session-sdp';
-import { CaptureTransport } from './helpers/capture-transport.js';
+import { CaptureTransport } from './support/capture-transport.js';
 
 // RFC 3261 §17 over a stream (TCP, TLS): no retransmissions, no time spent waiting for them, and §18.2.2's
 // responses on the connection the request came on.

@@ -1,16 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { networkInterfaces } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   SipStreamFramer,
-  SipTransactionLayer,
-  SipTransportSet,
   StreamSipTransport,
-  UdpSipTransport,
   createResponse,
   decodeSip,
   parseVia,
@@ -19,11 +13,11 @@ import {
   type SipResponse,
   type StreamSipTransportOptions,
 } from '@xpp/session-sdp';
+import { answeringLayer } from './support/answering-layer.js';
+import { closersAfterEach, until } from './support/closers.js';
+import { selfSignedPair } from './support/tls.js';
 
-const closers: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = closersAfterEach();
 
 function register(i: number, extra = '', body = ''): string {
   return [
@@ -43,32 +37,17 @@ function register(i: number, extra = '', body = ''): string {
 
 /** A SIP layer answering 200 to everything, over UDP + TCP (+ TLS when `tls` is given). */
 async function server(options: Partial<StreamSipTransportOptions> = {}) {
-  const udp = await UdpSipTransport.open();
   const tcp = await StreamSipTransport.listen({
     transport: 'TCP',
     address: '127.0.0.1',
     ...options,
     port: 0,
   });
-  const streams = [tcp];
-  let tls: StreamSipTransport | undefined;
-  if (options.tls !== undefined) {
-    tls = await StreamSipTransport.listen({ ...options, transport: 'TLS', port: 0 });
-    streams.push(tls);
-  }
-  const set = new SipTransportSet(udp, streams);
-  const sources: { transport?: string; port: number }[] = [];
-  const layer = new SipTransactionLayer({
-    transport: set,
-    onRequest: (request, transaction, source) => {
-      sources.push(source);
-      transaction?.respond(createResponse(request, 200));
-    },
-  });
-  closers.push(
-    () => set.close(),
-    () => layer.close(),
-  );
+  const tls =
+    options.tls === undefined
+      ? undefined
+      : await StreamSipTransport.listen({ ...options, transport: 'TLS', port: 0 });
+  const { layer, udp, sources } = await answeringLayer(tls === undefined ? [tcp] : [tcp, tls], closers);
   return { layer, tcp, tls, udp, sources };
 }
 
@@ -92,14 +71,6 @@ function client(socket: Socket) {
 }
 
 const tcpClient = (port: number, host = '127.0.0.1') => client(connect({ host, port }));
-
-async function until(check: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('SIP over TCP and TLS (RFC 3261 §18)', () => {
   it('answers on the connection a request came on, pipelined or split at any point', async () => {
@@ -282,30 +253,8 @@ describe('SIP over TCP and TLS (RFC 3261 §18)', () => {
   });
 
   it('TLS: a client over node:tls registers; Via transport and the TLS port are honoured', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sip-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const cert = readFileSync(join(dir, 'cert.pem'));
-    const { tls, sources } = await server({ tls: { cert, key: readFileSync(join(dir, 'key.pem')) } });
+    const { cert, key } = selfSignedPair();
+    const { tls, sources } = await server({ tls: { cert, key } });
     const port = (tls as StreamSipTransport).local.port;
     const c = client(tlsConnect({ host: '127.0.0.1', port, ca: cert, servername: 'localhost' }));
     c.socket.write(register(1).replace('SIP/2.0/TCP', 'SIP/2.0/TLS'));
@@ -322,17 +271,10 @@ describe('SIP over TCP and TLS (RFC 3261 §18)', () => {
 
 describe('closing a stream transport', () => {
   it('ends sockets still in their TLS handshake too, at once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sip-tls-'));
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'].concat(
-        ['-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      ),
-      { stdio: 'ignore' },
-    );
+    const pair = selfSignedPair();
     const tls = await StreamSipTransport.listen({
       transport: 'TLS',
-      tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) },
+      tls: pair,
     });
     // A client that connects and never starts the handshake.
     const idle = tcpClient(tls.local.port);

@@ -9,7 +9,7 @@ import {
   type SipResponse,
   type ServerTransaction,
 } from '@xpp/session-sdp';
-import { CaptureTransport } from './helpers/capture-transport.js';
+import { CaptureTransport } from './support/capture-transport.js';
 import { FakeClock } from '@xpp/fragment/testing';
 
 const peer = { address: '198.51.100.7', port: 5070 };

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SipTransactionLayer, SipUserAgent, answerXppSession, buildSdp } from '@xpp/session-sdp';
-import { CaptureTransport } from './helpers/capture-transport.js';
+import { CaptureTransport } from './support/capture-transport.js';
 import { FakeClock } from '@xpp/fragment/testing';
 
 const sdp = buildSdp({ address: '198.51.100.7', port: 7000, ltag: 0x77, candidates: [] });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SipUserAgent, type IncomingInvite, type SipCall, type SipMessage } from '@xpp/session-sdp';
-import { CaptureTransport } from './helpers/capture-transport.js';
+import { CaptureTransport } from './support/capture-transport.js';
 import { FakeClock } from '@xpp/fragment/testing';
 
 function invite(branch: string, method = 'INVITE'): string {

@@ -1,27 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
-  SipTransactionLayer,
-  SipTransportSet,
-  UdpSipTransport,
   WsSipTransport,
   SipHeaders,
-  createResponse,
   decodeSip,
   type SipAddress,
   type SipResponse,
   type WsSipTransportOptions,
 } from '@xpp/session-sdp';
+import { answeringLayer } from './support/answering-layer.js';
+import { closersAfterEach, until } from './support/closers.js';
+import { selfSignedPair } from './support/tls.js';
 
 // Issue 20 item 2: SIP over WebSocket (RFC 7118), over real sockets.
-const closers: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = closersAfterEach();
 
 function register(i: number, transport = 'WS', body = ''): string {
   return [
@@ -40,27 +32,12 @@ function register(i: number, transport = 'WS', body = ''): string {
 
 /** A SIP layer answering 200 to everything over UDP + WS (+ WSS when `tls` is given). */
 async function server(options: Partial<WsSipTransportOptions> = {}) {
-  const udp = await UdpSipTransport.open();
   const ws = await WsSipTransport.listen({ ...options, transport: 'WS', port: 0 });
-  const members = [ws];
-  let wss: WsSipTransport | undefined;
-  if (options.tls !== undefined) {
-    wss = await WsSipTransport.listen({ ...options, transport: 'WSS', port: 0 });
-    members.push(wss);
-  }
-  const set = new SipTransportSet(udp, members);
-  const sources: SipAddress[] = [];
-  const layer = new SipTransactionLayer({
-    transport: set,
-    onRequest: (request, transaction, source) => {
-      sources.push(source);
-      transaction?.respond(createResponse(request, 200));
-    },
-  });
-  closers.push(
-    () => set.close(),
-    () => layer.close(),
-  );
+  const wss =
+    options.tls === undefined
+      ? undefined
+      : await WsSipTransport.listen({ ...options, transport: 'WSS', port: 0 });
+  const { layer, sources } = await answeringLayer(wss === undefined ? [ws] : [ws, wss], closers);
   return { layer, ws, wss, sources };
 }
 
@@ -78,14 +55,6 @@ async function open(url: string, protocol: string | undefined, options: WebSocke
   await new Promise<void>((resolve, reject) => socket.once('open', resolve).once('error', reject));
   socket.on('error', () => undefined);
   return { socket, responses, raw, closed };
-}
-
-async function until(check: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('SIP over WebSocket (RFC 7118)', () => {
@@ -183,16 +152,8 @@ describe('SIP over WebSocket (RFC 7118)', () => {
   });
 
   it('WSS with a self-signed pair: a client that trusts it registers', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xpp-wss-'));
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1']
-        .concat(['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'])
-        .concat(['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]),
-      { stdio: 'ignore' },
-    );
-    const cert = readFileSync(join(dir, 'cert.pem'));
-    const { wss, sources } = await server({ tls: { cert, key: readFileSync(join(dir, 'key.pem')) } });
+    const { cert, key } = selfSignedPair();
+    const { wss, sources } = await server({ tls: { cert, key } });
     const client = await open(`wss://localhost:${wss?.local.port}`, 'sip', { ca: cert });
     client.socket.send(register(6, 'WSS'));
     await until(() => client.responses.length === 1);

@@ -1,5 +1,5 @@
 import { Operation, Option } from '@xpp/wire';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   acceptXppCall,
   placeXppCall,
@@ -7,31 +7,14 @@ import {
   SipUserAgent,
   XppEndpoint,
   type IncomingInvite,
-  type XppCall,
   type XppEndpointOptions,
 } from '@xpp/session-sdp';
+import { closersAfterEach } from './support/closers.js';
+import { xppPeer } from './support/xpp-peer.js';
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = closersAfterEach();
 
-async function peer(options: XppEndpointOptions = {}) {
-  const endpoint = await XppEndpoint.bind(options);
-  const accepted: Promise<XppCall>[] = [];
-  const ua = await SipUserAgent.listen({
-    onInvite: (invite: IncomingInvite) => {
-      const call = acceptXppCall(invite, endpoint);
-      call.catch(() => undefined);
-      accepted.push(call);
-    },
-  });
-  closers.push(
-    () => endpoint.close(),
-    () => ua.close(),
-  );
-  return { endpoint, ua, accepted };
-}
+const peer = (options: XppEndpointOptions = {}) => xppPeer(closers, { endpoint: options });
 
 describe('XPP sessions set up by SIP alone (INVITE/200/ACK, BYE)', () => {
   it('opens a secured session from the SDP offer/answer and ends it with BYE', async () => {

@@ -11,7 +11,6 @@ import {
   type ServerTransaction,
   type SipRequest,
   type SipResponse,
-  type SipAddress,
   type SipTransportName,
   type TransportAddress,
 } from '@xpp/session-sdp';

@@ -1,52 +1,24 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { PeerIdentity } from '@xpp/dht';
 import { formatHost } from '@xpp/session-sdp';
 import { waitFor } from '@xpp/reliability/testing';
 import { certifyPeer } from '../../src/cli/peer-commands.js';
 import { addUser } from '../../src/cli/user-add.js';
-import { configSchema, type NodeConfig, type NodeConfigInput } from '../../src/config.js';
-import { startNode, type NodeHandle } from '../../src/daemon.js';
-import { createLogger } from '../../src/logger.js';
+import type { NodeConfig } from '../../src/config.js';
+import type { NodeHandle } from '../../src/daemon.js';
+import { nodeConfig, startDaemon } from './daemon.js';
 import { loadIdentity } from '../../src/membership/files.js';
-import { NodeMetrics } from '../../src/metrics.js';
 
 /** In-process daemons started by {@link start}; a test file closes them after each test. */
 export const handles: NodeHandle[] = [];
 
-const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+export const config = nodeConfig;
 
-export function config(dataDir: string, extra: NodeConfigInput = {}): NodeConfig {
-  return configSchema.parse({
-    sipPort: 0,
-    xppPort: 0,
-    httpPort: 0,
-    dimensions: 2,
-    dataDir,
-    invitePolicy: { maxClients: 0, minStableFlowMs: 0 },
-    ...extra,
-  });
-}
-
-/** Starts a daemon in this process; its log goes to `log` when given, else nowhere. */
-export async function start(c: NodeConfig, log?: string[]): Promise<NodeHandle> {
-  const destination =
-    log === undefined
-      ? quiet
-      : new Writable({
-          write: (chunk, _encoding, done) => {
-            log.push(String(chunk));
-            done();
-          },
-        });
-  const handle = await startNode(c, {
-    logger: createLogger({ logLevel: 'info' }, { pretty: false, destination }),
-    metrics: new NodeMetrics({ processMetrics: false }),
-  });
-  handles.push(handle);
-  return handle;
+/** Starts a daemon in this process ({@link handles}); its log goes to `log` when given, else nowhere. */
+export function start(c: NodeConfig, log?: string[]): Promise<NodeHandle> {
+  return startDaemon(c, handles, log);
 }
 
 export const scratch = (): string => mkdtempSync(join(tmpdir(), 'xpp-daemon-'));

@@ -45,6 +45,15 @@ export class NodeProcess {
     );
   }
 
+  /** Resolves once the node's `/healthz` on `httpPort` answers 200 (a peer that serves). */
+  async healthy(httpPort: number): Promise<void> {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status === 200, {
+      what: 'healthz 200',
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
+  }
+
   kill(): void {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }

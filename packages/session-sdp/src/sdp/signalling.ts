@@ -1,6 +1,7 @@
 import { SessionError } from '../errors.js';
 import type { SipCall } from '../sip/call.js';
-import type { IncomingInvite, InviteOptions, SipUserAgent } from '../sip/user-agent.js';
+import type { IncomingInvite } from '../sip/incoming-invite.js';
+import type { InviteOptions, SipUserAgent } from '../sip/user-agent.js';
 import type { BuildSdpOptions, ParsedXppDescription, XppDescription } from './description.js';
 import { buildSdp, parseSdp, type ParseSdpOptions } from './sdp.js';
 

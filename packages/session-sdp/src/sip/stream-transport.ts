@@ -5,47 +5,24 @@ import {
   type ConnectionOptions,
   type TlsOptions,
 } from 'node:tls';
-import { SessionError, abortError } from '../errors.js';
+import { SessionError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
 import type { DatagramTransport } from '../transport/datagram-transport.js';
-import { isLoopback } from './admission.js';
 import { createResponse, decodeSip, serializeSip } from './codec.js';
+import {
+  ConnectionCore,
+  HEADER_END,
+  PONG,
+  forget,
+  keyOf,
+  listenServer,
+  listenSettings,
+} from './connection-core.js';
+import type { StreamLimits } from './stream-limits.js';
 import { SipStreamFramer, type SipStreamFrame } from './stream-framer.js';
 import type { DatagramReceiver, SipAddress, SipTransportName } from './transport.js';
 
-/** Bounds of a stream transport (docs/decisions/session-sdp-stream-transports.md). */
-export interface StreamLimits {
-  /** Connections open at once, inbound and outbound; more are refused (closed at once, counted). */
-  readonly maxConnections: number;
-  /** Inbound connections from one IP address (clients behind one NAT share it); loopback addresses are exempt. */
-  readonly maxConnectionsPerAddress: number;
-  /** A connection with no octet either way for this long is closed (RFC 5626 clients ping well within it). */
-  readonly idleTimeoutMs: number;
-  /**
-   * A message (and a TLS handshake) must complete within this once its first octet arrived: a slow-loris writer, or
-   * a Content-Length larger than the body sent, is closed when it runs out.
-   */
-  readonly messageTimeoutMs: number;
-  readonly maxHeaderOctets: number;
-  readonly maxBodyOctets: number;
-  /** Octets queued unsent on one connection (a reader that never reads); beyond it the connection is closed. */
-  readonly maxQueuedOctets: number;
-}
-
-/**
- * Defaults. 16 384 connections hold ≈ 0.6 GiB at the ≈ 34 KB a bare `node:tls` server takes per idle connection
- * (the framer holds no buffer between messages); 256 per address leaves room for a NAT of phones; 300 s idle is
- * above RFC 5626's 95–120 s keepalive interval for streams; 10 s for a message is generous for any real client.
- */
-export const DEFAULT_STREAM_LIMITS: StreamLimits = {
-  maxConnections: 16_384,
-  maxConnectionsPerAddress: 256,
-  idleTimeoutMs: 300_000,
-  messageTimeoutMs: 10_000,
-  maxHeaderOctets: 16_384,
-  maxBodyOctets: 65_536,
-  maxQueuedOctets: 1_048_576,
-};
+export { DEFAULT_STREAM_LIMITS, definedLimits, type StreamLimits } from './stream-limits.js';
 
 export interface StreamSipTransportOptions extends Partial<StreamLimits> {
   readonly transport: 'TCP' | 'TLS';
@@ -109,16 +86,9 @@ export class StreamSipTransport implements DatagramTransport {
     messagesOut: 0,
   };
   readonly #server: Server;
+  readonly #core: ConnectionCore;
   readonly #connect: ConnectionOptions | undefined;
   readonly #connections = new Map<string, Connection>();
-  /** Inbound connections per remote IP address (raw sockets, counted before any TLS handshake). */
-  readonly #perAddress = new Map<string, number>();
-  /** Every socket open, framed or still in its TLS handshake: {@link close} ends them all. */
-  readonly #sockets = new Set<Socket>();
-  #open = 0;
-  readonly #closeListeners = new Set<(remote: SipAddress) => void>();
-  #receiver: DatagramReceiver = () => undefined;
-  #closed = false;
 
   private constructor(
     server: Server,
@@ -130,16 +100,13 @@ export class StreamSipTransport implements DatagramTransport {
     this.local = local;
     this.transport = options.transport;
     this.limits = limits;
+    this.#core = new ConnectionCore(options.transport, limits, this.stats.refused);
     this.#connect = options.connect;
   }
 
   /** Listens. Rejects with `TRANSPORT` if the bind fails or TLS lacks a certificate, `ABORTED` on the signal. */
   static async listen(options: StreamSipTransportOptions): Promise<StreamSipTransport> {
-    if (options.signal?.aborted === true) throw abortError(options.signal);
-    const limits: StreamLimits = { ...DEFAULT_STREAM_LIMITS, ...definedLimits(options) };
-    const address = options.address ?? '127.0.0.1';
-    if (options.transport === 'TLS' && (options.tls?.cert === undefined || options.tls.key === undefined))
-      throw new SessionError('TRANSPORT', 'a TLS transport needs a certificate and a key');
+    const { limits, address } = listenSettings(options, options.transport === 'TLS', 'TLS');
     // The server's callbacks need the transport, which needs the bound server: filled in once listening.
     const ref: { transport?: StreamSipTransport } = {};
     const server =
@@ -149,47 +116,29 @@ export class StreamSipTransport implements DatagramTransport {
             else ref.transport.#attach(socket);
           })
         : createNetServer();
-    // Caps are checked on the raw socket, before a TLS handshake costs anything.
+    // Caps are checked on the raw socket, before a TLS handshake costs anything; until the handshake ends, the
+    // server's handshake timeout (the message timeout) guards the socket.
     server.on('connection', (socket: Socket) => {
       const transport = ref.transport;
       if (transport === undefined) socket.destroy();
-      else if (transport.#admit(socket) && options.transport === 'TCP') transport.#attach(socket);
+      else if (transport.#core.admit(socket) && options.transport === 'TCP') transport.#attach(socket);
     });
-    // A failed handshake (or a plain-text client on the TLS port) only closes its socket.
-    server.on('tlsClientError', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        server.close();
-        reject(abortError(options.signal as AbortSignal));
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      server.once('error', (cause) => {
-        options.signal?.removeEventListener('abort', onAbort);
-        reject(new SessionError('TRANSPORT', `cannot listen on ${address}:${options.port ?? 0}`, { cause }));
-      });
-      server.listen(options.port ?? 0, address, () => {
-        options.signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-    });
-    server.on('error', () => undefined);
-    const bound = server.address();
-    const port = typeof bound === 'object' && bound !== null ? bound.port : (options.port ?? 0);
-    ref.transport = new StreamSipTransport(server, { address, port }, options, limits);
+    const local = await listenServer(server, address, options);
+    ref.transport = new StreamSipTransport(server, local, options, limits);
     return ref.transport;
   }
 
   /** Connections open now, inbound and outbound. */
   get connections(): number {
-    return this.#open;
+    return this.#core.sockets;
   }
 
   localFor(transport: SipTransportName): TransportAddress | undefined {
-    return transport === this.transport ? this.local : undefined;
+    return this.#core.localFor(transport, this.local);
   }
 
   setReceiver(receiver: DatagramReceiver): void {
-    this.#receiver = receiver;
+    this.#core.receiver = receiver;
   }
 
   /**
@@ -197,8 +146,7 @@ export class StreamSipTransport implements DatagramTransport {
    * 5626 flow over it is dead (docs/decisions/node-peer-websocket-outbound.md). Returns the unsubscribe.
    */
   onConnectionClosed(listener: (remote: SipAddress) => void): () => void {
-    this.#closeListeners.add(listener);
-    return () => this.#closeListeners.delete(listener);
+    return this.#core.onConnectionClosed(listener);
   }
 
   /**
@@ -207,10 +155,7 @@ export class StreamSipTransport implements DatagramTransport {
    * names another transport.
    */
   send(message: Uint8Array, to: SipAddress): void {
-    if (this.#closed) throw new SessionError('TRANSPORT', 'transport is closed');
-    if (to.transport !== this.transport)
-      throw new SessionError('TRANSPORT', `not a ${this.transport} address: ${to.transport ?? 'UDP'}`);
-    const connection = this.#connections.get(keyOf(to)) ?? this.#dial(to);
+    const connection = this.#connections.get(this.#core.sendKey(to)) ?? this.#dial(to);
     if (!this.#write(connection, message))
       throw new SessionError('TRANSPORT', `connection to ${to.address}:${to.port} closed`);
     this.stats.messagesOut++;
@@ -218,67 +163,25 @@ export class StreamSipTransport implements DatagramTransport {
 
   /** Closes the listener and every connection. */
   close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#closed = true;
-    for (const socket of this.#sockets) socket.destroy();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-
-  /** Counts an inbound socket against the caps; false (and destroyed, counted) when refused. */
-  #admit(socket: Socket): boolean {
-    const address = socket.remoteAddress ?? '';
-    const perAddress = this.#perAddress.get(address) ?? 0;
-    const refusal =
-      this.#closed || this.#open >= this.limits.maxConnections
-        ? 'total'
-        : !isLoopback(address) && perAddress >= this.limits.maxConnectionsPerAddress
-          ? 'address'
-          : undefined;
-    if (refusal !== undefined) {
-      this.stats.refused[refusal]++;
-      socket.destroy();
-      return false;
-    }
-    this.#open++;
-    this.#perAddress.set(address, perAddress + 1);
-    this.#sockets.add(socket);
-    socket.once('close', () => {
-      this.#sockets.delete(socket);
-      this.#open--;
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left === 0) this.#perAddress.delete(address);
-      else this.#perAddress.set(address, left);
-    });
-    // Until a TLS handshake ends, the server's handshake timeout (the message timeout) guards the socket.
-    return true;
+    return this.#core.close(this.#server);
   }
 
   /** A connected socket (inbound, or TLS after its handshake): framing, timers, the table. */
   #attach(socket: Socket): void {
     if (socket.destroyed) return;
     this.stats.accepted++;
-    const remote: SipAddress = {
-      address: socket.remoteAddress ?? '',
-      port: socket.remotePort ?? 0,
-      transport: this.transport,
-    };
-    this.#track(socket, remote);
+    this.#track(socket, this.#core.remoteOf(socket));
   }
 
   #dial(to: SipAddress): Connection {
-    if (this.#open >= this.limits.maxConnections)
+    if (this.#core.sockets >= this.limits.maxConnections)
       throw new SessionError('TRANSPORT', `more than ${this.limits.maxConnections} connections`);
     const socket =
       this.transport === 'TLS'
         ? tlsConnect({ ...this.#connect, host: to.address, port: to.port })
         : netConnect({ host: to.address, port: to.port });
     this.stats.opened++;
-    this.#open++;
-    this.#sockets.add(socket);
-    socket.once('close', () => {
-      this.#sockets.delete(socket);
-      this.#open--;
-    });
+    this.#core.adopt(socket);
     return this.#track(socket, { address: to.address, port: to.port, transport: this.transport });
   }
 
@@ -303,12 +206,12 @@ export class StreamSipTransport implements DatagramTransport {
     // The other side closed its half: node ends ours (no half-open connections); nothing more can arrive.
     socket.on('end', () => {
       this.stats.closed.remote++;
-      if (this.#connections.get(key) === connection) this.#connections.delete(key);
+      forget(this.#connections, key, connection);
     });
     socket.once('close', () => {
       if (connection.timer !== undefined) clearTimeout(connection.timer);
-      if (this.#connections.get(key) === connection) this.#connections.delete(key);
-      if (!this.#closed) for (const listener of this.#closeListeners) listener(remote);
+      forget(this.#connections, key, connection);
+      this.#core.connectionClosed(remote);
     });
     return connection;
   }
@@ -328,7 +231,7 @@ export class StreamSipTransport implements DatagramTransport {
     switch (frame.kind) {
       case 'message':
         this.stats.messagesIn++;
-        this.#receiver(frame.data, connection.remote);
+        this.#core.receiver(frame.data, connection.remote);
         return;
       case 'ping':
         this.stats.pings++;
@@ -373,7 +276,7 @@ export class StreamSipTransport implements DatagramTransport {
     const socket = connection.socket;
     if (socket.destroyed || socket.writableEnded) return;
     this.stats.closed[reason]++;
-    if (this.#connections.get(connection.key) === connection) this.#connections.delete(connection.key);
+    forget(this.#connections, connection.key, connection);
     if (graceful) {
       socket.end();
       // A peer that never reads must not keep the socket: destroyed after the slow-loris time at most.
@@ -382,23 +285,4 @@ export class StreamSipTransport implements DatagramTransport {
       socket.destroy();
     }
   }
-}
-
-const PONG = Buffer.from('\r\n');
-const HEADER_END = Buffer.from('\r\n\r\n');
-
-function keyOf(address: TransportAddress): string {
-  return `${address.address}|${address.port}`;
-}
-
-/** The limits set in `options` (undefined ones left to the defaults); RangeError for a negative or fractional one. */
-export function definedLimits(options: Partial<StreamLimits>): Partial<StreamLimits> {
-  const limits: Partial<Record<keyof StreamLimits, number>> = {};
-  for (const name of Object.keys(DEFAULT_STREAM_LIMITS) as (keyof StreamLimits)[]) {
-    const value = options[name];
-    if (value === undefined) continue;
-    if (!Number.isInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
-    limits[name] = value;
-  }
-  return limits;
 }

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { SessionError, abortError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
 import type { DatagramTransport } from '../transport/datagram-transport.js';
+import { bindOrAbort } from './bind.js';
 import type { DatagramReceiver } from './transport.js';
 
 export interface UdpSipTransportOptions {
@@ -48,21 +49,12 @@ export class UdpSipTransport implements DatagramTransport {
       recvBufferSize: bufferSize,
       sendBufferSize: bufferSize,
     });
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        socket.close();
-        reject(abortError(options.signal as AbortSignal));
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      socket.once('error', (cause) => {
-        options.signal?.removeEventListener('abort', onAbort);
-        reject(new SessionError('TRANSPORT', `cannot bind ${address}:${options.port ?? 0}`, { cause }));
-      });
-      socket.bind(options.port ?? 0, address, () => {
-        options.signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-    });
+    await bindOrAbort(
+      socket,
+      (bound) => socket.bind(options.port ?? 0, address, bound),
+      `cannot bind ${address}:${options.port ?? 0}`,
+      options.signal,
+    );
     const bound = socket.address();
     return new UdpSipTransport(socket, { address: bound.address, port: bound.port });
   }

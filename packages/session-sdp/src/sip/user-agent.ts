@@ -1,12 +1,14 @@
 import { SessionError } from '../errors.js';
 import { abortable } from '../internal/abortable.js';
 import type { TransportAddress } from '../sdp/description.js';
+import { bodyBytes, type SipBody } from './body.js';
 import { SipCall } from './call.js';
 import { checkCallId } from './call-id.js';
 import { createResponse, parseCSeq, type SipCodecLimits } from './codec.js';
 import { SipDialog, dialogId, randomToken, uriAddress } from './dialog.js';
 import { SipHeaders } from './headers.js';
 import type { SipRequest, SipResponse } from './message.js';
+import { IncomingInvite } from './incoming-invite.js';
 import { tagOf } from './name-addr.js';
 import type { ServerTransaction } from './server-transaction.js';
 import type { SipTimerValues } from './timer-set.js';
@@ -14,20 +16,14 @@ import { statelessToTag } from './stateless.js';
 import { SipTransactionLayer } from './transaction-layer.js';
 import type { SipTransport } from './transport.js';
 import { UdpSipTransport, type UdpSipTransportOptions } from './udp-transport.js';
-import { branchOf, parseVia } from './via.js';
+import { parseVia } from './via.js';
 import { formatHost } from './uri.js';
-import type { Clock, TimerHandle } from '@xpp/reliability';
+import type { Clock } from '@xpp/reliability';
 
 /** Default bound on calls (established plus being answered) of one user agent. */
 export const DEFAULT_MAX_CALLS = 256;
 /** Default time the application has to accept or reject an INVITE before it is answered 480 (64×T1). */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 32_000;
-
-/** A body to send with its Content-Type. */
-export interface SipBody {
-  readonly contentType: string;
-  readonly body: Uint8Array | string;
-}
 
 export interface SipUserAgentOptions extends SipCodecLimits {
   readonly transport: SipTransport;
@@ -185,7 +181,7 @@ export class SipUserAgent {
       .append('CSeq', '1 INVITE')
       .append('Contact', `<${this.contactUri}>`)
       .append('Content-Type', offer.contentType);
-    return { kind: 'request', method: 'INVITE', uri, headers, body: toBytes(offer.body) };
+    return { kind: 'request', method: 'INVITE', uri, headers, body: bodyBytes(offer.body) };
   }
 
   #establishUac(invite: SipRequest, response: SipResponse): SipCall {
@@ -350,164 +346,4 @@ export class SipUserAgent {
     this.layer.close();
     await this.#ownedTransport?.close();
   }
-}
-
-interface IncomingInviteHooks {
-  readonly clock: Clock;
-  readonly timers: SipTimerValues;
-  readonly contact: string;
-  readonly answerTimeoutMs: number;
-  register(invite: IncomingInvite): void;
-  unregister(invite: IncomingInvite): void;
-  establish(dialog: SipDialog): SipCall;
-  sendBye(call: SipCall): void;
-  resend(response: SipResponse, target: TransportAddress): void;
-}
-
-/**
- * An INVITE waiting for the application: {@link accept} with an answer body or {@link reject}. If neither
- * happens within `answerTimeoutMs` it is answered 480, so an idle application cannot pin transactions.
- */
-export class IncomingInvite {
-  readonly request: SipRequest;
-  readonly source: TransportAddress;
-  readonly #transaction: ServerTransaction;
-  readonly #hooks: IncomingInviteHooks;
-  readonly #localTag = randomToken();
-  #answered = false;
-  #onAck: (() => void) | undefined;
-  readonly #answerTimer: TimerHandle;
-
-  constructor(
-    request: SipRequest,
-    transaction: ServerTransaction,
-    source: TransportAddress,
-    hooks: IncomingInviteHooks,
-  ) {
-    this.request = request;
-    this.source = source;
-    this.#transaction = transaction;
-    this.#hooks = hooks;
-    hooks.register(this);
-    this.#answerTimer = hooks.clock.setTimer(() => this.reject(480), hooks.answerTimeoutMs);
-  }
-
-  /** The offer body as UTF-8 text. */
-  get offerText(): string {
-    return Buffer.from(this.request.body).toString('utf8');
-  }
-
-  /** `callId|localTag|remoteTag` of the dialog an accept creates. */
-  get dialogId(): string {
-    return dialogId(
-      this.request.headers.get('call-id') ?? '',
-      this.#localTag,
-      tagOf(this.request.headers.get('from')) ?? '',
-    );
-  }
-
-  /**
-   * Sends 200 OK with `answer`, retransmits it (T1 doubling to T2) until the ACK, and resolves with the call.
-   * Rejects with `SIP_TIMEOUT` after 64×T1 without ACK (and sends BYE, §13.3.1.4), `BAD_SIP` if the INVITE cannot make a dialog (it is
-   * answered 400), `ABORTED` (the call is then ended with BYE once the ACK comes).
-   */
-  accept(answer: SipBody, options: { signal?: AbortSignal } = {}): Promise<SipCall> {
-    if (this.#answered)
-      return Promise.reject(new SessionError('INVALID_ARGUMENT', 'INVITE already answered'));
-    let dialog: SipDialog;
-    try {
-      dialog = SipDialog.fromUas(this.request, this.#localTag);
-    } catch (error) {
-      this.reject(400);
-      return Promise.reject(error);
-    }
-    this.#answered = true;
-    this.#hooks.clock.clearTimer(this.#answerTimer);
-    const ok = createResponse(this.request, 200, {
-      toTag: this.#localTag,
-      headers: [
-        // §12.1.1: a UAS copies Record-Route into its 2xx, so the caller's in-dialog requests (ACK, BYE)
-        // follow the proxies that asked to stay on the path (how a peer behind a NAT is reached).
-        ...this.request.headers.getAll('record-route').map((route) => ['Record-Route', route] as const),
-        ['Contact', this.#hooks.contact],
-        ['Content-Type', answer.contentType],
-      ],
-      body: toBytes(answer.body),
-    });
-    const { clock, timers } = this.#hooks;
-    let timer: TimerHandle | undefined;
-    let abandoned = false;
-    const stop = () => {
-      if (timer !== undefined) clock.clearTimer(timer);
-      this.#hooks.unregister(this);
-    };
-    return abortable<SipCall>(
-      options.signal,
-      (resolve, reject) => {
-        const deadline = clock.now() + 64 * timers.T1;
-        let interval = timers.T1;
-        const retransmit = () => {
-          if (clock.now() >= deadline) {
-            stop();
-            // §13.3.1.4: the dialog is confirmed all the same, and the session is ended with BYE.
-            this.#hooks.sendBye(this.#hooks.establish(dialog));
-            reject(new SessionError('SIP_TIMEOUT', '2xx to INVITE was never ACKed'));
-            return;
-          }
-          // The UAS core retransmits the 2xx (§13.3.1.4): through the INVITE transaction while it is Accepted
-          // (RFC 6026), statelessly once Timer L has ended it.
-          if (this.#transaction.state === 'accepted') this.#transaction.respond(ok);
-          else this.#hooks.resend(ok, this.#transaction.target);
-          interval = Math.min(2 * interval, timers.T2);
-          timer = clock.setTimer(retransmit, Math.min(interval, deadline - clock.now()));
-        };
-        this.#onAck = () => {
-          stop();
-          const call = this.#hooks.establish(dialog);
-          if (abandoned) this.#hooks.sendBye(call);
-          else resolve(call);
-        };
-        this.#transaction.respond(ok);
-        timer = clock.setTimer(retransmit, interval);
-      },
-      () => {
-        abandoned = true;
-      },
-    );
-  }
-
-  /** Answers with a final non-2xx status (default 603 Decline). */
-  reject(status = 603, reason?: string): void {
-    if (this.#answered) return;
-    this.#answered = true;
-    this.#hooks.clock.clearTimer(this.#answerTimer);
-    this.#hooks.unregister(this);
-    this.#transaction.respond(
-      createResponse(this.request, status, {
-        toTag: this.#localTag,
-        ...(reason === undefined ? {} : { reason }),
-      }),
-    );
-  }
-
-  /** @internal The ACK of our 2xx arrived. */
-  acknowledged(): void {
-    const onAck = this.#onAck;
-    this.#onAck = undefined;
-    onAck?.();
-  }
-
-  /** @internal True (and answers the INVITE 487) when `cancel` cancels this still unanswered INVITE. */
-  cancelledBy(cancel: SipRequest): boolean {
-    const mine = parseVia(this.request.headers.get('via') ?? '');
-    const theirs = parseVia(cancel.headers.get('via') ?? '');
-    if (this.#answered || mine === undefined || theirs === undefined || branchOf(mine) !== branchOf(theirs))
-      return false;
-    this.reject(487, 'Request Terminated');
-    return true;
-  }
-}
-
-function toBytes(body: Uint8Array | string): Uint8Array {
-  return typeof body === 'string' ? new Uint8Array(Buffer.from(body, 'utf8')) : body;
 }

@@ -3,11 +3,19 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { SessionError, abortError } from '../errors.js';
+import { SessionError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
 import type { DatagramTransport } from '../transport/datagram-transport.js';
-import { isLoopback } from './admission.js';
-import { DEFAULT_STREAM_LIMITS, definedLimits, type StreamLimits } from './stream-transport.js';
+import {
+  ConnectionCore,
+  HEADER_END,
+  PONG,
+  forget,
+  keyOf,
+  listenServer,
+  listenSettings,
+} from './connection-core.js';
+import type { StreamLimits } from './stream-limits.js';
 import type { DatagramReceiver, SipAddress, SipTransportName } from './transport.js';
 
 /** The WebSocket subprotocol of SIP (RFC 7118 §4.1); an upgrade that does not offer it is refused. */
@@ -70,13 +78,9 @@ export class WsSipTransport implements DatagramTransport {
     messagesOut: 0,
   };
   readonly #server: Server;
+  readonly #core: ConnectionCore;
   readonly #wss: WebSocketServer;
   readonly #connections = new Map<string, Connection>();
-  readonly #perAddress = new Map<string, number>();
-  readonly #sockets = new Set<Socket>();
-  readonly #closeListeners = new Set<(remote: SipAddress) => void>();
-  #receiver: DatagramReceiver = () => undefined;
-  #closed = false;
 
   private constructor(
     server: Server,
@@ -88,6 +92,7 @@ export class WsSipTransport implements DatagramTransport {
     this.local = local;
     this.transport = transport;
     this.limits = limits;
+    this.#core = new ConnectionCore(transport, limits, this.stats.refused);
     this.#wss = new WebSocketServer({
       noServer: true,
       // The whole message is held once: its header block and body bounds, plus the blank line between.
@@ -95,7 +100,7 @@ export class WsSipTransport implements DatagramTransport {
       perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has(SIP_WS_SUBPROTOCOL) ? SIP_WS_SUBPROTOCOL : false),
     });
-    server.on('connection', (socket: Socket) => this.#admit(socket));
+    server.on('connection', (socket: Socket) => this.#core.admit(socket));
     server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) =>
       this.#upgrade(request, socket, head),
     );
@@ -107,11 +112,7 @@ export class WsSipTransport implements DatagramTransport {
 
   /** Listens. Rejects with `TRANSPORT` if the bind fails or WSS lacks a certificate, `ABORTED` on the signal. */
   static async listen(options: WsSipTransportOptions): Promise<WsSipTransport> {
-    if (options.signal?.aborted === true) throw abortError(options.signal);
-    const limits: StreamLimits = { ...DEFAULT_STREAM_LIMITS, ...definedLimits(options) };
-    const address = options.address ?? '127.0.0.1';
-    if (options.transport === 'WSS' && (options.tls?.cert === undefined || options.tls.key === undefined))
-      throw new SessionError('TRANSPORT', 'a WSS transport needs a certificate and a key');
+    const { limits, address } = listenSettings(options, options.transport === 'WSS', 'WSS');
     const server =
       options.transport === 'WSS'
         ? createHttpsServer({ handshakeTimeout: limits.messageTimeoutMs, ...options.tls })
@@ -119,26 +120,8 @@ export class WsSipTransport implements DatagramTransport {
     // The upgrade request must arrive within the slow-loris bound.
     server.headersTimeout = limits.messageTimeoutMs;
     server.requestTimeout = limits.messageTimeoutMs;
-    server.on('tlsClientError', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        server.close();
-        reject(abortError(options.signal as AbortSignal));
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      server.once('error', (cause) => {
-        options.signal?.removeEventListener('abort', onAbort);
-        reject(new SessionError('TRANSPORT', `cannot listen on ${address}:${options.port ?? 0}`, { cause }));
-      });
-      server.listen(options.port ?? 0, address, () => {
-        options.signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-    });
-    server.on('error', () => undefined);
-    const bound = server.address();
-    const port = typeof bound === 'object' && bound !== null ? bound.port : (options.port ?? 0);
-    return new WsSipTransport(server, { address, port }, options.transport, limits);
+    const local = await listenServer(server, address, options);
+    return new WsSipTransport(server, local, options.transport, limits);
   }
 
   /** WebSocket connections open now. */
@@ -147,67 +130,34 @@ export class WsSipTransport implements DatagramTransport {
   }
 
   localFor(transport: SipTransportName): TransportAddress | undefined {
-    return transport === this.transport ? this.local : undefined;
+    return this.#core.localFor(transport, this.local);
   }
 
   setReceiver(receiver: DatagramReceiver): void {
-    this.#receiver = receiver;
+    this.#core.receiver = receiver;
   }
 
   /** Calls `listener` with the address of every connection that closes (an RFC 5626 flow that died). */
   onConnectionClosed(listener: (remote: SipAddress) => void): () => void {
-    this.#closeListeners.add(listener);
-    return () => this.#closeListeners.delete(listener);
+    return this.#core.onConnectionClosed(listener);
   }
 
   /** Sends one message on the connection from `to`. Throws `TRANSPORT` when there is none, or when closed. */
   send(message: Uint8Array, to: SipAddress): void {
-    if (this.#closed) throw new SessionError('TRANSPORT', 'transport is closed');
-    if (to.transport !== this.transport)
-      throw new SessionError('TRANSPORT', `not a ${this.transport} address: ${to.transport ?? 'UDP'}`);
-    const connection = this.#connections.get(keyOf(to));
+    const connection = this.#connections.get(this.#core.sendKey(to));
     if (connection === undefined || !this.#write(connection, message))
       throw new SessionError('TRANSPORT', `no ${this.transport} connection from ${to.address}:${to.port}`);
     this.stats.messagesOut++;
   }
 
   close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#closed = true;
-    for (const socket of this.#sockets) socket.destroy();
-    this.#wss.close();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-
-  /** Counts a raw socket against the caps before any TLS or HTTP work; refused ones are destroyed and counted. */
-  #admit(socket: Socket): void {
-    const address = socket.remoteAddress ?? '';
-    const perAddress = this.#perAddress.get(address) ?? 0;
-    const refusal =
-      this.#closed || this.#sockets.size >= this.limits.maxConnections
-        ? 'total'
-        : !isLoopback(address) && perAddress >= this.limits.maxConnectionsPerAddress
-          ? 'address'
-          : undefined;
-    if (refusal !== undefined) {
-      this.stats.refused[refusal]++;
-      socket.destroy();
-      return;
-    }
-    this.#perAddress.set(address, perAddress + 1);
-    this.#sockets.add(socket);
-    socket.once('close', () => {
-      this.#sockets.delete(socket);
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left === 0) this.#perAddress.delete(address);
-      else this.#perAddress.set(address, left);
-    });
+    return this.#core.close(this.#server, () => this.#wss.close());
   }
 
   /** RFC 7118 §4.1: only an upgrade offering `sip` is accepted; any other is answered 400 and closed. */
   #upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-    if (!offered.includes(SIP_WS_SUBPROTOCOL) || this.#closed) {
+    if (!offered.includes(SIP_WS_SUBPROTOCOL) || this.#core.closed) {
       this.stats.closed.protocol++;
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       setTimeout(() => socket.destroy(), 1_000).unref();
@@ -218,11 +168,7 @@ export class WsSipTransport implements DatagramTransport {
 
   #attach(ws: WebSocket, socket: Socket): void {
     this.stats.accepted++;
-    const remote: SipAddress = {
-      address: socket.remoteAddress ?? '',
-      port: socket.remotePort ?? 0,
-      transport: this.transport,
-    };
+    const remote = this.#core.remoteOf(socket);
     const connection: Connection = { ws, key: keyOf(remote), remote, idle: undefined };
     this.#connections.set(connection.key, connection);
     this.#touch(connection);
@@ -245,7 +191,7 @@ export class WsSipTransport implements DatagramTransport {
       }
       void isBinary; // RFC 7118 §5.1: text or binary frames both carry a SIP message.
       this.stats.messagesIn++;
-      this.#receiver(octets, remote);
+      this.#core.receiver(octets, remote);
     });
     ws.on('pong', () => this.#touch(connection));
     ws.on('ping', () => this.#touch(connection));
@@ -254,9 +200,9 @@ export class WsSipTransport implements DatagramTransport {
     });
     ws.once('close', () => {
       if (connection.idle !== undefined) clearTimeout(connection.idle);
-      if (this.#connections.get(connection.key) === connection) this.#connections.delete(connection.key);
+      forget(this.#connections, connection.key, connection);
       this.stats.closed[reason]++;
-      if (!this.#closed) for (const listener of this.#closeListeners) listener(remote);
+      this.#core.connectionClosed(remote);
     });
     connection.close = (why: WsCloseReason) => {
       reason = why;
@@ -282,9 +228,6 @@ export class WsSipTransport implements DatagramTransport {
   }
 }
 
-const PONG = Buffer.from('\r\n');
-const HEADER_END = Buffer.from('\r\n\r\n');
-
 function isCrlfPing(octets: Buffer): boolean {
   return octets.length > 0 && octets.length <= 4 && octets.every((o) => o === 0x0d || o === 0x0a);
 }
@@ -293,8 +236,4 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-function keyOf(address: TransportAddress): string {
-  return `${address.address}|${address.port}`;
 }
