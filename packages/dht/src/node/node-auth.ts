@@ -70,6 +70,8 @@ export class NodeAuth {
    * renewal swaps it alone and the peers' verified certificates stay cached.
    */
   #signer: SessionAuthenticator | undefined;
+  /** When the neighbours' revocations were last looked up (clock `now`). */
+  #lastRecheck: number | undefined;
 
   constructor(ctx: NodeAuthContext) {
     this.#ctx = ctx;
@@ -80,7 +82,7 @@ export class NodeAuth {
       admins: membership.admins,
       wait: ctx.claimTimeout,
       max: ctx.maxRemembered,
-      fresh: ctx.refreshInterval,
+      fresh: membership.revocationCheckInterval ?? ctx.refreshInterval,
       lookup: (id) => ctx.lookup(id),
       alone: () => ctx.alone(),
       revoked: (id) => {
@@ -216,9 +218,16 @@ export class NodeAuth {
     return { call, peer };
   }
 
-  /** Each refresh: a neighbour revoked since its session opened is hung up. */
+  /**
+   * Each refresh (at most once per `revocationCheckInterval`): a neighbour revoked since its session opened is
+   * hung up.
+   */
   async recheck(): Promise<void> {
     if (this.#revocations === undefined || this.#ctx.alone()) return;
+    const now = this.#ctx.clock.now();
+    const every = this.#ctx.membership?.revocationCheckInterval;
+    if (every !== undefined && this.#lastRecheck !== undefined && now - this.#lastRecheck < every) return;
+    this.#lastRecheck = now;
     for (const n of await this.#revocations.recheck(this.#ctx.linked()))
       if (this.#ctx.neighbour(n.id) === n) this.#hangUp(n);
   }

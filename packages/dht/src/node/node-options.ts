@@ -59,6 +59,13 @@ export interface NodeMembership {
   readonly admins: AdminKeySet;
   /** The overlay's domain: a certificate for another is refused. */
   readonly domain: string;
+  /**
+   * How often each neighbour's revocation is looked up again (one routed GET per neighbour), and how long a peer
+   * found not revoked is taken as such, ms. Default: the refresh interval, so a revoked neighbour is hung up within
+   * one. A longer one trades that delay for fewer lookups (a simulation runs the lookups of all its peers in one
+   * process).
+   */
+  readonly revocationCheckInterval?: number;
 }
 
 export interface OverlayNodeOptions {
@@ -187,6 +194,7 @@ export function checkOptions(options: OverlayNodeOptions): void {
     ['replicationBatchOctets', options.replicationBatchOctets],
     ['requestTimeout', options.requestTimeout],
     ['maxNeighbours', options.maxNeighbours],
+    ['membership.revocationCheckInterval', options.membership?.revocationCheckInterval],
   ];
   for (const [name, value] of positive) {
     if (value !== undefined && !(Number.isFinite(value) && value > 0))

@@ -54,6 +54,8 @@ export interface TestnetOptions {
    * ({@link Testnet.membership}). `false` starts nodes without `membership` (nothing authenticated). Default true.
    */
   readonly certified?: boolean;
+  /** The certified nodes' `membership.revocationCheckInterval`, ms. Default the node's (its refresh interval). */
+  readonly revocationCheckInterval?: number;
   /**
    * The nodes' stores check CREDENTIAL records (and removals, revocations) with the testnet administrator's key, so
    * that credentials signed by {@link TestnetMembership.credential} can be stored. Needs `certified`. Default false.
@@ -192,10 +194,12 @@ export class Testnet {
       ...(identity === undefined
         ? { peerId }
         : {
-            membership: (membership as TestnetMembership).membership(
-              identity,
-              certificate as TestnetCertificate,
-            ),
+            membership: {
+              ...(membership as TestnetMembership).membership(identity, certificate as TestnetCertificate),
+              ...(this.#options.revocationCheckInterval === undefined
+                ? {}
+                : { revocationCheckInterval: this.#options.revocationCheckInterval }),
+            },
           }),
       ...(this.#options.adminStore === true && membership !== undefined
         ? { adminPublicKey: membership.admins }
