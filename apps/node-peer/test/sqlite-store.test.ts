@@ -209,13 +209,27 @@ describe('SqliteRecordStore on disk', () => {
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>
       child.on('exit', (_, signal) => resolve(signal)),
     );
+    let lines = 0;
     await new Promise<void>((resolve, reject) => {
+      // A writer that stalls (seen once in CI: the test timed out) fails with what it had done, not a bare timeout.
+      const stalled = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`writer stalled after ${lines} acknowledged puts; stderr: ${err}`));
+      }, 45_000);
       child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
+        const text = chunk.toString();
+        out += text;
+        for (const c of text) if (c === '\n') lines++;
         // Killed at whatever point the writer has reached after 2,000 acknowledged puts.
-        if (out.split('\n').length > 2_000 && child.kill('SIGKILL')) resolve();
+        if (lines >= 2_000 && child.kill('SIGKILL')) {
+          clearTimeout(stalled);
+          resolve();
+        }
       });
-      child.on('exit', () => reject(new Error(`writer exited early: ${err}`)));
+      child.on('exit', () => {
+        clearTimeout(stalled);
+        reject(new Error(`writer exited early: ${err}`));
+      });
     });
     expect(await exited).toBe('SIGKILL');
     const acknowledged = out.split('\n').slice(0, -1); // the last line may be cut
