@@ -11,7 +11,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import {
   createCredential,
   encodeCredential,
@@ -25,13 +24,12 @@ import { DemoSipClient } from '../src/cli/demo/sip-client.js';
 import { certifyPeer } from '../src/cli/peer-commands.js';
 import { runCli } from '../src/cli/program.js';
 import { addUser } from '../src/cli/user-add.js';
-import { configSchema, type NodeConfig, type NodeConfigInput } from '../src/config.js';
-import { startNode, type NodeHandle } from '../src/daemon.js';
+import type { NodeConfig } from '../src/config.js';
+import type { NodeHandle } from '../src/daemon.js';
 import { loadAdminPrivateKey } from '../src/data-dir.js';
-import { createLogger } from '../src/logger.js';
 import { loadIdentity } from '../src/membership/files.js';
-import { NodeMetrics } from '../src/metrics.js';
 import { BACKUP_PASSPHRASE_ENV, writeBackup } from '../src/users/backup-file.js';
+import { nodeConfig, startDaemon } from './support/daemon.js';
 
 const handles: NodeHandle[] = [];
 const clients: DemoSipClient[] = [];
@@ -40,30 +38,10 @@ afterEach(async () => {
   await Promise.all(handles.splice(0).map((h) => h.close()));
 });
 
-const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 const scratch = () => mkdtempSync(join(tmpdir(), 'xpp-users-'));
 const PASSPHRASE = 'correct horse battery staple';
-
-function config(dataDir: string, extra: NodeConfigInput = {}): NodeConfig {
-  return configSchema.parse({
-    sipPort: 0,
-    xppPort: 0,
-    httpPort: 0,
-    dimensions: 2,
-    dataDir,
-    invitePolicy: { maxClients: 0, minStableFlowMs: 0 },
-    ...extra,
-  });
-}
-
-async function start(c: NodeConfig): Promise<NodeHandle> {
-  const handle = await startNode(c, {
-    logger: createLogger({ logLevel: 'info' }, { pretty: false, destination: quiet }),
-    metrics: new NodeMetrics({ processMetrics: false }),
-  });
-  handles.push(handle);
-  return handle;
-}
+const config = nodeConfig;
+const start = (c: NodeConfig): Promise<NodeHandle> => startDaemon(c, handles);
 
 /** `xpp-node …args` in this process, with the administrator's data directory and the node's HTTP port. */
 async function cli(

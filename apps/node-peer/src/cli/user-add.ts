@@ -92,30 +92,37 @@ export async function addUser(
   config: Pick<NodeConfig, 'domain' | 'dataDir' | 'httpPort'> & Partial<Pick<NodeConfig, 'httpHost'>>,
   input: UserAddInput,
 ): Promise<{ aor: string; username: string; realm: string; serial: number }> {
-  const adminKey = loadAdminPrivateKey(config.dataDir);
-  const credential = signCredential(
-    createCredential({
-      aor: input.aor,
-      realm: config.domain,
-      password: input.password,
-      serial: Math.floor(Date.now() / 1000),
-      ...(input.username === undefined ? {} : { username: input.username }),
-      ...(input.md5 === undefined ? {} : { md5: input.md5 }),
-    }),
-    adminKey,
-  );
-  await postAdmin(
-    config,
-    input.via,
-    ADMIN_CREDENTIALS_PATH,
-    encodeCredential(credential),
-    adminKey,
-    'the credential',
-  );
+  const credential = await postCredential(config, input.via, loadAdminPrivateKey(config.dataDir), {
+    aor: input.aor,
+    realm: config.domain,
+    password: input.password,
+    serial: Math.floor(Date.now() / 1000),
+    ...(input.username === undefined ? {} : { username: input.username }),
+    ...(input.md5 === undefined ? {} : { md5: input.md5 }),
+  });
   return {
     aor: credential.aor,
     username: credential.username,
     realm: credential.realm,
     serial: credential.serial,
   };
+}
+
+/** Signs a credential with the administrator key and stores it through the node's admin endpoint. */
+export async function postCredential(
+  config: Parameters<typeof postAdmin>[0],
+  via: string | undefined,
+  adminKey: KeyObject,
+  fields: Parameters<typeof createCredential>[0],
+): Promise<ReturnType<typeof signCredential>> {
+  const credential = signCredential(createCredential(fields), adminKey);
+  await postAdmin(
+    config,
+    via,
+    ADMIN_CREDENTIALS_PATH,
+    encodeCredential(credential),
+    adminKey,
+    'the credential',
+  );
+  return credential;
 }

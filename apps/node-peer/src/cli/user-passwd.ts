@@ -1,9 +1,9 @@
-import { createCredential, encodeCredential, normaliseAor, signCredential } from '@xpp/dht';
+import { normaliseAor } from '@xpp/dht';
 import type { NodeConfig } from '../config.js';
 import { loadAdminPrivateKey } from '../data-dir.js';
 import { NodeError } from '../errors.js';
-import { ADMIN_CREDENTIALS_PATH, ADMIN_LOOKUP_PATH } from '../http-server.js';
-import { postAdmin } from './user-add.js';
+import { ADMIN_LOOKUP_PATH } from '../http-server.js';
+import { postAdmin, postCredential } from './user-add.js';
 
 /**
  * `xpp-node user passwd`: a new administrator-signed credential for an existing user, with a serial above the one
@@ -32,24 +32,13 @@ export async function changePassword(
   const previous = Number(current['serial']);
   const username = String(current['username']);
   const serial = Math.max(Math.floor(Date.now() / 1000), previous + 1);
-  const credential = signCredential(
-    createCredential({
-      aor,
-      realm: config.domain,
-      password: input.password,
-      username,
-      serial,
-      ...(input.md5 === undefined ? { md5: current['md5'] === true } : { md5: input.md5 }),
-    }),
-    adminKey,
-  );
-  await postAdmin(
-    config,
-    input.via,
-    ADMIN_CREDENTIALS_PATH,
-    encodeCredential(credential),
-    adminKey,
-    'the credential',
-  );
+  await postCredential(config, input.via, adminKey, {
+    aor,
+    realm: config.domain,
+    password: input.password,
+    username,
+    serial,
+    ...(input.md5 === undefined ? { md5: current['md5'] === true } : { md5: input.md5 }),
+  });
   return { aor, serial, previous };
 }
