@@ -12,6 +12,7 @@ beforeAll(async () => {
   await overlay.addUser('carol', 'singer');
   await overlay.addUser('dave', 'diver');
   await overlay.addUser('erin', 'eagle');
+  await overlay.addUser('frank', 'fisher');
 });
 afterAll(async () => {
   await overlay.close();
@@ -23,7 +24,7 @@ const OFFER = { contentType: 'application/sdp', body: 'v=0\r\no=- 1 1 IN IP4 127
 async function aliceAndBob(onInvite: (invite: IncomingInvite) => void, callee = 'bob') {
   const [, a, b] = overlay.peers as [never, (typeof overlay.peers)[0], (typeof overlay.peers)[0]];
   const alice = await overlay.client(a, 'sip:alice@localhost', 'wonderland');
-  const password = { bob: 'builder', dave: 'diver', erin: 'eagle' }[callee];
+  const password = { bob: 'builder', dave: 'diver', erin: 'eagle', frank: 'fisher' }[callee];
   const bob = await overlay.client(b, `sip:${callee}@localhost`, password, '', { onInvite });
   expect((await alice.registrar.register(600)).status).toBe(200);
   expect((await bob.registrar.register(600)).status).toBe(200);
@@ -121,6 +122,42 @@ describe('proxy (RFC 3261 §16) between peers over real UDP', () => {
     expect(cancel.at(-1)!.status).toBe(200);
     expect((await final).at(-1)!.status).toBe(487);
   });
+
+  it('a CANCEL that overtakes its INVITE while the callee is looked up: 200, the INVITE 487, the callee never rung', async () => {
+    // A forking peer CANCELs a branch as soon as another answered, and that CANCEL may reach the next peer while
+    // the INVITE still waits for the overlay there (seen in CI): it must not be 481 with the callee then rung.
+    const rung: IncomingInvite[] = [];
+    const { a, alice } = await aliceAndBob((invite) => rung.push(invite), 'frank');
+    const location = a.front.location!;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const lookup = location.lookup.bind(location);
+    location.lookup = async (aor) => {
+      await gate;
+      return lookup(aor);
+    };
+    try {
+      const invite = newRequest(
+        alice.ua,
+        'INVITE',
+        'sip:frank@localhost',
+        [['Content-Type', OFFER.contentType]],
+        OFFER.body,
+      );
+      const final = transact(alice.ua.layer, invite, a.sip);
+      const cancel = await transact(alice.ua.layer, cancelFor(invite), a.sip);
+      expect(cancel.at(-1)!.status).toBe(200);
+      expect((await final).at(-1)!.status).toBe(487);
+      release();
+      // The lookup ends now and finds frank's binding: nothing may ring him for a cancelled INVITE.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(rung).toHaveLength(0);
+    } finally {
+      release();
+      location.lookup = lookup;
+    }
+  });
+
   it('answers 503 with Retry-After when the overlay cannot be asked (here: a node that is not a peer yet)', async () => {
     const candidate = await overlay.addPeer();
     const { ua } = await overlay.client(candidate, 'sip:alice@localhost', undefined);

@@ -58,7 +58,8 @@ describe('forking (RFC 3261 §16.6–16.7) with sipp over UDP: one AOR, two cont
     const [answering, other] = await twoContacts('bob');
     const calls: string[] = [];
     overlay.peers[0]!.front.on('call', (e) => calls.push(`${e.method} ${e.aor} ${e.status}`));
-    const answer = runSipp('uas.xml', { service: 'bob', port: answering });
+    // It answers only after ringing 1.5 s: by then the other contact has its INVITE, and a CANCEL to send back.
+    const answer = runSipp('uas.xml', { service: 'bob', port: answering, extraArgs: ['-d', '1500'] });
     const rung = cancelled(other, 0);
     const caller = await call('uac.xml', 'bob');
     ok(caller.run);
@@ -82,7 +83,8 @@ describe('forking (RFC 3261 §16.6–16.7) with sipp over UDP: one AOR, two cont
     const [declining, other] = await twoContacts('dave');
     // The rung contact answers its CANCEL at once but its INVITE (487) only 2 s later: the 603 does not wait for it.
     const rung = cancelled(other, 2000);
-    const decline = refusing(declining, 'uas-decline.xml', 300);
+    // It declines after 1 s: by then the other contact has its INVITE, and a CANCEL to send back.
+    const decline = refusing(declining, 'uas-decline.xml', 1000);
     const caller = await call('uac-refused.xml', 'dave');
     ok(caller.run);
     expect(caller.run.logs).toContain('final: SIP/2.0 603');

@@ -2,6 +2,7 @@ import { bindingSubkey, DhtError, type Binding, type LocationService } from '@xp
 import { bindingRoute, forkTargets, freshest, type BindingRoute, type ForkTarget } from './binding-route.js';
 import { DEFAULT_MAX_BRANCHES, DEFAULT_TIMER_C_MS } from './fork.js';
 import { ForkedInvite } from './fork-invite.js';
+import { InviteTable } from './invite-table.js';
 import {
   SessionError,
   type SipTransactionLayer,
@@ -73,11 +74,6 @@ export interface SipProxyOptions {
   readonly onCall?: (event: { method: string; aor: string; status: number; to?: TransportAddress }) => void;
 }
 
-interface PendingInvite {
-  readonly forwarded: SipRequest;
-  readonly target: TransportAddress;
-}
-
 interface Route extends BindingRoute {
   /**
    * For a request to an AOR: the chosen binding (`bindingSubkey`) and those passed over already. A 430 from the flow
@@ -94,21 +90,18 @@ interface Route extends BindingRoute {
 export class SipProxy {
   readonly stats = { proxied: 0, rejected: {} as Record<string, number> };
   readonly #o: SipProxyOptions;
-  readonly #maxPending: number;
   readonly #recordRoutes: RecordRouteSigner;
-  /** Upstream INVITE (top Via branch and sent-by) → what we forwarded, for CANCEL (§16.10). */
-  readonly #pending = new Map<string, PendingInvite>();
-  /** Upstream INVITE to an AOR → its fork, for CANCEL (§16.10). */
-  readonly #forks = new Map<string, ForkedInvite>();
+  /** INVITEs being routed, forwarded or forked, for their CANCEL (§16.10). */
+  readonly #invites: InviteTable;
 
   constructor(options: SipProxyOptions) {
     this.#o = options;
-    this.#maxPending = options.maxPendingInvites ?? DEFAULT_MAX_PENDING_INVITES;
+    this.#invites = new InviteTable(options.maxPendingInvites ?? DEFAULT_MAX_PENDING_INVITES);
     this.#recordRoutes = options.recordRoutes ?? new RecordRouteSigner();
   }
 
   get pendingInvites(): number {
-    return this.#pending.size + this.#forks.size;
+    return this.#invites.pending;
   }
 
   get #self(): TransportAddress {
@@ -152,6 +145,10 @@ export class SipProxy {
    * holds, and — when configured — calls of a local user to another domain. Anything else is 403: no open relay.
    */
   handle(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
+    if (request.method === 'INVITE' && transaction !== undefined) {
+      const key = transactionKeyOf(request);
+      if (key !== undefined) this.#invites.routing(key, request, transaction);
+    }
     // RFC 3325 §5: P-Asserted-Identity is believed from nobody; this peer adds it only for what it verified.
     const assertion = request.headers.has(IDENTITY_HEADER);
     const clean =
@@ -404,8 +401,10 @@ export class SipProxy {
     asserted: string | undefined,
     targets: ForkTarget[],
   ): void {
+    // Cancelled while its contacts were looked up: the 487 went already.
+    if (transaction.state !== 'proceeding') return;
     const key = transactionKeyOf(request);
-    if (key === undefined || this.pendingInvites >= this.#maxPending) {
+    if (key === undefined || this.#invites.full) {
       this.#reject(request, transaction, 503, 'overloaded');
       return;
     }
@@ -422,11 +421,11 @@ export class SipProxy {
       sent: () => this.stats.proxied++,
       failed: (why) => this.#count(why),
       answered: (status, to) => {
-        this.#forks.delete(key);
+        this.#invites.done(key);
         this.#o.onCall?.({ method: request.method, aor, status, ...(to === undefined ? {} : { to }) });
       },
     });
-    this.#forks.set(key, fork);
+    this.#invites.forked(key, fork);
     fork.start();
   }
 
@@ -475,6 +474,9 @@ export class SipProxy {
     route: Route,
     context: { aor?: string | undefined; asserted?: string | undefined } = {},
   ): void {
+    // An INVITE cancelled while it was routed (§16.10): the 487 went already, nothing goes on.
+    if (request.method === 'INVITE' && transaction !== undefined && transaction.state !== 'proceeding')
+      return;
     const layer = this.#o.layer;
     const aor = context.aor;
     const forwarded = this.#prepare(request, transaction, route, context.asserted);
@@ -489,12 +491,12 @@ export class SipProxy {
       return;
     }
     const key = request.method === 'INVITE' ? transactionKeyOf(request) : undefined;
-    if (key !== undefined && this.#pending.size >= this.#maxPending) {
+    if (key !== undefined && this.#invites.full) {
       this.#reject(request, transaction, 503, 'overloaded');
       return;
     }
     const done = (status: number) => {
-      if (key !== undefined) this.#pending.delete(key);
+      if (key !== undefined) this.#invites.done(key);
       if (aor !== undefined) this.#o.onCall?.({ method: request.method, aor, status, to: route.target });
     };
     try {
@@ -505,7 +507,10 @@ export class SipProxy {
           const failover = route.failover;
           if (response.status === 430 && aor !== undefined && failover !== undefined) {
             // The flow peer's flow died: the AOR's next binding, if any, takes the request (else 430 upstream).
-            if (key !== undefined) this.#pending.delete(key);
+            if (key !== undefined) {
+              this.#invites.done(key);
+              this.#invites.routing(key, request, transaction);
+            }
             void this.#toAor(
               request,
               transaction,
@@ -537,7 +542,7 @@ export class SipProxy {
       );
       return;
     }
-    if (key !== undefined) this.#pending.set(key, { forwarded, target: route.target });
+    if (key !== undefined) this.#invites.forwarded(key, forwarded, route.target);
     this.stats.proxied++;
   }
 
@@ -573,30 +578,38 @@ export class SipProxy {
     }
   }
 
-  /** §16.10: answer the CANCEL 200 and cancel the INVITE we forwarded (its final response comes back as usual). */
+  /**
+   * §16.10: answer the CANCEL 200 and cancel the INVITE — the one we forwarded (its final response comes back as
+   * usual), every branch of a fork, or one still being routed, which is answered 487 here and never sent on.
+   */
   #cancel(request: SipRequest, transaction: ServerTransaction): void {
     const key = transactionKeyOf(request);
-    const fork = key === undefined ? undefined : this.#forks.get(key);
-    if (fork !== undefined) {
-      transaction.respond(createResponse(request, 200, { toTag: localTag() }));
-      fork.cancel();
-      return;
-    }
-    const pending = key === undefined ? undefined : this.#pending.get(key);
-    if (pending === undefined) {
+    const held = key === undefined ? undefined : this.#invites.find(key);
+    if (key === undefined || held === undefined) {
       this.#reject(request, transaction, 481, 'unmatched-cancel');
       return;
     }
     transaction.respond(createResponse(request, 200, { toTag: localTag() }));
-    try {
-      this.#o.layer.sendRequest(cancelFor(pending.forwarded), pending.target, {
-        response: () => undefined,
-        timeout: () => undefined,
-        transportError: () => undefined,
-      });
-      this.stats.proxied++;
-    } catch {
-      this.#count('overloaded');
+    switch (held.kind) {
+      case 'fork':
+        held.fork.cancel();
+        return;
+      case 'routing':
+        this.#invites.done(key);
+        if (held.transaction.state === 'proceeding')
+          held.transaction.respond(createResponse(held.request, 487, { toTag: localTag() }));
+        return;
+      case 'forwarded':
+        try {
+          this.#o.layer.sendRequest(cancelFor(held.forwarded), held.target, {
+            response: () => undefined,
+            timeout: () => undefined,
+            transportError: () => undefined,
+          });
+          this.stats.proxied++;
+        } catch {
+          this.#count('overloaded');
+        }
     }
   }
 
@@ -609,6 +622,10 @@ export class SipProxy {
     extra: [string, string][] = [],
   ): void {
     this.#count(why);
+    if (request.method === 'INVITE') {
+      const key = transactionKeyOf(request);
+      if (key !== undefined) this.#invites.done(key);
+    }
     // A 503 is temporary here (load, or a zone changing hands): say when to try again (RFC 3261 §21.5.4).
     const headers: [string, string][] =
       status === 503 && !extra.some(([name]) => name === 'Retry-After')
@@ -629,7 +646,6 @@ export class SipProxy {
 
   /** Forgets pending INVITEs (their transactions were abandoned with the layer). */
   clear(): void {
-    this.#pending.clear();
-    this.#forks.clear();
+    this.#invites.clear();
   }
 }
