@@ -81,7 +81,19 @@ describe('churn over real UDP', () => {
       expect(leaver.node.state).toBe('closed');
       const nodes = live.map((m) => m.node);
       // A LEAVE hands the zone over before the leaver goes: the tiling is exact at once.
-      expect(OverlayNode.tiling(nodes).ok).toBe(true);
+      const tiling = OverlayNode.tiling(nodes);
+      expect(
+        tiling.ok,
+        JSON.stringify(
+          {
+            tiling,
+            leaverZones: leaver.node.zones.map(String),
+            won: nodes.reduce((s, n) => s + (n.stats.takeovers.won ?? 0), 0),
+            stats: nodes.map((n) => n.stats.takeovers),
+          },
+          (_, v) => (typeof v === 'bigint' ? String(v) : v),
+        ),
+      ).toBe(true);
       await settle(nodes, `the settling after leave ${i + 1}`);
     }
     const nodes = live.map((m) => m.node);

@@ -137,7 +137,8 @@ export class ZoneTransfer {
     try {
       for (const zone of [...this.#ctx.own.zones]) {
         signal?.throwIfAborted();
-        const taker = this.#takerOf(zone);
+        const taker = this.#takerOf(zone) ?? (await this.#relinkTakers(zone));
+        // Nobody adjacent answers: the zone goes as a crash's would, taken over by a neighbour's timers.
         if (taker === undefined) break;
         await this.#handOff(zone, taker, signal);
       }
@@ -240,6 +241,18 @@ export class ZoneTransfer {
         departed: remaining.length === 0,
       });
     });
+  }
+
+  /**
+   * No adjacent neighbour has an open link (a session that ended under load and was not called again yet): call
+   * them, each within the request timeout, then choose among those that answered. Leaving without handing over would
+   * leave the zone ownerless until a takeover.
+   */
+  async #relinkTakers(zone: Zone): Promise<Neighbour | undefined> {
+    const adjacent = this.#ctx.table.adjacentTo([zone]).filter((n) => n.zones.length > 0);
+    if (adjacent.length === 0) return undefined;
+    await Promise.allSettled(adjacent.map((n) => this.#ctx.links.connect(n)));
+    return this.#takerOf(zone);
   }
 
   /** The neighbour that should take `zone` when this node hands it over (spec §3 preference). */
