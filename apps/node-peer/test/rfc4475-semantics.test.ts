@@ -130,6 +130,17 @@ describe('Require and Proxy-Require (RFC 3261 §8.2.2.3, §16.3 step 5; RFC 4475
     expect(peer.front.stats.rejected['bad-extension'] ?? 0).toBe(rejected);
   });
 
+  it('an unknown method for a user of the domain is proxied like any request; to the node itself it is 501', async () => {
+    const before = callee.received.length;
+    void callee.request(peer.sip, 'NEWMETHOD', 'sip:callee@localhost', {}, 1_000).catch(() => undefined);
+    await waitFor(() => callee.received.slice(before).some((r) => r.method === 'NEWMETHOD'), {
+      timeoutMs: 2_000,
+    });
+    const toNode = await callee.request(peer.sip, 'NEWMETHOD', server());
+    expect(toNode.status).toBe(501);
+    expect(toNode.headers.get('allow')).toContain('INVITE');
+  });
+
   it('OPTIONS to the node: 200 with Allow and Supported (RFC 3261 §11.2), Supported naming only outbound', async () => {
     const answer = await callee.request(peer.sip, 'OPTIONS', server());
     expect(answer.status).toBe(200);
