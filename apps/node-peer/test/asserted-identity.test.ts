@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SipHeaders, type SipRequest } from '@xpp/session-sdp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@xpp/reliability/testing';
 import { IDENTITY_HEADER, IdentityAsserter } from '../src/proxy/identity.js';
 import { TestOverlay } from './sipp/overlay.js';
 import { RawSipClient } from './support/raw-sip-client.js';
@@ -52,6 +53,35 @@ describe('calls of the domain’s users are challenged (407)', () => {
     // Asserted by peer 0, verified by peer 1, which delivers the PAI and keeps the assertion to itself.
     expect(delivered.headers.get('p-asserted-identity')).toBe('<sip:alice@localhost>');
     expect(delivered.headers.has(IDENTITY_HEADER)).toBe(false);
+  });
+
+  it('SUBSCRIBE out of any dialog is challenged like INVITE and MESSAGE, and reaches the callee only answered', async () => {
+    const subscriber = await RawSipClient.open('127.0.0.45');
+    try {
+      const subscribes = () => bob.received.filter((r) => r.method === 'SUBSCRIBE');
+      const headers = { From: '<sip:alice@localhost>;tag=sub', Event: 'presence', Expires: '60' };
+      const challenge = await subscriber.request(
+        overlay.peers[0]!.sip,
+        'SUBSCRIBE',
+        'sip:bob@localhost',
+        headers,
+      );
+      expect(challenge.status).toBe(407);
+      await sleep(200);
+      expect(subscribes()).toEqual([]);
+      // Answered, it goes on to Bob (who never answers a SUBSCRIBE: only its arrival is looked at), asserted.
+      void subscriber
+        .call(overlay.peers[0]!.sip, 'SUBSCRIBE', 'sip:bob@localhost', 'sip:alice@localhost', 'wonderland', {
+          Event: 'presence',
+          Expires: '60',
+        })
+        .catch(() => undefined);
+      await waitFor(() => subscribes().length > 0, { timeoutMs: 3_000 });
+      const delivered = subscribes();
+      expect(delivered.at(-1)!.headers.get('p-asserted-identity')).toBe('<sip:alice@localhost>');
+    } finally {
+      subscriber.close();
+    }
   });
 
   it('a wrong password gets 407 again, then the (AOR, address) pair backs off; ACK and CANCEL are not challenged', async () => {

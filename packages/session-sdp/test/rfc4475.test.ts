@@ -224,6 +224,20 @@ describe("RFC 4475 §3.2-§3.4: parseable oddities are the application's to judg
   });
 });
 
+describe('RFC 4475 §3.3.12-§3.3.14: whose parameter is it', () => {
+  const contact = (name: string) =>
+    parseNameAddr(parseSipMessage(byName(RFC4475_PARSEABLE, name).bytes).headers.get('contact') ?? '');
+  it('cparam01: without angle brackets unknownparam is the header field’s; cparam02: inside them the URI’s', () => {
+    expect(contact('cparam01')?.uri).toBe('sip:+19725552222@gw1.example.net');
+    expect(contact('cparam01')?.params.has('unknownparam')).toBe(true);
+    expect(contact('cparam02')?.uri).toBe('sip:+19725552222@gw1.example.net;unknownparam');
+    expect(parseSipUri(contact('cparam02')?.uri ?? '')?.params.has('unknownparam')).toBe(true);
+  });
+  it('regescrt: the escaped header stays part of the contact URI', () => {
+    expect(contact('regescrt')?.uri).toBe('sip:user@example.com?Route=%3Csip:sip.example.com%3E');
+  });
+});
+
 describe('NUL only as a quoted-pair (what intmeth needs, nothing more)', () => {
   it('refuses a NUL outside a quoted string, or escaped outside one, in a datagram and when building', () => {
     const base = String(Buffer.from(byName(RFC4475_VALID, 'lwsdisp').bytes));

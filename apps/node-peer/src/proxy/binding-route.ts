@@ -28,7 +28,7 @@ export async function bindingRoute(
   const flowPeer = Buffer.from(binding.flowPeer).toString('hex');
   if (flowPeer === context.peerIdHex) {
     const target = context.flows.get(context.aor, binding)?.source ?? uriTarget(binding.contact);
-    return target === undefined ? 'no-binding' : { uri: binding.contact, target };
+    return target === undefined ? 'no-binding' : { uri: requestUriOf(binding.contact), target };
   }
   const peer = await context.location.peer(flowPeer);
   const target = peer === undefined ? undefined : uriTarget(peer.contact.uri);
@@ -36,6 +36,17 @@ export async function bindingRoute(
   return target === undefined
     ? 'no-flow-peer'
     : { uri: retargetedFor(binding.contact, context.aor), target, flowPeer };
+}
+
+/**
+ * A contact as a Request-URI: without its `?headers` part, which a Request-URI must not carry (RFC 3261 §19.1.1,
+ * §16.6 step 2; RFC 4475 §3.1.2.11). They are not turned into header fields either (§19.1.5 is for a UAC building
+ * a request): whoever registered the contact does not choose the Route set of requests to it (RFC 4475 §3.3.14).
+ * The user part may hold a `?`, the host part cannot: the headers start at the first `?` after the last `@`.
+ */
+export function requestUriOf(contact: string): string {
+  const question = contact.indexOf('?', contact.lastIndexOf('@') + 1);
+  return question < 0 ? contact : contact.slice(0, question);
 }
 
 /** The binding with the most time left, the latest stored on a tie. */

@@ -131,13 +131,28 @@ export function relayStrayResponse(layer: SipTransactionLayer, response: SipResp
     (top.port ?? 5060) !== self.port
   )
     return false;
+  const target = responseTarget(next);
+  // RFC 4475 §3.3.10 (bcast): a next Via naming a broadcast or multicast address would have us spray the response
+  // at a whole network. Dropped, and counted by the layer as the stray response it is.
+  if (!isUnicast(target.address)) return false;
   try {
-    layer.sendStateless(
-      { ...response, headers: withoutFirst(response.headers, 'via') },
-      responseTarget(next),
-    );
+    layer.sendStateless({ ...response, headers: withoutFirst(response.headers, 'via') }, target);
   } catch {
     // Counted by the layer (sendErrors); the UAS retransmits its 2xx.
   }
+  return true;
+}
+
+/**
+ * Whether an address names one host: not the unspecified address, not IPv4 broadcast (255.255.255.255), multicast
+ * (224/4) or reserved (240/4), not IPv6 multicast (ff00::/8). A host name counts as unicast (it is looked up).
+ */
+export function isUnicast(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) {
+    const first = Number(address.slice(0, address.indexOf('.')));
+    return address !== '0.0.0.0' && first < 224;
+  }
+  if (family === 6) return !/^ff/i.test(address) && !/^[0:]+$/.test(address);
   return true;
 }

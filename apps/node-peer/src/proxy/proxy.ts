@@ -8,7 +8,6 @@ import {
   type SipTransactionLayer,
   createResponse,
   parseNameAddr,
-  statelessToTag,
   type ServerTransaction,
   type SipRequest,
   type SipResponse,
@@ -32,7 +31,8 @@ import { callerToChallenge, type CallAuthenticator } from './call-auth.js';
 import { assertionRefusal, IDENTITY_HEADER, type IdentityAsserter } from './identity.js';
 import { addresseeOf, fromLocalUser, resolveUri, routeNamesUs } from './policy.js';
 import { RecordRouteSigner } from './record-route.js';
-import { ALLOW, KNOWN_METHODS, REJECTION_STATUS, type ProxyRejection } from './rejections.js';
+import { REJECTION_STATUS, type ProxyRejection } from './rejections.js';
+import { answerAsServer } from '../sip/server-answers.js';
 
 export type { ProxyRejection } from './rejections.js';
 
@@ -136,6 +136,23 @@ export class SipProxy {
       const local = this.#o.layer.localFor(t);
       return local !== undefined && routesTo(route, local);
     });
+  }
+
+  /**
+   * Whether this node answers `request` itself, as a UAS ({@link answerAsServer}): what {@link handle} would route
+   * to the server — no Route, or only a client's outbound-proxy Route naming us without our token, then a
+   * Request-URI of the server itself that is none of our flows' contacts.
+   */
+  isForServer(request: SipRequest): boolean {
+    const top = request.headers.get('route');
+    let rest = request;
+    if (top !== undefined) {
+      if (!this.#namesUs(top) || this.#recordRoutes.recognises(top, request)) return false;
+      rest = { ...request, headers: withoutFirst(request.headers, 'route') };
+      if (rest.headers.has('route')) return false;
+    }
+    if (flowForRequest(this.#o.flows, rest) !== undefined || retargetedByPeer(rest)) return false;
+    return addresseeOf(rest.uri, this.#o.domain, this.#self).kind === 'server';
   }
 
   /**
@@ -271,7 +288,7 @@ export class SipProxy {
     const addressee = addresseeOf(request.uri, this.#o.domain, this.#self);
     switch (addressee.kind) {
       case 'server':
-        this.#answerServer(request, transaction);
+        answerAsServer(request, transaction, (why) => this.#count(why));
         return;
       case 'domain':
         // An ACK outside any dialog and transaction has nowhere to go (the ACK of a 2xx carries our Route).
@@ -326,25 +343,6 @@ export class SipProxy {
           ? 'overlay-error'
           : verdict.kind;
     this.#reject(request, transaction, verdict.status, why, verdict.reason, verdict.headers);
-  }
-
-  /**
-   * A request for no user: OPTIONS gets 200 with what we allow, a method we do not know 501 with the same `Allow`
-   * (RFC 3261 §8.2.1), anything else 404.
-   */
-  #answerServer(request: SipRequest, transaction: ServerTransaction | undefined): void {
-    // Stateless (RFC 3261 §8.2.7): the answer depends on the request alone, so it holds no slot for Timer J and a
-    // flood of OPTIONS fills no table.
-    if (request.method === 'OPTIONS')
-      transaction?.respondStateless(
-        createResponse(request, 200, { toTag: statelessToTag(request), headers: [['Allow', ALLOW]] }),
-      );
-    else if (!KNOWN_METHODS.has(request.method)) {
-      this.#count('unknown-method');
-      transaction?.respondStateless(
-        createResponse(request, 501, { toTag: statelessToTag(request), headers: [['Allow', ALLOW]] }),
-      );
-    } else this.#reject(request, transaction, 404, 'not-found');
   }
 
   /** A local user's call to another domain (only with `foreignCalls`): to the Request-URI's host. */

@@ -17,6 +17,8 @@ export type ProxyRejection =
   | 'relay-refused'
   | 'unsupported-uri'
   | 'unknown-method'
+  /** A `Require` (as a UAS) or `Proxy-Require` (as a proxy) naming an option tag we do not implement: 420. */
+  | 'bad-extension'
   /** A client's call from a user of the domain without a (valid) Proxy-Authorization: 407. */
   | 'challenged'
   /** A Proxy-Authorization that did not verify (or an unknown user): a fresh 407, counted against the back-off. */
@@ -64,6 +66,7 @@ export const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
   'relay-refused': 403,
   'unsupported-uri': 416,
   'unknown-method': 501,
+  'bad-extension': 420,
   challenged: 407,
   'auth-failed': 407,
   'auth-backoff': 403,

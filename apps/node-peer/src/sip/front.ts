@@ -12,7 +12,7 @@ import {
   TransactionAdmission,
 } from '@xpp/session-sdp';
 import { NodeError } from '../errors.js';
-import { transactionKeyOf } from '../proxy/forwarding.js';
+import { maxForwardsOf, transactionKeyOf } from '../proxy/forwarding.js';
 import { CallAuthenticator } from '../proxy/call-auth.js';
 import { IdentityAsserter } from '../proxy/identity.js';
 import { SipProxy } from '../proxy/proxy.js';
@@ -26,6 +26,8 @@ import { RevocationCheck } from './revocation-check.js';
 import { TypedEvents, type SipFrontEvents } from './events.js';
 import { Invitations, inviteTarget, xppFlowSource } from './invitations.js';
 import { answerKeepalive } from './keepalive.js';
+import { refuseUnsupported } from './extensions.js';
+import { answerAsServer } from './server-answers.js';
 import {
   DEFAULT_FLOW_SWEEP_MS,
   DEFAULT_MAX_REGISTERS_IN_FLIGHT,
@@ -287,10 +289,23 @@ export class SipFront {
     if (node === undefined || this.#closed || isForOverlay(request, node.id)) return false;
     this.#requests++;
     if (request.method === 'REGISTER') {
-      if (transaction !== undefined) this.#register(request, transaction, source);
+      // The registrar is a UAS: it must support what Require names (RFC 3261 §10.3 step 2).
+      if (refuseUnsupported(request, transaction, 'uas')) this.#reject('bad-extension');
+      else if (transaction !== undefined) this.#register(request, transaction, source);
       return true;
     }
-    this.#proxy?.handle(request, transaction, source);
+    const proxy = this.#proxy as SipProxy;
+    // CANCEL goes to the proxy, which matches it to the INVITE it cancels; an ACK has no transaction to answer.
+    if (transaction !== undefined && request.method !== 'CANCEL' && proxy.isForServer(request)) {
+      answerAsServer(request, transaction, (why) => this.#reject(why));
+      return true;
+    }
+    // RFC 3261 §16.3: Max-Forwards (step 3, 483 by the proxy) before Proxy-Require (step 5).
+    if (maxForwardsOf(request) > 0 && refuseUnsupported(request, transaction, 'proxy')) {
+      this.#reject('bad-extension');
+      return true;
+    }
+    proxy.handle(request, transaction, source);
     return true;
   }
 

@@ -3,6 +3,7 @@
  * tortures (folding, escapes, odd characters, scalars out of range, broken framing), not the RFC's exact bytes.
  * Shared by the parser's tests and the node's black-box test, which sends them as raw UDP.
  */
+import { RFC4475_APPLICATION } from './rfc4475-application.js';
 import { message, plain, requestLine, sdp, type SipTortureMessage } from './torture-builders.js';
 
 /**
@@ -250,8 +251,9 @@ export const RFC4475_INVALID: readonly SipTortureMessage[] = [
 
 /**
  * Messages of §3.2-§3.4 a parser must take whatever the application then does: a bare magic-cookie branch
- * (badbranch), unknown URI schemes (unkscm, novelsc, unksm2: 416 or 400 is the application's), an RFC 2543
- * INVITE without branch or tags (inv2543).
+ * (badbranch), unknown URI schemes (unkscm, novelsc, unksm2: 416 or 400 is the application's), the rest of §3.3
+ * (bext01, invut, regaut01, bcast, zeromf, cparam01, cparam02, regescrt, sdp01: `rfc4475-application.ts`), an
+ * RFC 2543 INVITE without branch or tags (inv2543).
  */
 export const RFC4475_PARSEABLE: readonly SipTortureMessage[] = [
   {
@@ -310,4 +312,5 @@ export const RFC4475_PARSEABLE: readonly SipTortureMessage[] = [
       sdp('192.0.2.1'),
     ),
   },
+  ...RFC4475_APPLICATION,
 ];
