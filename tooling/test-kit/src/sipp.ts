@@ -25,6 +25,45 @@ export async function freeUdpPort(): Promise<number> {
   return port;
 }
 
+/** Media ports sipp binds from `-mp` on: audio RTP and RTCP, video RTP and RTCP. */
+const SIPP_MEDIA_PORTS = 4;
+/** Below the kernel's ephemeral range (32768–60999): no socket the OS numbers itself takes a port here meanwhile. */
+const MEDIA_RANGE = { from: 20_000, to: 32_000 } as const;
+
+/**
+ * A run of `SIPP_MEDIA_PORTS` UDP ports free on loopback right now, outside the ephemeral range: an ephemeral `-mp`
+ * leaves its neighbours to whatever the OS numbers next (seen: sipp failing to bind its video port, EADDRINUSE).
+ */
+async function freeMediaPorts(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const span = MEDIA_RANGE.to - MEDIA_RANGE.from - SIPP_MEDIA_PORTS;
+    const first = MEDIA_RANGE.from + 2 * Math.floor((Math.random() * span) / 2);
+    const sockets = Array.from({ length: SIPP_MEDIA_PORTS }, () => createSocket('udp4'));
+    const bound = await Promise.all(
+      sockets.map(
+        (socket, i) =>
+          new Promise<boolean>((resolve) => {
+            socket.once('error', () => resolve(false));
+            socket.bind(first + i, '127.0.0.1', () => resolve(true));
+          }),
+      ),
+    );
+    await Promise.all(
+      sockets.map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            try {
+              socket.close(() => resolve());
+            } catch {
+              resolve(); // a socket whose bind failed may be closed already
+            }
+          }),
+      ),
+    );
+    if (bound.every(Boolean) || attempt >= 50) return first;
+  }
+}
+
 export interface SippResult {
   readonly code: number | null;
   readonly output: string;
@@ -64,7 +103,7 @@ export async function runSipp(scenarioPath: string, run: SippRun): Promise<SippR
     '-mi',
     '127.0.0.1',
     '-mp',
-    String(await freeUdpPort()),
+    String(await freeMediaPorts()),
     ...(run.service === undefined ? [] : ['-s', run.service]),
     '-m',
     String(run.calls ?? 1),
