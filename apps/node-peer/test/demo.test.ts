@@ -43,5 +43,6 @@ describe('the demo (npm run demo), short mode', () => {
     expect(out).toMatch(/^ok {3}bob's registration outlived the restart: 1 binding\(s\) at the owner$/m);
     expect(out).toMatch(/^ok {3}call alice → bob after the restart: INVITE 200, BYE 200$/m);
     expect(out.trimEnd().endsWith('demo: ok')).toBe(true);
-  });
+    // Five joins, two calls and a restart in a child process: ~25 s on a loaded 2-core machine.
+  }, 90_000);
 });
