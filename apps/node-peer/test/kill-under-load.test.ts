@@ -2,7 +2,7 @@
 // over and over at every peer while peers are SIGKILLed at random moments and restarted from their data
 // directories, one down at a time. At the end every user that got a 200 is still found (a call to it is routed to
 // its flow — or answered 430 when that flow died with a restarted peer, never "no binding"), and every user added
-// can register. Seeded: the seed is printed; XPP_CHAOS_SEED=<n> runs the same schedule of kills and registrations.
+// can register. Seeded: the seed is printed; XPP_CHAOS_SEED=<n> runs the same schedule of kills.
 import { seededRandom } from '@xpp/reliability/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DemoSipClient } from '../src/cli/demo/sip-client.js';
@@ -11,8 +11,8 @@ import { ProcessOverlay, type Ports } from './support/process-overlay.js';
 
 const PEERS = ['a', 'b', 'c', 'd'];
 const USERS = 12;
-/** How long peers are killed and restarted under load. */
-const CHAOS_MS = 25_000;
+/** Peers killed -9 and restarted under load, one after the other (a restart takes 2–6 s on a loaded machine). */
+const KILLS = 5;
 
 let overlay: ProcessOverlay | undefined;
 const clients: DemoSipClient[] = [];
@@ -27,8 +27,12 @@ describe('kill -9 under REGISTER load (issue #18)', () => {
   it('no acknowledged REGISTER and no user is lost while random peers are killed -9 and restarted', async () => {
     const seed = Number(process.env['XPP_CHAOS_SEED'] ?? Date.now() % 1_000_000);
     console.log(`kill -9 harness: seed ${seed} (XPP_CHAOS_SEED=${seed} repeats it)`);
-    const random = seededRandom(seed);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    // Two sources: the kill schedule (victims, pauses) repeats exactly for a seed; the load's pauses interleave
+    // with real time, so they draw from their own source and never shift the schedule.
+    const chaos = seededRandom(seed);
+    const loadRandom = seededRandom(seed + 1);
+    const pick = <T>(items: readonly T[], random = chaos): T =>
+      items[Math.floor(random() * items.length)] as T;
 
     const o = (overlay = new ProcessOverlay());
     await o.found();
@@ -43,7 +47,7 @@ describe('kill -9 under REGISTER load (issue #18)', () => {
     const sent = { register: 0, ok: 0, failed: 0 };
     let loading = true;
     const load = users.map(async (aor) => {
-      const at = o.ports.get(pick(PEERS)) as Ports;
+      const at = o.ports.get(pick(PEERS, loadRandom)) as Ports;
       const client = await DemoSipClient.open({
         aor,
         password: `${aor}-pw`,
@@ -57,18 +61,17 @@ describe('kill -9 under REGISTER load (issue #18)', () => {
           acknowledged.add(aor);
           sent.ok++;
         } else sent.failed++;
-        await sleep(200 + random() * 500);
+        await sleep(200 + loadRandom() * 500);
       }
     });
 
     const kills: string[] = [];
-    const until = Date.now() + CHAOS_MS;
-    while (Date.now() < until) {
-      await sleep(500 + random() * 2_500);
+    while (kills.length < KILLS) {
+      await sleep(500 + chaos() * 2_500);
       const victim = pick(PEERS);
       await o.kill(victim);
       kills.push(victim);
-      await sleep(random() * 1_500);
+      await sleep(chaos() * 1_500);
       await o.restart(victim);
     }
     loading = false;
@@ -77,7 +80,6 @@ describe('kill -9 under REGISTER load (issue #18)', () => {
       `kill -9 harness: ${kills.length} kills (${kills.join(' ')}), REGISTER sent ${sent.register}, ` +
         `200 ${sent.ok}, other ${sent.failed}`,
     );
-    expect(kills.length).toBeGreaterThanOrEqual(5);
     expect(acknowledged.size).toBe(USERS);
 
     await o.formed();
@@ -98,7 +100,7 @@ describe('kill -9 under REGISTER load (issue #18)', () => {
       const again = await DemoSipClient.open({
         aor,
         password: `${aor}-pw`,
-        peer: { address: '127.0.0.1', port: (o.ports.get(pick(PEERS)) as Ports).sip },
+        peer: { address: '127.0.0.1', port: (o.ports.get(pick(PEERS, loadRandom)) as Ports).sip },
       });
       clients.push(again);
       expect([aor, await again.register()]).toEqual([aor, 200]);
