@@ -12,7 +12,7 @@ import {
   signCredential,
   type SignedCredential,
 } from '@xpp/dht';
-import { systemClock } from '@xpp/reliability';
+import { systemClock, type Clock } from '@xpp/reliability';
 import { AdminRequestGuard } from './admin-auth.js';
 import type { NodeConfig } from './config.js';
 import { DATA_FILES, loadRecordRouteKey } from './data-dir.js';
@@ -53,6 +53,12 @@ export interface StartNodeOptions {
   readonly logger?: Logger;
   /** Default: a fresh registry with process metrics. */
   readonly metrics?: NodeMetrics;
+  /**
+   * Time and timers of what the node runs — overlay, record store (monotonic and wall-clock expiries), SIP front,
+   * candidate back-off, certificate checks. Default the system clock; a test moves days on. Not the admin
+   * endpoint's freshness check: the CLI signs its requests with the host's own time.
+   */
+  readonly clock?: Clock;
 }
 
 /** A running node: what `xpp-node start` and `join` hold until a signal ends them. */
@@ -109,10 +115,10 @@ export function candidateAor(config: Pick<NodeConfig, 'domain'>, peerIdHex: stri
  * The node's durable record store, `<dataDir>/records.db`, checking credentials, their removals and revocations
  * with every accepted administrator key (what the node would give its own store from `adminPublicKey`).
  */
-function openStore(config: NodeConfig, keys: NodeKeys, logger: Logger): SqliteRecordStore {
+function openStore(config: NodeConfig, keys: NodeKeys, logger: Logger, clock: Clock): SqliteRecordStore {
   const store = SqliteRecordStore.open({
     file: join(config.dataDir, DATA_FILES.records),
-    clock: systemClock,
+    clock,
     verifyCredential: createCredentialVerifier(keys.admins),
     verifyCredentialRemoval: createRemovalVerifier(keys.admins),
     verifyRevocation: createRevocationVerifier(keys.admins),
@@ -133,10 +139,11 @@ function openStore(config: NodeConfig, keys: NodeKeys, logger: Logger): SqliteRe
 export async function startNode(config: NodeConfig, options: StartNodeOptions = {}): Promise<NodeHandle> {
   const logger = options.logger ?? createLogger(config);
   const metrics = options.metrics ?? new NodeMetrics();
+  const clock = options.clock ?? systemClock;
   const joining = config.joinVia !== undefined;
   const keys = await loadMembership(config, { joining, logger });
   // Opened before anything else runs: a damaged file stops the start here, with nothing to undo.
-  const store = config.store === 'disk' ? openStore(config, keys, logger) : undefined;
+  const store = config.store === 'disk' ? openStore(config, keys, logger, clock) : undefined;
   let start;
   try {
     start = overlayStart({
@@ -169,6 +176,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       ? {}
       : { transactionLimits: definedOnly(config.sipTransactionLimits) }),
     logger: logger.child({ part: 'sip' }),
+    clock,
   });
   // The administrator's node answers enrollment requests (token proofs and renewals) on its SIP socket.
   let enrollment: EnrollmentServer | undefined;
@@ -183,7 +191,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     dimensions: config.dimensions,
     peerId: keys.peerId,
     ...(start.kind === 'found' || start.overlayId === undefined ? {} : { overlayId: start.overlayId }),
-    clock: systemClock,
+    clock,
     // Certified membership (spec §5.4–5.5): every call placed or accepted is authenticated by certificate, and the
     // session's peer is the certified one. Off only while an overlay is upgraded (README).
     ...(config.membership === 'required' && keys.certificate !== undefined
@@ -250,6 +258,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           metrics,
           // Presented at once in new sessions and ORIGINs: a long-running peer never outlives its certificate.
           onRenewed: presentRenewal(node, logger),
+          now: () => clock.wallNow(),
         });
 
   let unpersist: (() => void) | undefined;
@@ -332,6 +341,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       ...(password === undefined ? {} : { password }),
       signal: abort.signal,
       logger,
+      clock,
     }).then(becomePeer);
     ready.catch((error: unknown) => {
       if (!abort.signal.aborted) logger.error({ err: error }, 'joining failed');

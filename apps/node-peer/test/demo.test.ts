@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 const DEMO = fileURLToPath(new URL('../../../tooling/scripts/demo.mjs', import.meta.url));
 
 describe('the demo (npm run demo), short mode', () => {
-  it('checks the wire format, grows a 5-peer overlay by invitations, calls between two users and reports', async () => {
+  it('checks the wire format, grows a 5-peer overlay by invitations, calls between two users, restarts a peer and reports', async () => {
     const child = spawn(process.execPath, [DEMO, '--ci'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -36,6 +36,13 @@ describe('the demo (npm run demo), short mode', () => {
     expect(out).toMatch(
       /^sip:bob@localhost: owner \w+ \(zone [01]+\), flow at \w+, \d hop\(s\) from there: /m,
     );
+    // The restart step (issue #18): the owner of bob's AOR stops without leaving and starts from its data directory.
+    expect(out).toMatch(
+      /^ok {3}peer \w+ restarted: zone [01]+ taken back, overlay \w+ on all 5 peers, \d+ records kept on disk$/m,
+    );
+    expect(out).toMatch(/^ok {3}bob's registration outlived the restart: 1 binding\(s\) at the owner$/m);
+    expect(out).toMatch(/^ok {3}call alice → bob after the restart: INVITE 200, BYE 200$/m);
     expect(out.trimEnd().endsWith('demo: ok')).toBe(true);
-  });
+    // Five joins, two calls and a restart in a child process: ~25 s on a loaded 2-core machine.
+  }, 90_000);
 });

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DemoSipClient } from '../src/cli/demo/sip-client.js';
 import { invitePeer } from '../src/cli/peer-commands.js';
 import { addUser } from '../src/cli/user-add.js';
-import type { NodeStatus } from '../src/status.js';
 import { NodeProcess } from './support/node-process.js';
+import { serving, status, type Ports } from './support/process-overlay.js';
 
 const procs: NodeProcess[] = [];
 const clients: DemoSipClient[] = [];
@@ -15,20 +15,6 @@ afterEach(() => {
   for (const c of clients.splice(0)) c.close();
   for (const p of procs.splice(0)) p.kill();
 });
-
-const status = async (http: number): Promise<NodeStatus> =>
-  (await (await fetch(`http://127.0.0.1:${http}/status`)).json()) as NodeStatus;
-
-type Ports = { sip: number; xpp: number; http: number };
-
-async function serving(p: NodeProcess): Promise<Ports> {
-  const ports = await p.ports();
-  await waitFor(
-    async () => ((await fetch(`http://127.0.0.1:${ports.http}/healthz`)).status === 200 ? true : undefined),
-    { what: 'a peer serving', timeoutMs: 30_000, intervalMs: 100 },
-  );
-  return ports;
-}
 
 async function user(aor: string, password: string, sip: number): Promise<DemoSipClient> {
   const client = await DemoSipClient.open({ aor, password, peer: { address: '127.0.0.1', port: sip } });

@@ -28,7 +28,7 @@ import {
   signCredentialRemoval,
 } from '@xpp/dht';
 import { recordStoreContract } from '@xpp/dht/testing';
-import { FakeClock } from '@xpp/reliability/testing';
+import { FAKE_WALL_START, FakeClock } from '@xpp/reliability/testing';
 import { NodeError, SqliteRecordStore, MIGRATIONS, type Migration } from '@xpp/node-peer';
 
 const dirs: string[] = [];
@@ -273,6 +273,26 @@ describe('SqliteRecordStore on disk', () => {
     expect(b.message).toContain(torn);
   });
 
+  it('refuses a record whose octets changed on disk, which SQLite itself reads as sound (never served)', () => {
+    const file = tempFile();
+    const store = SqliteRecordStore.open({ file, clock: new FakeClock() });
+    store.put({ key: AOR, kind: RecordKind.BINDING, value: binding('a'), lifetime: 600 });
+    store.close();
+    // One octet of the contact inside the value's cell: the pages and b-tree stay sound (quick_check passes).
+    const raw = readFileSync(file);
+    const at = raw.indexOf('192.0.2.1');
+    expect(at).toBeGreaterThan(0);
+    raw[at + 8] = '7'.charCodeAt(0);
+    writeFileSync(file, raw);
+    const db = new BetterSqlite3(file);
+    expect(db.pragma('quick_check', { simple: true })).toBe('ok');
+    db.close();
+    const refused = refusedWith(() => SqliteRecordStore.open({ file, clock: new FakeClock() }));
+    expect(refused.code).toBe('STORE_CORRUPT');
+    expect(refused.message).toContain(file);
+    expect(refused.message).toContain(`record ${AOR}`);
+  });
+
   it('migrates an older schema and refuses a newer one, naming the file', () => {
     const file = tempFile();
     const first = SqliteRecordStore.open({ file, clock: new FakeClock() });
@@ -309,13 +329,24 @@ describe('SqliteRecordStore on disk', () => {
     expect(readFileSync(foreign).length).toBeGreaterThan(0);
   });
 
-  it('migrates a v1 file to v2 and keeps the overlay id, zones and neighbours across a reopen', () => {
+  it('migrates a v1 file to the current schema and keeps the overlay id, zones and neighbours across a reopen', () => {
     const file = tempFile();
-    const v1 = SqliteRecordStore.open({ file, clock: new FakeClock(), migrations: MIGRATIONS.slice(0, 1) });
-    v1.put({ key: AOR, kind: RecordKind.BINDING, value: binding('a'), lifetime: 100 });
+    // A file as release 1 wrote it (no digest column: the current code cannot write one), one binding in it.
+    const v1 = new BetterSqlite3(file);
+    MIGRATIONS[0]!.up(v1);
+    v1.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    v1.prepare('INSERT INTO schema_version VALUES (1, ?)').run(FAKE_WALL_START);
+    v1.prepare('INSERT INTO records VALUES (?, ?, ?, ?, ?, 0, NULL)').run(
+      RecordKind.BINDING,
+      AOR,
+      'a 1',
+      binding('a'),
+      FAKE_WALL_START + 100_000,
+    );
     v1.close();
     const v2 = SqliteRecordStore.open({ file, clock: new FakeClock() });
-    expect(v2.loaded).toMatchObject({ records: 1, schema: { from: 1, to: 2 } });
+    // v3 gave the old row its digest: it loads.
+    expect(v2.loaded).toMatchObject({ records: 1, schema: { from: 1, to: MIGRATIONS.length } });
     expect(v2.peerState.read()).toEqual({ zones: [], neighbours: [] });
     const state = {
       overlayId: '00112233445566778899aabbccddeeff',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { PeerIdentity } from '@xpp/dht';
+import type { Clock } from '@xpp/reliability';
 import { waitFor } from '@xpp/reliability/testing';
 import { certifyPeer } from '../../src/cli/peer-commands.js';
 import { addUser } from '../../src/cli/user-add.js';
@@ -17,6 +18,9 @@ export class Daemons {
   readonly handles: NodeHandle[] = [];
   readonly logs = new Map<NodeHandle, string[]>();
   readonly dir = mkdtempSync(join(tmpdir(), 'xpp-rejoin-'));
+
+  /** `clock`: every daemon's time and timers (default the system clock). */
+  constructor(readonly clock?: Clock) {}
 
   config(name: string, extra: NodeConfigInput = {}): NodeConfig {
     return configSchema.parse({
@@ -41,6 +45,7 @@ export class Daemons {
     const handle = await startNode(config, {
       logger: createLogger({ logLevel: 'info' }, { pretty: false, destination }),
       metrics: new NodeMetrics({ processMetrics: false }),
+      ...(this.clock === undefined ? {} : { clock: this.clock }),
     });
     this.handles.push(handle);
     this.logs.set(handle, lines);

@@ -17,6 +17,7 @@ import { peerIdHex, type Neighbour, type NeighbourTable } from './neighbour-tabl
 import type { Ownership } from './ownership.js';
 import type { SettleTrigger } from './parts.js';
 import type { PeerInfoCodec } from './peer-info.js';
+import { newerThanHeld } from './handed-back.js';
 import { assertWithin } from './replica-holder.js';
 import { encodeReplicate, REPLICATE } from './replication.js';
 import type { ZoneClaims } from './zone-claims.js';
@@ -313,11 +314,11 @@ export class ZoneTransfer {
     records: readonly WireRecord[],
   ): readonly XppOption[] {
     assertWithin(records, zones, this.#ctx.dimensions);
-    // A key this node holds primaries of may have been written here since: its copy stands.
-    const held = new Set(this.#ctx.records.inZones(zones, 'primary').map((r) => `${r.kind}/${r.key}`));
-    const missing = records.filter((r) => !held.has(`${r.kind}/${r.key}`));
-    this.#ctx.records.insert(missing, 'primary');
-    if (missing.length > 0) {
+    // A key this node holds primaries of may have been written here since, or there (handed-back.ts).
+    const held = this.#ctx.records.inZones(zones, 'primary');
+    const newer = newerThanHeld(records, held, this.#ctx.clock.now());
+    const { stored } = this.#ctx.records.insert(newer, 'primary');
+    if (stored > 0) {
       // The new primaries go to this zone's replica holders at the next pass.
       this.#ctx.newPrimaries();
     }

@@ -109,6 +109,30 @@ describe('ZoneTransfer', () => {
     await handing;
   });
 
+  it('takes back the records returned to it where they expire later than its own copy (latest expiry wins)', () => {
+    const { t, store } = transfer();
+    const [later, sooner] = keysIn(low, 2) as [string, string];
+    const theirs = peerRecordCodec.encode({
+      peerId: Uint8Array.of(7),
+      contact: { uri: 'sip:q@x', candidates: [] },
+    });
+    // This node holds each key for 60 s; the returned copy of `later` has 600 s left, of `sooner` 10 s.
+    const body = {
+      options: encodeHandoff({
+        zones: peerInfo.encodeZones([low]),
+        neighbours: [peerInfo.encode(fakeView('cc', []))],
+        records: [
+          { kind: RecordKind.PEER, key: later, value: theirs, lifetime: 600 },
+          { kind: RecordKind.PEER, key: sooner, value: theirs, lifetime: 10 },
+        ],
+        returned: true,
+      }),
+    } as unknown as Message;
+    t.onLeave('cc', body);
+    expect(store.get(later, RecordKind.PEER)[0]?.value).toEqual(theirs);
+    expect(store.get(sooner, RecordKind.PEER)[0]?.value).toEqual(value);
+  });
+
   it('refuses a LEAVE that does not list its sender first', () => {
     const { t } = transfer();
     const body = {

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashKey, nextHop } from '@xpp/can';
-import { OverlayNode } from '@xpp/dht';
+import { OverlayNode, RecordKind } from '@xpp/dht';
 import { configSchema, type NodeConfig } from '../../config.js';
 import { startNode, type NodeHandle } from '../../daemon.js';
 import { createLogger } from '../../logger.js';
@@ -206,6 +206,43 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           `${short(u.at)}, ${path.length - 1} hop(s) from there: ${path.map(short).join(' → ')}`,
       );
     }
+
+    // Issue #18: a restart is a rejoin. The owner of bob's AOR stops as a crash leaves it (no LEAVE) and starts
+    // again from its data directory on the same ports: its zone and records come back, in the same overlay.
+    out(
+      '\n== a restart: the owner of sip:bob@localhost stops without leaving, then starts from its data directory',
+    );
+    const bobPath = route(users[1]!.at, users[1]!.aor, peers);
+    const victim = bobPath[bobPath.length - 1] as NodeHandle;
+    const zones = victim.node.zones.map((z) => z.path).join(',');
+    const overlayId = first.node.overlayId;
+    await victim.close();
+    const again = await start({ ...victim.config, sipPort: victim.ports.sip, xppPort: victim.ports.xpp });
+    peers[peers.indexOf(victim)] = again;
+    const formed = await settle(
+      step,
+      () =>
+        OverlayNode.tiling(peers.map((p) => p.node)).ok &&
+        peers.every((p) => p.node.overlayId === overlayId && p.node.neighbours().every((n) => n.linked)),
+    );
+    check(
+      formed && again.node.zones.map((z) => z.path).join(',') === zones,
+      `peer ${short(again)} restarted: zone ${zones} taken back, overlay ${String(overlayId).slice(0, 8)} on all ` +
+        `${peers.length} peers, ${again.status().records} records kept on disk`,
+    );
+    const kept = await within('the binding lookup', step, again.node.get(users[1]!.aor, RecordKind.BINDING));
+    check(kept.length > 0, `bob's registration outlived the restart: ${kept.length} binding(s) at the owner`);
+    // A client whose flow ran through the restarted peer lost it (the flow died with the process): it registers again.
+    for (const [i, client] of [alice, bob].entries()) {
+      if (users[i]!.at.ports.sip !== again.ports.sip) continue;
+      const status = await within(`REGISTER ${client!.aor}`, step, client!.register());
+      check(status === 200, `${client!.aor} registers again (its flow died with the peer): ${status}`);
+    }
+    const after = await within('the call after the restart', step, alice!.call('sip:bob@localhost'));
+    check(
+      after.invite === 200 && after.bye === 200,
+      `call alice → bob after the restart: INVITE ${after.invite}, BYE ${String(after.bye)}`,
+    );
   } catch (error) {
     check(false, (error as Error).message);
   }
