@@ -3,12 +3,16 @@
 // one-peer overlay (every record local, no overlay hops) measured in the same run. Last line: one JSON object.
 // BENCH_CASE=flood: the same REGISTER load at one rate (BENCH_FLOOD_RATE, default 250/s) against a one-peer overlay,
 // without and then with one source flooding OPTIONS at BENCH_FLOOD_PPS (default 5 000/s), in one run.
+// BENCH_CASE=store: the disk store (records.db, the default) against `--memory`, two 5-peer overlays side by side,
+// BENCH_ROUNDS rounds at BENCH_STORE_RATE offered, the two interleaved (order alternating); medians and spread.
+// BENCH_PROFILE=<dir>: a V8 CPU profile of the peer under load (bench/profile-summary.ts reads it).
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { invitePeer } from '../src/cli/peer-commands.js';
 import { addUser } from '../src/cli/user-add.js';
 import { freeUdpPort } from '@xpp/test-kit';
 import { waitFor } from '@xpp/reliability/testing';
@@ -46,6 +50,7 @@ async function overlay(
   base: string,
   count: number,
   target: number,
+  options: { readonly flags?: readonly string[]; readonly profile?: string } = {},
 ): Promise<{ procs: NodeProcess[]; http: number[]; sip: number[] }> {
   const config = join(base, 'node.json');
   // sipp 3.6 reads only the first challenge and knows only MD5.
@@ -68,10 +73,11 @@ async function overlay(
     '0',
     '--log-level',
     'info',
+    ...(options.flags ?? []),
   ];
   const procs: NodeProcess[] = [];
   // BENCH_PROFILE=<dir>: a V8 CPU profile of the peer under load, written when it stops.
-  const profile = process.env['BENCH_PROFILE'];
+  const profile = options.profile ?? process.env['BENCH_PROFILE'];
   const nodeArgs = (i: number) =>
     profile !== undefined && i === target ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
   const first = new NodeProcess(['start', '--data-dir', join(base, 'peer-0'), ...common], {}, nodeArgs(0));
@@ -80,18 +86,16 @@ async function overlay(
   const adminKey = readFileSync(join(base, 'peer-0', 'admin.pub'), 'utf8').trim();
   const admin = { domain: 'localhost', dataDir: join(base, 'peer-0'), httpPort: ports[0]!.http };
   for (let i = 1; i < count; i++) {
-    const aor = `sip:peer-${i}@localhost`;
-    await addUser(admin, { aor, password: `peer-${i}` });
+    // Each joiner certified by a one-use invitation token from the administrator's node (peer invite).
+    const { text: token } = await invitePeer(admin, { days: 1 });
     const via = ports[Math.floor((i - 1) / 2)]!;
     const p = new NodeProcess(
       [
         'join',
         '--via',
         `127.0.0.1:${via.sip}`,
-        '--aor',
-        aor,
-        '--password',
-        `peer-${i}`,
+        '--token',
+        token,
         '--admin-public-key',
         adminKey,
         '--data-dir',
@@ -317,6 +321,88 @@ async function measureFlood(): Promise<void> {
   }
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Median and range of one figure over the rounds. */
+function spread(values: readonly number[]): { median: number; min: number; max: number } {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+/**
+ * BENCH_CASE=store: two 5-peer overlays at once, one on the disk store, one `--memory`, the same users in both;
+ * BENCH_ROUNDS rounds of sipp at BENCH_STORE_RATE against the target peer of each, interleaved (the order alternates
+ * per round) so that the machine's load falls on both alike. The ratio is per round, disk ÷ memory, then its median.
+ */
+async function measureStore(): Promise<void> {
+  const rate = Number(process.env['BENCH_STORE_RATE'] ?? 1500);
+  const rounds = Number(process.env['BENCH_ROUNDS'] ?? 5);
+  const profile = process.env['BENCH_PROFILE'];
+  const target = 2;
+  const stores = ['disk', 'memory'] as const;
+  const nets = new Map<string, { net: Awaited<ReturnType<typeof overlay>>; base: string; users: string }>();
+  try {
+    for (const store of stores) {
+      const base = mkdtempSync(join(tmpdir(), `xpp-bench-${store}-`));
+      const net = await overlay(base, PEERS, target, {
+        flags: store === 'memory' ? ['--memory'] : [],
+        ...(profile === undefined ? {} : { profile: join(profile, store) }),
+      });
+      nets.set(store, { net, base, users: '' });
+      nets.set(store, { net, base, users: await addUsers(base, net.http[0]!) });
+    }
+    const results = new Map<string, RunResult[]>(stores.map((s) => [s, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const store of round % 2 === 0 ? stores : [...stores].reverse()) {
+        const { net, base, users } = nets.get(store)!;
+        const dir = mkdtempSync(join(base, `sipp-${round}-`));
+        const r = await sipp(dir, users, { sip: net.sip[target]!, pid: net.procs[target]!.child.pid! }, rate);
+        console.log(
+          `round ${round + 1} ${store}: offered ${rate}/s → ${r.perSec}/s ok, failures ` +
+            `${(r.failureRate * 100).toFixed(2)}%, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ` +
+            `peer CPU ${r.cpuUsPerRegister} µs/REGISTER, load ${loadavg()[0]!.toFixed(1)}`,
+        );
+        results.get(store)!.push(r);
+      }
+    }
+    const disk = results.get('disk')!;
+    const memory = results.get('memory')!;
+    const ratios = disk.map((d, i) => d.perSec / Math.max(1, memory[i]!.perSec));
+    const cpuRatios = disk.map((d, i) => d.cpuUsPerRegister / Math.max(1, memory[i]!.cpuUsPerRegister));
+    const round2 = (v: number) => Number(v.toFixed(2));
+    const figure = (s: { median: number; min: number; max: number }) => ({
+      median: round2(s.median),
+      min: round2(s.min),
+      max: round2(s.max),
+    });
+    console.log(
+      JSON.stringify({
+        case: 'store',
+        offeredPerSec: rate,
+        rounds,
+        registerPerSec: figure(spread(disk.map((r) => r.perSec))),
+        memoryRegisterPerSec: figure(spread(memory.map((r) => r.perSec))),
+        p99Ms: figure(spread(disk.map((r) => r.p99Ms))),
+        memoryP99Ms: figure(spread(memory.map((r) => r.p99Ms))),
+        failureRate: round2(Math.max(...disk.map((r) => r.failureRate))),
+        cpuUsPerRegister: figure(spread(disk.map((r) => r.cpuUsPerRegister))),
+        memoryCpuUsPerRegister: figure(spread(memory.map((r) => r.cpuUsPerRegister))),
+        ratioMemory: figure(spread(ratios)),
+        cpuRatioMemory: figure(spread(cpuRatios)),
+      }),
+    );
+  } finally {
+    const procs = [...nets.values()].flatMap((n) => n.net.procs);
+    for (const p of procs) p.child.kill('SIGTERM');
+    await Promise.all(procs.map((p) => p.exited));
+  }
+}
+
 const version = /SIPp v\S+/.exec(spawnSync('sipp', ['-v'], { encoding: 'utf8' }).stdout ?? '')?.[0];
 if (version === undefined) throw new Error('sipp is not installed: `apt-get install -y sip-tester`');
 console.log(
@@ -327,6 +413,11 @@ console.log(
 if (process.env['BENCH_CASE'] === 'flood') {
   console.log(`${USERS} users, ${SECONDS} s per run, ${FLOOD_RATE} REGISTER/s, flood ${FLOOD_PPS} OPTIONS/s`);
   await measureFlood();
+  process.exit(0);
+}
+if (process.env['BENCH_CASE'] === 'store') {
+  console.log(`${USERS} users, ${SECONDS} s per round, disk store vs --memory, interleaved`);
+  await measureStore();
   process.exit(0);
 }
 console.log(`${USERS} users, ${SECONDS} s per offered rate, rates ${RATES.join(', ')}/s`);

@@ -199,7 +199,7 @@ describe('SqliteRecordStore on disk', () => {
     SqliteRecordStore.open({ file, clock: new FakeClock() }).close();
   });
 
-  it('commits before a write returns: a child killed with SIGKILL mid-write loses no acknowledged record', async () => {
+  it('acknowledges only committed writes: a child killed with SIGKILL mid-write loses no record durable() acknowledged', async () => {
     const file = tempFile();
     const writer = fileURLToPath(new URL('./support/store-writer.mjs', import.meta.url));
     const child = spawn(process.execPath, [writer, file], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -57,6 +57,13 @@ export interface RecordStore {
   toWire(record: StoredRecord): WireRecord;
   /** Drops every expired record; returns how many. */
   sweep(): number;
+  /**
+   * A store that commits its changes later than it makes them (a group commit per event-loop turn) returns a promise
+   * that settles once every change made so far is committed; it rejects when the commit failed. The node sends no
+   * answer before it: nothing acknowledged (PUT 200, REGISTER-BIND) rests on an uncommitted change. Absent, or
+   * returning nothing: every change is committed when the call that made it returns (the memory store's case).
+   */
+  durable?(): Promise<void> | void;
 }
 
 interface Group {

@@ -26,9 +26,12 @@ export class PeerStateTable {
   readonly #db: Database;
   readonly #put: Statement<[string, string]>;
   readonly #addNeighbour: Statement<[string, string, string | null]>;
+  readonly #committed: () => void;
 
-  constructor(db: Database) {
+  /** `commit`: commits an open transaction the write joined (the record store's group of the turn). */
+  constructor(db: Database, commit: () => void = () => undefined) {
     this.#db = db;
+    this.#committed = commit;
     this.#put = db.prepare('INSERT OR REPLACE INTO peer_state (name, value) VALUES (?, ?)');
     this.#addNeighbour = db.prepare('INSERT OR REPLACE INTO neighbours (id, zones, uri) VALUES (?, ?, ?)');
   }
@@ -63,5 +66,6 @@ export class PeerStateTable {
       this.#db.exec('DELETE FROM neighbours');
       for (const n of state.neighbours) this.#addNeighbour.run(n.id, JSON.stringify(n.zones), n.uri ?? null);
     })();
+    this.#committed();
   }
 }

@@ -96,9 +96,11 @@ function storeError(file: string, error: unknown, doing: string): Error {
 /**
  * A {@link RecordStore} whose records survive the process (docs/decisions/node-peer-durable-store.md). It answers
  * from an in-memory store — the same code, bounds and accounting as a `--memory` node — and writes every change
- * through to SQLite before the call returns, so what the node acknowledges is committed: WAL with
- * `synchronous=NORMAL` survives a kill -9 of the process (a power loss is covered by the replicas on other hosts).
- * Each mutating call is one transaction: a handoff of a thousand records is one commit.
+ * through to SQLite before the call returns. The writes of one event-loop turn are one transaction, committed at
+ * the end of the turn (group commit); {@link SqliteRecordStore.durable} settles after that commit, and the node sends
+ * no answer before it, so what the node acknowledges is committed: WAL with `synchronous=NORMAL` survives a kill -9
+ * of the process (a power loss is covered by the replicas on other hosts). Each mutating call is a savepoint within
+ * the turn's transaction: it takes effect whole or not at all.
  *
  * Expiries are kept on the wall clock (Unix ms), so a record expires at the same moment after a restart as without
  * one; in memory they stay on the monotonic clock as the node expects. A reload grants the whole seconds left,
@@ -119,10 +121,15 @@ export class SqliteRecordStore implements RecordStore {
   readonly #transaction: (run: () => unknown) => unknown;
   #loading = true;
   #closed = false;
+  /** The open group: settled by its commit at the end of the turn. */
+  #group: { readonly committed: Promise<void>; settle(error?: Error): void } | undefined;
+  /** A commit failed: memory may hold changes the file lacks, so the store refuses every change after it. */
+  #failed: Error | undefined;
 
   /** The overlay id, zones and neighbour table kept beside the records (schema v2); made on first use. */
   get peerState(): PeerStateTable {
-    this.#peerState ??= new PeerStateTable(this.#db);
+    // Written rarely and read at the next start only: committed at once, with whatever the open group holds.
+    this.#peerState ??= new PeerStateTable(this.#db, () => this.#commit());
     return this.#peerState;
   }
 
@@ -227,9 +234,14 @@ export class SqliteRecordStore implements RecordStore {
     }
   }
 
-  /** Runs a mutating call in one transaction: its changes are committed together, once, before it returns. */
+  /**
+   * Runs a mutating call as a savepoint of the turn's transaction (opened here when none is): its changes take effect
+   * together or not at all, and are committed with the rest of the turn's at its end.
+   */
   #atomic<T>(run: () => T): T {
     if (this.#closed) throw new NodeError('STORE_IO', `record store ${this.file} is closed`);
+    if (this.#failed !== undefined) throw this.#failed;
+    if (this.#group === undefined) this.#open();
     // A refusal (DhtError) is an answer, not a failure: what the call changed before refusing (expired records
     // swept to make room) is committed, and the refusal thrown after the commit. A write failure rolls back.
     let refusal: DhtError | undefined;
@@ -294,9 +306,47 @@ export class SqliteRecordStore implements RecordStore {
     return this.#atomic(() => this.#memory.sweep());
   }
 
-  /** Checkpoints the WAL into the file and closes it; the store refuses every change afterwards. */
+  /**
+   * Settles once every change made so far is committed (at the end of the turn that made it); nothing when there is
+   * none to wait for. Rejects with `STORE_IO` when the commit failed.
+   */
+  durable(): Promise<void> | undefined {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    return this.#group?.committed;
+  }
+
+  /** Opens the turn's transaction; it is committed once the turn's I/O callbacks have run (setImmediate). */
+  #open(): void {
+    let settle!: (error?: Error) => void;
+    const committed = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    // Nobody may be waiting (a write no answer depends on, a timer's sweep): a failure is still kept in #failed.
+    committed.catch(() => undefined);
+    this.#group = { committed, settle };
+    this.#db.exec('BEGIN');
+    setImmediate(() => this.#commit());
+  }
+
+  /** Commits the open group, if any, and settles its waiters. */
+  #commit(): void {
+    const group = this.#group;
+    if (group === undefined) return;
+    this.#group = undefined;
+    try {
+      this.#db.exec('COMMIT');
+      group.settle();
+    } catch (error) {
+      this.#failed = storeError(this.file, error, 'committing');
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      group.settle(this.#failed);
+    }
+  }
+
+  /** Commits what is pending, checkpoints the WAL into the file and closes it; every change is refused after. */
   close(): void {
     if (this.#closed) return;
+    this.#commit();
     this.#closed = true;
     this.#db.close();
   }

@@ -33,9 +33,35 @@ export function privateKeyFromSeed(seed: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
 
-/** Ed25519 signature (64 octets) over `message`. Signing stays on node:crypto: once per session, the key a KeyObject. */
+/** libsodium's 64-octet secret key (seed ‖ public key) of each private KeyObject signed with, made once. */
+const sodiumKeys = new WeakMap<KeyObject, Uint8Array>();
+
+function sodiumSecretKey(privateKey: KeyObject): Uint8Array {
+  let secret = sodiumKeys.get(privateKey);
+  if (secret === undefined) {
+    const der = privateKey.export({ type: 'pkcs8', format: 'der' });
+    secret = sodium.sodium_malloc(64);
+    sodium.crypto_sign_seed_keypair(
+      new Uint8Array(ED25519_PUBLIC_KEY_SIZE),
+      secret,
+      der.subarray(PKCS8_PREFIX.length),
+    );
+    der.fill(0);
+    sodiumKeys.set(privateKey, secret);
+  }
+  return secret;
+}
+
+/**
+ * Ed25519 signature (64 octets) over `message`. A peer signs the ORIGIN of every write it starts (one per REGISTER),
+ * so an Ed25519 key signs through libsodium (about half node:crypto's cost per signature; Ed25519 is deterministic:
+ * the same octets). Any other key type goes to node:crypto, which refuses it as before.
+ */
 export function signEd25519(privateKey: KeyObject, message: Uint8Array): Uint8Array {
-  return new Uint8Array(sign(null, message, privateKey));
+  if (!isEd25519(privateKey, 'private')) return new Uint8Array(sign(null, message, privateKey));
+  const signature = new Uint8Array(ED25519_SIGNATURE_SIZE);
+  sodium.crypto_sign_detached(signature, message, sodiumSecretKey(privateKey));
+  return signature;
 }
 
 /**

@@ -28,6 +28,8 @@ export interface DispatchContext {
   readonly rights: Rights;
   /** The neighbour a session leads to, once known. */
   peerOf(session: XppSession): string | undefined;
+  /** Settles once the store has committed what the handlers changed (RecordStore.durable). */
+  durable?(): Promise<void> | void;
 }
 
 /**
@@ -64,6 +66,9 @@ export class Dispatcher {
     const counters = this.#ctx.counters;
     try {
       const result = await run();
+      // No answer leaves before the changes it reports are committed (a store that groups its commits per turn).
+      const committed = this.#ctx.durable?.();
+      if (committed !== undefined) await committed;
       counters.count(counters.handled, name, 'ok');
       return result;
     } catch (error) {

@@ -395,6 +395,7 @@ export class OverlayNode {
           admit: (from, request) => this.#admission.admit(from, request),
         }),
         peerOf: (session) => this.#links.peerOf(session),
+        durable: () => this.store.durable?.(),
       },
       overlayHandlers({
         state: () => this.#own.state,

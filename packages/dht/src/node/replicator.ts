@@ -7,6 +7,8 @@ import type { ReplicatedEvent } from './events.js';
 import type { ReplicationStats } from './types.js';
 import { adjacent, type Neighbour, type NeighbourTable } from './neighbour-table.js';
 import { DhtError } from '../errors.js';
+import { decodePut } from '../messages.js';
+import { DhtOperation } from '../operations.js';
 import { encodeReplicate, recordSetDigest, REPLICATE, replicaTargets } from './replication.js';
 
 export type { ReplicationStats };
@@ -30,6 +32,14 @@ export interface ReplicatorContext {
   replicated(event: ReplicatedEvent): void;
   /** A holder's copy differed from the zone's records: a pass should send the zone again. */
   resync(): void;
+  /** Runs `flush` once the current turn of the event loop is over (default `setImmediate`): the batching window. */
+  defer?(flush: () => void): void;
+}
+
+/** The replica PUTs for one holder made during the current turn, sent together when it ends. */
+interface PendingWrites {
+  readonly zones: Map<string, Zone>;
+  readonly records: WireRecord[];
 }
 
 /**
@@ -51,6 +61,8 @@ export class Replicator {
   #failed = 0;
   #checked = 0;
   #differed = 0;
+  /** Per holder, this turn's replica PUTs not yet sent (counted in flight). */
+  readonly #pending = new Map<string, PendingWrites>();
 
   constructor(ctx: ReplicatorContext) {
     this.#ctx = ctx;
@@ -89,15 +101,52 @@ export class Replicator {
     return replicaTargets(zone, candidates, this.#ctx.replicas, this.#ctx.takeoverOptions);
   }
 
-  /** Sends a write the owner just made to the replica holders of `zone` (not awaited, counted). */
+  /**
+   * Sends a write the owner just made to the replica holders of `zone` (not awaited, counted). The PUTs of one
+   * event-loop turn go to each holder as one REPLICATE (a busy owner makes many a turn: one request and one answer
+   * instead of one each); a REMOVE goes on its own, after the PUTs made before it.
+   */
   write(zone: Zone, type: number, options: readonly XppOption[]): void {
     for (const id of this.targetsOf(zone)) {
       const n = this.#ctx.neighbours.get(id);
       if (n === undefined) continue;
+      if (type === DhtOperation.PUT.type) {
+        this.#queue(id, zone, options);
+        continue;
+      }
+      this.#flush(id);
       void this.#tracked(async () => {
         await this.#ctx.request(n, type, options);
       });
     }
+  }
+
+  #queue(id: string, zone: Zone, options: readonly XppOption[]): void {
+    const { key, kind, value, lifetime } = decodePut(options);
+    let pending = this.#pending.get(id);
+    if (pending === undefined) {
+      pending = { zones: new Map(), records: [] };
+      this.#pending.set(id, pending);
+      this.#inFlight++;
+      (this.#ctx.defer ?? setImmediate)(() => this.#flush(id));
+    }
+    pending.zones.set(zone.path, zone);
+    pending.records.push({ key, kind, value, lifetime });
+  }
+
+  /** Sends the holder's pending PUTs now (REPLICATE batches of at most `batchOctets` of records). */
+  #flush(id: string): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    this.#pending.delete(id);
+    this.#inFlight--;
+    const n = this.#ctx.neighbours.get(id);
+    if (n === undefined) return;
+    const zones = this.#ctx.encodeZones([...pending.zones.values()]);
+    for (const batch of batchRecords(pending.records, this.#ctx.batchOctets))
+      void this.#tracked(async () => {
+        await this.#ctx.request(n, REPLICATE.type, encodeReplicate({ zones, records: batch }));
+      });
   }
 
   /**

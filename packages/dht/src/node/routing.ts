@@ -106,6 +106,9 @@ export class Router {
       decision = nextHop(target, this.#ctx.zones(), routable);
     if (decision.kind === 'mine') {
       const result = this.#execute(operation, inner, target);
+      // The owner's answer (here, or sent back along the route) waits for the commit of what it wrote.
+      const committed = this.#ctx.store.durable?.();
+      if (committed !== undefined) await committed;
       return received === undefined ? result : [...result, DhtOption.HOP_LIMIT.option(received, true)];
     }
     if (decision.kind === 'dead-end') throw new DhtError('NO_ROUTE', 'no neighbour is closer to the target');
