@@ -14,6 +14,7 @@ export default packageConfig(
       'test/membership-admission.test.ts', // outsiders against overlays over real UDP
       'test/origin-revocation.test.ts', // a testnet over real UDP
       'test/credential-export.test.ts', // a testnet over real UDP
+      'test/nat-overlay.test.ts', // five peers in network namespaces behind NATs
     ],
   },
 );

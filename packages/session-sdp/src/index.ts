@@ -179,6 +179,7 @@ export {
   type StunBindingOptions,
   type StunBindingEvent,
 } from './stun/binding.js';
+export { StunResponder, DEFAULT_STUN_ANSWERS_PER_SECOND, type StunRefusal } from './stun/responder.js';
 export {
   XppEndpoint,
   type XppEndpointOptions,

@@ -63,6 +63,23 @@ describe('SIP user agent over loopback UDP', () => {
     expect(alice.calls + bob.calls).toBe(0);
   });
 
+  it('puts an advertised address (where a NAT shows it) in its Contact, so the dialog targets it', async () => {
+    const answered: Promise<unknown>[] = [];
+    const bob = await agent((invite) => {
+      // Its ACK goes to the advertised address, which nothing serves here: the answer is left to time out.
+      answered.push(answerXppSession(invite, () => describeXpp(6000, 0xb0b0)).catch(() => undefined));
+    });
+    const alice = await agent();
+    const seen = { address: '203.0.113.6', port: 40_000 };
+    bob.advertise(seen);
+    expect(bob.contactUri).toBe(`sip:xpp@203.0.113.6:40000`);
+    const offer = await offerXppSession(alice, `sip:xpp@127.0.0.1:${bob.local.port}`, describeXpp(5000, 1));
+    expect(offer.call.dialog.state.remoteTarget).toBe('sip:xpp@203.0.113.6:40000');
+    expect(offer.call.dialog.nextHop()).toMatchObject(seen);
+    bob.advertise(undefined);
+    expect(bob.contactUri).toBe(`sip:xpp@127.0.0.1:${bob.local.port}`);
+  });
+
   it('works over IPv6 loopback (bracketed hosts in Via, Contact and URIs)', async () => {
     const answered: Promise<Awaited<ReturnType<typeof answerXppSession>>>[] = [];
     const bob = await SipUserAgent.listen({

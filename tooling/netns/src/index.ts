@@ -4,5 +4,6 @@ export {
   NetnsUnavailableError,
   type NatTestbed,
   type NatHost,
+  type NatMapping,
   type NatTestbedOptions,
 } from './testbed.js';

@@ -1,5 +1,15 @@
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
+/**
+ * How a host's NAT router maps (RFC 4787 §4.1); filtering is address-and-port-dependent for both (only tracked
+ * flows come in).
+ * - `endpoint-independent`: nftables `masquerade`, which keeps the source port, so a host appears at the same
+ *   public address and port whatever it sends to — what STUN finds is what every peer sees (hole punching works).
+ * - `address-dependent`: `masquerade fully-random`, a fresh random port for every new flow (at least
+ *   address-dependent, a "symmetric" NAT): what STUN finds holds for the STUN server only.
+ */
+export type NatMapping = 'endpoint-independent' | 'address-dependent';
+
 /** One test host on a private LAN behind its own NAT router. */
 export interface NatHost {
   /** Network namespace the host runs in. */
@@ -8,6 +18,8 @@ export interface NatHost {
   readonly address: string;
   /** The NAT router's public address: where the host's traffic appears to come from. */
   readonly natAddress: string;
+  /** How its NAT maps. */
+  readonly mapping: NatMapping;
 }
 
 /**
@@ -16,7 +28,7 @@ export interface NatHost {
  *
  *   host1 ─ LAN 10.91.1.0/24 ─ nat1 ─ 203.0.113.4/30 ─┐
  *                                                      pub (192.0.2.1, the server)
- *   host2 ─ LAN 10.91.2.0/24 ─ nat2 ─ 203.0.113.8/30 ─┘
+ *   host2 ─ LAN 10.91.2.0/24 ─ nat2 ─ 203.0.113.8/30 ─┘   (each NAT maps as `mappings` says)
  */
 export interface NatTestbed {
   readonly hosts: readonly NatHost[];
@@ -36,6 +48,8 @@ export interface NatTestbedOptions {
   readonly hosts?: number;
   /** Short unique prefix for namespace and link names (≤ 5 characters). Default from the process id. */
   readonly prefix?: string;
+  /** The mapping of host i's NAT (index i); hosts past the list's end are `endpoint-independent`. */
+  readonly mappings?: readonly NatMapping[];
 }
 
 /** Thrown when the machine cannot make namespaces: tests that need them must fail loudly, never skip. */
@@ -151,12 +165,14 @@ export function createNatTestbed(options: NatTestbedOptions = {}): NatTestbed {
       inNs(nat, ['ip', 'route', 'add', 'default', 'via', wanPub]);
       inNs(nat, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
       // Masquerade everything leaving the WAN side; inbound passes only for tracked flows (a consumer NAT).
+      const mapping = options.mappings?.[i - 1] ?? 'endpoint-independent';
+      const masquerade = mapping === 'address-dependent' ? 'masquerade fully-random' : 'masquerade';
       inNs(
         nat,
         ['nft', '-f', '-'],
         [
           'table ip nat {',
-          '  chain postrouting { type nat hook postrouting priority srcnat; oifname "wan0" masquerade; }',
+          `  chain postrouting { type nat hook postrouting priority srcnat; oifname "wan0" ${masquerade}; }`,
           '}',
           'table ip filter {',
           // Unsolicited packets to the router itself are dropped before conntrack confirms them: an
@@ -170,7 +186,7 @@ export function createNatTestbed(options: NatTestbedOptions = {}): NatTestbed {
           '}',
         ].join('\n'),
       );
-      hosts.push({ ns: host, address: `${lan}.2`, natAddress: wanNat });
+      hosts.push({ ns: host, address: `${lan}.2`, natAddress: wanNat, mapping });
     }
   } catch (error) {
     destroy();

@@ -28,7 +28,10 @@ async function ready(child: ChildProcess): Promise<void> {
 describe('NAT testbed (network namespaces, nftables masquerade)', () => {
   let bed: NatTestbed;
   beforeAll(() => {
-    bed = createNatTestbed({ hosts: 2 });
+    bed = createNatTestbed({
+      hosts: 3,
+      mappings: ['endpoint-independent', 'endpoint-independent', 'address-dependent'],
+    });
   });
   afterAll(() => bed?.destroy());
 
@@ -103,5 +106,35 @@ describe('NAT testbed (network namespaces, nftables masquerade)', () => {
     expect(lossy).toBeGreaterThan(65);
     expect(lossy).toBeLessThan(135);
     expect(await run()).toBe(200);
+  });
+
+  it('maps endpoint-independently behind one NAT, address-dependently behind the other', async () => {
+    const reflector = bed.spawnIn(bed.server.ns, process.execPath, [
+      fixture('reflect.mjs'),
+      bed.server.address,
+      '4100',
+      '4101',
+    ]);
+    await ready(reflector);
+    const probe = async (ns: string) =>
+      Object.values(
+        JSON.parse(
+          await output(
+            bed.spawnIn(ns, process.execPath, [fixture('probe.mjs'), bed.server.address, '4100', '4101']),
+          ),
+        ) as Record<string, string>,
+      );
+    const [eim, adm] = [await probe(bed.hosts[0]!.ns), await probe(bed.hosts[2]!.ns)];
+    reflector.kill();
+    expect(bed.hosts.map((h) => h.mapping)).toEqual([
+      'endpoint-independent',
+      'endpoint-independent',
+      'address-dependent',
+    ]);
+    // One socket, two destinations: the same public address and port, or a different port for each.
+    expect(eim[0]).toBe(eim[1]);
+    expect(eim[0]!.split(':')[0]).toBe(bed.hosts[0]!.natAddress);
+    expect(adm[0]!.split(':')[0]).toBe(bed.hosts[2]!.natAddress);
+    expect(adm[0]).not.toBe(adm[1]);
   });
 });

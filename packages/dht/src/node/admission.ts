@@ -1,6 +1,6 @@
 import type { Zone } from '@xpp/can';
 import type { Clock, TimerHandle } from '@xpp/reliability';
-import type { IncomingInvite, XppCall, XppSession } from '@xpp/session-sdp';
+import type { IncomingInvite, TransportAddress, XppCall, XppSession } from '@xpp/session-sdp';
 import type { Message, XppOption } from '@xpp/wire';
 import { DhtError } from '../errors.js';
 import { decodeHandoff, decodeNeighbourUpdate } from '../messages.js';
@@ -49,6 +49,8 @@ export interface AdmissionContext extends NodeView {
   becomePeer(zones: Zone[], records: readonly WireRecord[]): void;
   /** The JOIN is through: the node starts its periodic refresh. */
   joined(): void;
+  /** Asks the inviter where this node appears from (bounded; never rejects), so that its JOIN answer says it. */
+  learnReflexive(inviter: TransportAddress | undefined): Promise<void>;
   info(zones: readonly Zone[]): NeighbourInfo;
 }
 
@@ -250,6 +252,8 @@ export class Admission {
     // it is waited for, so that the node never becomes a peer without its overlay's id (persisted for a restart).
     const call = this.#inviterCall;
     if (call !== undefined) await call.catch(() => undefined);
+    // Before the answer: the inviter announces this node with the contact it gives, srflx included (dht-nat.md).
+    await this.#ctx.learnReflexive(session.remote);
     if (this.#ctx.state() !== 'candidate' || session !== this.#inviterSession) {
       this.#ctx.counters.refuse('uninvited-join');
       throw new DhtError('FORBIDDEN', 'JOIN is accepted only by a candidate, from the peer that invited it');

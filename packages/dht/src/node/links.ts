@@ -7,6 +7,7 @@ import { DhtOperation } from '../operations.js';
 import type { NodeCounters } from './counters.js';
 import { awaitLink, type Neighbour } from './neighbour-table.js';
 import { UNREACHABLE_AFTER_CALLS } from './node-options.js';
+import { behindNat } from './reflexive.js';
 import type { SettleTrigger } from './parts.js';
 import type { OverlayNodeState } from './types.js';
 
@@ -37,6 +38,10 @@ export interface LinksContext extends SettleTrigger {
   unreachable(n: Neighbour): void;
   /** This node's own entry, as a PARTIAL update (what a peer that refused our last call learns us from). */
   hello(): readonly XppOption[];
+  /** Whether this node is behind a NAT (it calls every neighbour itself; docs/decisions/dht-nat.md). */
+  behindNat(): boolean;
+  /** A link was attached (placed or accepted): where this node learns its server-reflexive address. */
+  linkOpened(call: XppCall): void;
 }
 
 /**
@@ -140,6 +145,7 @@ export class Links {
       if (error !== undefined) this.#ctx.linkDied(n);
     });
     for (const wake of n.waiters.splice(0)) wake(call);
+    this.#ctx.linkOpened(call);
     if (current === undefined) this.#ctx.linkUp(n);
   }
 
@@ -179,9 +185,18 @@ export class Links {
     void accepting.finally(() => this.#connecting--);
   }
 
-  /** Calls `n` (once at a time). */
+  /**
+   * Whether this node may call `n`: not when `n` is behind a NAT and this node is not — its SIP URI is a private
+   * address, and it calls this node itself (docs/decisions/dht-nat.md). Two peers behind NATs call as before.
+   */
+  callable(n: Neighbour): boolean {
+    return !behindNat(n.contact) || this.#ctx.behindNat();
+  }
+
+  /** Calls `n` (once at a time); nothing when {@link callable} says `n` calls in. */
   connect(n: Neighbour, signal: AbortSignal = AbortSignal.timeout(this.#ctx.timeout)): Promise<void> {
     if (n.connecting !== undefined) return n.connecting;
+    if (!this.callable(n)) return Promise.resolve();
     this.#connecting++;
     const attempt = (async () => {
       try {
@@ -223,13 +238,15 @@ export class Links {
 
   /**
    * Calls neighbours left without a link (a crossed call lost, a session ended cleanly): the lower id at once,
-   * the other side once the link has been missing for a claim timeout.
+   * the other side once the link has been missing for a claim timeout; a node behind a NAT at once (nobody else
+   * can call it).
    */
   connectMissing(neighbours: Iterable<Neighbour>): void {
     const late = this.#ctx.clock.now() - this.#ctx.claimTimeout;
+    const first = this.#ctx.behindNat();
     for (const n of neighbours) {
       if (n.link !== undefined || n.connecting !== undefined) continue;
-      if (this.#ctx.selfId < n.id || n.linklessSince < late) void this.connect(n);
+      if (first || this.#ctx.selfId < n.id || n.linklessSince < late) void this.connect(n);
     }
   }
 

@@ -57,6 +57,7 @@ import { Settler } from './settler.js';
 import { ZoneRecords } from './zone-records.js';
 import { ZoneClaims } from './zone-claims.js';
 import { NodeAuth } from './node-auth.js';
+import { ReflexiveDiscovery } from './reflexive.js';
 import { zoneContaining } from './zones.js';
 import { exportAtOwner, walkCredentials, type CredentialExport } from './credential-export-walk.js';
 
@@ -112,6 +113,8 @@ export class OverlayNode {
   #overlayId: Uint8Array | undefined;
   /** The overlay id of the invitation a candidate accepted last (its JOIN comes on that session). */
   #invitedTo: Uint8Array | undefined;
+  /** Where this node appears from behind a NAT, asked of its neighbours (docs/decisions/dht-nat.md). */
+  readonly #reflexive: ReflexiveDiscovery;
 
   private constructor(init: { endpoint: XppEndpoint; sip: DatagramTransport; options: OverlayNodeOptions }) {
     const options = init.options;
@@ -130,6 +133,15 @@ export class OverlayNode {
     this.#clock = options.clock ?? systemClock;
     this.#claimTimeout = s.claimTimeout;
     this.#overlayId = options.overlayId === undefined ? undefined : new Uint8Array(options.overlayId);
+    // A new server-reflexive address changes the contact: a full announcement is due, and calls to make.
+    this.#reflexive = new ReflexiveDiscovery({
+      endpoint: () => this.endpoint,
+      ua: () => this.ua,
+      changed: () => {
+        this.#announcer.expire();
+        this.#settler.request();
+      },
+    });
     this.#auth = new NodeAuth({
       overlay: () => this.#overlayId,
       invitedTo: (overlay) => {
@@ -245,6 +257,8 @@ export class OverlayNode {
         this.#memory.unreachable.mark(n.id);
       },
       hello: () => this.#announcer.partialUpdate(),
+      behindNat: () => this.#reflexive.behindNat,
+      linkOpened: (call) => this.#reflexive.linkOpened(call),
     });
     this.#members = new Membership({
       selfId: this.id,
@@ -341,6 +355,7 @@ export class OverlayNode {
         this.#own.set(zones, 'join');
       },
       joined: () => this.#settler.startRefresh(),
+      learnReflexive: (inviter) => this.#reflexive.learn(inviter),
       info: (zones) => this.#info(zones),
     });
     this.#router = new Router({
@@ -474,13 +489,14 @@ export class OverlayNode {
     this.#auth.renew(certificate);
   }
 
-  /** Where other peers reach this node: its SIP URI (the INVITE that opens a session) and its XPP address. */
+  /**
+   * Where other peers reach this node: its SIP URI (the INVITE that opens a session) and its XPP address
+   * candidates — the host ones and, behind a NAT, the server-reflexive one its neighbours saw (dht-nat.md).
+   */
   get contact(): Contact {
     return {
       uri: this.ua.contactUri,
-      candidates: [
-        { type: 'host', address: this.endpoint.address.address, port: this.endpoint.address.port },
-      ],
+      candidates: this.endpoint.candidates.map((c) => ({ type: c.type, address: c.address, port: c.port })),
     };
   }
 

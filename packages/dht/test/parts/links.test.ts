@@ -11,10 +11,16 @@ import { FakeCall, fakeNeighbour } from '../support/fake-link.js';
 const zone = Zone.root(2);
 
 /** Links of node `selfId` over a dialer whose calls the test hands out (or fails). */
-function links(selfId: string, table: Neighbour[]) {
+function links(selfId: string, table: Neighbour[], options: { behindNat?: boolean } = {}) {
   const clock = new FakeClock(1_000);
   const counters = new NodeCounters();
-  const events = { died: [] as string[], up: [] as string[], unreachable: [] as string[], settles: 0 };
+  const events = {
+    died: [] as string[],
+    up: [] as string[],
+    unreachable: [] as string[],
+    settles: 0,
+    opened: [] as unknown[],
+  };
   const placed: FakeCall[] = [];
   let failCalls = false;
   const dialer: Dialer = {
@@ -41,6 +47,8 @@ function links(selfId: string, table: Neighbour[]) {
     unreachable: (n) => events.unreachable.push(n.id),
     hello: () => [],
     requestSettle: () => events.settles++,
+    behindNat: () => options.behindNat === true,
+    linkOpened: (call) => events.opened.push(call),
   });
   return { l, clock, counters, events, placed, failCalls: (fail: boolean) => (failCalls = fail) };
 }
@@ -132,5 +140,42 @@ describe('Links', () => {
     t.clock.advance(3_001);
     t.l.connectMissing([higher, lower]);
     expect(lower.connecting).toBeDefined();
+  });
+
+  describe('behind NATs (docs/decisions/dht-nat.md)', () => {
+    const natted = (id: string) =>
+      fakeNeighbour(id, [zone], {
+        linklessSince: 1_000,
+        contact: {
+          uri: `sip:${id}@10.91.1.2:5060`,
+          candidates: [
+            { type: 'host', address: '10.91.1.2', port: 7000 },
+            { type: 'srflx', address: '203.0.113.6', port: 7000 },
+          ],
+        },
+      });
+
+    it('never calls a neighbour behind a NAT from a public node: it calls in itself', async () => {
+      const n = natted('cc');
+      const t = links('bb', [n]);
+      expect(t.l.callable(n)).toBe(false);
+      await t.l.connect(n);
+      t.clock.advance(10_000);
+      t.l.connectMissing([n]);
+      expect(t.placed).toHaveLength(0);
+      expect(t.counters.refused).toEqual({});
+      expect(t.events.unreachable).toEqual([]);
+    });
+
+    it('calls every neighbour at once from behind a NAT, whatever the ids, and learns from each link', async () => {
+      const higher = fakeNeighbour('cc', [zone], { linklessSince: 1_000 });
+      const lower = fakeNeighbour('aa', [zone], { linklessSince: 1_000 });
+      const other = natted('dd');
+      const t = links('bb', [higher, lower, other], { behindNat: true });
+      t.l.connectMissing([higher, lower, other]);
+      expect(t.placed).toHaveLength(3);
+      await Promise.all([higher.connecting, lower.connecting, other.connecting]);
+      expect(t.events.opened).toHaveLength(3);
+    });
   });
 });

@@ -15,6 +15,7 @@ import { SessionTable, type DropReason as TableDropReason } from '../demux/sessi
 import { SessionError } from '../errors.js';
 import { candidateTargets, makeCandidate } from '../sdp/candidate.js';
 import { StunBindingTransaction, type StunBindingOptions } from '../stun/binding.js';
+import { DEFAULT_STUN_ANSWERS_PER_SECOND, StunResponder, type StunRefusal } from '../stun/responder.js';
 import { UdpSipTransport } from '../sip/udp-transport.js';
 import type { DatagramTransport } from '../transport/datagram-transport.js';
 import { isStunMessage } from '../stun/codec.js';
@@ -86,6 +87,12 @@ export interface XppEndpointOptions {
   >;
   /** Passed to every session's request/response layer. */
   readonly operations?: Omit<OperationsOptions, 'clock'>;
+  /**
+   * STUN Binding requests (RFC 8489) this endpoint answers on its socket per second, at most (a token bucket): how
+   * a peer behind a NAT learns its server-reflexive address from its neighbours. Default
+   * {@link DEFAULT_STUN_ANSWERS_PER_SECOND}; 0 answers none.
+   */
+  readonly stunAnswersPerSecond?: number;
 }
 
 /** Early datagrams kept per prepared ltag until its session opens (a peer's SYN may beat our answer's handling). */
@@ -111,6 +118,8 @@ export interface EndpointStats {
   readonly rebinds: number;
   /** Sessions refused because the other side's `a=xpp-auth` did not hold (or was missing). */
   readonly authRefused: number;
+  /** STUN Binding requests answered, and STUN messages left unanswered by reason. */
+  readonly stun: { readonly answered: number; readonly refused: Readonly<Record<StunRefusal, number>> };
 }
 
 export interface OpenOptions {
@@ -148,6 +157,7 @@ export class XppEndpoint {
   readonly security: SecurityPolicy;
   readonly #transport: DatagramTransport;
   readonly #stun = new Set<StunBindingTransaction>();
+  readonly #stunResponder: StunResponder | undefined;
   readonly #clock: Clock;
   readonly #options: XppEndpointOptions;
   readonly #ltags: LtagAllocator;
@@ -171,6 +181,11 @@ export class XppEndpoint {
     this.#table = new SessionTable<Row>({ maxSessions });
     this.address = { ...transport.local };
     this.#hostAddresses = options.hostAddresses ?? hostAddressesFor(transport.local.address);
+    const answers = options.stunAnswersPerSecond ?? DEFAULT_STUN_ANSWERS_PER_SECOND;
+    if (!(Number.isFinite(answers) && answers >= 0))
+      throw new SessionError('INVALID_ARGUMENT', `stunAnswersPerSecond must be ≥ 0, got ${answers}`);
+    this.#stunResponder =
+      answers === 0 ? undefined : new StunResponder({ clock: this.#clock, answersPerSecond: answers });
     transport.setReceiver((datagram, source) => this.#onDatagram(datagram, source));
   }
 
@@ -226,17 +241,27 @@ export class XppEndpoint {
     return mapped;
   }
 
-  /** Allocates an ltag and describes this side for an offer or an answer. */
-  prepare(): PreparedSession {
-    this.#assertOpen();
-    const ltag = this.#ltags.allocate();
-    this.#prepared.set(ltag, []);
-    const candidates = [
+  /** The server-reflexive addresses learned so far (STUN, or given by {@link addReflexiveAddress}). */
+  get reflexiveAddresses(): TransportAddress[] {
+    return this.#reflexive.map((c) => ({ address: c.address, port: c.port }));
+  }
+
+  /** The candidates every description carries now: host addresses first, then server-reflexive ones. */
+  get candidates(): XppCandidate[] {
+    return [
       ...this.#hostAddresses.map((address, i) =>
         makeCandidate('host', { address, port: this.address.port }, undefined, 65535 - i),
       ),
       ...this.#reflexive,
     ];
+  }
+
+  /** Allocates an ltag and describes this side for an offer or an answer. */
+  prepare(): PreparedSession {
+    this.#assertOpen();
+    const ltag = this.#ltags.allocate();
+    this.#prepared.set(ltag, []);
+    const candidates = this.candidates;
     const first = candidates[0] ?? { address: this.address.address, port: this.address.port };
     const keyPair = this.security === 'off' ? undefined : this.#newKeyPair(ltag);
     const description: XppDescription = {
@@ -307,6 +332,10 @@ export class XppEndpoint {
       drops: { ...this.#drops },
       rebinds: this.#rebinds,
       authRefused: this.#authRefused,
+      stun: this.#stunResponder?.stats ?? {
+        answered: 0,
+        refused: { malformed: 0, 'not-a-request': 0, 'over-budget': 0 },
+      },
     };
   }
 
@@ -412,12 +441,24 @@ export class XppEndpoint {
     return session;
   }
 
+  #answerStun(request: Uint8Array, source: TransportAddress): void {
+    const response = this.#stunResponder?.answer(request, source);
+    if (response === undefined) return;
+    try {
+      this.#transport.send(response, source);
+    } catch {
+      // A closed or failing socket: the asker retransmits, as STUN over UDP expects.
+    }
+  }
+
   #onDatagram(msg: Uint8Array, source: TransportAddress): void {
     this.#datagramsReceived++;
     // STUN answers share the socket. An XPP fragment's first octet is 0x1X (version 1), a STUN Binding
     // message's 0x00 or 0x01, so the two never collide, whatever the ltags.
     if ((msg[0] ?? 0xff) < 0x10 && isStunMessage(msg)) {
-      for (const transaction of this.#stun) transaction.receive(msg, source);
+      // A request (class bits 0) is a neighbour asking where it appears from; anything else may answer ours.
+      if (msg[0] === 0 && msg[1] === 1) this.#answerStun(msg, source);
+      else for (const transaction of this.#stun) transaction.receive(msg, source);
       return;
     }
     let header;

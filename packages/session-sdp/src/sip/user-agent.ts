@@ -100,13 +100,27 @@ export class SipUserAgent {
     return new SipUserAgent({ ...options, transport }, transport);
   }
 
+  #advertised: TransportAddress | undefined;
+
   get local(): TransportAddress {
     return this.layer.local;
   }
 
-  /** Our Contact URI. */
+  /**
+   * Our Contact URI: at the socket's address, or at the one {@link advertise} gave (where a NAT shows us).
+   */
   get contactUri(): string {
-    return `sip:${this.#options.user ?? 'xpp'}@${formatHost(this.local.address)}:${this.local.port}`;
+    const at = this.#advertised ?? this.local;
+    return `sip:${this.#options.user ?? 'xpp'}@${formatHost(at.address)}:${at.port}`;
+  }
+
+  /**
+   * Puts `address` in our Contact from now on instead of the socket's — the server-reflexive address a NAT shows
+   * us at (a response's `received`/`rport`, {@link SipCall.reflexive}), so that the other side's ACK and BYE reach
+   * us through the NAT it opened; undefined goes back to the socket's.
+   */
+  advertise(address: TransportAddress | undefined): void {
+    this.#advertised = address === undefined ? undefined : { address: address.address, port: address.port };
   }
 
   /** A fresh Call-ID for this user agent, as {@link invite} makes one (for {@link InviteOptions.callId}). */
