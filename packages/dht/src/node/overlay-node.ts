@@ -431,6 +431,7 @@ export class OverlayNode {
         : { transport: options.transports.xpp }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.security === undefined ? {} : { security: options.security }),
+      ...(options.hostAddresses === undefined ? {} : { hostAddresses: options.hostAddresses }),
       channel: {
         keepaliveInterval: options.keepaliveInterval ?? OVERLAY_NODE_DEFAULTS.keepaliveInterval,
         keepaliveMisses: options.keepaliveMisses ?? OVERLAY_NODE_DEFAULTS.keepaliveMisses,
@@ -477,9 +478,12 @@ export class OverlayNode {
   get contact(): Contact {
     return {
       uri: this.ua.contactUri,
-      candidates: [
-        { type: 'host', address: this.endpoint.address.address, port: this.endpoint.address.port },
-      ],
+      // Every host address, of both families on a dual-stack peer (issue #20 item 6).
+      candidates: this.endpoint.hostAddresses.map((address) => ({
+        type: 'host' as const,
+        address,
+        port: this.endpoint.address.port,
+      })),
     };
   }
 
