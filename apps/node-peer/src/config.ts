@@ -15,8 +15,22 @@ export const configSchema = z
       .max(253)
       .regex(/^[a-z0-9.-]+$/i, 'a host name')
       .default('localhost'),
-    /** Address the SIP and XPP sockets bind. */
+    /** Address the SIP and XPP sockets bind; `::` is dual stack (IPv4 too) and needs `advertise`. */
     host: z.union([z.ipv4(), z.ipv6()]).default('127.0.0.1'),
+    /**
+     * The addresses a peer bound to a wildcard (`::`, `0.0.0.0`) names itself by, at most one per family, the first
+     * the default (`--advertise 127.0.0.1,::1`): Via, Record-Route and Contact say the one of the family of the side
+     * they face, and both are XPP host candidates (docs/decisions/node-peer-dual-stack.md).
+     */
+    advertise: z
+      .array(z.union([z.ipv4(), z.ipv6()]))
+      .min(1)
+      .max(2)
+      .refine(
+        (list) => list.length < 2 || list[0]!.includes(':') !== list[1]!.includes(':'),
+        'one per family',
+      )
+      .optional(),
     /**
      * Address the HTTP side (/healthz, /metrics, /status, admin) binds: loopback unless the operator opens it, so
      * the node's figures are not published wherever its SIP side is (admin stays local-only whatever this says).
@@ -163,6 +177,10 @@ export const configSchema = z
   .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), {
     message: 'tlsCert and tlsKey go together',
     path: ['tlsKey'],
+  })
+  .refine((c) => (c.host !== '::' && c.host !== '0.0.0.0') || c.advertise !== undefined, {
+    message: 'a wildcard host (:: or 0.0.0.0) names no one: give the addresses to advertise',
+    path: ['advertise'],
   });
 
 export type NodeConfig = z.infer<typeof configSchema>;
@@ -178,6 +196,7 @@ export interface ConfigLayer {
 export const ENV_VARS: Readonly<Record<string, keyof NodeConfig>> = {
   XPP_NODE_DOMAIN: 'domain',
   XPP_NODE_HOST: 'host',
+  XPP_NODE_ADVERTISE: 'advertise',
   XPP_NODE_SIP_PORT: 'sipPort',
   XPP_NODE_XPP_PORT: 'xppPort',
   XPP_NODE_TLS_PORT: 'tlsPort',
@@ -215,6 +234,7 @@ const NUMERIC: ReadonlySet<string> = new Set([
 function coerce(key: string, raw: string): unknown {
   // `sha-256,md5` on the command line or in the environment; a config file gives the JSON array itself.
   if (key === 'digestAlgorithms') return raw.split(',').map((name) => name.trim().toUpperCase());
+  if (key === 'advertise') return raw.split(',').map((address) => address.trim());
   if (key === 'foreignCalls')
     return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
   if (!NUMERIC.has(key)) return raw;

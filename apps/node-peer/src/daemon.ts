@@ -187,6 +187,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   onFlowConnectionClosed(sipTransports, (remote) => front.connectionClosed(remote));
   const node = await OverlayNode.create({
     host: config.host,
+    ...(config.advertise === undefined ? {} : { hostAddresses: config.advertise }),
     transports: { sip: sipTransports.set, xpp: sipTransports.xpp },
     dimensions: config.dimensions,
     peerId: keys.peerId,
@@ -365,7 +366,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
             node,
             keys,
             tokens,
-            sipAddress: () => `${formatHostPort(config.host)}:${node.ua.local.port}`,
+            sipAddress: () => `${formatHostPort(node.ua.local.address)}:${node.ua.local.port}`,
             logger,
           }),
           [ADMIN_REMOVALS_PATH]: async (value) => {

@@ -84,7 +84,7 @@ export {
   type StreamLimits,
   DEFAULT_STREAM_LIMITS,
 } from './sip/stream-transport.js';
-export { SipTransportSet } from './sip/transport-set.js';
+export { SipTransportSet, type SipTransportSetOptions } from './sip/transport-set.js';
 export {
   WsSipTransport,
   SIP_WS_SUBPROTOCOL,

@@ -14,6 +14,7 @@ export function withConfigFlags(command: Command): Command {
     .option('-c, --config <file>', 'JSON config file (defaults < file < XPP_NODE_* environment < flags)')
     .option('--domain <name>', 'SIP domain served by the overlay (default localhost)')
     .option('--host <address>', 'address the SIP and XPP sockets bind and advertise (default 127.0.0.1)')
+    .option('--advertise <addresses>', 'with --host ::, the addresses to name, one per family: 127.0.0.1,::1')
     .option('--http-host <address>', 'address the HTTP side binds (default 127.0.0.1: this machine only)')
     .option('--sip-port <port>', 'SIP over UDP and TCP (default 5060)')
     .option('--tls-port <port>', 'SIP over TLS, with --tls-cert and --tls-key (default 5061)')

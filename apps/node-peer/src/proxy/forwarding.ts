@@ -123,7 +123,9 @@ export function relayStrayResponse(layer: SipTransactionLayer, response: SipResp
   const vias = response.headers.getAll('via');
   const top = parseVia(vias[0] ?? '');
   const next = parseVia(vias[1] ?? '');
-  const self = layer.local;
+  // A dual-stack peer's Via names its address of the family it sent to (the layer's localFor).
+  const self =
+    top === undefined ? layer.local : (layer.localFor('UDP', isIP(top.host) === 6 ? 6 : 4) ?? layer.local);
   if (
     top === undefined ||
     next === undefined ||

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { bindingSubkey, DhtError, type Binding, type LocationService } from '@xpp/dht';
 import { bindingRoute, forkTargets, freshest, type BindingRoute, type ForkTarget } from './binding-route.js';
 import { DEFAULT_MAX_BRANCHES, DEFAULT_TIMER_C_MS } from './fork.js';
@@ -120,22 +121,28 @@ export class SipProxy {
     transaction: ServerTransaction | undefined,
     route: Omit<Route, 'failover'>,
   ): string[] {
-    const face = (transport: SipTransportName | undefined): string =>
-      transport === undefined || transport === 'UDP'
-        ? this.#recordRoutes.value(request, this.#self)
-        : this.#recordRoutes.value(request, this.#o.layer.localFor(transport) ?? this.#self, transport);
-    const callee = face(route.target.transport);
-    const caller = face(transaction?.target.transport);
+    // A dual-stack peer (issue #20 item 6) names itself in the family of the side: IPv4 and IPv6 faces differ too.
+    const face = (side: { transport?: SipTransportName; address: string } | undefined): string => {
+      const transport = side?.transport ?? 'UDP';
+      const at = this.#o.layer.localFor(transport, familyOf(side?.address)) ?? this.#self;
+      return transport === 'UDP'
+        ? this.#recordRoutes.value(request, at)
+        : this.#recordRoutes.value(request, at, transport);
+    };
+    const callee = face(route.target);
+    const caller = face(transaction?.target);
     return caller === callee ? [callee] : [callee, caller];
   }
 
   /** Whether a Route value names this node: its SIP address (or domain), or one of its TLS, WS, WSS listeners. */
   #namesUs(route: string): boolean {
     if (routeNamesUs(route, this.#o.domain, this.#self)) return true;
-    return (['TLS', 'WS', 'WSS'] as const).some((t) => {
-      const local = this.#o.layer.localFor(t);
-      return local !== undefined && routesTo(route, local);
-    });
+    return (['UDP', 'TLS', 'WS', 'WSS'] as const).some((t) =>
+      ([4, 6] as const).some((family) => {
+        const local = this.#o.layer.localFor(t, family);
+        return local !== undefined && routesTo(route, local);
+      }),
+    );
   }
 
   /**
@@ -646,4 +653,9 @@ export class SipProxy {
   clear(): void {
     this.#invites.clear();
   }
+}
+
+function familyOf(address: string | undefined): 4 | 6 | undefined {
+  const family = address === undefined ? 0 : isIP(address);
+  return family === 0 ? undefined : family === 4 ? 4 : 6;
 }

@@ -40,6 +40,7 @@ export async function openSipTransports(
   config: Pick<
     NodeConfig,
     | 'host'
+    | 'advertise'
     | 'sipPort'
     | 'xppPort'
     | 'tlsPort'
@@ -94,7 +95,13 @@ export async function openSipTransports(
     if (ws !== undefined) opened.push(ws);
     const xpp = await UdpSipTransport.open({ address: config.host, port: config.xppPort });
     const streams = [tcp, tls, ws, wss].filter((t) => t !== undefined);
-    return { set: new SipTransportSet(udp, streams), tcp, tls, ws, wss, xpp };
+    // Bound to `::` (dual stack): the set names the node by its advertised address of each side's family.
+    const set = new SipTransportSet(
+      udp,
+      streams,
+      config.advertise === undefined ? {} : { advertise: config.advertise },
+    );
+    return { set, tcp, tls, ws, wss, xpp };
   } catch (error) {
     await Promise.all(opened.map((t) => t.close()));
     throw error;

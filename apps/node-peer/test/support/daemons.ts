@@ -6,7 +6,7 @@ import { formatHost } from '@xpp/session-sdp';
 import { waitFor } from '@xpp/reliability/testing';
 import { certifyPeer } from '../../src/cli/peer-commands.js';
 import { addUser } from '../../src/cli/user-add.js';
-import type { NodeConfig } from '../../src/config.js';
+import type { NodeConfig, NodeConfigInput } from '../../src/config.js';
 import type { NodeHandle } from '../../src/daemon.js';
 import { nodeConfig, startDaemon } from './daemon.js';
 import { loadIdentity } from '../../src/membership/files.js';
@@ -25,9 +25,14 @@ export const scratch = (): string => mkdtempSync(join(tmpdir(), 'xpp-daemon-'));
 
 /**
  * A candidate in `<dir>/<name>` registered with `first` as `sip:peer-<name>@localhost` (not yet invited), bound
- * where `first` is.
+ * where `first` is, joining through `first`'s SIP address; `overrides` changes any of that.
  */
-export async function candidateOf(first: NodeHandle, dir: string, name: string): Promise<NodeHandle> {
+export async function candidateOf(
+  first: NodeHandle,
+  dir: string,
+  name: string,
+  overrides: NodeConfigInput = {},
+): Promise<NodeHandle> {
   await addUser(
     { domain: 'localhost', dataDir: first.config.dataDir, httpPort: first.ports.http },
     { aor: `sip:peer-${name}@localhost`, password: `pw-${name}` },
@@ -44,6 +49,7 @@ export async function candidateOf(first: NodeHandle, dir: string, name: string):
       joinAor: `sip:peer-${name}@localhost`,
       joinPassword: `pw-${name}`,
       adminPublicKey: first.keys.adminPublicKeyHex,
+      ...overrides,
     }),
   );
 }

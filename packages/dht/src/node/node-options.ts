@@ -75,6 +75,11 @@ export interface OverlayNodeOptions {
   readonly sipPort?: number;
   /** XPP port. Default 0 (any). */
   readonly xppPort?: number;
+  /**
+   * The XPP host candidates this node advertises (its contact, its offers): one per family on a dual-stack
+   * (`::`) bind, e.g. `['127.0.0.1', '::1']`. Default the XPP socket's address (for a wildcard, its interfaces').
+   */
+  readonly hostAddresses?: readonly string[];
   /** Transports to use instead of UDP sockets (the in-memory network of a simulation). */
   readonly transports?: { readonly sip: DatagramTransport; readonly xpp: DatagramTransport };
   /** CAN dimensions, the same for every peer of an overlay. Default 4. */

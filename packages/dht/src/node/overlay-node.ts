@@ -447,6 +447,7 @@ export class OverlayNode {
         : { transport: options.transports.xpp }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.security === undefined ? {} : { security: options.security }),
+      ...(options.hostAddresses === undefined ? {} : { hostAddresses: options.hostAddresses }),
       channel: {
         keepaliveInterval: options.keepaliveInterval ?? OVERLAY_NODE_DEFAULTS.keepaliveInterval,
         keepaliveMisses: options.keepaliveMisses ?? OVERLAY_NODE_DEFAULTS.keepaliveMisses,

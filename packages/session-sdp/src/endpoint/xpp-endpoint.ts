@@ -72,7 +72,10 @@ export interface XppEndpointOptions {
   readonly keyPairs?: () => XppKeyPair;
   /** Sessions (and prepared ltags) at once. Default 4096. */
   readonly maxSessions?: number;
-  /** Host addresses to advertise as candidates. Default the bound address, or every non-internal IPv4 one for a wildcard bind. */
+  /**
+   * Host addresses to advertise as candidates. Default the bound address, or for a wildcard bind every non-internal
+   * IPv4 address (`0.0.0.0`), and every non-internal, non-link-local IPv6 one too (`::`, dual stack).
+   */
   readonly hostAddresses?: readonly string[];
   /**
    * Offer `a=xpp-ack:piggyback`, and let a session's responses and data carry its ACKs when the peer offered it
@@ -198,6 +201,11 @@ export class XppEndpoint {
         ...(options.port === undefined ? {} : { port: options.port }),
       }));
     return new XppEndpoint(transport, options);
+  }
+
+  /** The host addresses this endpoint advertises as candidates (see {@link XppEndpointOptions.hostAddresses}). */
+  get hostAddresses(): readonly string[] {
+    return this.#hostAddresses;
   }
 
   /** Adds a server-reflexive address (from SIP `received`/`rport` or STUN) to the candidates of later descriptions. */
@@ -534,7 +542,11 @@ function hostAddressesFor(bound: string): string[] {
   if (bound !== '0.0.0.0' && bound !== '::') return [bound];
   const found: string[] = [];
   for (const list of Object.values(networkInterfaces())) {
-    for (const info of list ?? []) if (info.family === 'IPv4' && !info.internal) found.push(info.address);
+    for (const info of list ?? []) {
+      if (info.internal) continue;
+      if (info.family === 'IPv4' || (bound === '::' && !/^fe80:/i.test(info.address)))
+        found.push(info.address);
+    }
   }
   return found.length > 0 ? found : ['127.0.0.1'];
 }

@@ -4,6 +4,7 @@ import { SessionError, abortError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
 import { isLoopback } from './admission.js';
 import { bindOrAbort } from './bind.js';
+import { unmapIpv4 } from './dual-stack.js';
 import { DEFAULT_STREAM_LIMITS, definedLimits, type StreamLimits } from './stream-limits.js';
 import type { DatagramReceiver, SipAddress, SipTransportName } from './transport.js';
 
@@ -123,12 +124,16 @@ export class ConnectionCore {
 
   /** Where `socket` comes from, as a SIP address on this transport. */
   remoteOf(socket: Socket): SipAddress {
-    return { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, transport: this.transport };
+    return {
+      address: unmapIpv4(socket.remoteAddress ?? ''),
+      port: socket.remotePort ?? 0,
+      transport: this.transport,
+    };
   }
 
   /** Counts an inbound socket against the caps; false (and destroyed, counted) when refused. */
   admit(socket: Socket): boolean {
-    const address = socket.remoteAddress ?? '';
+    const address = unmapIpv4(socket.remoteAddress ?? '');
     const perAddress = this.#perAddress.get(address) ?? 0;
     const refusal =
       this.#closed || this.#sockets.size >= this.limits.maxConnections

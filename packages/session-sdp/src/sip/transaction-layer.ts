@@ -23,6 +23,7 @@ import {
   type SipTransportName,
 } from './transport.js';
 import { BRANCH_MAGIC_COOKIE, branchOf, formatVia, parseVia, responseTarget, stampReceived } from './via.js';
+import { familyOf } from './dual-stack.js';
 
 /**
  * Default hard bound on live transactions, client and server together: room for the admission policy's server
@@ -164,10 +165,11 @@ export class SipTransactionLayer {
 
   /**
    * Where this layer is reached over `transport` (what a Via or Record-Route names for it): {@link local} for UDP,
-   * the listener's address for TCP or TLS; undefined when the layer's transport has no such listener.
+   * the listener's address for TCP or TLS; undefined when the layer's transport has no such listener. `family`: the
+   * IP family of the side it is for (a dual-stack transport names itself in that family).
    */
-  localFor(transport: SipTransportName): TransportAddress | undefined {
-    if (this.#transport.localFor !== undefined) return this.#transport.localFor(transport);
+  localFor(transport: SipTransportName, family?: 4 | 6): TransportAddress | undefined {
+    if (this.#transport.localFor !== undefined) return this.#transport.localFor(transport, family);
     return transport === 'UDP' ? this.#transport.local : undefined;
   }
 
@@ -251,19 +253,27 @@ export class SipTransactionLayer {
   /**
    * RFC 3261 §18.1.1: the transport fills in the transport and sent-by of the top Via. A request this layer's Via
    * tops (any caller's `newVia()`, UDP at {@link local}) that goes out over TCP or TLS gets that protocol and the
-   * address of that listener, so the responses come back to it. A Via of someone else is left alone.
+   * address of that listener, so the responses come back to it; one that goes to the other IP family than
+   * {@link local}'s (a dual-stack transport) gets this side's address of that family. A Via of someone else is left
+   * alone.
    */
   #viaForTransport(request: SipRequest, target: SipAddress): SipRequest {
     const transport = target.transport ?? 'UDP';
-    if (transport === 'UDP') return request;
-    const via = parseVia(request.headers.get('via') ?? '');
     const local = this.#transport.local;
+    const family = familyOf(target.address);
+    if (transport === 'UDP' && (this.#transport.localFor === undefined || family === familyOf(local.address)))
+      return request;
+    const via = parseVia(request.headers.get('via') ?? '');
     if (via?.protocol !== 'SIP/2.0/UDP' || via.host !== local.address || via.port !== local.port)
       return request;
-    const sentBy = this.#transport.localFor?.(transport) ?? local;
+    const sentBy = this.#transport.localFor?.(transport, family) ?? local;
+    if (transport === 'UDP' && sentBy.address === local.address) return request;
     const headers = request.headers
       .clone()
-      .setFirst('Via', formatVia({ ...via, protocol: `SIP/2.0/${transport}`, port: sentBy.port }));
+      .setFirst(
+        'Via',
+        formatVia({ ...via, protocol: `SIP/2.0/${transport}`, host: sentBy.address, port: sentBy.port }),
+      );
     return { ...request, headers };
   }
 

@@ -45,9 +45,10 @@ export interface SipTransport {
   setReceiver(receiver: DatagramReceiver): void;
   /**
    * The address a Via sent-by names for messages sent over `transport` (a TLS listener has its own port); undefined
-   * when this transport does not have it. Absent: UDP only, at {@link local}.
+   * when this transport does not have it. Absent: UDP only, at {@link local}. `family`: the IP family of the side
+   * it is for, which a dual-stack transport answers with its address of that family.
    */
-  localFor?(transport: SipTransportName): TransportAddress | undefined;
+  localFor?(transport: SipTransportName, family?: 4 | 6): TransportAddress | undefined;
 }
 
 /**

@@ -4,10 +4,11 @@ import { SessionError, abortError } from '../errors.js';
 import type { TransportAddress } from '../sdp/description.js';
 import type { DatagramTransport } from '../transport/datagram-transport.js';
 import { bindOrAbort } from './bind.js';
+import { addressForSocket, unmapIpv4 } from './dual-stack.js';
 import type { DatagramReceiver } from './transport.js';
 
 export interface UdpSipTransportOptions {
-  /** Address to bind; default `127.0.0.1`. IPv6 literals bind a udp6 socket. */
+  /** Address to bind; default `127.0.0.1`. IPv6 literals bind a udp6 socket; `::` serves IPv4 too (dual stack). */
   readonly address?: string;
   /** Port to bind; default 0 (any free port). */
   readonly port?: number;
@@ -23,15 +24,17 @@ export interface UdpSipTransportOptions {
 export class UdpSipTransport implements DatagramTransport {
   readonly local: TransportAddress;
   readonly #socket: Socket;
+  readonly #family: 4 | 6;
   #receiver: DatagramReceiver = () => undefined;
   #closed = false;
 
-  private constructor(socket: Socket, local: TransportAddress) {
+  private constructor(socket: Socket, local: TransportAddress, family: 4 | 6) {
     this.#socket = socket;
     this.local = local;
+    this.#family = family;
     socket.on('message', (message, remote) => {
       this.#receiver(new Uint8Array(message.buffer, message.byteOffset, message.byteLength), {
-        address: remote.address,
+        address: unmapIpv4(remote.address),
         port: remote.port,
       });
     });
@@ -44,8 +47,10 @@ export class UdpSipTransport implements DatagramTransport {
     const address = options.address ?? '127.0.0.1';
     if (options.signal?.aborted === true) throw abortError(options.signal);
     const bufferSize = options.bufferSize ?? 4 * 1024 * 1024;
+    const family = isIP(address) === 6 ? 6 : 4;
+    // An IPv6 socket bound to `::` is dual stack (IPV6_V6ONLY off, Node's default): IPv4 arrives mapped.
     const socket = createSocket({
-      type: isIP(address) === 6 ? 'udp6' : 'udp4',
+      type: family === 6 ? 'udp6' : 'udp4',
       recvBufferSize: bufferSize,
       sendBufferSize: bufferSize,
     });
@@ -56,12 +61,12 @@ export class UdpSipTransport implements DatagramTransport {
       options.signal,
     );
     const bound = socket.address();
-    return new UdpSipTransport(socket, { address: bound.address, port: bound.port });
+    return new UdpSipTransport(socket, { address: bound.address, port: bound.port }, family);
   }
 
   send(datagram: Uint8Array, to: TransportAddress): void {
     if (this.#closed) throw new SessionError('TRANSPORT', 'transport is closed');
-    this.#socket.send(datagram, to.port, to.address);
+    this.#socket.send(datagram, to.port, addressForSocket(to.address, this.#family));
   }
 
   setReceiver(receiver: DatagramReceiver): void {
