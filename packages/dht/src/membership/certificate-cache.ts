@@ -48,6 +48,11 @@ export class CertificateCache {
     return this.#entries.size;
   }
 
+  /** Whether this cache's entries were checked against `admins` and `domain`. */
+  checksFor(admins: AdminKeySet, domain: string): boolean {
+    return this.#admins === admins && this.#domain === domain;
+  }
+
   /** The certified peer of certificate octets valid at `now` (Unix seconds); {@link CertificateRefusedError} if not. */
   check(octets: Uint8Array, now: number): CertifiedPeer {
     const key = Buffer.from(octets.buffer, octets.byteOffset, octets.byteLength).toString('latin1');
@@ -80,6 +85,32 @@ export class CertificateCache {
     const peerId = peerIdOf(certificate.publicKey);
     return Object.freeze({ certificate, peerId, id: toHex(peerId) });
   }
+}
+
+/**
+ * `options.cache` when given — after checking it was made for the same administrator set (the same object) and
+ * domain, since an entry is only as good as the policy it was checked against — or a new cache of
+ * `options.cacheSize` entries.
+ */
+export function certificateCacheFor(options: {
+  readonly admins: AdminKeySet;
+  readonly domain: string;
+  readonly cacheSize?: number;
+  readonly cache?: CertificateCache;
+}): CertificateCache {
+  const { admins, domain, cache, cacheSize } = options;
+  if (cache === undefined)
+    return new CertificateCache({
+      admins,
+      domain,
+      ...(cacheSize === undefined ? {} : { maxEntries: cacheSize }),
+    });
+  if (!cache.checksFor(admins, domain))
+    throw new DhtError(
+      'INVALID_ARGUMENT',
+      'a shared certificate cache must be for the same admins and domain',
+    );
+  return cache;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AdminKeySet } from './admin-key-set.js';
-import { CertificateCache, checkCertifiedSignature } from './certificate-cache.js';
+import { CertificateCache, certificateCacheFor, checkCertifiedSignature } from './certificate-cache.js';
 import { encodePeerCertificate, type PeerCertificate } from './certificate.js';
 import { signWithIdentity, type PeerIdentity } from './identity.js';
 import { checkOwnCertificate, unixSeconds, type WallClock } from './peer-authenticator.js';
@@ -49,18 +49,18 @@ export function verifyOrigin(origin: Uint8Array, bytes: Uint8Array, policy: Orig
   return checkCertifiedSignature(cache, origin, labelled(bytes), policy.now).id;
 }
 
-/** {@link verifyOrigin} with a cache of verified certificates and the time from `clock`. */
+/**
+ * {@link verifyOrigin} with a cache of verified certificates and the time from `clock`: its own, or `cache` (for
+ * the same `admins` and `domain`, else `INVALID_ARGUMENT`) shared with the node's session authenticator.
+ */
 export function createOriginVerifier(options: {
   admins: AdminKeySet;
   domain: string;
   clock: WallClock;
   cacheSize?: number;
+  cache?: CertificateCache;
 }): (origin: Uint8Array, bytes: Uint8Array) => string {
-  const cache = new CertificateCache({
-    admins: options.admins,
-    domain: options.domain,
-    ...(options.cacheSize === undefined ? {} : { maxEntries: options.cacheSize }),
-  });
+  const cache = certificateCacheFor(options);
   return (origin, bytes) =>
     checkCertifiedSignature(cache, origin, labelled(bytes), unixSeconds(options.clock)).id;
 }

@@ -1,6 +1,6 @@
 import type { SessionAuthenticator } from '@xpp/session-sdp';
 import type { AdminKeySet } from './admin-key-set.js';
-import { CertificateCache, checkCertifiedSignature } from './certificate-cache.js';
+import { certificateCacheFor, checkCertifiedSignature, type CertificateCache } from './certificate-cache.js';
 import { encodePeerCertificate, type PeerCertificate } from './certificate.js';
 import { signWithIdentity, type PeerIdentity } from './identity.js';
 import { CertificateRefusedError, certificateRefusalOf, type CertificateRefusal } from './refusal.js';
@@ -30,6 +30,12 @@ export interface PeerAuthenticatorOptions {
   readonly refused?: (reason: CertificateRefusal) => void;
   /** Bound of the verified-certificate cache. Default {@link DEFAULT_CERTIFICATE_CACHE_SIZE}. */
   readonly cacheSize?: number;
+  /**
+   * The verified-certificate cache to use (then `cacheSize` is not used): a node shares one between its session
+   * authenticator and its origin verifier, which see the same peers' certificates. It must have been made for the
+   * same `admins` and `domain` (else `INVALID_ARGUMENT`): what it remembers was checked against those.
+   */
+  readonly cache?: CertificateCache;
 }
 
 /** Unix seconds of a wall clock in milliseconds. */
@@ -53,11 +59,7 @@ export function createPeerAuthenticator(options: PeerAuthenticatorOptions): Sess
   const { identity, certificate, clock, isRevoked, refused } = options;
   checkOwnCertificate(identity, certificate);
   const certificateOctets = encodePeerCertificate(certificate);
-  const cache = new CertificateCache({
-    admins: options.admins,
-    domain: options.domain,
-    ...(options.cacheSize === undefined ? {} : { maxEntries: options.cacheSize }),
-  });
+  const cache = certificateCacheFor(options);
 
   const refuse = (error: unknown): never => {
     const reason = certificateRefusalOf(error);

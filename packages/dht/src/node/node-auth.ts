@@ -11,6 +11,7 @@ import {
   type XppSession,
 } from '@xpp/session-sdp';
 import { DhtError } from '../errors.js';
+import { CertificateCache } from '../membership/certificate-cache.js';
 import { verifyPeerCertificate, type PeerCertificate } from '../membership/certificate.js';
 import { createOriginVerifier, signOrigin } from '../membership/origin.js';
 import { createPeerAuthenticator, unixSeconds } from '../membership/peer-authenticator.js';
@@ -72,6 +73,11 @@ export class NodeAuth {
   #signer: SessionAuthenticator | undefined;
   /** When the neighbours' revocations were last looked up (clock `now`). */
   #lastRecheck: number | undefined;
+  /**
+   * The peers' certificates verified here, shared by the session authenticator and the origin verifier: both see
+   * the same neighbours' certificates, so one bounded cache holds each once (issue #16's RSS per peer).
+   */
+  readonly #certificates: CertificateCache | undefined;
 
   constructor(ctx: NodeAuthContext) {
     this.#ctx = ctx;
@@ -92,8 +98,11 @@ export class NodeAuth {
     });
     this.#revocations = revocations;
     this.#certificate = membership.certificate;
+    const certificates = new CertificateCache({ admins: membership.admins, domain: membership.domain });
+    this.#certificates = certificates;
     const verifier = createPeerAuthenticator({
       ...membership,
+      cache: certificates,
       clock: ctx.clock,
       isRevoked: (id) => revocations.isRevoked(id),
       refused: (reason) => ctx.counters.refuse(`certificate-${reason}`),
@@ -141,7 +150,9 @@ export class NodeAuth {
     const { membership, clock } = this.#ctx;
     if (membership === undefined) return unverifiedOrigin(this.#ctx.peerId);
     const identity = membership.identity;
-    const check = createOriginVerifier({ admins: membership.admins, domain: membership.domain, clock });
+    const { admins, domain } = membership;
+    const cache = this.#certificates;
+    const check = createOriginVerifier({ admins, domain, clock, ...(cache === undefined ? {} : { cache }) });
     const revocations = this.#revocations;
     // A routed write's origin is no session peer of this node, so no setup check saw it: its certificate may hold
     // while its peer is revoked. Refused when this node knows the revocation (looked up, or held in its store as

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   AdminKeySet,
+  CertificateCache,
   DhtError,
   certificateRefusalOf,
   createOriginVerifier,
@@ -170,6 +171,39 @@ describe('createPeerAuthenticator (spec §5.5)', () => {
     for (const blob of [...blobs, blobs[0] as Uint8Array]) await verifier.verify(blob, transcript);
     expect(verify).toHaveBeenCalledTimes(4); // the first was evicted by the third
     verify.mockRestore();
+  });
+
+  // A node verifies its neighbours' certificates in session setups and in routed writes' origins: one cache.
+  it('shares one cache between a session authenticator and an origin verifier, only for the same policy', async () => {
+    const verify = vi.spyOn(admins, 'verify');
+    const cache = new CertificateCache({ admins, domain: KAT.domain });
+    const verifier = authenticator(bob, { cache });
+    const origin = createOriginVerifier({ admins, domain: KAT.domain, clock, cache });
+    expect(await outcome(() => verifier.verify(authenticator(alice).sign(transcript), transcript))).toBe(
+      alice.id,
+    );
+    const bytes = text('a routed write');
+    expect(origin(signOrigin(alice, certified(alice), bytes), bytes)).toBe(alice.id);
+    expect(verify).toHaveBeenCalledTimes(1);
+    expect(cache.size).toBe(1);
+    // Still checked where it matters: the origin's own signature over these bytes, and the window at every use.
+    expect(() => origin(signOrigin(alice, certified(alice), bytes), text('other bytes'))).toThrow(
+      expect.objectContaining({ reason: 'bad-transcript-signature' }),
+    );
+    verify.mockRestore();
+    // A cache checked against another administrator set or domain vouches for nothing here.
+    const others = AdminKeySet.ofPrivateKey(generateAdminKeyPair().privateKey);
+    for (const wrong of [
+      new CertificateCache({ admins: others, domain: KAT.domain }),
+      new CertificateCache({ admins, domain: `other.${KAT.domain}` }),
+    ]) {
+      expect(() => authenticator(bob, { cache: wrong })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+      expect(() => createOriginVerifier({ admins, domain: KAT.domain, clock, cache: wrong })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
   });
 });
 

@@ -5,6 +5,13 @@ import type { TransportAddress } from '../sdp/description.js';
 import type { DatagramTransport } from '../transport/datagram-transport.js';
 
 /**
+ * Sealed datagrams of every session come from one allocator: a sealed copy lives only until the socket has sent
+ * it, so sessions need no slab of their own — one per session pinned 8 KiB each, idle or not (about 70 KiB per
+ * overlay peer of ~9 sessions, issue #16's RSS figure).
+ */
+const allocateSealed = pooledAllocator();
+
+/**
  * A session's way out: seals each datagram's payload under its header when the session is secured (spec §7),
  * and sends to the peer's confirmed address, or — until one is confirmed — to every candidate of the peer
  * (spec §4: SYN to every candidate; the first that completes is kept).
@@ -14,7 +21,6 @@ export class SessionPort implements DatagramPort {
   readonly #transport: DatagramTransport;
   readonly #cipher: SessionCipher | undefined;
   readonly #targets: readonly TransportAddress[];
-  readonly #allocate = pooledAllocator();
   #remote: TransportAddress | undefined;
 
   constructor(
@@ -39,8 +45,8 @@ export class SessionPort implements DatagramPort {
   send(datagram: Uint8Array): void {
     let wire = datagram;
     if (this.#cipher !== undefined) {
-      // Sealed into new slab memory, not over `datagram`: reliability keeps that one for retransmission.
-      wire = this.#allocate(datagram.length + SEAL_OVERHEAD);
+      // Sealed into new (shared) slab memory, not over `datagram`: reliability keeps that one for retransmission.
+      wire = allocateSealed(datagram.length + SEAL_OVERHEAD);
       try {
         this.#cipher.sealDatagram(datagram, wire);
       } catch {
