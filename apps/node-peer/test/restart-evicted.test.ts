@@ -57,7 +57,18 @@ describe('restart after takeover, restarted peer with the higher id (issue #18)'
     await o.formed(150_000); // a and b tile the space alone: c's zone taken over
 
     const first = o.relaunch('c');
-    const { code } = await first.exited;
+    const { code } = await Promise.race([
+      first.exited,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => {
+          const tail = first
+            .logs()
+            .slice(-40)
+            .map((l) => `${String(l['msg'])} ${JSON.stringify(l)}`.slice(0, 300));
+          reject(new Error(`the restarted peer did not exit:\n${tail.join('\n')}`));
+        }, 60_000),
+      ),
+    ]);
     expect(code).toBe(REJOIN_EXIT);
     const said = first.logs().map((l) => String(l['msg']));
     expect(said.some((m) => m.startsWith('resuming overlay'))).toBe(true);
