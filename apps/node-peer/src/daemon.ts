@@ -85,6 +85,12 @@ export interface NodeHandle {
   };
   /** Settles once this node is a peer: at once for a first peer, when invited for a candidate. */
   readonly ready: Promise<void>;
+  /**
+   * Settles when this restarted peer lost every zone in a double-ownership repair (a lower id took it over while
+   * it was down), handed its records back and closed, with "no zones" persisted: its next start is a candidate.
+   * `xpp-node` then exits with `REJOIN_EXIT` for its supervisor to start it again (node-peer-rejoin.md).
+   */
+  readonly evicted: Promise<void>;
   status(): NodeStatus;
   /** Checks a signed CREDENTIAL value and stores it in the overlay (its holders keep it). */
   addCredential(value: Uint8Array): Promise<SignedCredential>;
@@ -99,6 +105,27 @@ function definedOnly<T extends object>(options: T): { [K in keyof T]?: Exclude<T
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as {
     [K in keyof T]?: Exclude<T[K], undefined>;
   };
+}
+
+/**
+ * The exit code of `xpp-node` when its peer lost its zones in a double-ownership repair and left (EX_TEMPFAIL,
+ * sysexits.h: try again): a supervisor's restart (compose `restart:`, systemd `Restart=on-failure`) rejoins it.
+ */
+export const REJOIN_EXIT = 75;
+
+/** How long the hand-back and departure of a peer that lost a repair may take (each LEAVE has a 10 s deadline). */
+const DEPART_DEADLINE_MS = 30_000;
+
+/** Settles once `node` has closed itself (it departs after handing back what it lost), or after the deadline. */
+function whenClosed(node: OverlayNode, clock: Clock): Promise<void> {
+  const started = clock.now();
+  return new Promise((resolve) => {
+    const look = (): void => {
+      if (node.state === 'closed' || clock.now() - started >= DEPART_DEADLINE_MS) resolve();
+      else clock.setTimer(look, 100);
+    };
+    look();
+  });
 }
 
 /** `host` as it goes before `:port` (an IPv6 literal in brackets). */
@@ -301,12 +328,22 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     );
   };
 
+  let onEvicted!: () => void;
+  const evicted = new Promise<void>((resolve) => (onEvicted = resolve));
   node.on('zone-change', (event) => {
-    if (event.cause === 'repair' && event.zones.length === 0)
-      logger.error(
-        'gave its zones up to a neighbour that took them over while this peer was down (lower id keeps): ' +
-          'it owns nothing and leaves; restart it to rejoin as a candidate through its neighbours',
-      );
+    if (event.cause !== 'repair' || event.zones.length > 0) return;
+    logger.error(
+      'gave its zones up to a neighbour that took them over while this peer was down (lower id keeps): ' +
+        `it owns nothing and leaves; exiting with ${REJOIN_EXIT} for its supervisor to start it as a candidate`,
+    );
+    // Written here too, not only by persistPeerState: the next start must be a candidate, never a resume.
+    if (store !== undefined) store.peerState.write({ ...store.peerState.read(), zones: [] });
+    void whenClosed(node, clock)
+      .then(() => stop(false))
+      .then(onEvicted, (error: unknown) => {
+        logger.error({ err: error }, 'closing after the lost repair failed');
+        onEvicted();
+      });
   });
 
   let ready: Promise<void>;
@@ -437,6 +474,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     sipTransports,
     ports,
     ready,
+    evicted,
     status: () => nodeStatus(node, front, config, sipStreamStatus(sipTransports)),
     addCredential: (value) => storeCredential(node, keys.admins, value),
     leave: () => stop(true),

@@ -13,7 +13,7 @@ export {
 export { createLogger, type Logger } from './logger.js';
 export { NodeMetrics } from './metrics.js';
 export { startOpsHttpServer, type OpsHttpServer } from './http-server.js';
-export { startNode, candidateAor, type StartNodeOptions, type NodeHandle } from './daemon.js';
+export { startNode, candidateAor, REJOIN_EXIT, type StartNodeOptions, type NodeHandle } from './daemon.js';
 export { type NodeStatus } from './status.js';
 export { keygen, DATA_FILES, type KeygenResult } from './data-dir.js';
 export { loadMembership, certificateProblem, type NodeKeys } from './membership/setup.js';

@@ -11,6 +11,7 @@ interface Service {
   readonly ports?: string[];
   readonly environment?: Record<string, string>;
   readonly network_mode?: string;
+  readonly restart?: string;
 }
 
 const compose = parse(readFileSync(fileURLToPath(new URL('../compose.yaml', import.meta.url)), 'utf8'), {
@@ -52,6 +53,10 @@ describe('compose.yaml', () => {
         if (owner !== undefined) expect(name).toBe(owner[0]);
       }
     }
+  });
+
+  it('restarts a peer that exits non-zero (exit 75: it lost its zone and rejoins as a candidate when restarted)', () => {
+    for (const [, s] of peers) expect(['always', 'unless-stopped', 'on-failure']).toContain(s.restart);
   });
 
   it("keeps the administrator key on the administrator's host (peer1) only; the others enroll with a token", () => {

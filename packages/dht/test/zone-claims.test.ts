@@ -171,4 +171,20 @@ describe('zone claims (spec §5.6) against a rogue over real UDP', () => {
     expect(victim.stats.refused['claim-overlaps-own']).toBe(2);
     expect(await victim.get('none', RecordKind.PEER)).toEqual([]);
   }, 60_000);
+
+  it('a resumed peer’s zones are open to a repair only within its recall window: after it a lower id’s claim is refused', async () => {
+    // The window (node-peer-rejoin.md): 2^5 claim timeouts after resume(); 20 ms here, so 640 ms.
+    const made = await udpNode({ dimensions, overlayId: new Uint8Array(16).fill(7), claimTimeout: 20 });
+    const victim = made.node;
+    nodes.push(victim);
+    const root = Zone.root(dimensions);
+    victim.resume({ zones: [root], version: 5, neighbours: [] });
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const low = await rogue(victim, 0x00);
+    const update = encodeNeighbourUpdate({ neighbours: [low.entry([root], 1e6)] });
+    expect(await status(low.call, DhtOperation.NEIGHBOUR_UPDATE.type, update)).toBe(403);
+    expect(victim.stats.refused['claim-overlaps-own']).toBe(1);
+    expect(victim.zones.map((z) => z.path)).toEqual([root.path]);
+    expect(victim.state).toBe('peer');
+  });
 });

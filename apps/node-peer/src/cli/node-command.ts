@@ -1,5 +1,5 @@
 import type { NodeConfig } from '../config.js';
-import { startNode, type NodeHandle } from '../daemon.js';
+import { REJOIN_EXIT, startNode, type NodeHandle } from '../daemon.js';
 
 /**
  * How long a graceful stop may take before the process exits anyway with 1: a LEAVE waits for overlay requests
@@ -15,6 +15,7 @@ export interface NodeRunIo {
 /**
  * Starts the node and stops it gracefully on SIGTERM or SIGINT: LEAVE with handoff, then exit 0. A second signal
  * while leaving exits at once with 1 (an impatient operator, or an orchestrator's kill after its grace period).
+ * A peer that lost its zones in a double-ownership repair exits with `REJOIN_EXIT` (75) once it has left.
  */
 export async function runNode(config: NodeConfig, io: NodeRunIo): Promise<NodeHandle> {
   const handle = await startNode(config);
@@ -41,5 +42,10 @@ export async function runNode(config: NodeConfig, io: NodeRunIo): Promise<NodeHa
     );
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) io.process.on(signal, onSignal);
+  // Its zones lost to a lower id that took them over while it was down: the next start is a candidate, which a
+  // supervisor's restart gives it (a fresh overlay node in place would need every part rebuilt around it).
+  void handle.evicted.then(() => {
+    if (!stopping) io.process.exit(REJOIN_EXIT);
+  });
   return handle;
 }

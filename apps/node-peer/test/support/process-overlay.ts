@@ -105,7 +105,12 @@ export class ProcessOverlay {
 
   /** `name` started again from its data directory, on its ports; resolves once it serves. */
   restart(name: string): Promise<Ports> {
-    return this.#serve(name, this.#spawn(name, ['start', '--admin-public-key', this.#adminKey]));
+    return this.#serve(name, this.relaunch(name));
+  }
+
+  /** `name` started again from its data directory, on its ports, not waited for (it may exit by itself). */
+  relaunch(name: string): NodeProcess {
+    return this.#spawn(name, ['start', '--admin-public-key', this.#adminKey]);
   }
 
   /** kill -9 of `name`, resolved once it is gone. */

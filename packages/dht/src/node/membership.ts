@@ -73,7 +73,12 @@ export class Membership {
   async onNeighbourUpdate(from: string, request: Message): Promise<readonly XppOption[]> {
     const { table, peerInfo } = this.#ctx;
     const update = decodeNeighbourUpdate(request.options);
-    this.checkAnnouncement(from, update.neighbours[0]);
+    try {
+      this.checkAnnouncement(from, update.neighbours[0]);
+    } catch (error) {
+      this.#answerOverlap(from, update.neighbours[0]);
+      throw error;
+    }
     const before = table.changes;
     const sender = table.get(from);
     // A full list replaces the sender's previous one; a partial one is merged as each entry is learned (learn).
@@ -101,6 +106,20 @@ export class Membership {
     if (table.changes !== before) this.#ctx.requestSettle();
     await Promise.allSettled(connects);
     return [];
+  }
+
+  /**
+   * A refused claim on this node's zones by a peer with a higher id (a restarted peer whose zone this node took
+   * over): that peer repairs the double ownership on this node's own announcement (the lower id keeps), which it
+   * may never hear otherwise, so it is told at once (node-peer-rejoin.md).
+   */
+  #answerOverlap(from: string, first: NeighbourInfo | undefined): void {
+    const n = this.#ctx.table.get(from);
+    if (first === undefined || n?.link === undefined || !(this.#ctx.selfId < from)) return;
+    if (!overlapping(this.#ctx.peerInfo.decodeZones(first.zones), this.#ctx.zones())) return;
+    this.#ctx.links
+      .requestPeer(n, DhtOperation.NEIGHBOUR_UPDATE.type, this.#ctx.announcer.partialUpdate())
+      .catch(() => undefined);
   }
 
   /**

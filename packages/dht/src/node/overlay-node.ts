@@ -82,6 +82,8 @@ export class OverlayNode {
   readonly ua: SipUserAgent;
   readonly #clock: Clock;
   readonly #claimTimeout: number;
+  /** The zones a resume took back, contested until `until` (monotonic ms): see resume(). */
+  #resumed: { readonly zones: readonly Zone[]; readonly until: number } | undefined;
   /** The next call of the neighbours a resumed node had (see resume). */
   #resumeTimer: TimerHandle | undefined;
   readonly #sip: DatagramTransport;
@@ -572,6 +574,12 @@ export class OverlayNode {
       throw new DhtError('INVALID_ARGUMENT', 'resume needs the zones held before');
     this.#own.setState('peer');
     this.#own.resume([...state.zones], state.version);
+    // Its zones may have been taken over while it was down: until the recalls are done, a neighbour's claim on them
+    // is a double ownership to repair (the lower id keeps), not a claim to refuse.
+    this.#resumed = {
+      zones: [...state.zones],
+      until: this.#clock.now() + this.#claimTimeout * 2 ** (RESUME_RECALLS + 1),
+    };
     const recall = (round: number): void => {
       if (this.#own.state !== 'peer') return;
       for (const n of state.neighbours) {
@@ -771,9 +779,11 @@ export class OverlayNode {
   /** See ZoneClaimsContext.contested: the zones of the dead peers remembered, and the zone being handed over. */
   #contested(): Zone[] {
     const handing = this.#own.handingOff;
+    const resumed = this.#resumed;
     return [
       ...[...this.#memory.deadPeers.values()].flatMap((d) => d.zones),
       ...(handing === undefined ? [] : [handing]),
+      ...(resumed !== undefined && this.#clock.now() < resumed.until ? resumed.zones : []),
     ];
   }
 

@@ -346,8 +346,16 @@ export class ZoneTransfer {
     if (
       kept.length === this.#ctx.own.zones.length &&
       kept.every((z, i) => z.equals(this.#ctx.own.zones[i] as Zone))
-    )
+    ) {
+      // This node keeps: the other owner repairs on this node's announcement, which it may never have heard (a
+      // restarted peer's table holds what was true before its zone was taken over). Tell it now.
+      const self = encodeNeighbourUpdate({
+        neighbours: [this.#ctx.info(this.#ctx.own.zones)],
+        partial: true,
+      });
+      this.#ctx.links.requestPeer(peer, DhtOperation.NEIGHBOUR_UPDATE.type, self).catch(() => undefined);
       return;
+    }
     this.#ctx.counters.refuse('double-ownership-repaired');
     // What this node gives up is what the peer announced of it: the smaller of each overlapping pair.
     const given = this.#ctx.own.zones.flatMap((m) =>
