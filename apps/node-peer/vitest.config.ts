@@ -16,6 +16,7 @@ export default packageConfig(
       'test/sqlite-store.test.ts', // the disk store: kill -9 of a writer child, 100s of reopens
       'test/kill-under-load.test.ts', // four xpp-node processes killed -9 under REGISTER load (~40 s)
       'test/restart-takeover.test.ts', // three xpp-node processes, a takeover by real failure detection (~1 min)
+      'test/restart-evicted.test.ts', // three xpp-node processes: a restarted peer loses its zone, exits 75, rejoins
       'test/store-damage.test.ts', // xpp-node processes on damaged copies of a data directory
       'test/browser-call.test.ts', // two xpp-node processes and headless Chromium (JsSIP over WSS, WebRTC)
     ],
