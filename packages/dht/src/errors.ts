@@ -57,7 +57,12 @@ export type DhtErrorCode =
   /** A TAKEOVER claim a preferred survivor contests or that comes too late, or a handoff or replica of a zone the node owns. */
   | 'CONFLICT'
   /** The node is handing the zone over (LEAVE, background merge): retry once the taker has announced it. */
-  | 'LEAVING';
+  | 'LEAVING'
+  /**
+   * A write the owner made that none of the zone's replica holders committed (spec §4): it is held on one peer
+   * only, so it is not acknowledged; retry (docs/decisions/dht-replica-ack.md).
+   */
+  | 'NOT_REPLICATED';
 
 /**
  * The XPP `ERROR` code (spec `xpp.md` §3) a node answers with for each refusal. 483 is SIP's "Too Many Hops",
@@ -91,6 +96,7 @@ export const DHT_ERROR_STATUS: Readonly<Record<DhtErrorCode, number>> = Object.f
   REMOTE_ERROR: 500,
   CONFLICT: 409,
   LEAVING: 503,
+  NOT_REPLICATED: 503,
 });
 
 const DHT_ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(DHT_ERROR_STATUS));

@@ -23,6 +23,7 @@ export interface BindOwnerContext {
   readonly origin: OriginAuthority;
   /** Throws `LEAVING` when the zone of `point` is being handed over. */
   assertWritable(point: Point): void;
+  /** Replicates a write; the router awaits its acknowledgement with the answer. */
   replicateWrite(point: Point, type: number, options: readonly XppOption[]): void;
 }
 

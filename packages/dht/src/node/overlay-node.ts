@@ -237,7 +237,9 @@ export class OverlayNode {
       ...view,
       pointOf: (record) => this.#records.pointOf(record),
       encodeZones: (zones) => this.#peerInfo.encodeZones(zones),
-      request: (n, type, options) => this.#links.requestPeer(n, type, options),
+      request: (n, type, options, timeout) => this.#links.requestPeer(n, type, options, timeout),
+      // Half the request timeout: the owner's answer waits for the holders, and must still beat the origin's.
+      ackTimeout: s.timeout / 2,
       replicated: (event) => this.#events.emit('replicated', event),
       resync: () => this.#settler.request(),
     });
@@ -372,7 +374,7 @@ export class OverlayNode {
       requestPeer: (n, type, options, timeout) => this.#links.requestPeer(n, type, options, timeout),
       replicateWrite: (point, type, options) => {
         const zone = zoneContaining(this.#own.zones, point);
-        if (zone !== undefined) this.#replicator.write(zone, type, options);
+        return zone === undefined ? undefined : this.#replicator.write(zone, type, options);
       },
       origin: this.#origin,
       exportAtOwner: (inner) =>

@@ -26,21 +26,36 @@ export interface ReplicatorContext {
   zones(): readonly Zone[];
   pointOf(record: StoredRecord): Point;
   encodeZones(zones: readonly Zone[]): Uint8Array[];
-  /** A request to neighbour `n` over its current link. */
-  request(n: Neighbour, type: number, options: readonly XppOption[]): Promise<Message>;
+  /** A request to neighbour `n` over its current link (`timeout`: the link's default when undefined). */
+  request(n: Neighbour, type: number, options: readonly XppOption[], timeout?: number): Promise<Message>;
   /** A replica holder received the records of one of the node's zones. */
   replicated(event: ReplicatedEvent): void;
   /** A holder's copy differed from the zone's records: a pass should send the zone again. */
   resync(): void;
   /** Runs `flush` once the current turn of the event loop is over (default `setImmediate`): the batching window. */
   defer?(flush: () => void): void;
+  /**
+   * How long an owner's answer waits for a holder's commit of a write: the timeout of the replica write's request
+   * (default: the link's own). Shorter than the routed request's timeout, so that the answer still reaches its
+   * origin when a holder never answers (docs/decisions/dht-replica-ack.md).
+   */
+  readonly ackTimeout?: number;
+  /** Writes waiting for one holder's answer (default 4096); past it the holder is not waited for. */
+  readonly maxPendingAcks?: number;
 }
+
+/** Whether one holder committed one write. */
+type HolderAck = (committed: boolean) => void;
 
 /** The replica PUTs for one holder made during the current turn, sent together when it ends. */
 interface PendingWrites {
   readonly zones: Map<string, Zone>;
   readonly records: WireRecord[];
+  /** Per record, what learns whether the holder committed it. */
+  readonly acks: HolderAck[];
 }
+
+const DEFAULT_MAX_PENDING_ACKS = 4096;
 
 /**
  * Keeps the replica holders of a node's zones up to date (spec §4): forwards each write the owner makes, and after
@@ -61,6 +76,10 @@ export class Replicator {
   #failed = 0;
   #checked = 0;
   #differed = 0;
+  #degraded = 0;
+  #unreplicated = 0;
+  /** Per holder, the writes waiting for its answer. */
+  readonly #awaiting = new Map<string, number>();
   /** Per holder, this turn's replica PUTs not yet sent (counted in flight). */
   readonly #pending = new Map<string, PendingWrites>();
 
@@ -79,6 +98,8 @@ export class Replicator {
       failed: this.#failed,
       checked: this.#checked,
       differed: this.#differed,
+      degraded: this.#degraded,
+      unreplicated: this.#unreplicated,
     };
   }
 
@@ -102,51 +123,111 @@ export class Replicator {
   }
 
   /**
-   * Sends a write the owner just made to the replica holders of `zone` (not awaited, counted). The PUTs of one
-   * event-loop turn go to each holder as one REPLICATE (a busy owner makes many a turn: one request and one answer
-   * instead of one each); a REMOVE goes on its own, after the PUTs made before it.
+   * Sends a write the owner just made to the replica holders of `zone`, and says when it may be acknowledged
+   * (spec §4: once committed where it is held). The PUTs of one event-loop turn go to each holder as one REPLICATE
+   * (a busy owner makes many a turn: one request and one answer instead of one each); a REMOVE goes on its own,
+   * after the PUTs made before it. The result settles once every holder answered (or its request failed): resolved
+   * when at least one committed the write, or there is no holder at all; else rejected with `NOT_REPLICATED` (503),
+   * since the write then lives on this peer only and a 200 would not survive its loss.
    */
-  write(zone: Zone, type: number, options: readonly XppOption[]): void {
+  write(zone: Zone, type: number, options: readonly XppOption[]): Promise<void> | undefined {
+    const answers: Promise<boolean>[] = [];
     for (const id of this.targetsOf(zone)) {
       const n = this.#ctx.neighbours.get(id);
       if (n === undefined) continue;
       if (type === DhtOperation.PUT.type) {
-        this.#queue(id, zone, options);
+        answers.push(new Promise<boolean>((ack) => this.#queue(id, zone, options, this.#awaited(id, ack))));
         continue;
       }
       this.#flush(id);
-      void this.#tracked(async () => {
-        await this.#ctx.request(n, type, options);
-      });
+      answers.push(
+        new Promise<boolean>((ack) => {
+          const answered = this.#awaited(id, ack);
+          void this.#tracked(async () => {
+            await this.#ctx.request(n, type, options, this.#ctx.ackTimeout);
+          }).then(answered);
+        }),
+      );
     }
+    // A peer alone in its overlay (or with no neighbour abutting the zone) holds the only copy there can be.
+    return answers.length === 0 ? undefined : this.#acknowledged(answers);
   }
 
-  #queue(id: string, zone: Zone, options: readonly XppOption[]): void {
+  async #acknowledged(answers: readonly Promise<boolean>[]): Promise<void> {
+    const committed = (await Promise.all(answers)).filter(Boolean).length;
+    if (committed === 0) {
+      this.#unreplicated++;
+      throw new DhtError('NOT_REPLICATED', 'no replica holder committed the write; retry');
+    }
+    if (committed < answers.length) this.#degraded++;
+  }
+
+  /**
+   * `ack`, counted among the writes waiting for holder `id` until it is called. Past `maxPendingAcks` the holder
+   * is not waited for (it still gets the write): it counts as not having committed it, and memory stays bounded
+   * however slow a holder is.
+   */
+  #awaited(id: string, ack: HolderAck): HolderAck {
+    const waiting = this.#awaiting.get(id) ?? 0;
+    if (waiting >= (this.#ctx.maxPendingAcks ?? DEFAULT_MAX_PENDING_ACKS)) {
+      ack(false);
+      return () => undefined;
+    }
+    this.#awaiting.set(id, waiting + 1);
+    let done = false;
+    return (committed) => {
+      if (done) return;
+      done = true;
+      const left = (this.#awaiting.get(id) ?? 1) - 1;
+      if (left === 0) this.#awaiting.delete(id);
+      else this.#awaiting.set(id, left);
+      ack(committed);
+    };
+  }
+
+  #queue(id: string, zone: Zone, options: readonly XppOption[], ack: HolderAck): void {
     const { key, kind, value, lifetime } = decodePut(options);
     let pending = this.#pending.get(id);
     if (pending === undefined) {
-      pending = { zones: new Map(), records: [] };
+      pending = { zones: new Map(), records: [], acks: [] };
       this.#pending.set(id, pending);
       this.#inFlight++;
       (this.#ctx.defer ?? setImmediate)(() => this.#flush(id));
     }
     pending.zones.set(zone.path, zone);
     pending.records.push({ key, kind, value, lifetime });
+    pending.acks.push(ack);
   }
 
-  /** Sends the holder's pending PUTs now (REPLICATE batches of at most `batchOctets` of records). */
+  /**
+   * Sends the holder's pending PUTs now (REPLICATE batches of at most `batchOctets` of records); each write learns
+   * whether the batch that carried it was committed.
+   */
   #flush(id: string): void {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     this.#pending.delete(id);
     this.#inFlight--;
     const n = this.#ctx.neighbours.get(id);
-    if (n === undefined) return;
+    if (n === undefined) {
+      for (const ack of pending.acks) ack(false);
+      return;
+    }
     const zones = this.#ctx.encodeZones([...pending.zones.values()]);
-    for (const batch of batchRecords(pending.records, this.#ctx.batchOctets))
+    let first = 0;
+    for (const batch of batchRecords(pending.records, this.#ctx.batchOctets)) {
+      const acks = pending.acks.slice(first, (first += batch.length));
       void this.#tracked(async () => {
-        await this.#ctx.request(n, REPLICATE.type, encodeReplicate({ zones, records: batch }));
+        await this.#ctx.request(
+          n,
+          REPLICATE.type,
+          encodeReplicate({ zones, records: batch }),
+          this.#ctx.ackTimeout,
+        );
+      }).then((committed) => {
+        for (const ack of acks) ack(committed);
       });
+    }
   }
 
   /**
@@ -252,13 +333,16 @@ export class Replicator {
     });
   }
 
-  async #tracked(work: () => Promise<void>): Promise<void> {
+  /** Runs `work`, counted in flight, then as sent or failed; true when it succeeded. */
+  async #tracked(work: () => Promise<void>): Promise<boolean> {
     this.#inFlight++;
     try {
       await work();
       this.#sent++;
+      return true;
     } catch {
       this.#failed++;
+      return false;
     } finally {
       this.#inFlight--;
     }

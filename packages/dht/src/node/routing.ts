@@ -38,13 +38,19 @@ export interface RouterContext extends NodeView {
   routable(): NeighbourZone<string>[];
   neighbour(id: string): Neighbour | undefined;
   requestPeer: PeerRequest;
-  /** Sends a write the owner just made to the replica holders of the point's zone (not awaited). */
-  replicateWrite(point: Point, type: number, options: readonly XppOption[]): void;
+  /**
+   * Sends a write the owner just made to the replica holders of the point's zone; settles once it may be
+   * acknowledged (undefined: nothing to wait for), rejects when it may not (see Replicator.write).
+   */
+  replicateWrite(point: Point, type: number, options: readonly XppOption[]): Promise<void> | void;
   /** Signs the ORIGIN of the writes this node starts and verifies those of the writes it owns. */
   readonly origin: OriginAuthority;
   /** The owner's answer to EXPORT-CREDENTIALS (credential-export-walk.ts); absent: refused. */
   exportAtOwner?(inner: readonly XppOption[]): readonly XppOption[];
 }
+
+/** Replicates one write of the operation being executed, its acknowledgement awaited with the answer. */
+type Replicate = (type: number, options: readonly XppOption[]) => void;
 
 /**
  * Greedy routing (spec xpp-pcan §3) and the owner's side of PUT/GET/REMOVE: a request goes hop by hop (ROUTE) to
@@ -105,10 +111,13 @@ export class Router {
     if (decision.kind === 'dead-end' && avoid !== undefined)
       decision = nextHop(target, this.#ctx.zones(), routable);
     if (decision.kind === 'mine') {
-      const result = this.#execute(operation, inner, target);
-      // The owner's answer (here, or sent back along the route) waits for the commit of what it wrote.
+      const replicated: Promise<void>[] = [];
+      const result = this.#execute(operation, inner, target, replicated);
+      // The owner's answer (here, or sent back along the route) waits for the commit of what it wrote, here and at
+      // the replica holders (spec §4): a crash of this peer right after the answer loses nothing.
       const committed = this.#ctx.store.durable?.();
-      if (committed !== undefined) await committed;
+      if (committed !== undefined) replicated.push(committed);
+      if (replicated.length > 0) await Promise.all(replicated);
       return received === undefined ? result : [...result, DhtOption.HOP_LIMIT.option(received, true)];
     }
     if (decision.kind === 'dead-end') throw new DhtError('NO_ROUTE', 'no neighbour is closer to the target');
@@ -123,9 +132,21 @@ export class Router {
     return response.options;
   }
 
-  /** Runs a storage operation as the owner of `point`; refusals are `DhtError`s. Writes are replicated. */
-  #execute(operation: number, inner: readonly XppOption[], point: Point): readonly XppOption[] {
+  /**
+   * Runs a storage operation as the owner of `point`; refusals are `DhtError`s. Writes are replicated; what their
+   * acknowledgement waits for is added to `replicated`.
+   */
+  #execute(
+    operation: number,
+    inner: readonly XppOption[],
+    point: Point,
+    replicated: Promise<void>[],
+  ): readonly XppOption[] {
     const store = this.#ctx.store;
+    const replicate = (type: number, options: readonly XppOption[]) => {
+      const acked = this.#ctx.replicateWrite(point, type, options);
+      if (acked !== undefined) replicated.push(acked);
+    };
     switch (operation) {
       case DhtOperation.PUT.type: {
         const put = decodePut(inner);
@@ -140,8 +161,7 @@ export class Router {
           lifetime: put.lifetime,
           ...(writer === undefined ? {} : { writer }),
         });
-        this.#ctx.replicateWrite(
-          point,
+        replicate(
           DhtOperation.PUT.type,
           encodePut({
             key: put.key,
@@ -165,15 +185,15 @@ export class Router {
         const writer = originOf(this.#ctx.origin, operation, inner);
         this.#assertWritable(point);
         if (this.#ctx.origin.verified && remove.kind === RecordKind.BINDING)
-          return this.#removeOwnBindings(point, remove.key, writer, remove.bindingId);
+          return this.#removeOwnBindings(replicate, remove.key, writer, remove.bindingId);
         store.remove(remove.key, remove.kind, remove.bindingId);
-        this.#ctx.replicateWrite(point, DhtOperation.REMOVE.type, encodeRemove({ ...remove, replica: true }));
+        replicate(DhtOperation.REMOVE.type, encodeRemove({ ...remove, replica: true }));
         return [];
       }
       case DhtOperation.REGISTER_BIND.type:
-        return registerBindAtOwner(this.#bindContext(), inner, point);
+        return registerBindAtOwner(this.#bindContext(replicate), inner, point);
       case DhtOperation.AUTHORIZE.type:
-        return authorizeAtOwner(this.#bindContext(), inner);
+        return authorizeAtOwner(this.#bindContext(replicate), inner);
       case DhtOperation.EXPORT_CREDENTIALS.type:
         if (this.#ctx.exportAtOwner === undefined)
           throw new DhtError('FORBIDDEN', 'this peer answers no credential export');
@@ -185,7 +205,7 @@ export class Router {
 
   /** With membership a peer removes only bindings of its own flows (spec §5.6); others' stay. */
   #removeOwnBindings(
-    point: Point,
+    replicate: Replicate,
     key: string,
     writer: string | undefined,
     only: BindingId | undefined,
@@ -196,8 +216,7 @@ export class Router {
       const binding = bindingCodec.decode(record.value);
       if (toHex(binding.flowPeer) !== writer) continue;
       this.#ctx.store.remove(key, RecordKind.BINDING, binding);
-      this.#ctx.replicateWrite(
-        point,
+      replicate(
         DhtOperation.REMOVE.type,
         encodeRemove({ key, kind: RecordKind.BINDING, bindingId: binding, replica: true }),
       );
@@ -205,12 +224,12 @@ export class Router {
     return [];
   }
 
-  #bindContext(): BindOwnerContext {
+  #bindContext(replicate: Replicate): BindOwnerContext {
     return {
       store: this.#ctx.store,
       origin: this.#ctx.origin,
       assertWritable: (p) => this.#assertWritable(p),
-      replicateWrite: (p, type, options) => this.#ctx.replicateWrite(p, type, options),
+      replicateWrite: (_p, type, options) => replicate(type, options),
     };
   }
 

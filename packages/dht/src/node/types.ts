@@ -16,6 +16,10 @@ export interface ReplicationStats {
   readonly checked: number;
   /** Checks a holder answered with a difference: the zone was sent to it again. */
   readonly differed: number;
+  /** Writes acknowledged though some of their holders did not commit them (at least one did). */
+  readonly degraded: number;
+  /** Writes refused with 503 (`NOT_REPLICATED`): none of their holders committed them. */
+  readonly unreplicated: number;
 }
 
 /** A neighbour as {@link OverlayNode.neighbours} lists it, with the figures of its XPP session when linked. */

@@ -57,7 +57,7 @@ function router(init: { writable?: boolean; next?: Neighbour } = {}) {
       sent.push({ n, type, options });
       return Promise.resolve(request([]));
     },
-    replicateWrite: (point, type) => replicated.push({ point, type }),
+    replicateWrite: (point, type) => void replicated.push({ point, type }),
     origin: unverifiedOrigin(Uint8Array.of(1)),
   });
   return { r, store, replicated, sent, counters };
