@@ -92,7 +92,7 @@ function durabilityCost(what: string, file: string): Record<string, number> {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
   // Migration v3 fills the digest of rows already there with this function (none here).
-  db.function(ROW_DIGEST_SQL, () => null);
+  db.function(ROW_DIGEST_SQL, { varargs: true }, () => null);
   for (const step of MIGRATIONS) step.up(db);
   const insert = db.prepare('INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, 0, NULL, ?)');
   // An fsync a commit costs milliseconds: fewer rows give the same per-row figure in seconds, not minutes.
