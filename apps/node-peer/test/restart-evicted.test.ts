@@ -2,36 +2,18 @@
 // resumes its zone, meets the neighbour that took it over as a double owner, loses (the lower id keeps), hands its
 // records back and leaves. `xpp-node` then exits with REJOIN_EXIT after persisting "no zones", and the supervisor's
 // restart (here the test, as compose's `restart:` would) brings it back as a candidate of the same overlay.
-import { rmSync } from 'node:fs';
-import { hashKey, Zone } from '@xpp/can';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DemoSipClient } from '../src/cli/demo/sip-client.js';
 import { addUser } from '../src/cli/user-add.js';
 import { REJOIN_EXIT } from '../src/daemon.js';
-import { loadIdentity } from '../src/membership/files.js';
-import { ProcessOverlay, status, type Ports } from './support/process-overlay.js';
+import { aorsIn, ProcessOverlay, Registrations, status } from './support/process-overlay.js';
 
 let overlay: ProcessOverlay | undefined;
-const clients: DemoSipClient[] = [];
+const registrations = new Registrations();
+const register = registrations.register.bind(registrations);
 afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
+  registrations.closeAll();
   overlay?.killAll();
 });
-
-async function register(aor: string, password: string, at: Ports): Promise<number> {
-  const client = await DemoSipClient.open({ aor, password, peer: { address: '127.0.0.1', port: at.sip } });
-  clients.push(client);
-  return client.register({ expires: 3600 });
-}
-
-/** The first AOR `sip:<prefix>N@localhost` whose point lies in `zones` (paths). */
-function aorIn(zones: readonly string[], prefix: string): string {
-  const within = zones.map((path) => Zone.fromPath(2, path));
-  for (let i = 0; ; i++) {
-    const aor = `sip:${prefix}${i}@localhost`;
-    if (within.some((z) => z.contains(hashKey(aor, 2)))) return aor;
-  }
-}
 
 describe('restart after takeover, restarted peer with the higher id (issue #18)', () => {
   it('loses the repair, exits with REJOIN_EXIT, and its restart rejoins the same overlay as a candidate', async () => {
@@ -40,16 +22,13 @@ describe('restart after takeover, restarted peer with the higher id (issue #18)'
     const b = await o.join('b');
     // c is given the highest peer id: whichever of a and b takes its zone keeps it when c comes back.
     const highest = [(await status(a.http)).peerId, (await status(b.http)).peerId].sort()[1] as string;
-    for (;;) {
-      rmSync(o.dir('c'), { recursive: true, force: true });
-      if ((loadIdentity(o.dir('c'), { create: true }) as { id: string }).id > highest) break;
-    }
+    o.pickIdentity('c', (id) => id > highest);
     await o.join('c');
     const formed = await o.formed();
     const overlayId = formed.get('a')?.overlayId;
     const zones = formed.get('c')?.zones as readonly string[];
-    const held = aorIn(zones, 'held');
-    const other = aorIn(formed.get('a')?.zones as readonly string[], 'other');
+    const held = aorsIn(zones, 'held', 1)[0] as string;
+    const other = aorsIn(formed.get('a')?.zones as readonly string[], 'other', 1)[0] as string;
     await addUser(o.admin, { aor: held, password: 'held-pw' });
     await addUser(o.admin, { aor: other, password: 'other-pw' });
 

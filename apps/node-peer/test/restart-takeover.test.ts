@@ -3,39 +3,19 @@
 // data directory. It must rejoin — one overlay id on every /status, no fork — and what it held must meet what the
 // taker was given meanwhile: a user added before the kill and one added to the taker after are both there, and a
 // password changed at the taker after the kill beats the restarted peer's older copy (highest serial wins).
-import { rmSync } from 'node:fs';
-import { hashKey, Zone } from '@xpp/can';
 import { waitFor } from '@xpp/reliability/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DemoSipClient } from '../src/cli/demo/sip-client.js';
 import { addUser } from '../src/cli/user-add.js';
 import { changePassword } from '../src/cli/user-passwd.js';
-import { loadIdentity } from '../src/membership/files.js';
-import { ProcessOverlay, status, type Ports } from './support/process-overlay.js';
+import { aorsIn, ProcessOverlay, Registrations, status } from './support/process-overlay.js';
 
 let overlay: ProcessOverlay | undefined;
-const clients: DemoSipClient[] = [];
+const registrations = new Registrations();
+const register = registrations.register.bind(registrations);
 afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
+  registrations.closeAll();
   overlay?.killAll();
 });
-
-async function register(aor: string, password: string, at: Ports): Promise<number> {
-  const client = await DemoSipClient.open({ aor, password, peer: { address: '127.0.0.1', port: at.sip } });
-  clients.push(client);
-  return client.register({ expires: 3600 });
-}
-
-/** AORs `sip:<prefix>N@localhost` whose point lies in `zones` (paths), `count` of them. */
-function aorsIn(zones: readonly string[], prefix: string, count: number): string[] {
-  const within = zones.map((path) => Zone.fromPath(2, path));
-  const found: string[] = [];
-  for (let i = 0; found.length < count; i++) {
-    const aor = `sip:${prefix}${i}@localhost`;
-    if (within.some((z) => z.contains(hashKey(aor, 2)))) found.push(aor);
-  }
-  return found;
-}
 
 describe('restart after takeover (issue #18)', () => {
   it('a peer killed -9 and taken over rejoins without a fork; its records and the taker’s meet, highest serial wins', async () => {
@@ -45,10 +25,7 @@ describe('restart after takeover (issue #18)', () => {
     // c is given the lowest peer id: on its return it keeps its zone (the lower id keeps, dht-double-ownership.md)
     // and the taker hands the records back — the path where a stale copy could beat the taker's newer one.
     const lowest = [(await status(a.http)).peerId, (await status(b.http)).peerId].sort()[0] as string;
-    for (;;) {
-      rmSync(o.dir('c'), { recursive: true, force: true });
-      if ((loadIdentity(o.dir('c'), { create: true }) as { id: string }).id < lowest) break;
-    }
+    o.pickIdentity('c', (id) => id < lowest);
     await o.join('c');
     const formed = await o.formed();
     const overlayId = formed.get('a')?.overlayId;
@@ -89,12 +66,7 @@ describe('restart after takeover (issue #18)', () => {
     });
     expect(await register(changed, 'old-pw', b)).toBe(401);
     // before's binding (held by c, written before the kill) still routes a call to its flow at a.
-    const caller = await DemoSipClient.open({
-      aor: after,
-      password: 'after-pw',
-      peer: { address: '127.0.0.1', port: b.sip },
-    });
-    clients.push(caller);
+    const caller = await registrations.client(after, 'after-pw', b);
     expect(await caller.register()).toBe(200);
     expect(await caller.call(before)).toEqual({ invite: 200, bye: 200 });
     expect(await register(before, 'before-pw', c)).toBe(200);

@@ -1,8 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashKey, Zone } from '@xpp/can';
 import { waitFor } from '@xpp/reliability/testing';
+import { DemoSipClient } from '../../src/cli/demo/sip-client.js';
 import { invitePeer } from '../../src/cli/peer-commands.js';
+import { loadIdentity } from '../../src/membership/files.js';
 import type { NodeStatus } from '../../src/status.js';
 import { NodeProcess } from './node-process.js';
 
@@ -19,6 +22,38 @@ export async function serving(p: NodeProcess, timeoutMs = 30_000): Promise<Ports
     { what: 'a peer serving', timeoutMs, intervalMs: 100 },
   );
   return ports;
+}
+
+/** AORs `sip:<prefix>N@localhost` whose point lies in `zones` (paths of a 2-dimensional overlay), `count` of them. */
+export function aorsIn(zones: readonly string[], prefix: string, count: number): string[] {
+  const within = zones.map((path) => Zone.fromPath(2, path));
+  const found: string[] = [];
+  for (let i = 0; found.length < count; i++) {
+    const aor = `sip:${prefix}${i}@localhost`;
+    if (within.some((z) => z.contains(hashKey(aor, 2)))) found.push(aor);
+  }
+  return found;
+}
+
+/** The SIP clients a test registers with (one per REGISTER), closed together after it. */
+export class Registrations {
+  readonly #clients: DemoSipClient[] = [];
+
+  /** A client of `aor` at the peer `at`, closed with the others. */
+  async client(aor: string, password: string, at: Ports): Promise<DemoSipClient> {
+    const client = await DemoSipClient.open({ aor, password, peer: { address: '127.0.0.1', port: at.sip } });
+    this.#clients.push(client);
+    return client;
+  }
+
+  /** REGISTERs `aor` for an hour at the peer `at`; resolves with the final status. */
+  async register(aor: string, password: string, at: Ports): Promise<number> {
+    return (await this.client(aor, password, at)).register({ expires: 3600 });
+  }
+
+  closeAll(): void {
+    for (const c of this.#clients.splice(0)) c.close();
+  }
 }
 
 /**
@@ -47,6 +82,14 @@ export class ProcessOverlay {
 
   dir(name: string): string {
     return join(this.base, name);
+  }
+
+  /** Makes identity keys for `name` until its peer id is one `accept` takes (a test that needs an id order). */
+  pickIdentity(name: string, accept: (id: string) => boolean): void {
+    for (;;) {
+      rmSync(this.dir(name), { recursive: true, force: true });
+      if (accept((loadIdentity(this.dir(name), { create: true }) as { id: string }).id)) return;
+    }
   }
 
   /** What the CLI's user commands take to reach the administrator's node `a`. */
