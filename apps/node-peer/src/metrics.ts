@@ -26,6 +26,12 @@ export class NodeMetrics {
     labelNames: ['event'],
     registers: [this.registry],
   });
+  readonly replicatedWrites = new Counter({
+    name: 'xpp_replicated_writes_total',
+    help: 'Writes whose replicas did not all commit: degraded (acknowledged, some holders missed it), unreplicated (refused 503)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   readonly registrations = new Counter({
     name: 'sip_registrations_total',
     help: 'REGISTER requests, by result',

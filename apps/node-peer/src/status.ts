@@ -28,6 +28,11 @@ export interface NodeStatus {
   /** SIP over TCP (and TLS): connections, refusals and closes by reason (docs/decisions/session-sdp-stream-transports.md). */
   readonly sipStreams?: SipStreamStatus;
   readonly operations: Readonly<Record<string, number>>;
+  /**
+   * Replica writes and their outcome (docs/decisions/dht-replica-ack.md): `degraded` writes were acknowledged with
+   * some holders missing them, `unreplicated` ones refused with 503 because no holder committed them.
+   */
+  readonly replication: OverlayNode['stats']['replication'];
 }
 
 export function nodeStatus(
@@ -56,6 +61,7 @@ export function nodeStatus(
     front: front.stats,
     ...(streams === undefined ? {} : { sipStreams: streams }),
     operations: stats.operations,
+    replication: stats.replication,
   };
 }
 
@@ -88,6 +94,8 @@ export function syncMetrics(
   }
   for (const [reason, total] of Object.entries(stats.refused))
     metrics.advance(metrics.refused, { reason }, total);
+  metrics.advance(metrics.replicatedWrites, { result: 'degraded' }, stats.replication.degraded);
+  metrics.advance(metrics.replicatedWrites, { result: 'unreplicated' }, stats.replication.unreplicated);
   for (const [hops, total] of stats.hops.entries())
     metrics.advance(metrics.hops, { hops: String(hops) }, total);
   const sip = front.stats;

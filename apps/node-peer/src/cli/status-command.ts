@@ -32,6 +32,8 @@ export function formatStatus(s: NodeStatus): string {
       )
       .join('')}`,
     `records: ${s.records} (${s.storeOctets} octets), XPP sessions: ${s.sessions}`,
+    `replica writes: ${s.replication.sent} sent, ${s.replication.failed} failed; ` +
+      `acknowledged degraded ${s.replication.degraded}, refused unreplicated ${s.replication.unreplicated}`,
     `clients: ${figures || '-'}`,
   ].join('\n');
 }
