@@ -29,9 +29,9 @@ function reference(
 describe('rowDigest', () => {
   it('keeps the octets of schema v3 (vectors)', () => {
     const value = new Uint8Array([1, 2, 3, 250]);
-    expect(rowDigest(1, 'sip:alice@example.org', 'instance x 1', value, 1767225600000, 'ab12').toString('hex')).toBe(
-      '874b23ef9d09634ce0e2d51c5f943478',
-    );
+    expect(
+      rowDigest(1, 'sip:alice@example.org', 'instance x 1', value, 1767225600000, 'ab12').toString('hex'),
+    ).toBe('874b23ef9d09634ce0e2d51c5f943478');
     expect(rowDigest(2, 'sip:bob@ex.org', '', new Uint8Array(), null, null).toString('hex')).toBe(
       '3ab9cc0fbd491089128ed7274a7f6d03',
     );
