@@ -2,15 +2,22 @@ import type { Point } from '@xpp/can';
 import { MemoryNetwork, seededRandom } from '@xpp/reliability/testing';
 import { UdpSipTransport, type DatagramTransport, type SecurityPolicy } from '@xpp/session-sdp';
 import { MemoryTransport } from '@xpp/session-sdp/testing';
-import { adjacent } from '../node/neighbour-table.js';
-import { replicaTargets } from '../node/replication.js';
-import { pointOfDigest } from '../node/zones.js';
 import type { OverlayNodeOptions } from '../node/node-options.js';
 import { OverlayNode } from '../node/overlay-node.js';
 import { TestnetError } from './errors.js';
 import { ImpairedTransport } from './impaired-transport.js';
 import { waitFor, type WaitOptions } from './wait.js';
 import { ZoneHistory } from './zone-history.js';
+import {
+  isServing,
+  NOT_TILED,
+  recordCopies,
+  replicationReport,
+  unsettledSteps,
+  type SettleOptions,
+} from './overlay-checks.js';
+
+export type { SettleOptions } from './overlay-checks.js';
 import { TestnetMembership, type TestnetCertificate } from './membership.js';
 
 /** Where a testnet's datagrams travel: real UDP sockets on loopback, or the in-memory network of a simulation. */
@@ -62,12 +69,6 @@ export interface TestnetOptions {
    */
   readonly adminStore?: boolean;
   readonly signal?: AbortSignal;
-}
-
-/** What {@link Testnet.unsettled} requires beyond the structure (tiling, exact and linked neighbour tables). */
-export interface SettleOptions {
-  /** Also require that no peer has work pending (`stats.settled`). Default true. */
-  readonly pendingWork?: boolean;
 }
 
 /** What the testnet keeps per node: its two transports, to cut them on a crash. */
@@ -338,7 +339,7 @@ export class Testnet {
    * list exactly the live peers whose zones abut its own, every one over an open session.
    */
   unsettled(options: SettleOptions = {}): string | undefined {
-    const steps = this.#unsettledSteps(options);
+    const steps = unsettledSteps(this.nodes, options);
     for (;;) {
       const step = steps.next();
       if (step.done === true) return step.value;
@@ -351,55 +352,11 @@ export class Testnet {
   }
 
   /**
-   * {@link unsettled} in steps: it yields between slices of the quadratic neighbour check, so that a caller that
-   * polls a large overlay can let the nodes' timers and datagrams run in between (a check of 1,000 peers takes
-   * long enough to delay keepalives and takeover claims past their timeouts).
-   */
-  *#unsettledSteps(options: SettleOptions): Generator<undefined, string | undefined> {
-    if (!this.tiling().ok) return NOT_TILED;
-    const nodes = this.nodes;
-    const live = new Set(nodes.map((n) => n.id));
-    for (const node of nodes) {
-      if (node.state !== 'peer') return `${node.id} is ${node.state}`;
-      const stats = node.stats;
-      if (options.pendingWork !== false && !stats.settled)
-        return `${node.id} has work pending (${JSON.stringify({ replication: stats.replication, takeovers: stats.takeovers })})`;
-      for (const n of node.neighbours()) {
-        if (!live.has(n.id)) return `${node.id} lists ${n.id}, which is gone`;
-        if (!n.linked) return `${node.id} has no session to ${n.id}`;
-      }
-    }
-    // The quadratic check last, once everything cheap holds.
-    let compared = 0;
-    for (const node of nodes) {
-      const listed = new Set(node.neighbours().map((n) => n.id));
-      for (const other of nodes)
-        if (other !== node && !listed.has(other.id) && adjacent(node.zones, other.zones))
-          return `${node.id} misses its neighbour ${other.id}`;
-      compared += nodes.length;
-      if (compared >= QUADRATIC_SLICE) {
-        compared = 0;
-        yield;
-      }
-    }
-    return undefined;
-  }
-
-  /**
    * True when `node` serves: it is a peer, every neighbour it knows is linked, and each of them knows it back over
    * an open session (what invite-to-serving time waits for).
    */
   isServing(node: OverlayNode): boolean {
-    if (node.state !== 'peer') return false;
-    const byId = new Map(this.nodes.map((n) => [n.id, n]));
-    return node.neighbours().every(
-      (n) =>
-        n.linked &&
-        byId
-          .get(n.id)
-          ?.neighbours()
-          .some((m) => m.id === node.id && m.linked) === true,
-    );
+    return isServing(this.nodes, node);
   }
 
   /** Waits until {@link isSettled}; the timeout error says what was still unsettled. */
@@ -408,7 +365,7 @@ export class Testnet {
     await waitFor(
       async () => {
         // Checked in steps, yielding to I/O between them: a large testnet keeps its sessions served meanwhile.
-        const steps = this.#unsettledSteps(options);
+        const steps = unsettledSteps(this.nodes, options);
         let step = steps.next();
         while (step.done !== true) {
           await new Promise((resolve) => setImmediate(resolve));
@@ -430,15 +387,7 @@ export class Testnet {
    * the overlay settled, every record has one primary and as many replicas as the nodes keep (spec §4).
    */
   recordCopies(): Map<string, { primary: number; replica: number }> {
-    const copies = new Map<string, { primary: number; replica: number }>();
-    for (const node of this.#members.keys())
-      for (const r of node.store.select(() => true)) {
-        const id = `${r.kind}/${r.key}/${r.subkey}`;
-        const entry = copies.get(id) ?? { primary: 0, replica: 0 };
-        entry[r.role]++;
-        copies.set(id, entry);
-      }
-    return copies;
+    return recordCopies(this.#members.keys());
   }
 
   /**
@@ -447,51 +396,14 @@ export class Testnet {
    * holders it would pick by its own table, and who holds what.
    */
   replicationReport(replicas: number): string | undefined {
-    const holders = new Map<string, { point: Point; held: string[] }>();
-    for (const node of this.#members.keys())
-      for (const r of node.store.select(() => true)) {
-        const id = `${r.kind}/${r.key}/${r.subkey}`;
-        const entry = holders.get(id) ?? { point: pointOfDigest(r.keyDigest, this.dimensions), held: [] };
-        entry.held.push(`${node.id}:${r.role}`);
-        holders.set(id, entry);
-      }
-    const patterns = new Map<string, number>();
-    const examples: string[] = [];
-    for (const [id, { point, held }] of holders) {
-      const primary = held.filter((h) => h.endsWith(':primary')).length;
-      if (primary === 1 && held.length - primary === replicas) continue;
-      const pattern = `${primary} primary + ${held.length - primary} replica`;
-      patterns.set(pattern, (patterns.get(pattern) ?? 0) + 1);
-      if (examples.length >= 4) continue;
-      const owner = this.ownerOf(point);
-      const zone = owner?.zones.find((z) => z.contains(point));
-      const targets =
-        owner === undefined || zone === undefined
-          ? []
-          : replicaTargets(
-              zone,
-              owner.neighbours().filter((n) => n.zones.length > 0 && adjacent(n.zones, [zone])),
-              replicas,
-              this.#options.nodeOptions?.takeover,
-            );
-      // How each replica target that lacks the record sees the owner, and what it refused or dropped.
-      const byId = new Map([...this.#members.keys()].map((n) => [n.id, n]));
-      const lacking = targets
-        .filter((t) => !held.some((h) => h.startsWith(`${t}:`)))
-        .map((t) => {
-          const target = byId.get(t);
-          const view = target?.neighbours().find((n) => n.id === owner?.id);
-          return `  target ${t} sees the owner with [${view?.zones.map((z) => z.path).join(' ') ?? 'not listed'}], refused ${JSON.stringify(target?.stats.refused)}`;
-        });
-      examples.push(
-        `${id}: owner ${owner?.id ?? 'none'} zone ${zone?.path ?? '-'} replication ${JSON.stringify(owner?.stats.replication)}` +
-          ` settled ${String(owner?.stats.settled)}; targets ${targets.join(' ')}; held ${held.join(' ')}`,
-        ...lacking,
-        ...(examples.length === 0 ? [this.historyAt(point)] : []),
-      );
-    }
-    if (patterns.size === 0) return undefined;
-    return [...[...patterns].map(([p, n]) => `${n} records: ${p}`), ...examples].join('\n');
+    return replicationReport([...this.#members.keys()], replicas, {
+      dimensions: this.dimensions,
+      ...(this.#options.nodeOptions?.takeover === undefined
+        ? {}
+        : { takeover: this.#options.nodeOptions.takeover }),
+      ownerOf: (point) => this.ownerOf(point),
+      historyAt: (point) => this.historyAt(point),
+    });
   }
 
   /**
@@ -593,11 +505,6 @@ export async function createTestnet(options: TestnetOptions): Promise<Testnet> {
   }
   return testnet;
 }
-
-const NOT_TILED = 'the zones do not tile the space';
-
-/** Zone pairs compared between two yields of {@link Testnet.settled}: about 10 ms of work. */
-const QUADRATIC_SLICE = 20_000;
 
 function volume(node: OverlayNode): number {
   return node.zones.reduce((sum, z) => sum + z.volume, 0);
