@@ -1,6 +1,7 @@
 // `pnpm --filter @xpp/node-peer bench`: sipp REGISTER load with digest against one peer of a 5-peer overlay of
 // real `xpp-node` processes on loopback, at rising offered rates; the baseline is the same load against a
-// one-peer overlay (every record local, no overlay hops) measured in the same run. Last line: one JSON object.
+// one-peer overlay (every record local, no overlay hops), and Kamailio as a reference registrar (bench/kamailio.ts;
+// when installed, BENCH_KAMAILIO=0 leaves it out), all three interleaved per rate. Last line: one JSON object.
 // BENCH_CASE=flood: the same REGISTER load at one rate (BENCH_FLOOD_RATE, default 250/s) against a one-peer overlay,
 // without and then with one source flooding OPTIONS at BENCH_FLOOD_PPS (default 5 000/s), in one run.
 // BENCH_CASE=store: the disk store (records.db, the default) against `--memory`, two 5-peer overlays side by side,
@@ -220,7 +221,8 @@ async function measureLadder(): Promise<void> {
       ladders.push({ label, base, users, target: peer, cpuLabel: 'peer CPU', results: [] });
     }
     let kamailio: Kamailio | undefined;
-    if (kamailioVersion() === undefined)
+    if (process.env['BENCH_KAMAILIO'] === '0') console.log('no Kamailio run: BENCH_KAMAILIO=0');
+    else if (kamailioVersion() === undefined)
       console.log(
         'no Kamailio run: `apt-get install -y kamailio kamailio-sqlite-modules` to compare with it',
       );
