@@ -1,49 +1,39 @@
 // `pnpm --filter @xpp/node-peer bench`: sipp REGISTER load with digest against one peer of a 5-peer overlay of
 // real `xpp-node` processes on loopback, at rising offered rates; the baseline is the same load against a
-// one-peer overlay (every record local, no overlay hops) measured in the same run. Last line: one JSON object.
+// one-peer overlay (every record local, no overlay hops), and Kamailio as a reference registrar (bench/kamailio.ts;
+// when installed, BENCH_KAMAILIO=0 leaves it out), all three interleaved per rate. Last line: one JSON object.
 // BENCH_CASE=flood: the same REGISTER load at one rate (BENCH_FLOOD_RATE, default 250/s) against a one-peer overlay,
 // without and then with one source flooding OPTIONS at BENCH_FLOOD_PPS (default 5 000/s), in one run.
 // BENCH_CASE=store: the disk store (records.db, the default) against `--memory`, two 5-peer overlays side by side,
 // BENCH_ROUNDS rounds at BENCH_STORE_RATE offered, the two interleaved (order alternating); medians and spread.
 // BENCH_PROFILE=<dir>: a V8 CPU profile of the peer under load (bench/profile-summary.ts reads it).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { invitePeer } from '../src/cli/peer-commands.js';
 import { addUser } from '../src/cli/user-add.js';
-import { freeUdpPort } from '@xpp/test-kit';
 import { waitFor } from '@xpp/reliability/testing';
 import { NodeProcess } from '../test/support/node-process.js';
+import { kamailioVersion, startKamailio, type Kamailio } from './kamailio.js';
+import {
+  benchUsers,
+  describe,
+  processTarget,
+  sipp,
+  sustained,
+  writeUsersCsv,
+  type RunResult,
+  type SippTarget,
+} from './sipp.js';
 
-const SCENARIO = fileURLToPath(new URL('./register-load.xml', import.meta.url));
 const USERS = Number(process.env['BENCH_USERS'] ?? 2000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const RATES = (process.env['BENCH_RATES'] ?? '250,500,1000,2000').split(',').map(Number);
 const PEERS = 5;
 const FLOOD_RATE = Number(process.env['BENCH_FLOOD_RATE'] ?? 250);
 const FLOOD_PPS = Number(process.env['BENCH_FLOOD_PPS'] ?? 5000);
-
-interface RunResult {
-  readonly offered: number;
-  readonly attempted: number;
-  readonly succeeded: number;
-  readonly failed: number;
-  /** Successful registrations per second of wall-clock time, from sipp's start to its exit. */
-  readonly perSec: number;
-  /** CPU time the target peer's process spent per successful registration, µs (all its threads). */
-  readonly cpuUsPerRegister: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly failureRate: number;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
 
 /** An overlay of `count` xpp-node processes (first peer + candidates invited through the live policy). */
 async function overlay(
@@ -116,142 +106,22 @@ async function overlay(
   return { procs, http: ports.map((p) => p.http), sip: ports.map((p) => p.sip) };
 }
 
+async function stopAll(procs: readonly NodeProcess[]): Promise<void> {
+  for (const p of procs) p.child.kill('SIGTERM');
+  await Promise.all(procs.map((p) => p.exited));
+}
+
+/** The bench users added to the overlay (through its first peer), and sipp's injection file for them. */
 async function addUsers(base: string, httpPort: number): Promise<string> {
   const admin = { domain: 'localhost', dataDir: join(base, 'peer-0'), httpPort };
-  const lines = ['SEQUENTIAL'];
-  for (let i = 0; i < USERS; i += 50) {
+  const users = benchUsers(USERS);
+  for (let i = 0; i < users.length; i += 50)
     await Promise.all(
-      Array.from({ length: Math.min(50, USERS - i) }, (_, k) => {
-        const user = `load${i + k}`;
-        lines.push(`${user};[authentication username=${user} password=pw-${user}]`);
-        return addUser(admin, { aor: `sip:${user}@localhost`, password: `pw-${user}` });
-      }),
+      users
+        .slice(i, i + 50)
+        .map(({ user, password }) => addUser(admin, { aor: `sip:${user}@localhost`, password })),
     );
-  }
-  const file = join(base, 'users.csv');
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return file;
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (Linux; clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-async function sipp(
-  dir: string,
-  users: string,
-  target: { sip: number; pid: number },
-  rate: number,
-): Promise<RunResult> {
-  const calls = rate * SECONDS;
-  const args = [
-    '-sf',
-    SCENARIO,
-    '-inf',
-    users,
-    '-i',
-    '127.0.0.1',
-    '-p',
-    String(await freeUdpPort()),
-    '-nd',
-    '-r',
-    String(rate),
-    '-rp',
-    '1000',
-    '-m',
-    String(calls),
-    '-l',
-    String(Math.max(200, rate)),
-    '-nostdin',
-    '-timeout',
-    `${SECONDS * 4 + 20}s`,
-    '-trace_rtt',
-    '-rtt_freq',
-    '1',
-    '-trace_stat',
-    '-fd',
-    '1',
-    '-max_socket',
-    '1024',
-    `127.0.0.1:${target.sip}`,
-  ];
-  const started = performance.now();
-  const cpuBefore = cpuSeconds(target.pid);
-  return new Promise((resolve, reject) => {
-    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', () => {
-      const files = readdirSync(dir);
-      const rttFile = files.find((f) => f.endsWith('_rtt.csv'));
-      const statFile = files.find((f) => f.endsWith('_.csv'));
-      if (rttFile === undefined || statFile === undefined)
-        return reject(new Error(`sipp left no traces: ${err}`));
-      const rtts = readFileSync(join(dir, rttFile), 'utf8')
-        .split('\n')
-        .slice(1)
-        .map((l) => Number(l.split(';')[1]))
-        .filter((v) => Number.isFinite(v))
-        .sort((a, b) => a - b);
-      const stat = readFileSync(join(dir, statFile), 'utf8').trim().split('\n');
-      const head = (stat[0] ?? '').split(';');
-      const last = (stat[stat.length - 1] ?? '').split(';');
-      const col = (name: string) => Number(last[head.indexOf(name)]);
-      const elapsedS = (performance.now() - started) / 1000;
-      const cpu = cpuSeconds(target.pid) - cpuBefore;
-      const succeeded = col('SuccessfulCall(C)');
-      const failed = col('FailedCall(C)');
-      resolve({
-        offered: rate,
-        attempted: succeeded + failed,
-        succeeded,
-        failed,
-        perSec: Math.round(succeeded / Math.max(elapsedS, 1e-3)),
-        cpuUsPerRegister: Math.round((cpu * 1e6) / Math.max(1, succeeded)),
-        p50Ms: percentile(rtts, 50),
-        p99Ms: percentile(rtts, 99),
-        failureRate: calls > 0 ? (calls - succeeded) / calls : 1,
-      });
-    });
-  });
-}
-
-async function measure(label: string, count: number, target: number): Promise<RunResult[]> {
-  const base = mkdtempSync(join(tmpdir(), `xpp-bench-${label}-`));
-  const net = await overlay(base, count, target);
-  try {
-    const users = await addUsers(base, net.http[0]!);
-    const results: RunResult[] = [];
-    for (const rate of RATES) {
-      const dir = mkdtempSync(join(base, `sipp-${rate}-`));
-      const r = await sipp(dir, users, { sip: net.sip[target]!, pid: net.procs[target]!.child.pid! }, rate);
-      console.log(
-        `${label}: offered ${rate}/s → ${r.perSec}/s ok, failures ${(r.failureRate * 100).toFixed(2)}%, ` +
-          `p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, peer CPU ${r.cpuUsPerRegister} µs/REGISTER`,
-      );
-      results.push(r);
-    }
-    return results;
-  } finally {
-    for (const p of net.procs) p.child.kill('SIGTERM');
-    await Promise.all(net.procs.map((p) => p.exited));
-  }
-}
-
-/**
- * The run at the highest offered rate the peer kept up with: ≥ 95 % of the offered rate completed per second of
- * wall-clock time, with < 1 % failures. When it kept up with none, the run that completed the most per second
- * (its latency then is queueing: the figure is a capacity, not a sustained rate), flagged `sustained: false`.
- */
-function sustained(results: readonly RunResult[]): RunResult & { sustained: boolean } {
-  const kept = results.filter((r) => r.failureRate < 0.01 && r.perSec >= 0.95 * r.offered);
-  if (kept.length > 0)
-    return { ...kept.reduce((best, r) => (r.offered > best.offered ? r : best)), sustained: true };
-  return { ...results.reduce((best, r) => (r.perSec > best.perSec ? r : best)), sustained: false };
+  return writeUsersCsv(join(base, 'users.csv'), users);
 }
 
 /**
@@ -288,10 +158,10 @@ async function measureFlood(): Promise<void> {
   const net = await overlay(base, 1, 0);
   try {
     const users = await addUsers(base, net.http[0]!);
-    const target = { sip: net.sip[0]!, pid: net.procs[0]!.child.pid! };
-    const quiet = await sipp(mkdtempSync(join(base, 'sipp-quiet-')), users, target, FLOOD_RATE);
+    const target = processTarget(net.sip[0]!, net.procs[0]!.child.pid!);
+    const quiet = await sipp(mkdtempSync(join(base, 'sipp-quiet-')), users, target, FLOOD_RATE, SECONDS);
     const stop = await flood(target.sip, FLOOD_PPS);
-    const loaded = await sipp(mkdtempSync(join(base, 'sipp-flood-')), users, target, FLOOD_RATE);
+    const loaded = await sipp(mkdtempSync(join(base, 'sipp-flood-')), users, target, FLOOD_RATE, SECONDS);
     const flooded = await stop();
     const metrics = await (await fetch(`http://127.0.0.1:${net.http[0]!}/metrics`)).text();
     const refused = [...metrics.matchAll(/sip_rejected_total\{reason="(overload-[a-z]+)"\} (\d+)/g)].map(
@@ -316,9 +186,129 @@ async function measureFlood(): Promise<void> {
       }),
     );
   } finally {
-    for (const p of net.procs) p.child.kill('SIGTERM');
-    await Promise.all(net.procs.map((p) => p.exited));
+    await stopAll(net.procs);
   }
+}
+
+/** One registrar under the rate ladder: where sipp sends, and the runs so far. */
+interface Ladder {
+  readonly label: string;
+  readonly base: string;
+  readonly users: string;
+  readonly target: SippTarget;
+  readonly cpuLabel: string;
+  readonly results: RunResult[];
+}
+
+/**
+ * The default case: the rate ladder against one peer of a 5-peer overlay, a 1-peer overlay (the baseline) and,
+ * when installed, Kamailio, all three up at once and interleaved per rate (the order rotating from one rate to the
+ * next) so that the machine's load falls on all alike. Prints one JSON line.
+ */
+async function measureLadder(): Promise<void> {
+  const stops: (() => Promise<void>)[] = [];
+  const ladders: Ladder[] = [];
+  try {
+    for (const [label, count, target] of [
+      ['1-peer baseline', 1, 0],
+      [`one peer of ${PEERS}`, PEERS, 2],
+    ] as const) {
+      const base = mkdtempSync(join(tmpdir(), `xpp-bench-${count}-peer-`));
+      const net = await overlay(base, count, target);
+      stops.push(() => stopAll(net.procs));
+      const users = await addUsers(base, net.http[0]!);
+      const peer = processTarget(net.sip[target]!, net.procs[target]!.child.pid!);
+      ladders.push({ label, base, users, target: peer, cpuLabel: 'peer CPU', results: [] });
+    }
+    let kamailio: Kamailio | undefined;
+    if (process.env['BENCH_KAMAILIO'] === '0') console.log('no Kamailio run: BENCH_KAMAILIO=0');
+    else if (kamailioVersion() === undefined)
+      console.log(
+        'no Kamailio run: `apt-get install -y kamailio kamailio-sqlite-modules` to compare with it',
+      );
+    else {
+      const base = mkdtempSync(join(tmpdir(), 'xpp-bench-kamailio-'));
+      const k = (kamailio = await startKamailio(base, benchUsers(USERS)));
+      stops.push(() => k.stop());
+      const users = writeUsersCsv(join(base, 'users.csv'), benchUsers(USERS));
+      const cpuLabel = `its CPU (${k.pids().length} processes)`;
+      console.log(`${k.version}: digest REGISTER 200, wrong password refused; ${k.pids().length} processes`);
+      ladders.push({ label: 'Kamailio', base, users, target: k, cpuLabel, results: [] });
+    }
+    for (const [i, rate] of RATES.entries())
+      for (let k = 0; k < ladders.length; k++) {
+        const ladder = ladders[(i + k) % ladders.length]!;
+        const dir = mkdtempSync(join(ladder.base, `sipp-${rate}-`));
+        const r = await sipp(dir, ladder.users, ladder.target, rate, SECONDS);
+        console.log(describe(ladder.label, r, ladder.cpuLabel));
+        ladder.results.push(r);
+      }
+    console.log(
+      `load after: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+    const [baseline, main] = ladders.map((l) => sustained(l.results)) as [Sustained, Sustained];
+    const ours = ladders[1]!.results;
+    const theirs = ladders[2]?.results;
+    console.log(
+      JSON.stringify({
+        registerPerSec: main.perSec,
+        p99Ms: round(main.p99Ms),
+        failureRate: Number(main.failureRate.toFixed(4)),
+        sustained: main.sustained,
+        p50Ms: round(main.p50Ms),
+        cpuUsPerRegister: main.cpuUsPerRegister,
+        baselineCpuUsPerRegister: baseline.cpuUsPerRegister,
+        baselineRegisterPerSec: baseline.perSec,
+        baselineP99Ms: round(baseline.p99Ms),
+        baselineSustained: baseline.sustained,
+        ratioToBaseline: round(main.perSec / Math.max(1, baseline.perSec)),
+        ...(kamailio === undefined || theirs === undefined
+          ? { kamailio: null }
+          : kamailioFigures(kamailio.version, main, ours, theirs)),
+      }),
+    );
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+  }
+}
+
+type Sustained = ReturnType<typeof sustained>;
+
+const round = (v: number) => Number(v.toFixed(2));
+
+/**
+ * Kamailio's side of the last line: its sustained rate, p99 and CPU µs per REGISTER (all its processes), ours ÷
+ * its sustained rate and ours ÷ its CPU per REGISTER each at its own sustained rate (the issue's figures), and the
+ * CPU ratio at the same offered rate (our sustained one), where neither side's batching differs by load.
+ */
+function kamailioFigures(
+  version: string,
+  main: Sustained,
+  ours: readonly RunResult[],
+  theirs: readonly RunResult[],
+): Record<string, string | number | boolean> {
+  const kamailio = sustained(theirs);
+  const sameRate = theirs.find((r) => r.offered === main.offered);
+  const ourSameRate = ours.find((r) => r.offered === main.offered);
+  return {
+    kamailioVersion: version,
+    kamailioRegisterPerSec: kamailio.perSec,
+    kamailioP99Ms: round(kamailio.p99Ms),
+    kamailioFailureRate: Number(kamailio.failureRate.toFixed(4)),
+    kamailioSustained: kamailio.sustained,
+    kamailioCpuUsPerRegister: kamailio.cpuUsPerRegister,
+    ratioKamailio: round(main.perSec / Math.max(1, kamailio.perSec)),
+    cpuRatioKamailio: round(main.cpuUsPerRegister / Math.max(1, kamailio.cpuUsPerRegister)),
+    ...(sameRate === undefined || ourSameRate === undefined
+      ? {}
+      : {
+          cpuRatioKamailioSameRate: round(
+            ourSameRate.cpuUsPerRegister / Math.max(1, sameRate.cpuUsPerRegister),
+          ),
+        }),
+  };
 }
 
 function median(values: readonly number[]): number {
@@ -361,7 +351,8 @@ async function measureStore(): Promise<void> {
       for (const store of round % 2 === 0 ? stores : [...stores].reverse()) {
         const { net, base, users } = nets.get(store)!;
         const dir = mkdtempSync(join(base, `sipp-${round}-`));
-        const r = await sipp(dir, users, { sip: net.sip[target]!, pid: net.procs[target]!.child.pid! }, rate);
+        const peer = processTarget(net.sip[target]!, net.procs[target]!.child.pid!);
+        const r = await sipp(dir, users, peer, rate, SECONDS);
         console.log(
           `round ${round + 1} ${store}: offered ${rate}/s → ${r.perSec}/s ok, failures ` +
             `${(r.failureRate * 100).toFixed(2)}%, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ` +
@@ -397,9 +388,7 @@ async function measureStore(): Promise<void> {
       }),
     );
   } finally {
-    const procs = [...nets.values()].flatMap((n) => n.net.procs);
-    for (const p of procs) p.child.kill('SIGTERM');
-    await Promise.all(procs.map((p) => p.exited));
+    await stopAll([...nets.values()].flatMap((n) => n.net.procs));
   }
 }
 
@@ -421,25 +410,4 @@ if (process.env['BENCH_CASE'] === 'store') {
   process.exit(0);
 }
 console.log(`${USERS} users, ${SECONDS} s per offered rate, rates ${RATES.join(', ')}/s`);
-const baseline = sustained(await measure('1-peer baseline', 1, 0));
-const main = sustained(await measure(`one peer of ${PEERS}`, PEERS, 2));
-console.log(
-  `load after: ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`,
-);
-console.log(
-  JSON.stringify({
-    registerPerSec: main.perSec,
-    p99Ms: Number(main.p99Ms.toFixed(2)),
-    failureRate: Number(main.failureRate.toFixed(4)),
-    sustained: main.sustained,
-    p50Ms: Number(main.p50Ms.toFixed(2)),
-    cpuUsPerRegister: main.cpuUsPerRegister,
-    baselineCpuUsPerRegister: baseline.cpuUsPerRegister,
-    baselineRegisterPerSec: baseline.perSec,
-    baselineP99Ms: Number(baseline.p99Ms.toFixed(2)),
-    baselineSustained: baseline.sustained,
-    ratioToBaseline: Number((main.perSec / Math.max(1, baseline.perSec)).toFixed(2)),
-  }),
-);
+await measureLadder();
