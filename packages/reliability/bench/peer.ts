@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { Operations, bindUdp, connectUdpChannel, socketAddress } from '../src/index.js';
 import { LossyRelay } from '../src/testing/index.js';
-import type { UdxStream, UdxSocket, UdxConstructor } from './udx.js';
+import { type UdxConstructor, type UdxSocket, type UdxStream, udpEchoServer } from '@xpp/test-kit';
 
 type Command = { port?: number; target?: number; drop?: number; seed?: number };
 const role = process.argv[2];
@@ -92,9 +92,7 @@ if (role === 'raw') {
   });
   send({ port: relay.address.port });
 } else if (role === 'echo-udp') {
-  const socket = createSocket('udp4');
-  socket.on('message', (d, from) => socket.send(d, from.port, from.address));
-  socket.bind(0, '127.0.0.1', () => send({ port: socket.address().port }));
+  send({ port: (await udpEchoServer()).port });
 } else if (role === 'echo-xpp' || role === 'echo-xpp-piggyback') {
   const channel = await xppChannel(role === 'echo-xpp-piggyback');
   new Operations(channel); // answers PING with its DATA

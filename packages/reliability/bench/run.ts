@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { Operation, Option } from '@xpp/wire';
 import { Operations, bindUdp, connectUdpChannel, socketAddress } from '../src/index.js';
-import type { UdxConstructor } from './udx.js';
+import { type UdxConstructor, udpEchoClient } from '@xpp/test-kit';
 
 const MB = 1e6;
 const TOTAL = Number(process.env['BENCH_MB'] ?? 64) * 1024 * 1024;
@@ -190,19 +190,10 @@ async function latency(
 async function udpEcho(): Promise<{ p50: number; p99: number }> {
   const echo = peer('echo-udp');
   const { port } = await echo.next<{ port: number }>();
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.connect(port, '127.0.0.1', resolve));
-  const payload = Buffer.alloc(100 + 8 + 12 + 4, 1); // the same octets on the wire as an XPP PING of 100 octets
-  let waiter: (() => void) | undefined;
-  socket.on('message', () => waiter?.());
-  const result = await latency(
-    () =>
-      new Promise<void>((resolve) => {
-        waiter = resolve;
-        socket.send(payload);
-      }),
-  );
-  socket.close();
+  // the same octets on the wire as an XPP PING of 100 octets
+  const client = await udpEchoClient(port, 100 + 8 + 12 + 4);
+  const result = await latency(client.roundTrip);
+  client.close();
   echo.stop();
   return result;
 }

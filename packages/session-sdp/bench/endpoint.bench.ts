@@ -2,24 +2,29 @@
 // and authenticated (a=xpp-auth, alternating, see setup-auth.ts), and what
 // security costs — sealed vs plaintext request/response latency and bulk goodput, measured in the same run
 // against a receiver in another process — with each AEAD (libsodium, the package's, and node:crypto, the one it
-// replaced) interleaved round by round, plus seal+open of one datagram by each. Figures are medians over the
-// rounds with their range. The last line printed is one JSON object of the figures.
-import { spawn } from 'node:child_process';
+// replaced) interleaved round by round, plus seal+open of one datagram by each. Two baselines run in the same
+// rounds: the same bulk transfer through @hyperswarm/secret-stream over udx-native (hyperdht's encrypted stream)
+// and a raw UDP echo of the PING's payload. Figures are medians over the rounds with their range. The last line
+// printed is one JSON object of the figures.
 import { loadavg } from 'node:os';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { udpEchoClient } from '@xpp/test-kit';
 import { Operation, Option } from '@xpp/wire';
 import { SEAL_OVERHEAD, SessionCipher, XppEndpoint, type XppSession } from '../src/index.js';
 import { descriptionFromJson, descriptionToJson } from './description-json.js';
 import { AUTH_BLOB_OCTETS, measureSetups, type SetupKind } from './setup-auth.js';
 import { useAead, type AeadName } from './node-crypto-aead.js';
+import { peerProcess } from './peer-process.js';
+import { secretStreamGoodput } from './secret-stream.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
 const SETUPS = quick ? 5 : 30;
 const PINGS = quick ? 300 : 3000;
 const BULK_OCTETS = (quick ? 4 : 32) * 1024 * 1024;
-const MESSAGE = 64 * 1024;
+/** DATA octets per bulk message (a 64 KiB XPP message less its headers) and per secret-stream write. */
+const CHUNK = 65_000;
+const CHUNKS = Math.ceil(BULK_OCTETS / CHUNK);
+/** DATA octets per PING, and octets per raw UDP echo datagram. */
+const PING_OCTETS = 100;
 const IN_FLIGHT = 16;
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? (quick ? 1 : 3));
 const SEALS = quick ? 5_000 : 50_000;
@@ -32,65 +37,65 @@ type Mode = 'plain' | 'secure-sodium' | 'secure-node-crypto';
 const aeadOf = (mode: Mode): AeadName => (mode === 'secure-node-crypto' ? 'node-crypto' : 'sodium');
 
 async function withRemotePeer<T>(mode: Mode, run: (session: XppSession) => Promise<T>): Promise<T> {
-  const peer = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      fileURLToPath(new URL('./endpoint-peer.ts', import.meta.url)),
-      mode === 'plain' ? 'plain' : 'secure',
-      aeadOf(mode),
-    ],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
+  const peer = peerProcess('./endpoint-peer.ts', [mode === 'plain' ? 'plain' : 'secure', aeadOf(mode)]);
   useAead(aeadOf(mode));
   const endpoint = await XppEndpoint.bind({ security: mode === 'plain' ? 'off' : 'required' });
   const prepared = endpoint.prepare();
-  peer.stdin.write(`${descriptionToJson(prepared.description)}\n`);
-  const lines = createInterface({ input: peer.stdout });
-  const [answer] = (await once(lines, 'line')) as [string];
-  const session = await prepared.open(descriptionFromJson(answer));
+  peer.write(descriptionToJson(prepared.description));
+  const session = await prepared.open(descriptionFromJson(await peer.line()));
   try {
     return await run(session);
   } finally {
-    peer.stdin.write('quit\n');
-    await once(peer, 'exit');
+    await peer.stop();
     await endpoint.close();
   }
 }
 
-async function latency(session: XppSession): Promise<{ p50Us: number; p99Us: number }> {
-  const data = new Uint8Array(100).fill(1);
+/** PINGS sequential round trips, no warm-up (the same loop for XPP and for the raw UDP echo). */
+async function latency(roundTrip: () => Promise<unknown>): Promise<{ p50Us: number; p99Us: number }> {
   const times: number[] = [];
   for (let i = 0; i < PINGS; i++) {
     const start = performance.now();
-    await session.request(Operation.PING.type, [Option.DATA.option(data)]);
+    await roundTrip();
     times.push((performance.now() - start) * 1000);
   }
   return { p50Us: median(times), p99Us: percentile(times, 0.99) };
 }
 
+function ping(session: XppSession): () => Promise<unknown> {
+  const options = [Option.DATA.option(new Uint8Array(PING_OCTETS).fill(1))];
+  return () => session.request(Operation.PING.type, options);
+}
+
+/** The raw UDP echo: PING_OCTETS-octet datagrams to an echo in its own process, as the XPP peer is. */
+async function udpEcho(): Promise<{ p50Us: number; p99Us: number }> {
+  const peer = peerProcess('./baseline-peer.ts', ['udp-echo']);
+  const client = await udpEchoClient(Number(await peer.line()), PING_OCTETS);
+  try {
+    return await latency(client.roundTrip);
+  } finally {
+    client.close();
+    await peer.stop();
+  }
+}
+
+/** MB/s of DATA octets: CHUNKS messages of CHUNK octets, IN_FLIGHT at a time, until the last is acknowledged. */
 async function goodput(session: XppSession): Promise<number> {
-  const payload = new Uint8Array(MESSAGE - 64).fill(7);
   const message = {
     number: 0,
     response: false,
     type: 0x4000,
-    options: [Option.DATA.option(payload.subarray(0, 65_000))],
+    options: [Option.DATA.option(new Uint8Array(CHUNK).fill(7))],
   };
   const start = performance.now();
-  let sent = 0;
   const inFlight = new Set<Promise<void>>();
-  while (sent < BULK_OCTETS) {
+  for (let i = 0; i < CHUNKS; i++) {
     const p: Promise<void> = session.send(message).finally(() => inFlight.delete(p));
     inFlight.add(p);
-    sent += MESSAGE;
     if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
-  return sent / ((performance.now() - start) / 1000) / 1e6;
+  return (CHUNKS * CHUNK) / ((performance.now() - start) / 1000) / 1e6;
 }
 
 /** µs per seal+open of one 1,200-octet datagram, whole-datagram calls as the endpoint makes them. */
@@ -120,18 +125,28 @@ interface Round {
 const setups = await measureSetups(ROUNDS, SETUPS);
 const modes: Mode[] = ['plain', 'secure-sodium', 'secure-node-crypto'];
 const runs: Record<Mode, Round[]> = { plain: [], 'secure-sodium': [], 'secure-node-crypto': [] };
+const secretStreamMBps: number[] = [];
+const udpEchoes: { p50Us: number; p99Us: number }[] = [];
 const seals: Record<AeadName, number[]> = { sodium: [], 'node-crypto': [] };
-// Each round runs every mode, starting one further along, so drift on a busy machine hits all alike.
-for (let round = 0; round < ROUNDS; round++) {
-  for (let i = 0; i < modes.length; i++) {
-    const mode = modes[(round + i) % modes.length]!;
+const steps: (() => Promise<void>)[] = [
+  ...modes.map((mode) => async () => {
     runs[mode].push(
       await withRemotePeer(mode, async (session) => ({
-        ...(await latency(session)),
+        ...(await latency(ping(session))),
         goodputMBps: await goodput(session),
       })),
     );
-  }
+  }),
+  async () => {
+    secretStreamMBps.push(await secretStreamGoodput(CHUNK, CHUNKS));
+  },
+  async () => {
+    udpEchoes.push(await udpEcho());
+  },
+];
+// Each round runs every mode and baseline, starting one further along, so drift on a busy machine hits all alike.
+for (let round = 0; round < ROUNDS; round++) {
+  for (let i = 0; i < steps.length; i++) await steps[(round + i) % steps.length]!();
   for (const name of round % 2 === 0
     ? (['sodium', 'node-crypto'] as const)
     : (['node-crypto', 'sodium'] as const)) {
@@ -149,20 +164,22 @@ const spread = (xs: number[], digits: number): Spread => {
   const round = (x: number) => Number(x.toFixed(digits));
   return { median: round(median(xs)), min: round(Math.min(...xs)), max: round(Math.max(...xs)) };
 };
-const field = (mode: Mode, key: keyof Round, digits: number) =>
+const of = (mode: Mode, key: keyof Round) => runs[mode].map((r) => r[key]);
+const field = (mode: Mode, key: keyof Round, digits: number) => spread(of(mode, key), digits);
+/** Per-round ratio of `xs` to `baseline` (the two ran in the same round), as median and range. */
+const perRound = (xs: number[], baseline: number[]) =>
   spread(
-    runs[mode].map((r) => r[key]),
-    digits,
-  );
-/** Per-round ratio of `mode` to plain (the two ran back to back), as median and range. */
-const ratio = (mode: Mode, key: keyof Round) =>
-  spread(
-    runs[mode].map((r, i) => r[key] / (runs.plain[i]?.[key] ?? NaN)),
+    xs.map((x, i) => x / (baseline[i] ?? NaN)),
     2,
   );
+/** Per-round ratio of `mode` to plain. */
+const ratio = (mode: Mode, key: keyof Round) => perRound(of(mode, key), of('plain', key));
+const udpP50 = udpEchoes.map((r) => r.p50Us);
+const secretStream = spread(secretStreamMBps, 1);
+const udpEchoP50 = spread(udpP50, 0);
 
 const show = (s: Spread) => `${s.median} (${s.min}–${s.max})`;
-const table = Object.fromEntries(
+const table: Record<string, Record<string, string>> = Object.fromEntries(
   modes.map((mode) => [
     mode,
     {
@@ -172,6 +189,16 @@ const table = Object.fromEntries(
     },
   ]),
 );
+table['secret-stream/udx'] = { 'goodput MB/s': show(secretStream) };
+table['raw UDP echo'] = {
+  'p50 µs': show(udpEchoP50),
+  'p99 µs': show(
+    spread(
+      udpEchoes.map((r) => r.p99Us),
+      0,
+    ),
+  ),
+};
 console.table(table);
 const sodiumSeal = spread(seals.sodium, 2);
 const nodeSeal = spread(seals['node-crypto'], 2);
@@ -208,6 +235,12 @@ const goodputRatio = ratio('secure-sodium', 'goodputMBps');
 const goodputRatioNode = ratio('secure-node-crypto', 'goodputMBps');
 const p50Ratio = ratio('secure-sodium', 'p50Us');
 const p50RatioNode = ratio('secure-node-crypto', 'p50Us');
+const ratioSecretStream = perRound(of('secure-sodium', 'goodputMBps'), secretStreamMBps);
+const secureP50RatioUdp = perRound(of('secure-sodium', 'p50Us'), udpP50);
+console.log(
+  `secured XPP ÷ secret-stream/udx bulk goodput, per round: ${show(ratioSecretStream)}; ` +
+    `secured XPP ÷ raw UDP echo p50: ${show(secureP50RatioUdp)}`,
+);
 console.log(
   JSON.stringify({
     setupMs: setupMs.median,
@@ -225,6 +258,10 @@ console.log(
     secureP50Us: field('secure-sodium', 'p50Us', 0).median,
     plainP50Us: field('plain', 'p50Us', 0).median,
     secureP50Ratio: p50Ratio.median,
+    ratioSecretStream: ratioSecretStream.median,
+    secretStreamMBps: secretStream.median,
+    secureP50RatioUdp: secureP50RatioUdp.median,
+    udpP50Us: udpEchoP50.median,
     sealOpenUs: sodiumSeal.median,
     nodeCrypto: {
       secureGoodputRatio: goodputRatioNode.median,
@@ -240,6 +277,8 @@ console.log(
       authSetupCpuRatio: [authSetupCpuRatio.min, authSetupCpuRatio.max],
       secureGoodputRatio: [goodputRatio.min, goodputRatio.max],
       secureP50Ratio: [p50Ratio.min, p50Ratio.max],
+      ratioSecretStream: [ratioSecretStream.min, ratioSecretStream.max],
+      secureP50RatioUdp: [secureP50RatioUdp.min, secureP50RatioUdp.max],
       sealOpenUs: [sodiumSeal.min, sodiumSeal.max],
       nodeCryptoSecureGoodputRatio: [goodputRatioNode.min, goodputRatioNode.max],
       nodeCryptoSealOpenUs: [nodeSeal.min, nodeSeal.max],

@@ -1,4 +1,5 @@
-// The few udx-native calls the benchmarks use (the package ships no types).
+// The few udx-native calls the benchmarks use (the package ships no types). udx-native itself stays a
+// devDependency of each package whose bench loads it: this module only names its shape.
 export interface UdxSocket {
   bind(port: number, host: string): void;
   address(): { port: number };
