@@ -152,15 +152,6 @@ describe('a call between clients of two NATed peers (netns)', () => {
     return peer;
   };
 
-  /** A NATed candidate opens its NAT toward `inviter`'s SIP socket, and is invited where it appears from. */
-  const inviteBehindNat = async (inviter: Peer, candidate: Peer) => {
-    const at = /@([\d.]+):(\d+)/.exec(inviter.uri)!;
-    const { reflexive } = (await candidate.ask('punch', {
-      to: { address: at[1], port: Number(at[2]) },
-    })) as unknown as { reflexive: { address: string; port: number } };
-    await inviter.ask('invite', { uri: `sip:${candidate.id}@${reflexive.address}:${reflexive.port}` });
-  };
-
   it(
     'forms, keeps flows to public neighbours, and completes calls both ways between clients behind an EIM and an ADM NAT',
     { timeout: 90_000 },
@@ -178,8 +169,12 @@ describe('a call between clients of two NATed peers (netns)', () => {
       await p1.ask('invite', { uri: p2.uri });
       await p2.ask('invite', { uri: p3.uri });
       // As in packages/dht/test/nat-overlay.test.ts: the NATed peers touch only at corners (no link between them).
-      await inviteBehindNat(p1, n1);
-      await inviteBehindNat(p2, n2);
+      // Each joins as `xpp-node join --via` does: a candidate REGISTER to a public peer, which invites it.
+      await p1.ask('addUser', { aor: 'sip:cand1@localhost', password: 'c1' });
+      await p1.ask('addUser', { aor: 'sip:cand2@localhost', password: 'c2' });
+      const via = (p: Peer) => /@([\d.]+:\d+)/.exec(p.uri)![1];
+      await n1.ask('join', { via: via(p1), aor: 'sip:cand1@localhost', password: 'c1' });
+      await n2.ask('join', { via: via(p2), aor: 'sip:cand2@localhost', password: 'c2' });
       const all = [p1, p2, p3, n1, n2];
       let last: Status[] = [];
       const statuses = async () => (last = await Promise.all(all.map((p) => p.status())));
@@ -196,7 +191,12 @@ describe('a call between clients of two NATed peers (netns)', () => {
       );
       const s = await statuses();
       const publicIds = new Set([p1, p2, p3].map((p) => p.id));
-      for (const x of [s[3]!, s[4]!]) {
+      for (const [x, host] of [
+        [s[3]!, eim],
+        [s[4]!, adm],
+      ] as const) {
+        // The candidate learned its reflexive SIP address from its REGISTER's Via (received/rport) and advertises it.
+        expect(x.contact.uri).toContain(`@${host.natAddress}:`);
         expect(x.nat.holders.every((h) => publicIds.has(h))).toBe(true);
         expect(x.nat.route).toMatch(/^sip:[0-9a-f]{32}@192\.0\.2\.1:506[123];lr;xpp-flow$/);
       }

@@ -2,11 +2,12 @@
 // network namespace. It reads one JSON command per stdin line and writes one JSON answer per stdout line:
 // {"id", "ok", ...}. argv: host sipPort xppPort; env XPP_ADMIN_KEY (PEM of the test's administrator key), XPP_DOMAIN.
 // Runs the built package (dist/): `pnpm build` first.
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import {
   AdminKeySet,
   OverlayNode,
+  createDefaultInvitePolicy,
   createCredential,
   encodeCredential,
   exportAdminPublicKey,
@@ -15,8 +16,7 @@ import {
   issuePeerCertificate,
   signCredential,
 } from '@xpp/dht';
-import { SipHeaders, parseVia } from '@xpp/session-sdp';
-import { SipFront, storeCredential } from '../../dist/index.js';
+import { SipFront, registerAsCandidate, storeCredential } from '../../dist/index.js';
 
 const [host, sipPort, xppPort] = process.argv.slice(2);
 const domain = process.env.XPP_DOMAIN ?? 'localhost';
@@ -28,7 +28,14 @@ const certificate = issuePeerCertificate(
   { publicKey: identity.publicKey, domain, notBefore: now - 60, notAfter: now + 86_400 },
   adminKey,
 );
-const front = new SipFront({ domain, adminPublicKey: admins, membership: { identity, certificate, admins } });
+const front = new SipFront({
+  domain,
+  adminPublicKey: admins,
+  membership: { identity, certificate, admins },
+  // A candidate registered here is invited at once (no load threshold, no stable-flow wait).
+  invitePolicy: createDefaultInvitePolicy({ maxClients: 0, minStableFlowMs: 0 }),
+  inviteIntervalMs: 100,
+});
 const node = await OverlayNode.create({
   host,
   sipPort: Number(sipPort),
@@ -44,54 +51,16 @@ const node = await OverlayNode.create({
 });
 front.attach(node);
 
-/** OPTIONS from the SIP socket to `to`: opens this side's NAT toward it and says where it appears (rport). */
-function punch(to) {
-  const token = () => randomBytes(6).toString('hex');
-  const headers = new SipHeaders()
-    .append('Via', node.ua.layer.newVia())
-    .append('Max-Forwards', '70')
-    .append('From', `<sip:${node.id}@${host}>;tag=${token()}`)
-    .append('To', `<sip:${to.address}:${to.port}>`)
-    .append('Call-ID', `${token()}@${host}`)
-    .append('CSeq', '1 OPTIONS');
-  return new Promise((resolve, reject) => {
-    node.ua.layer.sendRequest(
-      {
-        kind: 'request',
-        method: 'OPTIONS',
-        uri: `sip:${to.address}:${to.port}`,
-        headers,
-        body: new Uint8Array(0),
-      },
-      to,
-      {
-        response: (r) => {
-          if (r.status < 200) return;
-          const via = parseVia(r.headers.get('via') ?? '');
-          const address = via?.params.get('received');
-          const port = Number(via?.params.get('rport'));
-          resolve({
-            address: typeof address === 'string' ? address : host,
-            port: port > 0 ? port : Number(sipPort),
-          });
-        },
-        timeout: () => reject(new Error('OPTIONS timed out')),
-        transportError: reject,
-      },
-    );
-  });
-}
-
 const commands = {
   hello: async () => ({ peer: node.id, uri: node.ua.contactUri }),
   bootstrap: async () => {
     node.bootstrap();
     return {};
   },
-  punch: async ({ to }) => {
-    const reflexive = await punch(to);
-    if (reflexive.address !== host || reflexive.port !== Number(sipPort)) node.ua.advertise(reflexive);
-    return { reflexive };
+  // `join --via`: registers as a candidate at a public peer, whose invite policy invites it where it appears from.
+  join: async ({ via, aor, password }) => {
+    await registerAsCandidate(node, via, { aor, password });
+    return {};
   },
   invite: async ({ uri }) => {
     const joined = await node.invite(uri);
