@@ -127,10 +127,13 @@ export function advertiseReflexive(node: OverlayNode, response: SipResponse): vo
   const via = parseViaHeader(response.headers.get('via') ?? '');
   const received = via?.params.get('received');
   const rport = Number(via?.params.get('rport'));
-  const local = node.ua.local;
-  const address = typeof received === 'string' && received !== '' ? received : local.address;
-  const port = rport > 0 ? rport : local.port;
-  if (address !== local.address || port !== local.port) node.ua.advertise({ address, port });
+  if (typeof received !== 'string' || received === '' || !(rport > 0)) return;
+  // Seen at one of our own addresses (another family of a dual-stack host, say): no NAT between us.
+  const own = new Set([
+    node.ua.local.address,
+    ...node.contact.candidates.filter((c) => c.type === 'host').map((c) => c.address),
+  ]);
+  if (!own.has(received)) node.ua.advertise({ address: received, port: rport });
 }
 
 /** Back-off between rejoin attempts: doubling from the first to the last, ms. */
