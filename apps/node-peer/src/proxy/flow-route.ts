@@ -50,6 +50,18 @@ export function parseFlowRoute(value: string): { peer: string; holder: Transport
   return { peer, holder: { address: holder.address, port: holder.port } };
 }
 
+/** The NATed peer whose flow `route` asks `self` (the holder, peer `selfId`) to use; undefined for any other route. */
+export function heldFlowPeer(
+  route: string | undefined,
+  selfId: string,
+  self: TransportAddress,
+): string | undefined {
+  const flowRoute = route === undefined ? undefined : parseFlowRoute(route);
+  if (flowRoute === undefined || flowRoute.peer === selfId) return undefined;
+  const { holder } = flowRoute;
+  return holder.address === self.address && holder.port === self.port ? flowRoute.peer : undefined;
+}
+
 export type FlowSignatureVerdict =
   | { readonly kind: 'verified'; readonly peer: string; readonly date: number }
   | { readonly kind: 'absent' | 'malformed' | 'stale' | 'invalid' | 'revoked' | 'replayed' };

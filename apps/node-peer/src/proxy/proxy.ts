@@ -36,6 +36,7 @@ import {
   FLOW_AUTH_HEADER,
   FLOW_ROUTE_LABEL,
   flowRouteFields,
+  heldFlowPeer,
   parseFlowRoute,
   type FlowSigner,
   type PeerFlowTable,
@@ -245,9 +246,9 @@ export class SipProxy {
       return;
     }
     // A NATed peer's flow route through us: only a certified peer's signed request goes on over the flow.
-    const flowRoute = parseFlowRoute(topRoute);
-    if (flowRoute !== undefined && flowRoute.peer !== this.#o.peerIdHex && routesTo(topRoute, this.#self)) {
-      void this.#toPeerFlowSigned(request, transaction, flowRoute.peer, asserted);
+    const held = heldFlowPeer(topRoute, this.#o.peerIdHex, this.#self);
+    if (held !== undefined) {
+      void this.#toPeerFlowSigned(request, transaction, held, asserted);
       return;
     }
     // A Route set must start with us (RFC 3261 §16.4): a preloaded one that does not is someone else's path.
@@ -280,13 +281,9 @@ export class SipProxy {
     const nextRoute = request.headers.get('route');
     const next = nextRoute === undefined ? undefined : parseNameAddr(nextRoute)?.uri;
     // The dialog goes on to a NATed peer whose flow we hold (our token above let it in).
-    const flowRoute = nextRoute === undefined ? undefined : parseFlowRoute(nextRoute);
-    if (
-      flowRoute !== undefined &&
-      flowRoute.peer !== this.#o.peerIdHex &&
-      routesTo(nextRoute as string, this.#self)
-    ) {
-      this.#toPeerFlow(request, transaction, flowRoute.peer, asserted);
+    const held = heldFlowPeer(nextRoute, this.#o.peerIdHex, this.#self);
+    if (held !== undefined) {
+      this.#toPeerFlow(request, transaction, held, asserted);
       return;
     }
     // A contact of one of our flows is delivered only for the dialog it belongs to (flow-match.ts).
@@ -657,10 +654,14 @@ export class SipProxy {
     const flowRoute = top === undefined ? undefined : parseFlowRoute(top);
     const signer = this.#o.flowRoutes?.signer;
     if (flowRoute === undefined || signer === undefined || routesTo(top as string, this.#self)) return;
-    forwarded.headers.set(
-      FLOW_AUTH_HEADER,
-      signer.sign(FLOW_ROUTE_LABEL, flowRouteFields(forwarded, flowRoute.peer)),
-    );
+    try {
+      forwarded.headers.set(
+        FLOW_AUTH_HEADER,
+        signer.sign(FLOW_ROUTE_LABEL, flowRouteFields(forwarded, flowRoute.peer)),
+      );
+    } catch {
+      // Our certificate no longer matches our key (a renewal in progress): unsigned, the holder refuses it (403).
+    }
   }
 
   /**
