@@ -19,6 +19,7 @@ export default packageConfig(
       'test/restart-evicted.test.ts', // three xpp-node processes: a restarted peer loses its zone, exits 75, rejoins
       'test/store-damage.test.ts', // xpp-node processes on damaged copies of a data directory
       'test/browser-call.test.ts', // two xpp-node processes and headless Chromium (JsSIP over WSS, WebRTC)
+      'test/nat-call.test.ts', // five peers in network namespaces, two behind NATs, with sipp clients
     ],
   },
 );

@@ -27,6 +27,11 @@ export interface NodeStatus {
   readonly front: SipFront['stats'];
   /** SIP over TCP (and TLS): connections, refusals and closes by reason (docs/decisions/session-sdp-stream-transports.md). */
   readonly sipStreams?: SipStreamStatus;
+  /**
+   * SIP through NATs (docs/decisions/node-peer-nat-sip.md): behind a NAT, the flow route other peers reach this peer
+   * at and the neighbours holding its flows; on a public peer, how many NATed peers' flows it holds.
+   */
+  readonly nat: SipFront['natTraversal'];
   readonly operations: Readonly<Record<string, number>>;
   /**
    * Replica writes and their outcome (docs/decisions/dht-replica-ack.md): `degraded` writes were acknowledged with
@@ -60,6 +65,7 @@ export function nodeStatus(
     sessions: node.endpoint.stats.sessions,
     front: front.stats,
     ...(streams === undefined ? {} : { sipStreams: streams }),
+    nat: front.natTraversal,
     operations: stats.operations,
     replication: stats.replication,
   };

@@ -1,8 +1,9 @@
 import type { Binding, LocationService, RegisteredBinding } from '@xpp/dht';
-import type { SipAddress } from '@xpp/session-sdp';
+import type { SipAddress, TransportAddress } from '@xpp/session-sdp';
 import type { FlowTable } from '../registrar/flows.js';
 import { DEFAULT_Q } from './fork.js';
 import { retargetedFor } from './flow-match.js';
+import { parseFlowRoute } from './flow-route.js';
 import { uriTarget } from './forwarding.js';
 
 /** Where a request for one binding of an AOR is sent. */
@@ -11,6 +12,8 @@ export interface BindingRoute {
   readonly target: SipAddress;
   /** The flow peer the target was read from (its cached PEER record is dropped when it does not answer). */
   readonly flowPeer?: string;
+  /** A Route to put on top: the flow route of a NATed flow peer, through its holder (flow-route.ts). */
+  readonly route?: string;
 }
 
 export interface BindingRouteContext {
@@ -18,6 +21,10 @@ export interface BindingRouteContext {
   readonly peerIdHex: string;
   readonly flows: FlowTable;
   readonly location: Pick<LocationService, 'peer'>;
+  /** Whether an address is this node's SIP address (a flow route through us). */
+  readonly isSelf?: (address: TransportAddress) => boolean;
+  /** The source of the flow a NATed peer keeps to this node, when it keeps one. */
+  readonly peerFlow?: (peer: string) => TransportAddress | undefined;
 }
 
 /** A binding's route: over its flow here, or through its flow peer (read from the overlay's PEER record). */
@@ -31,11 +38,18 @@ export async function bindingRoute(
     return target === undefined ? 'no-binding' : { uri: requestUriOf(binding.contact), target };
   }
   const peer = await context.location.peer(flowPeer);
+  const uri = retargetedFor(binding.contact, context.aor);
+  // A NATed flow peer is reached through the public neighbour holding its flow (docs/decisions/node-peer-nat-sip.md).
+  const flowRoute = peer === undefined ? undefined : parseFlowRoute(peer.contact.uri);
+  if (flowRoute !== undefined && flowRoute.peer === flowPeer) {
+    if (context.isSelf?.(flowRoute.holder) !== true)
+      return { uri, target: flowRoute.holder, flowPeer, route: `<${peer?.contact.uri ?? ''}>` };
+    const source = context.peerFlow?.(flowPeer);
+    return source === undefined ? 'no-flow-peer' : { uri, target: source, flowPeer };
+  }
   const target = peer === undefined ? undefined : uriTarget(peer.contact.uri);
   // The flow peer learns whose registration the contact is for from the Request-URI (flow-match.ts).
-  return target === undefined
-    ? 'no-flow-peer'
-    : { uri: retargetedFor(binding.contact, context.aor), target, flowPeer };
+  return target === undefined ? 'no-flow-peer' : { uri, target, flowPeer };
 }
 
 /**

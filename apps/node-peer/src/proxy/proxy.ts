@@ -32,6 +32,15 @@ import { callerToChallenge, type CallAuthenticator } from './call-auth.js';
 import { assertionRefusal, IDENTITY_HEADER, type IdentityAsserter } from './identity.js';
 import { addresseeOf, fromLocalUser, resolveUri, routeNamesUs } from './policy.js';
 import { RecordRouteSigner } from './record-route.js';
+import {
+  FLOW_AUTH_HEADER,
+  FLOW_ROUTE_LABEL,
+  flowRouteFields,
+  heldFlowPeer,
+  parseFlowRoute,
+  type FlowSigner,
+  type PeerFlowTable,
+} from './flow-route.js';
 import { REJECTION_STATUS, type ProxyRejection } from './rejections.js';
 import { answerAsServer } from '../sip/server-answers.js';
 
@@ -71,6 +80,15 @@ export interface SipProxyOptions {
   readonly maxForkBranches?: number;
   /** Timer C (RFC 3261 §16.6 step 11): a branch that rings longer is cancelled, ms. Default 181 000. */
   readonly timerCMs?: number;
+  /**
+   * SIP through NATs (docs/decisions/node-peer-nat-sip.md): the flows this peer holds for NATed peers, the signer of
+   * requests sent to another holder, and — behind a NAT — the holder this peer's own flow route names.
+   */
+  readonly flowRoutes?: {
+    readonly signer: FlowSigner;
+    readonly table: PeerFlowTable;
+    readonly holder: () => TransportAddress | undefined;
+  };
   /** A request for an AOR got its final status (forwarded back or answered here). */
   readonly onCall?: (event: { method: string; aor: string; status: number; to?: TransportAddress }) => void;
 }
@@ -122,21 +140,30 @@ export class SipProxy {
     route: Omit<Route, 'failover'>,
   ): string[] {
     // A dual-stack peer (issue #20 item 6) names itself in the family of the side: IPv4 and IPv6 faces differ too.
-    const face = (side: { transport?: SipTransportName; address: string } | undefined): string => {
+    // Behind a NAT, the side toward other peers gets our flow route through our holder (flow-route.ts).
+    const holder = this.#o.flowRoutes?.holder();
+    const face = (
+      side: { transport?: SipTransportName; address: string } | undefined,
+      overlay: boolean,
+    ): string => {
       const transport = side?.transport ?? 'UDP';
+      if (overlay && holder !== undefined && transport === 'UDP')
+        return this.#recordRoutes.flowValue(request, this.#o.peerIdHex, holder);
       const at = this.#o.layer.localFor(transport, familyOf(side?.address)) ?? this.#self;
       return transport === 'UDP'
         ? this.#recordRoutes.value(request, at)
         : this.#recordRoutes.value(request, at, transport);
     };
-    const callee = face(route.target);
-    const caller = face(transaction?.target);
+    const callee = face(route.target, route.flowPeer !== undefined);
+    const caller = face(transaction?.target, retargetedByPeer(request));
     return caller === callee ? [callee] : [callee, caller];
   }
 
   /** Whether a Route value names this node: its SIP address (or domain), or one of its TLS, WS, WSS listeners. */
   #namesUs(route: string): boolean {
     if (routeNamesUs(route, this.#o.domain, this.#self)) return true;
+    // Behind a NAT: our flow route, through whichever holder (its token, if any, is checked as ours).
+    if (parseFlowRoute(route)?.peer === this.#o.peerIdHex) return true;
     return (['UDP', 'TLS', 'WS', 'WSS'] as const).some((t) =>
       ([4, 6] as const).some((family) => {
         const local = this.#o.layer.localFor(t, family);
@@ -218,6 +245,12 @@ export class SipProxy {
       this.#route(request, transaction, source, asserted);
       return;
     }
+    // A NATed peer's flow route through us: only a certified peer's signed request goes on over the flow.
+    const held = heldFlowPeer(topRoute, this.#o.peerIdHex, this.#self);
+    if (held !== undefined) {
+      void this.#toPeerFlowSigned(request, transaction, held, asserted);
+      return;
+    }
     // A Route set must start with us (RFC 3261 §16.4): a preloaded one that does not is someone else's path.
     // Our Record-Route names the TLS, WS or WSS listener's port for a client on that transport.
     if (!this.#namesUs(topRoute)) {
@@ -247,6 +280,12 @@ export class SipProxy {
   #inDialog(request: SipRequest, transaction: ServerTransaction | undefined, asserted?: string): void {
     const nextRoute = request.headers.get('route');
     const next = nextRoute === undefined ? undefined : parseNameAddr(nextRoute)?.uri;
+    // The dialog goes on to a NATed peer whose flow we hold (our token above let it in).
+    const held = heldFlowPeer(nextRoute, this.#o.peerIdHex, this.#self);
+    if (held !== undefined) {
+      this.#toPeerFlow(request, transaction, held, asserted);
+      return;
+    }
     // A contact of one of our flows is delivered only for the dialog it belongs to (flow-match.ts).
     const delivery = next === undefined ? flowForRequest(this.#o.flows, request) : undefined;
     if (delivery !== undefined) {
@@ -256,6 +295,43 @@ export class SipProxy {
     const target = next !== undefined ? uriTarget(next) : uriTarget(request.uri);
     if (target === undefined) this.#reject(request, transaction, 404, 'not-found');
     else this.#forward(request, transaction, { uri: request.uri, target }, { asserted });
+  }
+
+  /** A request for a NATed peer's flow here: sent on only when a certified peer signed it (XPP-Flow-Auth). */
+  async #toPeerFlowSigned(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    peer: string,
+    asserted: string | undefined,
+  ): Promise<void> {
+    const flows = this.#o.flowRoutes;
+    // An ACK's signature is checked but not remembered: the UAC sends it again for each retransmitted 2xx.
+    const verdict = await flows?.signer.verify(
+      request.headers.get(FLOW_AUTH_HEADER),
+      FLOW_ROUTE_LABEL,
+      flowRouteFields(request, peer),
+      request.method !== 'ACK',
+    );
+    if (verdict?.kind !== 'verified') this.#reject(request, transaction, 403, 'flow-route-refused');
+    else this.#toPeerFlow(request, transaction, peer, asserted);
+  }
+
+  /** Over the flow a NATed peer keeps to us (its Route kept: it names that peer), or 430 when it has none. */
+  #toPeerFlow(
+    request: SipRequest,
+    transaction: ServerTransaction | undefined,
+    peer: string,
+    asserted: string | undefined,
+  ): void {
+    const flow = this.#o.flowRoutes?.table.get(peer, this.#o.layer.clock.now());
+    if (flow === undefined) this.#reject(request, transaction, 430, 'flow-failed');
+    else
+      this.#forward(
+        request,
+        transaction,
+        { uri: request.uri, target: flow.source, flowPeer: peer },
+        { asserted },
+      );
   }
 
   /** Over the client's flow, or 430 when that flow died (RFC 5626 §5.3: the sender may try another flow). */
@@ -440,6 +516,8 @@ export class SipProxy {
       peerIdHex: this.#o.peerIdHex,
       flows: this.#o.flows,
       location: this.#o.location,
+      isSelf: (address) => address.address === this.#self.address && address.port === this.#self.port,
+      peerFlow: (peer) => this.#o.flowRoutes?.table.get(peer, this.#o.layer.clock.now())?.source,
     });
   }
 
@@ -563,8 +641,27 @@ export class SipProxy {
       via: this.#o.layer.newVia(),
       ...(request.method === 'INVITE' ? { recordRoute: this.#recordRoute(request, transaction, route) } : {}),
     });
+    if (route.route !== undefined) forwarded.headers.prepend('Route', route.route);
+    this.#signFlowRoute(forwarded);
     if (asserted !== undefined) this.#assert(forwarded, asserted, route);
     return forwarded;
+  }
+
+  /** Signs a request whose next hop is another holder's flow route (it checks who sends through it). */
+  #signFlowRoute(forwarded: SipRequest): void {
+    forwarded.headers.delete(FLOW_AUTH_HEADER);
+    const top = forwarded.headers.get('route');
+    const flowRoute = top === undefined ? undefined : parseFlowRoute(top);
+    const signer = this.#o.flowRoutes?.signer;
+    if (flowRoute === undefined || signer === undefined || routesTo(top as string, this.#self)) return;
+    try {
+      forwarded.headers.set(
+        FLOW_AUTH_HEADER,
+        signer.sign(FLOW_ROUTE_LABEL, flowRouteFields(forwarded, flowRoute.peer)),
+      );
+    } catch {
+      // Our certificate no longer matches our key (a renewal in progress): unsigned, the holder refuses it (403).
+    }
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   type SipTransportName,
   type TransportAddress,
 } from '@xpp/session-sdp';
+import { flowRouteUri } from './flow-route.js';
 import { recordRouteValue } from './forwarding.js';
 
 /** Octets of a Record-Route key (HMAC-SHA-256); shorter keys are refused. */
@@ -41,6 +42,15 @@ export class RecordRouteSigner {
     const token = this.#token(request.headers.get('call-id') ?? '', fromTag(request) ?? '');
     const via = transport === undefined ? '' : `;transport=${transport.toLowerCase()}`;
     return recordRouteValue(self, `${via};${RECORD_ROUTE_PARAM}=${token.toString('base64url')}`);
+  }
+
+  /**
+   * The Record-Route of a peer behind a NAT toward the overlay: its flow route through `holder` (flow-route.ts) with
+   * the token, so that in-dialog requests from other peers reach it through the holder.
+   */
+  flowValue(request: SipRequest, peerIdHex: string, holder: TransportAddress): string {
+    const token = this.#token(request.headers.get('call-id') ?? '', fromTag(request) ?? '');
+    return `<${flowRouteUri(peerIdHex, holder, `;${RECORD_ROUTE_PARAM}=${token.toString('base64url')}`)}>`;
   }
 
   /**

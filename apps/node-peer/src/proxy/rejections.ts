@@ -30,7 +30,9 @@ export type ProxyRejection =
   /** An `XPP-Identity` malformed, not signed by a certified peer of the domain, or of a revoked one: 438. */
   | 'identity-invalid'
   /** An `XPP-Identity` whose (Call-ID, CSeq) was already asserted: 438. */
-  | 'identity-replayed';
+  | 'identity-replayed'
+  /** A request for a NATed peer's flow held here without a valid peer signature (XPP-Flow-Auth): no open relay. */
+  | 'flow-route-refused';
 
 export const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER';
 /**
@@ -73,4 +75,5 @@ export const REJECTION_STATUS: Readonly<Record<ProxyRejection, number>> = {
   'identity-stale': 403,
   'identity-invalid': 438,
   'identity-replayed': 438,
+  'flow-route-refused': 403,
 };

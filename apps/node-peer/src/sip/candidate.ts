@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { OverlayNode } from '@xpp/dht';
 import { systemClock, type Clock, type TimerHandle } from '@xpp/reliability';
-import { SessionError, type TransportAddress } from '@xpp/session-sdp';
+import {
+  parseVia as parseViaHeader,
+  SessionError,
+  type SipResponse,
+  type TransportAddress,
+} from '@xpp/session-sdp';
 import { NodeError } from '../errors.js';
 import { RegisterClient } from './register-client.js';
 
@@ -93,6 +98,7 @@ export function registerAsCandidate(
           return;
         }
         registrations++;
+        advertiseReflexive(node, response);
         const ours = response.headers.getAll('contact').find((c) => c.includes(node.ua.contactUri));
         const granted = Number(/;expires=(\d+)/.exec(ours ?? '')?.[1] ?? expires);
         timers.refresh = clock.setTimer(() => void refresh(), Math.max(1, granted) * 800);
@@ -110,6 +116,24 @@ export function registerAsCandidate(
     void refresh();
     poll();
   });
+}
+
+/**
+ * Behind a NAT the peer saw the REGISTER come from another address (`received`/`rport`, RFC 3581): that address
+ * goes in the node's Contact, so the invitation's ACK and BYE, and its neighbours' calls, come back through the NAT
+ * (docs/decisions/dht-nat.md). A candidate on a public address keeps its own.
+ */
+export function advertiseReflexive(node: OverlayNode, response: SipResponse): void {
+  const via = parseViaHeader(response.headers.get('via') ?? '');
+  const received = via?.params.get('received');
+  const rport = Number(via?.params.get('rport'));
+  if (typeof received !== 'string' || received === '' || !(rport > 0)) return;
+  // Seen at one of our own addresses (another family of a dual-stack host, say): no NAT between us.
+  const own = new Set([
+    node.ua.local.address,
+    ...node.contact.candidates.filter((c) => c.type === 'host').map((c) => c.address),
+  ]);
+  if (!own.has(received)) node.ua.advertise({ address: received, port: rport });
 }
 
 /** Back-off between rejoin attempts: doubling from the first to the last, ms. */

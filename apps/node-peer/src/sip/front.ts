@@ -16,6 +16,8 @@ import { maxForwardsOf, transactionKeyOf } from '../proxy/forwarding.js';
 import { CallAuthenticator } from '../proxy/call-auth.js';
 import { IdentityAsserter } from '../proxy/identity.js';
 import { SipProxy } from '../proxy/proxy.js';
+import { FlowSigner, PEER_FLOW_HEADER, PeerFlowTable } from '../proxy/flow-route.js';
+import { answerPeerFlow, PeerOutbound } from './peer-flows.js';
 import { RecordRouteSigner } from '../proxy/record-route.js';
 import { AnsweredRegisters, DEFAULT_MAX_ANSWERED } from '../registrar/answered.js';
 import { AuthFailureLimiter } from '../registrar/auth-limiter.js';
@@ -73,6 +75,8 @@ export class SipFront {
   #registrar: Registrar | undefined;
   #proxy: SipProxy | undefined;
   #invitations: Invitations | undefined;
+  /** SIP through NATs (docs/decisions/node-peer-nat-sip.md); only with a certified identity. */
+  #nat: { signer: FlowSigner; table: PeerFlowTable; outbound: PeerOutbound } | undefined;
   #sweepTimer: TimerHandle | undefined;
   #removeKeepalives: (() => void) | undefined;
   #announced: { promise: Promise<void>; at: number } | undefined;
@@ -160,6 +164,30 @@ export class SipFront {
       this.#o.maxAnsweredRegisters ?? DEFAULT_MAX_ANSWERED,
     );
     const revocations = new RevocationCheck(node, this.#clock);
+    if (membership !== undefined) {
+      const signer = new FlowSigner({
+        ...membership,
+        certificate: () => node.certificate ?? membership.certificate,
+        domain: this.#o.domain,
+        clock: this.#clock,
+        isRevoked: (id) => revocations.isRevoked(id),
+      });
+      const outbound = new PeerOutbound({
+        node,
+        signer,
+        domain: this.#o.domain,
+        clock: this.#clock,
+        onRoute: (route) => {
+          this.#o.logger?.info({ route }, 'flow route through a public neighbour changed');
+          // Other peers must find the new route: a PEER record already published is published again.
+          if (this.#announced === undefined) return;
+          this.#announced = undefined;
+          this.#announce().catch(() => undefined);
+        },
+      });
+      this.#nat = { signer, table: new PeerFlowTable(), outbound };
+    }
+    const nat = this.#nat;
     this.#proxy = new SipProxy({
       domain: this.#o.domain,
       layer: node.ua.layer,
@@ -198,6 +226,9 @@ export class SipFront {
               clock: this.#clock,
             }),
           }),
+      ...(nat === undefined
+        ? {}
+        : { flowRoutes: { signer: nat.signer, table: nat.table, holder: () => nat.outbound.holder } }),
       onCall: (event) => this.#emit('call', event),
     });
     this.#invitations = new Invitations({
@@ -228,6 +259,7 @@ export class SipFront {
       },
     });
     this.#invitations.start();
+    nat?.outbound.start();
     this.#scheduleSweep();
     this.#answerKeepalives(node);
   }
@@ -271,6 +303,7 @@ export class SipFront {
     if (this.#closed) return;
     this.#closed = true;
     this.#invitations?.stop();
+    this.#nat?.outbound.stop();
     this.#removeKeepalives?.();
     if (this.#sweepTimer !== undefined) this.#clock.clearTimer(this.#sweepTimer);
     this.#proxy?.clear();
@@ -288,6 +321,18 @@ export class SipFront {
     const node = this.#node;
     if (node === undefined || this.#closed || isForOverlay(request, node.id)) return false;
     this.#requests++;
+    if (request.method === 'REGISTER' && request.headers.has(PEER_FLOW_HEADER)) {
+      const nat = this.#nat;
+      if (transaction === undefined) return true;
+      if (nat === undefined) {
+        this.#reject('peer-flow-refused');
+        transaction.respond(createResponse(request, 403, { toTag: localTag() }));
+      } else
+        void answerPeerFlow(request, transaction, source, { ...nat, clock: this.#clock }).then((result) => {
+          if (result !== 'registered') this.#reject(result);
+        });
+      return true;
+    }
     if (request.method === 'REGISTER') {
       // The registrar is a UAS: it must support what Require names (RFC 3261 §10.3 step 2).
       if (refuseUnsupported(request, transaction, 'uas')) this.#reject('bad-extension');
@@ -391,7 +436,7 @@ export class SipFront {
     if (this.#announced !== undefined && now - this.#announced.at < (lifetime - maxExpires) * 1000)
       return this.#announced.promise;
     const promise = (this.#location as LocationService)
-      .announcePeer(node.id, { peerId: node.peerId, contact: node.contact }, lifetime)
+      .announcePeer(node.id, { peerId: node.peerId, contact: this.#contact() }, lifetime)
       .then(() => undefined);
     this.#announced = { promise, at: now };
     // A failed announcement is retried by the next REGISTER.
@@ -399,6 +444,24 @@ export class SipFront {
       if (this.#announced?.promise === promise) this.#announced = undefined;
     });
     return promise;
+  }
+
+  /** Our contact for other peers: behind a NAT, the flow route through a public neighbour. */
+  #contact(): { uri: string; candidates: OverlayNode['contact']['candidates'] } {
+    const node = this.#node as OverlayNode;
+    const route = this.#nat?.outbound.route;
+    return route === undefined ? node.contact : { ...node.contact, uri: route };
+  }
+
+  /**
+   * SIP through NATs: the flow route other peers reach this peer at (behind a NAT), the neighbours holding its
+   * flows, and how many NATed peers' flows this peer holds.
+   */
+  get natTraversal(): { route?: string; holders: string[]; held: number } {
+    const nat = this.#nat;
+    if (nat === undefined) return { holders: [], held: 0 };
+    const route = nat.outbound.route;
+    return { ...(route === undefined ? {} : { route }), holders: nat.outbound.holders, held: nat.table.size };
   }
 
   #scheduleSweep(): void {
