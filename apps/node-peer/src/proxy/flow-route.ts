@@ -219,3 +219,13 @@ export class PeerFlowTable {
     this.#flows.delete(peer);
   }
 }
+
+/**
+ * SIP through NATs (docs/decisions/node-peer-nat-sip.md): the flows this peer holds for NATed peers, the signer of
+ * requests sent to another holder, and — behind a NAT — the holder this peer's own flow route names.
+ */
+export interface FlowRoutes {
+  readonly signer: FlowSigner;
+  readonly table: PeerFlowTable;
+  readonly holder: () => TransportAddress | undefined;
+}

@@ -1,45 +1,36 @@
-import { isIP } from 'node:net';
 import { bindingSubkey, DhtError, type Binding, type LocationService } from '@xpp/dht';
-import { bindingRoute, forkTargets, freshest, type BindingRoute, type ForkTarget } from './binding-route.js';
-import { DEFAULT_MAX_BRANCHES, DEFAULT_TIMER_C_MS } from './fork.js';
-import { ForkedInvite } from './fork-invite.js';
-import { InviteTable } from './invite-table.js';
+import { bindingRoute, forkTargets, freshest, type ForkTarget } from './binding-route.js';
 import {
-  SessionError,
   type SipTransactionLayer,
-  createResponse,
   parseNameAddr,
   type ServerTransaction,
   type SipRequest,
   type SipResponse,
-  type SipTransportName,
   type TransportAddress,
 } from '@xpp/session-sdp';
 import type { Flow, FlowTable } from '../registrar/flows.js';
 import { flowForRequest, retargetedByPeer } from './flow-match.js';
-import { localTag } from '../sip/tags.js';
 import {
-  cancelFor,
-  forwardedRequest,
   relayStrayResponse,
   maxForwardsOf,
-  routesTo,
   transactionKeyOf,
   uriTarget,
   withoutFirst,
 } from './forwarding.js';
 import { callerToChallenge, type CallAuthenticator } from './call-auth.js';
 import { assertionRefusal, IDENTITY_HEADER, type IdentityAsserter } from './identity.js';
-import { addresseeOf, fromLocalUser, resolveUri, routeNamesUs } from './policy.js';
+import { addresseeOf, fromLocalUser, resolveUri } from './policy.js';
 import { RecordRouteSigner } from './record-route.js';
+import { OutgoingRequests } from './outgoing.js';
+import { ProxyForwarder, type Route } from './forwarder.js';
+
+export { RETRY_AFTER_S } from './forwarder.js';
 import {
   FLOW_AUTH_HEADER,
   FLOW_ROUTE_LABEL,
   flowRouteFields,
   heldFlowPeer,
-  parseFlowRoute,
-  type FlowSigner,
-  type PeerFlowTable,
+  type FlowRoutes,
 } from './flow-route.js';
 import { REJECTION_STATUS, type ProxyRejection } from './rejections.js';
 import { answerAsServer } from '../sip/server-answers.js';
@@ -51,8 +42,6 @@ export const DEFAULT_MAX_PENDING_INVITES = 512;
 
 /** Wait before the one retry of an overlay lookup that failed, ms. */
 export const OVERLAY_RETRY_MS = 250;
-/** Retry-After of the proxy's 503 answers, seconds. */
-export const RETRY_AFTER_S = 5;
 
 export interface SipProxyOptions {
   readonly domain: string;
@@ -84,21 +73,9 @@ export interface SipProxyOptions {
    * SIP through NATs (docs/decisions/node-peer-nat-sip.md): the flows this peer holds for NATed peers, the signer of
    * requests sent to another holder, and — behind a NAT — the holder this peer's own flow route names.
    */
-  readonly flowRoutes?: {
-    readonly signer: FlowSigner;
-    readonly table: PeerFlowTable;
-    readonly holder: () => TransportAddress | undefined;
-  };
+  readonly flowRoutes?: FlowRoutes;
   /** A request for an AOR got its final status (forwarded back or answered here). */
   readonly onCall?: (event: { method: string; aor: string; status: number; to?: TransportAddress }) => void;
-}
-
-interface Route extends BindingRoute {
-  /**
-   * For a request to an AOR: the chosen binding (`bindingSubkey`) and those passed over already. A 430 from the flow
-   * peer (RFC 5626 §5.3) sends the request to the AOR's next binding instead of upstream.
-   */
-  readonly failover?: { readonly binding: string; readonly skip: ReadonlySet<string> };
 }
 
 /**
@@ -107,69 +84,42 @@ interface Route extends BindingRoute {
  * them over that flow; it Record-Routes INVITEs so in-dialog requests take the same peers, and relays CANCEL.
  */
 export class SipProxy {
-  readonly stats = { proxied: 0, rejected: {} as Record<string, number> };
   readonly #o: SipProxyOptions;
-  readonly #recordRoutes: RecordRouteSigner;
-  /** INVITEs being routed, forwarded or forked, for their CANCEL (§16.10). */
-  readonly #invites: InviteTable;
+  /** What this proxy puts on the requests it sends on, and how it recognises its own routes. */
+  readonly #out: OutgoingRequests;
+  /** Sends requests on, answers them, and keeps the INVITEs in flight (forwarder.ts). */
+  readonly #fw: ProxyForwarder;
 
   constructor(options: SipProxyOptions) {
     this.#o = options;
-    this.#invites = new InviteTable(options.maxPendingInvites ?? DEFAULT_MAX_PENDING_INVITES);
-    this.#recordRoutes = options.recordRoutes ?? new RecordRouteSigner();
+    this.#out = new OutgoingRequests({
+      ...options,
+      recordRoutes: options.recordRoutes ?? new RecordRouteSigner(),
+    });
+    this.#fw = new ProxyForwarder({
+      layer: options.layer,
+      location: options.location,
+      out: this.#out,
+      maxPendingInvites: options.maxPendingInvites ?? DEFAULT_MAX_PENDING_INVITES,
+      maxForkBranches: options.maxForkBranches,
+      timerCMs: options.timerCMs,
+      bindingRoute: (aor, binding) => this.#bindingRoute(aor, binding),
+      failover: (request, transaction, aor, asserted, skip) =>
+        void this.#toAor(request, transaction, aor, asserted, skip),
+      onCall: options.onCall,
+    });
+  }
+
+  get stats(): ProxyForwarder['stats'] {
+    return this.#fw.stats;
   }
 
   get pendingInvites(): number {
-    return this.#invites.pending;
+    return this.#fw.invites.pending;
   }
 
   get #self(): TransportAddress {
     return this.#o.layer.local;
-  }
-
-  /**
-   * Our Record-Route for a forwarded INVITE: one value naming the side each request of the dialog reaches us on, or,
-   * when the caller's side and the callee's differ (UDP and a stream, two streams, or a stream client and the next
-   * peer over UDP), RFC 5658's double Record-Route — the callee's face on top, the caller's below it. One value naming
-   * a WebSocket listener cannot serve the next peer: it can't open a WebSocket to us, and an in-dialog request
-   * would die there. TLS, WS and WSS name their listener's port, with `;transport=`.
-   */
-  #recordRoute(
-    request: SipRequest,
-    transaction: ServerTransaction | undefined,
-    route: Omit<Route, 'failover'>,
-  ): string[] {
-    // A dual-stack peer (issue #20 item 6) names itself in the family of the side: IPv4 and IPv6 faces differ too.
-    // Behind a NAT, the side toward other peers gets our flow route through our holder (flow-route.ts).
-    const holder = this.#o.flowRoutes?.holder();
-    const face = (
-      side: { transport?: SipTransportName; address: string } | undefined,
-      overlay: boolean,
-    ): string => {
-      const transport = side?.transport ?? 'UDP';
-      if (overlay && holder !== undefined && transport === 'UDP')
-        return this.#recordRoutes.flowValue(request, this.#o.peerIdHex, holder);
-      const at = this.#o.layer.localFor(transport, familyOf(side?.address)) ?? this.#self;
-      return transport === 'UDP'
-        ? this.#recordRoutes.value(request, at)
-        : this.#recordRoutes.value(request, at, transport);
-    };
-    const callee = face(route.target, route.flowPeer !== undefined);
-    const caller = face(transaction?.target, retargetedByPeer(request));
-    return caller === callee ? [callee] : [callee, caller];
-  }
-
-  /** Whether a Route value names this node: its SIP address (or domain), or one of its TLS, WS, WSS listeners. */
-  #namesUs(route: string): boolean {
-    if (routeNamesUs(route, this.#o.domain, this.#self)) return true;
-    // Behind a NAT: our flow route, through whichever holder (its token, if any, is checked as ours).
-    if (parseFlowRoute(route)?.peer === this.#o.peerIdHex) return true;
-    return (['UDP', 'TLS', 'WS', 'WSS'] as const).some((t) =>
-      ([4, 6] as const).some((family) => {
-        const local = this.#o.layer.localFor(t, family);
-        return local !== undefined && routesTo(route, local);
-      }),
-    );
   }
 
   /**
@@ -181,7 +131,7 @@ export class SipProxy {
     const top = request.headers.get('route');
     let rest = request;
     if (top !== undefined) {
-      if (!this.#namesUs(top) || this.#recordRoutes.recognises(top, request)) return false;
+      if (!this.#out.namesUs(top) || this.#out.recordRoutes.recognises(top, request)) return false;
       rest = { ...request, headers: withoutFirst(request.headers, 'route') };
       if (rest.headers.has('route')) return false;
     }
@@ -198,7 +148,7 @@ export class SipProxy {
   handle(request: SipRequest, transaction: ServerTransaction | undefined, source: TransportAddress): void {
     if (request.method === 'INVITE' && transaction !== undefined) {
       const key = transactionKeyOf(request);
-      if (key !== undefined) this.#invites.routing(key, request, transaction);
+      if (key !== undefined) this.#fw.invites.routing(key, request, transaction);
     }
     // RFC 3325 §5: P-Asserted-Identity is believed from nobody; this peer adds it only for what it verified.
     const assertion = request.headers.has(IDENTITY_HEADER);
@@ -215,7 +165,7 @@ export class SipProxy {
     }
     void this.#checkAssertion(request).then((verdict) => {
       if (typeof verdict === 'string') this.#handle(clean, transaction, source, verdict);
-      else this.#reject(request, transaction, verdict.status, verdict.why, verdict.reason);
+      else this.#fw.reject(request, transaction, verdict.status, verdict.why, verdict.reason);
     });
   }
 
@@ -233,11 +183,11 @@ export class SipProxy {
     asserted: string | undefined,
   ): void {
     if (request.method === 'CANCEL') {
-      if (transaction !== undefined) this.#cancel(request, transaction);
+      if (transaction !== undefined) this.#fw.cancel(request, transaction);
       return;
     }
     if (maxForwardsOf(request) <= 0) {
-      this.#reject(request, transaction, 483, 'too-many-hops');
+      this.#fw.reject(request, transaction, 483, 'too-many-hops');
       return;
     }
     const topRoute = request.headers.get('route');
@@ -253,16 +203,16 @@ export class SipProxy {
     }
     // A Route set must start with us (RFC 3261 §16.4): a preloaded one that does not is someone else's path.
     // Our Record-Route names the TLS, WS or WSS listener's port for a client on that transport.
-    if (!this.#namesUs(topRoute)) {
-      this.#reject(request, transaction, 403, 'relay-refused');
+    if (!this.#out.namesUs(topRoute)) {
+      this.#fw.reject(request, transaction, 403, 'relay-refused');
       return;
     }
     const rest = { ...request, headers: withoutFirst(request.headers, 'route') };
-    if (this.#recordRoutes.recognises(topRoute, request)) {
+    if (this.#out.recordRoutes.recognises(topRoute, request)) {
       // RFC 5658: the other half of our double Record-Route follows the first; it is ours too, and goes.
       const second = rest.headers.get('route');
       const own =
-        second !== undefined && this.#namesUs(second) && this.#recordRoutes.recognises(second, rest);
+        second !== undefined && this.#out.namesUs(second) && this.#out.recordRoutes.recognises(second, rest);
       this.#inDialog(
         own ? { ...rest, headers: withoutFirst(rest.headers, 'route') } : rest,
         transaction,
@@ -272,7 +222,7 @@ export class SipProxy {
     }
     // Our address without our token: a client's outbound-proxy Route (RFC 3261 §8.1.2), followed by nothing but
     // the Request-URI; a Route set that goes on from here was not made by us.
-    if (rest.headers.has('route')) this.#reject(request, transaction, 403, 'relay-refused');
+    if (rest.headers.has('route')) this.#fw.reject(request, transaction, 403, 'relay-refused');
     else this.#route(rest, transaction, source, asserted);
   }
 
@@ -293,8 +243,8 @@ export class SipProxy {
       return;
     }
     const target = next !== undefined ? uriTarget(next) : uriTarget(request.uri);
-    if (target === undefined) this.#reject(request, transaction, 404, 'not-found');
-    else this.#forward(request, transaction, { uri: request.uri, target }, { asserted });
+    if (target === undefined) this.#fw.reject(request, transaction, 404, 'not-found');
+    else this.#fw.forward(request, transaction, { uri: request.uri, target }, { asserted });
   }
 
   /** A request for a NATed peer's flow here: sent on only when a certified peer signed it (XPP-Flow-Auth). */
@@ -312,7 +262,7 @@ export class SipProxy {
       flowRouteFields(request, peer),
       request.method !== 'ACK',
     );
-    if (verdict?.kind !== 'verified') this.#reject(request, transaction, 403, 'flow-route-refused');
+    if (verdict?.kind !== 'verified') this.#fw.reject(request, transaction, 403, 'flow-route-refused');
     else this.#toPeerFlow(request, transaction, peer, asserted);
   }
 
@@ -324,9 +274,9 @@ export class SipProxy {
     asserted: string | undefined,
   ): void {
     const flow = this.#o.flowRoutes?.table.get(peer, this.#o.layer.clock.now());
-    if (flow === undefined) this.#reject(request, transaction, 430, 'flow-failed');
+    if (flow === undefined) this.#fw.reject(request, transaction, 430, 'flow-failed');
     else
-      this.#forward(
+      this.#fw.forward(
         request,
         transaction,
         { uri: request.uri, target: flow.source, flowPeer: peer },
@@ -341,9 +291,14 @@ export class SipProxy {
     delivery: { flow: Flow; uri: string },
     asserted: string | undefined,
   ): void {
-    if (delivery.flow.failed === true) this.#reject(request, transaction, 430, 'flow-failed');
+    if (delivery.flow.failed === true) this.#fw.reject(request, transaction, 430, 'flow-failed');
     else
-      this.#forward(request, transaction, { uri: delivery.uri, target: delivery.flow.source }, { asserted });
+      this.#fw.forward(
+        request,
+        transaction,
+        { uri: delivery.uri, target: delivery.flow.source },
+        { asserted },
+      );
   }
 
   /** A request that no Route of ours brought: by its Request-URI alone. */
@@ -365,17 +320,17 @@ export class SipProxy {
     }
     // RFC 5626 §5.3: the flow a peer sent this to is gone (lost with a restart); the sender tries another binding.
     if (retargetedByPeer(request)) {
-      this.#reject(request, transaction, 430, 'flow-failed');
+      this.#fw.reject(request, transaction, 430, 'flow-failed');
       return;
     }
     const addressee = addresseeOf(request.uri, this.#o.domain, this.#self);
     switch (addressee.kind) {
       case 'server':
-        answerAsServer(request, transaction, (why) => this.#count(why));
+        answerAsServer(request, transaction, (why) => this.#fw.count(why));
         return;
       case 'domain':
         // An ACK outside any dialog and transaction has nowhere to go (the ACK of a 2xx carries our Route).
-        if (request.method === 'ACK') this.#count('not-found');
+        if (request.method === 'ACK') this.#fw.count('not-found');
         else if (asserted === undefined && this.#mustAuthenticate(request))
           void this.#authenticate(request, transaction, source, (aor) =>
             this.#toAor(request, transaction, addressee.aor, aor),
@@ -383,17 +338,17 @@ export class SipProxy {
         else void this.#toAor(request, transaction, addressee.aor, asserted);
         return;
       case 'bad-uri':
-        this.#reject(request, transaction, 400, 'bad-request');
+        this.#fw.reject(request, transaction, 400, 'bad-request');
         return;
       case 'other-scheme':
-        this.#reject(request, transaction, 416, 'unsupported-uri');
+        this.#fw.reject(request, transaction, 416, 'unsupported-uri');
         return;
       case 'foreign':
         if (this.#o.foreignCalls === true && fromLocalUser(request, source, this.#o.flows))
           void this.#authenticate(request, transaction, source, () =>
             this.#toOtherDomain(request, transaction),
           );
-        else this.#reject(request, transaction, 403, 'relay-refused');
+        else this.#fw.reject(request, transaction, 403, 'relay-refused');
     }
   }
 
@@ -425,14 +380,14 @@ export class SipProxy {
         : verdict.kind === 'overloaded'
           ? 'overlay-error'
           : verdict.kind;
-    this.#reject(request, transaction, verdict.status, why, verdict.reason, verdict.headers);
+    this.#fw.reject(request, transaction, verdict.status, why, verdict.reason, verdict.headers);
   }
 
   /** A local user's call to another domain (only with `foreignCalls`): to the Request-URI's host. */
   async #toOtherDomain(request: SipRequest, transaction: ServerTransaction | undefined): Promise<void> {
     const target = await resolveUri(request.uri, this.#self);
-    if (target === undefined) this.#reject(request, transaction, 404, 'not-found');
-    else this.#forward(request, transaction, { uri: request.uri, target });
+    if (target === undefined) this.#fw.reject(request, transaction, 404, 'not-found');
+    else this.#fw.forward(request, transaction, { uri: request.uri, target });
   }
 
   /**
@@ -466,48 +421,12 @@ export class SipProxy {
     }
     if (typeof route === 'string') {
       const status = REJECTION_STATUS[route];
-      this.#reject(request, transaction, status, route);
+      this.#fw.reject(request, transaction, status, route);
       this.#o.onCall?.({ method: request.method, aor, status });
       return;
     }
-    if (Array.isArray(route)) this.#fork(request, transaction as ServerTransaction, aor, asserted, route);
-    else this.#forward(request, transaction, route, { aor, asserted });
-  }
-
-  /** An INVITE to every contact of `aor` (fork-invite.ts). */
-  #fork(
-    request: SipRequest,
-    transaction: ServerTransaction,
-    aor: string,
-    asserted: string | undefined,
-    targets: ForkTarget[],
-  ): void {
-    // Cancelled while its contacts were looked up: the 487 went already.
-    if (transaction.state !== 'proceeding') return;
-    const key = transactionKeyOf(request);
-    if (key === undefined || this.#invites.full) {
-      this.#reject(request, transaction, 503, 'overloaded');
-      return;
-    }
-    const fork = new ForkedInvite({
-      layer: this.#o.layer,
-      request,
-      transaction,
-      targets,
-      maxBranches: this.#o.maxForkBranches ?? DEFAULT_MAX_BRANCHES,
-      timerCMs: this.#o.timerCMs ?? DEFAULT_TIMER_C_MS,
-      route: (binding) => this.#bindingRoute(aor, binding),
-      prepare: (route) => this.#prepare(request, transaction, route, asserted),
-      forgetPeer: (peer) => this.#o.location.forgetPeer(peer),
-      sent: () => this.stats.proxied++,
-      failed: (why) => this.#count(why),
-      answered: (status, to) => {
-        this.#invites.done(key);
-        this.#o.onCall?.({ method: request.method, aor, status, ...(to === undefined ? {} : { to }) });
-      },
-    });
-    this.#invites.forked(key, fork);
-    fork.start();
+    if (Array.isArray(route)) this.#fw.fork(request, transaction as ServerTransaction, aor, asserted, route);
+    else this.#fw.forward(request, transaction, route, { aor, asserted });
   }
 
   #bindingRoute(aor: string, binding: Binding): ReturnType<typeof bindingRoute> {
@@ -551,208 +470,8 @@ export class SipProxy {
     );
   }
 
-  #forward(
-    request: SipRequest,
-    transaction: ServerTransaction | undefined,
-    route: Route,
-    context: { aor?: string | undefined; asserted?: string | undefined } = {},
-  ): void {
-    // An INVITE cancelled while it was routed (§16.10): the 487 went already, nothing goes on.
-    if (request.method === 'INVITE' && transaction !== undefined && transaction.state !== 'proceeding')
-      return;
-    const layer = this.#o.layer;
-    const aor = context.aor;
-    const forwarded = this.#prepare(request, transaction, route, context.asserted);
-    if (transaction === undefined) {
-      // The ACK of a 2xx is end to end: no transaction, sent on as it is (§16.11).
-      try {
-        layer.sendStateless(forwarded, route.target);
-        this.stats.proxied++;
-      } catch {
-        this.#count('transport-error');
-      }
-      return;
-    }
-    const key = request.method === 'INVITE' ? transactionKeyOf(request) : undefined;
-    if (key !== undefined && this.#invites.full) {
-      this.#reject(request, transaction, 503, 'overloaded');
-      return;
-    }
-    const done = (status: number) => {
-      if (key !== undefined) this.#invites.done(key);
-      if (aor !== undefined) this.#o.onCall?.({ method: request.method, aor, status, to: route.target });
-    };
-    try {
-      layer.sendRequest(forwarded, route.target, {
-        response: (response) => {
-          // §16.7: our own 100 went already; every other response goes back without our Via.
-          if (response.status === 100) return;
-          const failover = route.failover;
-          if (response.status === 430 && aor !== undefined && failover !== undefined) {
-            // The flow peer's flow died: the AOR's next binding, if any, takes the request (else 430 upstream).
-            if (key !== undefined) {
-              this.#invites.done(key);
-              this.#invites.routing(key, request, transaction);
-            }
-            void this.#toAor(
-              request,
-              transaction,
-              aor,
-              context.asserted,
-              new Set([...failover.skip, failover.binding]),
-            );
-            return;
-          }
-          transaction.respond({ ...response, headers: withoutFirst(response.headers, 'via') });
-          if (response.status >= 200) done(response.status);
-        },
-        timeout: () => {
-          if (route.flowPeer !== undefined) this.#o.location.forgetPeer(route.flowPeer);
-          this.#reject(request, transaction, 408, 'timeout');
-          done(408);
-        },
-        transportError: () => {
-          this.#reject(request, transaction, 503, 'transport-error');
-          done(503);
-        },
-      });
-    } catch (error) {
-      this.#reject(
-        request,
-        transaction,
-        503,
-        SessionError.is(error, 'TOO_LARGE') ? 'overloaded' : 'transport-error',
-      );
-      return;
-    }
-    if (key !== undefined) this.#invites.forwarded(key, forwarded, route.target);
-    this.stats.proxied++;
-  }
-
-  /** The request as sent on to `route` (RFC 3261 §16.6), Record-Routed when it is an INVITE, marked when asserted. */
-  #prepare(
-    request: SipRequest,
-    transaction: ServerTransaction | undefined,
-    route: Omit<Route, 'failover'>,
-    asserted: string | undefined,
-  ): SipRequest {
-    const forwarded = forwardedRequest(request, {
-      uri: route.uri,
-      via: this.#o.layer.newVia(),
-      ...(request.method === 'INVITE' ? { recordRoute: this.#recordRoute(request, transaction, route) } : {}),
-    });
-    if (route.route !== undefined) forwarded.headers.prepend('Route', route.route);
-    this.#signFlowRoute(forwarded);
-    if (asserted !== undefined) this.#assert(forwarded, asserted, route);
-    return forwarded;
-  }
-
-  /** Signs a request whose next hop is another holder's flow route (it checks who sends through it). */
-  #signFlowRoute(forwarded: SipRequest): void {
-    forwarded.headers.delete(FLOW_AUTH_HEADER);
-    const top = forwarded.headers.get('route');
-    const flowRoute = top === undefined ? undefined : parseFlowRoute(top);
-    const signer = this.#o.flowRoutes?.signer;
-    if (flowRoute === undefined || signer === undefined || routesTo(top as string, this.#self)) return;
-    try {
-      forwarded.headers.set(
-        FLOW_AUTH_HEADER,
-        signer.sign(FLOW_ROUTE_LABEL, flowRouteFields(forwarded, flowRoute.peer)),
-      );
-    } catch {
-      // Our certificate no longer matches our key (a renewal in progress): unsigned, the holder refuses it (403).
-    }
-  }
-
-  /**
-   * Marks a forwarded request with the caller this peer verified: `P-Asserted-Identity` for the callee (RFC 3325),
-   * and for a next peer the signed `XPP-Identity` it will check before believing it (a next peer strips the first).
-   */
-  #assert(forwarded: SipRequest, aor: string, route: Omit<Route, 'failover'>): void {
-    // RFC 3261 §22.3: the credentials for our realm were consumed here; the next hop has no use for them.
-    forwarded.headers.delete('proxy-authorization');
-    forwarded.headers.set('P-Asserted-Identity', `<${aor}>`);
-    if (route.flowPeer === undefined || this.#o.asserter === undefined) return;
-    try {
-      forwarded.headers.set(IDENTITY_HEADER, this.#o.asserter.sign(forwarded));
-    } catch {
-      // No From/To address-of-record to sign over: the next peer takes the call as unasserted.
-    }
-  }
-
-  /**
-   * §16.10: answer the CANCEL 200 and cancel the INVITE — the one we forwarded (its final response comes back as
-   * usual), every branch of a fork, or one still being routed, which is answered 487 here and never sent on.
-   */
-  #cancel(request: SipRequest, transaction: ServerTransaction): void {
-    const key = transactionKeyOf(request);
-    const held = key === undefined ? undefined : this.#invites.find(key);
-    if (key === undefined || held === undefined) {
-      this.#reject(request, transaction, 481, 'unmatched-cancel');
-      return;
-    }
-    transaction.respond(createResponse(request, 200, { toTag: localTag() }));
-    switch (held.kind) {
-      case 'fork':
-        held.fork.cancel();
-        return;
-      case 'routing':
-        this.#invites.done(key);
-        if (held.transaction.state === 'proceeding')
-          held.transaction.respond(createResponse(held.request, 487, { toTag: localTag() }));
-        return;
-      case 'forwarded':
-        try {
-          this.#o.layer.sendRequest(cancelFor(held.forwarded), held.target, {
-            response: () => undefined,
-            timeout: () => undefined,
-            transportError: () => undefined,
-          });
-          this.stats.proxied++;
-        } catch {
-          this.#count('overloaded');
-        }
-    }
-  }
-
-  #reject(
-    request: SipRequest,
-    transaction: ServerTransaction | undefined,
-    status: number,
-    why: ProxyRejection,
-    reason?: string,
-    extra: [string, string][] = [],
-  ): void {
-    this.#count(why);
-    if (request.method === 'INVITE') {
-      const key = transactionKeyOf(request);
-      if (key !== undefined) this.#invites.done(key);
-    }
-    // A 503 is temporary here (load, or a zone changing hands): say when to try again (RFC 3261 §21.5.4).
-    const headers: [string, string][] =
-      status === 503 && !extra.some(([name]) => name === 'Retry-After')
-        ? [...extra, ['Retry-After', String(RETRY_AFTER_S)]]
-        : extra;
-    transaction?.respond(
-      createResponse(request, status, {
-        toTag: localTag(),
-        headers,
-        ...(reason === undefined ? {} : { reason }),
-      }),
-    );
-  }
-
-  #count(why: ProxyRejection): void {
-    this.stats.rejected[why] = (this.stats.rejected[why] ?? 0) + 1;
-  }
-
   /** Forgets pending INVITEs (their transactions were abandoned with the layer). */
   clear(): void {
-    this.#invites.clear();
+    this.#fw.invites.clear();
   }
-}
-
-function familyOf(address: string | undefined): 4 | 6 | undefined {
-  const family = address === undefined ? 0 : isIP(address);
-  return family === 0 ? undefined : family === 4 ? 4 : 6;
 }
