@@ -61,6 +61,7 @@ interface Direction {
 interface Allocation extends RelayAllocation {
   lastActive: number;
   readonly keys: readonly string[];
+  readonly released?: () => void;
 }
 
 function key(address: TransportAddress, ltag: number): string {
@@ -115,10 +116,10 @@ export class DatagramRelay {
   }
 
   /**
-   * Relays the session between `a` and `b` until released or idle. Throws `TOO_LARGE` when `maxAllocations` are
-   * held (counted), `INVALID_ARGUMENT` when a side is relayed already.
+   * Relays the session between `a` and `b` until released or idle; `released` is called once it ends either way.
+   * Throws `TOO_LARGE` when `maxAllocations` are held (counted), `INVALID_ARGUMENT` when a side is relayed already.
    */
-  allocate(a: RelaySide, b: RelaySide): RelayAllocation {
+  allocate(a: RelaySide, b: RelaySide, released?: () => void): RelayAllocation {
     if (this.full) {
       this.#refusedFull++;
       throw new SessionError('TOO_LARGE', `the relay holds ${this.#limits.maxAllocations} allocations`);
@@ -133,6 +134,7 @@ export class DatagramRelay {
       keys,
       lastActive: now,
       release: () => this.#release(allocation),
+      ...(released === undefined ? {} : { released }),
     };
     const direction = (to: RelaySide): Direction => ({
       to: to.address,
@@ -197,6 +199,7 @@ export class DatagramRelay {
   #release(allocation: Allocation): void {
     if (!this.#allocations.delete(allocation)) return;
     for (const k of allocation.keys) this.#directions.delete(k);
+    allocation.released?.();
     if (this.#allocations.size === 0 && this.#sweep !== undefined) {
       this.#clock.clearTimer(this.#sweep);
       this.#sweep = undefined;
