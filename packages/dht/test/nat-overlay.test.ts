@@ -20,11 +20,20 @@ interface Candidate {
   readonly port: number;
 }
 
+interface RelayStats {
+  readonly allocations: number;
+  readonly forwarded: { datagrams: number; octets: number };
+  readonly dropped: Record<string, number>;
+}
+
 interface Status {
   readonly state: string;
   readonly zones: string[];
   readonly contact: { uri: string; candidates: Candidate[] };
-  readonly neighbours: { id: string; linked: boolean }[];
+  readonly neighbours: { id: string; linked: boolean; relay?: string }[];
+  readonly operations: Record<string, number>;
+  readonly refused: Record<string, number>;
+  readonly hops: number[];
   readonly records: { primary: number; replica: number };
   readonly stun: { answered: number };
 }
@@ -95,10 +104,15 @@ describe('a certified overlay with peers behind NATs (netns)', () => {
     bed?.destroy();
   });
 
-  const start = async (ns: string, host: string, sip: number, xpp: number): Promise<Peer> => {
+  const start = async (ns: string, host: string, sip: number, xpp: number, dimensions = 2): Promise<Peer> => {
     const child = bed.spawnIn(ns, process.execPath, [script, host, String(sip), String(xpp)], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, XPP_ADMIN_KEY: admin, XPP_DOMAIN: 'nat.invalid', XPP_DIMENSIONS: '2' },
+      env: {
+        ...process.env,
+        XPP_ADMIN_KEY: admin,
+        XPP_DOMAIN: 'nat.invalid',
+        XPP_DIMENSIONS: String(dimensions),
+      },
     });
     const peer = new Peer(child);
     peers.push(peer);
@@ -185,6 +199,84 @@ describe('a certified overlay with peers behind NATs (netns)', () => {
         async () => {
           const t = await statuses();
           return t.reduce((sum, x) => sum + x.records.replica, 0) >= 5;
+        },
+        { timeoutMs: 15_000, what: () => JSON.stringify(last.map((x) => x.records)) },
+      );
+    },
+  );
+
+  it(
+    'links two NATed neighbours (endpoint-independent and address-dependent) through a common peer that relays their session, routes over that link, and replicates (4 dimensions)',
+    { timeout: 60_000 },
+    async () => {
+      const [eim, adm] = bed.hosts as [NatHost, NatHost];
+      const pub = bed.server.address;
+      // Ports apart from the first case's, whose peers may still be closing.
+      const [p1, p2, p3] = [
+        await start(bed.server.ns, pub, 5071, 7011, 4),
+        await start(bed.server.ns, pub, 5072, 7012, 4),
+        await start(bed.server.ns, pub, 5073, 7013, 4),
+      ] as [Peer, Peer, Peer];
+      const n1 = await start(eim.ns, eim.address, 5070, 7010, 4);
+      const n2 = await start(adm.ns, adm.address, 5070, 7010, 4);
+      await p1.ask('bootstrap');
+      await p1.ask('invite', { uri: p2.uri });
+      await p2.ask('invite', { uri: p3.uri });
+      // Both NATed peers get halves of p1's zone: n1 [0,½)×[½,1)×…, then n2 [0,½)×[0,½)×[½,1)×…, which abut.
+      await inviteBehindNat(p1, n1, eim);
+      await inviteBehindNat(p1, n2, adm);
+      const all = [p1, p2, p3, n1, n2];
+      const publicIds = new Set([p1, p2, p3].map((p) => p.id));
+      let last: Status[] = [];
+      const statuses = async () => (last = await Promise.all(all.map((p) => p.status())));
+      const entry = (s: Status, id: string) => s.neighbours.find((n) => n.id === id);
+
+      await waitFor(
+        async () => {
+          const s = await statuses();
+          return (
+            s.every((x) => x.state === 'peer' && x.zones.length > 0 && x.neighbours.every((n) => n.linked)) &&
+            entry(s[3]!, n2.id)?.linked === true &&
+            entry(s[4]!, n1.id)?.linked === true
+          );
+        },
+        { timeoutMs: 30_000, what: () => JSON.stringify(last) },
+      );
+      // Their link is relayed (an address-dependent NAT opens no direct path), by the same public peer on both sides.
+      const s = await statuses();
+      const relay = entry(s[3]!, n2.id)?.relay;
+      expect(relay).toBeDefined();
+      expect(publicIds.has(relay as string)).toBe(true);
+      expect(entry(s[4]!, n1.id)?.relay).toBe(relay);
+      const relayPeer = [p1, p2, p3].find((p) => p.id === relay) as Peer;
+      const before = ((await relayPeer.ask('relay')) as unknown as { relay: RelayStats }).relay;
+      expect(before.allocations).toBe(1);
+      expect(before.forwarded.datagrams).toBeGreaterThan(0);
+
+      // A routed PUT and GET from n1 for a key n2 owns: one hop each (ROUTE handled by n2), over the relayed link.
+      const { key } = (await n2.ask('ownKey')) as unknown as { key: string };
+      const routed = async () => (await n2.status()).operations['ROUTE ok'] ?? 0;
+      const routedBefore = await routed();
+      await n1.ask('put', { key });
+      const { records } = (await n1.ask('get', { key })) as unknown as { records: number };
+      expect(records).toBe(1);
+      expect(await routed()).toBeGreaterThanOrEqual(routedBefore + 2);
+      const after = ((await relayPeer.ask('relay')) as unknown as { relay: RelayStats }).relay;
+      expect(after.forwarded.datagrams).toBeGreaterThan(before.forwarded.datagrams);
+
+      // Replication, as in two dimensions: every PEER record stored, read back from every peer, replicated.
+      for (const peer of all) await peer.ask('announce');
+      for (const reader of all)
+        for (const peer of all) {
+          const { contacts } = (await reader.ask('lookup', { peer: peer.id })) as unknown as {
+            contacts: { uri: string }[];
+          };
+          expect(contacts.map((c) => c.uri.startsWith(`sip:${peer.id}@`))).toEqual([true]);
+        }
+      await waitFor(
+        async () => {
+          const u = await statuses();
+          return u.reduce((sum, x) => sum + x.records.replica, 0) >= 6;
         },
         { timeoutMs: 15_000, what: () => JSON.stringify(last.map((x) => x.records)) },
       );
