@@ -92,11 +92,6 @@ export class Relays {
     this.#ctx = ctx;
   }
 
-  /** Relayed sessions this node holds for others (allocated or being set up). */
-  get relayed(): number {
-    return this.#total;
-  }
-
   /** The requester's side: a link to `n` through one of the common neighbours, direct when a path opens. */
   async connect(n: Neighbour, onSession: (session: XppSession) => void): Promise<Link> {
     if (!this.#ctx.auth.certified)
