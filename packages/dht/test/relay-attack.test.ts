@@ -71,6 +71,7 @@ async function askRelay(
   overlay: Uint8Array | undefined,
   target: OverlayNode,
   via: XppEndpoint,
+  forwarded = false,
 ): Promise<number> {
   const callId = randomBytes(9).toString('base64url');
   const offer = offerXppDescription(endpoint, {
@@ -84,7 +85,7 @@ async function askRelay(
       DhtOperation.RELAY_CONNECT.type,
       encodeRelayConnect({
         peer: target.peerId,
-        offer: { relayed: true, forwarded: false, callId, sdp: buildSdp(offer.description) },
+        offer: { relayed: true, forwarded, callId, sdp: buildSdp(offer.description) },
       }),
       { timeout: 4_000 },
     );
@@ -167,7 +168,14 @@ describe('RELAY-CONNECT under attack (real UDP)', () => {
       expect(r.stats.refused['relay-peer-full']).toBe(1);
       expect(relayStats().allocated).toBe(2);
 
-      // 4. Raw UDP to the relay's port: fragments that name the allocations' ltags, from an address the relay did not
+      // 4. A certified neighbour posing as a relay: it hands R an offer "from B" (forwarded) that it signed itself.
+      // The offer's a=xpp-auth names A, not B: 403, counted, no session.
+      await expect(askRelay(link, a.endpoint, aIdentity, overlay, b, r.endpoint, true)).rejects.toMatchObject(
+        { code: 'ERROR_RESPONSE', status: 403 },
+      );
+      expect(r.stats.refused['relay-wrong-offerer']).toBe(1);
+
+      // 5. Raw UDP to the relay's port: fragments that name the allocations' ltags, from an address the relay did not
       // latch, are forwarded to nobody. (First B's SYNs for the two sessions A never completed stop: its setup
       // gives up after a request timeout.)
       await new Promise((resolve) => setTimeout(resolve, TIMERS.requestTimeout + 500));

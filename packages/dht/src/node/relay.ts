@@ -280,7 +280,14 @@ export class Relays {
         const exchanged = await exchange.opened;
         return { call: exchangedLink(exchanged, relay), peer: exchanged.peer };
       })
-      .catch(failed);
+      .catch((error: unknown) =>
+        // An offer that does not authenticate as the peer the relay named, or that admission refuses: 403.
+        failed(
+          SessionError.is(error, 'FORBIDDEN') || SessionError.is(error, 'UNAUTHENTICATED')
+            ? new DhtError('FORBIDDEN', error.message, { cause: error })
+            : error,
+        ),
+      );
     return encodeRelayConnectResponse(buildSdp(await answer));
   }
 
