@@ -15,6 +15,7 @@ export default packageConfig(
       'test/origin-revocation.test.ts', // a testnet over real UDP
       'test/credential-export.test.ts', // a testnet over real UDP
       'test/nat-overlay.test.ts', // five peers in network namespaces behind NATs
+      'test/relay-attack.test.ts', // four peers and rogues over real UDP
     ],
   },
 );

@@ -74,6 +74,21 @@ export {
   encodeRemove,
   decodeRemove,
 } from './messages.js';
+// RELAY-CONNECT (docs/decisions/dht-nat.md part 4): exported for its codec vectors and attack tests.
+export {
+  type RelayConnectRequest,
+  encodeRelayConnect,
+  decodeRelayConnect,
+  encodeRelayConnectResponse,
+  decodeRelayConnectResponse,
+} from './messages.js';
+export {
+  type SessionOffer,
+  sessionOfferCodec,
+  sessionAnswerCodec,
+  MAX_RELAYED_SDP_OCTETS,
+  MAX_RELAY_CALL_ID_OCTETS,
+} from './relay-values.js';
 export {
   type RecordRole,
   type StoredRecord,

@@ -4,6 +4,7 @@ import type { RecordKind } from './kinds.js';
 import { DhtOperation } from './operations.js';
 import { DhtOption } from './options.js';
 import { readRecords, readValue, recordOptions, valueOptions } from './records.js';
+import type { SessionOffer } from './relay-values.js';
 import type { BindingId, NeighbourInfo, WireRecord } from './values.js';
 
 // Typed bodies of the XPP-PCAN operations ↔ their options. Every decoder throws `WireError` only: a missing
@@ -256,4 +257,29 @@ export function refusalOptions(error: DhtError | WireError, retryAfter?: number)
   if (code === ErrorCode.OVERLOADED && retryAfter !== undefined)
     options.push(Option.RETRY_AFTER.option(retryAfter));
   return options;
+}
+
+/**
+ * RELAY-CONNECT: PEER-ID (to the relay: the peer to reach; from the relay: the offerer) and SESSION-OFFER. Its
+ * response is SESSION-ANSWER.
+ */
+export interface RelayConnectRequest {
+  readonly peer: Uint8Array;
+  readonly offer: SessionOffer;
+}
+
+export function encodeRelayConnect(body: RelayConnectRequest): XppOption[] {
+  return [opt(DhtOption.PEER_ID, body.peer), opt(DhtOption.SESSION_OFFER, body.offer)];
+}
+
+export function decodeRelayConnect(options: readonly XppOption[]): RelayConnectRequest {
+  return { peer: required(DhtOption.PEER_ID, options), offer: required(DhtOption.SESSION_OFFER, options) };
+}
+
+export function encodeRelayConnectResponse(answer: string): XppOption[] {
+  return [opt(DhtOption.SESSION_ANSWER, answer)];
+}
+
+export function decodeRelayConnectResponse(options: readonly XppOption[]): string {
+  return required(DhtOption.SESSION_ANSWER, options);
 }

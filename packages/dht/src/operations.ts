@@ -22,4 +22,9 @@ export const DhtOperation = {
    * administrator's grant (EXPORT-GRANT), a page at a time (`xpp-node user list` / `backup`).
    */
   EXPORT_CREDENTIALS: defaultRegistry.defineOperation({ type: 0x010b, name: 'EXPORT-CREDENTIALS' }),
+  /**
+   * To a neighbour both peers have a link to: hand a session offer to the other peer and bring its answer back, and
+   * with `relayed` forward the session's datagrams too (docs/decisions/dht-nat.md part 4).
+   */
+  RELAY_CONNECT: defaultRegistry.defineOperation({ type: 0x010c, name: 'RELAY-CONNECT' }),
 } as const;

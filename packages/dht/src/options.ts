@@ -1,6 +1,7 @@
 import { defaultRegistry, u16Codec, u32Codec, WireError, bytesCodec, type ValueCodec } from '@xpp/wire';
 import { structCodec } from './internal/codec.js';
 import { digestFieldsCodec, originCodec, verdictCodec } from './bind-values.js';
+import { sessionAnswerCodec, sessionOfferCodec } from './relay-values.js';
 import {
   bindingCodec,
   bindingIdCodec,
@@ -160,4 +161,16 @@ export const DhtOption = {
   BINDING: defaultRegistry.defineOption({ type: 0x0113, name: 'BINDING', codec: bindingCodec }),
   /** REGISTER-BIND / AUTHORIZE response: u8 0 ok, 1 unknown user, 2 wrong response. */
   VERDICT: defaultRegistry.defineOption({ type: 0x0114, name: 'VERDICT', codec: verdictCodec }),
+  /** RELAY-CONNECT: a session offer carried over the overlay's links (docs/decisions/dht-nat.md part 4). */
+  SESSION_OFFER: defaultRegistry.defineOption({
+    type: 0x0117,
+    name: 'SESSION-OFFER',
+    codec: sessionOfferCodec,
+  }),
+  /** RELAY-CONNECT response: the answer's SDP. */
+  SESSION_ANSWER: defaultRegistry.defineOption({
+    type: 0x0118,
+    name: 'SESSION-ANSWER',
+    codec: sessionAnswerCodec,
+  }),
 } as const;

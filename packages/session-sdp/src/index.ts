@@ -191,6 +191,23 @@ export {
 } from './endpoint/xpp-endpoint.js';
 export { XppSession, type XppSessionEvents, type XppSessionStats } from './endpoint/xpp-session.js';
 export { placeXppCall, acceptXppCall, type XppCall, type XppCallAuthOptions } from './endpoint/xpp-call.js';
+// Offer and answer carried by other means than SIP (an overlay's links through a relay, docs/decisions/dht-nat.md).
+export {
+  offerXppDescription,
+  answerXppDescription,
+  type XppOffer,
+  type XppExchangeOptions,
+  type ExchangedSession,
+} from './endpoint/xpp-offer.js';
+export {
+  DatagramRelay,
+  DEFAULT_RELAY_LIMITS,
+  type DatagramRelayLimits,
+  type DatagramRelayStats,
+  type RelayAllocation,
+  type RelayDropReason,
+  type RelaySide,
+} from './relay/datagram-relay.js';
 export {
   AUTH_TRANSCRIPT_LABEL,
   authTranscript,

@@ -1,6 +1,6 @@
 import type { Zone } from '@xpp/can';
 import type { Clock, TimerHandle } from '@xpp/reliability';
-import type { IncomingInvite, TransportAddress, XppCall, XppSession } from '@xpp/session-sdp';
+import type { IncomingInvite, TransportAddress, XppSession } from '@xpp/session-sdp';
 import type { Message, XppOption } from '@xpp/wire';
 import { DhtError } from '../errors.js';
 import { decodeHandoff, decodeNeighbourUpdate } from '../messages.js';
@@ -11,7 +11,7 @@ import type { Announcer } from './announcer.js';
 import type { NodeCounters } from './counters.js';
 import type { Links } from './links.js';
 import type { Membership } from './membership.js';
-import { peerIdHex, type NeighbourTable } from './neighbour-table.js';
+import { peerIdHex, type Link, type NeighbourTable } from './neighbour-table.js';
 import type { NodeView } from './parts.js';
 import type { PeerInfoCodec } from './peer-info.js';
 import type { PeerMemory } from './peer-memory.js';
@@ -26,7 +26,13 @@ export type AcceptCall = (
   invite: IncomingInvite,
   onSession: (session: XppSession) => void,
   admit: (peer: string | undefined) => boolean,
-) => Promise<{ readonly call: XppCall; readonly peer: string | undefined }>;
+) => Promise<{ readonly call: Link; readonly peer: string | undefined }>;
+
+/** How a call that did not come as a SIP INVITE (RELAY-CONNECT) is accepted: as {@link AcceptCall}, invite given. */
+export type AcceptOffer = (
+  onSession: (session: XppSession) => void,
+  admit: (peer: string | undefined) => boolean,
+) => Promise<{ readonly call: Link; readonly peer: string | undefined }>;
 
 /** What admission needs of its node. */
 export interface AdmissionContext extends NodeView {
@@ -56,7 +62,7 @@ export interface AdmissionContext extends NodeView {
 
 /** A caller this node has a session with but does not list yet: its own announcement must come within a timeout. */
 interface Caller {
-  call: XppCall | undefined;
+  call: Link | undefined;
   readonly timer: TimerHandle;
 }
 
@@ -71,7 +77,7 @@ export class Admission {
   /** Callers with a session that are not neighbours yet, by id. */
   readonly #callers = new Map<string, Caller>();
   /** The accepted invitation of a candidate, settled once the session is open. */
-  #inviterCall: Promise<XppCall> | undefined;
+  #inviterCall: Promise<Link> | undefined;
   /** The session of the invitation a candidate accepted: the only one its JOIN may come on. */
   #inviterSession: XppSession | undefined;
   /** The authenticated id of that inviter: the JOIN's first neighbour must be it. */
@@ -125,10 +131,20 @@ export class Admission {
 
   /** A peer's side: accepts an authenticated caller `#admit` lets in, and links it once it is a neighbour. */
   #onCall(invite: IncomingInvite): void {
+    void this.acceptOffer((onSession, admit) => this.#ctx.accept(invite, onSession, admit)).catch(
+      () => undefined,
+    );
+  }
+
+  /**
+   * Accepts a call the way {@link onInvite} does a peer's — `#admit` decides, the caller is linked once it is a
+   * neighbour — whatever carried its offer (a SIP INVITE, or RELAY-CONNECT through a common neighbour). Settles
+   * as `accept` does.
+   */
+  acceptOffer(accept: AcceptOffer): Promise<unknown> {
     let caller: string | undefined;
     let session: XppSession | undefined;
-    const accepting = this.#ctx.accept(
-      invite,
+    const accepting = accept(
       (s) => {
         session = s;
         if (caller !== undefined) this.#ctx.links.bind(s, caller);
@@ -157,6 +173,7 @@ export class Admission {
         },
       ),
     );
+    return accepting;
   }
 
   /**

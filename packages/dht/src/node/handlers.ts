@@ -7,6 +7,7 @@ import type { Admission } from './admission.js';
 import type { OverlayHandler } from './dispatch.js';
 import type { Membership } from './membership.js';
 import { serving } from './parts.js';
+import type { Relays } from './relay.js';
 import type { ReplicaHolder } from './replica-holder.js';
 import { REPLICATE } from './replication.js';
 import type { Router } from './routing.js';
@@ -24,6 +25,7 @@ export interface HandlerParts {
   readonly transfer: Pick<ZoneTransfer, 'onLeave'>;
   readonly takeovers: Pick<TakeoverCoordinator, 'onTakeover'>;
   readonly replicas: Pick<ReplicaHolder, 'onReplicate' | 'onPut' | 'onRemove'>;
+  readonly relays: Pick<Relays, 'onConnect'>;
 }
 
 /**
@@ -79,6 +81,13 @@ export function overlayHandlers(p: HandlerParts): OverlayHandler[] {
       name: 'PUT',
       access: 'neighbour',
       handle: (request, sender) => p.replicas.onPut(sender, request),
+    },
+    {
+      // A neighbour's link is what authenticates both the requester (to the relay) and the relay (to the target).
+      op: DhtOperation.RELAY_CONNECT.type,
+      name: 'RELAY-CONNECT',
+      access: 'neighbour',
+      handle: (request, sender) => p.relays.onConnect(sender, request),
     },
     {
       op: DhtOperation.REMOVE.type,

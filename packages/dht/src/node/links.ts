@@ -1,11 +1,11 @@
 import type { Clock } from '@xpp/reliability';
 import { ReliabilityError } from '@xpp/reliability';
-import type { XppCall, XppSession } from '@xpp/session-sdp';
+import type { XppSession } from '@xpp/session-sdp';
 import type { Message, XppOption } from '@xpp/wire';
 import { DhtError } from '../errors.js';
 import { DhtOperation } from '../operations.js';
 import type { NodeCounters } from './counters.js';
-import { awaitLink, type Neighbour } from './neighbour-table.js';
+import { awaitLink, type Link, type Neighbour } from './neighbour-table.js';
 import { UNREACHABLE_AFTER_CALLS } from './node-options.js';
 import { behindNat } from './reflexive.js';
 import type { SettleTrigger } from './parts.js';
@@ -13,7 +13,12 @@ import type { OverlayNodeState } from './types.js';
 
 /** How calls are placed (SIP INVITE and the XPP session it sets up); admission accepts them. */
 export interface Dialer {
-  place(uri: string, onSession: (session: XppSession) => void, signal?: AbortSignal): Promise<XppCall>;
+  place(uri: string, onSession: (session: XppSession) => void, signal?: AbortSignal): Promise<Link>;
+  /**
+   * Sets up a session to `n`, behind a NAT as this node is, through a common neighbour that carries the offer and
+   * answer and, when no direct path opens, the datagrams (RELAY-CONNECT, docs/decisions/dht-nat.md part 4).
+   */
+  viaRelay(n: Neighbour, onSession: (session: XppSession) => void): Promise<Link>;
 }
 
 /** What the links need of their node. */
@@ -41,7 +46,7 @@ export interface LinksContext extends SettleTrigger {
   /** Whether this node is behind a NAT (it calls every neighbour itself; docs/decisions/dht-nat.md). */
   behindNat(): boolean;
   /** A link was attached (placed or accepted): where this node learns its server-reflexive address. */
-  linkOpened(call: XppCall): void;
+  linkOpened(call: Link): void;
 }
 
 /**
@@ -76,7 +81,7 @@ export class Links {
 
   /** One request over `link`; a refusal is `REMOTE_ERROR` with its status, anything else `NO_ROUTE`. */
   async request(
-    link: XppCall,
+    link: Link,
     type: number,
     options: readonly XppOption[],
     timeout = this.#ctx.timeout,
@@ -121,7 +126,7 @@ export class Links {
    * Makes `call` the link to neighbour `n` (its session is already served) and wakes who waits for it. When both
    * sides called each other at once, both keep the call placed by the lower id.
    */
-  attach(n: Neighbour, call: XppCall, placedHere: boolean): void {
+  attach(n: Neighbour, call: Link, placedHere: boolean): void {
     if (this.#ctx.state() === 'closed' || !this.#ctx.isCurrent(n)) {
       void call.hangUp().catch(() => undefined);
       return;
@@ -173,7 +178,7 @@ export class Links {
   }
 
   /** Takes the link away from `n` (it is being dropped); the caller ends it. */
-  detach(n: Neighbour): XppCall | undefined {
+  detach(n: Neighbour): Link | undefined {
     const link = n.link;
     n.link = undefined;
     return link;
@@ -187,10 +192,12 @@ export class Links {
 
   /**
    * Whether this node may call `n`: not when `n` is behind a NAT and this node is not — its SIP URI is a private
-   * address, and it calls this node itself (docs/decisions/dht-nat.md). Two peers behind NATs call as before.
+   * address, and it calls this node itself (docs/decisions/dht-nat.md). Of two peers behind NATs the lower id sets
+   * the session up, through a common neighbour ({@link Dialer.viaRelay}): one allocation, no crossing calls.
    */
   callable(n: Neighbour): boolean {
-    return !behindNat(n.contact) || this.#ctx.behindNat();
+    if (!behindNat(n.contact)) return true;
+    return this.#ctx.behindNat() && this.#ctx.selfId < n.id;
   }
 
   /** Calls `n` (once at a time); nothing when {@link callable} says `n` calls in. */
@@ -200,14 +207,14 @@ export class Links {
     this.#connecting++;
     const attempt = (async () => {
       try {
-        const call = await this.#ctx.dialer.place(
-          n.contact.uri,
-          (session) => {
-            this.#sessionPeers.set(session, n.id);
-            this.#ctx.serve(session);
-          },
-          signal,
-        );
+        const onSession = (session: XppSession): void => {
+          this.#sessionPeers.set(session, n.id);
+          this.#ctx.serve(session);
+        };
+        // Behind NATs both: neither SIP URI can be reached from the other side; a common neighbour carries the setup.
+        const call = behindNat(n.contact)
+          ? await this.#ctx.dialer.viaRelay(n, onSession)
+          : await this.#ctx.dialer.place(n.contact.uri, onSession, signal);
         // The SIP URI dialled names nobody: the callee is who its certificate says (with membership).
         if (call.peer !== undefined && call.peer !== n.id) {
           void call.hangUp().catch(() => undefined);

@@ -5,6 +5,17 @@ import { DhtError } from '../errors.js';
 import type { Contact } from '../values.js';
 import type { NeighbourSummary } from './types.js';
 
+/**
+ * A link to a neighbour: the XPP session and, when SIP set it up, its call (a BYE ends both). A session whose offer
+ * and answer a common neighbour carried (RELAY-CONNECT, docs/decisions/dht-nat.md) has no SIP call; `relay` names
+ * that neighbour when it also forwards the session's datagrams.
+ */
+export type Link = Omit<XppCall, 'call'> & {
+  readonly call?: XppCall['call'];
+  /** The neighbour forwarding the session's datagrams (a relayed link), if any. */
+  readonly relay?: string;
+};
+
 /** A neighbour as this node knows it: its zones and contact from its latest announcement, and our link to it. */
 export interface Neighbour {
   /** Lower-case hex of the peer id: the key of the table and the id routing breaks ties on. */
@@ -15,9 +26,9 @@ export interface Neighbour {
   /** The announcement version these zones come from; older announcements are ignored. */
   version: number;
   /** The SIP dialog and XPP session to it, once open. */
-  link: XppCall | undefined;
+  link: Link | undefined;
   /** Who waits for the link to open (an announcement or a route chose this neighbour before its session was up). */
-  waiters: ((link: XppCall | undefined) => void)[];
+  waiters: ((link: Link | undefined) => void)[];
   /** Its own neighbours, from its latest full NEIGHBOUR-UPDATE: whom to reach if it dies (spec §3 TAKEOVER). */
   peers: readonly PeerView[];
   /** A call to it being placed (at most one at a time). */
@@ -32,14 +43,14 @@ export interface Neighbour {
  * The open link to `n`, waiting (at most `timeout`) while its session is being set up: a neighbour announced a
  * moment ago calls in, or is called, concurrently with the first requests that need it.
  */
-export function awaitLink(n: Neighbour, clock: Clock, timeout: number): Promise<XppCall> {
+export function awaitLink(n: Neighbour, clock: Clock, timeout: number): Promise<Link> {
   if (n.link !== undefined && n.link.session.isOpen) return Promise.resolve(n.link);
-  return new Promise<XppCall>((resolve, reject) => {
+  return new Promise<Link>((resolve, reject) => {
     const timer = clock.setTimer(() => {
       n.waiters = n.waiters.filter((w) => w !== wake);
       reject(new DhtError('NO_ROUTE', `no session to neighbour ${n.id}`));
     }, timeout);
-    const wake = (link: XppCall | undefined) => {
+    const wake = (link: Link | undefined) => {
       clock.clearTimer(timer);
       if (link === undefined) reject(new DhtError('NO_ROUTE', `neighbour ${n.id} is gone`));
       else resolve(link);
@@ -58,6 +69,7 @@ export function neighbourSummary(n: Neighbour): NeighbourSummary {
     uri: n.contact.uri,
     version: n.version,
     linked: channel !== undefined,
+    ...(n.link?.relay === undefined ? {} : { relay: n.link.relay }),
     ...(channel?.srtt === undefined ? {} : { srttMs: channel.srtt }),
     retransmits: channel?.retransmits ?? 0,
   };

@@ -1,7 +1,13 @@
 import type { Clock } from '@xpp/reliability';
 import {
   acceptXppCall,
+  answerXppDescription,
+  offerXppDescription,
   placeXppCall,
+  type ExchangedSession,
+  type TransportAddress,
+  type XppDescription,
+  type XppOffer,
   SessionError,
   type IncomingInvite,
   type SessionAuthenticator,
@@ -188,6 +194,55 @@ export class NodeAuth {
     }).catch((error: unknown) => {
       if (SessionError.is(error, 'OVERLAY_MISMATCH')) this.#ctx.counters.refuse('overlay-mismatch');
       throw error;
+    });
+  }
+
+  /** Whether this node authenticates its sessions by certificate (it may relay, and use relays). */
+  get certified(): boolean {
+    return this.#auth !== undefined;
+  }
+
+  /**
+   * An offer whose answer comes back over the overlay (RELAY-CONNECT, docs/decisions/dht-nat.md): signed like a
+   * SIP call's, `callId` standing for the Call-ID; with `via`, the session's datagrams go to that relay only.
+   */
+  offer(
+    callId: string,
+    via: TransportAddress | undefined,
+    onSession: (session: XppSession) => void,
+    signal: AbortSignal,
+  ): XppOffer {
+    const overlay = this.#ctx.overlay();
+    return offerXppDescription(this.#ctx.endpoint(), {
+      callId,
+      onSession,
+      signal,
+      ...(this.#auth === undefined ? {} : { auth: this.#auth }),
+      ...(overlay === undefined ? {} : { overlay }),
+      ...(via === undefined ? {} : { via }),
+    });
+  }
+
+  /** Answers an offer that came over the overlay (see {@link offer}); `admit` sees the offerer's certified id. */
+  answer(
+    offer: XppDescription,
+    callId: string,
+    via: TransportAddress | undefined,
+    onSession: (session: XppSession) => void,
+    admit: (peer: string) => boolean,
+    signal: AbortSignal,
+  ): Promise<{ readonly description: XppDescription; readonly opened: Promise<ExchangedSession> }> {
+    if (this.#auth === undefined)
+      return Promise.reject(new DhtError('FORBIDDEN', 'sessions over the overlay need membership'));
+    const overlay = this.#ctx.overlay();
+    return answerXppDescription(this.#ctx.endpoint(), offer, {
+      callId,
+      onSession,
+      signal,
+      admit,
+      auth: this.#auth,
+      ...(overlay === undefined ? {} : { overlay }),
+      ...(via === undefined ? {} : { via }),
     });
   }
 

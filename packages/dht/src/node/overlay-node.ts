@@ -58,6 +58,7 @@ import { ZoneRecords } from './zone-records.js';
 import { ZoneClaims } from './zone-claims.js';
 import { NodeAuth } from './node-auth.js';
 import { ReflexiveDiscovery } from './reflexive.js';
+import { Relays } from './relay.js';
 import { zoneContaining } from './zones.js';
 import { exportAtOwner, walkCredentials, type CredentialExport } from './credential-export-walk.js';
 
@@ -117,6 +118,8 @@ export class OverlayNode {
   #invitedTo: Uint8Array | undefined;
   /** Where this node appears from behind a NAT, asked of its neighbours (docs/decisions/dht-nat.md). */
   readonly #reflexive: ReflexiveDiscovery;
+  /** Sessions between peers behind NATs through a common neighbour, and relaying for others (dht-nat.md). */
+  readonly #relays: Relays;
 
   private constructor(init: { endpoint: XppEndpoint; sip: DatagramTransport; options: OverlayNodeOptions }) {
     const options = init.options;
@@ -248,6 +251,7 @@ export class OverlayNode {
       clock: this.#clock,
       dialer: {
         place: (uri, onSession, signal) => this.#auth.place(uri, onSession, signal),
+        viaRelay: (n, onSession) => this.#relays.connect(n, onSession),
       },
       counters: this.#counters,
       ...s,
@@ -362,6 +366,15 @@ export class OverlayNode {
       learnReflexive: (inviter) => this.#reflexive.learn(inviter),
       info: (zones) => this.#info(zones),
     });
+    this.#relays = new Relays({
+      counters: this.#counters,
+      timeout: s.timeout,
+      table: this.#neighbours,
+      links: this.#links,
+      auth: this.#auth,
+      admission: this.#admission,
+      endpoint: () => this.endpoint,
+    });
     this.#router = new Router({
       ...s,
       points: this.#points,
@@ -425,6 +438,7 @@ export class OverlayNode {
         transfer: this.#transfer,
         takeovers: this.#takeovers,
         replicas: this.#replicaHolder,
+        relays: this.#relays,
       }),
     );
     this.endpoint = init.endpoint;

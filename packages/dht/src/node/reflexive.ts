@@ -1,5 +1,6 @@
-import type { SipUserAgent, TransportAddress, XppCall, XppEndpoint } from '@xpp/session-sdp';
+import type { SipUserAgent, TransportAddress, XppEndpoint } from '@xpp/session-sdp';
 import type { Contact } from '../values.js';
+import type { Link } from './neighbour-table.js';
 
 /**
  * STUN timing toward a neighbour: it answers at once or not at all (it is a peer we hold a session with, not a
@@ -40,9 +41,9 @@ export class ReflexiveDiscovery {
    * node placed from behind a NAT, puts the SIP address the callee saw (`received`/`rport`) in this node's Contact,
    * so that in-dialog requests come back through the NAT rather than to a private address.
    */
-  linkOpened(call: XppCall): void {
+  linkOpened(call: Link): void {
     void this.learn(call.session.remote).then(() => {
-      const seen = call.call.reflexive;
+      const seen = call.call?.reflexive;
       if (this.#sipAdvertised || seen === undefined || !this.behindNat) return;
       const ua = this.#ua();
       if (seen.address === ua.local.address && seen.port === ua.local.port) return;

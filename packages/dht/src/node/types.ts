@@ -32,6 +32,8 @@ export interface NeighbourSummary {
   readonly version: number;
   /** An open XPP session leads to it. */
   readonly linked: boolean;
+  /** The common neighbour that forwards the datagrams of that session, when it is relayed (dht-nat.md). */
+  readonly relay?: string;
   /** Smoothed round-trip time of that session, ms (after its first sample). */
   readonly srttMs?: number;
   /** Datagrams that session retransmitted so far. */

@@ -14,6 +14,7 @@ import {
   peerRecordCodec,
   peerRecordKey,
 } from '@xpp/dht';
+import { hashKey } from '@xpp/can';
 import { SipHeaders, parseVia } from '@xpp/session-sdp';
 import { createPublicKey } from 'node:crypto';
 
@@ -110,6 +111,20 @@ const commands = {
     const records = await node.get(peerRecordKey(peer), RecordKind.PEER);
     return { contacts: records.map((r) => peerRecordCodec.decode(r.value).contact) };
   },
+  // A key whose point lies in this node's own zones: a request for it ends here.
+  ownKey: async () => {
+    for (let i = 0; ; i++) {
+      const key = `relay-test-${i}`;
+      const point = hashKey(key, node.dimensions);
+      if (node.zones.some((z) => z.contains(point))) return { key };
+    }
+  },
+  put: async ({ key }) => {
+    const value = peerRecordCodec.encode({ peerId: node.peerId, contact: node.contact });
+    return { lifetime: await node.put(key, RecordKind.PEER, value, 600) };
+  },
+  get: async ({ key }) => ({ records: (await node.get(key, RecordKind.PEER)).length }),
+  relay: async () => ({ relay: node.endpoint.relay.stats }),
   status: async () => {
     const stats = node.stats;
     return {
@@ -119,7 +134,9 @@ const commands = {
       records: stats.recordsByRole,
       refused: stats.refused,
       contact: node.contact,
-      neighbours: node.neighbours().map((n) => ({ id: n.id, linked: n.linked })),
+      neighbours: node.neighbours().map((n) => ({ id: n.id, linked: n.linked, relay: n.relay })),
+      operations: stats.operations,
+      hops: stats.hops,
       stun: node.endpoint.stats.stun,
       sessions: node.endpoint.sessions().map((s) => s.remote),
     };

@@ -22,6 +22,7 @@ function links(selfId: string, table: Neighbour[], options: { behindNat?: boolea
     opened: [] as unknown[],
   };
   const placed: FakeCall[] = [];
+  const relayed: string[] = [];
   let failCalls = false;
   const dialer: Dialer = {
     place: (_uri, onSession) => {
@@ -29,6 +30,12 @@ function links(selfId: string, table: Neighbour[], options: { behindNat?: boolea
       const call = new FakeCall();
       onSession(call.session);
       placed.push(call);
+      return Promise.resolve(call.call);
+    },
+    viaRelay: (n, onSession) => {
+      const call = new FakeCall();
+      onSession(call.session);
+      relayed.push(n.id);
       return Promise.resolve(call.call);
     },
   };
@@ -50,7 +57,15 @@ function links(selfId: string, table: Neighbour[], options: { behindNat?: boolea
     behindNat: () => options.behindNat === true,
     linkOpened: (call) => events.opened.push(call),
   });
-  return { l, clock, counters, events, placed, failCalls: (fail: boolean) => (failCalls = fail) };
+  return {
+    l,
+    clock,
+    counters,
+    events,
+    placed,
+    relayed,
+    failCalls: (fail: boolean) => (failCalls = fail),
+  };
 }
 
 describe('Links', () => {
@@ -167,15 +182,27 @@ describe('Links', () => {
       expect(t.events.unreachable).toEqual([]);
     });
 
-    it('calls every neighbour at once from behind a NAT, whatever the ids, and learns from each link', async () => {
+    it('calls every public neighbour at once from behind a NAT, whatever the ids, and learns from each link', async () => {
       const higher = fakeNeighbour('cc', [zone], { linklessSince: 1_000 });
       const lower = fakeNeighbour('aa', [zone], { linklessSince: 1_000 });
       const other = natted('dd');
       const t = links('bb', [higher, lower, other], { behindNat: true });
       t.l.connectMissing([higher, lower, other]);
-      expect(t.placed).toHaveLength(3);
       await Promise.all([higher.connecting, lower.connecting, other.connecting]);
+      // Behaviour changed with the relay (dht-nat.md part 4): a neighbour behind a NAT too is reached through a
+      // common neighbour, not by SIP to its URI, and by the lower id of the two only.
+      expect(t.placed).toHaveLength(2);
+      expect(t.relayed).toEqual(['dd']);
       expect(t.events.opened).toHaveLength(3);
+    });
+
+    it('leaves the session between two NATed peers to the lower id', async () => {
+      const lower = natted('aa');
+      const t = links('bb', [lower], { behindNat: true });
+      expect(t.l.callable(lower)).toBe(false);
+      t.l.connectMissing([lower]);
+      await lower.connecting;
+      expect([t.placed.length, t.relayed.length]).toEqual([0, 0]);
     });
   });
 });

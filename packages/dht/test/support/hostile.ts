@@ -9,6 +9,8 @@ import {
   decodeRecords,
   decodeRemove,
   decodeRoute,
+  decodeRelayConnect,
+  decodeRelayConnectResponse,
   bindingCodec,
   peerRecordCodec,
 } from '@xpp/dht';
@@ -25,6 +27,8 @@ const bodyDecoders: ((options: readonly XppOption[]) => unknown)[] = [
   (o) => decodeHandoff(o, 1000),
   decodeNeighbourUpdate,
   decodeTakeover,
+  decodeRelayConnect,
+  decodeRelayConnectResponse,
 ];
 const valueDecoders: ((bytes: Uint8Array) => unknown)[] = [
   decodeRecord,

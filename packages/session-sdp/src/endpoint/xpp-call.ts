@@ -6,8 +6,17 @@ import type { SipCall } from '../sip/call.js';
 import type { IncomingInvite } from '../sip/incoming-invite.js';
 import type { SipUserAgent } from '../sip/user-agent.js';
 import type { OpenOptions, XppEndpoint } from './xpp-endpoint.js';
-import { signDescription, verifyDescription, type SessionAuthenticator } from './session-auth.js';
+import { signDescription } from './session-auth.js';
+import {
+  checkAnswer,
+  checkOffer,
+  offerRefusalStatus,
+  withOverlay,
+  type XppCallAuthOptions,
+} from './xpp-offer.js';
 import type { XppSession } from './xpp-session.js';
+
+export type { XppCallAuthOptions } from './xpp-offer.js';
 
 /** An XPP session together with the SIP call (dialog) that set it up: a BYE either way ends both. */
 export interface XppCall {
@@ -19,34 +28,6 @@ export interface XppCall {
   readonly overlay: Uint8Array | undefined;
   /** Sends BYE and closes the session. */
   hangUp(options?: { signal?: AbortSignal }): Promise<void>;
-}
-
-/** What both ends of a call may add to the signalling options. */
-export interface XppCallAuthOptions {
-  /**
-   * Authenticates the other side before its session opens (xpp-pcan §5.5): this side's description carries
-   * `a=xpp-auth` from `auth.sign`, the other's is checked with `auth.verify`. Needs security other than `off`.
-   */
-  readonly auth?: SessionAuthenticator;
-  /**
-   * This side's overlay id (16 octets), sent as `a=xpp-overlay` (xpp-pcan §4). When the other side names a
-   * different one the session is refused — 403 to an offer, no SYN and BYE for an answer — with
-   * `OVERLAY_MISMATCH`. A side that names none (a candidate that has not joined yet) is not refused: it learns the
-   * id from `XppCall.overlay`.
-   */
-  readonly overlay?: Uint8Array;
-}
-
-/** Whether `remote` names an overlay other than `local` (either absent: no conflict). */
-function overlayMismatch(local: Uint8Array | undefined, remote: Uint8Array | undefined): boolean {
-  return local !== undefined && remote !== undefined && !Buffer.from(local).equals(remote);
-}
-
-function overlayError(remote: Uint8Array): SessionError {
-  return new SessionError(
-    'OVERLAY_MISMATCH',
-    `the other side is in overlay ${Buffer.from(remote).toString('hex')}, not this one`,
-  );
 }
 
 /**
@@ -80,32 +61,19 @@ export async function placeXppCall(
   let peer: string | undefined;
   let session: XppSession;
   try {
-    if (auth !== undefined && callId !== undefined) {
-      // Before open(): no SYN leaves for an answer that does not authenticate.
-      peer = await verifyDescription(auth, setup.remote, callId, {
-        offer: prepared.description,
-        signal: options.signal,
-      }).catch((error: unknown) => {
-        prepared.cancel();
-        if (SessionError.is(error, 'UNAUTHENTICATED')) endpoint.countAuthRefused();
-        throw error;
-      });
-    }
-    // Checked after authentication, before open(): no SYN leaves for a peer of another overlay.
-    if (overlayMismatch(overlay, setup.remote.overlay)) {
-      prepared.cancel();
-      throw overlayError(setup.remote.overlay as Uint8Array);
-    }
+    // Before open(): no SYN leaves for an answer that does not authenticate, or names another overlay.
+    peer = await checkAnswer(endpoint, prepared, setup.remote, {
+      auth,
+      overlay,
+      callId,
+      signal: options.signal,
+    });
     session = await prepared.open(setup.remote, openOptions(options));
   } catch (error) {
     void setup.call.bye().catch(() => undefined);
     throw error;
   }
   return link(setup.call, session, peer, setup.remote.overlay);
-}
-
-function withOverlay<D extends { overlay?: Uint8Array }>(description: D, overlay: Uint8Array | undefined): D {
-  return overlay === undefined ? description : { ...description, overlay };
 }
 
 /**
@@ -129,31 +97,20 @@ export async function acceptXppCall(
     invite.reject(488);
     throw error;
   }
-  if (!endpoint.accepts(offer)) {
-    invite.reject(488);
-    throw new SessionError('INSECURE_PEER', 'the offer has no a=xpp-key and this endpoint requires security');
-  }
   const { auth, overlay } = options;
   const callId = invite.request.headers.get('call-id') ?? '';
   let peer: string | undefined;
-  if (auth !== undefined) {
-    peer = await verifyDescription(auth, offer, callId, { signal: options.signal }).catch(
-      (error: unknown) => {
-        const unauthenticated = SessionError.is(error, 'UNAUTHENTICATED');
-        if (unauthenticated) endpoint.countAuthRefused();
-        invite.reject(unauthenticated ? 403 : 480);
-        throw error;
-      },
-    );
-    if (options.admit?.(peer) === false) {
-      invite.reject(403);
-      throw new SessionError('FORBIDDEN', `peer ${peer} authenticated but not admitted`);
-    }
-  }
-  // After authentication: an outsider is refused as one (UNAUTHENTICATED), whatever overlay it names.
-  if (overlayMismatch(overlay, offer.overlay)) {
-    invite.reject(403);
-    throw overlayError(offer.overlay as Uint8Array);
+  try {
+    peer = await checkOffer(endpoint, offer, {
+      auth,
+      overlay,
+      callId,
+      signal: options.signal,
+      admit: options.admit,
+    });
+  } catch (error) {
+    invite.reject(offerRefusalStatus(error));
+    throw error;
   }
   const prepared = endpoint.prepare();
   let answer = withOverlay(prepared.description, overlay);

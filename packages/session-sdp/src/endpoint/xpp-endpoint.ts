@@ -20,6 +20,7 @@ import { UdpSipTransport } from '../sip/udp-transport.js';
 import type { DatagramTransport } from '../transport/datagram-transport.js';
 import { isStunMessage } from '../stun/codec.js';
 import type { TransportAddress, XppCandidate, XppDescription } from '../sdp/description.js';
+import { DatagramRelay, type DatagramRelayLimits } from '../relay/datagram-relay.js';
 import { SessionPort } from './session-port.js';
 import { XppSession } from './xpp-session.js';
 
@@ -96,6 +97,8 @@ export interface XppEndpointOptions {
    * {@link DEFAULT_STUN_ANSWERS_PER_SECOND}; 0 answers none.
    */
   readonly stunAnswersPerSecond?: number;
+  /** Bounds of the sessions this endpoint relays for others ({@link XppEndpoint.relay}). */
+  readonly relay?: DatagramRelayLimits;
 }
 
 /** Early datagrams kept per prepared ltag until its session opens (a peer's SYN may beat our answer's handling). */
@@ -158,6 +161,11 @@ export interface PreparedSession {
 export class XppEndpoint {
   readonly address: TransportAddress;
   readonly security: SecurityPolicy;
+  /**
+   * Sessions between two other endpoints whose datagrams this one forwards on its socket (nothing until allocated;
+   * who may allocate is the application's policy, e.g. `@xpp/dht`'s RELAY-CONNECT).
+   */
+  readonly relay: DatagramRelay;
   readonly #transport: DatagramTransport;
   readonly #stun = new Set<StunBindingTransaction>();
   readonly #stunResponder: StunResponder | undefined;
@@ -189,6 +197,11 @@ export class XppEndpoint {
       throw new SessionError('INVALID_ARGUMENT', `stunAnswersPerSecond must be ≥ 0, got ${answers}`);
     this.#stunResponder =
       answers === 0 ? undefined : new StunResponder({ clock: this.#clock, answersPerSecond: answers });
+    this.relay = new DatagramRelay({
+      clock: this.#clock,
+      send: (datagram, to) => transport.send(datagram, to),
+      ...(options.relay === undefined ? {} : { limits: options.relay }),
+    });
     transport.setReceiver((datagram, source) => this.#onDatagram(datagram, source));
   }
 
@@ -351,6 +364,7 @@ export class XppEndpoint {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.relay.close();
     for (const entry of [...this.#table.values()]) entry.session.session.close();
     this.#prepared.clear();
     await this.#transport.close();
@@ -477,6 +491,8 @@ export class XppEndpoint {
       this.#drops.malformed++;
       return;
     }
+    // A relayed session's datagram (from a latched side, between the allocation's ltags) is not ours to open.
+    if (this.relay.forward(msg, header, source)) return;
     const routed = this.#table.route(header, source);
     if (routed.kind === 'drop') {
       const early = routed.reason === 'UNKNOWN_LTAG' ? this.#prepared.get(header.remoteId) : undefined;
