@@ -10,6 +10,7 @@ import { MB, round, settledRss } from './support/measure.js';
 const PEERS = Number(process.env['BENCH_PEERS'] ?? 100);
 const CERTIFIED = process.env['BENCH_CERTIFIED'] !== '0';
 const SNAPSHOT = process.env['BENCH_HEAP_SNAPSHOT'];
+const QUIET_MS = Number(process.env['BENCH_QUIET_MS'] ?? 0);
 
 interface Usage {
   rss: number;
@@ -35,7 +36,12 @@ const net = await createTestnet({
   certified: CERTIFIED,
 });
 await net.settled();
+// BENCH_QUIET_MS: wait this long before measuring, e.g. 40000 for the SIP transactions of the joins to end (Timers
+// J and L: 64·T1 = 32 s) — what a peer holds for good rather than what it holds just after joining (the bench's).
+if (QUIET_MS > 0) await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
 const after = await usage();
+// Read with `after`, before anything is closed: each space's committed size then (what RSS holds of the heap).
+const spacesAfter = getHeapSpaceStatistics();
 const sessions = net.nodes.reduce((sum, n) => sum + n.endpoint.stats.sessions, 0);
 const neighbours = net.nodes.reduce((sum, n) => sum + n.stats.neighbours, 0);
 if (SNAPSHOT !== undefined) writeHeapSnapshot(SNAPSHOT);
@@ -43,17 +49,20 @@ await net.close();
 
 /** Committed size of each V8 heap space, KB per peer of growth. */
 const spaces = Object.fromEntries(
-  getHeapSpaceStatistics().map((s) => [
+  spacesAfter.map((s) => [
     s.space_name,
     round((s.space_size - (spacesBefore[s.space_name] ?? 0)) / PEERS / 1024, 1),
   ]),
 );
+/** Committed size of the young generation after the run, MB in all: a per-process cost the peers share. */
+const newSpaceMB = round((spacesAfter.find((s) => s.space_name === 'new_space')?.space_size ?? 0) / MB, 1);
 const kb = (key: keyof Usage): number => round((after[key] - before[key]) / PEERS / 1024, 1);
 const native = (u: Usage): number => u.rss - u.heapTotal - u.external;
 console.log(
   JSON.stringify({
     peers: PEERS,
     certified: CERTIFIED,
+    quietMs: QUIET_MS,
     rssPerPeerMB: round((after.rss - before.rss) / PEERS / MB, 3),
     rssKB: kb('rss'),
     heapUsedKB: kb('heapUsed'),
@@ -64,5 +73,6 @@ console.log(
     sessionsPerPeer: round(sessions / PEERS, 1),
     neighboursPerPeer: round(neighbours / PEERS, 1),
     spaces,
+    newSpaceMB,
   }),
 );

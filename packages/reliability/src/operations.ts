@@ -85,6 +85,9 @@ interface PendingRequest {
   onAbort: (() => void) | undefined;
 }
 
+/** Reads an Operations' private shutdown signal for {@link Context} (set by the class's static block). */
+let shutdownSignalOf: (operations: Operations) => AbortSignal;
+
 /**
  * Request/response operations over one channel (spec §5.2: request → ACK → response → ACK): numbers the
  * requests in a bounded table, matches responses, applies deadlines, maps error responses to typed errors,
@@ -99,7 +102,13 @@ export class Operations {
   readonly #timeout: number;
   readonly #pending = new Map<number, PendingRequest>();
   readonly #handlers = new Map<number, RequestHandler>();
-  readonly #shutdown = new AbortController();
+  /**
+   * Aborted on close, for handlers that watch it. Made at the first look: a session's operations live as long as
+   * it does and few handlers ever ask, and an AbortController with its signal costs ~0.75 KB per session.
+   */
+  #shutdown: AbortController | undefined;
+  #closed = false;
+  #closeCause: ReliabilityError | undefined;
   readonly #offMessage: () => void;
   readonly #offClose: () => void;
   #nextNumber: number;
@@ -123,11 +132,8 @@ export class Operations {
     this.#timeout = options.timeout ?? OperationDefaults.timeout;
     this.#nextNumber = Math.floor(Math.random() * 0x100000000);
     if (options.builtins !== false) {
-      this.#handlers.set(Operation.PING.type, (request) => {
-        const data = Option.DATA.find(request.options);
-        return data === undefined ? [] : [Option.DATA.option(data)];
-      });
-      this.#handlers.set(Operation.ECHO_SIZE.type, (request) => this.#echoSize(request));
+      this.#handlers.set(Operation.PING.type, answerPing);
+      this.#handlers.set(Operation.ECHO_SIZE.type, answerEchoSize);
     }
     this.#offMessage = channel.on('message', (received) => this.#onMessage(received));
     this.#offClose = channel.on('close', (error) => this.close(error));
@@ -141,7 +147,7 @@ export class Operations {
   request(type: number, options: readonly XppOption[] = [], init: RequestOptions = {}): Promise<Message> {
     const signal = init.signal;
     if (signal?.aborted === true) return Promise.reject(abortError(signal, 'request'));
-    if (this.#shutdown.signal.aborted) {
+    if (this.#closed) {
       return Promise.reject(new ReliabilityError('CLOSED', 'operations closed'));
     }
     if (this.#pending.size >= this.#maxOperations) {
@@ -194,8 +200,10 @@ export class Operations {
 
   /** Fails every request in flight (`CLOSED`), aborts running handlers and detaches from the channel. */
   close(cause?: ReliabilityError): void {
-    if (this.#shutdown.signal.aborted) return;
-    this.#shutdown.abort(cause);
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeCause = cause;
+    this.#shutdown?.abort(cause);
     this.#offMessage();
     this.#offClose();
     const error = new ReliabilityError('CLOSED', cause === undefined ? 'operations closed' : cause.message, {
@@ -244,7 +252,7 @@ export class Operations {
         );
       } else if (entry.deadline < next) next = entry.deadline;
     }
-    if (!this.#shutdown.signal.aborted) this.#watchDeadline(next);
+    if (!this.#closed) this.#watchDeadline(next);
   }
 
   #allocateNumber(): number {
@@ -291,7 +299,7 @@ export class Operations {
     this.#handling++;
     let result: readonly XppOption[] | Promise<readonly XppOption[]>;
     try {
-      result = handler(request, { signal: this.#shutdown.signal });
+      result = handler(request, new Context(this));
     } catch (error) {
       this.#handling--;
       this.#respondFailure(request, error);
@@ -315,8 +323,21 @@ export class Operations {
     );
   }
 
+  static {
+    shutdownSignalOf = (operations) => operations.#shutdownSignal();
+  }
+
+  /** The signal handlers see: aborted (with the close's cause) once these operations close. */
+  #shutdownSignal(): AbortSignal {
+    if (this.#shutdown === undefined) {
+      this.#shutdown = new AbortController();
+      if (this.#closed) this.#shutdown.abort(this.#closeCause);
+    }
+    return this.#shutdown.signal;
+  }
+
   #respond(request: Message, options: readonly XppOption[]): void {
-    if (this.#shutdown.signal.aborted) return;
+    if (this.#closed) return;
     this.#stats.requestsHandled++;
     this.#channel.send({ number: request.number, response: true, type: request.type, options }).catch(() => {
       // The channel counts and reports its own failures; a lost response is the requester's timeout.
@@ -337,17 +358,36 @@ export class Operations {
     this.#stats.errorResponsesSent++;
     this.#respond(request, [Option.ERROR.option({ code, reason: reason.slice(0, 200) }), ...extra]);
   }
+}
 
-  #echoSize(request: Message): readonly XppOption[] {
-    const size = Option.SIZE.require(request.options);
-    // The response must fit a message: its header, one option header and the data.
-    const limit = 0xffff;
-    if (size > limit || MESSAGE_HEADER_SIZE + OPTION_HEADER_SIZE + size > 256 * 1024) {
-      throw new ReliabilityError('ERROR_RESPONSE', `ECHO-SIZE of ${size} octets is too large`, {
-        status: ErrorCode.TOO_LARGE,
-      });
-    }
-    return [Option.DATA.option(new Uint8Array(size))];
+/** The built-in PING handler (spec §3): echoes DATA. Shared by every session, as is ECHO-SIZE's. */
+function answerPing(request: Message): readonly XppOption[] {
+  const data = Option.DATA.find(request.options);
+  return data === undefined ? [] : [Option.DATA.option(data)];
+}
+
+/** The built-in ECHO-SIZE handler (spec §3): answers DATA of the SIZE asked for. */
+function answerEchoSize(request: Message): readonly XppOption[] {
+  const size = Option.SIZE.require(request.options);
+  // The response must fit a message: its header, one option header and the data.
+  const limit = 0xffff;
+  if (size > limit || MESSAGE_HEADER_SIZE + OPTION_HEADER_SIZE + size > 256 * 1024) {
+    throw new ReliabilityError('ERROR_RESPONSE', `ECHO-SIZE of ${size} octets is too large`, {
+      status: ErrorCode.TOO_LARGE,
+    });
+  }
+  return [Option.DATA.option(new Uint8Array(size))];
+}
+/** A handler's context: its signal is made only when a handler reads it. */
+class Context implements HandlerContext {
+  readonly #operations: Operations;
+
+  constructor(operations: Operations) {
+    this.#operations = operations;
+  }
+
+  get signal(): AbortSignal {
+    return shutdownSignalOf(this.#operations);
   }
 }
 

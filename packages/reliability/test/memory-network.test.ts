@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Operations, type ReliableChannel } from '@xpp/reliability';
+import { type HandlerContext, Operations, type ReliableChannel } from '@xpp/reliability';
 import { FakeClock, MemoryNetwork, memoryChannelPair } from '@xpp/reliability/testing';
 import { collect, equalBytes, payloadMessage } from './helpers.js';
 import { Operation, Option } from '@xpp/wire';
@@ -46,6 +46,30 @@ describe('in-memory network at scale (same protocol code as over UDP)', () => {
     const reply = client.request(Operation.PING.type, [Option.DATA.option(new Uint8Array([7]))]);
     clock.advance(10);
     expect([...Option.DATA.require((await reply).options)]).toEqual([7]);
+  });
+
+  it("aborts a running handler's signal when the operations close, read before or after the close", async () => {
+    const clock = new FakeClock();
+    const network = new MemoryNetwork({ clock, latency: 1 });
+    const [a, b] = memoryChannelPair(network, { clock });
+    const client = new Operations(a, { clock });
+    const server = new Operations(b, { clock });
+    const contexts: HandlerContext[] = [];
+    server.handle(0x4100, (_request, context) => {
+      contexts.push(context);
+      return new Promise(() => {});
+    });
+    void client.request(0x4100).catch(() => undefined);
+    void client.request(0x4100).catch(() => undefined);
+    clock.advance(10);
+    await Promise.resolve();
+    expect(contexts).toHaveLength(2);
+    const early = (contexts[0] as HandlerContext).signal;
+    expect(early.aborted).toBe(false);
+    server.close();
+    expect(early.aborted).toBe(true);
+    // Made only now, after the close: aborted all the same.
+    expect((contexts[1] as HandlerContext).signal.aborted).toBe(true);
   });
 
   it('expires each request at its own deadline from one shared timer', async () => {

@@ -12,6 +12,7 @@ import {
   adjacent,
   notePeer,
   peerIdHex,
+  viewInterner,
   type Neighbour,
   type NeighbourTable,
   type PeerView,
@@ -81,20 +82,18 @@ export class Membership {
     }
     const before = table.changes;
     const sender = table.get(from);
+    // Each entry decoded once, and held once however many neighbours list it.
+    const intern = viewInterner(table.values());
+    const views = update.neighbours.map((info) => intern(peerInfo.view(info)));
     // A full list replaces the sender's previous one; a partial one is merged as each entry is learned (learn).
     if (sender !== undefined && update.partial !== true) {
-      sender.peers = update.neighbours
-        .filter((info) => peerIdHex(info.peerId) !== from)
-        .slice(0, this.#ctx.maxNeighbours)
-        .map((info) => peerInfo.view(info));
+      sender.peers = views.filter((view) => view.id !== from).slice(0, this.#ctx.maxNeighbours);
     }
     const connects: Promise<void>[] = [];
     // What a full list changes here, its sender told every peer on it: those need not hear it from this node.
-    const told = new Set(
-      update.partial === true ? [from] : [from, ...update.neighbours.map((i) => peerIdHex(i.peerId))],
-    );
-    for (const info of update.neighbours) {
-      const n = this.learn(info, from, told);
+    const told = new Set(update.partial === true ? [from] : [from, ...views.map((view) => view.id)]);
+    for (const view of views) {
+      const n = this.#learnView(view, from, told);
       if (n !== undefined) connects.push(this.#ctx.links.connect(n));
     }
     // The sender's own entry is the one authority on its zones: a double ownership is repaired on it alone.
@@ -141,8 +140,11 @@ export class Membership {
    * an adjacent one is added or updated. Returns a new neighbour this node should call.
    */
   learn(info: NeighbourInfo, from: string | undefined, told?: Told): Neighbour | undefined {
+    return this.#learnView(this.#ctx.peerInfo.view(info), from, told);
+  }
+
+  #learnView(view: PeerView, from: string | undefined, told?: Told): Neighbour | undefined {
     const { table, memory } = this.#ctx;
-    const view = this.#ctx.peerInfo.view(info);
     const known = table.get(view.id);
     if (view.id === this.#ctx.selfId) return undefined;
     if (memory.gone.buries(view.id, view.version)) {

@@ -187,7 +187,8 @@ export class NeighbourTable {
     if (this.#entries.size >= this.#max) return undefined;
     const entry: Neighbour = {
       id,
-      peerId: info.peerId,
+      // A copy: an id decoded from a message is a view that would keep the whole message alive.
+      peerId: info.peerId.slice(),
       zones: info.zones,
       contact: info.contact,
       version: info.version,
@@ -232,6 +233,40 @@ export class NeighbourTable {
 
 function sameZones(a: readonly Zone[], b: readonly Zone[]): boolean {
   return a.length === b.length && a.every((z, i) => z.equals(b[i] as Zone));
+}
+
+function sameContact(a: Contact, b: Contact): boolean {
+  return (
+    a.uri === b.uri &&
+    a.candidates.length === b.candidates.length &&
+    a.candidates.every((c, i) => {
+      const d = b.candidates[i];
+      return d !== undefined && c.type === d.type && c.address === d.address && c.port === d.port;
+    })
+  );
+}
+
+/**
+ * Returns, for each view given, an equal one (same announcement: id, version, zones, contact) already held in
+ * `neighbours`' lists or given before, else the view itself. Neighbours list mostly the same peers, so each peer's
+ * announcement is held once instead of once per neighbour that lists it (~40 views per peer at d = 4, issue #16).
+ * Views are immutable, so sharing one changes nothing else.
+ */
+export function viewInterner(neighbours: Iterable<Neighbour>): (view: PeerView) => PeerView {
+  const held = new Map<string, PeerView>();
+  for (const n of neighbours) for (const p of n.peers) if (!held.has(p.id)) held.set(p.id, p);
+  return (view) => {
+    const known = held.get(view.id);
+    if (
+      known !== undefined &&
+      known.version === view.version &&
+      sameZones(known.zones, view.zones) &&
+      sameContact(known.contact, view.contact)
+    )
+      return known;
+    held.set(view.id, view);
+    return view;
+  };
 }
 
 /**

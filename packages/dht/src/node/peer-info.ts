@@ -35,10 +35,14 @@ export class PeerInfoCodec {
     };
   }
 
+  /**
+   * The peer as this node keeps it. The id is copied: decoded, it is a view into the whole received message, which
+   * every neighbour's list of its neighbours would otherwise keep alive (~10 KB per peer, issue #16).
+   */
   view(info: NeighbourInfo): PeerView {
     return {
       id: peerIdHex(info.peerId),
-      peerId: info.peerId,
+      peerId: info.peerId.slice(),
       zones: this.decodeZones(info.zones),
       contact: info.contact,
       version: info.version,

@@ -69,7 +69,12 @@ export class LossDetector<T extends Transmission> {
       this.#head++;
       if (live) lost(entry);
     }
-    if (this.#head > 1024 && this.#head * 2 > entries.length) {
+    if (this.#head === entries.length) {
+      // Drained: an idle session keeps no slots for what it sent before (issue #16's memory per peer).
+      this.#entries = [];
+      this.#orders = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > entries.length) {
       this.#entries = entries.slice(this.#head);
       this.#orders = orders.slice(this.#head);
       this.#head = 0;

@@ -39,6 +39,12 @@ export interface SentFragment {
 }
 
 /**
+ * Slots of a new ring (a power of two). Small: most sessions carry a request or two at a time, and every session
+ * holds its ring for life (64 slots were ~0.5 KB per session, issue #16); a burst doubles it as needed.
+ */
+const INITIAL_RING = 8;
+
+/**
  * The fragments from the oldest unacknowledged (`una`) to the next sequence number to assign (`next`), in a ring
  * indexed by sequence number that doubles when full. The window stays below half the sequence space, so the
  * ring never wraps onto itself.
@@ -48,8 +54,8 @@ export class SendWindow {
   next: number;
   /** Sum of the outstanding fragments' `cost`. */
   octets = 0;
-  #ring: (SentFragment | undefined)[] = new Array<SentFragment | undefined>(64);
-  #mask = 63;
+  #ring: (SentFragment | undefined)[] = new Array<SentFragment | undefined>(INITIAL_RING);
+  #mask = INITIAL_RING - 1;
 
   constructor(start: number) {
     this.una = start;
@@ -85,6 +91,8 @@ export class SendWindow {
       this.#ring[slot] = undefined;
       this.una = (this.una + 1) & 0xffff;
     }
+    // A ring a burst grew goes back to its first size once drained: an idle session keeps no slots for it.
+    if (this.una === this.next && this.#ring.length > INITIAL_RING) this.#reset();
   }
 
   /** Every outstanding fragment not yet acknowledged, oldest first. */
@@ -97,10 +105,14 @@ export class SendWindow {
 
   /** Forgets everything outstanding (the channel is closing). */
   clear(): void {
-    this.#ring = new Array<SentFragment | undefined>(64);
-    this.#mask = 63;
+    this.#reset();
     this.una = this.next;
     this.octets = 0;
+  }
+
+  #reset(): void {
+    this.#ring = new Array<SentFragment | undefined>(INITIAL_RING);
+    this.#mask = INITIAL_RING - 1;
   }
 
   #grow(): void {

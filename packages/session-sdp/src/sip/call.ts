@@ -1,4 +1,5 @@
 import { SessionError, abortError } from '../errors.js';
+import { ownString } from '../internal/own-string.js';
 import type { TransportAddress } from '../sdp/description.js';
 import type { SipDialog } from './dialog.js';
 import type { SipRequest, SipResponse } from './message.js';
@@ -49,7 +50,8 @@ export class SipCall {
     this.role = init.role;
     this.dialog = init.dialog;
     this.remoteBody = init.remote.body;
-    this.remoteContentType = init.remote.headers.get('content-type');
+    const contentType = init.remote.headers.get('content-type');
+    this.remoteContentType = contentType === undefined ? undefined : ownString(contentType);
     this.reflexive = init.reflexive;
     this.ack = init.ack;
     this.#owner = init.owner;

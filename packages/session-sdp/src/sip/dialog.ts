@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { SessionError } from '../errors.js';
+import { ownString } from '../internal/own-string.js';
 import type { TransportAddress } from '../sdp/description.js';
 import { MAX_CSEQ, parseCSeq } from './codec.js';
 import { SipHeaders } from './headers.js';
@@ -35,7 +36,16 @@ export class SipDialog {
   #remoteSeq: number | undefined;
 
   private constructor(state: DialogState, localSeq: number, remoteSeq: number | undefined) {
-    this.state = state;
+    // Kept for the dialog's life: copies, not slices of the message they were read from.
+    this.state = {
+      callId: ownString(state.callId),
+      localTag: ownString(state.localTag),
+      remoteTag: ownString(state.remoteTag),
+      local: ownString(state.local),
+      remote: ownString(state.remote),
+      remoteTarget: ownString(state.remoteTarget),
+      routeSet: state.routeSet.map(ownString),
+    };
     this.#localSeq = localSeq;
     this.#remoteSeq = remoteSeq;
   }
