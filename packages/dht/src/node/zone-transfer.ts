@@ -18,18 +18,13 @@ import type { Ownership } from './ownership.js';
 import type { SettleTrigger } from './parts.js';
 import type { PeerInfoCodec } from './peer-info.js';
 import { TakenZones } from './taken-zones.js';
+import { commitLeave, CONFIRM_WINDOW } from './handoff-commit.js';
 import { newerThanHeld } from './handed-back.js';
 import { assertWithin } from './replica-holder.js';
 import { encodeReplicate, REPLICATE } from './replication.js';
 import type { ZoneClaims } from './zone-claims.js';
 import type { ZoneRecords } from './zone-records.js';
 import { mergeSiblings, overlapping, resolveOverlap } from './zones.js';
-
-/**
- * A sender whose LEAVE got no answer (a timeout, or its link ended first) asks the taker again for this many
- * request timeouts in all (docs/decisions/dht-handoff-confirm.md).
- */
-const CONFIRM_WINDOW = 2;
 
 /** What zone transfer needs of its node. */
 export interface ZoneTransferContext extends SettleTrigger {
@@ -73,12 +68,15 @@ export class ZoneTransfer {
   readonly #ctx: ZoneTransferContext;
   /** Repairs put off while a zone was being handed over, with their timers. */
   readonly #retries = new Set<TimerHandle>();
-  /** Zones taken lately, for a sender that asks again (its answer lost): twice the longest it keeps asking. */
+  /**
+   * Zones taken lately, for a sender that asks again (its answer lost): longer than it may take to find its first
+   * LEAVE failed (a link awaited, then the request: 2 request timeouts) and then keep asking (CONFIRM_WINDOW).
+   */
   readonly #taken: TakenZones;
 
   constructor(ctx: ZoneTransferContext) {
     this.#ctx = ctx;
-    this.#taken = new TakenZones(2 * CONFIRM_WINDOW * ctx.timeout);
+    this.#taken = new TakenZones(3 * CONFIRM_WINDOW * ctx.timeout);
   }
 
   /** Clears every timer (the node closes). */
@@ -246,7 +244,7 @@ export class ZoneTransfer {
         neighbours: [this.#ctx.info(remaining, promised), ...others],
         records: [],
       });
-      const response = await this.#commit(taker, leave);
+      const response = await commitLeave(this.#ctx, (ms) => this.#pause(ms), taker, leave);
       if (response === undefined) {
         // The taker may hold the sender's entry at `promised` without this zone: announce above it.
         this.#ctx.own.supersede(promised);
@@ -267,51 +265,6 @@ export class ZoneTransfer {
       });
       return true;
     });
-  }
-
-  /**
-   * Sends the LEAVE that commits a hand-off. The taker may have taken the zone and its answer be lost (its link
-   * ended under the request — it pruned this node as no longer adjacent, say — or the answer came too late): the
-   * LEAVE goes again, over the taker's link or a call of its own, until an answer or a refusal, for
-   * CONFIRM_WINDOW request timeouts. Undefined when none came.
-   */
-  async #commit(taker: Neighbour, leave: readonly XppOption[]): Promise<Message | undefined> {
-    const { clock, timeout, counters } = this.#ctx;
-    const deadline = clock.now() + CONFIRM_WINDOW * timeout;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (attempt === 0) return await this.#ctx.links.requestPeer(taker, DhtOperation.LEAVE.type, leave);
-        return await this.#askAgain(taker, leave, deadline - clock.now());
-      } catch (error) {
-        // A refusal is an answer: the taker did not take the zone (it answers a LEAVE it took with success).
-        if (DhtError.is(error) && error.code === 'REMOTE_ERROR') throw error;
-        counters.refuse(attempt === 0 ? 'handoff-unanswered' : 'handoff-asked-again');
-      }
-      const left = deadline - clock.now();
-      if (left <= 0) return undefined;
-      await this.#pause(Math.min(left, this.#ctx.claimTimeout / 2));
-    }
-  }
-
-  /** The LEAVE again, over the taker's current link, or a call placed for it when the taker is not linked. */
-  async #askAgain(taker: Neighbour, leave: readonly XppOption[], within: number): Promise<Message> {
-    const current = this.#ctx.table.get(taker.id);
-    if (current?.link?.session.isOpen === true)
-      return this.#ctx.links.requestPeer(current, DhtOperation.LEAVE.type, leave, within);
-    const abort = new AbortController();
-    const timer = this.#ctx.clock.setTimer(() => abort.abort(), within);
-    try {
-      const call = await this.#ctx.place(taker.contact.uri, abort.signal);
-      try {
-        if (call.peer !== undefined && call.peer !== taker.id)
-          throw new DhtError('NO_ROUTE', `the peer at ${taker.contact.uri} is not ${taker.id} any more`);
-        return await this.#ctx.links.request(call, DhtOperation.LEAVE.type, leave, within);
-      } finally {
-        void call.hangUp().catch(() => undefined);
-      }
-    } finally {
-      this.#ctx.clock.clearTimer(timer);
-    }
   }
 
   /** Waits `ms` on the node's clock (cleared by stop()). */

@@ -234,8 +234,8 @@ describe('ZoneTransfer: a hand-off whose answer is lost (dht-handoff-confirm.md)
     // Another sender, or another zone, is no retry: the dispatcher's neighbour check applies as before.
     expect(aa.t.askedAgain('cc', leave([high1]))).toBe(false);
     expect(aa.t.askedAgain('bb', leave([low]))).toBe(false);
-    // Forgotten after twice the sender's window.
-    aa.clock.advance(4 * 10_000 + 1);
+    // Forgotten after 6 request timeouts: longer than a sender finds its LEAVE unanswered and asks again.
+    aa.clock.advance(6 * 10_000 + 1);
     expect(aa.t.askedAgain('bb', leave([high1]))).toBe(false);
   });
 
