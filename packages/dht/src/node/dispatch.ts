@@ -20,6 +20,8 @@ export type OverlayHandler =
       readonly name: string;
       readonly access: 'neighbour' | 'announcer';
       handle(request: Message, sender: string): Answer;
+      /** Lets in a caller that is not a neighbour (any more) for this request, e.g. a LEAVE asked again. */
+      alsoFrom?(from: string, request: Message): boolean;
     };
 
 /** What the dispatcher needs of its node. */
@@ -63,6 +65,7 @@ export class Dispatcher {
     if (h.access === 'open') return h.handle(request, session);
     const from = this.#ctx.peerOf(session);
     const rights = this.#ctx.rights;
+    if (from !== undefined && h.alsoFrom?.(from, request) === true) return h.handle(request, from);
     const sender = h.access === 'announcer' ? rights.announcer(from, request) : rights.neighbour(from);
     return h.handle(request, sender);
   }

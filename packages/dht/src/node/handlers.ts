@@ -22,7 +22,7 @@ export interface HandlerParts {
   readonly router: Pick<Router, 'route'>;
   readonly admission: Pick<Admission, 'onJoin'>;
   readonly members: Pick<Membership, 'onNeighbourUpdate'>;
-  readonly transfer: Pick<ZoneTransfer, 'onLeave'>;
+  readonly transfer: Pick<ZoneTransfer, 'onLeave' | 'askedAgain'>;
   readonly takeovers: Pick<TakeoverCoordinator, 'onTakeover'>;
   readonly replicas: Pick<ReplicaHolder, 'onReplicate' | 'onPut' | 'onRemove'>;
   readonly relays: Pick<Relays, 'onConnect'>;
@@ -63,6 +63,8 @@ export function overlayHandlers(p: HandlerParts): OverlayHandler[] {
       name: 'LEAVE',
       access: 'neighbour',
       handle: (request, sender) => p.transfer.onLeave(sender, request),
+      // A sender whose first LEAVE this node took hears so again, even once pruned as no longer adjacent.
+      alsoFrom: (from, request) => p.transfer.askedAgain(from, request),
     },
     {
       op: DhtOperation.TAKEOVER.type,

@@ -638,16 +638,25 @@ export class OverlayNode {
   /**
    * Leaves the overlay gracefully (spec §3 LEAVE): hands each zone with its records to the neighbour that should
    * take it (the sibling when it is one whole zone, else the smallest volume), announces that it owns nothing,
-   * and closes. Every point keeps exactly one owner. The last peer of an overlay just closes.
+   * and closes. Every point keeps exactly one owner. The last peer of an overlay just closes. A taker that takes a
+   * zone but whose answer never arrives, even asked again, leaves this node unsure who owns it: it closes without
+   * announcing anything, as a crashed peer does, and rejects with `NO_ROUTE` (docs/decisions/dht-handoff-confirm.md).
    */
   async leave(options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#own.state === 'closed') return;
     this.#assertState('peer');
     options.signal?.throwIfAborted();
-    await this.#own.exclusive(async () => {
+    const confirmed = await this.#own.exclusive(async () => {
       this.#assertState('peer');
-      await this.#transfer.handOverAll(options.signal);
+      return this.#transfer.handOverAll(options.signal);
     });
+    if (!confirmed) {
+      await this.close();
+      throw new DhtError(
+        'NO_ROUTE',
+        'a taker did not confirm its zone: this node closed as a crashed peer does',
+      );
+    }
     if (this.#own.zones.length === 0) await this.#transfer.depart();
     else await this.close();
   }
@@ -762,7 +771,12 @@ export class OverlayNode {
 
   /** Checks that `nodes` tile the space exactly (spec §2: every point has exactly one owner). */
   static tiling(nodes: readonly OverlayNode[]): ReturnType<typeof checkTiling> {
-    return checkTiling(nodes.flatMap((n) => n.#own.zones));
+    // A zone being handed over is its taker's from the moment the taker has it (the sender refuses writes into it
+    // until the answer arrives and it is dropped): counted as the sender's only while nobody else holds it.
+    const handing = (n: OverlayNode, z: Zone) => n.#own.handingOff?.equals(z) === true;
+    const held = nodes.flatMap((n) => n.#own.zones.filter((z) => !handing(n, z)));
+    const handed = nodes.flatMap((n) => n.#own.zones.filter((z) => handing(n, z)));
+    return checkTiling([...held, ...handed.filter((z) => !held.some((h) => h.overlaps(z)))]);
   }
 
   // --- settling: re-announce, re-replicate, merge --------------------------------------------------------

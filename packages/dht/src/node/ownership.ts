@@ -73,6 +73,15 @@ export class Ownership {
     this.#version++;
   }
 
+  /**
+   * This node's next announcement must be newer than `version`: a version it promised in a LEAVE whose taker never
+   * confirmed it (the taker may hold this node's entry at that version without the zone, and would ignore the same
+   * version with it).
+   */
+  supersede(version: number): void {
+    this.#version = Math.max(this.#version, version + 1);
+  }
+
   /** Runs `work` while `zone` is being handed away (writes into it are refused meanwhile). */
   async whileHandingOff<T>(zone: Zone, work: () => Promise<T>): Promise<T> {
     this.#handingOff = zone;

@@ -17,6 +17,8 @@ import { peerIdHex, type Neighbour, type NeighbourTable } from './neighbour-tabl
 import type { Ownership } from './ownership.js';
 import type { SettleTrigger } from './parts.js';
 import type { PeerInfoCodec } from './peer-info.js';
+import { TakenZones } from './taken-zones.js';
+import { commitLeave, CONFIRM_WINDOW } from './handoff-commit.js';
 import { newerThanHeld } from './handed-back.js';
 import { assertWithin } from './replica-holder.js';
 import { encodeReplicate, REPLICATE } from './replication.js';
@@ -30,6 +32,8 @@ export interface ZoneTransferContext extends SettleTrigger {
   readonly dimensions: number;
   readonly clock: Clock;
   readonly claimTimeout: number;
+  /** The request timeout. */
+  readonly timeout: number;
   /** Octets of records in one REPLICATE or hand-back. */
   readonly batchOctets: number;
   readonly takeoverOptions: TakeoverOptions;
@@ -64,9 +68,15 @@ export class ZoneTransfer {
   readonly #ctx: ZoneTransferContext;
   /** Repairs put off while a zone was being handed over, with their timers. */
   readonly #retries = new Set<TimerHandle>();
+  /**
+   * Zones taken lately, for a sender that asks again (its answer lost): longer than it may take to find its first
+   * LEAVE failed (a link awaited, then the request: 2 request timeouts) and then keep asking (CONFIRM_WINDOW).
+   */
+  readonly #taken: TakenZones;
 
   constructor(ctx: ZoneTransferContext) {
     this.#ctx = ctx;
+    this.#taken = new TakenZones(3 * CONFIRM_WINDOW * ctx.timeout);
   }
 
   /** Clears every timer (the node closes). */
@@ -132,8 +142,12 @@ export class ZoneTransfer {
     return { peerId: peerIdHex(newcomer.peerId), zone: handed };
   }
 
-  /** Hands every zone to its taker (leave, under the node's lock); back to a peer when one hand-off fails. */
-  async handOverAll(signal?: AbortSignal): Promise<void> {
+  /**
+   * Hands every zone to its taker (leave, under the node's lock); back to a peer when a taker refuses one. False
+   * when a taker never confirmed a hand-off: it may own the zone or not, so this node may not serve it any more and
+   * must close as a crashed peer does (its neighbours' takeover decides, dht-handoff-confirm.md).
+   */
+  async handOverAll(signal?: AbortSignal): Promise<boolean> {
     this.#ctx.own.setState('leaving');
     try {
       for (const zone of [...this.#ctx.own.zones]) {
@@ -141,8 +155,9 @@ export class ZoneTransfer {
         const taker = this.#takerOf(zone) ?? (await this.#relinkTakers(zone));
         // Nobody adjacent answers: the zone goes as a crash's would, taken over by a neighbour's timers.
         if (taker === undefined) break;
-        await this.#handOff(zone, taker, signal);
+        if (!(await this.#handOff(zone, taker, signal))) return false;
       }
+      return true;
     } catch (error) {
       this.#ctx.own.setState('peer');
       this.#ctx.requestSettle();
@@ -190,7 +205,9 @@ export class ZoneTransfer {
       // Two multi-zone holders of each other's siblings would swap forever: only the higher id hands back.
       if (holder === undefined || (holder.zones.length > 1 && holder.id > this.#ctx.selfId)) continue;
       try {
-        await this.#handOff(zone, holder);
+        // Unconfirmed: the holder could not be asked again; this node serves the zone again under a version newer
+        // than the one its LEAVE promised, and an overlap, if the holder took it, is repaired as any other.
+        if (!(await this.#handOff(zone, holder))) this.#ctx.counters.refuse('handback-unconfirmed');
       } catch {
         this.#ctx.counters.refuse('handback-failed');
       }
@@ -200,11 +217,13 @@ export class ZoneTransfer {
 
   /**
    * Hands `zone` with its records to `taker` (LEAVE): the records travel ahead as replica batches, then LEAVE
-   * commits — the taker promotes them and owns the zone.
+   * commits — the taker promotes them and owns the zone. Throws when the taker refuses (the zone stays here). A
+   * LEAVE without an answer is asked again (the taker answers a repeated LEAVE as it did the first); false when no
+   * answer came at all, the zone still here and not writable until then.
    */
-  async #handOff(zone: Zone, taker: Neighbour, signal?: AbortSignal): Promise<void> {
+  async #handOff(zone: Zone, taker: Neighbour, signal?: AbortSignal): Promise<boolean> {
     const encoded = this.#ctx.peerInfo.encodeZones([zone]);
-    await this.#ctx.own.whileHandingOff(zone, async () => {
+    return this.#ctx.own.whileHandingOff(zone, async () => {
       const records = this.#ctx.records.wire(this.#ctx.records.inZones([zone], 'primary'));
       for (const batch of batchRecords(records, this.#ctx.batchOctets)) {
         signal?.throwIfAborted();
@@ -219,15 +238,18 @@ export class ZoneTransfer {
         .adjacentTo([zone])
         .filter((n) => n !== taker)
         .map((n) => this.#ctx.peerInfo.encode(n));
-      const response = await this.#ctx.links.requestPeer(
-        taker,
-        DhtOperation.LEAVE.type,
-        encodeHandoff({
-          zones: encoded,
-          neighbours: [this.#ctx.info(remaining, this.#ctx.own.version + 1), ...others],
-          records: [],
-        }),
-      );
+      const promised = this.#ctx.own.version + 1;
+      const leave = encodeHandoff({
+        zones: encoded,
+        neighbours: [this.#ctx.info(remaining, promised), ...others],
+        records: [],
+      });
+      const response = await commitLeave(this.#ctx, (ms) => this.#pause(ms), taker, leave);
+      if (response === undefined) {
+        // The taker may hold the sender's entry at `promised` without this zone: announce above it.
+        this.#ctx.own.supersede(promised);
+        return false;
+      }
       this.#ctx.records.take([zone]);
       // The taker's zones as it answered: this node's next announcement tells its neighbours who owns the zone now.
       const taken = DhtOption.NEIGHBOUR.find(response.options);
@@ -241,6 +263,18 @@ export class ZoneTransfer {
         zones: [zone],
         departed: remaining.length === 0,
       });
+      return true;
+    });
+  }
+
+  /** Waits `ms` on the node's clock (cleared by stop()). */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.#ctx.clock.setTimer(() => {
+        this.#retries.delete(timer);
+        resolve();
+      }, ms);
+      this.#retries.add(timer);
     });
   }
 
@@ -266,11 +300,30 @@ export class ZoneTransfer {
     return this.#ctx.table.get(chooseTakeover(zone, candidates, this.#ctx.takeoverOptions).taker);
   }
 
+  /**
+   * Whether `request` is a LEAVE that `from` sent again for zones this node took from it lately: answered as the
+   * first was, even when `from` is no neighbour any more (the dispatcher lets it in for that).
+   */
+  askedAgain(from: string, request: Message): boolean {
+    try {
+      const handoff = decodeHandoff(request.options);
+      return (
+        handoff.returned !== true &&
+        this.#taken.tookAll(from, this.#ctx.peerInfo.decodeZones(handoff.zones), this.#ctx.clock.now())
+      );
+    } catch {
+      return false;
+    }
+  }
+
   /** A neighbour hands this node a zone (it leaves, or hands back one of several zones): take it and its records. */
   onLeave(from: string, request: Message): readonly XppOption[] {
-    if (this.#ctx.own.state !== 'peer') throw new DhtError('LEAVING', 'this node is not taking zones now');
     const handoff = decodeHandoff(request.options);
     const zones = this.#ctx.peerInfo.decodeZones(handoff.zones);
+    // Asked again (the answer to the first was lost): taken already, whatever this node did with the zone since.
+    if (handoff.returned !== true && this.#taken.tookAll(from, zones, this.#ctx.clock.now()))
+      return [DhtOption.NEIGHBOUR.option(this.#ctx.info(this.#ctx.own.zones), true)];
+    if (this.#ctx.own.state !== 'peer') throw new DhtError('LEAVING', 'this node is not taking zones now');
     const [senderInfo, ...others] = handoff.neighbours;
     if (senderInfo === undefined || peerIdHex(senderInfo.peerId) !== from)
       throw new WireError('BAD_VALUE', 'a LEAVE lists its sender first');
@@ -293,6 +346,7 @@ export class ZoneTransfer {
     this.#ctx.records.promote(zones);
     const departed = senderZones.length === 0;
     this.#ctx.own.set([...this.#ctx.own.zones, ...zones], departed ? 'leave' : 'handoff');
+    this.#taken.note(from, zones, this.#ctx.clock.now());
     this.#ctx.members.noteSender(from, { ...senderInfo, zones: senderZones });
     for (const info of others) {
       const n = this.#ctx.members.learn(info, from);

@@ -206,4 +206,36 @@ describe('Dispatcher with the neighbour rights', () => {
     expect(counters.handled).toEqual({ 'ONE ok': 1, 'ONE 403': 2, 'TWO ok': 1, 'THREE ok': 1 });
     expect(counters.refused).toEqual({ 'not-a-neighbour': 2 });
   });
+
+  it('lets a non-neighbour past only where the handler’s alsoFrom says so (a LEAVE asked again)', async () => {
+    const counters = new NodeCounters();
+    const peers = new WeakMap<object, string>();
+    const seen: string[] = [];
+    const handlers: OverlayHandler[] = [
+      {
+        op: 1,
+        name: 'LEAVE',
+        access: 'neighbour',
+        handle: (_r, sender) => (seen.push(sender), []),
+        alsoFrom: (from) => from === 'bb',
+      },
+    ];
+    const dispatcher = new Dispatcher(
+      {
+        counters,
+        rights: new NeighbourRights({ counters, isNeighbour: () => false, admit: () => undefined }),
+        peerOf: (s: XppSession) => peers.get(s),
+      },
+      handlers,
+    );
+    const pruned = new FakeCall();
+    const stranger = new FakeCall();
+    peers.set(pruned.session, 'bb');
+    peers.set(stranger.session, 'cc');
+    for (const c of [pruned, stranger]) dispatcher.serve(c.session);
+    await pruned.fake.deliver(1, []);
+    await expect(stranger.fake.deliver(1, [])).rejects.toMatchObject({ status: 403 });
+    expect(seen).toEqual(['bb']);
+    expect(counters.refused).toEqual({ 'not-a-neighbour': 1 });
+  });
 });

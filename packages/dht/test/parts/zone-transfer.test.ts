@@ -1,8 +1,8 @@
-import { hashKey, Zone } from '@xpp/can';
+import { checkTiling, hashKey, Zone } from '@xpp/can';
 import { FakeClock } from '@xpp/reliability/testing';
 import type { Message, XppOption } from '@xpp/wire';
 import { describe, expect, it } from 'vitest';
-import { DhtOperation, MemoryRecordStore, peerRecordCodec, RecordKind } from '@xpp/dht';
+import { DhtError, DhtOperation, MemoryRecordStore, peerRecordCodec, RecordKind } from '@xpp/dht';
 import { decodeHandoff, encodeHandoff } from '../../src/messages.js';
 import { NodeCounters } from '../../src/node/counters.js';
 import { ZoneClaims } from '../../src/node/zone-claims.js';
@@ -11,7 +11,7 @@ import { Ownership } from '../../src/node/ownership.js';
 import { PeerInfoCodec } from '../../src/node/peer-info.js';
 import { ZoneRecords } from '../../src/node/zone-records.js';
 import { ZoneTransfer } from '../../src/node/zone-transfer.js';
-import { fakeView } from '../support/fake-link.js';
+import { FakeCall, fakeView } from '../support/fake-link.js';
 
 const dimensions = 2;
 const [low, high] = Zone.root(dimensions).split() as [Zone, Zone];
@@ -27,28 +27,33 @@ function keysIn(zone: Zone, count: number): string[] {
   return keys;
 }
 
-function transfer() {
+type RequestPeer = (n: Neighbour, type: number, options: readonly XppOption[]) => Promise<Message>;
+
+function transfer(init: { selfId?: string; zones?: Zone[]; requestPeer?: RequestPeer } = {}) {
+  const selfId = init.selfId ?? 'bb';
   const clock = new FakeClock(1_000);
   const own = new Ownership({ changed: () => undefined });
   own.setState('peer');
-  own.set([low, high], 'bootstrap');
+  own.set(init.zones ?? [low, high], 'bootstrap');
   const table = new NeighbourTable(16);
   const store = new MemoryRecordStore({ clock });
   for (const key of keysIn(low, 3)) store.put({ key, kind: RecordKind.PEER, value, lifetime: 60 });
   const sent: { to: string; type: number; options: readonly XppOption[] }[] = [];
   let closed = false;
+  const counters = new NodeCounters();
   const t = new ZoneTransfer({
-    selfId: 'bb',
+    selfId,
     dimensions,
     clock,
     claimTimeout: 3_000,
+    timeout: 10_000,
     batchOctets: 64 * 1024,
     takeoverOptions: {},
     own,
     table,
     records: new ZoneRecords(store, dimensions),
     peerInfo,
-    counters: new NodeCounters(),
+    counters,
     claims: new ZoneClaims({ counters: new NodeCounters(), zones: () => own.zones, contested: () => [] }),
     contested: () => [],
     members: {
@@ -61,14 +66,14 @@ function transfer() {
       request: () => Promise.reject(new Error('unused')),
       requestPeer: (n: Neighbour, type: number, options: readonly XppOption[]) => {
         sent.push({ to: n.id, type, options });
-        return Promise.resolve({ options: [] } as unknown as Message);
+        return init.requestPeer?.(n, type, options) ?? Promise.resolve({ options: [] } as unknown as Message);
       },
       attach: () => undefined,
       connect: () => Promise.resolve(),
     },
     announcer: { announce: () => Promise.resolve() },
     place: () => Promise.reject(new Error('unused')),
-    info: (zones, version) => peerInfo.encode(fakeView('bb', zones, version ?? own.version)),
+    info: (zones, version) => peerInfo.encode(fakeView(selfId, zones, version ?? own.version)),
     newPrimaries: () => undefined,
     left: () => undefined,
     requestSettle: () => undefined,
@@ -77,7 +82,7 @@ function transfer() {
       return Promise.resolve();
     },
   });
-  return { t, clock, own, table, store, sent, closed: () => closed };
+  return { t, clock, own, table, store, sent, counters, closed: () => closed };
 }
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -143,5 +148,114 @@ describe('ZoneTransfer', () => {
       }),
     } as unknown as Message;
     expect(() => t.onLeave('aa', body)).toThrow(/lists its sender first/);
+  });
+});
+
+describe('ZoneTransfer: a hand-off whose answer is lost (dht-handoff-confirm.md)', () => {
+  // bb holds low and the upper half of high; aa holds the lower half, its sibling: bb hands it back to aa (merge).
+  const [high0, high1] = high.split() as [Zone, Zone];
+
+  /** bb's LEAVEs reach aa, which takes the zone; `lost(n)` says whether the answer to the n-th one is lost. */
+  function pair(lost: (leave: number) => boolean) {
+    const aa = transfer({ selfId: 'aa', zones: [high0] });
+    let leaves = 0;
+    const bb = transfer({
+      zones: [low, high1],
+      requestPeer: (_n, type, options) => {
+        if (type !== DhtOperation.LEAVE.type) return Promise.resolve({ options: [] } as unknown as Message);
+        leaves++;
+        let answer: readonly XppOption[];
+        try {
+          answer = aa.t.onLeave('bb', { type, options } as unknown as Message);
+        } catch (error) {
+          const refusal = new DhtError('REMOTE_ERROR', (error as Error).message, { status: 409 });
+          return Promise.reject(refusal);
+        }
+        // The taker took the zone; its answer never arrives (it pruned bb as no longer adjacent and hung up
+        // before the response was delivered: what the churn test hit under load).
+        if (lost(leaves)) return Promise.reject(new DhtError('NO_ROUTE', 'operations closed'));
+        return Promise.resolve({ type, options: answer } as unknown as Message);
+      },
+    });
+    aa.table.upsert(fakeView('bb', [low, high1], 1));
+    const toAa = bb.table.upsert(fakeView('aa', [high0], 1)) as Neighbour;
+    toAa.link = new FakeCall().call;
+    return { aa, bb, leaves: () => leaves };
+  }
+
+  /** Runs `work` while advancing bb's clock by `step` until it settles. */
+  async function driven<T>(clock: FakeClock, work: Promise<T>, step = 500): Promise<T> {
+    let done = false;
+    void work.finally(() => (done = true)).catch(() => undefined);
+    for (let i = 0; i < 200 && !done; i++) {
+      await flush();
+      clock.advance(step);
+    }
+    return work;
+  }
+
+  it('asks again, and drops the zone the taker took: never both owners once settled', async () => {
+    const { aa, bb, leaves } = pair((n) => n === 1);
+    await driven(bb.clock, bb.t.reassign());
+    expect(aa.own.zones).toEqual([high0, high1]);
+    expect(bb.own.zones).toEqual([low]);
+    expect(checkTiling([...aa.own.zones, ...bb.own.zones]).ok).toBe(true);
+    expect(leaves()).toBe(2);
+    expect(bb.counters.refused).toEqual({ 'handoff-unanswered': 1 });
+  });
+
+  it('refuses writes into the zone while it asks again', async () => {
+    const { bb } = pair((n) => n === 1);
+    const point = hashKey(keysIn(high1, 1)[0] as string, dimensions);
+    const handing = bb.t.reassign();
+    await flush();
+    expect(bb.own.handingOff).toEqual(high1);
+    expect(bb.own.writable(point)).toBe(false);
+    await driven(bb.clock, handing);
+    expect(bb.own.handingOff).toBeUndefined();
+  });
+
+  it('answers a LEAVE asked again as the first, even from a sender it pruned; nobody else is let in so', () => {
+    const { aa } = pair(() => false);
+    const leave = (zones: Zone[]) =>
+      ({
+        options: encodeHandoff({
+          zones: peerInfo.encodeZones(zones),
+          neighbours: [peerInfo.encode(fakeView('bb', [low], 2))],
+          records: [],
+        }),
+      }) as unknown as Message;
+    aa.t.onLeave('bb', leave([high1]));
+    aa.table.delete('bb'); // pruned: bb's remaining zone does not abut aa's
+    expect(aa.t.askedAgain('bb', leave([high1]))).toBe(true);
+    const again = aa.t.onLeave('bb', leave([high1]));
+    expect(aa.own.zones).toEqual([high0, high1]);
+    expect(again).toHaveLength(1);
+    // Another sender, or another zone, is no retry: the dispatcher's neighbour check applies as before.
+    expect(aa.t.askedAgain('cc', leave([high1]))).toBe(false);
+    expect(aa.t.askedAgain('bb', leave([low]))).toBe(false);
+    // Forgotten after 6 request timeouts: longer than a sender finds its LEAVE unanswered and asks again.
+    aa.clock.advance(6 * 10_000 + 1);
+    expect(aa.t.askedAgain('bb', leave([high1]))).toBe(false);
+  });
+
+  it('without any answer keeps the zone and announces above the version its LEAVE promised', async () => {
+    const { bb, leaves } = pair(() => true);
+    const before = bb.own.version;
+    await driven(bb.clock, bb.t.reassign());
+    expect(bb.own.zones).toEqual([low, high1]);
+    expect(bb.own.version).toBe(before + 2);
+    expect(leaves()).toBeGreaterThan(2);
+    expect(bb.counters.refused['handback-unconfirmed']).toBe(1);
+    expect(bb.counters.refused['handback-failed']).toBeUndefined();
+  });
+
+  it('keeps the zone when the taker refuses the LEAVE (a refusal is an answer)', async () => {
+    const { aa, bb, leaves } = pair(() => false);
+    aa.own.setState('leaving');
+    await driven(bb.clock, bb.t.reassign());
+    expect(bb.own.zones).toEqual([low, high1]);
+    expect(leaves()).toBe(1);
+    expect(bb.counters.refused['handback-failed']).toBe(1);
   });
 });

@@ -80,8 +80,8 @@ export interface XppEndpointOptions {
   readonly hostAddresses?: readonly string[];
   /**
    * Offer `a=xpp-ack:piggyback`, and let a session's responses and data carry its ACKs when the peer offered it
-   * too (spec §5.2, profile v2); with any other peer, stand-alone ACKs as before. Default false for now: with it
-   * on, `@xpp/dht`'s churn test (a tiling overlap right after a graceful LEAVE) fails more often (timing race).
+   * too (spec §5.2, profile v2); with any other peer, stand-alone ACKs as before. Default true; false offers
+   * nothing and sends stand-alone ACKs to every peer (docs/decisions/session-sdp-piggyback-default.md).
    */
   readonly piggybackAcks?: boolean;
   /** Passed to every session's reliable channel (datagram size, windows, timers, keepalive). */
@@ -290,7 +290,7 @@ export class XppEndpoint {
       port: first.port,
       ltag,
       candidates,
-      ...(this.#options.piggybackAcks === true ? { piggybackAcks: true } : {}),
+      ...(this.#options.piggybackAcks !== false ? { piggybackAcks: true } : {}),
       ...(keyPair === undefined ? {} : { publicKey: keyPair.publicKey }),
     };
     let settled = false;
@@ -414,7 +414,7 @@ export class XppEndpoint {
       port,
       clock: this.#clock,
       // Only when both descriptions carry a=xpp-ack:piggyback: an older peer would drop the data of such a fragment.
-      piggybackAcks: this.#options.piggybackAcks === true && remote.piggybackAcks === true,
+      piggybackAcks: this.#options.piggybackAcks !== false && remote.piggybackAcks === true,
     });
     const operations = new Operations(channel, { ...this.#options.operations, clock: this.#clock });
     const session = new XppSession({
