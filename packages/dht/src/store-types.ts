@@ -41,6 +41,12 @@ export interface PutInput {
    * octets here are bounded (`maxRecordsPerWriter`, `maxOctetsPerWriter`); undefined = not counted per writer.
    */
   readonly writer?: string;
+  /**
+   * The caller hands `value` over and never touches it again: the store keeps it instead of a copy when it spans
+   * its whole `ArrayBuffer` (a view into a larger one, such as a received message, is copied all the same so as not
+   * to pin the rest). What a node loads from its own disk gives this; default false.
+   */
+  readonly owned?: boolean;
 }
 
 export interface PutResult {

@@ -74,6 +74,11 @@ interface Group {
   readonly entries: Map<string, StoredRecord>;
 }
 
+/** `octets` is all of its `ArrayBuffer`: keeping it pins nothing else. */
+function spansItsBuffer(octets: Uint8Array): boolean {
+  return octets.byteOffset === 0 && octets.byteLength === octets.buffer.byteLength;
+}
+
 function invalidValue(kind: string, cause: unknown): DhtError {
   if (DhtError.is(cause)) return cause;
   const why = WireError.is(cause) ? cause.message : String(cause);
@@ -212,7 +217,7 @@ export class MemoryRecordStore implements RecordStore {
       key: input.key,
       subkey,
       // A copy: a decoded value is a view into a whole received message, which the store must not pin.
-      value: input.value.slice(),
+      value: input.owned === true && spansItsBuffer(input.value) ? input.value : input.value.slice(),
       expiresAt,
       role: input.role ?? 'primary',
       keyDigest: target.keyDigest,

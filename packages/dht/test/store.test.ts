@@ -98,3 +98,30 @@ describe('RecordStore accounting', () => {
     );
   });
 });
+
+describe('RecordStore values handed over', () => {
+  it('keeps an owned value that spans its buffer, and copies a view or a value not handed over', () => {
+    const store = new MemoryRecordStore({ clock: new FakeClock() });
+    const own = binding('a');
+    const put = (key: string, value: Uint8Array, owned?: boolean) =>
+      store.put({
+        key,
+        kind: RecordKind.BINDING,
+        value,
+        lifetime: 60,
+        ...(owned === undefined ? {} : { owned }),
+      }).record.value;
+    expect(put('sip:a@example.org', own, true)).toBe(own);
+    const copied = binding('b');
+    expect(put('sip:b@example.org', copied)).not.toBe(copied);
+    // A view into a larger message (a decoded PUT): copied, so the record does not pin the message.
+    const message = new Uint8Array(200);
+    const encoded = binding('c');
+    message.set(encoded, 50);
+    const view = message.subarray(50, 50 + encoded.length);
+    const kept = put('sip:c@example.org', view, true);
+    expect(kept).not.toBe(view);
+    expect(kept.buffer.byteLength).toBe(encoded.length);
+    expect([...kept]).toEqual([...encoded]);
+  });
+});

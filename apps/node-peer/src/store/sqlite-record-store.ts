@@ -205,8 +205,10 @@ export class SqliteRecordStore implements RecordStore {
         this.#memory.put({
           key,
           kind,
-          // A view as a plain Uint8Array: the store copies it, and its records hold Uint8Arrays, not Buffers.
+          // A plain Uint8Array over the row's own octets (records hold Uint8Arrays, not Buffers), handed over: the
+          // memory store keeps it rather than copying 100,000 values at a start.
           value: new Uint8Array(value.buffer, value.byteOffset, value.length),
+          owned: true,
           // A record without lifetime ignores it; a tombstone is granted its whole retention again.
           lifetime: expiresAt === null ? LASTING_LIFETIME : Math.ceil((expiresAt - wallNow) / 1000),
           role: replica === 1 ? 'replica' : 'primary',
