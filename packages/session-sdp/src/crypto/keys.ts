@@ -1,4 +1,5 @@
-import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, hkdfSync, type KeyObject } from 'node:crypto';
+import sodium from 'sodium-native';
 import { SessionError } from '../errors.js';
 import { checkLtag } from '../sdp/ltag.js';
 
@@ -21,10 +22,29 @@ export interface DirectionalKeys {
   readonly receive: Uint8Array;
 }
 
+/**
+ * A fresh X25519 key pair (one per session). The scalar comes from libsodium's random source and its public key from
+ * libsodium's X25519; node:crypto only imports the pair for the key agreement. Not `generateKeyPairSync` and a JWK
+ * export: Node 20 can deadlock there — the export holds the key's mutex while it allocates, a garbage collection
+ * then finalises an earlier key-generation job that takes the same mutex, and the process hangs for good (seen in
+ * the 1,000-peer simulation, which makes tens of thousands of session keys).
+ */
 export function generateXppKeyPair(): XppKeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  const jwk = publicKey.export({ format: 'jwk' });
-  return { publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')), privateKey };
+  const secret = Buffer.alloc(KEY_SIZE);
+  sodium.randombytes_buf(secret);
+  const publicKey = new Uint8Array(KEY_SIZE);
+  sodium.crypto_scalarmult_base(publicKey, secret);
+  const privateKey = createPrivateKey({
+    key: {
+      kty: 'OKP',
+      crv: 'X25519',
+      d: secret.toString('base64url'),
+      x: Buffer.from(publicKey).toString('base64url'),
+    },
+    format: 'jwk',
+  });
+  secret.fill(0);
+  return { publicKey, privateKey };
 }
 
 /**

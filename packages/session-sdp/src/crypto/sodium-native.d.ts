@@ -21,4 +21,8 @@ declare module 'sodium-native' {
     npub: Uint8Array,
     k: Uint8Array,
   ): void;
+  /** Fills `buf` with random octets. */
+  export function randombytes_buf(buf: Uint8Array): void;
+  /** X25519: the public key `q` (32 octets) of the secret scalar `n` (32 octets, clamped as RFC 7748 says). */
+  export function crypto_scalarmult_base(q: Uint8Array, n: Uint8Array): void;
 }
