@@ -180,15 +180,15 @@ export {
   type StunBindingEvent,
 } from './stun/binding.js';
 export { StunResponder, DEFAULT_STUN_ANSWERS_PER_SECOND, type StunRefusal } from './stun/responder.js';
-export {
-  XppEndpoint,
-  type XppEndpointOptions,
-  type SecurityPolicy,
-  type PreparedSession,
-  type OpenOptions,
-  type EndpointStats,
-  type EndpointDropReason,
-} from './endpoint/xpp-endpoint.js';
+export { XppEndpoint } from './endpoint/xpp-endpoint.js';
+export type {
+  XppEndpointOptions,
+  SecurityPolicy,
+  PreparedSession,
+  OpenOptions,
+  EndpointStats,
+  EndpointDropReason,
+} from './endpoint/endpoint-types.js';
 export { XppSession, type XppSessionEvents, type XppSessionStats } from './endpoint/xpp-session.js';
 export { placeXppCall, acceptXppCall, type XppCall, type XppCallAuthOptions } from './endpoint/xpp-call.js';
 // Offer and answer carried by other means than SIP (an overlay's links through a relay, docs/decisions/dht-nat.md).

@@ -5,7 +5,8 @@ import { offerXppSession, SDP_CONTENT_TYPE, type XppSignallingOptions } from '..
 import type { SipCall } from '../sip/call.js';
 import type { IncomingInvite } from '../sip/incoming-invite.js';
 import type { SipUserAgent } from '../sip/user-agent.js';
-import type { OpenOptions, XppEndpoint } from './xpp-endpoint.js';
+import type { OpenOptions } from './endpoint-types.js';
+import type { XppEndpoint } from './xpp-endpoint.js';
 import { signDescription } from './session-auth.js';
 import {
   checkAnswer,

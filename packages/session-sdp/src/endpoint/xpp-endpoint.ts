@@ -23,15 +23,6 @@ import type {
   SecurityPolicy,
   XppEndpointOptions,
 } from './endpoint-types.js';
-
-export type {
-  EndpointDropReason,
-  EndpointStats,
-  OpenOptions,
-  PreparedSession,
-  SecurityPolicy,
-  XppEndpointOptions,
-} from './endpoint-types.js';
 import { XppSession } from './xpp-session.js';
 
 const DROP_REASONS: readonly EndpointDropReason[] = [

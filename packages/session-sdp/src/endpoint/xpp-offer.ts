@@ -1,7 +1,8 @@
 import { SessionError } from '../errors.js';
 import type { TransportAddress, XppDescription } from '../sdp/description.js';
 import { signDescription, verifyDescription, type SessionAuthenticator } from './session-auth.js';
-import type { OpenOptions, PreparedSession, XppEndpoint } from './xpp-endpoint.js';
+import type { OpenOptions, PreparedSession } from './endpoint-types.js';
+import type { XppEndpoint } from './xpp-endpoint.js';
 import type { XppSession } from './xpp-session.js';
 
 /** What both ends of a session may add to its descriptions (with SIP: `placeXppCall` / `acceptXppCall`). */
